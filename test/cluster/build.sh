@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the local control plane from the Go module proxy into a cache folder outside the repo, keyed by the
+# pinned versions and the tools module's go.sum; reuses it when complete. Prints the bin folder on the last line.
+#   etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl  <- test/cluster/tools (one module)
+#   kwok, helm                                                              <- go install NAME@VERSION (own go.mod)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/versions.env"
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+
+command -v go >/dev/null || { echo "build.sh: Go is not installed; install Go >= 1.26 (Debian: golang-go from backports, or go.dev)" >&2; exit 1; }
+need=$(sed -n 's/^go \([0-9]*\.[0-9]*\).*/\1/p' "$here/tools/go.mod")
+have=$(go env GOVERSION | sed 's/^go\([0-9]*\.[0-9]*\).*/\1/')
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+  echo "build.sh: Go $have is too old; kubernetes ${KUBE_VERSION} needs Go >= $need" >&2; exit 1
+fi
+
+sum=$(cat "$here/versions.env" "$here/tools/go.sum" | sha256sum | cut -c1-12)
+key="k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}-helm-${HELM_VERSION}-${sum}"
+bin="${MOE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/moe-operator}/$key/bin"
+tools=(etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kwok helm)
+
+complete() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
+if complete; then echo "$bin"; exit 0; fi
+mkdir -p "$bin"
+
+date_now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+ver="k8s.io/component-base/version"
+kube_ldflags="-s -w -X $ver.gitVersion=${KUBE_VERSION} -X $ver.gitMajor=1 -X $ver.gitMinor=${minor} \
+ -X $ver.gitTreeState=clean -X $ver.buildDate=${date_now} \
+ -X k8s.io/client-go/pkg/version.gitVersion=${KUBE_VERSION} -X k8s.io/client-go/pkg/version.gitMajor=1 \
+ -X k8s.io/client-go/pkg/version.gitMinor=${minor}"
+
+step() { echo "build.sh: [$(date +%H:%M:%S)] $*" >&2; }
+cd "$here/tools"
+for c in kube-apiserver kube-scheduler kube-controller-manager kubectl; do
+  [ -x "$bin/$c" ] && continue
+  step "building $c ${KUBE_VERSION}"
+  go build -trimpath -ldflags "$kube_ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c" && mv "$bin/$c.tmp" "$bin/$c"
+done
+if [ ! -x "$bin/etcd" ]; then
+  step "building etcd ${ETCD_VERSION}"
+  go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3 && mv "$bin/etcd.tmp" "$bin/etcd"
+fi
+gobin=$(mktemp -d)
+trap 'rm -rf "$gobin"' EXIT
+if [ ! -x "$bin/kwok" ]; then
+  step "building kwok ${KWOK_VERSION}"
+  GOFLAGS= GOBIN="$gobin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}"
+  mv "$gobin/kwok" "$bin/kwok"
+fi
+if [ ! -x "$bin/helm" ]; then
+  step "building helm ${HELM_VERSION}"
+  major=${HELM_VERSION%%.*}
+  GOFLAGS= GOBIN="$gobin" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/${major}/internal/version.version=${HELM_VERSION}" "helm.sh/helm/${major}/cmd/helm@${HELM_VERSION}"
+  mv "$gobin/helm" "$bin/helm"
+fi
+complete || { echo "build.sh: build finished but binaries are missing in $bin" >&2; exit 1; }
+step "done"
+echo "$bin"
