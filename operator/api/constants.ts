@@ -1,0 +1,97 @@
+// Names shared by the operator, the chart, the runtime and the tests. Changing one is an API change.
+
+export const GROUP = 'moe.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const MTJ_KIND = 'MoETrainingJob';
+export const MTJ_PLURAL = 'moetrainingjobs';
+export const TOPOLOGY_KIND = 'ClusterTopology';
+export const TOPOLOGY_PLURAL = 'clustertopologies';
+
+/** The one server-side-apply field manager of the operator. */
+export const FIELD_MANAGER = 'moe-operator';
+/** Holds the job until its pods are gone, so a re-created job of the same name never meets old pods. */
+export const FINALIZER = 'moe.io/cleanup';
+/** The scheduling gate every pod is created with; removed from all pods of a gang at once. */
+export const SCHEDULING_GATE = 'moe.io/gang';
+
+export const Labels = {
+  job: 'moe.io/job-name',
+  podIndex: 'moe.io/pod-index',
+  stage: 'moe.io/stage',
+  attempt: 'moe.io/attempt',
+  component: 'moe.io/component',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+/** Job labels with these prefixes/keys are copied to pods (Kueue, Volcano). */
+export const QUEUE_LABEL_KEYS = ['kueue.x-k8s.io/queue-name', 'kueue.x-k8s.io/priority-class', 'volcano.sh/queue-name'] as const;
+export const QUEUE_LABEL_PREFIXES = ['kueue.x-k8s.io/', 'volcano.sh/', 'scheduling.x-k8s.io/'] as const;
+
+export const Annotations = {
+  /** On pods: the plan's hash, so a changed plan is visible. */
+  planHash: 'moe.io/plan-hash',
+} as const;
+
+/** Keys of the report ConfigMap <job>-report that rank 0 patches (the least-privilege progress channel). */
+export const ReportKeys = {
+  progress: 'progress',
+  checkpoint: 'checkpoint',
+} as const;
+
+export const ConditionType = {
+  Valid: 'Valid',
+  Planned: 'Planned',
+  GangReleased: 'GangReleased',
+  Running: 'Running',
+  Suspended: 'Suspended',
+  Restarting: 'Restarting',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  SpecValid: 'SpecValid',
+  InvalidSpec: 'InvalidSpec',
+  TopologyNotFound: 'TopologyNotFound',
+  Unschedulable: 'Unschedulable',
+  PlanReady: 'PlanReady',
+  WaitingForPods: 'WaitingForPods',
+  GangReleased: 'GangReleased',
+  PodsStarting: 'PodsStarting',
+  AllRanksRunning: 'AllRanksRunning',
+  RankFailed: 'RankFailed',
+  BackoffPending: 'BackoffPending',
+  GangRestarted: 'GangRestarted',
+  RestartBudgetExhausted: 'RestartBudgetExhausted',
+  FailedByRule: 'FailedByRule',
+  RankZeroSucceeded: 'RankZeroSucceeded',
+  SuspendedBySpec: 'SuspendedBySpec',
+  Resumed: 'Resumed',
+  CheckpointRecorded: 'CheckpointRecorded',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export const Phase = {
+  Pending: 'Pending',
+  Starting: 'Starting',
+  Running: 'Running',
+  Restarting: 'Restarting',
+  Suspended: 'Suspended',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  Invalid: 'Invalid',
+  Unschedulable: 'Unschedulable',
+} as const;
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+/** Child object names, derived from the job name (all ≤ 63 chars when the job name is ≤ 40). */
+export const childNames = (job: string) => ({
+  planConfigMap: `${job}-plan`,
+  reportConfigMap: `${job}-report`,
+  service: job,
+  reporterServiceAccount: `${job}-reporter`,
+  reporterRole: `${job}-reporter`,
+  pod: (index: number) => `${job}-${index}`,
+});

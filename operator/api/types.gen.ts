@@ -1,0 +1,1461 @@
+// GENERATED from crds/*.yaml by operator/api/gen.ts. Do not edit: change the CRD, then run
+//   node dist/operator/api/gen.js           (write)
+//   node dist/operator/api/gen.js --check   (fail on drift; part of make verify)
+/* eslint-disable */
+import { Model, createTypeMetaGuard, type ModelData, type TypeMeta } from '@kubernetes-models/base';
+import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
+import type { JSONSchema } from './schema-to-ts.js';
+
+// ---- moe.io_clustertopologies.yaml (v1alpha1) ----
+
+export interface IClusterTopologySpecLevelsItem {
+  /** Short name of the level (nvlink, host, leaf, spine), used in plans and status. */
+  "name": string;
+  /** Node label whose value identifies the domain of this level a node belongs to. */
+  "nodeLabel": string;
+  /** Usable bandwidth per GPU across this level in GB/s (e.g. 160 for NVLink, 50 for InfiniBand). */
+  "gbpsPerGpu": number;
+}
+
+/** The fleet's link hierarchy and GPU resources. */
+export interface IClusterTopologySpec {
+  /** Levels ordered from the fastest link to the slowest, e.g. nvlink (moe.io/nvlink-domain), host (kubernetes.io/hostname), leaf (moe.io/leaf), spine (moe.io/spine). Two nodes share a level when they carry the same value of that level's label. */
+  "levels": Array<IClusterTopologySpecLevelsItem>;
+  /** Extended resource name that counts GPUs on a node. Default: "nvidia.com/gpu". */
+  "gpuResource"?: string;
+  /** GPUs on each node of the fleet. Default: 8. */
+  "gpusPerNode"?: number;
+  /** Extended resource name of the InfiniBand/RDMA devices requested by every pod; empty for none. Default: "rdma/ib". */
+  "rdmaResource"?: string;
+  /** Number of InfiniBand rails (NIC i of every node on rail i); 0 when the fleet is not rail-optimised. Rail-aligned placement keeps a rank's local index equal across nodes. Default: 0. */
+  "rails"?: number;
+  /** Only nodes carrying all these labels belong to the fleet. */
+  "nodeSelector"?: Record<string, string>;
+}
+
+/** ClusterTopology describes the network of a GPU fleet so the planner can place the ranks of a job: an ordered list of levels from the fastest link (NVLink domain) to the slowest (spine), each mapped to the node label whose value names the domain a node belongs to, with the per-GPU bandwidth of that level. MoETrainingJobs refer to one by name (spec.topologyRef.name); the chart installs one named "default". */
+export interface IClusterTopology extends TypeMeta {
+  "apiVersion": "moe.io/v1alpha1";
+  "kind": "ClusterTopology";
+  "metadata"?: IObjectMeta;
+  /** The fleet's link hierarchy and GPU resources. */
+  "spec": IClusterTopologySpec;
+}
+
+export class ClusterTopology extends Model<IClusterTopology> implements IClusterTopology {
+  declare "apiVersion": IClusterTopology["apiVersion"];
+  declare "kind": IClusterTopology["kind"];
+  declare "metadata"?: IObjectMeta;
+  declare "spec": IClusterTopology["spec"];
+  static readonly apiVersion = "moe.io/v1alpha1";
+  static readonly kind = "ClusterTopology";
+  static readonly is = createTypeMetaGuard<IClusterTopology>({ apiVersion: "moe.io/v1alpha1", kind: "ClusterTopology" });
+  constructor(data?: ModelData<IClusterTopology>) {
+    super({ apiVersion: "moe.io/v1alpha1", kind: "ClusterTopology", ...data } as ModelData<IClusterTopology>);
+  }
+}
+
+/** The openAPIV3Schema of ClusterTopology v1alpha1, for defaulting and tests. */
+export const ClusterTopologySchema: JSONSchema = {
+  "type": "object",
+  "description": "ClusterTopology describes the network of a GPU fleet so the planner can place the ranks of a job: an ordered list of levels from the fastest link (NVLink domain) to the slowest (spine), each mapped to the node label whose value names the domain a node belongs to, with the per-GPU bandwidth of that level. MoETrainingJobs refer to one by name (spec.topologyRef.name); the chart installs one named \"default\".",
+  "required": [
+    "spec"
+  ],
+  "properties": {
+    "apiVersion": {
+      "type": "string",
+      "description": "APIVersion defines the versioned schema of this representation of an object."
+    },
+    "kind": {
+      "type": "string",
+      "description": "Kind is a string value representing the REST resource this object represents."
+    },
+    "metadata": {
+      "type": "object"
+    },
+    "spec": {
+      "type": "object",
+      "description": "The fleet's link hierarchy and GPU resources.",
+      "required": [
+        "levels"
+      ],
+      "x-kubernetes-validations": [
+        {
+          "rule": "self.levels.all(l, self.levels.exists_one(m, m.name == l.name))",
+          "message": "spec.levels names must be unique"
+        },
+        {
+          "rule": "self.levels.all(l, self.levels.exists_one(m, m.nodeLabel == l.nodeLabel))",
+          "message": "spec.levels node labels must be unique (one label per level)"
+        }
+      ],
+      "properties": {
+        "levels": {
+          "type": "array",
+          "minItems": 1,
+          "maxItems": 8,
+          "description": "Levels ordered from the fastest link to the slowest, e.g. nvlink (moe.io/nvlink-domain), host (kubernetes.io/hostname), leaf (moe.io/leaf), spine (moe.io/spine). Two nodes share a level when they carry the same value of that level's label.",
+          "items": {
+            "type": "object",
+            "required": [
+              "name",
+              "nodeLabel",
+              "gbpsPerGpu"
+            ],
+            "properties": {
+              "name": {
+                "type": "string",
+                "description": "Short name of the level (nvlink, host, leaf, spine), used in plans and status.",
+                "pattern": "^[a-z][a-z0-9-]{0,30}$"
+              },
+              "nodeLabel": {
+                "type": "string",
+                "description": "Node label whose value identifies the domain of this level a node belongs to.",
+                "minLength": 1,
+                "maxLength": 317
+              },
+              "gbpsPerGpu": {
+                "type": "number",
+                "description": "Usable bandwidth per GPU across this level in GB/s (e.g. 160 for NVLink, 50 for InfiniBand).",
+                "minimum": 0,
+                "exclusiveMinimum": true
+              }
+            }
+          }
+        },
+        "gpuResource": {
+          "type": "string",
+          "default": "nvidia.com/gpu",
+          "description": "Extended resource name that counts GPUs on a node."
+        },
+        "gpusPerNode": {
+          "type": "integer",
+          "default": 8,
+          "minimum": 1,
+          "maximum": 1024,
+          "description": "GPUs on each node of the fleet."
+        },
+        "rdmaResource": {
+          "type": "string",
+          "default": "rdma/ib",
+          "description": "Extended resource name of the InfiniBand/RDMA devices requested by every pod; empty for none."
+        },
+        "rails": {
+          "type": "integer",
+          "default": 0,
+          "minimum": 0,
+          "maximum": 64,
+          "description": "Number of InfiniBand rails (NIC i of every node on rail i); 0 when the fleet is not rail-optimised. Rail-aligned placement keeps a rank's local index equal across nodes."
+        },
+        "nodeSelector": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "string"
+          },
+          "description": "Only nodes carrying all these labels belong to the fleet."
+        }
+      }
+    }
+  }
+};
+
+// ---- moe.io_moetrainingjobs.yaml (v1alpha1) ----
+
+/** Explicit architecture; field names follow DeepSeek-V3's config.json. */
+export interface IMoETrainingJobSpecModelConfig {
+  /** Vocabulary size (129280 for DeepSeek-V3). */
+  "vocab_size": number;
+  /** Model width d (7168). */
+  "hidden_size": number;
+  /** Inner size of the dense FFN layers (18432). Default: 18432. */
+  "intermediate_size"?: number;
+  /** Inner size of each routed and shared expert (2048). */
+  "moe_intermediate_size": number;
+  /** Transformer layers (61). */
+  "num_hidden_layers": number;
+  /** The first k layers use a dense FFN instead of MoE (3). Default: 0. */
+  "first_k_dense_replace"?: number;
+  /** Attention heads (128). */
+  "num_attention_heads": number;
+  /** MLA query compression rank (1536); 0 means no query compression. Default: 0. */
+  "q_lora_rank"?: number;
+  /** MLA key/value compression rank (512). Default: 512. */
+  "kv_lora_rank"?: number;
+  /** Per-head query/key dimensions without RoPE (128). Default: 128. */
+  "qk_nope_head_dim"?: number;
+  /** Per-head decoupled RoPE dimensions (64). Default: 64. */
+  "qk_rope_head_dim"?: number;
+  /** Per-head value dimensions (128). Default: 128. */
+  "v_head_dim"?: number;
+  /** Routed experts per MoE layer (256). */
+  "n_routed_experts": number;
+  /** Shared experts per MoE layer (1). Default: 1. */
+  "n_shared_experts"?: number;
+  /** Routed experts chosen per token (8). */
+  "num_experts_per_tok": number;
+  /** Expert groups for group-limited routing (8). Default: 1. */
+  "n_group"?: number;
+  /** Groups a token may reach (4). Default: 1. */
+  "topk_group"?: number;
+  /** Scale applied to the normalised routing weights (2.5). Default: 1. */
+  "routed_scaling_factor"?: number;
+  /** Multi-token prediction depth (1). Default: 0. */
+  "num_nextn_predict_layers"?: number;
+  /** Longest sequence the positional encoding supports. Default: 4096. */
+  "max_position_embeddings"?: number;
+  /** RMSNorm epsilon (1e-6). Default: 0.000001. */
+  "rms_norm_eps"?: number;
+}
+
+/** The architecture, either a named preset or explicit fields named as in DeepSeek-V3's config.json. */
+export interface IMoETrainingJobSpecModel {
+  /** A named architecture. deepseek-v3-671b is the full model (61 layers, 256 routed experts); deepseek-v3-tiny is a small model of the same shape for tests. */
+  "preset"?: "deepseek-v3-671b" | "deepseek-v3-tiny";
+  /** Explicit architecture; field names follow DeepSeek-V3's config.json. */
+  "config"?: IMoETrainingJobSpecModelConfig;
+}
+
+/** Pipeline parallelism. */
+export interface IMoETrainingJobSpecParallelismPipeline {
+  /** Pipeline-parallel ranks (PP). DualPipe needs an even count; DualPipeV places 2 x stages model chunks on them. Default: 1. */
+  "stages"?: number;
+  /** Pipeline schedule. DualPipe runs micro-batches from both ends (parameters held twice); DualPipeV folds it onto half the ranks. Default: "1F1B". */
+  "schedule"?: "DualPipe" | "DualPipeV" | "1F1B";
+  /** Micro-batches per step (C). DualPipe needs C even and C >= 2 x stages; DualPipeV needs C >= 2 x stages. Default: 1. */
+  "microBatches"?: number;
+}
+
+/** How ranks are split. World size = pipeline.stages x data x tensor; the expert-parallel group is carved out of the data x tensor ranks of a stage. Immutable after creation. */
+export interface IMoETrainingJobSpecParallelism {
+  /** Pipeline parallelism. Default: {}. */
+  "pipeline"?: IMoETrainingJobSpecParallelismPipeline;
+  /** Expert-parallel degree (EP); routed experts are split evenly over EP ranks. Default: 1. */
+  "expert"?: number;
+  /** Data-parallel degree (ZeRO-1 optimizer-state sharding across these ranks). Default: 1. */
+  "data"?: number;
+  /** Tensor-parallel degree; DeepSeek-V3 trains with 1. Default: 1. */
+  "tensor"?: number;
+  /** GPUs (ranks) per pod; a pod fills one node when this equals the topology's gpusPerNode. Default: 8. */
+  "gpusPerPod"?: number;
+}
+
+/** The FP8 mixed-precision recipe. */
+export interface IMoETrainingJobSpecPrecision {
+  /** GEMM input format; e4m3 (float8_e4m3fn) is DeepSeek-V3's recipe, bf16 turns FP8 off. Default: "e4m3". */
+  "format"?: "e4m3" | "e5m2" | "bf16";
+  /** Activations are scaled per 1 x activationTile tile (per token, per channel slice). Default: 128. */
+  "activationTile"?: 32 | 64 | 128 | 256;
+  /** Weights are scaled per weightBlock x weightBlock block. Default: 128. */
+  "weightBlock"?: 32 | 64 | 128 | 256;
+  /** K elements accumulated before promotion into the FP32 accumulator. Default: 128. */
+  "accumulationInterval"?: number;
+  /** fp32 scales, or power-of-two scales (ue8m0). Default: "fp32". */
+  "scaleFormat"?: "fp32" | "ue8m0";
+}
+
+/** AdamW settings. */
+export interface IMoETrainingJobSpecTrainingOptimizer {
+  /** Optimizer. Default: "adamw". */
+  "name"?: "adamw";
+  /** Peak learning rate (2.2e-4). Default: 0.00022. */
+  "learningRate"?: number;
+  /** Final learning rate after cosine decay (2.2e-5). Default: 0.000022. */
+  "minLearningRate"?: number;
+  /** Linear warm-up steps. Default: 2000. */
+  "warmupSteps"?: number;
+  /** AdamW beta1. Default: 0.9. */
+  "beta1"?: number;
+  /** AdamW beta2. Default: 0.95. */
+  "beta2"?: number;
+  /** Decoupled weight decay. Default: 0.1. */
+  "weightDecay"?: number;
+  /** Global gradient-norm clip. Default: 1. */
+  "gradClip"?: number;
+}
+
+/** Auxiliary-loss-free load balancing. */
+export interface IMoETrainingJobSpecTrainingBalance {
+  /** gamma, the per-step bias update of over/under-loaded experts. Default: 0.001. */
+  "biasUpdateSpeed"?: number;
+  /** alpha, weight of the sequence-wise balance loss. Default: 0.0001. */
+  "sequenceAuxAlpha"?: number;
+}
+
+/** Optimisation settings. */
+export interface IMoETrainingJobSpecTraining {
+  /** Optimizer steps to run; the job succeeds when rank 0 reports the last one. Default: 1000. */
+  "steps"?: number;
+  /** Sequences per optimizer step across all data-parallel ranks. Default: 64. */
+  "globalBatchSize"?: number;
+  /** Tokens per sequence. Default: 4096. */
+  "sequenceLength"?: number;
+  /** Random seed for initialisation and data order. Default: 0. */
+  "seed"?: number;
+  /** AdamW settings. Default: {}. */
+  "optimizer"?: IMoETrainingJobSpecTrainingOptimizer;
+  /** Auxiliary-loss-free load balancing. Default: {}. */
+  "balance"?: IMoETrainingJobSpecTrainingBalance;
+  /** Weight of the multi-token-prediction loss. Default: 0.3. */
+  "mtpLambda"?: number;
+}
+
+/** Training data. */
+export interface IMoETrainingJobSpecData {
+  /** synthetic generates tokens from the seed; tokens reads a flat uint32 token file; jsonl reads text records. Default: "synthetic". */
+  "format"?: "synthetic" | "tokens" | "jsonl";
+  /** Where the data lives (file:// or a path inside the pod); required unless format is synthetic. */
+  "uri"?: string;
+}
+
+/** The ClusterTopology to place the job on. */
+export interface IMoETrainingJobSpecTopologyRef {
+  /** Name of the ClusterTopology. Default: "default". */
+  "name"?: string;
+}
+
+/** Placement rules. */
+export interface IMoETrainingJobSpecPacking {
+  /** Pack fills the fastest domains first (expert groups inside NVLink/leaf domains); Spread balances pods across leaves. Default: "Pack". */
+  "strategy"?: "Pack" | "Spread";
+  /** Node names never to use; the operator adds nodes that failed this job to status.excludedNodes. */
+  "excludeNodes"?: Array<string>;
+}
+
+/** Checkpointing; the runtime writes them atomically and reports them, the operator resumes from the latest good one. */
+export interface IMoETrainingJobSpecCheckpoint {
+  /** Steps between checkpoints. Default: 100. */
+  "intervalSteps"?: number;
+  /** Base location; each job writes under <uri>/<namespace>/<job>/step-<n>. Default: "file:///checkpoints". */
+  "uri"?: string;
+  /** Checkpoints kept; older ones are deleted by rank 0 after a newer one is reported good. Default: 3. */
+  "keep"?: number;
+  /** latest (the latest good checkpoint of this job), none (start fresh), or a checkpoint URI. Default: "latest". */
+  "resumeFrom"?: string;
+}
+
+/** Delay before a gang restart, doubling from initialSeconds up to maxSeconds. */
+export interface IMoETrainingJobSpecFailurePolicyBackoff {
+  /** Delay before the first restart. Default: 10. */
+  "initialSeconds"?: number;
+  /** Longest delay. Default: 300. */
+  "maxSeconds"?: number;
+}
+
+export interface IMoETrainingJobSpecFailurePolicyRulesItem {
+  /** FailJob ends the job; RestartGang restarts from the latest checkpoint; RestartGangExcludeNode also avoids the failed pod's node; Ignore counts nothing and restarts without using the budget. */
+  "action": "FailJob" | "RestartGang" | "RestartGangExcludeNode" | "Ignore";
+  /** Matches when the runtime container exited with one of these codes. */
+  "onExitCodes"?: Array<number>;
+  /** Matches the pod's or container's termination reason (OOMKilled, Evicted, NodeLost, DeadlineExceeded, Error). */
+  "onReasons"?: Array<string>;
+}
+
+/** What to do when a rank fails. By default the whole gang restarts from the latest good checkpoint. */
+export interface IMoETrainingJobSpecFailurePolicy {
+  /** Gang restarts allowed before the job is Failed. Default: 3. */
+  "maxRestarts"?: number;
+  /** Delay before a gang restart, doubling from initialSeconds up to maxSeconds. Default: {}. */
+  "backoff"?: IMoETrainingJobSpecFailurePolicyBackoff;
+  /** Evaluated in order; the first rule that matches a failed pod decides. No match means RestartGang. */
+  "rules"?: Array<IMoETrainingJobSpecFailurePolicyRulesItem>;
+}
+
+/** What to train and how to lay it out; model and parallelism are immutable after creation. */
+export interface IMoETrainingJobSpec {
+  /** The architecture, either a named preset or explicit fields named as in DeepSeek-V3's config.json. */
+  "model": IMoETrainingJobSpecModel;
+  /** How ranks are split. World size = pipeline.stages x data x tensor; the expert-parallel group is carved out of the data x tensor ranks of a stage. Immutable after creation. */
+  "parallelism": IMoETrainingJobSpecParallelism;
+  /** The FP8 mixed-precision recipe. Default: {}. */
+  "precision"?: IMoETrainingJobSpecPrecision;
+  /** Optimisation settings. Default: {}. */
+  "training"?: IMoETrainingJobSpecTraining;
+  /** Training data. Default: {}. */
+  "data"?: IMoETrainingJobSpecData;
+  /** The ClusterTopology to place the job on. Default: {}. */
+  "topologyRef"?: IMoETrainingJobSpecTopologyRef;
+  /** Placement rules. Default: {}. */
+  "packing"?: IMoETrainingJobSpecPacking;
+  /** Checkpointing; the runtime writes them atomically and reports them, the operator resumes from the latest good one. Default: {}. */
+  "checkpoint"?: IMoETrainingJobSpecCheckpoint;
+  /** What to do when a rank fails. By default the whole gang restarts from the latest good checkpoint. Default: {}. */
+  "failurePolicy"?: IMoETrainingJobSpecFailurePolicy;
+  /** true deletes the pods and keeps state; false resumes from the latest checkpoint. Queue managers (Kueue) toggle this. Default: false. */
+  "suspend"?: boolean;
+  /** Pods deleted when the job finishes. Running deletes those still running (keeps finished pods for logs); All deletes every pod; None keeps them. Default: "Running". */
+  "cleanPodPolicy"?: "All" | "Running" | "None";
+  /** Scheduler for the pods (e.g. volcano); the default scheduler when empty. */
+  "schedulerName"?: string;
+  /** Pod template (v1 PodTemplateSpec) for the runtime. The first container is the trainer; the operator adds the rank environment, the plan volume, the GPU and RDMA requests, node selectors, the scheduling gate and the headless-Service hostname. */
+  "template"?: Record<string, unknown>;
+}
+
+export interface IMoETrainingJobStatusConditionsItem {
+  /** Condition type. */
+  "type": string;
+  /** True, False or Unknown. */
+  "status": "True" | "False" | "Unknown";
+  /** The generation the condition describes. */
+  "observedGeneration"?: number;
+  /** When status last flipped. */
+  "lastTransitionTime": string;
+  /** CamelCase reason. */
+  "reason": string;
+  /** What a person can act on. */
+  "message": string;
+}
+
+export interface IMoETrainingJobStatusPlanTrafficByLevelItem {
+  /** Topology level name. */
+  "level"?: string;
+  /** Bytes per optimizer step. */
+  "bytesPerStep"?: number;
+}
+
+/** Summary of the placement plan (the full plan is in the ConfigMap <job>-plan). */
+export interface IMoETrainingJobStatusPlan {
+  /** Ranks (GPUs). */
+  "worldSize"?: number;
+  /** Pods. */
+  "pods"?: number;
+  /** Planner's placement score (1 = all traffic on the fastest level it can use). */
+  "placementScore"?: number;
+  /** Name of the ConfigMap with the full plan. */
+  "configMap"?: string;
+  /** Estimated bytes per step crossing each topology level. */
+  "trafficByLevel"?: Array<IMoETrainingJobStatusPlanTrafficByLevelItem>;
+}
+
+export interface IMoETrainingJobStatusStagesItem {
+  /** Pipeline rank. */
+  "stage"?: number;
+  /** Pods holding ranks of this stage. */
+  "pods"?: number;
+  /** Of those, running and ready. */
+  "ready"?: number;
+}
+
+/** Latest progress reported by rank 0. */
+export interface IMoETrainingJobStatusProgress {
+  /** Optimizer steps done. */
+  "step"?: number;
+  /** Tokens consumed. */
+  "tokens"?: number;
+  /** Latest training loss. */
+  "loss"?: number;
+  /** Throughput over the last report interval. */
+  "tokensPerSecond"?: number;
+  /** When the report arrived. */
+  "updateTime"?: string;
+}
+
+/** The one a restart resumes from. */
+export interface IMoETrainingJobStatusCheckpointsLatest {
+  /** Step the checkpoint holds. */
+  "step"?: number;
+  /** Where it lives. */
+  "uri"?: string;
+  /** When it was reported. */
+  "time"?: string;
+}
+
+/** Checkpoints reported good by rank 0. */
+export interface IMoETrainingJobStatusCheckpoints {
+  /** The one a restart resumes from. */
+  "latest"?: IMoETrainingJobStatusCheckpointsLatest;
+}
+
+/** The failure that caused the latest restart. */
+export interface IMoETrainingJobStatusLastFailure {
+  /** Failed pod. */
+  "pod"?: string;
+  /** Its node. */
+  "node"?: string;
+  /** Termination reason. */
+  "reason"?: string;
+  /** Exit code of the trainer container. */
+  "exitCode"?: number;
+  /** When it was seen. */
+  "time"?: string;
+}
+
+/** Observed state, written by the operator only. */
+export interface IMoETrainingJobStatus {
+  /** Summary of the conditions. */
+  "phase"?: "Pending" | "Starting" | "Running" | "Restarting" | "Suspended" | "Succeeded" | "Failed" | "Invalid" | "Unschedulable";
+  /** The generation the status describes. */
+  "observedGeneration"?: number;
+  /** Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed. */
+  "conditions"?: Array<IMoETrainingJobStatusConditionsItem>;
+  /** Summary of the placement plan (the full plan is in the ConfigMap <job>-plan). */
+  "plan"?: IMoETrainingJobStatusPlan;
+  /** Readiness per pipeline stage. */
+  "stages"?: Array<IMoETrainingJobStatusStagesItem>;
+  /** Latest progress reported by rank 0. */
+  "progress"?: IMoETrainingJobStatusProgress;
+  /** Checkpoints reported good by rank 0. */
+  "checkpoints"?: IMoETrainingJobStatusCheckpoints;
+  /** Gang restarts counted against failurePolicy.maxRestarts. */
+  "restarts"?: number;
+  /** Current gang attempt (MOE_RESTART); increments on every restart, counted or not. */
+  "attempt"?: number;
+  /** The failure that caused the latest restart. */
+  "lastFailure"?: IMoETrainingJobStatusLastFailure;
+  /** Earliest time of the pending gang restart (backoff). */
+  "restartAfter"?: string;
+  /** Nodes avoided on re-placement because a rank failed there. */
+  "excludedNodes"?: Array<string>;
+  /** When the current gang was released. */
+  "startTime"?: string;
+  /** When the job succeeded or failed. */
+  "completionTime"?: string;
+}
+
+/** MoETrainingJob trains a DeepSeek-V3-style Mixture-of-Experts model. The operator plans parallelism and placement on the ClusterTopology, creates every pod behind a scheduling gate, releases the gang at once, records progress and checkpoints, and restarts the whole gang from the latest good checkpoint on failure. */
+export interface IMoETrainingJob extends TypeMeta {
+  "apiVersion": "moe.io/v1alpha1";
+  "kind": "MoETrainingJob";
+  "metadata"?: IObjectMeta;
+  /** What to train and how to lay it out; model and parallelism are immutable after creation. */
+  "spec": IMoETrainingJobSpec;
+  /** Observed state, written by the operator only. */
+  "status"?: IMoETrainingJobStatus;
+}
+
+export class MoETrainingJob extends Model<IMoETrainingJob> implements IMoETrainingJob {
+  declare "apiVersion": IMoETrainingJob["apiVersion"];
+  declare "kind": IMoETrainingJob["kind"];
+  declare "metadata"?: IObjectMeta;
+  declare "spec": IMoETrainingJob["spec"];
+  declare "status"?: IMoETrainingJob["status"];
+  static readonly apiVersion = "moe.io/v1alpha1";
+  static readonly kind = "MoETrainingJob";
+  static readonly is = createTypeMetaGuard<IMoETrainingJob>({ apiVersion: "moe.io/v1alpha1", kind: "MoETrainingJob" });
+  constructor(data?: ModelData<IMoETrainingJob>) {
+    super({ apiVersion: "moe.io/v1alpha1", kind: "MoETrainingJob", ...data } as ModelData<IMoETrainingJob>);
+  }
+}
+
+/** The openAPIV3Schema of MoETrainingJob v1alpha1, for defaulting and tests. */
+export const MoETrainingJobSchema: JSONSchema = {
+  "type": "object",
+  "description": "MoETrainingJob trains a DeepSeek-V3-style Mixture-of-Experts model. The operator plans parallelism and placement on the ClusterTopology, creates every pod behind a scheduling gate, releases the gang at once, records progress and checkpoints, and restarts the whole gang from the latest good checkpoint on failure.",
+  "required": [
+    "spec"
+  ],
+  "properties": {
+    "apiVersion": {
+      "type": "string",
+      "description": "APIVersion defines the versioned schema of this representation of an object."
+    },
+    "kind": {
+      "type": "string",
+      "description": "Kind is a string value representing the REST resource this object represents."
+    },
+    "metadata": {
+      "type": "object"
+    },
+    "spec": {
+      "type": "object",
+      "description": "What to train and how to lay it out; model and parallelism are immutable after creation.",
+      "required": [
+        "model",
+        "parallelism"
+      ],
+      "x-kubernetes-validations": [
+        {
+          "rule": "!has(self.model.config) || self.model.config.n_routed_experts % self.parallelism.expert == 0",
+          "message": "model.config.n_routed_experts must be divisible by parallelism.expert (each EP rank holds the same number of routed experts)"
+        },
+        {
+          "rule": "!has(self.model.config) || self.parallelism.pipeline.stages <= self.model.config.num_hidden_layers",
+          "message": "parallelism.pipeline.stages must not exceed model.config.num_hidden_layers (each stage needs at least one layer)"
+        }
+      ],
+      "properties": {
+        "model": {
+          "type": "object",
+          "description": "The architecture, either a named preset or explicit fields named as in DeepSeek-V3's config.json.",
+          "x-kubernetes-validations": [
+            {
+              "rule": "has(self.preset) != has(self.config)",
+              "message": "set exactly one of model.preset or model.config"
+            },
+            {
+              "rule": "self == oldSelf",
+              "message": "model is immutable after creation; create a new job instead"
+            }
+          ],
+          "properties": {
+            "preset": {
+              "type": "string",
+              "enum": [
+                "deepseek-v3-671b",
+                "deepseek-v3-tiny"
+              ],
+              "description": "A named architecture. deepseek-v3-671b is the full model (61 layers, 256 routed experts); deepseek-v3-tiny is a small model of the same shape for tests."
+            },
+            "config": {
+              "type": "object",
+              "description": "Explicit architecture; field names follow DeepSeek-V3's config.json.",
+              "required": [
+                "vocab_size",
+                "hidden_size",
+                "num_hidden_layers",
+                "num_attention_heads",
+                "n_routed_experts",
+                "num_experts_per_tok",
+                "moe_intermediate_size"
+              ],
+              "x-kubernetes-validations": [
+                {
+                  "rule": "self.num_experts_per_tok <= self.n_routed_experts",
+                  "message": "model.config.num_experts_per_tok must not exceed n_routed_experts"
+                },
+                {
+                  "rule": "self.n_routed_experts % self.n_group == 0",
+                  "message": "model.config.n_routed_experts must be divisible by n_group (groups are equal runs of experts)"
+                },
+                {
+                  "rule": "self.topk_group <= self.n_group",
+                  "message": "model.config.topk_group must not exceed n_group"
+                },
+                {
+                  "rule": "self.first_k_dense_replace <= self.num_hidden_layers",
+                  "message": "model.config.first_k_dense_replace must not exceed num_hidden_layers"
+                }
+              ],
+              "properties": {
+                "vocab_size": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "description": "Vocabulary size (129280 for DeepSeek-V3)."
+                },
+                "hidden_size": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "description": "Model width d (7168)."
+                },
+                "intermediate_size": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 18432,
+                  "description": "Inner size of the dense FFN layers (18432)."
+                },
+                "moe_intermediate_size": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "description": "Inner size of each routed and shared expert (2048)."
+                },
+                "num_hidden_layers": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "description": "Transformer layers (61)."
+                },
+                "first_k_dense_replace": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "default": 0,
+                  "description": "The first k layers use a dense FFN instead of MoE (3)."
+                },
+                "num_attention_heads": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "description": "Attention heads (128)."
+                },
+                "q_lora_rank": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "default": 0,
+                  "description": "MLA query compression rank (1536); 0 means no query compression."
+                },
+                "kv_lora_rank": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 512,
+                  "description": "MLA key/value compression rank (512)."
+                },
+                "qk_nope_head_dim": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 128,
+                  "description": "Per-head query/key dimensions without RoPE (128)."
+                },
+                "qk_rope_head_dim": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 64,
+                  "description": "Per-head decoupled RoPE dimensions (64)."
+                },
+                "v_head_dim": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 128,
+                  "description": "Per-head value dimensions (128)."
+                },
+                "n_routed_experts": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "description": "Routed experts per MoE layer (256)."
+                },
+                "n_shared_experts": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "default": 1,
+                  "description": "Shared experts per MoE layer (1)."
+                },
+                "num_experts_per_tok": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "description": "Routed experts chosen per token (8)."
+                },
+                "n_group": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 1,
+                  "description": "Expert groups for group-limited routing (8)."
+                },
+                "topk_group": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 1,
+                  "description": "Groups a token may reach (4)."
+                },
+                "routed_scaling_factor": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 1,
+                  "description": "Scale applied to the normalised routing weights (2.5)."
+                },
+                "num_nextn_predict_layers": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "default": 0,
+                  "description": "Multi-token prediction depth (1)."
+                },
+                "max_position_embeddings": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 4096,
+                  "description": "Longest sequence the positional encoding supports."
+                },
+                "rms_norm_eps": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 0.000001,
+                  "description": "RMSNorm epsilon (1e-6)."
+                }
+              }
+            }
+          }
+        },
+        "parallelism": {
+          "type": "object",
+          "description": "How ranks are split. World size = pipeline.stages x data x tensor; the expert-parallel group is carved out of the data x tensor ranks of a stage. Immutable after creation.",
+          "x-kubernetes-validations": [
+            {
+              "rule": "self == oldSelf",
+              "message": "parallelism is immutable after creation; create a new job instead"
+            },
+            {
+              "rule": "self.pipeline.schedule != 'DualPipe' || self.pipeline.stages % 2 == 0",
+              "message": "DualPipe needs an even number of pipeline stages (parallelism.pipeline.stages); use DualPipeV or 1F1B for odd counts"
+            },
+            {
+              "rule": "self.pipeline.schedule != 'DualPipe' || self.pipeline.microBatches % 2 == 0",
+              "message": "DualPipe needs an even number of micro-batches (parallelism.pipeline.microBatches), half enter from each end"
+            },
+            {
+              "rule": "self.pipeline.schedule == '1F1B' || self.pipeline.microBatches >= 2 * self.pipeline.stages",
+              "message": "DualPipe and DualPipeV need parallelism.pipeline.microBatches >= 2 x parallelism.pipeline.stages"
+            },
+            {
+              "rule": "(self.data * self.tensor) % self.expert == 0",
+              "message": "parallelism.expert must divide data x tensor (the expert-parallel group lives inside one stage's data x tensor ranks)"
+            },
+            {
+              "rule": "(self.pipeline.stages * self.data * self.tensor) % self.gpusPerPod == 0",
+              "message": "world size (pipeline.stages x data x tensor) must be a multiple of parallelism.gpusPerPod"
+            },
+            {
+              "rule": "self.gpusPerPod % self.tensor == 0",
+              "message": "parallelism.tensor must divide gpusPerPod so a tensor-parallel group stays inside one pod (NVLink)"
+            }
+          ],
+          "properties": {
+            "pipeline": {
+              "type": "object",
+              "description": "Pipeline parallelism.",
+              "default": {},
+              "properties": {
+                "stages": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 256,
+                  "default": 1,
+                  "description": "Pipeline-parallel ranks (PP). DualPipe needs an even count; DualPipeV places 2 x stages model chunks on them."
+                },
+                "schedule": {
+                  "type": "string",
+                  "enum": [
+                    "DualPipe",
+                    "DualPipeV",
+                    "1F1B"
+                  ],
+                  "default": "1F1B",
+                  "description": "Pipeline schedule. DualPipe runs micro-batches from both ends (parameters held twice); DualPipeV folds it onto half the ranks."
+                },
+                "microBatches": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 65536,
+                  "default": 1,
+                  "description": "Micro-batches per step (C). DualPipe needs C even and C >= 2 x stages; DualPipeV needs C >= 2 x stages."
+                }
+              }
+            },
+            "expert": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 4096,
+              "default": 1,
+              "description": "Expert-parallel degree (EP); routed experts are split evenly over EP ranks."
+            },
+            "data": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 65536,
+              "default": 1,
+              "description": "Data-parallel degree (ZeRO-1 optimizer-state sharding across these ranks)."
+            },
+            "tensor": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 64,
+              "default": 1,
+              "description": "Tensor-parallel degree; DeepSeek-V3 trains with 1."
+            },
+            "gpusPerPod": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 64,
+              "default": 8,
+              "description": "GPUs (ranks) per pod; a pod fills one node when this equals the topology's gpusPerNode."
+            }
+          }
+        },
+        "precision": {
+          "type": "object",
+          "description": "The FP8 mixed-precision recipe.",
+          "default": {},
+          "properties": {
+            "format": {
+              "type": "string",
+              "enum": [
+                "e4m3",
+                "e5m2",
+                "bf16"
+              ],
+              "default": "e4m3",
+              "description": "GEMM input format; e4m3 (float8_e4m3fn) is DeepSeek-V3's recipe, bf16 turns FP8 off."
+            },
+            "activationTile": {
+              "type": "integer",
+              "enum": [
+                32,
+                64,
+                128,
+                256
+              ],
+              "default": 128,
+              "description": "Activations are scaled per 1 x activationTile tile (per token, per channel slice)."
+            },
+            "weightBlock": {
+              "type": "integer",
+              "enum": [
+                32,
+                64,
+                128,
+                256
+              ],
+              "default": 128,
+              "description": "Weights are scaled per weightBlock x weightBlock block."
+            },
+            "accumulationInterval": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 128,
+              "description": "K elements accumulated before promotion into the FP32 accumulator."
+            },
+            "scaleFormat": {
+              "type": "string",
+              "enum": [
+                "fp32",
+                "ue8m0"
+              ],
+              "default": "fp32",
+              "description": "fp32 scales, or power-of-two scales (ue8m0)."
+            }
+          }
+        },
+        "training": {
+          "type": "object",
+          "description": "Optimisation settings.",
+          "default": {},
+          "properties": {
+            "steps": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 1000,
+              "description": "Optimizer steps to run; the job succeeds when rank 0 reports the last one."
+            },
+            "globalBatchSize": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 64,
+              "description": "Sequences per optimizer step across all data-parallel ranks."
+            },
+            "sequenceLength": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 4096,
+              "description": "Tokens per sequence."
+            },
+            "seed": {
+              "type": "integer",
+              "minimum": 0,
+              "default": 0,
+              "description": "Random seed for initialisation and data order."
+            },
+            "optimizer": {
+              "type": "object",
+              "description": "AdamW settings.",
+              "default": {},
+              "properties": {
+                "name": {
+                  "type": "string",
+                  "enum": [
+                    "adamw"
+                  ],
+                  "default": "adamw",
+                  "description": "Optimizer."
+                },
+                "learningRate": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 0.00022,
+                  "description": "Peak learning rate (2.2e-4)."
+                },
+                "minLearningRate": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 0.000022,
+                  "description": "Final learning rate after cosine decay (2.2e-5)."
+                },
+                "warmupSteps": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "default": 2000,
+                  "description": "Linear warm-up steps."
+                },
+                "beta1": {
+                  "type": "number",
+                  "minimum": 0,
+                  "maximum": 1,
+                  "default": 0.9,
+                  "description": "AdamW beta1."
+                },
+                "beta2": {
+                  "type": "number",
+                  "minimum": 0,
+                  "maximum": 1,
+                  "default": 0.95,
+                  "description": "AdamW beta2."
+                },
+                "weightDecay": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 0.1,
+                  "description": "Decoupled weight decay."
+                },
+                "gradClip": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 1,
+                  "description": "Global gradient-norm clip."
+                }
+              }
+            },
+            "balance": {
+              "type": "object",
+              "description": "Auxiliary-loss-free load balancing.",
+              "default": {},
+              "properties": {
+                "biasUpdateSpeed": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 0.001,
+                  "description": "gamma, the per-step bias update of over/under-loaded experts."
+                },
+                "sequenceAuxAlpha": {
+                  "type": "number",
+                  "minimum": 0,
+                  "default": 0.0001,
+                  "description": "alpha, weight of the sequence-wise balance loss."
+                }
+              }
+            },
+            "mtpLambda": {
+              "type": "number",
+              "minimum": 0,
+              "default": 0.3,
+              "description": "Weight of the multi-token-prediction loss."
+            }
+          }
+        },
+        "data": {
+          "type": "object",
+          "description": "Training data.",
+          "default": {},
+          "properties": {
+            "format": {
+              "type": "string",
+              "enum": [
+                "synthetic",
+                "tokens",
+                "jsonl"
+              ],
+              "default": "synthetic",
+              "description": "synthetic generates tokens from the seed; tokens reads a flat uint32 token file; jsonl reads text records."
+            },
+            "uri": {
+              "type": "string",
+              "description": "Where the data lives (file:// or a path inside the pod); required unless format is synthetic."
+            }
+          },
+          "x-kubernetes-validations": [
+            {
+              "rule": "self.format == 'synthetic' || has(self.uri)",
+              "message": "data.uri is required unless data.format is synthetic"
+            }
+          ]
+        },
+        "topologyRef": {
+          "type": "object",
+          "description": "The ClusterTopology to place the job on.",
+          "default": {},
+          "properties": {
+            "name": {
+              "type": "string",
+              "default": "default",
+              "description": "Name of the ClusterTopology."
+            }
+          }
+        },
+        "packing": {
+          "type": "object",
+          "description": "Placement rules.",
+          "default": {},
+          "properties": {
+            "strategy": {
+              "type": "string",
+              "enum": [
+                "Pack",
+                "Spread"
+              ],
+              "default": "Pack",
+              "description": "Pack fills the fastest domains first (expert groups inside NVLink/leaf domains); Spread balances pods across leaves."
+            },
+            "excludeNodes": {
+              "type": "array",
+              "maxItems": 4096,
+              "items": {
+                "type": "string"
+              },
+              "description": "Node names never to use; the operator adds nodes that failed this job to status.excludedNodes."
+            }
+          }
+        },
+        "checkpoint": {
+          "type": "object",
+          "description": "Checkpointing; the runtime writes them atomically and reports them, the operator resumes from the latest good one.",
+          "default": {},
+          "properties": {
+            "intervalSteps": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 100,
+              "description": "Steps between checkpoints."
+            },
+            "uri": {
+              "type": "string",
+              "default": "file:///checkpoints",
+              "description": "Base location; each job writes under <uri>/<namespace>/<job>/step-<n>."
+            },
+            "keep": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 3,
+              "description": "Checkpoints kept; older ones are deleted by rank 0 after a newer one is reported good."
+            },
+            "resumeFrom": {
+              "type": "string",
+              "default": "latest",
+              "description": "latest (the latest good checkpoint of this job), none (start fresh), or a checkpoint URI."
+            }
+          }
+        },
+        "failurePolicy": {
+          "type": "object",
+          "description": "What to do when a rank fails. By default the whole gang restarts from the latest good checkpoint.",
+          "default": {},
+          "properties": {
+            "maxRestarts": {
+              "type": "integer",
+              "minimum": 0,
+              "default": 3,
+              "description": "Gang restarts allowed before the job is Failed."
+            },
+            "backoff": {
+              "type": "object",
+              "description": "Delay before a gang restart, doubling from initialSeconds up to maxSeconds.",
+              "default": {},
+              "properties": {
+                "initialSeconds": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "default": 10,
+                  "description": "Delay before the first restart."
+                },
+                "maxSeconds": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "default": 300,
+                  "description": "Longest delay."
+                }
+              }
+            },
+            "rules": {
+              "type": "array",
+              "maxItems": 32,
+              "description": "Evaluated in order; the first rule that matches a failed pod decides. No match means RestartGang.",
+              "items": {
+                "type": "object",
+                "required": [
+                  "action"
+                ],
+                "x-kubernetes-validations": [
+                  {
+                    "rule": "has(self.onExitCodes) || has(self.onReasons)",
+                    "message": "a failure rule needs onExitCodes or onReasons"
+                  }
+                ],
+                "properties": {
+                  "action": {
+                    "type": "string",
+                    "enum": [
+                      "FailJob",
+                      "RestartGang",
+                      "RestartGangExcludeNode",
+                      "Ignore"
+                    ],
+                    "description": "FailJob ends the job; RestartGang restarts from the latest checkpoint; RestartGangExcludeNode also avoids the failed pod's node; Ignore counts nothing and restarts without using the budget."
+                  },
+                  "onExitCodes": {
+                    "type": "array",
+                    "maxItems": 255,
+                    "items": {
+                      "type": "integer"
+                    },
+                    "description": "Matches when the runtime container exited with one of these codes."
+                  },
+                  "onReasons": {
+                    "type": "array",
+                    "maxItems": 16,
+                    "items": {
+                      "type": "string"
+                    },
+                    "description": "Matches the pod's or container's termination reason (OOMKilled, Evicted, NodeLost, DeadlineExceeded, Error)."
+                  }
+                }
+              }
+            }
+          }
+        },
+        "suspend": {
+          "type": "boolean",
+          "default": false,
+          "description": "true deletes the pods and keeps state; false resumes from the latest checkpoint. Queue managers (Kueue) toggle this."
+        },
+        "cleanPodPolicy": {
+          "type": "string",
+          "enum": [
+            "All",
+            "Running",
+            "None"
+          ],
+          "default": "Running",
+          "description": "Pods deleted when the job finishes. Running deletes those still running (keeps finished pods for logs); All deletes every pod; None keeps them."
+        },
+        "schedulerName": {
+          "type": "string",
+          "description": "Scheduler for the pods (e.g. volcano); the default scheduler when empty."
+        },
+        "template": {
+          "type": "object",
+          "x-kubernetes-preserve-unknown-fields": true,
+          "description": "Pod template (v1 PodTemplateSpec) for the runtime. The first container is the trainer; the operator adds the rank environment, the plan volume, the GPU and RDMA requests, node selectors, the scheduling gate and the headless-Service hostname."
+        }
+      }
+    },
+    "status": {
+      "type": "object",
+      "description": "Observed state, written by the operator only.",
+      "properties": {
+        "phase": {
+          "type": "string",
+          "enum": [
+            "Pending",
+            "Starting",
+            "Running",
+            "Restarting",
+            "Suspended",
+            "Succeeded",
+            "Failed",
+            "Invalid",
+            "Unschedulable"
+          ],
+          "description": "Summary of the conditions."
+        },
+        "observedGeneration": {
+          "type": "integer",
+          "description": "The generation the status describes."
+        },
+        "conditions": {
+          "type": "array",
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": [
+            "type"
+          ],
+          "description": "Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed.",
+          "items": {
+            "type": "object",
+            "required": [
+              "type",
+              "status",
+              "lastTransitionTime",
+              "reason",
+              "message"
+            ],
+            "properties": {
+              "type": {
+                "type": "string",
+                "maxLength": 316,
+                "description": "Condition type."
+              },
+              "status": {
+                "type": "string",
+                "enum": [
+                  "True",
+                  "False",
+                  "Unknown"
+                ],
+                "description": "True, False or Unknown."
+              },
+              "observedGeneration": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The generation the condition describes."
+              },
+              "lastTransitionTime": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When status last flipped."
+              },
+              "reason": {
+                "type": "string",
+                "maxLength": 1024,
+                "description": "CamelCase reason."
+              },
+              "message": {
+                "type": "string",
+                "maxLength": 32768,
+                "description": "What a person can act on."
+              }
+            }
+          }
+        },
+        "plan": {
+          "type": "object",
+          "description": "Summary of the placement plan (the full plan is in the ConfigMap <job>-plan).",
+          "properties": {
+            "worldSize": {
+              "type": "integer",
+              "description": "Ranks (GPUs)."
+            },
+            "pods": {
+              "type": "integer",
+              "description": "Pods."
+            },
+            "placementScore": {
+              "type": "number",
+              "description": "Planner's placement score (1 = all traffic on the fastest level it can use)."
+            },
+            "configMap": {
+              "type": "string",
+              "description": "Name of the ConfigMap with the full plan."
+            },
+            "trafficByLevel": {
+              "type": "array",
+              "description": "Estimated bytes per step crossing each topology level.",
+              "items": {
+                "type": "object",
+                "properties": {
+                  "level": {
+                    "type": "string",
+                    "description": "Topology level name."
+                  },
+                  "bytesPerStep": {
+                    "type": "number",
+                    "description": "Bytes per optimizer step."
+                  }
+                }
+              }
+            }
+          }
+        },
+        "stages": {
+          "type": "array",
+          "description": "Readiness per pipeline stage.",
+          "items": {
+            "type": "object",
+            "properties": {
+              "stage": {
+                "type": "integer",
+                "description": "Pipeline rank."
+              },
+              "pods": {
+                "type": "integer",
+                "description": "Pods holding ranks of this stage."
+              },
+              "ready": {
+                "type": "integer",
+                "description": "Of those, running and ready."
+              }
+            }
+          }
+        },
+        "progress": {
+          "type": "object",
+          "description": "Latest progress reported by rank 0.",
+          "properties": {
+            "step": {
+              "type": "integer",
+              "description": "Optimizer steps done."
+            },
+            "tokens": {
+              "type": "integer",
+              "description": "Tokens consumed."
+            },
+            "loss": {
+              "type": "number",
+              "description": "Latest training loss."
+            },
+            "tokensPerSecond": {
+              "type": "number",
+              "description": "Throughput over the last report interval."
+            },
+            "updateTime": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When the report arrived."
+            }
+          }
+        },
+        "checkpoints": {
+          "type": "object",
+          "description": "Checkpoints reported good by rank 0.",
+          "properties": {
+            "latest": {
+              "type": "object",
+              "description": "The one a restart resumes from.",
+              "properties": {
+                "step": {
+                  "type": "integer",
+                  "description": "Step the checkpoint holds."
+                },
+                "uri": {
+                  "type": "string",
+                  "description": "Where it lives."
+                },
+                "time": {
+                  "type": "string",
+                  "format": "date-time",
+                  "description": "When it was reported."
+                }
+              }
+            }
+          }
+        },
+        "restarts": {
+          "type": "integer",
+          "description": "Gang restarts counted against failurePolicy.maxRestarts."
+        },
+        "attempt": {
+          "type": "integer",
+          "description": "Current gang attempt (MOE_RESTART); increments on every restart, counted or not."
+        },
+        "lastFailure": {
+          "type": "object",
+          "description": "The failure that caused the latest restart.",
+          "properties": {
+            "pod": {
+              "type": "string",
+              "description": "Failed pod."
+            },
+            "node": {
+              "type": "string",
+              "description": "Its node."
+            },
+            "reason": {
+              "type": "string",
+              "description": "Termination reason."
+            },
+            "exitCode": {
+              "type": "integer",
+              "description": "Exit code of the trainer container."
+            },
+            "time": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was seen."
+            }
+          }
+        },
+        "restartAfter": {
+          "type": "string",
+          "format": "date-time",
+          "description": "Earliest time of the pending gang restart (backoff)."
+        },
+        "excludedNodes": {
+          "type": "array",
+          "items": {
+            "type": "string"
+          },
+          "description": "Nodes avoided on re-placement because a rank failed there."
+        },
+        "startTime": {
+          "type": "string",
+          "format": "date-time",
+          "description": "When the current gang was released."
+        },
+        "completionTime": {
+          "type": "string",
+          "format": "date-time",
+          "description": "When the job succeeded or failed."
+        }
+      }
+    }
+  }
+};
