@@ -1,0 +1,32 @@
+// Local cluster start-up: the control plane alone, then with the 2048-GPU fat-tree (256 KWOK nodes, 2 spines ×
+// 4 leaves × 32 nodes × 8 GPUs) until every node is Ready. Writes bench/results/cluster-fleet.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { startCluster } from '../../test/cluster/index.js';
+import { repoRoot } from '../../test/cluster/binaries.js';
+
+async function measure(label: string, fleet: { spines: number; leavesPerSpine: number; nodesPerLeaf: number; gpusPerNode: number }) {
+  const c = await startCluster({ fleet, runnerNodes: 0 });
+  try {
+    const nodes = fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf;
+    console.log(`${label}: ${nodes} nodes; control plane ${c.timings.controlPlaneMs} ms, nodes created ${c.timings.nodesCreatedMs} ms, ` +
+      `all Ready ${c.timings.nodesReadyMs} ms after, total ${c.timings.totalMs} ms`);
+    return { label, nodes, gpus: nodes * fleet.gpusPerNode, ...c.timings };
+  } finally {
+    await c.stop();
+  }
+}
+
+const results = {
+  bench: 'cluster-fleet',
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model },
+  runs: [
+    await measure('control plane only', { spines: 0, leavesPerSpine: 0, nodesPerLeaf: 0, gpusPerNode: 8 }),
+    await measure('2048-GPU fat-tree', { spines: 2, leavesPerSpine: 4, nodesPerLeaf: 32, gpusPerNode: 8 }),
+  ],
+};
+const dir = join(repoRoot(), 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'cluster-fleet.json'), JSON.stringify(results, null, 2));
