@@ -1,0 +1,143 @@
+// Lease-based leader election (coordination.k8s.io/v1), client-go's algorithm: the holder renews every retry period;
+// a candidate takes over once renewTime + leaseDuration has passed; writes carry the resourceVersion read, so two
+// candidates can never both win (the loser gets 409 Conflict). `decide` is the pure part.
+import type { KubeClient } from './rest.js';
+import { isConflict, isNotFound, resourcePath } from './rest.js';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Lease {
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: LeaseSpec;
+}
+
+export type LeaseAction = 'create' | 'renew' | 'takeover' | 'wait';
+
+/** MicroTime as the API server writes it (6 fractional digits). */
+export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+
+/** What `me` should do with the lease it just read (undefined: none exists). Pure. */
+export function decide(lease: LeaseSpec | undefined, me: string, now: Date, leaseDurationSeconds: number): { action: LeaseAction; spec: LeaseSpec } {
+  const t = microTime(now);
+  if (!lease) return { action: 'create', spec: { holderIdentity: me, leaseDurationSeconds, acquireTime: t, renewTime: t, leaseTransitions: 0 } };
+  if (lease.holderIdentity === me) return { action: 'renew', spec: { ...lease, leaseDurationSeconds, renewTime: t } };
+  const renewed = lease.renewTime ? Date.parse(lease.renewTime) : 0;
+  const duration = (lease.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+  const expired = !lease.holderIdentity || now.getTime() > renewed + duration;
+  if (!expired) return { action: 'wait', spec: lease };
+  return {
+    action: 'takeover',
+    spec: { holderIdentity: me, leaseDurationSeconds, acquireTime: t, renewTime: t, leaseTransitions: (lease.leaseTransitions ?? 0) + 1 },
+  };
+}
+
+export interface LeaderElectorOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+  onError?: (err: unknown) => void;
+}
+
+export class LeaderElector {
+  private leading = false;
+  private stopped = false;
+  private lastRenew = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: LeaderElectorOptions) {}
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.tick();
+  }
+
+  /** Stops campaigning; a leader releases the lease so a standby takes over at its next retry. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.leading = false;
+    try {
+      const lease = await this.o.client.get<Lease>(this.path());
+      if (lease.spec.holderIdentity === this.o.identity) {
+        await this.o.client.request('PUT', this.path(), {
+          body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } },
+        });
+      }
+    } catch (e) {
+      this.o.onError?.(e);
+    }
+  }
+
+  private path(): string {
+    return resourcePath('coordination.k8s.io/v1', 'Lease', this.o.namespace, this.o.name);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const duration = this.o.leaseDurationSeconds ?? 15;
+    try {
+      await this.tryAcquireOrRenew(duration);
+    } catch (e) {
+      if (!isConflict(e)) this.o.onError?.(e);
+    }
+    if (this.leading && Date.now() - this.lastRenew > (this.o.renewDeadlineSeconds ?? 10) * 1000) {
+      this.leading = false;
+      this.o.onStoppedLeading();
+    }
+    if (!this.stopped) {
+      this.timer = setTimeout(() => void this.tick(), (this.o.retryPeriodSeconds ?? 2) * 1000);
+      this.timer.unref();
+    }
+  }
+
+  private async tryAcquireOrRenew(duration: number): Promise<void> {
+    let current: Lease | undefined;
+    try {
+      current = await this.o.client.get<Lease>(this.path());
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    const { action, spec } = decide(current?.spec, this.o.identity, new Date(), duration);
+    if (action === 'wait') {
+      if (this.leading) {
+        this.leading = false;
+        this.o.onStoppedLeading();
+      }
+      return;
+    }
+    if (action === 'create') {
+      await this.o.client.create<Lease>({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: this.o.name, namespace: this.o.namespace },
+        spec,
+      });
+    } else {
+      await this.o.client.request('PUT', this.path(), { body: { ...current!, spec } });
+    }
+    this.lastRenew = Date.now();
+    if (!this.leading) {
+      this.leading = true;
+      this.o.onStartedLeading();
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// Prometheus metrics of the operator, on their own registry so tests can create several.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly reconciles = new Counter({ name: 'moe_reconcile_total', help: 'Reconciles by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
+  readonly reconcileSeconds = new Histogram({
+    name: 'moe_reconcile_duration_seconds',
+    help: 'Reconcile duration by kind',
+    labelNames: ['kind'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly jobsByPhase = new Gauge({ name: 'moe_jobs', help: 'MoETrainingJobs by phase', labelNames: ['phase'], registers: [this.registry] });
+  readonly gangReleaseSeconds = new Histogram({
+    name: 'moe_gang_release_seconds',
+    help: 'From the first pod of a gang created to its gates removed',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly restarts = new Counter({ name: 'moe_gang_restarts_total', help: 'Gang restarts by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly checkpointAge = new Gauge({ name: 'moe_checkpoint_age_seconds', help: 'Age of the latest good checkpoint per job', labelNames: ['namespace', 'job'], registers: [this.registry] });
+  readonly isLeader = new Gauge({ name: 'moe_leader', help: '1 when this replica holds the leader lease', registers: [this.registry] });
+  readonly watchRestarts = new Counter({ name: 'moe_watch_restarts_total', help: 'Informer restarts after errors or stalls', labelNames: ['resource'], registers: [this.registry] });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,177 @@
+// A thin JSON client over client-node's auth and HTTP stack: any path, server-side apply (also on /status), JSON and
+// merge patches, and typed errors that carry the HTTP status. Everything the operator writes goes through here.
+import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../api/constants.js';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string,
+    message: string,
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.statusCode === 404;
+export const isConflict = (e: unknown): boolean => e instanceof ApiError && e.statusCode === 409;
+export const isAlreadyExists = (e: unknown): boolean => e instanceof ApiError && e.statusCode === 409 && e.reason === 'AlreadyExists';
+export const isInvalid = (e: unknown): boolean => e instanceof ApiError && e.statusCode === 422;
+
+export interface KObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    deletionTimestamp?: string | Date;
+    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+    creationTimestamp?: string | Date;
+  };
+}
+
+export interface KList<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+const PLURALS: Record<string, string> = {
+  Pod: 'pods',
+  Service: 'services',
+  ConfigMap: 'configmaps',
+  ServiceAccount: 'serviceaccounts',
+  Event: 'events',
+  Node: 'nodes',
+  Namespace: 'namespaces',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  Lease: 'leases',
+  MoETrainingJob: 'moetrainingjobs',
+  ClusterTopology: 'clustertopologies',
+};
+
+/** REST path of a collection or object. Pure. */
+export function resourcePath(apiVersion: string, kind: string, namespace?: string, name?: string, subresource?: string): string {
+  const plural = PLURALS[kind];
+  if (!plural) throw new Error(`resourcePath: unknown kind ${kind}; add its plural to PLURALS in operator/kube/rest.ts`);
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const n = name ? `/${encodeURIComponent(name)}` : '';
+  const s = subresource ? `/${subresource}` : '';
+  return `${base}${ns}/${plural}${n}${s}`;
+}
+
+export function pathOf(obj: KObject, subresource?: string): string {
+  if (!obj.apiVersion || !obj.kind || !obj.metadata?.name) throw new Error('pathOf: object needs apiVersion, kind and metadata.name');
+  return resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name, subresource);
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export class KubeClient {
+  private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly server: string;
+
+  constructor(
+    readonly kc: KubeConfig,
+    private readonly timeoutMs = 30_000,
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('KubeClient: the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  async request<T>(method: keyof typeof HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
+    await this.kc.applySecurityAuthentication(ctx);
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (opts.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
+      ctx.setBody(JSON.stringify(opts.body));
+    }
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    ctx.setSignal(opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout);
+    const resp = await this.http.send(ctx).toPromise();
+    const text = await resp.body.text();
+    let data: unknown = undefined;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = text;
+    }
+    if (resp.httpStatusCode >= 400) {
+      const st = (data ?? {}) as { reason?: string; message?: string };
+      throw new ApiError(resp.httpStatusCode, st.reason ?? '', `${method} ${path}: ${resp.httpStatusCode} ${st.message ?? text}`, data);
+    }
+    return data as T;
+  }
+
+  get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.request<T>('GET', path, signal ? { signal } : {});
+  }
+
+  list<T>(path: string, query: RequestOptions['query'] = {}, signal?: AbortSignal): Promise<KList<T>> {
+    return this.request<KList<T>>('GET', path, signal ? { query, signal } : { query });
+  }
+
+  create<T extends KObject>(obj: T, signal?: AbortSignal): Promise<T> {
+    const p = resourcePath(obj.apiVersion!, obj.kind!, obj.metadata?.namespace);
+    return this.request<T>('POST', p, { body: obj, query: { fieldManager: FIELD_MANAGER }, ...(signal ? { signal } : {}) });
+  }
+
+  /** Server-side apply under the operator's one field manager. `force` takes over conflicting fields. */
+  apply<T extends KObject>(obj: T, opts: { subresource?: string; force?: boolean; signal?: AbortSignal } = {}): Promise<T> {
+    return this.request<T>('PATCH', pathOf(obj, opts.subresource), {
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: FIELD_MANAGER, force: opts.force ?? true },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  }
+
+  jsonPatch<T>(path: string, ops: unknown[], signal?: AbortSignal): Promise<T> {
+    return this.request<T>('PATCH', path, {
+      body: ops,
+      contentType: 'application/json-patch+json',
+      query: { fieldManager: FIELD_MANAGER },
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  mergePatch<T>(path: string, patch: unknown, signal?: AbortSignal): Promise<T> {
+    return this.request<T>('PATCH', path, {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+      query: { fieldManager: FIELD_MANAGER },
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** Deletes; a missing object is not an error. */
+  async delete(path: string, opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; gracePeriodSeconds?: number; uid?: string; signal?: AbortSignal } = {}): Promise<void> {
+    const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
+    if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
+    if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
+    if (opts.uid) body.preconditions = { uid: opts.uid };
+    try {
+      await this.request('DELETE', path, { body, ...(opts.signal ? { signal: opts.signal } : {}) });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}

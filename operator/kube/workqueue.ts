@@ -1,0 +1,141 @@
+// A work queue with client-go's guarantees: a key waits in the queue at most once (dedup), is handed to at most one
+// worker at a time (a key added while it is processed is queued again when `done` is called), retries back off
+// exponentially per key, and `addAfter` requeues later (the earliest pending time wins).
+
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface WorkQueueOptions {
+  /** First retry delay of a failing key. */
+  baseDelayMs?: number;
+  /** Longest retry delay. */
+  maxDelayMs?: number;
+  timers?: Timers;
+}
+
+/** Delay of the n-th consecutive failure (n ≥ 1): base·2^(n−1), capped. Pure, exported for tests. */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
+  if (failures < 1) return 0;
+  const exp = Math.min(failures - 1, 52);
+  return Math.min(maxMs, baseMs * 2 ** exp);
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly delayed = new Map<string, { at: number; handle: unknown }>();
+  private readonly waiters: Array<(key: string | undefined) => void> = [];
+  private shuttingDown = false;
+  private readonly base: number;
+  private readonly max: number;
+  private readonly timers: Timers;
+
+  constructor(opts: WorkQueueOptions = {}) {
+    this.base = opts.baseDelayMs ?? 5;
+    this.max = opts.maxDelayMs ?? 300_000;
+    this.timers = opts.timers ?? realTimers;
+    if (!(this.base > 0) || !(this.max >= this.base)) {
+      throw new Error(`WorkQueue: need 0 < baseDelayMs <= maxDelayMs, got ${this.base} and ${this.max}`);
+    }
+  }
+
+  /** Queue `key` now. No-op if already queued; if it is being processed it is queued again after `done`. */
+  add(key: string): void {
+    if (this.shuttingDown) return;
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    const w = this.waiters.shift();
+    if (w) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      w(key);
+    } else {
+      this.queue.push(key);
+    }
+  }
+
+  /** Queue `key` after `ms`; an earlier pending time for the same key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) return this.add(key);
+    const at = this.timers.now() + ms;
+    const prev = this.delayed.get(key);
+    if (prev && prev.at <= at) return;
+    if (prev) this.timers.clearTimeout(prev.handle);
+    const handle = this.timers.setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, { at, handle });
+  }
+
+  /** Retry `key` after its per-key exponential backoff; returns the delay chosen. */
+  addRateLimited(key: string): number {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const d = backoffDelay(n, this.base, this.max);
+    this.addAfter(key, d);
+    return d;
+  }
+
+  /** Reset the backoff of `key` (after a success). */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  failuresOf(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** Next key to process, waiting if none; undefined once shut down. The caller must call `done(key)`. */
+  get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    const key = this.queue.shift();
+    if (key !== undefined) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+  }
+
+  len(): number {
+    return this.queue.length;
+  }
+
+  isProcessing(key: string): boolean {
+    return this.processing.has(key);
+  }
+
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const { handle } of this.delayed.values()) this.timers.clearTimeout(handle);
+    this.delayed.clear();
+    for (const w of this.waiters.splice(0)) w(undefined);
+  }
+}
