@@ -226,13 +226,13 @@ export interface IMoETrainingJobSpecParallelismPipeline {
   "microBatches"?: number;
 }
 
-/** How ranks are split. World size = pipeline.stages x data x tensor; the expert-parallel group is carved out of the data x tensor ranks of a stage. Immutable after creation. */
+/** How ranks are split. World size = pipeline.stages x expert x data x tensor; ranks are numbered tensor fastest, then expert, then pipeline, then data (rank = ((dp*PP + pp)*EP + ep)*TP + tp), so an expert-parallel group is a contiguous run of ranks. Immutable after creation. */
 export interface IMoETrainingJobSpecParallelism {
   /** Pipeline parallelism. Default: {}. */
   "pipeline"?: IMoETrainingJobSpecParallelismPipeline;
   /** Expert-parallel degree (EP); routed experts are split evenly over EP ranks. Default: 1. */
   "expert"?: number;
-  /** Data-parallel degree (ZeRO-1 optimizer-state sharding across these ranks). Default: 1. */
+  /** Data-parallel replicas of the whole expert-parallel pipeline (ZeRO-1 optimizer-state sharding across them); attention is data-parallel over expert x data ranks. Default: 1. */
   "data"?: number;
   /** Tensor-parallel degree; DeepSeek-V3 trains with 1. Default: 1. */
   "tensor"?: number;
@@ -288,6 +288,8 @@ export interface IMoETrainingJobSpecTraining {
   "steps"?: number;
   /** Sequences per optimizer step across all data-parallel ranks. Default: 64. */
   "globalBatchSize"?: number;
+  /** Sequences per micro-batch on one data-parallel replica; derived from globalBatchSize when absent. */
+  "microBatchSize"?: number;
   /** Tokens per sequence. Default: 4096. */
   "sequenceLength"?: number;
   /** Random seed for initialisation and data order. Default: 0. */
@@ -314,10 +316,21 @@ export interface IMoETrainingJobSpecTopologyRef {
   "name"?: string;
 }
 
+export interface IMoETrainingJobSpecPackingRulesItem {
+  /** Topology level name, e.g. leaf. */
+  "level": string;
+  /** expert (one expert-parallel group), pipelineNeighbours (adjacent pipeline stages), pod. */
+  "group": "expert" | "pipelineNeighbours" | "pod";
+  /** required fails the plan when the group must cross the level; preferred only explains. Default: "preferred". */
+  "mode"?: "required" | "preferred";
+}
+
 /** Placement rules. */
 export interface IMoETrainingJobSpecPacking {
   /** Pack fills the fastest domains first (expert groups inside NVLink/leaf domains); Spread balances pods across leaves. Default: "Pack". */
   "strategy"?: "Pack" | "Spread";
+  /** Keep a group of ranks inside one domain of a topology level; required rules fail the plan (Unschedulable) when they cannot hold. */
+  "rules"?: Array<IMoETrainingJobSpecPackingRulesItem>;
   /** Node names never to use; the operator adds nodes that failed this job to status.excludedNodes. */
   "excludeNodes"?: Array<string>;
 }
@@ -365,7 +378,7 @@ export interface IMoETrainingJobSpecFailurePolicy {
 export interface IMoETrainingJobSpec {
   /** The architecture, either a named preset or explicit fields named as in DeepSeek-V3's config.json. */
   "model": IMoETrainingJobSpecModel;
-  /** How ranks are split. World size = pipeline.stages x data x tensor; the expert-parallel group is carved out of the data x tensor ranks of a stage. Immutable after creation. */
+  /** How ranks are split. World size = pipeline.stages x expert x data x tensor; ranks are numbered tensor fastest, then expert, then pipeline, then data (rank = ((dp*PP + pp)*EP + ep)*TP + tp), so an expert-parallel group is a contiguous run of ranks. Immutable after creation. */
   "parallelism": IMoETrainingJobSpecParallelism;
   /** The FP8 mixed-precision recipe. Default: {}. */
   "precision"?: IMoETrainingJobSpecPrecision;
@@ -752,7 +765,7 @@ export const MoETrainingJobSchema: JSONSchema = {
         },
         "parallelism": {
           "type": "object",
-          "description": "How ranks are split. World size = pipeline.stages x data x tensor; the expert-parallel group is carved out of the data x tensor ranks of a stage. Immutable after creation.",
+          "description": "How ranks are split. World size = pipeline.stages x expert x data x tensor; ranks are numbered tensor fastest, then expert, then pipeline, then data (rank = ((dp*PP + pp)*EP + ep)*TP + tp), so an expert-parallel group is a contiguous run of ranks. Immutable after creation.",
           "x-kubernetes-validations": [
             {
               "rule": "self == oldSelf",
@@ -771,12 +784,8 @@ export const MoETrainingJobSchema: JSONSchema = {
               "message": "DualPipe and DualPipeV need parallelism.pipeline.microBatches >= 2 x parallelism.pipeline.stages"
             },
             {
-              "rule": "(self.data * self.tensor) % self.expert == 0",
-              "message": "parallelism.expert must divide data x tensor (the expert-parallel group lives inside one stage's data x tensor ranks)"
-            },
-            {
-              "rule": "(self.pipeline.stages * self.data * self.tensor) % self.gpusPerPod == 0",
-              "message": "world size (pipeline.stages x data x tensor) must be a multiple of parallelism.gpusPerPod"
+              "rule": "(self.pipeline.stages * self.expert * self.data * self.tensor) % self.gpusPerPod == 0",
+              "message": "world size (pipeline.stages x expert x data x tensor) must be a multiple of parallelism.gpusPerPod"
             },
             {
               "rule": "self.gpusPerPod % self.tensor == 0",
@@ -827,7 +836,7 @@ export const MoETrainingJobSchema: JSONSchema = {
               "minimum": 1,
               "maximum": 65536,
               "default": 1,
-              "description": "Data-parallel degree (ZeRO-1 optimizer-state sharding across these ranks)."
+              "description": "Data-parallel replicas of the whole expert-parallel pipeline (ZeRO-1 optimizer-state sharding across them); attention is data-parallel over expert x data ranks."
             },
             "tensor": {
               "type": "integer",
@@ -915,6 +924,11 @@ export const MoETrainingJobSchema: JSONSchema = {
               "minimum": 1,
               "default": 64,
               "description": "Sequences per optimizer step across all data-parallel ranks."
+            },
+            "microBatchSize": {
+              "type": "integer",
+              "minimum": 1,
+              "description": "Sequences per micro-batch on one data-parallel replica; derived from globalBatchSize when absent."
             },
             "sequenceLength": {
               "type": "integer",
@@ -1066,6 +1080,42 @@ export const MoETrainingJobSchema: JSONSchema = {
               ],
               "default": "Pack",
               "description": "Pack fills the fastest domains first (expert groups inside NVLink/leaf domains); Spread balances pods across leaves."
+            },
+            "rules": {
+              "type": "array",
+              "maxItems": 16,
+              "description": "Keep a group of ranks inside one domain of a topology level; required rules fail the plan (Unschedulable) when they cannot hold.",
+              "items": {
+                "type": "object",
+                "required": [
+                  "level",
+                  "group"
+                ],
+                "properties": {
+                  "level": {
+                    "type": "string",
+                    "description": "Topology level name, e.g. leaf."
+                  },
+                  "group": {
+                    "type": "string",
+                    "enum": [
+                      "expert",
+                      "pipelineNeighbours",
+                      "pod"
+                    ],
+                    "description": "expert (one expert-parallel group), pipelineNeighbours (adjacent pipeline stages), pod."
+                  },
+                  "mode": {
+                    "type": "string",
+                    "enum": [
+                      "required",
+                      "preferred"
+                    ],
+                    "default": "preferred",
+                    "description": "required fails the plan when the group must cross the level; preferred only explains."
+                  }
+                }
+              }
             },
             "excludeNodes": {
               "type": "array",
