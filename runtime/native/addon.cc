@@ -1,0 +1,27 @@
+// Registers the exported functions; nothing else.
+#include "bind.h"
+
+namespace {
+NAN_MODULE_INIT(Init) {
+  using namespace moe::bind;
+  struct Entry { const char* name; Nan::FunctionCallback fn; };
+  const Entry entries[] = {
+      {"encodeF32", EncodeF32},         {"encodeBf16", EncodeBf16},
+      {"decodeF32", DecodeF32},         {"decodeBf16", DecodeBf16},
+      {"kernelInfo", KernelInfo},       {"setKernelPath", SetKernelPath},
+      {"quantAct", QuantAct},           {"quantWeight", QuantWeight},
+      {"dequantAct", DequantAct},       {"dequantWeight", DequantWeight},
+      {"fp8Gemm", Fp8Gemm},             {"fp8GemmGrouped", Fp8GemmGrouped},
+      {"bf16Gemm", Bf16Gemm},           {"fp8GemmEmulated", Fp8GemmEmulated},
+      {"rmsnorm", RmsNorm},             {"swiglu", SwiGlu},
+      {"softmax", Softmax},             {"rope", Rope},
+      {"route", Route},                 {"routeBackward", RouteBackward},
+      {"dispatchPlan", DispatchPlan},   {"dispatchRows", DispatchRows},
+      {"dispatchBackward", DispatchBackward}, {"combine", Combine},
+      {"combineBackward", CombineBackward},
+  };
+  for (const Entry& e : entries) Nan::SetMethod(target, e.name, e.fn);
+}
+}  // namespace
+
+NODE_MODULE(moe_native, Init)

@@ -1,0 +1,33 @@
+// The exported functions, one group per bind_*.cc; addon.cc registers them.
+#pragma once
+#include <nan.h>
+
+namespace moe {
+namespace bind {
+NAN_METHOD(EncodeF32);
+NAN_METHOD(EncodeBf16);
+NAN_METHOD(DecodeF32);
+NAN_METHOD(DecodeBf16);
+NAN_METHOD(KernelInfo);
+NAN_METHOD(SetKernelPath);
+NAN_METHOD(QuantAct);
+NAN_METHOD(QuantWeight);
+NAN_METHOD(DequantAct);
+NAN_METHOD(DequantWeight);
+NAN_METHOD(Fp8Gemm);
+NAN_METHOD(Fp8GemmGrouped);
+NAN_METHOD(Bf16Gemm);
+NAN_METHOD(Fp8GemmEmulated);
+NAN_METHOD(RmsNorm);
+NAN_METHOD(SwiGlu);
+NAN_METHOD(Softmax);
+NAN_METHOD(Rope);
+NAN_METHOD(Route);
+NAN_METHOD(RouteBackward);
+NAN_METHOD(DispatchPlan);
+NAN_METHOD(DispatchRows);
+NAN_METHOD(DispatchBackward);
+NAN_METHOD(Combine);
+NAN_METHOD(CombineBackward);
+}  // namespace bind
+}  // namespace moe

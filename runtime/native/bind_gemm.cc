@@ -1,0 +1,104 @@
+// Bindings: FP8 GEMM (plain, grouped, emulated-accumulator) and BF16 GEMM.
+#include <vector>
+
+#include "bind.h"
+#include "bind_util.h"
+#include "gemm.h"
+#include "quant.h"
+
+namespace moe {
+namespace bind {
+
+namespace {
+// The output array decides the output type: Float32Array -> f32, Uint16Array -> bf16.
+void* out_arg(Args& a, int i, size_t n, OutType* t) {
+  if (!a.ok()) return nullptr;
+  if (i < a.info().Length() && a.info()[i]->IsUint16Array()) {
+    *t = OutType::BF16;
+    return a.array<uint16_t>(i, "out", n);
+  }
+  *t = OutType::F32;
+  return a.array<float>(i, "out", n);
+}
+}  // namespace
+
+// fp8Gemm(a: Uint8Array [M*K], aScale [M*KB], b: Uint8Array [N*K], bScale [NB*KB], M, N, K, out, cb?)
+NAN_METHOD(Fp8Gemm) {
+  Args a(info, "fp8Gemm");
+  size_t M = a.size(4, "M"), N = a.size(5, "N"), K = a.size(6, "K");
+  size_t KB = ceil_div(K, kQuantTile), NB = ceil_div(N, kQuantTile);
+  const uint8_t* A = a.array<uint8_t>(0, "a", a.mul(M, K, "M*K"));
+  const float* as = a.array<float>(1, "aScale", a.mul(M, KB, "M*ceil(K/128)"));
+  const uint8_t* B = a.array<uint8_t>(2, "b", a.mul(N, K, "N*K"));
+  const float* bs = a.array<float>(3, "bScale", a.mul(NB, KB, "ceil(N/128)*ceil(K/128)"));
+  OutType t;
+  void* C = out_arg(a, 7, a.mul(M, N, "M*N"), &t);
+  if (!a.ok()) return;
+  run_or_queue(info, 8, "fp8Gemm", [=] { fp8_gemm(A, as, B, bs, M, N, K, t, C); return std::string(); });
+}
+
+// fp8GemmGrouped(a [R*K], aScale [R*KB], b [E*N*K], bScale [E*NB*KB], offsets: Int32Array [E+1], E, N, K, out [R*N], cb?)
+NAN_METHOD(Fp8GemmGrouped) {
+  Args a(info, "fp8GemmGrouped");
+  size_t E = a.size(5, "E"), N = a.size(6, "N"), K = a.size(7, "K");
+  const int32_t* off = a.array<int32_t>(4, "offsets", E + 1);
+  size_t R = 0;
+  if (a.ok()) {
+    if (off[0] != 0) a.fail("offsets[0] must be 0, got " + std::to_string(off[0]));
+    for (size_t e = 0; a.ok() && e < E; ++e)
+      if (off[e + 1] < off[e])
+        a.fail("offsets must be non-decreasing: offsets[" + std::to_string(e + 1) + "] = " +
+               std::to_string(off[e + 1]) + " < " + std::to_string(off[e]));
+    if (a.ok()) R = static_cast<size_t>(off[E]);
+  }
+  size_t KB = ceil_div(K, kQuantTile), NB = ceil_div(N, kQuantTile);
+  const uint8_t* A = a.array<uint8_t>(0, "a", a.mul(R, K, "rows*K"));
+  const float* as = a.array<float>(1, "aScale", a.mul(R, KB, "rows*ceil(K/128)"));
+  const uint8_t* B = a.array<uint8_t>(2, "b", a.mul(E, a.mul(N, K, "N*K"), "E*N*K"));
+  const float* bs = a.array<float>(3, "bScale", a.mul(E, a.mul(NB, KB, "NB*KB"), "E*NB*KB"));
+  OutType t;
+  void* C = out_arg(a, 8, a.mul(R, N, "rows*N"), &t);
+  if (!a.ok()) return;
+  // offsets is copied: the kernel must not see later changes made from JS during an async run.
+  std::vector<int32_t> offs(off, off + E + 1);
+  run_or_queue(info, 9, "fp8GemmGrouped", [=] {
+    fp8_gemm_grouped(A, as, B, bs, offs.data(), E, N, K, t, C);
+    return std::string();
+  });
+}
+
+// bf16Gemm(a: Uint16Array [M*K], b: Uint16Array [N*K], M, N, K, out, cb?)
+NAN_METHOD(Bf16Gemm) {
+  Args a(info, "bf16Gemm");
+  size_t M = a.size(2, "M"), N = a.size(3, "N"), K = a.size(4, "K");
+  const uint16_t* A = a.array<uint16_t>(0, "a", a.mul(M, K, "M*K"));
+  const uint16_t* B = a.array<uint16_t>(1, "b", a.mul(N, K, "N*K"));
+  OutType t;
+  void* C = out_arg(a, 5, a.mul(M, N, "M*N"), &t);
+  if (!a.ok()) return;
+  run_or_queue(info, 6, "bf16Gemm", [=] { bf16_gemm(A, B, M, N, K, t, C); return std::string(); });
+}
+
+// fp8GemmEmulated(a, aScale, b, bScale, M, N, K, accMantissaBits, interval, out: Float32Array, cb?)
+NAN_METHOD(Fp8GemmEmulated) {
+  Args a(info, "fp8GemmEmulated");
+  size_t M = a.size(4, "M"), N = a.size(5, "N"), K = a.size(6, "K");
+  size_t bits = a.size(7, "accMantissaBits"), interval = a.size(8, "interval");
+  if (a.ok() && (bits < 1 || bits > 23)) a.fail("accMantissaBits must be in [1, 23], got " + std::to_string(bits));
+  if (a.ok() && interval != 0 && (interval > 128 || 128 % interval != 0))
+    a.fail("interval must be 0 (no promotion) or divide 128, got " + std::to_string(interval));
+  size_t KB = ceil_div(K, kQuantTile), NB = ceil_div(N, kQuantTile);
+  const uint8_t* A = a.array<uint8_t>(0, "a", a.mul(M, K, "M*K"));
+  const float* as = a.array<float>(1, "aScale", a.mul(M, KB, "M*ceil(K/128)"));
+  const uint8_t* B = a.array<uint8_t>(2, "b", a.mul(N, K, "N*K"));
+  const float* bs = a.array<float>(3, "bScale", a.mul(NB, KB, "ceil(N/128)*ceil(K/128)"));
+  float* C = a.array<float>(9, "out", a.mul(M, N, "M*N"));
+  if (!a.ok()) return;
+  run_or_queue(info, 10, "fp8GemmEmulated", [=] {
+    fp8_gemm_emulated(A, as, B, bs, M, N, K, static_cast<int>(bits), interval, C);
+    return std::string();
+  });
+}
+
+}  // namespace bind
+}  // namespace moe

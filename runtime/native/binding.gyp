@@ -1,0 +1,47 @@
+{
+  "targets": [
+    {
+      "target_name": "moe_native",
+      "sources": [
+        "addon.cc",
+        "bind_util.cc",
+        "bind_codec.cc",
+        "bind_quant.cc",
+        "bind_gemm.cc",
+        "bind_ops.cc",
+        "bind_routing.cc",
+        "kernels/cpu.cc",
+        "kernels/fp8.cc",
+        "kernels/fp8_ref.cc",
+        "kernels/quant.cc",
+        "kernels/gemm.cc",
+        "kernels/ops.cc",
+        "kernels/routing.cc"
+      ],
+      "include_dirs": ["<!(node -e \"require('nan')\")", "kernels"],
+      "cflags!": ["-fno-exceptions", "-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fexceptions"],
+      "cflags": ["-O3"],
+      "dependencies": ["moe_avx512", "moe_avx2"]
+    },
+    {
+      "target_name": "moe_avx512",
+      "type": "static_library",
+      "sources": ["kernels/fp8_avx512.cc", "kernels/gemm_avx512.cc"],
+      "include_dirs": ["kernels"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fPIC", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"]
+    },
+    {
+      "target_name": "moe_avx2",
+      "type": "static_library",
+      "sources": ["kernels/fp8_avx2.cc", "kernels/gemm_avx2.cc"],
+      "include_dirs": ["kernels"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fPIC", "-mavx2", "-mfma", "-mf16c"]
+    }
+  ]
+}

@@ -1,0 +1,153 @@
+#include "cpu.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace moe {
+
+namespace {
+
+KernelPath detect() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"))
+    return KernelPath::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    return KernelPath::Avx2;
+  return KernelPath::Reference;
+}
+
+KernelPath initial_path() {
+  KernelPath best = detect();
+  const char* env = std::getenv("MOE_KERNELS");
+  if (!env) return best;
+  if (!std::strcmp(env, "reference")) return KernelPath::Reference;
+  if (!std::strcmp(env, "avx2") && best >= KernelPath::Avx2) return KernelPath::Avx2;
+  return best;  // "auto", "avx512" or an unknown value: best available
+}
+
+std::atomic<int> g_path{static_cast<int>(initial_path())};
+
+// A small fork-join pool: the caller runs chunks too, workers pick chunks by an atomic counter.
+class Pool {
+ public:
+  Pool() {
+    int n = 0;
+    if (const char* env = std::getenv("MOE_NUM_THREADS")) n = std::atoi(env);
+    if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+    if (n <= 0) n = 1;
+    if (n > 256) n = 256;
+    size_ = n;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { loop(); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  int size() const { return size_; }
+
+  void run(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
+    if (n == 0) return;
+    if (grain == 0) grain = 1;
+    size_t chunks = (n + grain - 1) / grain;
+    size_t max_chunks = static_cast<size_t>(size_) * 4;
+    if (chunks > max_chunks) chunks = max_chunks;
+    if (chunks <= 1 || size_ == 1) {
+      fn(0, n);
+      return;
+    }
+    std::lock_guard<std::mutex> serial(serial_);
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      fn_ = &fn;
+      n_ = n;
+      chunks_ = chunks;
+      next_.store(0);
+      done_.store(0);
+      ++generation_;
+    }
+    cv_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lk(m_);
+    done_cv_.wait(lk, [&] { return done_.load() == chunks_; });
+    fn_ = nullptr;
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      size_t c = next_.fetch_add(1);
+      if (c >= chunks_) return;
+      size_t b = n_ * c / chunks_, e = n_ * (c + 1) / chunks_;
+      (*fn_)(b, e);
+      if (done_.fetch_add(1) + 1 == chunks_) {
+        std::lock_guard<std::mutex> lk(m_);
+        done_cv_.notify_all();
+      }
+    }
+  }
+  void loop() {
+    size_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      work();
+    }
+  }
+
+  int size_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex m_, serial_;
+  std::condition_variable cv_, done_cv_;
+  bool stop_ = false;
+  size_t generation_ = 0;
+  const std::function<void(size_t, size_t)>* fn_ = nullptr;
+  size_t n_ = 0, chunks_ = 0;
+  std::atomic<size_t> next_{0}, done_{0};
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: workers may outlive static destruction order
+  return *p;
+}
+
+}  // namespace
+
+KernelPath detected_path() {
+  static const KernelPath p = detect();
+  return p;
+}
+KernelPath current_path() { return static_cast<KernelPath>(g_path.load()); }
+bool set_kernel_path(KernelPath p) {
+  if (p > detected_path()) return false;
+  g_path.store(static_cast<int>(p));
+  return true;
+}
+const char* path_name(KernelPath p) {
+  switch (p) {
+    case KernelPath::Reference: return "reference";
+    case KernelPath::Avx2: return "avx2";
+    case KernelPath::Avx512: return "avx512";
+  }
+  return "unknown";
+}
+
+void parallel_for(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
+  pool().run(n, grain, fn);
+}
+int num_threads() { return pool().size(); }
+
+}  // namespace moe

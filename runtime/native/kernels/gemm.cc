@@ -1,0 +1,248 @@
+// GEMM drivers: operand packing, cache blocking, threading, and the scalar reference paths.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "cpu.h"
+#include "fp8.h"
+#include "quant.h"
+
+namespace moe {
+
+namespace {
+
+using gemm::kKB;
+using gemm::kNR;
+
+constexpr size_t kKcSlices = 4;  // K slices per cache block (512 K: B block of 8 panels = 256 KiB)
+constexpr size_t kPanelsPerBlock = 8;
+
+struct Buf16 {
+  std::unique_ptr<uint16_t[]> p;
+  explicit Buf16(size_t n) : p(new uint16_t[n]) {}
+  uint16_t* get() { return p.get(); }
+};
+
+// A [rows, K] -> bf16 rows of length Kp = KB*128, zero padded.
+template <typename Load>
+void pack_a(size_t rows, size_t K, size_t Kp, uint16_t* out, Load load) {
+  parallel_for(rows, 64, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      uint16_t* o = out + r * Kp;
+      for (size_t k = 0; k < K; ++k) o[k] = load(r * K + k);
+      std::memset(o + K, 0, (Kp - K) * 2);
+    }
+  });
+}
+
+// B [N, K] -> panels of 32 columns: [Kp/2][32][2] bf16, zero padded in N and K.
+template <typename Load>
+void pack_b(size_t N, size_t K, size_t Kp, uint16_t* out, Load load) {
+  size_t P = ceil_div(N, kNR);
+  parallel_for(P, 1, [&](size_t p0, size_t p1) {
+    for (size_t p = p0; p < p1; ++p) {
+      uint16_t* o = out + p * kNR * Kp;
+      std::memset(o, 0, kNR * Kp * 2);
+      for (size_t j = 0; j < static_cast<size_t>(kNR); ++j) {
+        size_t n = p * kNR + j;
+        if (n >= N) break;
+        for (size_t k = 0; k < K; ++k) o[(k / 2) * 2 * kNR + j * 2 + (k & 1)] = load(n * K + k);
+      }
+    }
+  });
+}
+
+// C[rows, N] (fp32, zeroed by the caller) += packed A . packed B^T with per-slice promotion.
+void run_packed(const uint16_t* Ap, const float* a_scale, const uint16_t* Bp, const float* b_scale,
+                size_t rows, size_t N, size_t KB, float* C, KernelPath path) {
+  const size_t Kp = KB * kKB;
+  const size_t P = ceil_div(N, kNR);
+  const int max_mr = path == KernelPath::Avx512 ? gemm::max_mr_avx512() : gemm::max_mr_avx2();
+  const gemm::MicroKernel micro = path == KernelPath::Avx512 ? gemm::micro_avx512 : gemm::micro_avx2;
+  // Split the output into a grid of (row chunks x panel chunks): panels first (B stays private).
+  const size_t T = static_cast<size_t>(num_threads());
+  size_t pchunks = std::min(P, T);
+  size_t mchunks = std::max<size_t>(1, std::min(ceil_div(rows, max_mr), T / pchunks));
+  if (pchunks * mchunks < T && ceil_div(rows, max_mr) >= 2 * T) {  // few panels: rows instead
+    pchunks = 1;
+    mchunks = T;
+  }
+  parallel_for(pchunks * mchunks, 1, [&](size_t c0, size_t c1) {
+    for (size_t c = c0; c < c1; ++c) {
+      size_t pc = c % pchunks, mc = c / pchunks;
+      size_t pb = P * pc / pchunks, pe = P * (pc + 1) / pchunks;
+      size_t mb = rows * mc / mchunks, me = rows * (mc + 1) / mchunks;
+      for (size_t kc = 0; kc < KB; kc += kKcSlices) {
+        size_t kn = std::min(kKcSlices, KB - kc);
+        for (size_t p0 = pb; p0 < pe; p0 += kPanelsPerBlock) {
+          size_t p1 = std::min(pe, p0 + kPanelsPerBlock);
+          for (size_t m = mb; m < me; m += max_mr) {
+            int mr = static_cast<int>(std::min<size_t>(max_mr, me - m));
+            for (size_t p = p0; p < p1; ++p) {
+              size_t n0 = p * kNR;
+              int nvalid = static_cast<int>(std::min<size_t>(kNR, N - n0));
+              micro(mr, Ap + m * Kp + kc * kKB, Kp, Bp + p * kNR * Kp + kc * kKB * kNR, kn,
+                    a_scale + m * KB + kc, KB, b_scale + (n0 / kKB) * KB + kc, C + m * N + n0, N, nvalid);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void store_out(const float* acc, size_t n, OutType t, void* C) {
+  if (t == OutType::F32) {
+    if (acc != C) std::memcpy(C, acc, n * 4);
+    return;
+  }
+  uint16_t* o = static_cast<uint16_t*>(C);
+  parallel_for(n, 1 << 16, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) o[i] = f32_to_bf16(acc[i]);
+  });
+}
+
+// Scalar reference: the recipe literally, one output at a time.
+void ref_fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const float* bs, size_t M,
+                  size_t N, size_t K, float* C) {
+  const size_t KB = ceil_div(K, kKB);
+  for (size_t m = 0; m < M; ++m)
+    for (size_t n = 0; n < N; ++n) {
+      float out = 0.0f;
+      for (size_t kb = 0; kb < KB; ++kb) {
+        float slice = 0.0f;
+        for (size_t k = kb * kKB; k < std::min(K, (kb + 1) * kKB); ++k)
+          slice += ref_fp8_to_f32(A[m * K + k], Fp8Format::E4M3) * ref_fp8_to_f32(B[n * K + k], Fp8Format::E4M3);
+        out = std::fma(slice, as[m * KB + kb] * bs[(n / kKB) * KB + kb], out);
+      }
+      C[m * N + n] = out;
+    }
+}
+
+void fast_fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const float* bs, size_t M,
+                   size_t N, size_t K, float* C, KernelPath path) {
+  const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
+  const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+  Buf16 ap(M * Kp), bp(ceil_div(N, kNR) * kNR * Kp);
+  pack_a(M, K, Kp, ap.get(), [&](size_t i) { return lut[A[i]]; });
+  pack_b(N, K, Kp, bp.get(), [&](size_t i) { return lut[B[i]]; });
+  run_packed(ap.get(), as, bp.get(), bs, M, N, KB, C, path);
+}
+
+// Output accumulator: C itself for f32, a temporary for bf16. Zeroed.
+struct Acc {
+  std::vector<float> tmp;
+  float* p;
+  Acc(size_t n, OutType t, void* C) {
+    if (t == OutType::F32) p = static_cast<float*>(C);
+    else { tmp.resize(n); p = tmp.data(); }
+    std::fill(p, p + n, 0.0f);
+  }
+};
+
+}  // namespace
+
+void fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const float* bs, size_t M, size_t N,
+              size_t K, OutType t, void* C) {
+  Acc acc(M * N, t, C);
+  if (M && N && K) {
+    KernelPath path = current_path();
+    if (path == KernelPath::Reference) ref_fp8_gemm(A, as, B, bs, M, N, K, acc.p);
+    else fast_fp8_gemm(A, as, B, bs, M, N, K, acc.p, path);
+  }
+  store_out(acc.p, M * N, t, C);
+}
+
+void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const float* bs,
+                      const int32_t* offsets, size_t E, size_t N, size_t K, OutType t, void* C) {
+  const size_t rows = E ? static_cast<size_t>(offsets[E]) : 0;
+  const size_t KB = ceil_div(K, kKB), NB = ceil_div(N, kKB), Kp = KB * kKB;
+  Acc acc(rows * N, t, C);
+  KernelPath path = current_path();
+  if (rows && N && K) {
+    if (path == KernelPath::Reference) {
+      for (size_t e = 0; e < E; ++e) {
+        size_t r0 = offsets[e], r1 = offsets[e + 1];
+        ref_fp8_gemm(A + r0 * K, as + r0 * KB, B + e * N * K, bs + e * NB * KB, r1 - r0, N, K, acc.p + r0 * N);
+      }
+    } else {
+      const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+      Buf16 ap(rows * Kp), bp(ceil_div(N, kNR) * kNR * Kp);
+      pack_a(rows, K, Kp, ap.get(), [&](size_t i) { return lut[A[i]]; });
+      for (size_t e = 0; e < E; ++e) {
+        size_t r0 = offsets[e], r1 = offsets[e + 1];
+        if (r1 == r0) continue;
+        const uint8_t* Be = B + e * N * K;
+        pack_b(N, K, Kp, bp.get(), [&](size_t i) { return lut[Be[i]]; });
+        run_packed(ap.get() + r0 * Kp, as + r0 * KB, bp.get(), bs + e * NB * KB, r1 - r0, N, KB,
+                   acc.p + r0 * N, path);
+      }
+    }
+  }
+  store_out(acc.p, rows * N, t, C);
+}
+
+void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t K, OutType t, void* C) {
+  Acc acc(M * N, t, C);
+  KernelPath path = current_path();
+  if (M && N && K) {
+    if (path == KernelPath::Reference) {
+      for (size_t m = 0; m < M; ++m)
+        for (size_t n = 0; n < N; ++n) {
+          float s = 0.0f;
+          for (size_t k = 0; k < K; ++k) s += bf16_to_f32(A[m * K + k]) * bf16_to_f32(B[n * K + k]);
+          acc.p[m * N + n] = s;
+        }
+    } else {
+      const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
+      Buf16 ap(M * Kp), bp(ceil_div(N, kNR) * kNR * Kp);
+      pack_a(M, K, Kp, ap.get(), [&](size_t i) { return A[i]; });
+      pack_b(N, K, Kp, bp.get(), [&](size_t i) { return B[i]; });
+      std::vector<float> ones_a(M * KB, 1.0f), ones_b(ceil_div(N, kKB) * KB, 1.0f);
+      run_packed(ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, KB, acc.p, path);
+    }
+  }
+  store_out(acc.p, M * N, t, C);
+}
+
+namespace {
+// Truncate x to `bits` explicit mantissa bits (round toward zero), as a narrow accumulator does.
+inline float truncate_mantissa(float x, int bits) {
+  if (bits >= 23) return x;
+  uint32_t u = f32_bits(x);
+  u &= ~((1u << (23 - bits)) - 1u);
+  return bits_f32(u);
+}
+}  // namespace
+
+void fp8_gemm_emulated(const uint8_t* A, const float* as, const uint8_t* B, const float* bs, size_t M,
+                       size_t N, size_t K, int bits, size_t interval, float* C) {
+  const size_t KB = ceil_div(K, kKB);
+  const float* lut = fp8_to_f32_table(Fp8Format::E4M3);
+  parallel_for(M * N, 16, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) {
+      size_t m = i / N, n = i % N;
+      float out = 0.0f, acc = 0.0f;
+      for (size_t k = 0; k < K; ++k) {
+        float f = as[m * KB + k / kKB] * bs[(n / kKB) * KB + k / kKB];
+        float prod = lut[A[m * K + k]] * lut[B[n * K + k]];  // exact
+        if (interval == 0) {
+          acc = truncate_mantissa(acc + prod * f, bits);
+        } else {
+          acc = truncate_mantissa(acc + prod, bits);
+          if ((k + 1) % interval == 0 || k + 1 == K) {
+            out += acc * f;
+            acc = 0.0f;
+          }
+        }
+      }
+      C[i] = interval == 0 ? acc : out;
+    }
+  });
+}
+
+}  // namespace moe

@@ -1,0 +1,51 @@
+// FP8 block-scaled GEMM, its grouped (MoE) variant and a BF16 GEMM. No V8/nan here.
+//
+// C[M,N] = A[M,K] . B[N,K]^T. FP8 operands are E4M3 with the scale layouts of quant.h: A by 1x128
+// tiles (a_scale [M, KB]), B by 128x128 blocks (b_scale [NB, KB]), KB = ceil(K/128), NB = ceil(N/128).
+// Each 128-wide K slice is summed in fp32 and then promoted: C += slice * (a_scale * b_scale).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace moe {
+
+enum class OutType { F32 = 0, BF16 = 1 };
+
+void fp8_gemm(const uint8_t* A, const float* a_scale, const uint8_t* B, const float* b_scale,
+              size_t M, size_t N, size_t K, OutType out_type, void* C);
+
+// Grouped contiguous layout: expert e owns rows [offsets[e], offsets[e+1]) of A and C, and uses
+// B + e*N*K with b_scale + e*NB*KB. offsets has E+1 non-decreasing entries, offsets[0] = 0.
+void fp8_gemm_grouped(const uint8_t* A, const float* a_scale, const uint8_t* B, const float* b_scale,
+                      const int32_t* offsets, size_t E, size_t N, size_t K, OutType out_type, void* C);
+
+// C = A . B^T with A [M,K], B [N,K] bfloat16, fp32 accumulation.
+void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t K, OutType out_type, void* C);
+
+// Precision study: scalar FP8 GEMM whose accumulator keeps only acc_mant_bits explicit mantissa
+// bits (truncated after every addition, as a limited tensor-core accumulator would), promoted into
+// fp32 every `interval` elements of K (interval 0: never; the scales then multiply every product).
+void fp8_gemm_emulated(const uint8_t* A, const float* a_scale, const uint8_t* B, const float* b_scale,
+                       size_t M, size_t N, size_t K, int acc_mant_bits, size_t interval, float* C);
+
+// ---- internals shared by the drivers and the per-ISA micro-kernels ----
+namespace gemm {
+constexpr int kNR = 32;   // columns per packed B panel
+constexpr int kKB = 128;  // K slice between promotions (and quantisation block)
+// Micro-kernel: rows [0,mr) of packed A (bf16, row stride lda), one packed B panel (kb_count
+// slices of [64 k-pairs][32 cols][2]), adds sum_kb slice * a_scale[i*as_stride+kb] * b_scale[kb]
+// into C (row stride ldc), columns [0, nvalid).
+using MicroKernel = void (*)(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
+                             const float* a_scale, size_t as_stride, const float* b_scale, float* C,
+                             size_t ldc, int nvalid);
+int max_mr_avx512();
+int max_mr_avx2();
+void micro_avx512(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
+                  const float* a_scale, size_t as_stride, const float* b_scale, float* C, size_t ldc,
+                  int nvalid);
+void micro_avx2(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
+                const float* a_scale, size_t as_stride, const float* b_scale, float* C, size_t ldc,
+                int nvalid);
+}  // namespace gemm
+
+}  // namespace moe

@@ -1,0 +1,68 @@
+// AVX2 + FMA micro-kernel: 4 rows x 32 columns; bf16 pairs widened to fp32 by shifts.
+#include <immintrin.h>
+
+#include <array>
+#include <utility>
+
+#include "gemm.h"
+
+namespace moe {
+namespace gemm {
+
+namespace {
+constexpr int kMR = 4;
+
+template <int MR>
+void kernel(const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count, const float* a_scale,
+            size_t as_stride, const float* b_scale, float* C, size_t ldc, int nvalid) {
+  const __m256i hi_mask = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+  alignas(32) float tmp[kNR];
+  for (size_t kb = 0; kb < kb_count; ++kb) {
+    __m256 acc[MR][4];
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < 4; ++j) acc[i][j] = _mm256_setzero_ps();
+    const uint16_t* a = A + kb * kKB;
+    const uint16_t* b = Bp + kb * kKB * kNR;
+    for (int kk = 0; kk < kKB / 2; ++kk) {
+      __m256 be[4], bo[4];
+      for (int j = 0; j < 4; ++j) {
+        __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kk * 2 * kNR + j * 16));
+        be[j] = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+        bo[j] = _mm256_castsi256_ps(_mm256_and_si256(v, hi_mask));
+      }
+      for (int i = 0; i < MR; ++i) {
+        uint32_t pair;
+        __builtin_memcpy(&pair, a + i * lda + 2 * kk, 4);
+        __m256 ae = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(pair << 16)));
+        __m256 ao = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(pair & 0xFFFF0000u)));
+        for (int j = 0; j < 4; ++j) acc[i][j] = _mm256_fmadd_ps(ao, bo[j], _mm256_fmadd_ps(ae, be[j], acc[i][j]));
+      }
+    }
+    for (int i = 0; i < MR; ++i) {
+      float f = a_scale[i * as_stride + kb] * b_scale[kb];
+      for (int j = 0; j < 4; ++j) _mm256_store_ps(tmp + 8 * j, acc[i][j]);
+      float* c = C + i * ldc;
+      for (int n = 0; n < nvalid; ++n) c[n] = __builtin_fmaf(tmp[n], f, c[n]);
+    }
+  }
+}
+
+using Fn = void (*)(const uint16_t*, size_t, const uint16_t*, size_t, const float*, size_t, const float*,
+                    float*, size_t, int);
+template <int... I>
+constexpr auto make_table(std::integer_sequence<int, I...>) {
+  return std::array<Fn, sizeof...(I)>{&kernel<I + 1>...};
+}
+}  // namespace
+
+int max_mr_avx2() { return kMR; }
+
+void micro_avx2(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
+                const float* a_scale, size_t as_stride, const float* b_scale, float* C, size_t ldc,
+                int nvalid) {
+  static constexpr auto table = make_table(std::make_integer_sequence<int, kMR>{});
+  table[mr - 1](A, lda, Bp, kb_count, a_scale, as_stride, b_scale, C, ldc, nvalid);
+}
+
+}  // namespace gemm
+}  // namespace moe

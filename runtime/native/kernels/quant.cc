@@ -1,0 +1,120 @@
+#include "quant.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "cpu.h"
+#include "fp8.h"
+#include "fp8_isa.h"
+
+namespace moe {
+
+float quant_scale(float amax, bool pow2) {
+  float s = std::max(amax, kAmaxFloor) / kE4M3Max;
+  if (pow2) {
+    uint32_t u = f32_bits(s);
+    if (u & 0x007FFFFFu) u = (u & 0xFF800000u) + 0x00800000u;  // s is normal and positive here
+    s = bits_f32(u);
+  }
+  return s;
+}
+
+namespace {
+
+uint32_t amax_bits(const float* x, size_t n, KernelPath p) {
+  if (p == KernelPath::Avx512) return amax_bits_avx512(x, n);
+  if (p == KernelPath::Avx2) return amax_bits_avx2(x, n);
+  uint32_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    float a = std::fabs(x[i]);
+    if (!std::isfinite(a)) return 0x7F800000u;
+    m = std::max(m, f32_bits(a));
+  }
+  return m;
+}
+
+void scale_encode(const float* x, float s, uint8_t* q, size_t n, KernelPath p) {
+  if (p == KernelPath::Avx512) return scale_encode_e4m3_avx512(x, s, q, n);
+  if (p == KernelPath::Avx2) return scale_encode_e4m3_avx2(x, s, q, n);
+  for (size_t i = 0; i < n; ++i) q[i] = ref_f32_to_fp8(x[i] / s, Fp8Format::E4M3, true);
+}
+
+long long first_nonfinite(const float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return static_cast<long long>(i);
+  return -1;
+}
+
+}  // namespace
+
+long long quant_act(const float* x, size_t M, size_t K, bool pow2, uint8_t* q, float* scales) {
+  const size_t KB = ceil_div(K, kQuantTile);
+  const KernelPath p = current_path();
+  std::atomic<bool> bad{false};
+  parallel_for(M, 16, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r)
+      for (size_t kb = 0; kb < KB; ++kb) {
+        size_t k0 = kb * kQuantTile, len = std::min<size_t>(kQuantTile, K - k0);
+        const float* src = x + r * K + k0;
+        uint32_t am = amax_bits(src, len, p);
+        if (am >= 0x7F800000u) { bad = true; return; }
+        float s = quant_scale(bits_f32(am), pow2);
+        scales[r * KB + kb] = s;
+        scale_encode(src, s, q + r * K + k0, len, p);
+      }
+  });
+  return bad ? first_nonfinite(x, M * K) : -1;
+}
+
+long long quant_weight(const float* w, size_t N, size_t K, bool pow2, uint8_t* q, float* scale_inv) {
+  const size_t NB = ceil_div(N, kQuantTile), KB = ceil_div(K, kQuantTile);
+  const KernelPath p = current_path();
+  std::atomic<bool> bad{false};
+  parallel_for(NB * KB, 1, [&](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; ++b) {
+      size_t nb = b / KB, kb = b % KB;
+      size_t n0 = nb * kQuantTile, n1 = std::min(N, n0 + kQuantTile);
+      size_t k0 = kb * kQuantTile, len = std::min<size_t>(kQuantTile, K - k0);
+      uint32_t am = 0;
+      for (size_t n = n0; n < n1; ++n) am = std::max(am, amax_bits(w + n * K + k0, len, p));
+      if (am >= 0x7F800000u) { bad = true; return; }
+      float s = quant_scale(bits_f32(am), pow2);
+      scale_inv[b] = s;
+      for (size_t n = n0; n < n1; ++n) scale_encode(w + n * K + k0, s, q + n * K + k0, len, p);
+    }
+  });
+  return bad ? first_nonfinite(w, N * K) : -1;
+}
+
+void dequant_act(const uint8_t* q, const float* scales, size_t M, size_t K, float* out) {
+  const size_t KB = ceil_div(K, kQuantTile);
+  const bool ref = current_path() == KernelPath::Reference;
+  const float* t = fp8_to_f32_table(Fp8Format::E4M3);
+  parallel_for(M, 16, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r)
+      for (size_t k = 0; k < K; ++k) {
+        float s = scales[r * KB + k / kQuantTile];
+        uint8_t c = q[r * K + k];
+        out[r * K + k] = (ref ? ref_fp8_to_f32(c, Fp8Format::E4M3) : t[c]) * s;
+      }
+  });
+}
+
+void dequant_weight(const uint8_t* q, const float* scale_inv, size_t N, size_t K, float* out) {
+  const size_t KB = ceil_div(K, kQuantTile);
+  const bool ref = current_path() == KernelPath::Reference;
+  const float* t = fp8_to_f32_table(Fp8Format::E4M3);
+  parallel_for(N, 16, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      const float* srow = scale_inv + (r / kQuantTile) * KB;
+      for (size_t k = 0; k < K; ++k) {
+        uint8_t c = q[r * K + k];
+        out[r * K + k] = (ref ? ref_fp8_to_f32(c, Fp8Format::E4M3) : t[c]) * srow[k / kQuantTile];
+      }
+    }
+  });
+}
+
+}  // namespace moe

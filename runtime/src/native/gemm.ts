@@ -1,0 +1,117 @@
+// FP8 block-scaled GEMM C = A . B^T (plain and grouped for MoE experts) and BF16 GEMM.
+import { binding, callAsync } from './binding.js';
+import { array, ceilDiv, dim } from './check.js';
+import { checkActivations, checkWeights, QUANT_TILE, type Fp8Activations, type Fp8Weights } from './quant.js';
+
+export type OutDtype = 'f32' | 'bf16';
+type Out<D extends OutDtype> = D extends 'bf16' ? Uint16Array : Float32Array;
+
+/** Stacked expert weights: q [experts, rows, cols], scaleInv [experts, ceil(rows/128), ceil(cols/128)]. */
+export interface Fp8ExpertWeights {
+  q: Uint8Array;
+  scaleInv: Float32Array;
+  experts: number;
+  rows: number;
+  cols: number;
+}
+
+function alloc<D extends OutDtype>(fn: string, dtype: D, n: number): Out<D> {
+  if (dtype === 'f32') return new Float32Array(n) as Out<D>;
+  if (dtype === 'bf16') return new Uint16Array(n) as Out<D>;
+  throw new TypeError(`${fn}: out must be 'f32' or 'bf16', got ${String(dtype)}`);
+}
+
+function gemmArgs<D extends OutDtype>(fn: string, a: unknown, b: unknown, dtype: D) {
+  const A = checkActivations(fn, 'a', a), B = checkWeights(fn, 'b', b);
+  if (A.cols !== B.cols) throw new RangeError(`${fn}: a.cols (${A.cols}) must equal b.cols (${B.cols}): C = A . B^T contracts over K`);
+  const out = alloc(fn, dtype, A.rows * B.rows);
+  return [A.q, A.scales, B.q, B.scaleInv, A.rows, B.rows, A.cols, out] as const;
+}
+
+/** C [a.rows, b.rows] = A . B^T, fp32 accumulation promoted every 128 of K. */
+export function fp8Gemm<D extends OutDtype = 'f32'>(a: Fp8Activations, b: Fp8Weights, out: D = 'f32' as D): Out<D> {
+  const args = gemmArgs('fp8Gemm', a, b, out);
+  binding().fp8Gemm(...args);
+  return args[7];
+}
+
+export async function fp8GemmAsync<D extends OutDtype = 'f32'>(a: Fp8Activations, b: Fp8Weights, out: D = 'f32' as D): Promise<Out<D>> {
+  const args = gemmArgs('fp8GemmAsync', a, b, out);
+  await callAsync(binding().fp8Gemm, [...args]);
+  return args[7];
+}
+
+export function checkExpertWeights(fn: string, name: string, w: unknown): Fp8ExpertWeights {
+  const v = w as Fp8ExpertWeights;
+  if (typeof w !== 'object' || w === null) throw new TypeError(`${fn}: ${name} must be an Fp8ExpertWeights {q, scaleInv, experts, rows, cols}`);
+  const e = dim(fn, `${name}.experts`, v.experts), n = dim(fn, `${name}.rows`, v.rows), k = dim(fn, `${name}.cols`, v.cols);
+  const nb = ceilDiv(n, QUANT_TILE), kb = ceilDiv(k, QUANT_TILE);
+  array(fn, `${name}.q`, v.q, Uint8Array, e * n * k, `experts*rows*cols = ${e}*${n}*${k}`);
+  array(fn, `${name}.scaleInv`, v.scaleInv, Float32Array, e * nb * kb, `experts*ceil(rows/128)*ceil(cols/128) = ${e}*${nb}*${kb}`);
+  return v;
+}
+
+function groupedArgs<D extends OutDtype>(fn: string, a: unknown, w: unknown, offsets: unknown, dtype: D) {
+  const A = checkActivations(fn, 'a', a), W = checkExpertWeights(fn, 'experts', w);
+  if (A.cols !== W.cols) throw new RangeError(`${fn}: a.cols (${A.cols}) must equal experts.cols (${W.cols})`);
+  const off = array(fn, 'offsets', offsets, Int32Array, W.experts + 1, `experts+1 = ${W.experts + 1}`);
+  if (off[0] !== 0) throw new RangeError(`${fn}: offsets[0] must be 0, got ${off[0]}`);
+  for (let e = 0; e < W.experts; e++) {
+    if (off[e + 1]! < off[e]!) throw new RangeError(`${fn}: offsets must be non-decreasing, offsets[${e + 1}] = ${off[e + 1]} < offsets[${e}] = ${off[e]}`);
+  }
+  if (off[W.experts] !== A.rows) throw new RangeError(`${fn}: offsets[${W.experts}] (${off[W.experts]}) must equal a.rows (${A.rows})`);
+  const out = alloc(fn, dtype, A.rows * W.rows);
+  return [A.q, A.scales, W.q, W.scaleInv, off, W.experts, W.rows, W.cols, out] as const;
+}
+
+/** MoE grouped GEMM: rows [offsets[e], offsets[e+1]) of A multiply expert e's weights. C [a.rows, experts.rows]. */
+export function fp8GemmGrouped<D extends OutDtype = 'f32'>(a: Fp8Activations, experts: Fp8ExpertWeights, offsets: Int32Array, out: D = 'f32' as D): Out<D> {
+  const args = groupedArgs('fp8GemmGrouped', a, experts, offsets, out);
+  binding().fp8GemmGrouped(...args);
+  return args[8];
+}
+
+export async function fp8GemmGroupedAsync<D extends OutDtype = 'f32'>(a: Fp8Activations, experts: Fp8ExpertWeights, offsets: Int32Array, out: D = 'f32' as D): Promise<Out<D>> {
+  const args = groupedArgs('fp8GemmGroupedAsync', a, experts, offsets, out);
+  await callAsync(binding().fp8GemmGrouped, [...args]);
+  return args[8];
+}
+
+function bf16Args<D extends OutDtype>(fn: string, a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, dtype: D) {
+  const M = dim(fn, 'm', m), N = dim(fn, 'n', n), K = dim(fn, 'k', k);
+  const A = array(fn, 'a', a, Uint16Array, M * K, `m*k = ${M}*${K}`);
+  const B = array(fn, 'b', b, Uint16Array, N * K, `n*k = ${N}*${K}`);
+  return [A, B, M, N, K, alloc(fn, dtype, M * N)] as const;
+}
+
+/** C [m, n] = A [m, k] . B [n, k]^T on bfloat16 bits, fp32 accumulation. */
+export function bf16Gemm<D extends OutDtype = 'f32'>(a: Uint16Array, b: Uint16Array, m: number, n: number, k: number, out: D = 'f32' as D): Out<D> {
+  const args = bf16Args('bf16Gemm', a, b, m, n, k, out);
+  binding().bf16Gemm(...args);
+  return args[5];
+}
+
+export async function bf16GemmAsync<D extends OutDtype = 'f32'>(a: Uint16Array, b: Uint16Array, m: number, n: number, k: number, out: D = 'f32' as D): Promise<Out<D>> {
+  const args = bf16Args('bf16GemmAsync', a, b, m, n, k, out);
+  await callAsync(binding().bf16Gemm, [...args]);
+  return args[5];
+}
+
+export interface EmulationOptions {
+  /** Explicit mantissa bits the accumulator keeps (truncation after every add); 23 = plain fp32. */
+  accMantissaBits: number;
+  /** Promote into fp32 every `interval` K elements (must divide 128); 0 = never. */
+  interval: number;
+}
+
+/** Precision study only: the FP8 GEMM with a narrow, truncating accumulator (scalar, slow). */
+export async function fp8GemmEmulated(a: Fp8Activations, b: Fp8Weights, opts: EmulationOptions): Promise<Float32Array> {
+  const fn = 'fp8GemmEmulated';
+  const args = gemmArgs(fn, a, b, 'f32');
+  const bits = dim(fn, 'accMantissaBits', opts.accMantissaBits), interval = dim(fn, 'interval', opts.interval);
+  if (bits < 1 || bits > 23) throw new RangeError(`${fn}: accMantissaBits must be in [1, 23], got ${bits}`);
+  if (interval !== 0 && (interval > 128 || 128 % interval !== 0)) throw new RangeError(`${fn}: interval must be 0 or divide 128, got ${interval}`);
+  const [aq, as, bq, bs, m, n, k, out] = args;
+  await callAsync(binding().fp8GemmEmulated, [aq, as, bq, bs, m, n, k, bits, interval, out]);
+  return out;
+}

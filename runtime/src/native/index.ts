@@ -1,0 +1,22 @@
+// The native FP8/MoE kernels as the model and trainer use them.
+import { binding, type KernelPathName } from './binding.js';
+
+export { addonPath, type KernelPathName } from './binding.js';
+export * from './codec.js';
+export * from './quant.js';
+export * from './gemm.js';
+export * from './ops.js';
+export * from './routing.js';
+
+/** Which implementation runs ('reference' is the scalar oracle), what the CPU supports, pool size. */
+export function kernelInfo(): { path: KernelPathName; detected: KernelPathName; threads: number } {
+  return binding().kernelInfo();
+}
+
+/** Switches the implementation for later calls (tests compare paths); throws if the CPU lacks it. */
+export function setKernelPath(path: KernelPathName): void {
+  if (path !== 'reference' && path !== 'avx2' && path !== 'avx512') {
+    throw new TypeError(`setKernelPath: path must be 'reference', 'avx2' or 'avx512', got ${String(path)}`);
+  }
+  binding().setKernelPath(path);
+}
