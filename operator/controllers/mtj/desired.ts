@@ -1,0 +1,234 @@
+// Pure builders of a MoETrainingJob's children: the plan ConfigMap, the report ConfigMap, the headless Service, the
+// reporter ServiceAccount/Role/RoleBinding (least-privilege progress channel, see README.md) and the gated pods.
+import { createHash } from 'node:crypto';
+import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, childNames } from '../../api/constants.js';
+import type { IMoETrainingJob } from '../../api/types.gen.js';
+import type { TrainingPlan } from '../../plan/types.js';
+
+export const MASTER_PORT = 29500;
+export const PLAN_MOUNT = '/etc/moe/plan';
+export const PLAN_FILE = 'plan.json';
+
+type Meta = { name: string; namespace: string; uid: string };
+
+export function jobMeta(job: IMoETrainingJob): Meta {
+  const m = job.metadata ?? {};
+  if (!m.name || !m.namespace || !m.uid) throw new Error('desired: job needs metadata.name, namespace and uid');
+  return { name: m.name, namespace: m.namespace, uid: m.uid };
+}
+
+export function ownerRef(job: IMoETrainingJob) {
+  const { name, uid } = jobMeta(job);
+  return { apiVersion: API_VERSION, kind: MTJ_KIND, name, uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** Labels every child carries: the job name, managed-by, and the job's queue labels (Kueue/Volcano). */
+export function childLabels(job: IMoETrainingJob): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(job.metadata?.labels ?? {})) {
+    if (QUEUE_LABEL_PREFIXES.some((p) => k.startsWith(p))) out[k] = v;
+  }
+  out[Labels.job] = jobMeta(job).name;
+  out[Labels.managedBy] = FIELD_MANAGER;
+  return out;
+}
+
+/** What the pods need besides the planner's plan: where checkpoints go and which step to resume from. */
+export interface RunContext {
+  attempt: number;
+  /** Step of the checkpoint to resume from; undefined starts fresh. */
+  resumeStep?: number;
+  resumeUri?: string;
+  gpuResource: string;
+  rdmaResource: string;
+}
+
+export function checkpointDir(job: IMoETrainingJob): string {
+  const { name, namespace } = jobMeta(job);
+  const base = (job.spec.checkpoint?.uri ?? 'file:///checkpoints').replace(/\/+$/, '');
+  return `${base}/${namespace}/${name}`;
+}
+
+/** The document mounted into every pod as MOE_PLAN. */
+export function planDocument(job: IMoETrainingJob, plan: TrainingPlan, ctx: RunContext) {
+  const { name, namespace } = jobMeta(job);
+  return {
+    job: { namespace, name, attempt: ctx.attempt },
+    plan,
+    training: job.spec.training ?? {},
+    precision: job.spec.precision ?? {},
+    data: job.spec.data ?? {},
+    checkpoint: {
+      dir: checkpointDir(job),
+      intervalSteps: job.spec.checkpoint?.intervalSteps ?? 100,
+      keep: job.spec.checkpoint?.keep ?? 3,
+      resumeStep: ctx.resumeStep ?? null,
+      resumeUri: ctx.resumeUri ?? null,
+    },
+    report: { configMap: childNames(name).reportConfigMap, namespace },
+  };
+}
+
+export function planHash(doc: unknown): string {
+  return createHash('sha256').update(JSON.stringify(doc)).digest('hex').slice(0, 16);
+}
+
+export function planConfigMap(job: IMoETrainingJob, doc: ReturnType<typeof planDocument>) {
+  const { name, namespace } = jobMeta(job);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: childNames(name).planConfigMap,
+      namespace,
+      labels: { ...childLabels(job), [Labels.component]: 'plan', [Labels.attempt]: String(doc.job.attempt) },
+      ownerReferences: [ownerRef(job)],
+    },
+    data: { [PLAN_FILE]: JSON.stringify(doc) },
+  };
+}
+
+/** The report ConfigMap: the operator owns its metadata only; rank 0 patches `data` (see README.md). */
+export function reportConfigMap(job: IMoETrainingJob) {
+  const { name, namespace } = jobMeta(job);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: childNames(name).reportConfigMap, namespace, labels: { ...childLabels(job), [Labels.component]: 'report' }, ownerReferences: [ownerRef(job)] },
+  };
+}
+
+export function headlessService(job: IMoETrainingJob) {
+  const { name, namespace } = jobMeta(job);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: childNames(name).service, namespace, labels: childLabels(job), ownerReferences: [ownerRef(job)] },
+    spec: {
+      clusterIP: 'None',
+      // Ranks must resolve each other before they are Ready: rendezvous happens during start-up.
+      publishNotReadyAddresses: true,
+      selector: { [Labels.job]: name },
+      ports: [{ name: 'rendezvous', port: MASTER_PORT, targetPort: MASTER_PORT, protocol: 'TCP' }],
+    },
+  };
+}
+
+/** ServiceAccount + Role + RoleBinding that let rank 0 get/patch exactly one ConfigMap: <job>-report. */
+export function reporterRbac(job: IMoETrainingJob) {
+  const { name, namespace } = jobMeta(job);
+  const n = childNames(name);
+  const meta = (nm: string) => ({ name: nm, namespace, labels: childLabels(job), ownerReferences: [ownerRef(job)] });
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(n.reporterServiceAccount), automountServiceAccountToken: false },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(n.reporterRole),
+      rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [n.reportConfigMap], verbs: ['get', 'patch'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(n.reporterRole),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: n.reporterRole },
+      subjects: [{ kind: 'ServiceAccount', name: n.reporterServiceAccount, namespace }],
+    },
+  ];
+}
+
+/** The contract env of DESIGN.md §4 for the pod holding ranks [firstRank, firstRank + gpusPerPod). */
+export function contractEnv(job: IMoETrainingJob, plan: TrainingPlan, pod: number, ctx: RunContext): V1EnvVar[] {
+  const { name, namespace } = jobMeta(job);
+  const n = childNames(name);
+  const placement = plan.placement[pod];
+  if (!placement) throw new Error(`desired: plan has no placement for pod ${pod} (it has ${plan.placement.length})`);
+  const r = placement.firstRank;
+  const t = plan.rankTable;
+  const env: Record<string, string> = {
+    MASTER_ADDR: `${n.pod(0)}.${n.service}.${namespace}.svc`,
+    MASTER_PORT: String(MASTER_PORT),
+    WORLD_SIZE: String(plan.worldSize),
+    RANK: String(r),
+    NODE_RANK: String(pod),
+    NNODES: String(plan.pods),
+    LOCAL_RANK: '0',
+    LOCAL_WORLD_SIZE: String(plan.gpusPerPod),
+    MOE_PP_RANK: String(t.pp[r]),
+    MOE_EP_RANK: String(t.ep[r]),
+    MOE_DP_RANK: String(t.dp[r]),
+    MOE_TP_RANK: String(t.tp[r]),
+    MOE_PLAN: `${PLAN_MOUNT}/${PLAN_FILE}`,
+    MOE_JOB: `${namespace}/${name}`,
+    MOE_RESTART: String(ctx.attempt),
+    MOE_CHECKPOINT_DIR: checkpointDir(job),
+    MOE_REPORT_CONFIGMAP: n.reportConfigMap,
+    MOE_NAMESPACE: namespace,
+  };
+  if (ctx.resumeStep !== undefined) env.MOE_RESUME_STEP = String(ctx.resumeStep);
+  if (ctx.resumeUri !== undefined) env.MOE_RESUME_URI = ctx.resumeUri;
+  return Object.entries(env).map(([k, value]) => ({ name: k, value }));
+}
+
+const DEFAULT_CONTAINER: V1Container = { name: 'trainer', image: 'moe-runtime:latest', command: ['moe-runtime', 'train'] };
+
+/** The gated pod `index` of the gang. */
+export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number, ctx: RunContext, hash: string): V1Pod {
+  const { name, namespace } = jobMeta(job);
+  const n = childNames(name);
+  const tpl = (job.spec.template ?? {}) as V1PodTemplateSpec;
+  const tplSpec: Partial<V1PodSpec> = tpl.spec ?? {};
+  const placement = plan.placement[index]!;
+  const containers = (tplSpec.containers?.length ? tplSpec.containers : [DEFAULT_CONTAINER]).map((c) => ({ ...c }));
+  const main = containers[0]!;
+  const contract = contractEnv(job, plan, index, ctx);
+  const contractNames = new Set(contract.map((e) => e.name));
+  main.env = [...(main.env ?? []).filter((e) => !contractNames.has(e.name)), ...contract];
+  const limits: Record<string, string> = { ...(main.resources?.limits ?? {}), [ctx.gpuResource]: String(plan.gpusPerPod) };
+  if (ctx.rdmaResource) limits[ctx.rdmaResource] = '1';
+  main.resources = { ...(main.resources ?? {}), limits, requests: { ...(main.resources?.requests ?? {}), [ctx.gpuResource]: String(plan.gpusPerPod), ...(ctx.rdmaResource ? { [ctx.rdmaResource]: '1' } : {}) } };
+  main.volumeMounts = [...(main.volumeMounts ?? []).filter((m) => m.name !== 'moe-plan'), { name: 'moe-plan', mountPath: PLAN_MOUNT, readOnly: true }];
+  main.ports = main.ports?.length ? main.ports : [{ name: 'rendezvous', containerPort: MASTER_PORT }];
+
+  const isReporter = placement.firstRank === 0;
+  const spec: V1PodSpec = {
+    ...tplSpec,
+    containers,
+    restartPolicy: 'Never',
+    hostname: n.pod(index),
+    subdomain: n.service,
+    schedulingGates: [{ name: SCHEDULING_GATE }],
+    nodeSelector: { ...(tplSpec.nodeSelector ?? {}), ...placement.nodeSelector },
+    volumes: [...(tplSpec.volumes ?? []).filter((v) => v.name !== 'moe-plan'), { name: 'moe-plan', configMap: { name: n.planConfigMap } }],
+    tolerations: [...(tplSpec.tolerations ?? []), ...(ctx.gpuResource ? [{ key: ctx.gpuResource, operator: 'Exists', effect: 'NoSchedule' }] : [])],
+  };
+  if (job.spec.schedulerName) spec.schedulerName = job.spec.schedulerName;
+  if (isReporter) {
+    // Only the pod holding rank 0 gets a token, and that token can patch only <job>-report.
+    spec.serviceAccountName = n.reporterServiceAccount;
+    spec.automountServiceAccountToken = true;
+  } else if (tplSpec.automountServiceAccountToken === undefined) {
+    spec.automountServiceAccountToken = false;
+  }
+  const stage = plan.rankTable.pp[placement.firstRank] ?? 0;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: n.pod(index),
+      namespace,
+      labels: {
+        ...(tpl.metadata?.labels ?? {}),
+        ...childLabels(job),
+        [Labels.podIndex]: String(index),
+        [Labels.stage]: String(stage),
+        [Labels.attempt]: String(ctx.attempt),
+        [Labels.component]: 'worker',
+      },
+      annotations: { ...(tpl.metadata?.annotations ?? {}), 'moe.io/plan-hash': hash },
+      ownerReferences: [ownerRef(job)],
+    },
+    spec,
+  };
+}

@@ -1,0 +1,424 @@
+// MoETrainingJob reconciler: reads the job and its children from the informer caches, decides with the pure helpers
+// (validate, plan, desired, failure, status), writes children with server-side apply / create, and writes status once.
+import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
+import { FINALIZER, Labels, MTJ_KIND, API_VERSION, Phase, Reason, SCHEDULING_GATE, childNames } from '../../api/constants.js';
+import { applyDefaults } from '../../api/defaults.js';
+import { MoETrainingJobSchema, type IClusterTopology, type IMoETrainingJob } from '../../api/types.gen.js';
+import type { ReconcileResult } from '../../kube/controller.js';
+import type { EventRecorder } from '../../kube/events.js';
+import type { Informer } from '../../kube/informer.js';
+import type { Logger } from '../../kube/log.js';
+import type { OperatorMetrics } from '../../kube/metrics.js';
+import { isAlreadyExists, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
+import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
+import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, type RunContext } from './desired.js';
+import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
+import { gpusInUse, toNodeLike } from './plan-input.js';
+import { StatusBuilder, isTerminalPhase, parseReport } from './status.js';
+import { validateJob } from './validate.js';
+
+export interface PlanInput {
+  model: unknown;
+  parallelism: ParallelismSpec;
+  nodes: NodeLike[];
+  topology: TopologySpec;
+  excludeNodes?: string[];
+  packing?: Partial<PackingSpec>;
+}
+export type PlanFn = (input: PlanInput) => PlanResult;
+
+export interface MtjDeps {
+  client: KubeClient;
+  jobs: Informer<IMoETrainingJob & { metadata: any }>;
+  pods: Informer<V1Pod & { metadata: any }>;
+  configMaps: Informer<V1ConfigMap & { metadata: any }>;
+  nodes: Informer<V1Node & { metadata: any }>;
+  topologies: Informer<IClusterTopology & { metadata: any }>;
+  plan: PlanFn;
+  recorder: EventRecorder;
+  metrics: OperatorMetrics;
+  log: Logger;
+  now?: () => Date;
+}
+
+interface PlanEntry {
+  attempt: number;
+  plan: TrainingPlan;
+  hash: string;
+  doc: ReturnType<typeof planDocument>;
+  ctx: RunContext;
+}
+
+/** JSON with sorted keys: the API server returns objects in its own key order. */
+export function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+const specSchema = MoETrainingJobSchema.properties!.spec!;
+const GATE_PATCH = { spec: { schedulingGates: [{ name: SCHEDULING_GATE, $patch: 'delete' }] } };
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const worker = async () => {
+    while (i < items.length) await fn(items[i++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export class MtjReconciler {
+  /** Plans by job uid + attempt: the informer may not show the plan ConfigMap yet when the next reconcile runs. */
+  private readonly plans = new Map<string, PlanEntry>();
+  /** When the first pod of a gang was created, for the gang-release latency metric. */
+  private readonly gangStart = new Map<string, number>();
+
+  constructor(private readonly d: MtjDeps) {}
+
+  private now(): Date {
+    return this.d.now ? this.d.now() : new Date();
+  }
+
+  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const cached = this.d.jobs.get(name, namespace);
+    if (!cached) {
+      return;
+    }
+    const job: IMoETrainingJob = { ...cached, spec: applyDefaults(specSchema, cached.spec) };
+    const uid = job.metadata!.uid!;
+    const pods = this.d.pods.list(namespace).filter((p) => p.metadata?.ownerReferences?.some((o: { uid: string }) => o.uid === uid)) as V1Pod[];
+    if (job.metadata?.deletionTimestamp) return this.finalize(job, pods, signal);
+    await this.ensureFinalizer(job, signal);
+
+    const st = new StatusBuilder(job, this.now());
+    const result = await this.steps(job, pods, st, signal);
+    await this.writeStatus(job, st, signal);
+    await this.d.recorder.emitAll(job, st.events);
+    return result;
+  }
+
+  /** The reconcile proper, as a list of short steps; returns when a step decides the rest must wait. */
+  private async steps(job: IMoETrainingJob, pods: V1Pod[], st: StatusBuilder, signal: AbortSignal): Promise<ReconcileResult | void> {
+    const { name, namespace } = { name: job.metadata!.name!, namespace: job.metadata!.namespace! };
+    const n = childNames(name);
+
+    // 1. Finished jobs only clean up pods per cleanPodPolicy.
+    if (isTerminalPhase(job.status?.phase)) {
+      await this.cleanPods(job, pods, signal);
+      return;
+    }
+
+    // 2. Checks the schema cannot do; an invalid job waits for a spec change (no requeue, no hot loop).
+    const errs = validateJob(job);
+    if (errs.length) {
+      st.invalid(errs);
+      await this.deletePods(pods, signal);
+      return;
+    }
+    st.valid();
+
+    // 3. Progress and checkpoints reported by rank 0 through <job>-report.
+    const report = parseReport(this.d.configMaps.get(n.reportConfigMap, namespace)?.data);
+    st.report(report.progress, report.checkpoint);
+    this.observeCheckpointAge(job, st);
+
+    // 4. Suspend: delete the pods, keep the status (checkpoints, restarts).
+    if (job.spec.suspend) {
+      await this.deletePods(pods, signal);
+      st.suspended();
+      return;
+    }
+    st.resumedIfSuspended();
+
+    // 5. Pods of earlier attempts go away before a new gang starts.
+    const attempt = st.attempt;
+    const current = pods.filter((p) => p.metadata?.labels?.[Labels.attempt] === String(attempt));
+    const stale = pods.filter((p) => p.metadata?.labels?.[Labels.attempt] !== String(attempt));
+    await this.deletePods(stale.filter((p) => !p.metadata?.deletionTimestamp), signal);
+
+    // 6. After release: success of rank 0, or a failure that restarts or fails the gang.
+    const planned = this.existingPlan(job, attempt);
+    if (st.status.startTime && planned) {
+      const rank0 = current.find((p) => p.metadata?.labels?.[Labels.podIndex] === '0');
+      if (rank0?.status?.phase === 'Succeeded') {
+        st.succeeded(`rank 0 (pod ${rank0.metadata?.name}) exited 0 at step ${st.status.progress?.step ?? '?'}`);
+        await this.cleanPods(job, current, signal);
+        this.d.metrics.checkpointAge.remove(namespace, name);
+        return;
+      }
+      const failure = this.firstFailure(current, planned.plan.pods, name);
+      if (failure) return this.onFailure(job, st, current, failure, signal);
+    }
+
+    // 7. Backoff before a restart, and old pods still terminating.
+    if (st.status.restartAfter) {
+      const wait = Date.parse(st.status.restartAfter) - this.now().getTime();
+      if (wait > 0) {
+        st.waitingForRestart();
+        return { requeueAfterMs: wait };
+      }
+    }
+    if (stale.length > 0) {
+      st.waitingForRestart();
+      return { requeueAfterMs: 1000 };
+    }
+
+    // 8. Plan (once per attempt), then the ConfigMaps, Service and reporter RBAC.
+    const p = await this.ensurePlan(job, st, attempt);
+    if (!p) return { requeueAfterMs: 30_000 };
+    if (st.status.restartAfter) st.restartStarted();
+    await this.applyChildren(job, p.doc, signal);
+
+    // 9. Create missing pods (gated); once all exist, release the gang together.
+    if (!st.status.startTime) {
+      const created = await this.createPods(job, p, current, signal);
+      const all = [...current, ...created];
+      if (all.length === p.plan.pods) {
+        await this.releaseGang(job, all, signal);
+        st.released(all.length);
+      }
+      st.fromPods(all, p.plan.pods);
+      return;
+    }
+    st.fromPods(current, p.plan.pods);
+    return st.status.phase === Phase.Running ? undefined : { requeueAfterMs: 10_000 };
+  }
+
+  private firstFailure(current: V1Pod[], expected: number, job: string): PodFailure | undefined {
+    for (const p of current) {
+      const f = podFailure(p);
+      if (f) return f;
+      const node = p.spec?.nodeName;
+      if (node && !this.d.nodes.get(node)) return { pod: p.metadata!.name!, node, reason: 'NodeLost', message: `node ${node} no longer exists` };
+    }
+    const names = new Set(current.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name));
+    for (let i = 0; i < expected; i++) {
+      const pn = childNames(job).pod(i);
+      if (!names.has(pn)) {
+        const was = current.find((p) => p.metadata?.name === pn);
+        const f: PodFailure = { pod: pn, reason: 'PodMissing', message: 'pod deleted after the gang was released' };
+        if (was?.spec?.nodeName) f.node = was.spec.nodeName;
+        return f;
+      }
+    }
+    return undefined;
+  }
+
+  private async onFailure(job: IMoETrainingJob, st: StatusBuilder, current: V1Pod[], f: PodFailure, signal: AbortSignal): Promise<ReconcileResult> {
+    const policy = job.spec.failurePolicy;
+    const d = decideFailure(policy, f);
+    const lastFailure = { pod: f.pod, reason: f.reason, ...(f.node ? { node: f.node } : {}), ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}) };
+    if (d.action === 'FailJob') {
+      st.status.lastFailure = { ...lastFailure, time: this.now().toISOString() };
+      st.failed(Reason.FailedByRule, d.explanation);
+      await this.cleanPods(job, current, signal);
+      return {};
+    }
+    if (d.counts && !budgetLeft(policy, st.status.restarts ?? 0)) {
+      st.status.lastFailure = { ...lastFailure, time: this.now().toISOString() };
+      st.failed(Reason.RestartBudgetExhausted, `${d.explanation}; restart budget of ${policy?.maxRestarts ?? 3} used up`);
+      await this.cleanPods(job, current, signal);
+      return {};
+    }
+    const backoff = restartBackoffSeconds(policy, (st.status.restarts ?? 0) + (d.counts ? 1 : 0));
+    st.restart(f.reason, d.explanation, d.counts, backoff, d.excludeNode, lastFailure);
+    this.d.metrics.restarts.inc({ reason: f.reason });
+    this.plans.delete(job.metadata!.uid!);
+    await this.deletePods(current, signal);
+    return { requeueAfterMs: Math.max(backoff * 1000, 500) };
+  }
+
+  /** The plan of this attempt from memory, or (after an operator restart) from the plan ConfigMap already written. */
+  private existingPlan(job: IMoETrainingJob, attempt: number): PlanEntry | undefined {
+    const uid = job.metadata!.uid!;
+    const have = this.plans.get(uid);
+    if (have && have.attempt === attempt) return have;
+    const cm = this.d.configMaps.get(childNames(job.metadata!.name!).planConfigMap, job.metadata!.namespace!);
+    if (cm?.metadata?.labels?.[Labels.attempt] !== String(attempt) || !cm.data?.[PLAN_FILE]) return undefined;
+    try {
+      const doc = JSON.parse(cm.data[PLAN_FILE]) as ReturnType<typeof planDocument>;
+      const topo = this.d.topologies.get(job.spec.topologyRef?.name ?? 'default');
+      const ctx: RunContext = { attempt, gpuResource: topo?.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo?.spec.rdmaResource ?? 'rdma/ib' };
+      if (doc.checkpoint.resumeStep !== null) ctx.resumeStep = doc.checkpoint.resumeStep;
+      if (doc.checkpoint.resumeUri !== null) ctx.resumeUri = doc.checkpoint.resumeUri;
+      const entry: PlanEntry = { attempt, plan: doc.plan, doc, hash: planHash(doc), ctx };
+      this.plans.set(uid, entry);
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async ensurePlan(job: IMoETrainingJob, st: StatusBuilder, attempt: number): Promise<PlanEntry | undefined> {
+    const uid = job.metadata!.uid!;
+    const { name, namespace } = { name: job.metadata!.name!, namespace: job.metadata!.namespace! };
+    const have = this.existingPlan(job, attempt);
+    if (have) return have;
+    const topoName = job.spec.topologyRef?.name ?? 'default';
+    const topo = this.d.topologies.get(topoName);
+    if (!topo) {
+      st.unschedulable(Reason.TopologyNotFound, `ClusterTopology ${topoName} not found (spec.topologyRef.name); create it or install the chart's default`);
+      return undefined;
+    }
+    const gpuResource = topo.spec.gpuResource ?? 'nvidia.com/gpu';
+    const used = gpusInUse(this.d.pods.list() as V1Pod[], gpuResource, name, namespace);
+    for (const [otherUid, other] of this.plans) {
+      if (otherUid === uid) continue;
+      for (const pl of other.plan.placement) used.set(pl.node, (used.get(pl.node) ?? 0) + other.plan.gpusPerPod);
+    }
+    const nodes = toNodeLike(this.d.nodes.list() as V1Node[], used, gpuResource);
+    const exclude = [...(job.spec.packing?.excludeNodes ?? []), ...(st.status.excludedNodes ?? [])];
+    const input: PlanInput = {
+      model: job.spec.model,
+      parallelism: job.spec.parallelism as ParallelismSpec,
+      nodes,
+      topology: topo.spec as TopologySpec,
+      excludeNodes: exclude,
+      packing: (job.spec.packing ?? {}) as Partial<PackingSpec>,
+    };
+    let res: PlanResult;
+    try {
+      res = this.d.plan(input);
+    } catch (e) {
+      res = { ok: false, errors: [{ field: 'spec', message: `planner error: ${(e as Error).message}` }] };
+    }
+    if (!res.ok) {
+      const msg = res.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+      const invalid = res.errors.every((e) => e.field.startsWith('spec.model') || e.field.startsWith('spec.parallelism'));
+      if (invalid) st.invalid([msg]);
+      else st.unschedulable(Reason.Unschedulable, msg);
+      return undefined;
+    }
+    const plan = res.plan;
+    const ctx = this.runContext(job, st, topo, attempt);
+    const doc = planDocument(job, plan, ctx);
+    const entry: PlanEntry = { attempt, plan, doc, hash: planHash(doc), ctx };
+    this.plans.set(uid, entry);
+    st.planned(
+      {
+        worldSize: plan.worldSize,
+        pods: plan.pods,
+        placementScore: Number(plan.summary.score.toFixed(4)),
+        configMap: childNames(name).planConfigMap,
+        trafficByLevel: plan.summary.traffic.map((t) => ({ level: t.level, bytesPerStep: t.bytesPerStep })),
+      },
+      plan.summary.score < 0.999 ? plan.summary.explanations : [],
+    );
+    return entry;
+  }
+
+  private runContext(job: IMoETrainingJob, st: StatusBuilder, topo: IClusterTopology, attempt: number): RunContext {
+    const ctx: RunContext = { attempt, gpuResource: topo.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo.spec.rdmaResource ?? 'rdma/ib' };
+    const from = job.spec.checkpoint?.resumeFrom ?? 'latest';
+    const latest = st.status.checkpoints?.latest;
+    if (from === 'latest' && latest?.step !== undefined) {
+      ctx.resumeStep = latest.step;
+      if (latest.uri) ctx.resumeUri = latest.uri;
+    } else if (from !== 'latest' && from !== 'none') {
+      ctx.resumeUri = from;
+    }
+    return ctx;
+  }
+
+  private async applyChildren(job: IMoETrainingJob, doc: ReturnType<typeof planDocument>, signal: AbortSignal): Promise<void> {
+    const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
+    await Promise.all(objs.map((o) => this.d.client.apply(o, { signal })));
+  }
+
+  private async createPods(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], signal: AbortSignal): Promise<V1Pod[]> {
+    const have = new Set(current.map((x) => x.metadata?.name));
+    const ctx = p.ctx;
+    const missing = Array.from({ length: p.plan.pods }, (_, i) => i).filter((i) => !have.has(childNames(job.metadata!.name!).pod(i)));
+    const created: V1Pod[] = [];
+    if (missing.length && !this.gangStart.has(job.metadata!.uid!)) this.gangStart.set(job.metadata!.uid!, performance.now());
+    await mapLimit(missing, 32, async (i) => {
+      const pod = buildPod(job, p.plan, i, ctx, p.hash);
+      try {
+        created.push(await this.d.client.create(pod, signal));
+      } catch (e) {
+        if (!isAlreadyExists(e)) throw e;
+        created.push(pod); // created by an earlier reconcile the cache has not shown yet
+      }
+    });
+    return created;
+  }
+
+  private async releaseGang(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
+    const gated = pods.filter((p) => p.spec?.schedulingGates?.some((g) => g.name === SCHEDULING_GATE));
+    await mapLimit(gated, 32, async (p) => {
+      await this.d.client.request('PATCH', pathOf({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } }), {
+        body: GATE_PATCH,
+        contentType: 'application/strategic-merge-patch+json',
+        query: { fieldManager: 'moe-operator' },
+        signal,
+      });
+    });
+    const t0 = this.gangStart.get(job.metadata!.uid!);
+    if (t0 !== undefined) {
+      this.d.metrics.gangReleaseSeconds.observe((performance.now() - t0) / 1000);
+      this.gangStart.delete(job.metadata!.uid!);
+    }
+  }
+
+  private async deletePods(pods: V1Pod[], signal: AbortSignal): Promise<void> {
+    await mapLimit(
+      pods.filter((p) => !p.metadata?.deletionTimestamp),
+      32,
+      (p) => this.d.client.delete(resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!), { gracePeriodSeconds: 0, signal }),
+    );
+  }
+
+  private async cleanPods(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
+    const policy = job.spec.cleanPodPolicy ?? 'Running';
+    if (policy === 'None') return;
+    const doomed = policy === 'All' ? pods : pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+    await this.deletePods(doomed, signal);
+  }
+
+  private observeCheckpointAge(job: IMoETrainingJob, st: StatusBuilder): void {
+    const t = st.status.checkpoints?.latest?.time;
+    if (t) this.d.metrics.checkpointAge.set({ namespace: job.metadata!.namespace!, job: job.metadata!.name! }, (this.now().getTime() - Date.parse(t)) / 1000);
+  }
+
+  private async ensureFinalizer(job: IMoETrainingJob, signal: AbortSignal): Promise<void> {
+    if (job.metadata?.finalizers?.includes(FINALIZER)) return;
+    await this.d.client.apply({ apiVersion: API_VERSION, kind: MTJ_KIND, metadata: { name: job.metadata!.name!, namespace: job.metadata!.namespace!, finalizers: [FINALIZER] } }, { signal });
+  }
+
+  /** Deletion: remove the pods first (owner references would too, but not before the job is gone), then the finalizer. */
+  private async finalize(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<ReconcileResult | void> {
+    const uid = job.metadata!.uid!;
+    this.plans.delete(uid);
+    this.gangStart.delete(uid);
+    this.d.metrics.checkpointAge.remove(job.metadata!.namespace!, job.metadata!.name!);
+    if (!job.metadata?.finalizers?.includes(FINALIZER)) return;
+    await this.deletePods(pods, signal);
+    if (pods.length > 0) return { requeueAfterMs: 500 };
+    const path = pathOf({ apiVersion: API_VERSION, kind: MTJ_KIND, metadata: { name: job.metadata!.name!, namespace: job.metadata!.namespace! } });
+    const remaining = (job.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+    await this.d.client.jsonPatch(
+      path,
+      [
+        { op: 'test', path: '/metadata/resourceVersion', value: job.metadata.resourceVersion },
+        { op: 'replace', path: '/metadata/finalizers', value: remaining },
+      ],
+      signal,
+    );
+  }
+
+  private async writeStatus(job: IMoETrainingJob, st: StatusBuilder, signal: AbortSignal): Promise<void> {
+    if (stableStringify(st.status) === stableStringify(job.status ?? {})) return;
+    await this.d.client.apply(
+      { apiVersion: API_VERSION, kind: MTJ_KIND, metadata: { name: job.metadata!.name!, namespace: job.metadata!.namespace! }, status: st.status } as IMoETrainingJob & { metadata: { name: string; namespace: string } },
+      { subresource: 'status', signal },
+    );
+  }
+}

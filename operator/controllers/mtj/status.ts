@@ -1,0 +1,214 @@
+// Pure status computation. The reconciler feeds observations in (pods, report, decisions) and writes the result
+// once; events are collected here and emitted only after that write succeeded.
+import type { V1Pod } from '@kubernetes/client-node';
+import { ConditionType, Labels, Phase, Reason } from '../../api/constants.js';
+import type { IMoETrainingJob, IMoETrainingJobStatus } from '../../api/types.gen.js';
+import { setCondition, type Condition } from '../../kube/conditions.js';
+import type { PendingEvent } from '../../kube/events.js';
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export interface ProgressReport {
+  step?: number;
+  tokens?: number;
+  loss?: number;
+  tokensPerSecond?: number;
+}
+
+export interface CheckpointReport {
+  step: number;
+  uri: string;
+}
+
+/** Parses the report ConfigMap's data; malformed entries are ignored (rank 0 is not trusted to be well-formed). */
+export function parseReport(data: Record<string, string> | undefined): { progress?: ProgressReport; checkpoint?: CheckpointReport } {
+  const out: { progress?: ProgressReport; checkpoint?: CheckpointReport } = {};
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  try {
+    const p = data?.progress ? (JSON.parse(data.progress) as Record<string, unknown>) : undefined;
+    if (p && typeof p === 'object') {
+      const r: ProgressReport = {};
+      for (const k of ['step', 'tokens', 'loss', 'tokensPerSecond'] as const) {
+        const v = num(p[k]);
+        if (v !== undefined) r[k] = v;
+      }
+      out.progress = r;
+    }
+  } catch {
+    /* ignore malformed progress */
+  }
+  try {
+    const c = data?.checkpoint ? (JSON.parse(data.checkpoint) as Record<string, unknown>) : undefined;
+    const step = num(c?.step);
+    if (c && step !== undefined && Number.isInteger(step) && step >= 0 && typeof c.uri === 'string' && c.uri.length > 0) out.checkpoint = { step, uri: c.uri };
+  } catch {
+    /* ignore malformed checkpoint */
+  }
+  return out;
+}
+
+export const isTerminalPhase = (p: string | undefined) => p === Phase.Succeeded || p === Phase.Failed;
+
+export class StatusBuilder {
+  readonly status: IMoETrainingJobStatus;
+  readonly events: PendingEvent[] = [];
+  private readonly generation: number;
+
+  constructor(
+    job: IMoETrainingJob,
+    private readonly now: Date,
+  ) {
+    this.status = structuredClone(job.status ?? {});
+    this.generation = job.metadata?.generation ?? 0;
+    this.status.observedGeneration = this.generation;
+    this.status.restarts ??= 0;
+    this.status.attempt ??= 0;
+  }
+
+  get attempt(): number {
+    return this.status.attempt ?? 0;
+  }
+
+  condition(type: string, status: boolean, reason: string, message = ''): boolean {
+    const r = setCondition(this.status.conditions as Condition[] | undefined, { type, status: status ? 'True' : 'False', reason, message, observedGeneration: this.generation }, this.now);
+    this.status.conditions = r.conditions;
+    return r.changed;
+  }
+
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.events.push({ type, reason, message });
+  }
+
+  invalid(messages: string[]): void {
+    const msg = messages.join('; ');
+    if (this.condition(ConditionType.Valid, false, Reason.InvalidSpec, msg)) this.event('Warning', Reason.InvalidSpec, msg);
+    this.status.phase = Phase.Invalid;
+  }
+
+  valid(): void {
+    this.condition(ConditionType.Valid, true, Reason.SpecValid);
+  }
+
+  unschedulable(reason: string, message: string): void {
+    if (this.condition(ConditionType.Planned, false, reason, message)) this.event('Warning', reason, message);
+    this.status.phase = Phase.Unschedulable;
+  }
+
+  planned(summary: NonNullable<IMoETrainingJobStatus['plan']>, degraded: string[]): void {
+    const msg = `${summary.pods} pods, world size ${summary.worldSize}, placement score ${summary.placementScore?.toFixed(3)}`;
+    if (this.condition(ConditionType.Planned, true, Reason.PlanReady, msg)) {
+      this.event('Normal', Reason.PlanReady, msg);
+      if (degraded.length) this.event('Warning', 'PlacementDegraded', degraded.join('; ').slice(0, 900));
+    }
+    this.status.plan = summary;
+  }
+
+  report(progress: ProgressReport | undefined, checkpoint: CheckpointReport | undefined): void {
+    if (progress && Object.keys(progress).length) {
+      const prev = this.status.progress ?? {};
+      const same = (['step', 'tokens', 'loss', 'tokensPerSecond'] as const).every((k) => prev[k] === progress[k]);
+      if (!same) this.status.progress = { ...progress, updateTime: iso(this.now) };
+    }
+    const latest = this.status.checkpoints?.latest;
+    if (checkpoint && (latest?.step === undefined || checkpoint.step > latest.step)) {
+      this.status.checkpoints = { latest: { step: checkpoint.step, uri: checkpoint.uri, time: iso(this.now) } };
+      this.event('Normal', Reason.CheckpointRecorded, `checkpoint at step ${checkpoint.step}: ${checkpoint.uri}`);
+    }
+  }
+
+  suspended(): void {
+    if (this.condition(ConditionType.Suspended, true, Reason.SuspendedBySpec, 'spec.suspend is true; pods deleted, state kept')) {
+      this.event('Normal', Reason.SuspendedBySpec, 'job suspended; pods deleted');
+    }
+    this.condition(ConditionType.Running, false, Reason.SuspendedBySpec);
+    this.condition(ConditionType.GangReleased, false, Reason.SuspendedBySpec);
+    delete this.status.startTime;
+    this.status.phase = Phase.Suspended;
+  }
+
+  resumedIfSuspended(): void {
+    const wasSuspended = this.status.conditions?.some((c) => c.type === ConditionType.Suspended && c.status === 'True');
+    if (wasSuspended) {
+      this.condition(ConditionType.Suspended, false, Reason.Resumed, 'resuming from the latest checkpoint');
+      this.event('Normal', Reason.Resumed, `resuming from checkpoint step ${this.status.checkpoints?.latest?.step ?? 'none'}`);
+    }
+  }
+
+  released(pods: number): void {
+    this.status.startTime = iso(this.now);
+    this.condition(ConditionType.GangReleased, true, Reason.GangReleased, `${pods} pods released together (attempt ${this.attempt})`);
+    this.event('Normal', Reason.GangReleased, `scheduling gates removed from all ${pods} pods (attempt ${this.attempt})`);
+  }
+
+  /** Phase and readiness from the current attempt's pods (after the gang is released). */
+  fromPods(pods: readonly V1Pod[], expected: number): void {
+    const byStage = new Map<number, { pods: number; ready: number }>();
+    let running = 0;
+    for (const p of pods) {
+      const stage = Number(p.metadata?.labels?.[Labels.stage] ?? 0);
+      const s = byStage.get(stage) ?? { pods: 0, ready: 0 };
+      s.pods++;
+      const ready = p.status?.phase === 'Running';
+      if (ready) {
+        s.ready++;
+        running++;
+      }
+      byStage.set(stage, s);
+    }
+    this.status.stages = [...byStage.entries()].sort((a, b) => a[0] - b[0]).map(([stage, s]) => ({ stage, ...s }));
+    if (!this.status.startTime) {
+      this.status.phase = Phase.Pending;
+      this.condition(ConditionType.Running, false, Reason.WaitingForPods, `${pods.length}/${expected} pods created; the gang is released when all exist`);
+      return;
+    }
+    if (running === expected) {
+      this.status.phase = Phase.Running;
+      this.condition(ConditionType.Running, true, Reason.AllRanksRunning, `${running} pods running`);
+      this.condition(ConditionType.Restarting, false, Reason.AllRanksRunning);
+    } else {
+      this.status.phase = Phase.Starting;
+      this.condition(ConditionType.Running, false, Reason.PodsStarting, `${running}/${expected} pods running`);
+    }
+  }
+
+  /** A counted or uncounted gang restart was decided. */
+  restart(reasonLabel: string, explanation: string, counts: boolean, backoffSeconds: number, excludeNode: string | undefined, failure: IMoETrainingJobStatus['lastFailure']): void {
+    this.status.attempt = this.attempt + 1;
+    if (counts) this.status.restarts = (this.status.restarts ?? 0) + 1;
+    if (excludeNode && !(this.status.excludedNodes ?? []).includes(excludeNode)) this.status.excludedNodes = [...(this.status.excludedNodes ?? []), excludeNode];
+    if (failure) this.status.lastFailure = { ...failure, time: iso(this.now) };
+    this.status.restartAfter = iso(new Date(this.now.getTime() + backoffSeconds * 1000));
+    delete this.status.startTime;
+    this.status.phase = Phase.Restarting;
+    const resume = this.status.checkpoints?.latest?.step;
+    const msg = `${explanation}; restarting the gang in ${backoffSeconds}s from ${resume !== undefined ? `checkpoint step ${resume}` : 'the start'} (restart ${this.status.restarts}${counts ? '' : ', not counted'})`;
+    this.condition(ConditionType.Restarting, true, Reason.RankFailed, msg);
+    this.condition(ConditionType.Running, false, Reason.RankFailed, explanation);
+    this.condition(ConditionType.GangReleased, false, Reason.RankFailed, 'gang torn down');
+    this.event('Warning', 'GangRestart', `${msg} [${reasonLabel}]`);
+  }
+
+  waitingForRestart(): void {
+    this.status.phase = Phase.Restarting;
+  }
+
+  restartStarted(): void {
+    delete this.status.restartAfter;
+    this.condition(ConditionType.Restarting, false, Reason.GangRestarted, `attempt ${this.attempt} started`);
+  }
+
+  failed(reason: string, message: string): void {
+    this.status.phase = Phase.Failed;
+    this.status.completionTime ??= iso(this.now);
+    delete this.status.restartAfter;
+    if (this.condition(ConditionType.Failed, true, reason, message)) this.event('Warning', reason, message);
+    this.condition(ConditionType.Running, false, reason, message);
+  }
+
+  succeeded(message: string): void {
+    this.status.phase = Phase.Succeeded;
+    this.status.completionTime ??= iso(this.now);
+    if (this.condition(ConditionType.Succeeded, true, Reason.RankZeroSucceeded, message)) this.event('Normal', Reason.RankZeroSucceeded, message);
+    this.condition(ConditionType.Running, false, Reason.RankZeroSucceeded, message);
+  }
+}

@@ -1,0 +1,39 @@
+// Pure checks the CRD schema cannot express (or that an older CRD may not have enforced). Each message names the field
+// and the fix; a job failing them is marked Invalid and not retried until its spec changes.
+import type { IMoETrainingJob } from '../../api/types.gen.js';
+import { resolveModel } from '../../plan/model.js';
+
+/** Pod names are <job>-<index> and double as DNS hostnames (≤ 63 characters). */
+export const MAX_JOB_NAME = 50;
+
+export function validateJob(job: IMoETrainingJob): string[] {
+  const errs: string[] = [];
+  const name = job.metadata?.name ?? '';
+  if (name.length > MAX_JOB_NAME) errs.push(`metadata.name: ${name.length} characters; use at most ${MAX_JOB_NAME} (pod hostnames are <name>-<index>)`);
+  const s = job.spec;
+  const m = resolveModel(s.model, 'spec.model');
+  if (!m.ok) for (const e of m.errors) errs.push(`${e.field}: ${e.message}`);
+  const p = s.parallelism;
+  const pp = p.pipeline?.stages ?? 1;
+  const ep = p.expert ?? 1;
+  const mb = p.pipeline?.microBatches ?? 1;
+  const sched = p.pipeline?.schedule ?? '1F1B';
+  if (sched === 'DualPipe' && pp % 2 !== 0) errs.push(`spec.parallelism.pipeline.stages: DualPipe needs an even count, got ${pp}`);
+  if (sched === 'DualPipe' && mb % 2 !== 0) errs.push(`spec.parallelism.pipeline.microBatches: DualPipe needs an even count, got ${mb}`);
+  if (sched !== '1F1B' && mb < 2 * pp) errs.push(`spec.parallelism.pipeline.microBatches: ${sched} needs at least 2 x stages = ${2 * pp}, got ${mb}`);
+  if (m.ok && m.model.n_routed_experts % ep !== 0) errs.push(`spec.parallelism.expert: ${m.model.n_routed_experts} routed experts do not split evenly over ${ep} EP ranks`);
+  const world = pp * ep * (p.data ?? 1) * (p.tensor ?? 1);
+  const gpp = p.gpusPerPod ?? 8;
+  if (world % gpp !== 0) errs.push(`spec.parallelism.gpusPerPod: world size ${world} is not a multiple of ${gpp}`);
+  const tpl = s.template as { spec?: { containers?: unknown } } | undefined;
+  if (tpl?.spec?.containers !== undefined) {
+    const cs = tpl.spec.containers;
+    if (!Array.isArray(cs) || cs.length === 0) errs.push('spec.template.spec.containers: give at least one container (the first is the trainer)');
+    else
+      cs.forEach((c: any, i: number) => {
+        if (!c || typeof c.name !== 'string' || !c.name) errs.push(`spec.template.spec.containers[${i}].name: required`);
+        if (!c || typeof c.image !== 'string' || !c.image) errs.push(`spec.template.spec.containers[${i}].image: required`);
+      });
+  }
+  return errs;
+}

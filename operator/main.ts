@@ -1,0 +1,83 @@
+// moe-operator: wiring only. Caches start on every replica (a standby is warm); only the Lease holder reconciles.
+// Environment: KUBECONFIG (else in-cluster), METRICS_ADDR (:8080), LEADER_ELECT (true), LEASE_NAMESPACE
+// (POD_NAMESPACE), LEASE_NAME (moe-operator), WORKERS (8), WATCH_NAMESPACE (all), LOG_LEVEL (info).
+import { randomBytes } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import { MtjController } from './controllers/mtj/setup.js';
+import { loadPlanner } from './controllers/mtj/planner.js';
+import { LeaderElector } from './kube/leader.js';
+import { makeLogger } from './kube/log.js';
+import { OperatorMetrics } from './kube/metrics.js';
+import { KubeClient } from './kube/rest.js';
+import { startProbeServer } from './kube/server.js';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const log = makeLogger();
+  const kc = new KubeConfig();
+  if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG);
+  else kc.loadFromCluster();
+  const client = new KubeClient(kc);
+  const metrics = new OperatorMetrics();
+  const plan = await loadPlanner();
+  const mtj = new MtjController({
+    kc,
+    client,
+    plan,
+    metrics,
+    log,
+    workers: Number(env.WORKERS ?? 8),
+    ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+  });
+  const [host, port] = (env.METRICS_ADDR ?? ':8080').split(':');
+  const server = await startProbeServer({ host: host || '0.0.0.0', port: Number(port), registry: metrics.registry, ready: () => mtj.synced() });
+  log.info('probe server listening', { addr: env.METRICS_ADDR ?? ':8080' });
+
+  await mtj.sync();
+  log.info('caches synced');
+
+  const identity = `${env.HOSTNAME ?? 'moe-operator'}_${randomBytes(4).toString('hex')}`;
+  let elector: LeaderElector | undefined;
+  if ((env.LEADER_ELECT ?? 'true') !== 'false') {
+    elector = new LeaderElector({
+      client,
+      namespace: env.LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
+      name: env.LEASE_NAME ?? 'moe-operator',
+      identity,
+      onStartedLeading: () => {
+        log.info('became leader', { identity });
+        metrics.isLeader.set(1);
+        mtj.run();
+      },
+      onStoppedLeading: () => {
+        // Like client-go: a replica that lost the lease exits and starts clean rather than reconcile in doubt.
+        log.error('lost leadership; exiting', { identity });
+        metrics.isLeader.set(0);
+        process.exit(1);
+      },
+      onError: (e) => log.warn('leader election', { err: String(e) }),
+    });
+    elector.start();
+  } else {
+    metrics.isLeader.set(1);
+    mtj.run();
+  }
+
+  let stopping = false;
+  const shutdown = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal: sig });
+    await elector?.stop();
+    await mtj.stop();
+    server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(JSON.stringify({ level: 'error', message: 'operator failed to start', err: String((err as Error)?.stack ?? err) }));
+  process.exit(1);
+});
