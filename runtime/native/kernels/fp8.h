@@ -2,7 +2,8 @@
 //
 // E4M3: bias 7, max 448, no infinities, NaN = S.1111.111.  E5M2: bias 15, max 57344, IEEE inf/NaN.
 // Rounding is round-to-nearest-even. Non-saturating mode follows ml_dtypes' astype: E4M3 overflow
-// (|x| >= 464, or inf) becomes NaN, E5M2 overflow becomes inf. Saturating mode clamps every
+// (|x| >= 464, or inf) becomes NaN, E5M2 overflow becomes inf. NaN inputs give the canonical NaN
+// (E4M3 S.1111.111, E5M2 S.11111.10) with the input's sign, as ml_dtypes does. Saturating mode clamps every
 // non-NaN value (inf included) to +-max finite, as CUDA's __NV_SATFINITE does.
 #pragma once
 #include <cstddef>
@@ -23,7 +24,7 @@ struct Fp8Spec {
 
 inline Fp8Spec fp8_spec(Fp8Format f) {
   if (f == Fp8Format::E4M3) return {3, 7, 0x7E, 0x7F, false};
-  return {2, 15, 0x7B, 0x7F, true};
+  return {2, 15, 0x7B, 0x7E, true};  // ml_dtypes' canonical E5M2 NaN is S.11111.10
 }
 
 inline uint32_t f32_bits(float x) { uint32_t u; std::memcpy(&u, &x, 4); return u; }
@@ -38,7 +39,7 @@ inline uint8_t fp8_encode_bits(float x, bool saturate) {
   uint32_t u = f32_bits(x);
   uint8_t sign = static_cast<uint8_t>((u >> 24) & 0x80);
   uint32_t a = u & 0x7FFFFFFFu;
-  if (a > 0x7F800000u) return sign | 0x7F;               // NaN keeps its sign
+  if (a > 0x7F800000u) return sign | (HAS_INF ? 0x7E : 0x7F);  // canonical NaN, sign kept
   uint32_t code;
   if (a >= static_cast<uint32_t>(127 + e_min) << 23) {   // normal in fp8
     constexpr int shift = 23 - MANT;
@@ -66,10 +67,10 @@ const float* fp8_to_f32_table(Fp8Format f);
 const uint16_t* fp8_to_bf16_table(Fp8Format f);
 
 inline float bf16_to_f32(uint16_t h) { return bits_f32(static_cast<uint32_t>(h) << 16); }
-// Round-to-nearest-even; NaN stays NaN (quiet bit set), sign kept.
+// Round-to-nearest-even; NaN becomes the canonical quiet NaN with its sign (as ml_dtypes does).
 inline uint16_t f32_to_bf16(float x) {
   uint32_t u = f32_bits(x);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7FC0u);
   u += 0x7FFFu + ((u >> 16) & 1u);
   return static_cast<uint16_t>(u >> 16);
 }

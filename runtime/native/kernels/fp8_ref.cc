@@ -24,7 +24,7 @@ float ref_fp8_to_f32(uint8_t c, Fp8Format f) {
 uint8_t ref_f32_to_fp8(float x, Fp8Format f, bool saturate) {
   Fp8Spec s = fp8_spec(f);
   uint8_t sign = std::signbit(x) ? 0x80 : 0;
-  if (std::isnan(x)) return sign | 0x7F;
+  if (std::isnan(x)) return sign | s.nan_code;
   double ax = std::fabs(static_cast<double>(x));
   double max_val = ref_fp8_to_f32(static_cast<uint8_t>(s.max_code), f);
   uint8_t overflow = s.has_inf ? 0x7C : 0x7F;

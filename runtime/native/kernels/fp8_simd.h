@@ -31,7 +31,7 @@ inline uint8_t encode_branchless(uint32_t u, bool saturate) {
   code = a >= 0x7F800000u ? 0xFFFFu : code;
   uint32_t over = saturate ? max_code : (HAS_INF ? 0x7Cu : 0x7Fu);
   code = code > max_code ? over : code;
-  code = a > 0x7F800000u ? 0x7Fu : code;
+  code = a > 0x7F800000u ? (HAS_INF ? 0x7Eu : 0x7Fu) : code;
   return static_cast<uint8_t>(sign | code);
 }
 

@@ -57,13 +57,13 @@ export function fp8DecodeBf16(codes: Uint8Array, format: Fp8Format = 'e4m3'): Ui
   return out;
 }
 
-/** float32 -> bfloat16 bits, round-to-nearest-even, NaN kept quiet. */
+/** float32 -> bfloat16 bits, round-to-nearest-even; NaN -> canonical quiet NaN with its sign (as ml_dtypes). */
 export function f32ToBf16(x: Float32Array): Uint16Array {
   const u = new Uint32Array(x.buffer, x.byteOffset, x.length);
   const out = new Uint16Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = u[i]!;
-    if ((v & 0x7fffffff) > 0x7f800000) out[i] = (v >>> 16) | 0x40;
+    if ((v & 0x7fffffff) > 0x7f800000) out[i] = ((v >>> 16) & 0x8000) | 0x7fc0;
     else out[i] = ((v + 0x7fff + ((v >>> 16) & 1)) >>> 16) & 0xffff;
   }
   return out;
