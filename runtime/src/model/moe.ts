@@ -1,0 +1,95 @@
+// DeepSeekMoE layer: shared expert(s) on every token + top-k routed SwiGLU experts, combined with the router's
+// weights. The gate runs in the arrays' precision on plain loops (the recipe keeps gating out of FP8).
+import type { RuntimeModelConfig } from './config.js';
+import { addFfnParams, ffn } from './ffn.js';
+import type { Ctx } from './gemm.js';
+import type { Fwd } from './norm.js';
+import type { Params } from './params.js';
+import { balanceLoss, route, routeBackward, type RouteShape } from './router.js';
+import { matmulN, matmulT, matmulTN, type Vec } from './tensor.js';
+
+export function addMoeParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
+  const d = c.hidden_size;
+  P.add(`${prefix}.gate.weight`, [c.n_routed_experts, d], true);
+  P.buffers.set(`${prefix}.gate.e_score_correction_bias`, P.alloc(c.n_routed_experts));
+  for (let e = 0; e < c.n_routed_experts; e++) addFfnParams(P, `${prefix}.experts.${e}`, d, c.moe_intermediate_size);
+  if (c.n_shared_experts > 0) addFfnParams(P, `${prefix}.shared_experts`, d, c.n_shared_experts * c.moe_intermediate_size);
+}
+
+export interface MoeFwd extends Fwd {
+  counts: Int32Array;
+  balance: number;
+}
+
+export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number, alpha: number): MoeFwd {
+  const d = c.hidden_size;
+  const E = c.n_routed_experts;
+  const K = c.num_experts_per_tok;
+  const shape: RouteShape = { E, K, groups: c.n_group, topkGroup: c.topk_group, scale: c.routed_scaling_factor };
+  const gate = P.get(`${prefix}.gate.weight`);
+  const logits = ctx.alloc(T * E);
+  matmulT(x, gate.data, T, d, E, logits);
+  const r = route(logits, P.buffer(`${prefix}.gate.e_score_correction_bias`), T, shape);
+  const bal = alpha > 0 ? balanceLoss(r, T, S, E, K, alpha) : undefined;
+
+  const y = ctx.alloc(T * d);
+  // Group (token, slot) pairs by expert, in token order, and run each expert on its rows.
+  const experts: { rows: Int32Array; slots: Int32Array; fwd: Fwd }[] = [];
+  for (let e = 0; e < E; e++) {
+    const n = r.counts[e];
+    const rows = new Int32Array(n);
+    const slots = new Int32Array(n);
+    let m = 0;
+    for (let t = 0; t < T; t++) {
+      for (let k = 0; k < K; k++) {
+        if (r.idx[t * K + k] === e) {
+          rows[m] = t;
+          slots[m++] = t * K + k;
+        }
+      }
+    }
+    if (n === 0) continue;
+    const xe = ctx.alloc(n * d);
+    for (let i = 0; i < n; i++) xe.set(x.subarray(rows[i] * d, rows[i] * d + d), i * d);
+    const fwd = ffn(ctx, P, `${prefix}.experts.${e}`, xe, n);
+    for (let i = 0; i < n; i++) {
+      const w = r.weight[slots[i]];
+      for (let j = 0; j < d; j++) y[rows[i] * d + j] += w * fwd.y[i * d + j];
+    }
+    experts.push({ rows, slots, fwd });
+  }
+  const shared = c.n_shared_experts > 0 ? ffn(ctx, P, `${prefix}.shared_experts`, x, T) : undefined;
+  if (shared) for (let i = 0; i < y.length; i++) y[i] += shared.y[i];
+
+  return {
+    y,
+    counts: r.counts,
+    balance: bal?.loss ?? 0,
+    back(dy) {
+      const dx = shared ? shared.back(dy) : ctx.alloc(T * d);
+      const dWeight = new Float64Array(T * K);
+      for (const { rows, slots, fwd } of experts) {
+        const n = rows.length;
+        const dye = ctx.alloc(n * d);
+        for (let i = 0; i < n; i++) {
+          const w = r.weight[slots[i]];
+          let dot = 0;
+          for (let j = 0; j < d; j++) {
+            const g = dy[rows[i] * d + j];
+            dye[i * d + j] = w * g;
+            dot += g * fwd.y[i * d + j];
+          }
+          dWeight[slots[i]] = dot;
+        }
+        const dxe = fwd.back(dye);
+        for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) dx[rows[i] * d + j] += dxe[i * d + j];
+      }
+      const dl64 = routeBackward(r, dWeight, bal?.dScores, T, shape);
+      const dl = ctx.alloc(T * E);
+      dl.set(dl64);
+      matmulTN(dl, x, T, E, d, gate.grad);
+      matmulN(dl, gate.data, T, E, d, dx);
+      return dx;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// RMSNorm: y = x / sqrt(mean(x²) + eps) · w, per row.
+import type { Alloc, Vec } from './tensor.js';
+
+export interface Fwd {
+  y: Vec;
+  back(dy: Vec): Vec;
+}
+
+export function rmsnorm(x: Vec, w: Vec, dw: Vec, T: number, d: number, eps: number, alloc: Alloc): Fwd {
+  const y = alloc(T * d);
+  const r = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    let ss = 0;
+    for (let i = 0; i < d; i++) ss += x[t * d + i] * x[t * d + i];
+    r[t] = 1 / Math.sqrt(ss / d + eps);
+    for (let i = 0; i < d; i++) y[t * d + i] = x[t * d + i] * r[t] * w[i];
+  }
+  return {
+    y,
+    back(dy) {
+      const dx = alloc(T * d);
+      for (let t = 0; t < T; t++) {
+        const rt = r[t];
+        let gx = 0;
+        for (let i = 0; i < d; i++) {
+          const k = t * d + i;
+          dw[i] += dy[k] * x[k] * rt;
+          gx += dy[k] * w[i] * x[k];
+        }
+        const c = (rt * rt * gx) / d;
+        for (let i = 0; i < d; i++) {
+          const k = t * d + i;
+          dx[k] = rt * (dy[k] * w[i] - x[k] * c);
+        }
+      }
+      return dx;
+    },
+  };
+}
