@@ -1,0 +1,73 @@
+// Runs the MoETrainingJob controller in-process against a local cluster, plus small kubectl helpers for step tables.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { MtjController } from '../../../operator/controllers/mtj/setup.js';
+import { loadPlanner } from '../../../operator/controllers/mtj/planner.js';
+import { silentLogger, makeLogger } from '../../../operator/kube/log.js';
+import { OperatorMetrics } from '../../../operator/kube/metrics.js';
+import { KubeClient } from '../../../operator/kube/rest.js';
+import type { LocalCluster } from '../../cluster/index.js';
+
+export const ROOT = process.cwd();
+
+export async function startOperator(kc: KubeConfig, opts: { namespace?: string; resyncMs?: number } = {}) {
+  const client = new KubeClient(kc);
+  const metrics = new OperatorMetrics(false);
+  const log = process.env.MOE_TEST_LOG ? makeLogger('debug') : silentLogger();
+  const mtj = new MtjController({ kc, client, plan: await loadPlanner(), metrics, log, workers: 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+  await mtj.sync();
+  mtj.run();
+  return { mtj, client, metrics, stop: () => mtj.stop() };
+}
+
+export async function json<T = any>(c: LocalCluster, args: string[]): Promise<T> {
+  return JSON.parse(await c.kubectl([...args, '-o', 'json'])) as T;
+}
+
+export async function applyYaml(c: LocalCluster, yaml: string): Promise<string> {
+  return c.kubectl(['apply', '-f', '-'], yaml);
+}
+
+export function crdPaths(): string[] {
+  return ['moe.io_clustertopologies.yaml', 'moe.io_moetrainingjobs.yaml'].map((f) => join(ROOT, 'crds', f));
+}
+
+export const DEFAULT_TOPOLOGY = `apiVersion: moe.io/v1alpha1
+kind: ClusterTopology
+metadata: {name: default}
+spec:
+  gpuResource: nvidia.com/gpu
+  rdmaResource: rdma/ib
+  gpusPerNode: 8
+  levels:
+  - {name: nvlink, nodeLabel: moe.io/nvlink-domain, gbpsPerGpu: 160}
+  - {name: host, nodeLabel: kubernetes.io/hostname, gbpsPerGpu: 160}
+  - {name: leaf, nodeLabel: moe.io/leaf, gbpsPerGpu: 50}
+  - {name: spine, nodeLabel: moe.io/spine, gbpsPerGpu: 25}
+`;
+
+/** A small job: tiny preset, PP 2 (DualPipe) × EP 8 = 16 ranks = 2 pods of 8 GPUs. */
+export function tinyJob(name: string, ns: string, extra = ''): string {
+  return `apiVersion: moe.io/v1alpha1
+kind: MoETrainingJob
+metadata: {name: ${name}, namespace: ${ns}, labels: {kueue.x-k8s.io/queue-name: q1}}
+spec:
+  model: {preset: deepseek-v3-tiny}
+  parallelism:
+    pipeline: {stages: 2, schedule: DualPipe, microBatches: 4}
+    expert: 8
+    gpusPerPod: 8
+  failurePolicy:
+    maxRestarts: 2
+    backoff: {initialSeconds: 1, maxSeconds: 2}
+  template:
+    spec:
+      containers:
+      - {name: trainer, image: moe-runtime:test}
+${extra}`;
+}
+
+export function readExample(name: string): string {
+  return readFileSync(join(ROOT, 'examples', name), 'utf8');
+}
