@@ -20,6 +20,8 @@ import { validateJob } from './validate.js';
 export interface PlanInput {
   model: unknown;
   parallelism: ParallelismSpec;
+  training?: unknown;
+  tolerations?: Array<{ key?: string; operator?: 'Exists' | 'Equal'; value?: string; effect?: string }>;
   nodes: NodeLike[];
   topology: TopologySpec;
   excludeNodes?: string[];
@@ -279,6 +281,11 @@ export class MtjReconciler {
     const input: PlanInput = {
       model: job.spec.model,
       parallelism: job.spec.parallelism as ParallelismSpec,
+      training: job.spec.training ?? {},
+      tolerations: [
+        ...(((job.spec.template as { spec?: { tolerations?: PlanInput['tolerations'] } } | undefined)?.spec?.tolerations) ?? []),
+        { key: gpuResource, operator: 'Exists' },
+      ],
       nodes,
       topology: topo.spec as TopologySpec,
       excludeNodes: exclude,
