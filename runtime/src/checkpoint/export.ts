@@ -1,0 +1,151 @@
+// Inference export in DeepSeek's released layout (REFERENCE.md §2): projection weights as F8_E4M3 with a float32
+// `<name>_scale_inv` per 128×128 block; embedding, lm_head, norms and the gate in BF16; the routers'
+// e_score_correction_bias in F32; the MTP layer (index = num_hidden_layers) carries its own copies of the embedding
+// and head as the release does. config.json carries quantization_config; model.safetensors.index.json maps names
+// to shards. exportLayout() is pure and needs no weights, so the 671B layout can be checked without them.
+import type { RuntimeModelConfig } from '../model/config.js';
+import { isMoeLayer } from '../model/config.js';
+import { mtpPrefix } from '../model/model.js';
+import { quantizeBlocks, toBf16 } from '../model/fp8.js';
+import { DTYPE_BYTES, type Dtype, type TensorEntry, bytesOf, serialize } from './safetensors.js';
+
+export const WEIGHT_BLOCK = 128;
+
+export interface LayoutEntry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  /** The trained parameter (or buffer) this tensor comes from; a `_scale_inv` names its weight's source. */
+  source: string;
+}
+
+function isFp8(name: string): boolean {
+  return /_proj(_with_mqa)?\.weight$/.test(name);
+}
+
+function attnShapes(c: RuntimeModelConfig): [string, number[]][] {
+  const d = c.hidden_size;
+  const H = c.num_attention_heads;
+  const qk = c.qk_nope_head_dim + c.qk_rope_head_dim;
+  const q: [string, number[]][] = c.q_lora_rank > 0
+    ? [['q_a_proj.weight', [c.q_lora_rank, d]], ['q_a_layernorm.weight', [c.q_lora_rank]], ['q_b_proj.weight', [H * qk, c.q_lora_rank]]]
+    : [['q_proj.weight', [H * qk, d]]];
+  return [
+    ...q,
+    ['kv_a_proj_with_mqa.weight', [c.kv_lora_rank + c.qk_rope_head_dim, d]],
+    ['kv_a_layernorm.weight', [c.kv_lora_rank]],
+    ['kv_b_proj.weight', [H * (c.qk_nope_head_dim + c.v_head_dim), c.kv_lora_rank]],
+    ['o_proj.weight', [d, H * c.v_head_dim]],
+  ];
+}
+
+function ffnShapes(prefix: string, d: number, inner: number): [string, number[]][] {
+  return [[`${prefix}.gate_proj.weight`, [inner, d]], [`${prefix}.up_proj.weight`, [inner, d]], [`${prefix}.down_proj.weight`, [d, inner]]];
+}
+
+function blockShapes(c: RuntimeModelConfig, layer: number): [string, number[]][] {
+  const d = c.hidden_size;
+  const out: [string, number[]][] = [['input_layernorm.weight', [d]], ...attnShapes(c).map(([n, s]) => [`self_attn.${n}`, s] as [string, number[]]), ['post_attention_layernorm.weight', [d]]];
+  if (!isMoeLayer(c, layer)) return [...out, ...ffnShapes('mlp', d, c.intermediate_size)];
+  out.push(['mlp.gate.weight', [c.n_routed_experts, d]], ['mlp.gate.e_score_correction_bias', [c.n_routed_experts]]);
+  for (let e = 0; e < c.n_routed_experts; e++) out.push(...ffnShapes(`mlp.experts.${e}`, d, c.moe_intermediate_size));
+  if (c.n_shared_experts > 0) out.push(...ffnShapes('mlp.shared_experts', d, c.n_shared_experts * c.moe_intermediate_size));
+  return out;
+}
+
+/** Every tensor of the export, in file order, with dtype and shape. */
+export function exportLayout(c: RuntimeModelConfig): LayoutEntry[] {
+  const d = c.hidden_size;
+  const out: LayoutEntry[] = [];
+  const add = (name: string, shape: number[], source = name): void => {
+    if (name.endsWith('e_score_correction_bias')) out.push({ name, dtype: 'F32', shape, source });
+    else if (isFp8(name)) {
+      out.push({ name, dtype: 'F8_E4M3', shape, source });
+      out.push({ name: `${name}_scale_inv`, dtype: 'F32', shape: [Math.ceil(shape[0] / WEIGHT_BLOCK), Math.ceil(shape[1] / WEIGHT_BLOCK)], source });
+    } else out.push({ name, dtype: 'BF16', shape, source });
+  };
+  add('model.embed_tokens.weight', [c.vocab_size, d]);
+  for (let l = 0; l < c.num_hidden_layers; l++) for (const [n, s] of blockShapes(c, l)) add(`model.layers.${l}.${n}`, s);
+  add('model.norm.weight', [d]);
+  add('lm_head.weight', [c.vocab_size, d]);
+  for (let k = 0; k < c.num_nextn_predict_layers; k++) {
+    const pre = mtpPrefix(c, k);
+    add(`${pre}.embed_tokens.weight`, [c.vocab_size, d], 'model.embed_tokens.weight');
+    add(`${pre}.enorm.weight`, [d]);
+    add(`${pre}.hnorm.weight`, [d]);
+    add(`${pre}.eh_proj.weight`, [d, 2 * d]);
+    for (const [n, s] of blockShapes(c, c.num_hidden_layers + k)) add(`${pre}.${n}`, s);
+    add(`${pre}.shared_head.norm.weight`, [d]);
+    add(`${pre}.shared_head.head.weight`, [c.vocab_size, d], 'lm_head.weight');
+  }
+  return out;
+}
+
+export function entryBytes(e: LayoutEntry): number {
+  return e.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[e.dtype];
+}
+
+/** Shard file names and the index's weight_map, splitting in layout order at `maxShardBytes`. */
+export function shardPlan(layout: LayoutEntry[], maxShardBytes = 5 * 2 ** 30): { shards: LayoutEntry[][]; names: string[]; index: { metadata: { total_size: number }; weight_map: Record<string, string> } } {
+  const shards: LayoutEntry[][] = [[]];
+  let size = 0;
+  let total = 0;
+  for (const e of layout) {
+    const b = entryBytes(e);
+    if (size > 0 && size + b > maxShardBytes) {
+      shards.push([]);
+      size = 0;
+    }
+    shards[shards.length - 1].push(e);
+    size += b;
+    total += b;
+  }
+  const pad = (i: number): string => String(i).padStart(5, '0');
+  const names = shards.map((_, i) => `model-${pad(i + 1)}-of-${pad(shards.length)}.safetensors`);
+  const weight_map: Record<string, string> = {};
+  shards.forEach((s, i) => s.forEach((e) => (weight_map[e.name] = names[i])));
+  return { shards, names, index: { metadata: { total_size: total }, weight_map } };
+}
+
+/** The released config.json: our config plus the architecture tags and the FP8 quantization_config. */
+export function exportConfig(c: RuntimeModelConfig): Record<string, unknown> {
+  return {
+    architectures: ['DeepseekV3ForCausalLM'],
+    model_type: 'deepseek_v3',
+    ...c,
+    torch_dtype: 'bfloat16',
+    quantization_config: { quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [WEIGHT_BLOCK, WEIGHT_BLOCK] },
+  };
+}
+
+/** Files of the export (name → bytes), from float32 weights by source name. */
+export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32Array>, maxShardBytes?: number): Map<string, Uint8Array> {
+  const plan = shardPlan(exportLayout(c), maxShardBytes);
+  const files = new Map<string, Uint8Array>();
+  const quant = new Map<string, { q: Uint8Array; scaleInv: Float32Array }>();
+  plan.shards.forEach((shard, i) => {
+    const entries: TensorEntry[] = shard.map((e) => {
+      const w = weights.get(e.source);
+      if (!w) throw new Error(`export: weight ${e.source} (for ${e.name}) is missing from the checkpoint`);
+      let data: Uint8Array;
+      const scale = e.name.endsWith('_scale_inv');
+      if (e.dtype === 'F32' && !scale) data = bytesOf(Float32Array.from(w));
+      else if (e.dtype === 'BF16') data = bytesOf(Uint16Array.from(w, toBf16));
+      else {
+        const base = e.name.replace(/_scale_inv$/, '');
+        let qz = quant.get(base);
+        if (!qz) {
+          const [rows, cols] = shard.find((x) => x.name === base)?.shape ?? exportLayout(c).find((x) => x.name === base)!.shape;
+          qz = quantizeBlocks(w, rows, cols, WEIGHT_BLOCK);
+          quant.set(base, qz);
+        }
+        data = scale ? bytesOf(qz.scaleInv) : qz.q;
+      }
+      return { name: e.name, dtype: e.dtype, shape: e.shape, data };
+    });
+    files.set(plan.names[i], serialize(entries, { format: 'pt' }));
+  });
+  files.set('model.safetensors.index.json', Buffer.from(JSON.stringify(plan.index, null, 2)));
+  files.set('config.json', Buffer.from(JSON.stringify(exportConfig(c), null, 2)));
+  return files;
+}

@@ -1,0 +1,147 @@
+// Atomic checkpoint directories: RUN/checkpoints/step-00000100/ holding the files and manifest.json
+// ({step, files: [{name, size, sha256}]}). Files go into a temporary sibling directory, each is fsynced, the
+// manifest is written last, then the directory is renamed into place and the parent fsynced. Loading verifies sizes
+// and hashes and falls back to the previous checkpoint, with a warning, when the latest is truncated or corrupt.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { open, rename, rm, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface CkptFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface Manifest {
+  step: number;
+  files: { name: string; size: number; sha256: string }[];
+}
+
+const DIR_RE = /^step-(\d{8})$/;
+
+export function checkpointsDir(runDir: string): string {
+  return path.join(runDir, 'checkpoints');
+}
+
+export function stepDirName(step: number): string {
+  return `step-${String(step).padStart(8, '0')}`;
+}
+
+async function writeSynced(file: string, bytes: Uint8Array): Promise<void> {
+  const fh = await open(file, 'w');
+  try {
+    let off = 0;
+    while (off < bytes.length) off += (await fh.write(bytes, off, Math.min(bytes.length - off, 1 << 24))).bytesWritten;
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Writes one checkpoint atomically, then deletes all but the newest `keep`. Returns the final directory. */
+export async function saveCheckpoint(runDir: string, step: number, files: CkptFile[], keep: number): Promise<string> {
+  const root = checkpointsDir(runDir);
+  await mkdir(root, { recursive: true });
+  const final = path.join(root, stepDirName(step));
+  const tmp = `${final}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  const manifest: Manifest = { step, files: [] };
+  for (const f of files) {
+    if (f.name.includes('/') || f.name === 'manifest.json') throw new Error(`checkpoint file name ${f.name} is not allowed`);
+    await writeSynced(path.join(tmp, f.name), f.bytes);
+    manifest.files.push({ name: f.name, size: f.bytes.length, sha256: sha256(f.bytes) });
+  }
+  await writeSynced(path.join(tmp, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 2)));
+  await syncDir(tmp);
+  await rm(final, { recursive: true, force: true });
+  await rename(tmp, final);
+  await syncDir(root);
+  prune(runDir, keep);
+  return final;
+}
+
+/** Complete checkpoint steps on disk, newest first (temporary directories are ignored). */
+export function listSteps(runDir: string): number[] {
+  const root = checkpointsDir(runDir);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((n) => DIR_RE.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+}
+
+export function prune(runDir: string, keep: number): void {
+  if (keep <= 0) return;
+  for (const s of listSteps(runDir).slice(keep)) rmSync(path.join(checkpointsDir(runDir), stepDirName(s)), { recursive: true, force: true });
+}
+
+/** Reads and verifies one checkpoint directory; throws naming the file that is wrong. */
+export function readVerified(dir: string): { manifest: Manifest; files: Map<string, Uint8Array> } {
+  const mf = path.join(dir, 'manifest.json');
+  if (!existsSync(mf)) throw new Error(`${dir}: manifest.json is missing (incomplete write)`);
+  const manifest = JSON.parse(readFileSync(mf, 'utf8')) as Manifest;
+  const files = new Map<string, Uint8Array>();
+  for (const f of manifest.files) {
+    const p = path.join(dir, f.name);
+    if (!existsSync(p)) throw new Error(`${dir}: ${f.name} is missing`);
+    const bytes = readFileSync(p);
+    if (bytes.length !== f.size) throw new Error(`${dir}: ${f.name} has ${bytes.length} bytes, manifest says ${f.size} (truncated?)`);
+    if (sha256(bytes) !== f.sha256) throw new Error(`${dir}: ${f.name} fails its sha256 check (corrupt)`);
+    files.set(f.name, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  }
+  return { manifest, files };
+}
+
+/** The newest checkpoint that verifies; broken newer ones are reported through `warn` and skipped. */
+export function loadLatest(runDir: string, warn: (msg: string) => void = () => {}): { step: number; dir: string; files: Map<string, Uint8Array> } | undefined {
+  for (const step of listSteps(runDir)) {
+    const dir = path.join(checkpointsDir(runDir), stepDirName(step));
+    try {
+      const { files } = readVerified(dir);
+      return { step, dir, files };
+    } catch (e) {
+      warn(`checkpoint ${dir} is unusable, falling back to the previous one: ${(e as Error).message}`);
+    }
+  }
+  return undefined;
+}
+
+/** Serialises background saves: each save starts after the previous one finished. */
+export class BackgroundSaver {
+  private last: Promise<unknown> = Promise.resolve();
+  pending = 0;
+
+  constructor(private readonly runDir: string, private readonly keep: number, private readonly onDone: (step: number, dir: string, seconds: number) => void, private readonly onError: (e: Error) => void) {
+    mkdirSync(checkpointsDir(runDir), { recursive: true });
+  }
+
+  /** `files` must already be a private copy of the state (the caller keeps training). */
+  save(step: number, files: CkptFile[]): void {
+    this.pending++;
+    const t0 = performance.now();
+    this.last = this.last
+      .then(() => saveCheckpoint(this.runDir, step, files, this.keep))
+      .then((dir) => this.onDone(step, dir, (performance.now() - t0) / 1000))
+      .catch((e: Error) => this.onError(e))
+      .finally(() => this.pending--);
+  }
+
+  flush(): Promise<unknown> {
+    return this.last;
+  }
+}

@@ -1,0 +1,80 @@
+// AdamW with FP32 master weights (the parameters themselves) and BF16 moments (REFERENCE.md §2), global-norm
+// gradient clipping, and the warm-up + cosine learning-rate schedule.
+import { fromBf16, toBf16 } from '../model/fp8.js';
+import type { Params } from '../model/params.js';
+
+export interface AdamWConfig {
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  totalSteps: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  clip: number;
+}
+
+export const ADAMW_DEFAULTS: Omit<AdamWConfig, 'totalSteps'> = {
+  lr: 2.2e-4,
+  minLr: 2.2e-5,
+  warmupSteps: 2000,
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  weightDecay: 0.1,
+  clip: 1.0,
+};
+
+/** Learning rate at `step` (0-based): linear warm-up to lr, then cosine decay to minLr at totalSteps. */
+export function learningRate(c: AdamWConfig, step: number): number {
+  if (step < c.warmupSteps) return (c.lr * (step + 1)) / c.warmupSteps;
+  const span = Math.max(1, c.totalSteps - c.warmupSteps);
+  const p = Math.min(1, (step - c.warmupSteps) / span);
+  return c.minLr + 0.5 * (c.lr - c.minLr) * (1 + Math.cos(Math.PI * p));
+}
+
+export class AdamW {
+  /** BF16 bit patterns, one pair of arrays per parameter, in Params order. */
+  readonly m = new Map<string, Uint16Array>();
+  readonly v = new Map<string, Uint16Array>();
+
+  constructor(readonly params: Params, readonly cfg: AdamWConfig) {
+    for (const p of params.list()) {
+      this.m.set(p.name, new Uint16Array(p.data.length));
+      this.v.set(p.name, new Uint16Array(p.data.length));
+    }
+  }
+
+  /** Scales gradients so their global L2 norm is at most clip; returns the norm before clipping. */
+  clipGrads(): number {
+    let ss = 0;
+    for (const p of this.params.list()) for (let i = 0; i < p.grad.length; i++) ss += p.grad[i] * p.grad[i];
+    const norm = Math.sqrt(ss);
+    if (this.cfg.clip > 0 && norm > this.cfg.clip) {
+      const f = this.cfg.clip / norm;
+      for (const p of this.params.list()) for (let i = 0; i < p.grad.length; i++) p.grad[i] *= f;
+    }
+    return norm;
+  }
+
+  /** One update; `step` is 0-based (bias correction uses step+1). */
+  update(step: number, lr: number): void {
+    const { beta1, beta2, eps, weightDecay } = this.cfg;
+    const bc1 = 1 - beta1 ** (step + 1);
+    const bc2 = 1 - beta2 ** (step + 1);
+    for (const p of this.params.list()) {
+      const m = this.m.get(p.name)!;
+      const v = this.v.get(p.name)!;
+      const wd = p.decay ? weightDecay : 0;
+      for (let i = 0; i < p.data.length; i++) {
+        const g = p.grad[i];
+        const mi = beta1 * fromBf16(m[i]) + (1 - beta1) * g;
+        const vi = beta2 * fromBf16(v[i]) + (1 - beta2) * g * g;
+        m[i] = toBf16(mi);
+        v[i] = toBf16(vi);
+        p.data[i] -= lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + wd * p.data[i]);
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// One process, one model: batches from the sampler, forward+backward in the chosen precision, clipping, AdamW,
+// bias updates. Pure of I/O: the CLI does the logging and the saving with what trainStep/snapshot return.
+import { modelConfig, type RuntimeModelConfig } from '../model/config.js';
+import type { Ctx } from '../model/gemm.js';
+import { buildParams, step as modelStep } from '../model/model.js';
+import type { Params } from '../model/params.js';
+import { Rng } from '../model/rng.js';
+import { alloc32 } from '../model/tensor.js';
+import { Sampler } from '../data/sampler.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import { AdamW, learningRate } from './adamw.js';
+import { biasSpread, updateBiases } from './balance.js';
+import { precisionCtx } from './precision.js';
+import type { TrainOptions } from './options.js';
+
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  mainLoss: number;
+  mtpLoss: number;
+  balance: number;
+  gradNorm: number;
+  lr: number;
+  tokens: number;
+  seconds: number;
+  biasSpread: number;
+  /** Tokens per expert for each MoE layer, in layer order. */
+  expertLoad: number[][];
+}
+
+export class Trainer {
+  readonly config: RuntimeModelConfig;
+  readonly params: Params;
+  readonly opt: AdamW;
+  readonly sampler: Sampler;
+  readonly ctx: Ctx;
+  /** Steps completed. */
+  step = 0;
+
+  constructor(readonly options: TrainOptions, readonly tokenizer: Tokenizer, tokens: Int32Array, ctx?: Ctx) {
+    this.config = modelConfig(options.preset, options.overrides);
+    if (tokenizer.vocabSize > this.config.vocab_size) throw new Error(`the tokenizer has ${tokenizer.vocabSize} tokens but vocab_size is ${this.config.vocab_size}; raise vocab_size`);
+    this.ctx = ctx ?? precisionCtx(options.precision);
+    this.params = buildParams(this.config, alloc32, new Rng(options.seed));
+    this.opt = new AdamW(this.params, options.optimizer);
+    this.sampler = new Sampler(tokens, options.seqLen, options.seqLen + 1 + this.config.num_nextn_predict_layers, options.seed);
+  }
+
+  trainStep(): StepMetrics {
+    const t0 = performance.now();
+    const { batch, seqLen } = this.options;
+    const tokens = this.sampler.next(batch);
+    this.params.zeroGrad();
+    const r = modelStep(this.ctx, this.params, this.config, tokens, batch, seqLen, { alpha: this.options.alpha, mtpLambda: this.options.mtpLambda, backward: true });
+    if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss} at step ${this.step}: lower --lr or check the data`);
+    const gradNorm = this.opt.clipGrads();
+    const lr = learningRate(this.options.optimizer, this.step);
+    this.opt.update(this.step, lr);
+    updateBiases(this.params, r.counts, this.options.gamma);
+    this.step++;
+    return {
+      step: this.step,
+      loss: r.loss,
+      mainLoss: r.mainLoss,
+      mtpLoss: r.mtpLoss,
+      balance: r.balance,
+      gradNorm,
+      lr,
+      tokens: batch * seqLen,
+      seconds: (performance.now() - t0) / 1000,
+      biasSpread: biasSpread(this.params),
+      expertLoad: [...r.counts.values()].map((c) => Array.from(c)),
+    };
+  }
+
+  /** Mean main-model loss on the given windows without updating anything. */
+  evaluate(tokens: Int32Array, B: number): number {
+    return modelStep(this.ctx, this.params, this.config, tokens, B, this.options.seqLen, { alpha: 0, mtpLambda: 0, backward: false }).mainLoss;
+  }
+}
