@@ -82,10 +82,6 @@ export const ClusterTopologySchema: JSONSchema = {
       ],
       "x-kubernetes-validations": [
         {
-          "rule": "self.levels.all(l, self.levels.exists_one(m, m.name == l.name))",
-          "message": "spec.levels names must be unique"
-        },
-        {
           "rule": "self.levels.all(l, self.levels.exists_one(m, m.nodeLabel == l.nodeLabel))",
           "message": "spec.levels node labels must be unique (one label per level)"
         }
@@ -95,6 +91,10 @@ export const ClusterTopologySchema: JSONSchema = {
           "type": "array",
           "minItems": 1,
           "maxItems": 8,
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": [
+            "name"
+          ],
           "description": "Levels ordered from the fastest link to the slowest, e.g. nvlink (moe.io/nvlink-domain), host (kubernetes.io/hostname), leaf (moe.io/leaf), spine (moe.io/spine). Two nodes share a level when they carry the same value of that level's label.",
           "items": {
             "type": "object",
@@ -107,13 +107,14 @@ export const ClusterTopologySchema: JSONSchema = {
               "name": {
                 "type": "string",
                 "description": "Short name of the level (nvlink, host, leaf, spine), used in plans and status.",
-                "pattern": "^[a-z][a-z0-9-]{0,30}$"
+                "pattern": "^[a-z][a-z0-9-]{0,30}$",
+                "maxLength": 31
               },
               "nodeLabel": {
                 "type": "string",
                 "description": "Node label whose value identifies the domain of this level a node belongs to.",
                 "minLength": 1,
-                "maxLength": 317
+                "maxLength": 128
               },
               "gbpsPerGpu": {
                 "type": "number",
@@ -1050,7 +1051,7 @@ export const MoETrainingJobSchema: JSONSchema = {
           },
           "x-kubernetes-validations": [
             {
-              "rule": "self.format == 'synthetic' || has(self.uri)",
+              "rule": "!has(self.format) || self.format == 'synthetic' || has(self.uri)",
               "message": "data.uri is required unless data.format is synthetic"
             }
           ]

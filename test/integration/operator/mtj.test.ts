@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type LocalCluster } from '../../cluster/index.js';
 import { eventually } from '../../util/poll.js';
+import { Watch } from '@kubernetes/client-node';
 import { LeaderElector } from '../../../operator/kube/leader.js';
 import { KubeClient } from '../../../operator/kube/rest.js';
 import { DEFAULT_TOPOLOGY, applyYaml, crdPaths, json, startOperator, tinyJob } from './harness.js';
@@ -54,8 +55,20 @@ after(async () => {
 
 describe('MoETrainingJob on a real API server', () => {
   test('create → gated pods on the planner\'s nodes → gang released together → Running', async () => {
+    // Watch the pods from before the job exists: every pod must be born gated, and none bound before all exist.
+    const seen: Array<{ type: string; name: string; gated: boolean; bound: boolean }> = [];
+    const w = await new Watch(c.kubeConfig()).watch(`/api/v1/namespaces/${NS}/pods`, { labelSelector: 'moe.io/job-name=a' }, (type, p: any) => {
+      seen.push({ type, name: p.metadata.name, gated: (p.spec.schedulingGates ?? []).length > 0, bound: !!p.spec.nodeName });
+    }, () => undefined);
     await applyYaml(c, tinyJob('a', NS));
     const ps = await runningGang('a', 2);
+    w.abort();
+    const added = seen.filter((e) => e.type === 'ADDED');
+    assert.equal(added.length, 2);
+    assert.ok(added.every((e) => e.gated), 'created with the scheduling gate');
+    const firstBound = seen.findIndex((e) => e.bound);
+    const lastAdded = seen.lastIndexOf(added[added.length - 1]!);
+    assert.ok(firstBound > lastAdded, `no pod bound before every pod existed: ${JSON.stringify(seen)}`);
     const cm = await json(c, ['-n', NS, 'get', 'configmap', 'a-plan']);
     const plan = JSON.parse(cm.data['plan.json']).plan;
     for (const p of ps) {
@@ -80,12 +93,17 @@ describe('MoETrainingJob on a real API server', () => {
   });
 
   test('rank 0 reports progress and checkpoints through the one ConfigMap it may patch', async () => {
-    const canPatchReport = await c.kubectl(['auth', 'can-i', 'patch', 'configmaps/a-report', '-n', NS, `--as=system:serviceaccount:${NS}:a-reporter`]).catch((e: Error) => e.message);
-    assert.match(canPatchReport, /^yes/);
-    const canPatchPlan = await c.kubectl(['auth', 'can-i', 'patch', 'configmaps/a-plan', '-n', NS, `--as=system:serviceaccount:${NS}:a-reporter`]).catch((e: Error) => e.message);
-    assert.match(canPatchPlan, /no/);
-    const canPatchPods = await c.kubectl(['auth', 'can-i', 'patch', 'pods', '-n', NS, `--as=system:serviceaccount:${NS}:a-reporter`]).catch((e: Error) => e.message);
-    assert.match(canPatchPods, /no/);
+    // kubectl auth can-i exits 0 for yes and 1 for no.
+    const can = (verb: string, what: string) =>
+      c.kubectl(['auth', 'can-i', verb, what, '-n', NS, `--as=system:serviceaccount:${NS}:a-reporter`]).then(
+        () => true,
+        () => false,
+      );
+    assert.equal(await can('patch', 'configmaps/a-report'), true);
+    assert.equal(await can('patch', 'configmaps/a-plan'), false);
+    assert.equal(await can('get', 'configmaps/a-plan'), false);
+    assert.equal(await can('patch', 'pods'), false);
+    assert.equal(await can('list', 'configmaps'), false);
     const data = { data: { progress: JSON.stringify({ step: 120, loss: 3.25, tokens: 1000 }), checkpoint: JSON.stringify({ step: 100, uri: 'file:///checkpoints/team/a/step-100' }) } };
     await c.kubectl(['-n', NS, 'patch', 'configmap', 'a-report', '--type=merge', '-p', JSON.stringify(data), `--as=system:serviceaccount:${NS}:a-reporter`]);
     const j = await eventually(async () => {

@@ -1,0 +1,179 @@
+// Scale check (not a timed test): on a simulated fleet of 256 nodes × 8 GPUs,
+//  1. a 2048-GPU MoETrainingJob (256 pods) from create to all pods bound, through the operator (plan, gated create,
+//     gang release, scheduler), against the peer: the same 256 pods created by a bare loop (node selectors, no gates);
+//  2. 100 small jobs created at once, each to phase Running: latency p50/p95/max, reconciles/s, operator memory.
+// Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startCluster } from '../../test/cluster/index.js';
+import { startOperator } from '../../test/integration/operator/harness.js';
+import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
+
+const small = process.env.MOE_BENCH_SMALL === '1';
+const fleet = small ? { spines: 1, leavesPerSpine: 2, nodesPerLeaf: 8, gpusPerNode: 8 } : { spines: 2, leavesPerSpine: 8, nodesPerLeaf: 16, gpusPerNode: 8 };
+const nodes = fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf;
+const BIG = small ? { stages: 4, expert: 16, data: 2 } : { stages: 16, expert: 64, data: 2 }; // world = PP·EP·DP
+const SMALL_JOBS = small ? 10 : 100;
+
+const bigJob = (name: string) => ({
+  apiVersion: 'moe.io/v1alpha1',
+  kind: 'MoETrainingJob',
+  metadata: { name, namespace: 'bench' },
+  spec: {
+    model: { preset: 'deepseek-v3-671b' },
+    parallelism: { pipeline: { stages: BIG.stages, schedule: 'DualPipe', microBatches: 2 * BIG.stages }, expert: BIG.expert, data: BIG.data, gpusPerPod: 8 },
+    template: { spec: { containers: [{ name: 'trainer', image: 'moe-runtime:bench' }] } },
+  },
+});
+
+const smallJob = (name: string) => ({
+  apiVersion: 'moe.io/v1alpha1',
+  kind: 'MoETrainingJob',
+  metadata: { name, namespace: 'bench' },
+  spec: {
+    model: { preset: 'deepseek-v3-tiny' },
+    parallelism: { pipeline: { stages: 1, schedule: '1F1B', microBatches: 1 }, expert: 8, gpusPerPod: 8 },
+    template: { spec: { containers: [{ name: 'trainer', image: 'moe-runtime:bench' }] } },
+  },
+});
+
+type Pod = { metadata: { name: string }; spec: { nodeName?: string } };
+
+async function waitBound(client: KubeClient, selector: string, want: number, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const l = await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: selector });
+    const bound = l.items.filter((p) => p.spec.nodeName).length;
+    if (bound >= want) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`only ${bound}/${want} pods bound (${selector}) after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+async function main(): Promise<void> {
+  const c = await startCluster({ fleet, runnerNodes: 0, timeoutMs: 300_000 });
+  try {
+    for (const f of ['moe.io_clustertopologies.yaml', 'moe.io_moetrainingjobs.yaml']) await c.kubectl(['apply', '--server-side', '-f', join(process.cwd(), 'crds', f)]);
+    await c.kubectl(['wait', '--for=condition=Established', 'crd/moetrainingjobs.moe.io', '--timeout=60s']);
+    await c.kubectl(['apply', '-f', join(process.cwd(), 'examples', 'cluster-topology.yaml')]);
+    await c.kubectl(['create', 'namespace', 'bench']);
+    const kc = c.kubeConfig();
+    const client = new KubeClient(kc);
+    const heap0 = process.memoryUsage();
+    const op = await startOperator(kc);
+
+    // 1a. The big job through the operator.
+    const big = bigJob('big');
+    await client.request('PATCH', resourcePath('moe.io/v1alpha1', 'ClusterTopology', undefined, 'h800-ib'), {
+      body: { spec: { rails: 0 } },
+      contentType: 'application/merge-patch+json',
+    });
+    (big.spec as any).topologyRef = { name: 'h800-ib' };
+    const t0 = performance.now();
+    await client.create(big as any);
+    const world = BIG.stages * BIG.expert * BIG.data;
+    const pods = world / 8;
+    const opMs = await waitBound(client, 'moe.io/job-name=big', pods, 600_000);
+    const totalOpMs = performance.now() - t0;
+    const reconcilesBig = await reconcileCount(op.metrics);
+    const gang = await op.metrics.gangReleaseSeconds.get();
+    const planned = (await client.list<any>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: 'moe.io/job-name=big' })).items.map((p) => p.spec.nodeSelector['kubernetes.io/hostname'] as string);
+    await c.kubectl(['-n', 'bench', 'delete', 'mtj', 'big', '--wait=true', '--timeout=300s']);
+
+    // 1b. Peer: the same pods by a bare loop (same node selectors as the plan chose, no gates, no operator).
+    const t1 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < pods) {
+          const i = next++;
+          await client.create({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: `bare-${i}`, namespace: 'bench', labels: { bench: 'bare' } },
+            spec: {
+              restartPolicy: 'Never',
+              nodeSelector: { 'kubernetes.io/hostname': planned[i]! },
+              tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
+              containers: [{ name: 'trainer', image: 'moe-runtime:bench', resources: { limits: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' }, requests: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' } } }],
+            },
+          } as any);
+        }
+      }),
+    );
+    const bareMs = await waitBound(client, 'bench=bare', pods, 600_000);
+    const totalBareMs = performance.now() - t1;
+    await c.kubectl(['-n', 'bench', 'delete', 'pods', '-l', 'bench=bare', '--wait=true', '--timeout=300s']);
+
+    // 2. Many small jobs at once.
+    const r0 = await reconcileCount(op.metrics);
+    const t2 = performance.now();
+    const created = new Map<string, number>();
+    await Promise.all(
+      Array.from({ length: SMALL_JOBS }, async (_, i) => {
+        const name = `s-${i}`;
+        created.set(name, performance.now());
+        await client.create(smallJob(name) as any);
+      }),
+    );
+    const latencies = new Map<string, number>();
+    const deadline = performance.now() + 600_000;
+    while (latencies.size < SMALL_JOBS && performance.now() < deadline) {
+      const l = await client.list<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench'));
+      for (const j of l.items) if (j.status?.phase === 'Running' && !latencies.has(j.metadata.name)) latencies.set(j.metadata.name, performance.now() - created.get(j.metadata.name)!);
+      await sleep(100);
+    }
+    const manyMs = performance.now() - t2;
+    const r1 = await reconcileCount(op.metrics);
+    const mem = process.memoryUsage();
+    await op.stop();
+
+    const lat = [...latencies.values()];
+    const result = {
+      name: 'operator-scale',
+      date: new Date().toISOString(),
+      fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
+      bigJob: {
+        worldSize: world,
+        pods,
+        operator: { createToAllBoundMs: Math.round(totalOpMs), waitMs: Math.round(opMs), reconciles: reconcilesBig, gangReleaseSeconds: gang.values.find((v) => v.metricName?.endsWith('_sum'))?.value },
+        peerBareLoop: { createToAllBoundMs: Math.round(totalBareMs), waitAfterCreatesMs: Math.round(bareMs) },
+        overheadVsPeer: Number((totalOpMs / totalBareMs).toFixed(2)),
+      },
+      smallJobs: {
+        jobs: SMALL_JOBS,
+        reachedRunning: lat.length,
+        latencyMs: lat.length ? { p50: Math.round(pct(lat, 50)), p95: Math.round(pct(lat, 95)), max: Math.round(Math.max(...lat)) } : null,
+        wallMs: Math.round(manyMs),
+        reconciles: r1 - r0,
+        reconcilesPerSecond: Number(((r1 - r0) / (manyMs / 1000)).toFixed(1)),
+      },
+      operatorMemory: {
+        note: 'operator runs in the bench process; heap/rss growth from before the operator started to the end',
+        heapUsedMB: Number(((mem.heapUsed - heap0.heapUsed) / 2 ** 20).toFixed(1)),
+        rssMB: Number((mem.rss / 2 ** 20).toFixed(1)),
+      },
+    };
+    mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
+    writeFileSync(join(process.cwd(), 'bench', 'results', 'operator-scale.json'), JSON.stringify(result, null, 2));
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    await c.stop();
+  }
+}
+
+async function reconcileCount(metrics: { reconciles: { get(): Promise<{ values: Array<{ value: number }> }> } }): Promise<number> {
+  const m = await metrics.reconciles.get();
+  return m.values.reduce((a, v) => a + v.value, 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
