@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// moe-runtime: train | generate | export | report | corpus. In a pod, settings come from MOE_PLAN and the env of
+// DESIGN.md §4; locally from flags.
+import { parseArgs } from 'node:util';
+import { createServer } from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import { defaultTrainOptions, validateTrainOptions, type TrainOptions } from './train/options.js';
+import { PRECISIONS, type Precision } from './train/precision.js';
+import { metrics, runTraining } from './train/run.js';
+import { generate } from './generate.js';
+import { writeReport } from './report/report.js';
+import { syntheticCorpus } from './data/grammar.js';
+import { loadLatest } from './checkpoint/store.js';
+import { exportFiles } from './checkpoint/export.js';
+import { readWeights, STATE_FILE } from './train/state.js';
+import { modelConfig } from './model/config.js';
+
+const USAGE = `usage: moe-runtime <command> [flags]
+  train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
+            [--seq-len S] [--lr X] [--warmup N] [--seed N] [--checkpoint-every N] [--keep K] [--gamma X] [--alpha X]
+            [--mtp-lambda X] [--metrics-port P] [--json]
+  generate  --run-dir DIR --prompt TEXT [--tokens N]
+  export    --run-dir DIR --out DIR           (DeepSeek FP8 layout from the latest checkpoint)
+  report    RUN_DIR [OTHER_RUN...]            (SVGs into RUN_DIR/report/)
+  corpus    [--seed N] [--bytes N]            (the synthetic example corpus on stdout)`;
+
+function num(v: string | undefined, flag: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Fields of the operator's plan (MOE_PLAN) the single-process trainer uses; other fields are ignored. */
+function planSettings(): { runDir?: string; steps?: number; seed?: number } {
+  const file = process.env.MOE_PLAN;
+  if (!file) return {};
+  const plan = JSON.parse(readFileSync(file, 'utf8')) as { checkpoint?: { location?: string; path?: string }; training?: { steps?: number; seed?: number } };
+  return { runDir: plan.checkpoint?.path ?? plan.checkpoint?.location, steps: plan.training?.steps, seed: plan.training?.seed };
+}
+
+async function train(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string' }, 'run-dir': { type: 'string' }, preset: { type: 'string' }, precision: { type: 'string' },
+      steps: { type: 'string' }, batch: { type: 'string' }, 'seq-len': { type: 'string' }, lr: { type: 'string' },
+      warmup: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' },
+      gamma: { type: 'string' }, alpha: { type: 'string' }, 'mtp-lambda': { type: 'string' }, 'metrics-port': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (Number(process.env.WORLD_SIZE ?? '1') > 1) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: this runtime trains in one process; multi-rank training is not implemented yet`);
+  const plan = planSettings();
+  const runDir = values['run-dir'] ?? plan.runDir;
+  if (!runDir) throw new Error('--run-dir is required (or MOE_PLAN with checkpoint.path)');
+  const precision = (values.precision ?? 'fp8') as Precision;
+  if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${precision}`);
+  const steps = num(values.steps, '--steps', plan.steps ?? 300);
+  const base = defaultTrainOptions({ steps });
+  const opts: TrainOptions = validateTrainOptions({
+    ...base,
+    preset: values.preset ?? base.preset,
+    overrides: values.preset && values.preset !== 'deepseek-v3-tiny' ? {} : base.overrides,
+    precision,
+    seed: num(values.seed, '--seed', plan.seed ?? base.seed),
+    batch: num(values.batch, '--batch', base.batch),
+    seqLen: num(values['seq-len'], '--seq-len', base.seqLen),
+    optimizer: { ...base.optimizer, lr: num(values.lr, '--lr', base.optimizer.lr), warmupSteps: num(values.warmup, '--warmup', base.optimizer.warmupSteps) },
+    checkpointEvery: num(values['checkpoint-every'], '--checkpoint-every', base.checkpointEvery),
+    keep: num(values.keep, '--keep', base.keep),
+    gamma: num(values.gamma, '--gamma', base.gamma),
+    alpha: num(values.alpha, '--alpha', base.alpha),
+    mtpLambda: num(values['mtp-lambda'], '--mtp-lambda', base.mtpLambda),
+  });
+  const tty = process.stderr.isTTY && !values.json;
+  const log = winston.createLogger({ level: 'info', format: winston.format.combine(winston.format.timestamp(), winston.format.json()), transports: [new winston.transports.Console({ stderrLevels: [] })] });
+  const info = (msg: string, fields: Record<string, unknown> = {}): void => {
+    if (tty) process.stderr.write(`\n${msg} ${Object.keys(fields).length ? JSON.stringify(fields) : ''}\n`);
+    else log.info(msg, fields);
+  };
+  const server = values['metrics-port'] ? createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    void metrics.registry.metrics().then((m) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(m));
+  }).listen(Number(values['metrics-port'])) : undefined;
+  const t0 = Date.now();
+  let ema = 0;
+  try {
+    await runTraining(opts, values.data ?? 'examples/corpus', runDir, {
+      info,
+      warn: (m) => (tty ? process.stderr.write(`\nwarning: ${m}\n`) : log.warn(m)),
+      onStep(m) {
+        const tps = m.tokens / m.seconds;
+        ema = ema === 0 ? tps : 0.9 * ema + 0.1 * tps;
+        if (tty) {
+          const w = 30;
+          const done = Math.round((w * m.step) / opts.steps);
+          const eta = ((opts.steps - m.step) * opts.batch * opts.seqLen) / ema;
+          process.stderr.write(`\r[${'#'.repeat(done)}${'-'.repeat(w - done)}] step ${m.step}/${opts.steps} loss ${m.mainLoss.toFixed(4)} ${ema.toFixed(0)} tok/s ETA ${Math.round(eta)}s   `);
+        } else log.info('step', { step: m.step, loss: m.loss, mainLoss: m.mainLoss, mtpLoss: m.mtpLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: Math.round(tps) });
+      },
+    });
+  } finally {
+    server?.close();
+  }
+  info('training finished', { runDir, seconds: (Date.now() - t0) / 1000 });
+}
+
+function doExport(argv: string[]): void {
+  const { values } = parseArgs({ args: argv, options: { 'run-dir': { type: 'string' }, out: { type: 'string' } } });
+  if (!values['run-dir'] || !values.out) throw new Error('export needs --run-dir DIR and --out DIR');
+  const ck = loadLatest(values['run-dir'], (m) => process.stderr.write(`warning: ${m}\n`));
+  if (!ck) throw new Error(`${values['run-dir']} has no usable checkpoint`);
+  const opts = JSON.parse(Buffer.from(ck.files.get('train.json')!).toString()) as TrainOptions;
+  const c = modelConfig(opts.preset, opts.overrides);
+  const weights = readWeights(ck.files.get(STATE_FILE)!);
+  mkdirSync(values.out, { recursive: true });
+  for (const [name, bytes] of exportFiles(c, weights)) writeFileSync(path.join(values.out, name), bytes);
+  process.stdout.write(`exported step ${ck.step} to ${values.out}\n`);
+}
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  switch (cmd) {
+    case 'train':
+      return train(rest);
+    case 'generate': {
+      const { values } = parseArgs({ args: rest, options: { 'run-dir': { type: 'string' }, prompt: { type: 'string' }, tokens: { type: 'string' } } });
+      if (!values['run-dir']) throw new Error('generate needs --run-dir DIR');
+      process.stdout.write(generate(values['run-dir'], values.prompt ?? 'the ', num(values.tokens, '--tokens', 120)) + '\n');
+      return;
+    }
+    case 'export':
+      return doExport(rest);
+    case 'report': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      if (positionals.length === 0) throw new Error('report needs RUN_DIR');
+      for (const p of writeReport(positionals[0], positionals.slice(1))) process.stdout.write(`${p}\n`);
+      return;
+    }
+    case 'corpus': {
+      const { values } = parseArgs({ args: rest, options: { seed: { type: 'string' }, bytes: { type: 'string' } } });
+      process.stdout.write(syntheticCorpus(num(values.seed, '--seed', 42), num(values.bytes, '--bytes', 400000)));
+      return;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      process.exitCode = cmd === undefined || cmd === 'help' || cmd === '--help' ? 0 : 2;
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`moe-runtime: ${e.message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,75 @@
+// `moe-runtime report RUN_DIR [OTHER_RUN...]`: reads each run's metrics.jsonl and writes SVGs into RUN_DIR/report/:
+// loss.svg (main loss per step, every run), fp8-vs-bf16.svg (relative loss difference of the fp8 run against the
+// bf16 run, when both are given) and experts.svg (expert load per MoE layer over the last logged steps).
+// moectl can call it as: `import { writeReport } from '<dist>/runtime/src/report/report.js'; writeReport(dir, others)`.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { heatmap, lineChart, type Series } from './svg.js';
+
+export interface MetricRow {
+  step: number;
+  loss: number;
+  mainLoss: number;
+  precision?: string;
+  tokensPerSec?: number;
+  expertLoad?: number[][];
+}
+
+export function readMetrics(runDir: string): MetricRow[] {
+  const f = path.join(runDir, 'metrics.jsonl');
+  if (!existsSync(f)) throw new Error(`${runDir}: metrics.jsonl not found; is this a moe-runtime run directory?`);
+  return readFileSync(f, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as MetricRow);
+}
+
+/** Keeps the last row per step (a resumed run logs the replayed steps again). */
+export function lastPerStep(rows: MetricRow[]): MetricRow[] {
+  const m = new Map<number, MetricRow>();
+  for (const r of rows) m.set(r.step, r);
+  return [...m.values()].sort((a, b) => a.step - b.step);
+}
+
+/** Relative difference (a−b)/b of main loss at the steps both runs logged. */
+export function relativeDiff(a: MetricRow[], b: MetricRow[]): [number, number][] {
+  const bm = new Map(b.map((r) => [r.step, r.mainLoss]));
+  return a.filter((r) => bm.has(r.step)).map((r) => [r.step, (r.mainLoss - bm.get(r.step)!) / bm.get(r.step)!]);
+}
+
+export interface ReportRun {
+  label: string;
+  rows: MetricRow[];
+}
+
+/** The SVG documents of a report (pure). */
+export function buildReport(runs: ReportRun[]): Map<string, string> {
+  const out = new Map<string, string>();
+  out.set('loss.svg', lineChart('Training loss', 'step', 'main cross-entropy (nats/token)', runs.map((r) => ({ label: r.label, points: r.rows.map((x) => [x.step, x.mainLoss] as [number, number]) }))));
+  const fp8 = runs.find((r) => r.rows[0]?.precision === 'fp8');
+  const bf16 = runs.find((r) => r.rows[0]?.precision === 'bf16');
+  if (fp8 && bf16) {
+    const diff: Series = { label: `(${fp8.label} − ${bf16.label}) / ${bf16.label}`, points: relativeDiff(fp8.rows, bf16.rows).map(([s, d]) => [s, 100 * d]) };
+    out.set('fp8-vs-bf16.svg', lineChart('FP8 vs BF16: relative loss difference (%)', 'step', 'percent', [diff, { label: '±0.25% bar', points: [[diff.points[0]?.[0] ?? 0, 0.25], [diff.points.at(-1)?.[0] ?? 1, 0.25]] }]));
+  }
+  const withLoad = runs[0].rows.filter((r) => r.expertLoad && r.expertLoad.length);
+  if (withLoad.length) {
+    const recent = withLoad.slice(-Math.min(20, withLoad.length));
+    const layers = recent[0].expertLoad!.length;
+    const sums = Array.from({ length: layers }, (_, l) => recent[0].expertLoad![l].map((_, e) => recent.reduce((s, r) => s + (r.expertLoad![l]?.[e] ?? 0), 0) / recent.length));
+    out.set('experts.svg', heatmap(`Expert load, mean of the last ${recent.length} logged steps (${runs[0].label})`, sums.map((_, l) => `MoE layer ${l}`), sums, 'routed expert'));
+  }
+  return out;
+}
+
+/** Writes RUN_DIR/report/*.svg; returns the paths written. */
+export function writeReport(runDir: string, others: string[] = []): string[] {
+  const runs = [runDir, ...others].map((d) => ({ label: path.basename(path.resolve(d)), rows: lastPerStep(readMetrics(d)) }));
+  const outDir = path.join(runDir, 'report');
+  mkdirSync(outDir, { recursive: true });
+  return [...buildReport(runs)].map(([name, svg]) => {
+    const p = path.join(outDir, name);
+    writeFileSync(p, svg);
+    return p;
+  });
+}

@@ -1,0 +1,61 @@
+// The training loop with its I/O: resume from the run directory's latest good checkpoint, train, log each step to
+// metrics.jsonl and the logger, update Prometheus gauges, save checkpoints in the background, final checkpoint.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import client from 'prom-client';
+import { BackgroundSaver, loadLatest } from '../checkpoint/store.js';
+import { joinDocuments, readDocuments } from '../data/corpus.js';
+import { byteTokenizer } from '../data/tokenizer.js';
+import { restore, snapshot } from './state.js';
+import { Trainer, type StepMetrics } from './trainer.js';
+import type { TrainOptions } from './options.js';
+
+export interface RunHooks {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string): void;
+  /** Called after every step (progress bar, JSON log). */
+  onStep?(m: StepMetrics, t: Trainer): void;
+}
+
+export const metrics = {
+  registry: new client.Registry(),
+};
+const reg = metrics.registry;
+const gLoss = new client.Gauge({ name: 'moe_train_loss', help: 'Main-model cross-entropy of the last step', registers: [reg] });
+const gTps = new client.Gauge({ name: 'moe_train_tokens_per_second', help: 'Training tokens per second of the last step', registers: [reg] });
+const gStep = new client.Gauge({ name: 'moe_train_step', help: 'Steps completed', registers: [reg] });
+const gLoad = new client.Gauge({ name: 'moe_expert_load_tokens', help: 'Tokens routed to each expert in the last step', labelNames: ['layer', 'expert'], registers: [reg] });
+const gSpread = new client.Gauge({ name: 'moe_router_bias_spread', help: 'max − min of the routers\u2019 correction bias', registers: [reg] });
+const hCkpt = new client.Histogram({ name: 'moe_checkpoint_seconds', help: 'Checkpoint write duration', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [reg] });
+
+export async function runTraining(opts: TrainOptions, dataPath: string, runDir: string, hooks: RunHooks): Promise<Trainer> {
+  mkdirSync(runDir, { recursive: true });
+  const tokens = byteTokenizer.encode(joinDocuments(readDocuments(dataPath)));
+  const t = new Trainer(opts, byteTokenizer, tokens);
+  const ck = loadLatest(runDir, hooks.warn);
+  if (ck) {
+    restore(t, ck.files);
+    hooks.info(`resumed from ${ck.dir}`, { step: t.step });
+  }
+  writeFileSync(path.join(runDir, 'train.json'), JSON.stringify(opts, null, 2));
+  const saver = new BackgroundSaver(runDir, opts.keep, (step, dir, s) => {
+    hCkpt.observe(s);
+    hooks.info('checkpoint written', { step, dir, seconds: Number(s.toFixed(3)) });
+  }, (e) => hooks.warn(`checkpoint failed: ${e.message}`));
+  const metricsFile = path.join(runDir, 'metrics.jsonl');
+  while (t.step < opts.steps) {
+    const m = t.trainStep();
+    const tps = m.tokens / m.seconds;
+    gLoss.set(m.mainLoss);
+    gTps.set(tps);
+    gStep.set(m.step);
+    gSpread.set(m.biasSpread);
+    m.expertLoad.forEach((layer, l) => layer.forEach((v, e) => gLoad.set({ layer: String(l), expert: String(e) }, v)));
+    const logLoad = m.step % 10 === 0 || m.step === opts.steps;
+    appendFileSync(metricsFile, JSON.stringify({ step: m.step, loss: m.loss, mainLoss: m.mainLoss, mtpLoss: m.mtpLoss, balance: m.balance, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: tps, precision: opts.precision, biasSpread: m.biasSpread, ...(logLoad ? { expertLoad: m.expertLoad } : {}) }) + '\n');
+    hooks.onStep?.(m, t);
+    if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) saver.save(m.step, snapshot(t));
+  }
+  await saver.flush();
+  return t;
+}
