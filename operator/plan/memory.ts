@@ -2,9 +2,10 @@
 // - weights BF16 (2 B) and gradients FP32 (4 B) of every parameter the rank holds (both stages under DualPipe);
 // - ZeRO-1 optimizer state: FP32 master weights + two BF16 AdamW moments (8 B) sharded over the data-parallel group
 //   (non-expert parameters over EP·DP ranks, expert parameters over DP ranks);
-// - activations: peak in-flight chunks (from the schedule simulator) × tokens × layers × bytes per token-layer, with
-//   34·d bytes for attention/norms (Korthikanti et al., flash attention) plus FP8 expert inputs and BF16 expert inner
-//   activations for top-k routed + shared experts.
+// - activations: peak in-flight chunks × tokens × layers × bytes per token-layer: 17·d for attention and norms (half of
+//   the 34·d BF16 figure of Korthikanti et al. with flash attention, since DeepSeek-V3 caches GEMM inputs in FP8 and
+//   recomputes RMSNorm and the MLA up-projections), plus per routed/shared expert copy the FP8 input (d) and the BF16
+//   gate/up outputs (4·moe_intermediate; the SwiGLU output is recomputed). A planning estimate, not a measurement.
 import { isMoeLayer } from './model.js';
 import { buildStages } from './parallelism.js';
 import type { TrafficVolumes } from './traffic.js';
@@ -33,7 +34,7 @@ export function memoryPerGpu(m: ModelConfig, p: ParallelismSpec, t: TrainingShap
   const peaks = peakChunks(p);
   const d = m.hidden_size;
   const tokens = (t.microBatchSize * t.sequenceLength) / p.tensor;
-  const moeExtra = (m.num_experts_per_tok + m.n_shared_experts) * (d + 2 * 3 * m.moe_intermediate_size);
+  const moeExtra = (m.num_experts_per_tok + m.n_shared_experts) * (d + 4 * m.moe_intermediate_size);
   let worst: MemoryEstimate | null = null;
   stages.forEach((st, r) => {
     const ne = v.nonExpertParams[r]!;
@@ -45,7 +46,7 @@ export function memoryPerGpu(m: ModelConfig, p: ParallelismSpec, t: TrainingShap
     let perChunk = 0;
     st.layers.forEach(([a, b]) => {
       let bytes = 0;
-      for (let l = a; l < b; l++) bytes += tokens * (34 * d + (isMoeLayer(m, l) ? moeExtra : 2 * 3 * m.intermediate_size));
+      for (let l = a; l < b; l++) bytes += tokens * (17 * d + (isMoeLayer(m, l) ? moeExtra : d + 4 * m.intermediate_size));
       perChunk = Math.max(perChunk, bytes);
     });
     const activationBytes = peaks[r]! * perChunk;
