@@ -70,7 +70,7 @@ NAN_METHOD(KernelInfo) {
   info.GetReturnValue().Set(o);
 }
 
-// setKernelPath(name: 'reference' | 'avx2' | 'avx512')
+// setKernelPath(name: 'reference' | 'avx2' | 'avx512' | 'amx')
 NAN_METHOD(SetKernelPath) {
   if (info.Length() < 1 || !info[0]->IsString()) return Nan::ThrowTypeError("setKernelPath: path must be a string");
   Nan::Utf8String s(info[0]);
@@ -79,7 +79,8 @@ NAN_METHOD(SetKernelPath) {
   if (name == "reference") p = KernelPath::Reference;
   else if (name == "avx2") p = KernelPath::Avx2;
   else if (name == "avx512") p = KernelPath::Avx512;
-  else return Nan::ThrowTypeError(("setKernelPath: unknown path '" + name + "', expected reference|avx2|avx512").c_str());
+  else if (name == "amx") p = KernelPath::Amx;
+  else return Nan::ThrowTypeError(("setKernelPath: unknown path '" + name + "', expected reference|avx2|avx512|amx").c_str());
   if (!set_kernel_path(p))
     return Nan::ThrowError(("setKernelPath: this CPU cannot run '" + name + "' (best: " +
                             path_name(detected_path()) + ")").c_str());

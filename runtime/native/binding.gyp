@@ -23,7 +23,16 @@
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions", "-O2"],
       "cflags_cc": ["-std=c++20", "-O3", "-fexceptions"],
       "cflags": ["-O3"],
-      "dependencies": ["moe_avx512", "moe_avx2"]
+      "dependencies": ["moe_amx", "moe_avx512", "moe_avx2"]
+    },
+    {
+      "target_name": "moe_amx",
+      "type": "static_library",
+      "sources": ["kernels/gemm_amx.cc"],
+      "include_dirs": ["kernels"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fPIC", "-mamx-tile", "-mamx-bf16", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mfma"]
     },
     {
       "target_name": "moe_avx512",

@@ -114,7 +114,7 @@ describe('fuzz: bad arguments never crash', () => {
   });
 
   it('setKernelPath rejects unknown names', () => {
-    assert.throws(() => setKernelPath('gpu' as 'avx2'), /path must be 'reference', 'avx2' or 'avx512'/);
+    assert.throws(() => setKernelPath('gpu' as 'avx2'), /path must be 'reference', 'avx2', 'avx512' or 'amx'/);
     assert.throws(() => raw().setKernelPath!(42), /path must be a string/);
   });
 

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <thread>
 #include <vector>
 
@@ -12,8 +14,22 @@ namespace moe {
 
 namespace {
 
+// Linux hands out AMX tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM, XTILEDATA).
+bool amx_permitted() {
+#ifdef SYS_arch_prctl
+  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
 KernelPath detect() {
   __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16") &&
+      __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") && amx_permitted())
+    return KernelPath::Amx;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"))
     return KernelPath::Avx512;
@@ -28,7 +44,8 @@ KernelPath initial_path() {
   if (!env) return best;
   if (!std::strcmp(env, "reference")) return KernelPath::Reference;
   if (!std::strcmp(env, "avx2") && best >= KernelPath::Avx2) return KernelPath::Avx2;
-  return best;  // "auto", "avx512" or an unknown value: best available
+  if (!std::strcmp(env, "avx512") && best >= KernelPath::Avx512) return KernelPath::Avx512;
+  return best;  // "auto", "amx" or an unknown value: best available
 }
 
 std::atomic<int> g_path{static_cast<int>(initial_path())};
@@ -141,6 +158,7 @@ const char* path_name(KernelPath p) {
     case KernelPath::Reference: return "reference";
     case KernelPath::Avx2: return "avx2";
     case KernelPath::Avx512: return "avx512";
+    case KernelPath::Amx: return "amx";
   }
   return "unknown";
 }

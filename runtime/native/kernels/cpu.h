@@ -6,11 +6,12 @@
 namespace moe {
 
 // Which implementation family a kernel call uses. Reference is the scalar oracle.
-enum class KernelPath { Reference = 0, Avx2 = 1, Avx512 = 2 };
+// Amx adds AMX-BF16 tiles for the GEMMs; every other kernel runs its AVX-512 code under Amx.
+enum class KernelPath { Reference = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
 
 // Best path this CPU supports (ignores the override).
 KernelPath detected_path();
-// Path in force: MOE_KERNELS=reference|avx2|avx512 at load time, or set_kernel_path().
+// Path in force: MOE_KERNELS=reference|avx2|avx512|amx at load time, or set_kernel_path().
 KernelPath current_path();
 // Returns false if the CPU cannot run `p`.
 bool set_kernel_path(KernelPath p);

@@ -35,7 +35,7 @@ void fp8_encode_f32(const float* x, uint8_t* out, size_t n, Fp8Format f, bool sa
     return;
   }
   parallel_for(n, kGrain, [&](size_t b, size_t e) {
-    if (p == KernelPath::Avx512) fp8_encode_f32_avx512(x + b, out + b, e - b, f, sat);
+    if (p >= KernelPath::Avx512) fp8_encode_f32_avx512(x + b, out + b, e - b, f, sat);
     else fp8_encode_f32_avx2(x + b, out + b, e - b, f, sat);
   });
 }
@@ -47,7 +47,7 @@ void fp8_encode_bf16(const uint16_t* x, uint8_t* out, size_t n, Fp8Format f, boo
     return;
   }
   parallel_for(n, kGrain, [&](size_t b, size_t e) {
-    if (p == KernelPath::Avx512) fp8_encode_bf16_avx512(x + b, out + b, e - b, f, sat);
+    if (p >= KernelPath::Avx512) fp8_encode_bf16_avx512(x + b, out + b, e - b, f, sat);
     else fp8_encode_bf16_avx2(x + b, out + b, e - b, f, sat);
   });
 }

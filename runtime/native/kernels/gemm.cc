@@ -27,17 +27,33 @@ struct Buf16 {
   uint16_t* get() { return p.get(); }
 };
 
-// A [rows, K] -> bf16 rows of length Kp = KB*128, zero padded.
+gemm::Isa isa_for(KernelPath p) {
+  if (p == KernelPath::Amx) return gemm::isa_amx();
+  if (p == KernelPath::Avx512) return gemm::isa_avx512();
+  return gemm::isa_avx2();
+}
+
+// A [rows, K] -> panels of isa.mr rows in the micro-kernel's layout (gemm.h), zero padded.
 template <typename Load>
-void pack_a(size_t rows, size_t K, size_t Kp, uint16_t* out, Load load) {
-  parallel_for(rows, 64, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r) {
-      uint16_t* o = out + r * Kp;
-      for (size_t k = 0; k < K; ++k) o[k] = load(r * K + k);
-      std::memset(o + K, 0, (Kp - K) * 2);
+void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, uint16_t* out, Load load) {
+  const size_t mr = isa.mr, panels = ceil_div(rows, mr);
+  parallel_for(panels, 1, [&](size_t p0, size_t p1) {
+    for (size_t p = p0; p < p1; ++p) {
+      uint16_t* o = out + p * mr * Kp;
+      std::memset(o, 0, mr * Kp * 2);
+      for (size_t r = 0; r < mr && p * mr + r < rows; ++r) {
+        size_t row = p * mr + r;
+        if (isa.layout == gemm::ALayout::kPairs) {
+          for (size_t k = 0; k < K; ++k) o[(k / 2) * mr * 2 + r * 2 + (k & 1)] = load(row * K + k);
+        } else {
+          for (size_t k = 0; k < K; ++k) o[(k / 32) * mr * 32 + r * 32 + (k % 32)] = load(row * K + k);
+        }
+      }
     }
   });
 }
+
+size_t packed_a_size(const gemm::Isa& isa, size_t rows, size_t Kp) { return ceil_div(rows, isa.mr) * isa.mr * Kp; }
 
 // B [N, K] -> panels of 32 columns: [Kp/2][32][2] bf16, zero padded in N and K.
 template <typename Load>
@@ -57,41 +73,42 @@ void pack_b(size_t N, size_t K, size_t Kp, uint16_t* out, Load load) {
 }
 
 // C[rows, N] (fp32, zeroed by the caller) += packed A . packed B^T with per-slice promotion.
-void run_packed(const uint16_t* Ap, const float* a_scale, const uint16_t* Bp, const float* b_scale,
-                size_t rows, size_t N, size_t KB, float* C, KernelPath path) {
+void run_packed(const gemm::Isa& isa, const uint16_t* Ap, const float* a_scale, const uint16_t* Bp,
+                const float* b_scale, size_t rows, size_t N, size_t KB, float* C) {
   const size_t Kp = KB * kKB;
-  const size_t P = ceil_div(N, kNR);
-  const int max_mr = path == KernelPath::Avx512 ? gemm::max_mr_avx512() : gemm::max_mr_avx2();
-  const gemm::MicroKernel micro = path == KernelPath::Avx512 ? gemm::micro_avx512 : gemm::micro_avx2;
-  // Split the output into a grid of (row chunks x panel chunks): panels first (B stays private).
+  const size_t P = ceil_div(N, kNR), MP = ceil_div(rows, isa.mr);
+  // Split the output into a grid of (row-panel chunks x column-panel chunks): columns first.
   const size_t T = static_cast<size_t>(num_threads());
-  size_t pchunks = std::min(P, T);
-  size_t mchunks = std::max<size_t>(1, std::min(ceil_div(rows, max_mr), T / pchunks));
-  if (pchunks * mchunks < T && ceil_div(rows, max_mr) >= 2 * T) {  // few panels: rows instead
+  size_t pchunks = std::min(P, T), mchunks = std::max<size_t>(1, std::min(MP, T / pchunks));
+  if (pchunks < T && MP >= 2 * T) {  // few column panels: split rows instead
     pchunks = 1;
     mchunks = T;
   }
   parallel_for(pchunks * mchunks, 1, [&](size_t c0, size_t c1) {
+    if (isa.thread_begin) isa.thread_begin();
     for (size_t c = c0; c < c1; ++c) {
       size_t pc = c % pchunks, mc = c / pchunks;
       size_t pb = P * pc / pchunks, pe = P * (pc + 1) / pchunks;
-      size_t mb = rows * mc / mchunks, me = rows * (mc + 1) / mchunks;
+      size_t mpb = MP * mc / mchunks, mpe = MP * (mc + 1) / mchunks;
       for (size_t kc = 0; kc < KB; kc += kKcSlices) {
         size_t kn = std::min(kKcSlices, KB - kc);
         for (size_t p0 = pb; p0 < pe; p0 += kPanelsPerBlock) {
           size_t p1 = std::min(pe, p0 + kPanelsPerBlock);
-          for (size_t m = mb; m < me; m += max_mr) {
-            int mr = static_cast<int>(std::min<size_t>(max_mr, me - m));
+          for (size_t mp = mpb; mp < mpe; ++mp) {
+            size_t m = mp * isa.mr;
+            int mr = static_cast<int>(std::min<size_t>(isa.mr, rows - m));
+            const uint16_t* a = Ap + m * Kp + kc * kKB * isa.mr;
             for (size_t p = p0; p < p1; ++p) {
               size_t n0 = p * kNR;
               int nvalid = static_cast<int>(std::min<size_t>(kNR, N - n0));
-              micro(mr, Ap + m * Kp + kc * kKB, Kp, Bp + p * kNR * Kp + kc * kKB * kNR, kn,
-                    a_scale + m * KB + kc, KB, b_scale + (n0 / kKB) * KB + kc, C + m * N + n0, N, nvalid);
+              isa.micro(mr, a, Bp + p * kNR * Kp + kc * kKB * kNR, kn, a_scale + m * KB + kc, KB,
+                        b_scale + (n0 / kKB) * KB + kc, C + m * N + n0, N, nvalid);
             }
           }
         }
       }
     }
+    if (isa.thread_end) isa.thread_end();
   });
 }
 
@@ -127,10 +144,11 @@ void fast_fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const fl
                    size_t N, size_t K, float* C, KernelPath path) {
   const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
   const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
-  Buf16 ap(M * Kp), bp(ceil_div(N, kNR) * kNR * Kp);
-  pack_a(M, K, Kp, ap.get(), [&](size_t i) { return lut[A[i]]; });
+  const gemm::Isa isa = isa_for(path);
+  Buf16 ap(packed_a_size(isa, M, Kp)), bp(ceil_div(N, kNR) * kNR * Kp);
+  pack_a(isa, M, K, Kp, ap.get(), [&](size_t i) { return lut[A[i]]; });
   pack_b(N, K, Kp, bp.get(), [&](size_t i) { return lut[B[i]]; });
-  run_packed(ap.get(), as, bp.get(), bs, M, N, KB, C, path);
+  run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, C);
 }
 
 // Output accumulator: C itself for f32, a temporary for bf16. Zeroed.
@@ -171,15 +189,18 @@ void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const
       }
     } else {
       const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
-      Buf16 ap(rows * Kp), bp(ceil_div(N, kNR) * kNR * Kp);
-      pack_a(rows, K, Kp, ap.get(), [&](size_t i) { return lut[A[i]]; });
+      const gemm::Isa isa = isa_for(path);
+      size_t max_rows = 0;
+      for (size_t e = 0; e < E; ++e) max_rows = std::max<size_t>(max_rows, offsets[e + 1] - offsets[e]);
+      Buf16 ap(packed_a_size(isa, max_rows, Kp)), bp(ceil_div(N, kNR) * kNR * Kp);
       for (size_t e = 0; e < E; ++e) {
         size_t r0 = offsets[e], r1 = offsets[e + 1];
         if (r1 == r0) continue;
+        const uint8_t* Ae = A + r0 * K;
         const uint8_t* Be = B + e * N * K;
+        pack_a(isa, r1 - r0, K, Kp, ap.get(), [&](size_t i) { return lut[Ae[i]]; });
         pack_b(N, K, Kp, bp.get(), [&](size_t i) { return lut[Be[i]]; });
-        run_packed(ap.get() + r0 * Kp, as + r0 * KB, bp.get(), bs + e * NB * KB, r1 - r0, N, KB,
-                   acc.p + r0 * N, path);
+        run_packed(isa, ap.get(), as + r0 * KB, bp.get(), bs + e * NB * KB, r1 - r0, N, KB, acc.p + r0 * N);
       }
     }
   }
@@ -199,11 +220,12 @@ void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t 
         }
     } else {
       const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
-      Buf16 ap(M * Kp), bp(ceil_div(N, kNR) * kNR * Kp);
-      pack_a(M, K, Kp, ap.get(), [&](size_t i) { return A[i]; });
+      const gemm::Isa isa = isa_for(path);
+      Buf16 ap(packed_a_size(isa, M, Kp)), bp(ceil_div(N, kNR) * kNR * Kp);
+      pack_a(isa, M, K, Kp, ap.get(), [&](size_t i) { return A[i]; });
       pack_b(N, K, Kp, bp.get(), [&](size_t i) { return B[i]; });
       std::vector<float> ones_a(M * KB, 1.0f), ones_b(ceil_div(N, kKB) * KB, 1.0f);
-      run_packed(ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, KB, acc.p, path);
+      run_packed(isa, ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, KB, acc.p);
     }
   }
   store_out(acc.p, M * N, t, C);

@@ -30,22 +30,31 @@ void fp8_gemm_emulated(const uint8_t* A, const float* a_scale, const uint8_t* B,
 
 // ---- internals shared by the drivers and the per-ISA micro-kernels ----
 namespace gemm {
-constexpr int kNR = 32;   // columns per packed B panel
+constexpr int kNR = 32;   // columns per packed B panel: [Kp/2 k-pairs][32 cols][2] bf16
 constexpr int kKB = 128;  // K slice between promotions (and quantisation block)
-// Micro-kernel: rows [0,mr) of packed A (bf16, row stride lda), one packed B panel (kb_count
-// slices of [64 k-pairs][32 cols][2]), adds sum_kb slice * a_scale[i*as_stride+kb] * b_scale[kb]
+
+// Packed A: panels of `mr` rows (zero padded), panel P at P*mr*Kp. Inside a panel either
+//   kPairs: (k/2)*mr*2 + r*2 + (k&1)        (broadcast a row's k-pair: AVX-512 / AVX2 kernels)
+//   kTiles: (k/32)*mr*32 + r*32 + (k%32)    (16x32 AMX tiles, mr = 32: two tiles per 32 K)
+enum class ALayout { kPairs, kTiles };
+
+// Micro-kernel: rows [0,mr) of one packed A panel and one packed B panel (both already offset
+// to the first K slice), kb_count slices; adds sum_kb slice * a_scale[i*as_stride+kb] * b_scale[kb]
 // into C (row stride ldc), columns [0, nvalid).
-using MicroKernel = void (*)(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
+using MicroKernel = void (*)(int mr, const uint16_t* Ap, const uint16_t* Bp, size_t kb_count,
                              const float* a_scale, size_t as_stride, const float* b_scale, float* C,
                              size_t ldc, int nvalid);
-int max_mr_avx512();
-int max_mr_avx2();
-void micro_avx512(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
-                  const float* a_scale, size_t as_stride, const float* b_scale, float* C, size_t ldc,
-                  int nvalid);
-void micro_avx2(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
-                const float* a_scale, size_t as_stride, const float* b_scale, float* C, size_t ldc,
-                int nvalid);
+struct Isa {
+  int mr;                 // rows per A panel
+  ALayout layout;
+  MicroKernel micro;
+  void (*thread_begin)();  // per-thread setup before micro calls (AMX tile config), may be null
+  void (*thread_end)();
+};
+Isa isa_avx512();
+Isa isa_avx2();
+Isa isa_amx();
+bool amx_usable();  // CPU has AMX-BF16 and the kernel granted tile data permission
 }  // namespace gemm
 
 }  // namespace moe

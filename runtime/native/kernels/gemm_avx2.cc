@@ -13,15 +13,15 @@ namespace {
 constexpr int kMR = 4;
 
 template <int MR>
-void kernel(const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count, const float* a_scale,
-            size_t as_stride, const float* b_scale, float* C, size_t ldc, int nvalid) {
+void kernel(const uint16_t* A, const uint16_t* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+            const float* b_scale, float* C, size_t ldc, int nvalid) {
   const __m256i hi_mask = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
   alignas(32) float tmp[kNR];
   for (size_t kb = 0; kb < kb_count; ++kb) {
     __m256 acc[MR][4];
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < 4; ++j) acc[i][j] = _mm256_setzero_ps();
-    const uint16_t* a = A + kb * kKB;
+    const uint16_t* a = A + kb * kKB * kMR;
     const uint16_t* b = Bp + kb * kKB * kNR;
     for (int kk = 0; kk < kKB / 2; ++kk) {
       __m256 be[4], bo[4];
@@ -32,7 +32,7 @@ void kernel(const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count, 
       }
       for (int i = 0; i < MR; ++i) {
         uint32_t pair;
-        __builtin_memcpy(&pair, a + i * lda + 2 * kk, 4);
+        __builtin_memcpy(&pair, a + kk * 2 * kMR + 2 * i, 4);
         __m256 ae = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(pair << 16)));
         __m256 ao = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(pair & 0xFFFF0000u)));
         for (int j = 0; j < 4; ++j) acc[i][j] = _mm256_fmadd_ps(ao, bo[j], _mm256_fmadd_ps(ae, be[j], acc[i][j]));
@@ -47,22 +47,20 @@ void kernel(const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count, 
   }
 }
 
-using Fn = void (*)(const uint16_t*, size_t, const uint16_t*, size_t, const float*, size_t, const float*,
-                    float*, size_t, int);
+using Fn = void (*)(const uint16_t*, const uint16_t*, size_t, const float*, size_t, const float*, float*, size_t, int);
 template <int... I>
 constexpr auto make_table(std::integer_sequence<int, I...>) {
   return std::array<Fn, sizeof...(I)>{&kernel<I + 1>...};
 }
+
+void micro(int mr, const uint16_t* A, const uint16_t* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+           const float* b_scale, float* C, size_t ldc, int nvalid) {
+  static constexpr auto table = make_table(std::make_integer_sequence<int, kMR>{});
+  table[mr - 1](A, Bp, kb_count, a_scale, as_stride, b_scale, C, ldc, nvalid);
+}
 }  // namespace
 
-int max_mr_avx2() { return kMR; }
-
-void micro_avx2(int mr, const uint16_t* A, size_t lda, const uint16_t* Bp, size_t kb_count,
-                const float* a_scale, size_t as_stride, const float* b_scale, float* C, size_t ldc,
-                int nvalid) {
-  static constexpr auto table = make_table(std::make_integer_sequence<int, kMR>{});
-  table[mr - 1](A, lda, Bp, kb_count, a_scale, as_stride, b_scale, C, ldc, nvalid);
-}
+Isa isa_avx2() { return {kMR, ALayout::kPairs, micro, nullptr, nullptr}; }
 
 }  // namespace gemm
 }  // namespace moe

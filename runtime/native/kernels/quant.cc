@@ -24,7 +24,7 @@ float quant_scale(float amax, bool pow2) {
 namespace {
 
 uint32_t amax_bits(const float* x, size_t n, KernelPath p) {
-  if (p == KernelPath::Avx512) return amax_bits_avx512(x, n);
+  if (p >= KernelPath::Avx512) return amax_bits_avx512(x, n);
   if (p == KernelPath::Avx2) return amax_bits_avx2(x, n);
   uint32_t m = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -36,7 +36,7 @@ uint32_t amax_bits(const float* x, size_t n, KernelPath p) {
 }
 
 void scale_encode(const float* x, float s, uint8_t* q, size_t n, KernelPath p) {
-  if (p == KernelPath::Avx512) return scale_encode_e4m3_avx512(x, s, q, n);
+  if (p >= KernelPath::Avx512) return scale_encode_e4m3_avx512(x, s, q, n);
   if (p == KernelPath::Avx2) return scale_encode_e4m3_avx2(x, s, q, n);
   for (size_t i = 0; i < n; ++i) q[i] = ref_f32_to_fp8(x[i] / s, Fp8Format::E4M3, true);
 }

@@ -39,7 +39,8 @@ export interface RawBinding {
   combineBackward(dy: F32, eo: F32, w: F32, rowOfSlot: I32, t: number, k: number, d: number, deo: F32, dw: F32, cb?: Cb): void;
 }
 
-export type KernelPathName = 'reference' | 'avx2' | 'avx512';
+/** 'amx' = AVX-512 plus AMX-BF16 tiles for the GEMMs. */
+export type KernelPathName = 'reference' | 'avx2' | 'avx512' | 'amx';
 
 /** Where the addon is expected: MOE_NATIVE_ADDON, else relative to this compiled file in dist/. */
 export function addonPath(): string {

@@ -15,8 +15,8 @@ export function kernelInfo(): { path: KernelPathName; detected: KernelPathName; 
 
 /** Switches the implementation for later calls (tests compare paths); throws if the CPU lacks it. */
 export function setKernelPath(path: KernelPathName): void {
-  if (path !== 'reference' && path !== 'avx2' && path !== 'avx512') {
-    throw new TypeError(`setKernelPath: path must be 'reference', 'avx2' or 'avx512', got ${String(path)}`);
+  if (path !== 'reference' && path !== 'avx2' && path !== 'avx512' && path !== 'amx') {
+    throw new TypeError(`setKernelPath: path must be 'reference', 'avx2', 'avx512' or 'amx', got ${String(path)}`);
   }
   binding().setKernelPath(path);
 }
