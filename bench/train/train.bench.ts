@@ -1,0 +1,93 @@
+// Training benchmark on the deepseek-v3-tiny preset and the shipped corpus:
+//  1. FP8 vs BF16: the same seed and data trained BENCH_TRAIN_STEPS steps in each precision; relative difference of
+//     the main loss (mean of the last 10 steps, and on a held-out batch). The report's bar is < 0.25%.
+//  2. Throughput: our FP8 and BF16 training tokens/s against a PyTorch CPU implementation of the same architecture
+//     (bench/train/torch_peer.py), same batch, sequence length and thread count, measured in this run.
+// Writes bench/results/train.json.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
+import { Sampler } from '../../runtime/src/data/sampler.js';
+import { Trainer } from '../../runtime/src/train/trainer.js';
+import { defaultTrainOptions } from '../../runtime/src/train/options.js';
+import { nativeAvailable, type Precision } from '../../runtime/src/train/precision.js';
+import { kernelInfo } from '../../runtime/src/native/index.js';
+
+const STEPS = Number(process.env.BENCH_TRAIN_STEPS ?? 60);
+const PEER_STEPS = Number(process.env.BENCH_TORCH_STEPS ?? 6);
+const text = readFileSync(new URL('../../../examples/corpus/fables.txt', import.meta.url), 'utf8');
+const all = byteTokenizer.encode(text);
+// Hold out the last 5% of the corpus for the evaluation batch.
+const cut = Math.floor(all.length * 0.95);
+const trainTokens = all.subarray(0, cut);
+const heldOut = all.subarray(cut);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function run(precision: Precision): { losses: number[]; heldOut: number; tokensPerSec: number; stepSeconds: number } {
+  const opts = defaultTrainOptions({ precision, steps: STEPS, checkpointEvery: 0 });
+  const t = new Trainer(opts, byteTokenizer, trainTokens);
+  const losses: number[] = [];
+  const secs: number[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    const m = t.trainStep();
+    losses.push(m.mainLoss);
+    secs.push(m.seconds);
+    process.stderr.write(`\r${precision} step ${m.step}/${STEPS} loss ${m.mainLoss.toFixed(4)} ${(m.tokens / m.seconds).toFixed(0)} tok/s   `);
+  }
+  process.stderr.write('\n');
+  const evalSampler = new Sampler(heldOut, opts.seqLen, opts.seqLen + 1 + t.config.num_nextn_predict_layers, 99);
+  const evalBatch = evalSampler.next(opts.batch);
+  const step = median(secs.slice(1));
+  return { losses, heldOut: t.evaluate(evalBatch, opts.batch), tokensPerSec: (opts.batch * opts.seqLen) / step, stepSeconds: step };
+}
+
+function findTorchPython(): string | undefined {
+  for (const py of [process.env.MOE_PYTHON, 'python3', '/usr/bin/python3']) {
+    if (!py) continue;
+    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const info = nativeAvailable() ? kernelInfo() : { path: 'none (TypeScript emulation)', threads: 1 };
+const fp8 = run('fp8');
+const bf16 = run('bf16');
+const last = Math.min(10, STEPS);
+const relLast = (mean(fp8.losses.slice(-last)) - mean(bf16.losses.slice(-last))) / mean(bf16.losses.slice(-last));
+const relHeld = (fp8.heldOut - bf16.heldOut) / bf16.heldOut;
+
+const opts = defaultTrainOptions({ steps: PEER_STEPS });
+const cfg = new Trainer({ ...opts, steps: 1 }, byteTokenizer, trainTokens.subarray(0, 4096)).config;
+let peer: Record<string, unknown> = { skipped: 'no python with torch: apt-get install python3-torch (Debian) or pip install -r bench/train/requirements-torch.txt into the venv' };
+const py = findTorchPython();
+if (py) {
+  const spec = { config: cfg, batch: opts.batch, seqLen: opts.seqLen, steps: PEER_STEPS, threads: info.threads, mtpLambda: opts.mtpLambda, tokens: Array.from(trainTokens.subarray(0, 200000)) };
+  const out = execFileSync(py, [new URL('../../../bench/train/torch_peer.py', import.meta.url).pathname, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  peer = { python: py, ...JSON.parse(out.trim().split('\n').at(-1)!) };
+}
+const result = {
+  bench: 'train',
+  preset: 'deepseek-v3-tiny',
+  config: { vocab_size: cfg.vocab_size, hidden_size: cfg.hidden_size, layers: cfg.num_hidden_layers, experts: cfg.n_routed_experts, topk: cfg.num_experts_per_tok },
+  batch: opts.batch,
+  seqLen: opts.seqLen,
+  steps: STEPS,
+  kernels: info,
+  cpus: cpus().length,
+  fp8: { finalLossMeanLast10: mean(fp8.losses.slice(-last)), heldOutLoss: fp8.heldOut, tokensPerSec: fp8.tokensPerSec, stepSeconds: fp8.stepSeconds, losses: fp8.losses },
+  bf16: { finalLossMeanLast10: mean(bf16.losses.slice(-last)), heldOutLoss: bf16.heldOut, tokensPerSec: bf16.tokensPerSec, stepSeconds: bf16.stepSeconds, losses: bf16.losses },
+  fp8VsBf16: { relativeDiffLast10: relLast, relativeDiffHeldOut: relHeld, bar: 0.0025, withinBar: Math.abs(relLast) < 0.0025 },
+  torch: peer,
+  fp8OverTorchTokensPerSec: typeof peer.tokens_per_sec === 'number' ? fp8.tokensPerSec / peer.tokens_per_sec : null,
+  note: 'tokens/s are medians over steps after the first; the machine is shared, so absolute numbers vary run to run',
+};
+mkdirSync(new URL('../../../bench/results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('../../../bench/results/train.json', import.meta.url), JSON.stringify(result, null, 2));
+console.log(JSON.stringify({ ...result, fp8: { ...result.fp8, losses: undefined }, bf16: { ...result.bf16, losses: undefined } }, null, 2));
