@@ -122,9 +122,12 @@ export function eplbErrors(load: readonly (readonly number[])[], replicas: numbe
   }
   if (errs.length) return errs;
   if (replicas < experts) errs.push(`replicas (${replicas}) must be ≥ experts (${experts})`);
-  if (experts % groups !== 0) errs.push(`experts (${experts}) must be divisible by groups (${groups})`);
-  if (gpus % nodes !== 0) errs.push(`gpus (${gpus}) must be a multiple of nodes (${nodes})`);
   if (replicas % gpus !== 0) errs.push(`replicas (${replicas}) must be a multiple of gpus (${gpus})`);
+  // Like the reference, groups and nodes only constrain the hierarchical policy (groups % nodes == 0).
+  if (groups % nodes === 0) {
+    if (experts % groups !== 0) errs.push(`experts (${experts}) must be divisible by groups (${groups})`);
+    if (gpus % nodes !== 0) errs.push(`gpus (${gpus}) must be a multiple of nodes (${nodes})`);
+  }
   if (groups % nodes === 0 && errs.length === 0) {
     if (experts % nodes !== 0 || replicas % nodes !== 0 || replicas / nodes < experts / nodes) {
       errs.push(`replicas (${replicas}) must give every node at least its ${experts / nodes} experts`);
