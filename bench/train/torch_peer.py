@@ -3,7 +3,7 @@
 Same architecture as runtime/src/model (MLA with q/kv LoRA, latent RMSNorms and a decoupled RoPE key shared by the
 heads; dense SwiGLU layers then DeepSeekMoE layers with sigmoid group-limited top-k routing, bias, routed scaling
 and a shared expert; MTP depth D; shared embedding/head), float32, AdamW. Reads the config and run shape as JSON
-on argv[1], prints one JSON line: {"tokens_per_sec", "step_seconds", "losses", "threads", "torch"}.
+on stdin, prints one JSON line: {"tokens_per_sec", "step_seconds", "losses", "threads", "torch"}.
 """
 import json
 import math
@@ -152,7 +152,7 @@ class Model(nn.Module):
 
 
 def main():
-    spec = json.loads(sys.argv[1])
+    spec = json.loads(sys.stdin.read())
     c, B, S, steps, threads = spec["config"], spec["batch"], spec["seqLen"], spec["steps"], spec["threads"]
     torch.set_num_threads(threads)
     torch.manual_seed(0)

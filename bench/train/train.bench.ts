@@ -69,7 +69,7 @@ let peer: Record<string, unknown> = { skipped: 'no python with torch: apt-get in
 const py = findTorchPython();
 if (py) {
   const spec = { config: cfg, batch: opts.batch, seqLen: opts.seqLen, steps: PEER_STEPS, threads: info.threads, mtpLambda: opts.mtpLambda, tokens: Array.from(trainTokens.subarray(0, 200000)) };
-  const out = execFileSync(py, [new URL('../../../bench/train/torch_peer.py', import.meta.url).pathname, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const out = execFileSync(py, [new URL('../../../bench/train/torch_peer.py', import.meta.url).pathname], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 26 });
   peer = { python: py, ...JSON.parse(out.trim().split('\n').at(-1)!) };
 }
 const result = {

@@ -102,6 +102,8 @@ export interface EmulationOptions {
   accMantissaBits: number;
   /** Promote into fp32 every `interval` K elements (must divide 128); 0 = never. */
   interval: number;
+  /** Products summed exactly-ish in fp32 per `group` K before entering the narrow accumulator (1 = each product). */
+  group?: number;
 }
 
 /** Precision study only: the FP8 GEMM with a narrow, truncating accumulator (scalar, slow). */
@@ -111,7 +113,9 @@ export async function fp8GemmEmulated(a: Fp8Activations, b: Fp8Weights, opts: Em
   const bits = dim(fn, 'accMantissaBits', opts.accMantissaBits), interval = dim(fn, 'interval', opts.interval);
   if (bits < 1 || bits > 23) throw new RangeError(`${fn}: accMantissaBits must be in [1, 23], got ${bits}`);
   if (interval !== 0 && (interval > 128 || 128 % interval !== 0)) throw new RangeError(`${fn}: interval must be 0 or divide 128, got ${interval}`);
+  const group = dim(fn, 'group', opts.group ?? 1);
+  if (group < 1 || 128 % group !== 0 || (interval !== 0 && interval % group !== 0)) throw new RangeError(`${fn}: group must divide 128 and the interval, got ${group}`);
   const [aq, as, bq, bs, m, n, k, out] = args;
-  await callAsync(binding().fp8GemmEmulated, [aq, as, bq, bs, m, n, k, bits, interval, out]);
+  await callAsync(binding().fp8GemmEmulated, [aq, as, bq, bs, m, n, k, bits, interval, group, out]);
   return out;
 }

@@ -1,6 +1,5 @@
 // AdamW with FP32 master weights (the parameters themselves) and BF16 moments (REFERENCE.md §2), global-norm
 // gradient clipping, and the warm-up + cosine learning-rate schedule.
-import { fromBf16, toBf16 } from '../model/fp8.js';
 import type { Params } from '../model/params.js';
 
 export interface AdamWConfig {
@@ -32,6 +31,14 @@ export function learningRate(c: AdamWConfig, step: number): number {
   const span = Math.max(1, c.totalSteps - c.warmupSteps);
   const p = Math.min(1, (step - c.warmupSteps) / span);
   return c.minLr + 0.5 * (c.lr - c.minLr) * (1 + Math.cos(Math.PI * p));
+}
+
+const scratchBufs: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+
+/** Reused f32 buffers (the moments of the largest parameter), so an update allocates nothing. */
+function scratch(i: number, n: number): Float32Array {
+  if (scratchBufs[i].length < n) scratchBufs[i] = new Float32Array(n);
+  return scratchBufs[i];
 }
 
 export class AdamW {
@@ -67,13 +74,32 @@ export class AdamW {
       const m = this.m.get(p.name)!;
       const v = this.v.get(p.name)!;
       const wd = p.decay ? weightDecay : 0;
-      for (let i = 0; i < p.data.length; i++) {
-        const g = p.grad[i];
-        const mi = beta1 * fromBf16(m[i]) + (1 - beta1) * g;
-        const vi = beta2 * fromBf16(v[i]) + (1 - beta2) * g * g;
-        m[i] = toBf16(mi);
-        v[i] = toBf16(vi);
-        p.data[i] -= lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + wd * p.data[i]);
+      const n = p.data.length;
+      // Moments widen to f32 (exact), update in f64, narrow back to BF16 with round-to-nearest-even, all through
+      // integer views so the loop stays free of calls.
+      const mf = scratch(0, n);
+      const vf = scratch(1, n);
+      const mu = new Uint32Array(mf.buffer, 0, n);
+      const vu = new Uint32Array(vf.buffer, 0, n);
+      for (let i = 0; i < n; i++) {
+        mu[i] = m[i] << 16;
+        vu[i] = v[i] << 16;
+      }
+      const d = p.data;
+      const g = p.grad;
+      for (let i = 0; i < n; i++) {
+        const gi = g[i];
+        const mi = beta1 * mf[i] + (1 - beta1) * gi;
+        const vi = beta2 * vf[i] + (1 - beta2) * gi * gi;
+        mf[i] = mi;
+        vf[i] = vi;
+        d[i] -= lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + wd * d[i]);
+      }
+      for (let i = 0; i < n; i++) {
+        const a = mu[i];
+        const b = vu[i];
+        m[i] = (a & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : ((a + 0x7fff + ((a >>> 16) & 1)) >>> 16) & 0xffff;
+        v[i] = (b & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
       }
     }
   }
