@@ -29,7 +29,7 @@ const CASES: { name: string; model?: ModelConfig; p: ParallelismSpec; gpn?: numb
   { name: 'DualPipe with odd micro-batches', p: par({ mb: 41 }), field: 'spec.parallelism.pipeline.microBatches', msg: /even number of micro-batches ≥ 2 × stages \(32\).*got 41, use 42/ },
   { name: 'DualPipe with too few micro-batches', p: par({ mb: 16 }), field: 'spec.parallelism.pipeline.microBatches', msg: /≥ 2 × stages \(32\).*got 16, use 32/ },
   { name: 'DualPipeV with too few micro-batches', p: par({ schedule: 'DualPipeV', stages: 8, mb: 15 }), field: 'spec.parallelism.pipeline.microBatches', msg: /DualPipeV needs micro-batches ≥ 2 × stages \(16\), got 15/ },
-  { name: '1F1B with fewer micro-batches than stages', p: par({ schedule: '1F1B', mb: 8 }), field: 'spec.parallelism.pipeline.microBatches', msg: /1F1B needs micro-batches ≥ stages \(16\), got 8/ },
+  { name: '1F1B with fewer micro-batches than stages', p: par({ schedule: '1F1B', mb: 8 }), field: 'spec.parallelism.pipeline.microBatches', msg: /1F1B needs micro-batches ≥ stages \(16\) to fill the pipeline, got 8/ },
   { name: 'more stages than layers', model: TINY, p: par({ stages: 6, mb: 12, expert: 4, data: 1 }), field: 'spec.parallelism.pipeline.stages', msg: /has 4 layers but DualPipe with 6 stages cuts it into 6 pieces.*at most 4 stages/ },
   { name: 'DualPipeV cuts into 2·PP pieces', model: TINY, p: par({ schedule: 'DualPipeV', stages: 3, mb: 6, expert: 4, data: 1 }), field: 'spec.parallelism.pipeline.stages', msg: /into 6 pieces.*at most 2 stages/ },
   { name: 'experts not divisible by EP', p: par({ expert: 48 }), field: 'spec.parallelism.expert', msg: /n_routed_experts \(256\) must be divisible by expert \(48\).*such as 32/ },
