@@ -79,23 +79,25 @@ NAN_METHOD(Bf16Gemm) {
   run_or_queue(info, 6, "bf16Gemm", [=] { bf16_gemm(A, B, M, N, K, t, C); return std::string(); });
 }
 
-// fp8GemmEmulated(a, aScale, b, bScale, M, N, K, accMantissaBits, interval, out: Float32Array, cb?)
+// fp8GemmEmulated(a, aScale, b, bScale, M, N, K, accMantissaBits, interval, group, out: Float32Array, cb?)
 NAN_METHOD(Fp8GemmEmulated) {
   Args a(info, "fp8GemmEmulated");
   size_t M = a.size(4, "M"), N = a.size(5, "N"), K = a.size(6, "K");
-  size_t bits = a.size(7, "accMantissaBits"), interval = a.size(8, "interval");
+  size_t bits = a.size(7, "accMantissaBits"), interval = a.size(8, "interval"), group = a.size(9, "group");
   if (a.ok() && (bits < 1 || bits > 23)) a.fail("accMantissaBits must be in [1, 23], got " + std::to_string(bits));
   if (a.ok() && interval != 0 && (interval > 128 || 128 % interval != 0))
     a.fail("interval must be 0 (no promotion) or divide 128, got " + std::to_string(interval));
+  if (a.ok() && (group == 0 || group > 128 || 128 % group != 0 || (interval && interval % group)))
+    a.fail("group must divide 128 and the interval, got " + std::to_string(group));
   size_t KB = ceil_div(K, kQuantTile), NB = ceil_div(N, kQuantTile);
   const uint8_t* A = a.array<uint8_t>(0, "a", a.mul(M, K, "M*K"));
   const float* as = a.array<float>(1, "aScale", a.mul(M, KB, "M*ceil(K/128)"));
   const uint8_t* B = a.array<uint8_t>(2, "b", a.mul(N, K, "N*K"));
   const float* bs = a.array<float>(3, "bScale", a.mul(NB, KB, "ceil(N/128)*ceil(K/128)"));
-  float* C = a.array<float>(9, "out", a.mul(M, N, "M*N"));
+  float* C = a.array<float>(10, "out", a.mul(M, N, "M*N"));
   if (!a.ok()) return;
-  run_or_queue(info, 10, "fp8GemmEmulated", [=] {
-    fp8_gemm_emulated(A, as, B, bs, M, N, K, static_cast<int>(bits), interval, C);
+  run_or_queue(info, 11, "fp8GemmEmulated", [=] {
+    fp8_gemm_emulated(A, as, B, bs, M, N, K, static_cast<int>(bits), interval, group, C);
     return std::string();
   });
 }

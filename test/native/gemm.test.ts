@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  bf16Gemm, bf16ToF32, f32ToBf16, fp8Gemm, fp8GemmGrouped, quantizeActivations, quantizeWeights,
+  bf16Gemm, bf16ToF32, f32ToBf16, fp8Gemm, fp8GemmEmulated, fp8GemmGrouped, quantizeActivations, quantizeWeights,
   type Fp8Activations, type Fp8ExpertWeights, type Fp8Weights,
 } from '../../runtime/src/native/index.js';
 import { availablePaths, withPath } from './paths.js';
@@ -94,6 +94,22 @@ describe('FP8 GEMM', () => {
       }
     });
   }
+
+  it('promotion every 128 K cuts the error of a 13-bit truncating accumulator at K=4096 (precision study)', async () => {
+    const M = 8, N = 8, K = 4096, r = rng(12);
+    const pos = (n: number) => Float32Array.from({ length: n }, () => r());
+    const a = quantizeActivations(pos(M * K), M, K), b = quantizeWeights(pos(N * K), N, K);
+    const { c } = fp8GemmF64(a.q, a.scales, b.q, b.scaleInv, M, N, K);
+    const relErr = (x: Float32Array) => Math.max(...Array.from(x, (v, i) => Math.abs(v - c[i]!) / c[i]!));
+    for (const group of [1, 32]) {
+      const without = relErr(await fp8GemmEmulated(a, b, { accMantissaBits: 13, interval: 0, group }));
+      const withP = relErr(await fp8GemmEmulated(a, b, { accMantissaBits: 13, interval: 128, group }));
+      assert.ok(without > 1e-3, `group ${group}: a narrow accumulator loses precision without promotion (${without})`);
+      assert.ok(withP < without / 10, `group ${group}: with promotion ${withP} vs without ${without}`);
+    }
+    const full = relErr(await fp8GemmEmulated(a, b, { accMantissaBits: 23, interval: 128, group: 1 }));
+    assert.ok(full < 1e-5, `a 23-bit accumulator is plain fp32 (${full})`);
+  });
 
   it('zero-size shapes give zero-size or all-zero outputs', () => {
     const a = quantizeActivations(new Float32Array(0), 0, 64), b = quantizeWeights(new Float32Array(5 * 64), 5, 64);

@@ -33,21 +33,31 @@ gemm::Isa isa_for(KernelPath p) {
   return gemm::isa_avx2();
 }
 
-// A [rows, K] -> panels of isa.mr rows in the micro-kernel's layout (gemm.h), zero padded.
+// A [rows, K] -> panels of isa.mr rows in the micro-kernel's layout (gemm.h), zero padded. Written
+// in output order (a k-chunk of every row of the panel at a time) so the stores stream.
 template <typename Load>
 void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, uint16_t* out, Load load) {
   const size_t mr = isa.mr, panels = ceil_div(rows, mr);
   parallel_for(panels, 1, [&](size_t p0, size_t p1) {
     for (size_t p = p0; p < p1; ++p) {
       uint16_t* o = out + p * mr * Kp;
-      std::memset(o, 0, mr * Kp * 2);
-      for (size_t r = 0; r < mr && p * mr + r < rows; ++r) {
-        size_t row = p * mr + r;
-        if (isa.layout == gemm::ALayout::kPairs) {
-          for (size_t k = 0; k < K; ++k) o[(k / 2) * mr * 2 + r * 2 + (k & 1)] = load(row * K + k);
-        } else {
-          for (size_t k = 0; k < K; ++k) o[(k / 32) * mr * 32 + r * 32 + (k % 32)] = load(row * K + k);
-        }
+      const size_t r_end = std::min(mr, rows - p * mr);
+      if (isa.layout == gemm::ALayout::kPairs) {
+        for (size_t kp = 0; kp < Kp / 2; ++kp, o += mr * 2)
+          for (size_t r = 0; r < mr; ++r) {
+            size_t k = kp * 2, base = (p * mr + r) * K + k;
+            bool in = r < r_end;
+            o[r * 2] = in && k < K ? load(base) : 0;
+            o[r * 2 + 1] = in && k + 1 < K ? load(base + 1) : 0;
+          }
+      } else {
+        for (size_t c = 0; c < Kp / 32; ++c, o += mr * 32)
+          for (size_t r = 0; r < mr; ++r) {
+            size_t k0 = c * 32, base = (p * mr + r) * K;
+            size_t n = r < r_end && k0 < K ? std::min<size_t>(32, K - k0) : 0;
+            for (size_t j = 0; j < n; ++j) o[r * 32 + j] = load(base + k0 + j);
+            for (size_t j = n; j < 32; ++j) o[r * 32 + j] = 0;
+          }
       }
     }
   });
@@ -55,19 +65,21 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, uint16_t* ou
 
 size_t packed_a_size(const gemm::Isa& isa, size_t rows, size_t Kp) { return ceil_div(rows, isa.mr) * isa.mr * Kp; }
 
-// B [N, K] -> panels of 32 columns: [Kp/2][32][2] bf16, zero padded in N and K.
+// B [N, K] -> panels of 32 columns: [Kp/2][32][2] bf16, zero padded in N and K, written in order.
 template <typename Load>
 void pack_b(size_t N, size_t K, size_t Kp, uint16_t* out, Load load) {
   size_t P = ceil_div(N, kNR);
   parallel_for(P, 1, [&](size_t p0, size_t p1) {
     for (size_t p = p0; p < p1; ++p) {
       uint16_t* o = out + p * kNR * Kp;
-      std::memset(o, 0, kNR * Kp * 2);
-      for (size_t j = 0; j < static_cast<size_t>(kNR); ++j) {
-        size_t n = p * kNR + j;
-        if (n >= N) break;
-        for (size_t k = 0; k < K; ++k) o[(k / 2) * 2 * kNR + j * 2 + (k & 1)] = load(n * K + k);
-      }
+      const size_t j_end = std::min<size_t>(kNR, N - p * kNR);
+      for (size_t kp = 0; kp < Kp / 2; ++kp, o += 2 * kNR)
+        for (size_t j = 0; j < static_cast<size_t>(kNR); ++j) {
+          size_t k = kp * 2, base = (p * kNR + j) * K + k;
+          bool in = j < j_end;
+          o[j * 2] = in && k < K ? load(base) : 0;
+          o[j * 2 + 1] = in && k + 1 < K ? load(base + 1) : 0;
+        }
     }
   });
 }
@@ -242,21 +254,23 @@ inline float truncate_mantissa(float x, int bits) {
 }  // namespace
 
 void fp8_gemm_emulated(const uint8_t* A, const float* as, const uint8_t* B, const float* bs, size_t M,
-                       size_t N, size_t K, int bits, size_t interval, float* C) {
+                       size_t N, size_t K, int bits, size_t interval, size_t group, float* C) {
   const size_t KB = ceil_div(K, kKB);
   const float* lut = fp8_to_f32_table(Fp8Format::E4M3);
   parallel_for(M * N, 16, [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i) {
       size_t m = i / N, n = i % N;
       float out = 0.0f, acc = 0.0f;
-      for (size_t k = 0; k < K; ++k) {
-        float f = as[m * KB + k / kKB] * bs[(n / kKB) * KB + k / kKB];
-        float prod = lut[A[m * K + k]] * lut[B[n * K + k]];  // exact
+      for (size_t g0 = 0; g0 < K; g0 += group) {
+        float f = as[m * KB + g0 / kKB] * bs[(n / kKB) * KB + g0 / kKB];
+        float part = 0.0f;  // one MMA step: products exact, summed in fp32
+        for (size_t k = g0; k < std::min(K, g0 + group); ++k) part += lut[A[m * K + k]] * lut[B[n * K + k]];
+        size_t k_end = std::min(K, g0 + group);
         if (interval == 0) {
-          acc = truncate_mantissa(acc + prod * f, bits);
+          acc = truncate_mantissa(acc + part * f, bits);
         } else {
-          acc = truncate_mantissa(acc + prod, bits);
-          if ((k + 1) % interval == 0 || k + 1 == K) {
+          acc = truncate_mantissa(acc + part, bits);
+          if (k_end % interval == 0 || k_end == K) {
             out += acc * f;
             acc = 0.0f;
           }

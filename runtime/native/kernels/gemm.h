@@ -23,10 +23,13 @@ void fp8_gemm_grouped(const uint8_t* A, const float* a_scale, const uint8_t* B, 
 void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t K, OutType out_type, void* C);
 
 // Precision study: scalar FP8 GEMM whose accumulator keeps only acc_mant_bits explicit mantissa
-// bits (truncated after every addition, as a limited tensor-core accumulator would), promoted into
-// fp32 every `interval` elements of K (interval 0: never; the scales then multiply every product).
+// bits (truncated after every addition, as a limited tensor-core accumulator would). Products are
+// first summed in fp32 over `group` consecutive K (1: every product; 32: one Hopper FP8 MMA step),
+// then added into the narrow accumulator, which is promoted into fp32 every `interval` elements of
+// K (interval 0: never; the scales then multiply each group sum). interval and group divide 128.
 void fp8_gemm_emulated(const uint8_t* A, const float* a_scale, const uint8_t* B, const float* b_scale,
-                       size_t M, size_t N, size_t K, int acc_mant_bits, size_t interval, float* C);
+                       size_t M, size_t N, size_t K, int acc_mant_bits, size_t interval, size_t group,
+                       float* C);
 
 // ---- internals shared by the drivers and the per-ISA micro-kernels ----
 namespace gemm {

@@ -1,0 +1,67 @@
+// Shared helpers for bench/kernels: timing, the Python peer, result files.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { kernelInfo } from '../../runtime/src/native/index.js';
+
+export const PYTHON = process.env.MOE_PYTHON ?? '/work/main/.tools/pyenv/bin/python';
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '../../..');
+
+/** Best and median seconds of `repeats` runs after one warm-up. */
+export async function time(fn: () => unknown | Promise<unknown>, repeats: number): Promise<{ best: number; median: number }> {
+  await fn();
+  const t: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push((performance.now() - t0) / 1e3);
+  }
+  t.sort((a, b) => a - b);
+  return { best: t[0]!, median: t[Math.floor(t.length / 2)]! };
+}
+
+/**
+ * Runs bench/kernels/peer.py. The peer gets OPENBLAS_NUM_THREADS = threads and, in its environment
+ * only, no OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (these machines set them, forcing an older kernel).
+ */
+export function peer(args: string[], threads: number): Record<string, unknown> {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const out = execFileSync(PYTHON, [path.join(REPO, 'bench/kernels/peer.py'), ...args], { env, maxBuffer: 1 << 20 });
+  return JSON.parse(out.toString()) as Record<string, unknown>;
+}
+
+export function machine(): Record<string, unknown> {
+  return {
+    cpu: os.cpus()[0]?.model,
+    cpus: os.cpus().length,
+    loadavg: os.loadavg(),
+    node: process.version,
+    kernels: kernelInfo(),
+    moeNumThreads: process.env.MOE_NUM_THREADS ?? null,
+    envOverridesSeen: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null },
+  };
+}
+
+export function writeResult(name: string, result: Record<string, unknown>): string {
+  const dir = path.join(REPO, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), ...result }, null, 2) + '\n');
+  return file;
+}
+
+export function randomF32(n: number, seed = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32 - 0.5) * 4;
+  }
+  return out;
+}
