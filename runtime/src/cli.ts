@@ -20,7 +20,7 @@ import { modelConfig } from './model/config.js';
 const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
             [--seq-len S] [--lr X] [--warmup N] [--seed N] [--checkpoint-every N] [--keep K] [--gamma X] [--alpha X]
-            [--mtp-lambda X] [--metrics-port P] [--json]
+            [--mtp-lambda X] [--metrics-port P] [--json] [--model-overrides JSON]
   generate  --run-dir DIR --prompt TEXT [--tokens N]
   export    --run-dir DIR --out DIR           (DeepSeek FP8 layout from the latest checkpoint)
   report    RUN_DIR [OTHER_RUN...]            (SVGs into RUN_DIR/report/)
@@ -31,6 +31,18 @@ function num(v: string | undefined, flag: string, fallback: number): number {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function parseOverrides(v: string | undefined): Record<string, number> {
+  if (v === undefined) return {};
+  let o: unknown;
+  try {
+    o = JSON.parse(v);
+  } catch {
+    throw new Error(`--model-overrides must be a JSON object of config.json fields, e.g. '{"hidden_size":128}', got ${v}`);
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new Error('--model-overrides must be a JSON object');
+  return o as Record<string, number>;
 }
 
 /** Fields of the operator's plan (MOE_PLAN) the single-process trainer uses; other fields are ignored. */
@@ -49,7 +61,7 @@ async function train(argv: string[]): Promise<void> {
       steps: { type: 'string' }, batch: { type: 'string' }, 'seq-len': { type: 'string' }, lr: { type: 'string' },
       warmup: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' },
       gamma: { type: 'string' }, alpha: { type: 'string' }, 'mtp-lambda': { type: 'string' }, 'metrics-port': { type: 'string' },
-      json: { type: 'boolean' },
+      json: { type: 'boolean' }, 'model-overrides': { type: 'string' },
     },
   });
   if (Number(process.env.WORLD_SIZE ?? '1') > 1) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: this runtime trains in one process; multi-rank training is not implemented yet`);
@@ -63,7 +75,7 @@ async function train(argv: string[]): Promise<void> {
   const opts: TrainOptions = validateTrainOptions({
     ...base,
     preset: values.preset ?? base.preset,
-    overrides: values.preset && values.preset !== 'deepseek-v3-tiny' ? {} : base.overrides,
+    overrides: { ...(values.preset && values.preset !== 'deepseek-v3-tiny' ? {} : base.overrides), ...parseOverrides(values['model-overrides']) },
     precision,
     seed: num(values.seed, '--seed', plan.seed ?? base.seed),
     batch: num(values.batch, '--batch', base.batch),

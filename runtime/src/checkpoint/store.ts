@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { SaveReply, SaveRequest } from './save-worker.js';
 
 export interface CkptFile {
   name: string;
@@ -121,27 +123,49 @@ export function loadLatest(runDir: string, warn: (msg: string) => void = () => {
   return undefined;
 }
 
-/** Serialises background saves: each save starts after the previous one finished. */
+/**
+ * Saves on a worker thread, one after another, so a save costs the training thread only the copy of the state
+ * (snapshot + structured clone). Completion callbacks run when the training thread next yields to the event loop.
+ */
 export class BackgroundSaver {
-  private last: Promise<unknown> = Promise.resolve();
-  pending = 0;
+  private readonly worker: Worker;
+  private nextId = 0;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly waiting = new Map<number, { step: number; t0: number; resolve: () => void }>();
 
   constructor(private readonly runDir: string, private readonly keep: number, private readonly onDone: (step: number, dir: string, seconds: number) => void, private readonly onError: (e: Error) => void) {
     mkdirSync(checkpointsDir(runDir), { recursive: true });
+    this.worker = new Worker(new URL('./save-worker.js', import.meta.url));
+    this.worker.on('message', (r: SaveReply) => {
+      const w = this.waiting.get(r.id);
+      if (!w) return;
+      this.waiting.delete(r.id);
+      if ('error' in r) this.onError(new Error(`checkpoint at step ${w.step}: ${r.error}`));
+      else this.onDone(w.step, r.dir, (performance.now() - w.t0) / 1000);
+      w.resolve();
+    });
+    this.worker.on('error', (e) => this.onError(e));
   }
 
-  /** `files` must already be a private copy of the state (the caller keeps training). */
-  save(step: number, files: CkptFile[]): void {
-    this.pending++;
-    const t0 = performance.now();
-    this.last = this.last
-      .then(() => saveCheckpoint(this.runDir, step, files, this.keep))
-      .then((dir) => this.onDone(step, dir, (performance.now() - t0) / 1000))
-      .catch((e: Error) => this.onError(e))
-      .finally(() => this.pending--);
+  get pending(): number {
+    return this.waiting.size;
   }
 
-  flush(): Promise<unknown> {
-    return this.last;
+  /** `files` is cloned to the worker; the caller keeps training. Resolves when the save is done (or failed). */
+  save(step: number, files: CkptFile[]): Promise<void> {
+    const id = this.nextId++;
+    const done = new Promise<void>((resolve) => {
+      this.waiting.set(id, { step, t0: performance.now(), resolve });
+      this.worker.postMessage({ id, runDir: this.runDir, step, keep: this.keep, files } satisfies SaveRequest);
+    });
+    this.inflight.add(done);
+    void done.then(() => this.inflight.delete(done));
+    return done;
+  }
+
+  /** Waits for every save, then stops the worker. */
+  async close(): Promise<void> {
+    await Promise.all([...this.inflight]);
+    await this.worker.terminate();
   }
 }

@@ -54,8 +54,10 @@ export async function runTraining(opts: TrainOptions, dataPath: string, runDir: 
     const logLoad = m.step % 10 === 0 || m.step === opts.steps;
     appendFileSync(metricsFile, JSON.stringify({ step: m.step, loss: m.loss, mainLoss: m.mainLoss, mtpLoss: m.mtpLoss, balance: m.balance, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: tps, precision: opts.precision, biasSpread: m.biasSpread, ...(logLoad ? { expertLoad: m.expertLoad } : {}) }) + '\n');
     hooks.onStep?.(m, t);
-    if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) saver.save(m.step, snapshot(t));
+    if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) void saver.save(m.step, snapshot(t));
+    // Let finished saves report and the metrics endpoint answer between steps.
+    await new Promise((r) => setImmediate(r));
   }
-  await saver.flush();
+  await saver.close();
   return t;
 }

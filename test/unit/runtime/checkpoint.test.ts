@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync, readdirSync, existsSy
 import os from 'node:os';
 import path from 'node:path';
 import { parse, serialize, asF32, asU16 } from '../../../runtime/src/checkpoint/safetensors.js';
-import { checkpointsDir, listSteps, loadLatest, saveCheckpoint, stepDirName } from '../../../runtime/src/checkpoint/store.js';
+import { BackgroundSaver, checkpointsDir, listSteps, loadLatest, saveCheckpoint, stepDirName } from '../../../runtime/src/checkpoint/store.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../../runtime/src/train/options.js';
 import { restore, snapshot } from '../../../runtime/src/train/state.js';
@@ -102,4 +102,24 @@ test('restore refuses a checkpoint written for another model config', () => {
   const b = new Trainer(defaultTrainOptions({ precision: 'fp32', batch: 1, seqLen: 8, overrides: { ...microOverrides, hidden_size: 32 } }), byteTokenizer, tokens);
   const files = new Map(snapshot(a).map((f) => [f.name, f.bytes]));
   assert.throws(() => restore(b, files), /different model config/);
+});
+
+test('background saver writes on a worker thread while the main thread stays busy', async () => {
+  const dir = tmp();
+  try {
+    const done: number[] = [];
+    const saver = new BackgroundSaver(dir, 2, (step) => done.push(step), (e) => assert.fail(e));
+    const finished = saver.save(5, [{ name: 'big.bin', bytes: new Uint8Array(8 << 20).fill(7) }]);
+    // Busy-wait without yielding: only another thread can make progress on the save.
+    const until = Date.now() + 20000;
+    while (!existsSync(path.join(checkpointsDir(dir), stepDirName(5))) && Date.now() < until) { /* spin */ }
+    assert.ok(existsSync(path.join(checkpointsDir(dir), stepDirName(5), 'manifest.json')), 'the worker should have finished the save during the busy loop');
+    assert.deepEqual(done, []); // completion is reported when the main thread yields
+    await finished;
+    assert.deepEqual(done, [5]);
+    await saver.close();
+    assert.equal(loadLatest(dir)?.files.get('big.bin')?.length, 8 << 20);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
