@@ -120,12 +120,14 @@ export function buildCluster(input: readonly NodeLike[], spec: TopologySpec, opt
   });
   const domainNames: string[][] = spec.levels.map(() => []);
   const ids: Map<string, number>[] = spec.levels.map(() => new Map());
+  // A domain is named within the network tiers above it (leaf "l0" under spine s0 differs from "l0" under s1); the
+  // fast levels (NVLink, host) need not nest, since an NVLink domain may span hosts.
+  const tier = Math.max(1, leafIndex(spec.levels));
   const nodes: ClusterNode[] = kept.map(({ node, path }) => ({
     name: node.name,
     gpus: Math.min(node.allocatableGpus, spec.gpusPerNode ?? node.allocatableGpus),
     domain: path.map((v, i) => {
-      // A domain is named within its parent (leaf "l0" under spine s0 differs from "l0" under s1).
-      const key = path.slice(i).join('\u0000');
+      const key = [v, ...path.slice(Math.max(i + 1, tier))].join('\u0000');
       let id = ids[i]!.get(key);
       if (id === undefined) {
         id = domainNames[i]!.length;
@@ -160,6 +162,10 @@ export function levelBandwidths(model: ClusterModel): number[] {
 
 /** The level a job's groups should not cross: `leaf` if defined, else the second slowest level. */
 export function leafLevel(model: ClusterModel): number {
-  const i = model.levels.findIndex((l) => l.name === 'leaf');
-  return i >= 0 ? i : Math.max(0, model.levels.length - 2);
+  return leafIndex(model.levels);
+}
+
+function leafIndex(levels: readonly TopologyLevel[]): number {
+  const i = levels.findIndex((l) => l.name === 'leaf');
+  return i >= 0 ? i : Math.max(0, levels.length - 2);
 }
