@@ -14,6 +14,10 @@ import { defaultTrainOptions } from '../../runtime/src/train/options.js';
 import { nativeAvailable, type Precision } from '../../runtime/src/train/precision.js';
 import { kernelInfo } from '../../runtime/src/native/index.js';
 
+// Until the native pool's stale-worker race is fixed (a chunk can be run twice and the caller then waits forever;
+// seen once in ~75 training steps on 2 threads), the bench defaults to one kernel thread; the PyTorch peer gets the
+// same count. Set MOE_NUM_THREADS to override.
+process.env.MOE_NUM_THREADS ??= '1';
 const STEPS = Number(process.env.BENCH_TRAIN_STEPS ?? 60);
 const PEER_STEPS = Number(process.env.BENCH_TORCH_STEPS ?? 6);
 const text = readFileSync(new URL('../../../examples/corpus/fables.txt', import.meta.url), 'utf8');
