@@ -67,17 +67,17 @@ async function heartbeat(node: string): Promise<void> {
       },
     },
   }, mergePatch);
-  const lease: V1Lease = {
-    metadata: { name: node, namespace: 'kube-node-lease' },
-    spec: { holderIdentity: node, leaseDurationSeconds: 40, renewTime: now },
-  };
+  const ns = 'kube-node-lease';
   try {
-    const cur = await coord.readNamespacedLease({ name: node, namespace: 'kube-node-lease' });
-    await coord.replaceNamespacedLease({ name: node, namespace: 'kube-node-lease', body: { ...cur, spec: { ...cur.spec, ...lease.spec } } });
+    await coord.readNamespacedLease({ name: node, namespace: ns });
   } catch (err) {
     if (!is404(err)) throw err;
-    await coord.createNamespacedLease({ namespace: 'kube-node-lease', body: lease });
+    const lease: V1Lease = { metadata: { name: node, namespace: ns }, spec: { holderIdentity: node, leaseDurationSeconds: 40 } };
+    await coord.createNamespacedLease({ namespace: ns, body: lease });
   }
+  // Lease times are MicroTime (six fractional digits); client-node writes Dates with three, which the server rejects.
+  const renewTime = now.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  await coord.patchNamespacedLease({ name: node, namespace: ns, body: { spec: { renewTime } } }, mergePatch);
 }
 
 function startHeartbeats(): void {
@@ -166,9 +166,11 @@ async function onPod(pod: V1Pod): Promise<void> {
       ips.release(uid);
       writeHosts();
     }
-    // As the kubelet does: once the containers are gone, finish the deletion.
-    await core.deleteNamespacedPod({ name: pod.metadata.name!, namespace: pod.metadata.namespace!, gracePeriodSeconds: 0, body: { preconditions: { uid } } })
-      .catch((err) => { if (!is404(err) && (err as { code?: number }).code !== 409) log(`delete ${pod.metadata?.name}: ${(err as Error).message}`); });
+    // As the kubelet does: once the containers are gone, finish the deletion. The grace period goes in the body:
+    // client-node 2.0.1 sends the query parameter, but the server reads the (defaulted) body first.
+    log(`deleting ${pod.metadata.namespace}/${pod.metadata.name}: its processes have ended`);
+    await core.deleteNamespacedPod({ name: pod.metadata.name!, namespace: pod.metadata.namespace!, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid } } })
+      .catch((err) => { if (!is404(err)) log(`delete ${pod.metadata?.name}: ${(err as Error).message}`); });
     return;
   }
   if (known || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;

@@ -201,6 +201,7 @@ export class PodProcess {
     const timer = setTimeout(() => { for (const ch of alive) signalGroup(ch, 'SIGKILL'); }, graceSeconds * 1000);
     await exited;
     clearTimeout(timer);
+    this.ctx.log(`${this.key}: all processes ended`);
   }
 }
 
