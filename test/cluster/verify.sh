@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# `make verify`: regenerate the Kubernetes tools module; the Makefile's `git diff --exit-code` then fails on drift.
+set -euo pipefail
+bash "$(dirname "$0")/gen-tools-mod.sh" >/dev/null
