@@ -10,6 +10,7 @@ import { rmsnorm, type Fwd } from './norm.js';
 import type { Params } from './params.js';
 import { rope } from './rope.js';
 import type { Vec } from './tensor.js';
+import { coreBackward, coreForward } from './attention-core.js';
 
 export function addAttentionParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
   const d = c.hidden_size;
@@ -73,40 +74,30 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
   const kvb = linear(ctx.linear, P.get(`${prefix}.kv_b_proj.weight`), kvn.y, T, alloc);
   const kv = kvb.y;
 
-  // Attention core (higher precision), per sequence and head; probabilities kept for backward.
+  // Attention core (higher precision), per sequence and head on gathered contiguous buffers; probabilities kept.
   const B = T / S;
   const probs = new Float64Array(B * H * S * S);
   const o = alloc(T * H * dv);
-  const row = new Float64Array(S);
+  const Qh = new Float64Array(S * qk);
+  const Kh = new Float64Array(S * qk);
+  const Vh = new Float64Array(S * dv);
+  const Oh = new Float64Array(S * dv);
+  const gather = (b: number, h: number): void => {
+    for (let i = 0; i < S; i++) {
+      const t = b * S + i;
+      const qo = t * qCols + h * qk;
+      const ko = t * kvCols + h * (dn + dv);
+      for (let e = 0; e < qk; e++) Qh[i * qk + e] = q[qo + e];
+      for (let e = 0; e < dn; e++) Kh[i * qk + e] = kv[ko + e];
+      for (let e = 0; e < dr; e++) Kh[i * qk + dn + e] = kpe[t * dr + e];
+      for (let e = 0; e < dv; e++) Vh[i * dv + e] = kv[ko + dn + e];
+    }
+  };
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
-      for (let i = 0; i < S; i++) {
-        const ti = b * S + i;
-        const qo = ti * qCols + h * qk;
-        let mx = -Infinity;
-        for (let j = 0; j <= i; j++) {
-          const tj = b * S + j;
-          const ko = tj * kvCols + h * (dn + dv);
-          let s = 0;
-          for (let e = 0; e < dn; e++) s += q[qo + e] * kv[ko + e];
-          for (let e = 0; e < dr; e++) s += q[qo + dn + e] * kpe[tj * dr + e];
-          row[j] = s * scale;
-          if (row[j] > mx) mx = row[j];
-        }
-        let z = 0;
-        for (let j = 0; j <= i; j++) {
-          row[j] = Math.exp(row[j] - mx);
-          z += row[j];
-        }
-        const po = ((b * H + h) * S + i) * S;
-        const oo = ti * H * dv + h * dv;
-        for (let j = 0; j <= i; j++) {
-          const p = row[j] / z;
-          probs[po + j] = p;
-          const vo = (b * S + j) * kvCols + h * (dn + dv) + dn;
-          for (let e = 0; e < dv; e++) o[oo + e] += p * kv[vo + e];
-        }
-      }
+      gather(b, h);
+      coreForward(Qh, Kh, Vh, S, qk, dv, scale, probs.subarray((b * H + h) * S * S, (b * H + h + 1) * S * S), Oh);
+      for (let i = 0; i < S; i++) for (let e = 0; e < dv; e++) o[(b * S + i) * H * dv + h * dv + e] = Oh[i * dv + e];
     }
   }
   const out = linear(ctx.linear, P.get(`${prefix}.o_proj.weight`), o, T, alloc);
@@ -118,39 +109,24 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
       const dq = alloc(T * qCols);
       const dkv = alloc(T * kvCols);
       const dkpe = alloc(T * dr);
+      const dOh = new Float64Array(S * dv);
+      const dQh = new Float64Array(S * qk);
+      const dKh = new Float64Array(S * qk);
+      const dVh = new Float64Array(S * dv);
       const dp = new Float64Array(S);
       for (let b = 0; b < B; b++) {
         for (let h = 0; h < H; h++) {
+          gather(b, h);
+          for (let i = 0; i < S; i++) for (let e = 0; e < dv; e++) dOh[i * dv + e] = dO[(b * S + i) * H * dv + h * dv + e];
+          coreBackward(Qh, Kh, Vh, probs.subarray((b * H + h) * S * S, (b * H + h + 1) * S * S), dOh, S, qk, dv, scale, dQh, dKh, dVh, dp);
           for (let i = 0; i < S; i++) {
-            const ti = b * S + i;
-            const po = ((b * H + h) * S + i) * S;
-            const oo = ti * H * dv + h * dv;
-            let sum = 0;
-            for (let j = 0; j <= i; j++) {
-              const vo = (b * S + j) * kvCols + h * (dn + dv) + dn;
-              let s = 0;
-              for (let e = 0; e < dv; e++) {
-                s += dO[oo + e] * kv[vo + e];
-                dkv[vo + e] += probs[po + j] * dO[oo + e];
-              }
-              dp[j] = s;
-              sum += probs[po + j] * s;
-            }
-            const qo = ti * qCols + h * qk;
-            for (let j = 0; j <= i; j++) {
-              const ds = probs[po + j] * (dp[j] - sum) * scale;
-              if (ds === 0) continue;
-              const tj = b * S + j;
-              const ko = tj * kvCols + h * (dn + dv);
-              for (let e = 0; e < dn; e++) {
-                dq[qo + e] += ds * kv[ko + e];
-                dkv[ko + e] += ds * q[qo + e];
-              }
-              for (let e = 0; e < dr; e++) {
-                dq[qo + dn + e] += ds * kpe[tj * dr + e];
-                dkpe[tj * dr + e] += ds * q[qo + dn + e];
-              }
-            }
+            const t = b * S + i;
+            const qo = t * qCols + h * qk;
+            const ko = t * kvCols + h * (dn + dv);
+            for (let e = 0; e < qk; e++) dq[qo + e] += dQh[i * qk + e];
+            for (let e = 0; e < dn; e++) dkv[ko + e] += dKh[i * qk + e];
+            for (let e = 0; e < dr; e++) dkpe[t * dr + e] += dKh[i * qk + dn + e];
+            for (let e = 0; e < dv; e++) dkv[ko + dn + e] += dVh[i * dv + e];
           }
         }
       }
