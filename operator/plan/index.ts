@@ -69,7 +69,11 @@ export function summarise(cluster: ClusterModel, cost: PlacementCost, bound: { c
 export function planTrainingJob(input: PlanInput): PlanResult {
   const errors: FieldError[] = topologyErrors(input.topology, 'topology.spec');
   const job = readJobSpec({ model: input.model, parallelism: input.parallelism, training: input.training ?? {}, packing: input.packing ?? {} });
-  if (!job.ok) errors.push(...job.errors);
+  if (!job.ok) {
+    errors.push(...job.errors);
+    // Report impossible parallelism in the same answer as the other field errors.
+    if (job.partial) errors.push(...validateParallelism(job.partial.model, job.partial.parallelism, { gpusPerNode: input.topology?.gpusPerNode ?? 8 }));
+  }
   if (errors.length || !job.ok) return { ok: false, errors };
   const { model, parallelism: p, training, packing } = job.job;
 

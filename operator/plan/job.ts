@@ -41,7 +41,12 @@ function obj(o: Obj, key: string, field: string, errors: FieldError[]): Obj {
 }
 
 /** Parses `spec` of a MoETrainingJob; `field` prefixes every error path. */
-export function readJobSpec(spec: unknown, field = 'spec'): { ok: true; job: JobInput } | { ok: false; errors: FieldError[] } {
+/** On failure, `partial` carries model and parallelism when those parsed, so callers can report their problems too. */
+export type JobSpecResult =
+  | { ok: true; job: JobInput }
+  | { ok: false; errors: FieldError[]; partial?: { model: ModelConfig; parallelism: ParallelismSpec } };
+
+export function readJobSpec(spec: unknown, field = 'spec'): JobSpecResult {
   if (!isObj(spec)) return { ok: false, errors: [{ field, message: 'must be an object with model and parallelism' }] };
   const errors: FieldError[] = [];
   if (spec.model === undefined) errors.push({ field: `${field}.model`, message: 'is required: {preset: deepseek-v3-671b} or {config: {...}}' });
@@ -100,7 +105,10 @@ export function readJobSpec(spec: unknown, field = 'spec'): { ok: true; job: Job
     });
   }
   const ref = obj(spec, 'topologyRef', `${field}.topologyRef`, errors);
-  if (errors.length || !model.ok) return { ok: false, errors };
+  if (errors.length || !model.ok) {
+    const parsed = model.ok && !errors.some((e) => e.field.startsWith(`${field}.parallelism`) || e.field.startsWith(`${field}.model`));
+    return parsed && model.ok ? { ok: false, errors, partial: { model: model.model, parallelism } } : { ok: false, errors };
+  }
   return {
     ok: true,
     job: {

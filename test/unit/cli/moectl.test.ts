@@ -1,0 +1,92 @@
+// moectl plan as a user runs it: the compiled bin, real files, exit codes and messages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(import.meta.url), '../../../../..');
+const bin = join(root, 'dist/operator/cli/moectl.js');
+const example = join(root, 'examples/deepseek-v3-671b.yaml');
+const dir = mkdtempSync(join(tmpdir(), 'moectl-'));
+
+function moectl(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: '' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function job(spec: string): string {
+  const f = join(dir, `job-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(f, `apiVersion: moe.io/v1alpha1\nkind: MoETrainingJob\nmetadata: {name: t}\nspec:\n${spec}`);
+  return f;
+}
+
+test('plans the 671B example on a synthetic 2048-GPU fleet: summary, picture, traffic, memory, timeline', () => {
+  const r = moectl('plan', example, '--fleet', '1x8x32x8');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /world size 2048 = PP 16 × EP 64 × DP 2 × TP 1; 256 pods × 8 GPUs/);
+  assert.match(r.out, /leaf s0-l0 +0a 0a 0a 0a 0a 0a 0a 0a 1a/);
+  assert.match(r.out, /^ {2}spine +40 /m);
+  assert.match(r.out, /memory per GPU/);
+  assert.match(r.out, /two stages held/);
+  assert.match(r.out, /^ {2}pp15 f/m);
+  assert.equal(r.out.match(/^ {2}pp\d\d /gm)?.length, 16);
+});
+
+test('-o json prints the plan and --svg writes the timeline and the placement map', () => {
+  const svg = join(dir, 'plan.svg');
+  const r = moectl('plan', example, '--fleet', '1x8x32x8', '-o', 'json', '--svg', svg);
+  assert.equal(r.code, 0, r.err);
+  const plan = JSON.parse(r.out);
+  assert.equal(plan.worldSize, 2048);
+  assert.equal(plan.placement.length, 256);
+  const text = readFileSync(svg, 'utf8');
+  assert.match(text, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(text, /pp 15/);
+  assert.match(text, /gpu-s0-l7-n31: stage 15, replica 1/);
+});
+
+test('an unknown preset exits 1 and names the field', () => {
+  const r = moectl('plan', job('  model: {preset: deepseek-v9}\n  parallelism: {expert: 1}\n'), '--fleet', '1x1x1x8');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /error: spec\.model\.preset: unknown preset "deepseek-v9"/);
+});
+
+test('impossible parallelism exits 1 naming each field', () => {
+  const r = moectl('plan', job('  model: {preset: deepseek-v3-tiny}\n  parallelism: {pipeline: {stages: 3, schedule: DualPipe, microBatches: 5}, expert: 3}\n'), '--fleet', '1x1x4x8');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /spec\.parallelism\.pipeline\.stages: DualPipe needs an even number/);
+  assert.match(r.err, /spec\.parallelism\.pipeline\.microBatches:/);
+  assert.match(r.err, /spec\.parallelism\.expert: n_routed_experts \(16\) must be divisible by expert \(3\)/);
+});
+
+test('malformed YAML exits 2 with the line', () => {
+  const f = join(dir, 'bad.yaml');
+  writeFileSync(f, 'apiVersion: moe.io/v1alpha1\nkind: MoETrainingJob\nspec:\n  model: [unclosed\n');
+  const r = moectl('plan', f, '--fleet', '1x1x1x8');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /bad\.yaml:\d+:\d+: malformed YAML/);
+});
+
+test('wrong kind, bad --fleet and missing fleet source are usage errors', () => {
+  const f = join(dir, 'pod.yaml');
+  writeFileSync(f, 'apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n');
+  assert.match(moectl('plan', f, '--fleet', '1x1x1x8').err, /kind: expected MoETrainingJob/);
+  const bad = moectl('plan', example, '--fleet', '2x4');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--fleet "2x4": expected SPINESxLEAVESxNODESxGPUS/);
+  const none = moectl('plan', example);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /give --fleet SxLxNxG .* or --kubeconfig PATH/);
+  assert.equal(moectl('frobnicate').code, 2);
+});
+
+test('a topology file replaces the default levels', () => {
+  const topo = join(dir, 'topo.yaml');
+  writeFileSync(topo, 'apiVersion: moe.io/v1alpha1\nkind: ClusterTopology\nmetadata: {name: default}\nspec:\n  levels:\n    - {name: nvlink, nodeLabel: moe.io/nvlink-domain, gbpsPerGpu: 200}\n    - {name: leaf, nodeLabel: moe.io/leaf, gbpsPerGpu: 25}\n  gpusPerNode: 8\n');
+  const r = moectl('plan', job('  model: {preset: deepseek-v3-tiny}\n  parallelism: {expert: 8}\n  training: {globalBatchSize: 8}\n'), '--fleet', '1x1x2x8', '--topology', topo, '-o', 'json');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(JSON.parse(r.out).summary.traffic.map((t: { level: string }) => t.level), ['nvlink', 'leaf', 'core']);
+});
