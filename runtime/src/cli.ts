@@ -16,6 +16,7 @@ import { loadLatest } from './checkpoint/store.js';
 import { exportFiles } from './checkpoint/export.js';
 import { readWeights, STATE_FILE } from './train/state.js';
 import { modelConfig } from './model/config.js';
+import { settingsFromPlan, type PlanDoc } from './train/plan.js';
 
 const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
@@ -45,12 +46,15 @@ function parseOverrides(v: string | undefined): Record<string, number> {
   return o as Record<string, number>;
 }
 
-/** Fields of the operator's plan (MOE_PLAN) the single-process trainer uses; other fields are ignored. */
-function planSettings(): { runDir?: string; steps?: number; seed?: number } {
+/** The operator's plan document (MOE_PLAN), if the pod has one. */
+function readPlan(): PlanDoc | undefined {
   const file = process.env.MOE_PLAN;
-  if (!file) return {};
-  const plan = JSON.parse(readFileSync(file, 'utf8')) as { checkpoint?: { location?: string; path?: string }; training?: { steps?: number; seed?: number } };
-  return { runDir: plan.checkpoint?.path ?? plan.checkpoint?.location, steps: plan.training?.steps, seed: plan.training?.seed };
+  if (!file) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PlanDoc;
+  } catch (e) {
+    throw new Error(`MOE_PLAN=${file}: cannot read the plan document (${(e as Error).message})`);
+  }
 }
 
 async function train(argv: string[]): Promise<void> {
@@ -65,19 +69,22 @@ async function train(argv: string[]): Promise<void> {
     },
   });
   if (Number(process.env.WORLD_SIZE ?? '1') > 1) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: this runtime trains in one process; multi-rank training is not implemented yet`);
-  const plan = planSettings();
-  const runDir = values['run-dir'] ?? plan.runDir;
-  if (!runDir) throw new Error('--run-dir is required (or MOE_PLAN with checkpoint.path)');
-  const precision = (values.precision ?? 'fp8') as Precision;
+  const doc = readPlan();
+  const fromPlan = doc ? settingsFromPlan(doc, defaultTrainOptions()) : undefined;
+  const runDir = values['run-dir'] ?? fromPlan?.runDir;
+  if (!runDir) throw new Error('--run-dir is required (or MOE_PLAN with checkpoint.dir)');
+  const precision = (values.precision ?? fromPlan?.options.precision ?? 'fp8') as Precision;
   if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${precision}`);
-  const steps = num(values.steps, '--steps', plan.steps ?? 300);
-  const base = defaultTrainOptions({ steps });
+  const steps = num(values.steps, '--steps', fromPlan?.options.steps ?? 300);
+  const defaults = defaultTrainOptions({ steps });
+  // Flags override the plan, the plan overrides the defaults.
+  const base = fromPlan ? { ...fromPlan.options, steps, optimizer: { ...fromPlan.options.optimizer, totalSteps: steps } } : defaults;
   const opts: TrainOptions = validateTrainOptions({
     ...base,
     preset: values.preset ?? base.preset,
     overrides: { ...(values.preset && values.preset !== 'deepseek-v3-tiny' ? {} : base.overrides), ...parseOverrides(values['model-overrides']) },
     precision,
-    seed: num(values.seed, '--seed', plan.seed ?? base.seed),
+    seed: num(values.seed, '--seed', base.seed),
     batch: num(values.batch, '--batch', base.batch),
     seqLen: num(values['seq-len'], '--seq-len', base.seqLen),
     optimizer: { ...base.optimizer, lr: num(values.lr, '--lr', base.optimizer.lr), warmupSteps: num(values.warmup, '--warmup', base.optimizer.warmupSteps) },
@@ -100,7 +107,15 @@ async function train(argv: string[]): Promise<void> {
   const t0 = Date.now();
   let ema = 0;
   try {
-    await runTraining(opts, values.data ?? 'examples/corpus', runDir, {
+    let dataPath = values.data ?? fromPlan?.dataPath;
+    if (!dataPath && fromPlan) {
+      // data.format synthetic: the grammar corpus from the job's seed, written into the run directory.
+      dataPath = path.join(runDir, 'data', 'synthetic.txt');
+      mkdirSync(path.dirname(dataPath), { recursive: true });
+      writeFileSync(dataPath, syntheticCorpus(opts.seed, 400000));
+    }
+    dataPath ??= 'examples/corpus';
+    await runTraining(opts, dataPath, runDir, {
       info,
       warn: (m) => (tty ? process.stderr.write(`\nwarning: ${m}\n`) : log.warn(m)),
       onStep(m) {
