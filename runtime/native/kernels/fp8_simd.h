@@ -1,6 +1,6 @@
-// Branch-free FP8 encode loops, included by the per-ISA translation units so that the compiler
-// vectorises them with that unit's ISA flags (fp8_avx512.cc, fp8_avx2.cc). Same results as
-// fp8_encode_bits in fp8.h, which tests check bit for bit.
+// Branch-free FP8 encode loops for the AVX2 unit (fp8_avx2.cc), which the compiler vectorises with
+// that unit's flags; the AVX-512 unit uses intrinsics. Same results as fp8_encode_bits in fp8.h,
+// which tests check bit for bit.
 #pragma once
 #include <cstring>
 
@@ -67,12 +67,7 @@ inline uint32_t amax_bits_loop(const float* __restrict x, size_t n) {
 
 // out[i] = e4m3(x[i] / s), saturating (identical to non-saturating for |x| <= amax).
 inline void scale_encode_e4m3_loop(const float* __restrict x, float s, uint8_t* __restrict out, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    float v = x[i] / s;
-    uint32_t u;
-    std::memcpy(&u, &v, 4);
-    out[i] = encode_branchless<3, 7, false>(u, true);
-  }
+  for (size_t i = 0; i < n; ++i) out[i] = fp8_encode_bits<3, 7, false>(x[i] / s, true);
 }
 
 }  // namespace simd

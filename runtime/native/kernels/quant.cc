@@ -88,32 +88,40 @@ long long quant_weight(const float* w, size_t N, size_t K, bool pow2, uint8_t* q
   return bad ? first_nonfinite(w, N * K) : -1;
 }
 
+namespace {
+// out = decode(q) * s over one tile row; the reference decodes each code from its definition.
+void dequant_run(const uint8_t* q, float s, float* out, size_t n, KernelPath p) {
+  if (p >= KernelPath::Avx512) return dequant_e4m3_avx512(q, s, out, n);
+  if (p == KernelPath::Reference) {
+    for (size_t i = 0; i < n; ++i) out[i] = ref_fp8_to_f32(q[i], Fp8Format::E4M3) * s;
+    return;
+  }
+  const float* t = fp8_to_f32_table(Fp8Format::E4M3);
+  for (size_t i = 0; i < n; ++i) out[i] = t[q[i]] * s;
+}
+}  // namespace
+
 void dequant_act(const uint8_t* q, const float* scales, size_t M, size_t K, float* out) {
   const size_t KB = ceil_div(K, kQuantTile);
-  const bool ref = current_path() == KernelPath::Reference;
-  const float* t = fp8_to_f32_table(Fp8Format::E4M3);
+  const KernelPath p = current_path();
   parallel_for(M, 16, [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; ++r)
-      for (size_t k = 0; k < K; ++k) {
-        float s = scales[r * KB + k / kQuantTile];
-        uint8_t c = q[r * K + k];
-        out[r * K + k] = (ref ? ref_fp8_to_f32(c, Fp8Format::E4M3) : t[c]) * s;
+      for (size_t kb = 0; kb < KB; ++kb) {
+        size_t k0 = kb * kQuantTile, len = std::min<size_t>(kQuantTile, K - k0);
+        dequant_run(q + r * K + k0, scales[r * KB + kb], out + r * K + k0, len, p);
       }
   });
 }
 
 void dequant_weight(const uint8_t* q, const float* scale_inv, size_t N, size_t K, float* out) {
   const size_t KB = ceil_div(K, kQuantTile);
-  const bool ref = current_path() == KernelPath::Reference;
-  const float* t = fp8_to_f32_table(Fp8Format::E4M3);
+  const KernelPath p = current_path();
   parallel_for(N, 16, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r) {
-      const float* srow = scale_inv + (r / kQuantTile) * KB;
-      for (size_t k = 0; k < K; ++k) {
-        uint8_t c = q[r * K + k];
-        out[r * K + k] = (ref ? ref_fp8_to_f32(c, Fp8Format::E4M3) : t[c]) * srow[k / kQuantTile];
+    for (size_t r = r0; r < r1; ++r)
+      for (size_t kb = 0; kb < KB; ++kb) {
+        size_t k0 = kb * kQuantTile, len = std::min<size_t>(kQuantTile, K - k0);
+        dequant_run(q + r * K + k0, scale_inv[(r / kQuantTile) * KB + kb], out + r * K + k0, len, p);
       }
-    }
   });
 }
 
