@@ -48,7 +48,7 @@ void route_token_ref(const float* x, const float* bias, const RouteParams& p, in
   finish(s.data(), sel, p.topk, p.scale, w);
 }
 
-// Fast: repeated arg-max scans (k and topk_group are small), scratch reused per thread.
+// Fast: one insertion pass for the top-k, arg-max scans for the groups, scratch reused per thread.
 void route_token_fast(const float* x, const float* bias, const RouteParams& p, float* s, float* b,
                       float* gscore, int32_t* sel, float* w) {
   const size_t E = p.experts, G = p.groups, per = E / G;
@@ -81,14 +81,18 @@ void route_token_fast(const float* x, const float* bias, const RouteParams& p, f
       if (!kept[g])
         for (size_t e = g * per; e < (g + 1) * per; ++e) b[e] = -INFINITY;
   }
-  for (size_t j = 0; j < p.topk; ++j) {
-    size_t best = E;
-    for (size_t e = 0; e < E; ++e) {
-      if (b[e] == -INFINITY) continue;  // masked group or already chosen
-      if (best == E || b[e] > b[best]) best = e;
+  // One pass keeping the k best in order; an equal score never displaces an earlier (lower) index.
+  size_t n = 0;
+  for (size_t e = 0; e < E; ++e) {
+    float v = b[e];
+    if (v == -INFINITY) continue;  // masked group
+    if (n == p.topk && !(v > b[sel[n - 1]])) continue;
+    size_t pos = n < p.topk ? n++ : n - 1;
+    while (pos > 0 && v > b[sel[pos - 1]]) {
+      sel[pos] = sel[pos - 1];
+      --pos;
     }
-    sel[j] = static_cast<int32_t>(best);
-    b[best] = -INFINITY;
+    sel[pos] = static_cast<int32_t>(e);
   }
   finish(s, sel, p.topk, p.scale, w);
 }
@@ -173,14 +177,23 @@ void dispatch_backward(const float* dout, const int32_t* row_of_slot, size_t T, 
 }
 
 void combine(const float* eo, const float* w, const int32_t* row_of_slot, size_t T, size_t k, size_t D, float* y) {
+  // Column chunks across all k rows at once: k streams in flight hide the latency of the random rows,
+  // and y is written once.
+  constexpr size_t kChunk = 256;
   parallel_for(T, 16, [&](size_t t0, size_t t1) {
+    std::vector<const float*> src(k);
+    alignas(64) float acc[kChunk];
     for (size_t t = t0; t < t1; ++t) {
-      float* o = y + t * D;
-      std::fill(o, o + D, 0.0f);
-      for (size_t j = 0; j < k; ++j) {
-        const float* src = eo + static_cast<size_t>(row_of_slot[t * k + j]) * D;
-        float wj = w[t * k + j];
-        for (size_t d = 0; d < D; ++d) o[d] += wj * src[d];
+      for (size_t j = 0; j < k; ++j) src[j] = eo + static_cast<size_t>(row_of_slot[t * k + j]) * D;
+      for (size_t d0 = 0; d0 < D; d0 += kChunk) {
+        size_t n = std::min(kChunk, D - d0);
+        for (size_t d = 0; d < n; ++d) acc[d] = 0.0f;
+        for (size_t j = 0; j < k; ++j) {
+          const float* __restrict s = src[j] + d0;
+          float wj = w[t * k + j];
+          for (size_t d = 0; d < n; ++d) acc[d] += wj * s[d];
+        }
+        std::memcpy(y + t * D + d0, acc, n * 4);
       }
     }
   });

@@ -102,17 +102,21 @@ function checkPlan(fn: string, p: unknown): DispatchPlan {
 
 type Rows = Float32Array | Uint16Array | Uint8Array;
 
-/** Copies each token row of x [tokens, width] to its rows in expert order -> [tokens*topk, width]. */
-export function dispatch<X extends Rows>(x: X, width: number, plan: DispatchPlan): X {
+/** Copies each token row of x [tokens, width] to its rows in expert order -> [tokens*topk, width] (into `out` if given). */
+export function dispatch<X extends Rows>(x: X, width: number, plan: DispatchPlan, out?: X): X {
   const fn = 'dispatch';
   const p = checkPlan(fn, plan), D = dim(fn, 'width', width);
   if (!(x instanceof Float32Array || x instanceof Uint16Array || x instanceof Uint8Array)) {
     throw new TypeError(`${fn}: x must be a Float32Array, Uint16Array (bf16) or Uint8Array (fp8), got ${typeof x}`);
   }
   if (x.length !== p.tokens * D) throw new RangeError(`${fn}: x must have length tokens*width = ${p.tokens}*${D}, got ${x.length}`);
-  const out = new (x.constructor as new (n: number) => X)(p.tokens * p.topk * D);
-  binding().dispatchRows(x, p.tokens, D, p.slotOfRow, p.topk, out);
-  return out;
+  const n = p.tokens * p.topk * D;
+  if (out !== undefined && (out.constructor !== x.constructor || out.length !== n)) {
+    throw new TypeError(`${fn}: out must be a ${x.constructor.name} of length tokens*topk*width = ${n}, got ${out.constructor.name}(${out.length})`);
+  }
+  const dst = out ?? new (x.constructor as new (k: number) => X)(n);
+  binding().dispatchRows(x, p.tokens, D, p.slotOfRow, p.topk, dst);
+  return dst;
 }
 
 /** Backward of dispatch: dx[t] = sum over t's rows of drows -> [tokens, width]. */
@@ -125,13 +129,13 @@ export function dispatchBackward(drows: Float32Array, width: number, plan: Dispa
   return dx;
 }
 
-/** y[t] = sum_j weights[t,j] * expertOut[row of (t,j)]; expertOut [tokens*topk, width] -> [tokens, width]. */
-export function combine(expertOut: Float32Array, weights: Float32Array, width: number, plan: DispatchPlan): Float32Array {
+/** y[t] = sum_j weights[t,j] * expertOut[row of (t,j)]; expertOut [tokens*topk, width] -> [tokens, width] (into `out` if given). */
+export function combine(expertOut: Float32Array, weights: Float32Array, width: number, plan: DispatchPlan, out?: Float32Array): Float32Array {
   const fn = 'combine';
   const p = checkPlan(fn, plan), D = dim(fn, 'width', width);
   array(fn, 'expertOut', expertOut, Float32Array, p.tokens * p.topk * D, `tokens*topk*width = ${p.tokens}*${p.topk}*${D}`);
   array(fn, 'weights', weights, Float32Array, p.tokens * p.topk, `tokens*topk = ${p.tokens}*${p.topk}`);
-  const y = new Float32Array(p.tokens * D);
+  const y = out === undefined ? new Float32Array(p.tokens * D) : array(fn, 'out', out, Float32Array, p.tokens * D, `tokens*width = ${p.tokens}*${D}`);
   binding().combine(expertOut, weights, p.rowOfSlot, p.tokens, p.topk, D, y);
   return y;
 }
