@@ -21,7 +21,7 @@ import { settingsFromPlan, type PlanDoc } from './train/plan.js';
 const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
             [--seq-len S] [--lr X] [--warmup N] [--seed N] [--checkpoint-every N] [--keep K] [--gamma X] [--alpha X]
-            [--mtp-lambda X] [--metrics-port P] [--json] [--model-overrides JSON]
+            [--mtp-lambda X] [--metrics-port P] [--json] [--model-overrides JSON] [--tokenizer bytes|bpe]
   generate  --run-dir DIR --prompt TEXT [--tokens N]
   export    --run-dir DIR --out DIR           (DeepSeek FP8 layout from the latest checkpoint)
   report    RUN_DIR [OTHER_RUN...]            (SVGs into RUN_DIR/report/)
@@ -65,7 +65,7 @@ async function train(argv: string[]): Promise<void> {
       steps: { type: 'string' }, batch: { type: 'string' }, 'seq-len': { type: 'string' }, lr: { type: 'string' },
       warmup: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' },
       gamma: { type: 'string' }, alpha: { type: 'string' }, 'mtp-lambda': { type: 'string' }, 'metrics-port': { type: 'string' },
-      json: { type: 'boolean' }, 'model-overrides': { type: 'string' },
+      json: { type: 'boolean' }, 'model-overrides': { type: 'string' }, tokenizer: { type: 'string' },
     },
   });
   if (Number(process.env.WORLD_SIZE ?? '1') > 1) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: this runtime trains in one process; multi-rank training is not implemented yet`);
@@ -82,7 +82,9 @@ async function train(argv: string[]): Promise<void> {
   const opts: TrainOptions = validateTrainOptions({
     ...base,
     preset: values.preset ?? base.preset,
-    overrides: { ...(values.preset && values.preset !== 'deepseek-v3-tiny' ? {} : base.overrides), ...parseOverrides(values['model-overrides']) },
+    tokenizer: (values.tokenizer ?? base.tokenizer) as TrainOptions['tokenizer'],
+    // The byte tokenizer shrinks the tiny preset's vocabulary to 256; BPE keeps the preset's.
+    overrides: { ...((values.preset && values.preset !== 'deepseek-v3-tiny') || values.tokenizer === 'bpe' ? {} : base.overrides), ...parseOverrides(values['model-overrides']) },
     precision,
     seed: num(values.seed, '--seed', base.seed),
     batch: num(values.batch, '--batch', base.batch),

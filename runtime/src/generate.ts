@@ -35,7 +35,8 @@ export function generate(runDir: string, prompt: string, maxTokens: number, prec
     const r = step(ctx, P, c, window, 1, S, { alpha: 0, mtpLambda: 0, backward: false });
     const V = c.vocab_size;
     let best = 0;
-    for (let v = 1; v < V; v++) if (r.logits[(S - 1) * V + v] > r.logits[(S - 1) * V + best]) best = v;
+    // Only ids the tokenizer can decode (a BPE may define fewer than vocab_size).
+    for (let v = 1; v < Math.min(V, tok.vocabSize); v++) if (r.logits[(S - 1) * V + v] > r.logits[(S - 1) * V + best]) best = v;
     ids.push(best);
   }
   return tok.decode(ids);

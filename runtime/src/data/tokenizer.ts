@@ -1,6 +1,9 @@
-// Byte-level tokenizer: token = UTF-8 byte (vocabulary 256). Saved with the run so generation decodes the same way.
+// Tokenizers: bytes (token = UTF-8 byte, vocabulary 256) or byte-level BPE (bpe.ts). Saved with the run as
+// tokenizer.json so generation and resume encode and decode the same way.
+import { bpeTokenizer } from './bpe.js';
+
 export interface Tokenizer {
-  readonly kind: 'bytes';
+  readonly kind: 'bytes' | 'bpe';
   readonly vocabSize: number;
   encode(text: string): Int32Array;
   decode(ids: ArrayLike<number>): string;
@@ -16,6 +19,8 @@ export const byteTokenizer: Tokenizer = {
 };
 
 export function tokenizerFromJSON(j: unknown): Tokenizer {
-  if (j && typeof j === 'object' && (j as { kind?: unknown }).kind === 'bytes') return byteTokenizer;
-  throw new Error(`tokenizer.json: unsupported tokenizer ${JSON.stringify(j)}; this runtime knows {"kind":"bytes"}`);
+  const t = (j ?? {}) as { kind?: unknown; merges?: unknown };
+  if (t.kind === 'bytes') return byteTokenizer;
+  if (t.kind === 'bpe' && Array.isArray(t.merges)) return bpeTokenizer(t.merges as [number, number][]);
+  throw new Error(`tokenizer.json: unsupported tokenizer ${JSON.stringify(j).slice(0, 80)}; this runtime knows {"kind":"bytes"} and {"kind":"bpe","merges":[...]}`);
 }

@@ -8,6 +8,8 @@ export interface TrainOptions {
   /** Fields that override the preset (e.g. vocab_size for the byte tokenizer). */
   overrides: Partial<RuntimeModelConfig>;
   precision: Precision;
+  /** bytes (vocabulary 256) or a byte-level BPE trained on the corpus up to vocab_size and saved with the run. */
+  tokenizer: 'bytes' | 'bpe';
   seed: number;
   /** Sequences per step. */
   batch: number;
@@ -30,6 +32,7 @@ export function defaultTrainOptions(over: Partial<TrainOptions> = {}): TrainOpti
     preset: 'deepseek-v3-tiny',
     overrides: { vocab_size: 256 },
     precision: 'fp8',
+    tokenizer: 'bytes',
     seed: 1234,
     batch: 8,
     seqLen: 64,
@@ -53,6 +56,7 @@ export function validateTrainOptions(o: TrainOptions): TrainOptions {
   }
   if (!Number.isInteger(o.checkpointEvery) || o.checkpointEvery < 0) throw new Error(`--checkpoint-every must be an integer >= 0 (0 disables), got ${o.checkpointEvery}`);
   if (!Number.isInteger(o.keep) || o.keep < 1) throw new Error(`--keep must be an integer >= 1, got ${o.keep}`);
+  if (o.tokenizer !== 'bytes' && o.tokenizer !== 'bpe') throw new Error(`--tokenizer must be bytes or bpe, got ${String(o.tokenizer)}`);
   if (!(o.optimizer.lr > 0)) throw new Error(`--lr must be > 0, got ${o.optimizer.lr}`);
   for (const [k, v] of [['--gamma', o.gamma], ['--alpha', o.alpha], ['--mtp-lambda', o.mtpLambda]] as const) {
     if (!(v >= 0)) throw new Error(`${k} must be >= 0, got ${v}`);

@@ -5,7 +5,9 @@ import path from 'node:path';
 import client from 'prom-client';
 import { BackgroundSaver, loadLatest } from '../checkpoint/store.js';
 import { joinDocuments, readDocuments } from '../data/corpus.js';
-import { byteTokenizer } from '../data/tokenizer.js';
+import { byteTokenizer, tokenizerFromJSON } from '../data/tokenizer.js';
+import { bpeTokenizer, trainBpe } from '../data/bpe.js';
+import { modelConfig } from '../model/config.js';
 import { restore, snapshot } from './state.js';
 import { Trainer, type StepMetrics } from './trainer.js';
 import type { TrainOptions } from './options.js';
@@ -30,9 +32,14 @@ const hCkpt = new client.Histogram({ name: 'moe_checkpoint_seconds', help: 'Chec
 
 export async function runTraining(opts: TrainOptions, dataPath: string, runDir: string, hooks: RunHooks): Promise<Trainer> {
   mkdirSync(runDir, { recursive: true });
-  const tokens = byteTokenizer.encode(joinDocuments(readDocuments(dataPath)));
-  const t = new Trainer(opts, byteTokenizer, tokens);
+  const text = joinDocuments(readDocuments(dataPath));
   const ck = loadLatest(runDir, hooks.warn);
+  // The tokenizer saved with the run wins; a new BPE run trains one (deterministically) up to vocab_size.
+  const saved = ck?.files.get('tokenizer.json');
+  const tokenizer = saved ? tokenizerFromJSON(JSON.parse(Buffer.from(saved).toString('utf8'))) : opts.tokenizer === 'bpe' ? bpeTokenizer(trainBpe(text, modelConfig(opts.preset, opts.overrides).vocab_size)) : byteTokenizer;
+  if (tokenizer.kind !== opts.tokenizer) throw new Error(`${runDir} was trained with the ${tokenizer.kind} tokenizer; pass --tokenizer ${tokenizer.kind} or use a new --run-dir`);
+  const t = new Trainer(opts, tokenizer, tokenizer.encode(text));
+  writeFileSync(path.join(runDir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
   if (ck) {
     restore(t, ck.files);
     hooks.info(`resumed from ${ck.dir}`, { step: t.step });

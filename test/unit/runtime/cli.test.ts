@@ -57,6 +57,30 @@ test('moe-runtime train → resume → report → export', () => {
   }
 });
 
+test('moe-runtime train --tokenizer bpe keeps the preset vocabulary, saves the merges and generates text', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'moe-cli-bpe-'));
+  try {
+    const data = path.join(dir, 'data.txt');
+    writeFileSync(data, syntheticCorpus(9, 8000));
+    const runDir = path.join(dir, 'run');
+    const { vocab_size: _drop, ...noVocab } = microOverrides;
+    const r = run(['train', '--data', data, '--run-dir', runDir, '--precision', 'fp32', '--batch', '2', '--seq-len', '8', '--steps', '2', '--json', '--tokenizer', 'bpe', '--model-overrides', JSON.stringify(noVocab)]);
+    assert.equal(r.code, 0, r.err);
+    const tok = JSON.parse(readFileSync(path.join(runDir, 'checkpoints', 'step-00000002', 'tokenizer.json'), 'utf8'));
+    assert.equal(tok.kind, 'bpe');
+    assert.ok(tok.merges.length > 50);
+    const cfg = JSON.parse(readFileSync(path.join(runDir, 'checkpoints', 'step-00000002', 'config.json'), 'utf8'));
+    assert.equal(cfg.vocab_size, 2048);
+    const g = run(['generate', '--run-dir', runDir, '--prompt', 'the red', '--tokens', '3']);
+    assert.equal(g.code, 0, g.err);
+    assert.match(g.out, /^the red/);
+    const again = run(['train', '--data', data, '--run-dir', runDir, '--precision', 'fp32', '--steps', '3', '--json', '--batch', '2', '--seq-len', '8', '--model-overrides', JSON.stringify(noVocab)]);
+    assert.match(again.err, /trained with the bpe tokenizer; pass --tokenizer bpe/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('moe-runtime rejects bad flags with the flag name', () => {
   let r = run(['train', '--run-dir', '/tmp/x', '--batch', 'many']);
   assert.equal(r.code, 1);
