@@ -96,7 +96,7 @@ export function planTrainingJob(input: PlanInput): PlanResult {
   const rules = checkRules(packing.rules, cluster, p, rn);
   if (rules.errors.length) return { ok: false, errors: rules.errors };
   const cost = evaluatePlacement(rn, cluster, p, volumes);
-  const bound = lowerBound(cluster, p, volumes);
+  const bound = lowerBound(cluster, p, volumes, cost.crossLeafBytes);
   const explanations = [...packed.explanations, ...rules.explanations];
   if (bound.note) explanations.push(bound.note);
   if (cost.crossLeafBytes > 0 && bound.crossLeafBytes > 0) {

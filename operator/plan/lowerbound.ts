@@ -7,6 +7,7 @@
 // + Σ_{0 < c_pp < D} h_pp             (a stage split over λ ≥ 2 leaves makes its ZeRO-1 rings cross leaves λ times)
 // so the cut is at least the cheapest way to split the P×D units into leaves of the available sizes, found by two
 // small dynamic programmes (best c-vector per part size, then best part sizes per leaf).
+import { lagrangianCut } from './lagrange.js';
 import { leafLevel, levelBandwidths, type ClusterModel } from './topology.js';
 import type { TrafficVolumes } from './traffic.js';
 import { leafSlots, unitShape } from './units.js';
@@ -68,7 +69,8 @@ export function allToAllBest(g: number, per: number, caps: number[]): number[] {
   return out;
 }
 
-export function lowerBound(cluster: ClusterModel, p: ParallelismSpec, v: TrafficVolumes): LowerBound {
+/** `upperCut`: the leaf cut of a known placement, which lets the Lagrangian refinement size its steps. */
+export function lowerBound(cluster: ClusterModel, p: ParallelismSpec, v: TrafficVolumes, upperCut?: number): LowerBound {
   const shape = unitShape(p);
   const bw = levelBandwidths(cluster).map((g) => g * 1e9);
   const leaf = leafLevel(cluster);
@@ -112,7 +114,8 @@ export function lowerBound(cluster: ClusterModel, p: ParallelismSpec, v: Traffic
     }
     best = next;
   }
-  const cut = Math.max(0, best[U]! - w * p.data);
+  let cut = Math.max(0, best[U]! - w * p.data);
+  if (upperCut !== undefined && upperCut > cut) cut = Math.max(cut, Math.min(upperCut, lagrangianCut(p.pipeline.stages, p.data, unitsPerLeaf, w, h, upperCut)));
   // Cut bytes cross at least the level above leaf; the rest of the pipeline/ring bytes at best use the fastest level.
   weighted += cut / bw[leaf + 1]! + Math.max(0, ppdpTotal - cut) / bw[0]!;
   return { crossLeafBytes: forcedCross + cut, weightedCost: weighted, unitsPerLeaf };

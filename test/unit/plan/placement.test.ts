@@ -71,7 +71,10 @@ for (const c of CASES) {
       bestWeighted = Math.min(bestWeighted, cost.weightedCost);
     }
     const planned = evaluatePlacement(rankNodes(packPlacement(cluster, c.p, v).podNode, c.p), cluster, c.p, v);
-    const lb = lowerBound(cluster, c.p, v);
+    // With the planned cut as step size guide the Lagrangian refinement runs too; every bound must stay valid.
+    const lb = lowerBound(cluster, c.p, v, planned.crossLeafBytes);
+    const plain = lowerBound(cluster, c.p, v);
+    assert.ok(plain.crossLeafBytes <= lb.crossLeafBytes * (1 + 1e-12));
     const rel = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
     assert.ok(rel(planned.crossLeafBytes, bestCross), `planned cross-leaf ${planned.crossLeafBytes} vs best ${bestCross}`);
     assert.ok(planned.weightedCost <= bestWeighted * 1.05, `planned weighted ${planned.weightedCost} vs best ${bestWeighted}`);
@@ -96,9 +99,22 @@ test('EP groups stay whole inside a leaf on the DeepSeek-V3 layout, and the plan
     assert.equal(leaves.size, 1, `EP group at rank ${g}`);
   }
   const cost = evaluatePlacement(rn, cluster, p, v);
-  const lb = lowerBound(cluster, p, v);
+  const lb = lowerBound(cluster, p, v, cost.crossLeafBytes);
   assert.ok(cost.crossLeafBytes <= lb.crossLeafBytes * 1.05, `${cost.crossLeafBytes} vs bound ${lb.crossLeafBytes}`);
   assert.ok(cost.crossLeafBytes > 0 && lb.crossLeafBytes > 0);
+});
+
+test('Lagrangian refinement: a stage grid whose cheap end rows cannot all be used gets a tighter bound', () => {
+  // 16 stages × 16 replicas in 16 leaves of 16 units: the plain bound lets every leaf take the cheap end stages.
+  const p: ParallelismSpec = { pipeline: { stages: 16, schedule: 'DualPipe', microBatches: 40 }, expert: 64, data: 16, tensor: 1, gpusPerPod: 8 };
+  const cluster = buildCluster(fleetNodes({ spines: 2, leavesPerSpine: 8, nodesPerLeaf: 128, gpusPerNode: 8 }), defaultTopology(8), {});
+  const v = trafficVolumes(PRESETS['deepseek-v3-671b']!, p, { sequenceLength: 4096, microBatchSize: 1 });
+  const placed = evaluatePlacement(rankNodes(packPlacement(cluster, p, v).podNode, p), cluster, p, v);
+  const plain = lowerBound(cluster, p, v).crossLeafBytes;
+  const refined = lowerBound(cluster, p, v, placed.crossLeafBytes).crossLeafBytes;
+  assert.ok(refined > plain * 1.03, `refined ${refined} vs plain ${plain}`);
+  assert.ok(refined <= placed.crossLeafBytes);
+  assert.ok(placed.crossLeafBytes <= refined * 1.05, `placed ${placed.crossLeafBytes} vs bound ${refined}`);
 });
 
 test('traffic is charged to the fastest shared level: a node-local EP group uses only NVLink', () => {
