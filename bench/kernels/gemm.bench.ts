@@ -1,6 +1,7 @@
 // FP8 GEMM GFLOP/s (plain and grouped MoE) vs numpy float32 matmul (OpenBLAS) on the same shapes and threads.
 import {
-  bf16Gemm, f32ToBf16, fp8Gemm, fp8GemmGrouped, kernelInfo, quantizeActivations, quantizeWeights, setKernelPath, type Fp8ExpertWeights,
+  bf16Gemm, f32ToBf16, fp8Gemm, fp8GemmGrouped, kernelInfo, measurePeak, quantizeActivations, quantizeWeights, setKernelPath,
+  type Fp8ExpertWeights,
 } from '../../runtime/src/native/index.js';
 import { peer, randomF32, time, writeResult } from './common.js';
 
@@ -12,6 +13,8 @@ const GROUP_ROWS = [700, 412, 598, 350, 640, 486, 530, 380];
 
 async function main(): Promise<void> {
   const threads = kernelInfo().threads;
+  const peak = measurePeak(0.5);
+  console.log(JSON.stringify({ peakGFLOPs: peak }));
   const rows: Record<string, unknown>[] = [];
   for (const [M, N, K] of SHAPES) {
     const a = quantizeActivations(randomF32(M * K, 1), M, K), b = quantizeWeights(randomF32(N * K, 2), N, K);
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
       fp8_GFLOPs: flop / fp8.best / 1e9, bf16_GFLOPs: flop / bf.best / 1e9, numpy_f32_GFLOPs: flop / pyBest / 1e9,
       fp8_avx512_path_GFLOPs: avx512 ? flop / avx512.best / 1e9 : null,
       fp8_vs_numpy: pyBest / fp8.best, bf16_vs_numpy: pyBest / bf.best,
+      fp8_vs_amx_peak: peak.amxBf16 ? flop / fp8.best / 1e9 / peak.amxBf16 : null, numpy_vs_fma_peak: flop / pyBest / 1e9 / peak.fmaFp32,
       weightBytes: { fp8: N * K + b.scaleInv.length * 4, f32: N * K * 4 },
       seconds: { fp8, bf16: bf, numpy: py.matmul_s }, blas: py.blas,
     });
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
   const file = writeResult('kernels-gemm', {
     note: 'FP8 time includes decoding/packing the FP8 operands on every call; numpy is float32 A @ B.T on ' +
       `${threads} OpenBLAS threads with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE removed from its environment`,
-    threads, shapes: rows, grouped,
+    threads, peakGFLOPs: peak, shapes: rows, grouped,
   });
   console.log(file);
 }

@@ -9,6 +9,7 @@ NAN_MODULE_INIT(Init) {
       {"encodeF32", EncodeF32},         {"encodeBf16", EncodeBf16},
       {"decodeF32", DecodeF32},         {"decodeBf16", DecodeBf16},
       {"kernelInfo", KernelInfo},       {"setKernelPath", SetKernelPath},
+      {"measurePeak", MeasurePeak},
       {"quantAct", QuantAct},           {"quantWeight", QuantWeight},
       {"dequantAct", DequantAct},       {"dequantWeight", DequantWeight},
       {"fp8Gemm", Fp8Gemm},             {"fp8GemmGrouped", Fp8GemmGrouped},

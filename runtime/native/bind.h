@@ -10,6 +10,7 @@ NAN_METHOD(DecodeF32);
 NAN_METHOD(DecodeBf16);
 NAN_METHOD(KernelInfo);
 NAN_METHOD(SetKernelPath);
+NAN_METHOD(MeasurePeak);
 NAN_METHOD(QuantAct);
 NAN_METHOD(QuantWeight);
 NAN_METHOD(DequantAct);

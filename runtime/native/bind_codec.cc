@@ -3,6 +3,7 @@
 #include "bind_util.h"
 #include "cpu.h"
 #include "fp8.h"
+#include "peak.h"
 
 namespace moe {
 namespace bind {
@@ -67,6 +68,18 @@ NAN_METHOD(KernelInfo) {
   Nan::Set(o, Nan::New("path").ToLocalChecked(), Nan::New(path_name(current_path())).ToLocalChecked());
   Nan::Set(o, Nan::New("detected").ToLocalChecked(), Nan::New(path_name(detected_path())).ToLocalChecked());
   Nan::Set(o, Nan::New("threads").ToLocalChecked(), Nan::New(num_threads()));
+  info.GetReturnValue().Set(o);
+}
+
+// measurePeak(seconds) -> { fmaFp32, amxBf16 } GFLOP/s over all pool threads (0 where absent)
+NAN_METHOD(MeasurePeak) {
+  Args a(info, "measurePeak");
+  double s = a.number(0, "seconds");
+  if (a.ok() && !(s > 0 && s <= 10)) a.fail("seconds must be in (0, 10]");
+  if (!a.ok()) return;
+  v8::Local<v8::Object> o = Nan::New<v8::Object>();
+  Nan::Set(o, Nan::New("fmaFp32").ToLocalChecked(), Nan::New(peak_fma_gflops(s)));
+  Nan::Set(o, Nan::New("amxBf16").ToLocalChecked(), Nan::New(peak_amx_bf16_gflops(s)));
   info.GetReturnValue().Set(o);
 }
 

@@ -16,7 +16,8 @@
         "kernels/quant.cc",
         "kernels/gemm.cc",
         "kernels/ops.cc",
-        "kernels/routing.cc"
+        "kernels/routing.cc",
+        "kernels/peak.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")", "kernels"],
       "cflags!": ["-fno-exceptions", "-O2"],

@@ -113,6 +113,11 @@ describe('fuzz: bad arguments never crash', () => {
     assert.ok(threw > 1000, `most random calls are invalid (${threw} threw)`);
   });
 
+  it('measurePeak rejects bad durations', () => {
+    assert.throws(() => raw().measurePeak!(-1), /measurePeak: seconds must be in \(0, 10\]/);
+    assert.throws(() => raw().measurePeak!('x'), /measurePeak: seconds must be a number/);
+  });
+
   it('setKernelPath rejects unknown names', () => {
     assert.throws(() => setKernelPath('gpu' as 'avx2'), /path must be 'reference', 'avx2', 'avx512' or 'amx'/);
     assert.throws(() => raw().setKernelPath!(42), /path must be a string/);

@@ -83,3 +83,30 @@ Isa isa_amx() { return {kMR, ALayout::kTiles, micro, begin, end}; }
 
 }  // namespace gemm
 }  // namespace moe
+
+// Peak probe (peak.h): four independent 16x16 accumulators, K = 32 per instruction.
+#include "peak.h"
+
+namespace moe {
+namespace peak {
+double amx_bf16_loop(long iters) {
+  gemm::isa_amx().thread_begin();
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_zero(4);
+  _tile_zero(5);
+  _tile_zero(6);
+  _tile_zero(7);
+  for (long i = 0; i < iters; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  gemm::isa_amx().thread_end();
+  return static_cast<double>(iters) * 4 * 16 * 16 * 32 * 2;
+}
+}  // namespace peak
+}  // namespace moe

@@ -64,3 +64,27 @@ Isa isa_avx2() { return {kMR, ALayout::kPairs, micro, nullptr, nullptr}; }
 
 }  // namespace gemm
 }  // namespace moe
+
+// Peak probe (peak.h): 12 independent ymm FMA chains.
+#include "peak.h"
+
+namespace moe {
+namespace peak {
+double fma_avx2_loop(long iters) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(0.001f);
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+    __asm__ volatile("" : "+x"(x), "+x"(y));
+  }
+  alignas(32) float out[8];
+  __m256 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+  _mm256_store_ps(out, s);
+  __asm__ volatile("" : : "x"(out[0]));
+  return static_cast<double>(iters) * 12 * 16;
+}
+}  // namespace peak
+}  // namespace moe

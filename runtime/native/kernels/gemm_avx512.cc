@@ -61,3 +61,25 @@ Isa isa_avx512() { return {kMR, ALayout::kPairs, micro, nullptr, nullptr}; }
 
 }  // namespace gemm
 }  // namespace moe
+
+// Peak probe (peak.h): 24 independent zmm FMA chains.
+#include "peak.h"
+
+namespace moe {
+namespace peak {
+double fma_avx512_loop(long iters) {
+  __m512 acc[24];
+  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(0.001f);
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+    __asm__ volatile("" : "+v"(x), "+v"(y));
+  }
+  float sink = 0;
+  for (int i = 0; i < 24; ++i) sink += _mm512_reduce_add_ps(acc[i]);
+  __asm__ volatile("" : : "x"(sink));
+  return static_cast<double>(iters) * 24 * 32;
+}
+}  // namespace peak
+}  // namespace moe

@@ -14,6 +14,7 @@ type I32 = Int32Array;
 export interface RawBinding {
   kernelInfo(): { path: KernelPathName; detected: KernelPathName; threads: number };
   setKernelPath(p: KernelPathName): void;
+  measurePeak(seconds: number): { fmaFp32: number; amxBf16: number };
   encodeF32(x: F32, out: U8, format: number, saturate: boolean, cb?: Cb): void;
   encodeBf16(x: U16, out: U8, format: number, saturate: boolean, cb?: Cb): void;
   decodeF32(c: U8, out: F32, format: number, cb?: Cb): void;

@@ -20,3 +20,11 @@ export function setKernelPath(path: KernelPathName): void {
   }
   binding().setKernelPath(path);
 }
+
+/** Benchmarks only: machine peak GFLOP/s over all pool threads (fp32 FMA; AMX BF16, 0 without AMX). Blocks ~2x seconds. */
+export function measurePeak(seconds = 0.3): { fmaFp32: number; amxBf16: number } {
+  if (typeof seconds !== 'number' || !(seconds > 0 && seconds <= 10)) {
+    throw new RangeError(`measurePeak: seconds must be in (0, 10], got ${String(seconds)}`);
+  }
+  return binding().measurePeak(seconds);
+}
