@@ -38,8 +38,9 @@ export function fleetMap(plan: TrainingPlan, nodes: readonly NodeLike[], topolog
   const excluded = new Set(plan.excludedNodes.map((e) => e.name));
   const spines: MapSpine[] = [];
   const label = (n: NodeLike, lv: number) => n.labels[topology.levels[lv]!.nodeLabel] ?? '?';
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  const ordered = [...cluster.nodes.map((n) => byName.get(n.name)!), ...nodes.filter((n) => excluded.has(n.name))];
+  // Every node of the fleet once: usable ones and those the topology itself leaves out (cordoned, tainted, …).
+  const inFleet = new Set([...cluster.nodes.map((n) => n.name), ...cluster.excluded.map((e) => e.name)]);
+  const ordered = nodes.filter((n) => inFleet.has(n.name));
   ordered.sort((a, b) => natural(label(a, top), label(b, top)) || natural(label(a, mid), label(b, mid)) || natural(a.name, b.name));
   for (const n of ordered) {
     const sName = label(n, top);

@@ -15,6 +15,18 @@ export function fmtBytes(b: number): string {
   return `${b.toFixed(b < 10 && i > 0 ? 2 : b < 100 && i > 0 ? 1 : 0)} ${units[i]}`;
 }
 
+/** 671.0B, 7.13M, 512K. */
+export function fmtCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  return n >= 1e3 ? `${(n / 1e3).toFixed(0)}K` : String(n);
+}
+
+/** Seconds as s or ms. */
+export function fmtSeconds(s: number): string {
+  return s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(s >= 0.01 ? 0 : 2)} ms`;
+}
+
 /** Cell of a node in the map: stage in base 36 + replica letter (a, b, …), "··" for free, "xx" for excluded. */
 export function nodeCell(unit: { pp: number; dp: number } | null, excluded: boolean): string {
   if (excluded) return 'xx';
@@ -44,7 +56,7 @@ export function renderText(plan: TrainingPlan, nodes: readonly NodeLike[], topol
   const p = plan.parallelism;
   const out: string[] = [];
   const m = plan.model;
-  out.push(`MoETrainingJob ${name}: ${m.preset ?? 'custom model'} — ${(plan.params.total / 1e9).toFixed(1)}B params (${(plan.params.active / 1e9).toFixed(1)}B active, MTP ${(plan.params.mtp / 1e9).toFixed(1)}B)`);
+  out.push(`MoETrainingJob ${name}: ${m.preset ?? 'custom model'} — ${fmtCount(plan.params.total)} params (${fmtCount(plan.params.active)} active, MTP ${fmtCount(plan.params.mtp)})`);
   out.push(`world size ${plan.worldSize} = PP ${p.pipeline.stages} × EP ${p.expert} × DP ${p.data} × TP ${p.tensor}; ${plan.pods} pods × ${plan.gpusPerPod} GPUs`);
   out.push(`schedule ${p.pipeline.schedule}, ${p.pipeline.microBatches} micro-batches; bubble ${plan.schedule.bubbleFormula}`);
   out.push('');
@@ -65,12 +77,12 @@ export function renderText(plan: TrainingPlan, nodes: readonly NodeLike[], topol
   for (const t of sm.traffic) {
     out.push(`  ${t.level.padEnd(8)} ${String(t.gbpsPerGpu).padStart(8)} ${fmtBytes(t.bytesPerStep).padStart(10)} ${fmtBytes(t.ep).padStart(10)} ${fmtBytes(t.pp).padStart(10)} ${fmtBytes(t.dp).padStart(10)}`);
   }
-  out.push(`  cross-leaf ${fmtBytes(sm.crossLeafBytes)} (lower bound ${fmtBytes(sm.crossLeafLowerBound)}); score ${sm.score.toFixed(3)}; est. comm ${sm.estCommSecondsPerStep.toFixed(2)} s/step on the busiest GPU`);
+  out.push(`  cross-leaf ${fmtBytes(sm.crossLeafBytes)} (lower bound ${fmtBytes(sm.crossLeafLowerBound)}); score ${sm.score.toFixed(3)}; est. comm ${fmtSeconds(sm.estCommSecondsPerStep)}/step on the busiest GPU`);
   for (const e of sm.explanations) out.push(`  - ${e}`);
   out.push('');
   const mem = plan.memory;
   out.push(`memory per GPU (estimate, busiest pipeline rank): ${fmtBytes(mem.totalBytes)}`);
-  out.push(`  params ${(mem.params / 1e9).toFixed(2)}B${p.pipeline.schedule.startsWith('DualPipe') ? ' (two stages held)' : ''}: weights ${fmtBytes(mem.weightBytes)}, grads ${fmtBytes(mem.gradBytes)}, ZeRO-1 optimizer ${fmtBytes(mem.optimizerBytes)}, activations ${fmtBytes(mem.activationBytes)} (${mem.peakActivationChunks} chunks in flight)`);
+  out.push(`  params ${fmtCount(mem.params)}${p.pipeline.schedule.startsWith('DualPipe') ? ' (two stages held)' : ''}: weights ${fmtBytes(mem.weightBytes)}, grads ${fmtBytes(mem.gradBytes)}, ZeRO-1 optimizer ${fmtBytes(mem.optimizerBytes)}, activations ${fmtBytes(mem.activationBytes)} (${mem.peakActivationChunks} chunks in flight)`);
   if (mem.totalBytes > 80 * GB) out.push('  (above 80 GB: more micro-batches of fewer sequences, recomputation or more stages would be needed)');
   out.push('');
   const tl = scheduleTimeline(plan);

@@ -70,48 +70,60 @@ function fillLeaves(order: number[], unitPods: number, leafCap: number[]): Int32
 }
 
 /**
- * Swaps units between leaves while that lowers the cut (first improvement, bounded passes). The change of a swap is
- * computed locally: the ≤ 4 pipeline edges at the two units and the ring crossings of their two stages.
+ * Swaps units between leaves, or moves a unit into a leaf's free room, while that lowers the cut (first improvement,
+ * bounded passes). Free room is modelled as empty units (ids ≥ the real units) without edges. The change of a step
+ * is computed locally: the ≤ 4 pipeline edges at the two units and the ring crossings of their stages.
  */
-function improveBySwaps(unitLeaf: Int32Array, PP: number, D: number, w: number, h: number[], leaves: number, budgetMs: number): number {
+function improveBySwaps(unitLeaf: Int32Array, PP: number, D: number, w: number, h: number[], freeUnits: number[], budgetMs: number): number {
   const t0 = Date.now();
+  const U = unitLeaf.length;
+  const leaves = freeUnits.length;
+  const all = new Int32Array(U + freeUnits.reduce((a, b) => a + b, 0));
+  all.set(unitLeaf);
+  let k = U;
+  freeUnits.forEach((n, leaf) => {
+    for (let i = 0; i < n; i++) all[k++] = leaf;
+  });
   const count = new Int32Array(PP * leaves);
   const distinct = new Int32Array(PP);
-  for (let u = 0; u < unitLeaf.length; u++) {
+  for (let u = 0; u < U; u++) {
     const pp = u % PP;
-    if (count[pp * leaves + unitLeaf[u]!]!++ === 0) distinct[pp]!++;
+    if (count[pp * leaves + all[u]!]!++ === 0) distinct[pp]!++;
   }
   const ring = (pp: number) => (distinct[pp]! > 1 ? distinct[pp]! * h[pp]! : 0);
   const edges = (u: number) => {
+    if (u >= U) return 0;
     const pp = u % PP;
     let c = 0;
-    if (pp > 0 && unitLeaf[u - 1] !== unitLeaf[u]) c += w;
-    if (pp + 1 < PP && unitLeaf[u + 1] !== unitLeaf[u]) c += w;
+    if (pp > 0 && all[u - 1] !== all[u]) c += w;
+    if (pp + 1 < PP && all[u + 1] !== all[u]) c += w;
     return c;
   };
   const move = (u: number, to: number) => {
-    const pp = u % PP;
-    if (--count[pp * leaves + unitLeaf[u]!]! === 0) distinct[pp]!--;
-    unitLeaf[u] = to;
-    if (count[pp * leaves + to]!++ === 0) distinct[pp]!++;
+    if (u < U) {
+      const pp = u % PP;
+      if (--count[pp * leaves + all[u]!]! === 0) distinct[pp]!--;
+      if (count[pp * leaves + to]!++ === 0) distinct[pp]!++;
+    }
+    all[u] = to;
   };
   const local = (a: number, b: number) => {
-    const shared = Math.abs(a - b) === 1 && Math.floor(a / PP) === Math.floor(b / PP) && unitLeaf[a] !== unitLeaf[b] ? w : 0;
+    const shared = b < U && Math.abs(a - b) === 1 && Math.floor(a / PP) === Math.floor(b / PP) && all[a] !== all[b] ? w : 0;
     const pa = a % PP;
-    const pb = b % PP;
-    return edges(a) + edges(b) - shared + ring(pa) + (pb !== pa ? ring(pb) : 0);
+    const pb = b < U ? b % PP : -1;
+    return edges(a) + edges(b) - shared + ring(pa) + (pb >= 0 && pb !== pa ? ring(pb) : 0);
   };
   for (let pass = 0; pass < 8; pass++) {
     let improved = false;
-    for (let a = 0; a < unitLeaf.length && Date.now() - t0 < budgetMs; a++) {
-      for (let b = a + 1; b < unitLeaf.length; b++) {
-        const la = unitLeaf[a]!;
-        const lb = unitLeaf[b]!;
+    for (let a = 0; a < U && Date.now() - t0 < budgetMs; a++) {
+      for (let b = a + 1; b < all.length; b++) {
+        const la = all[a]!;
+        const lb = all[b]!;
         if (la === lb) continue;
         const before = local(a, b);
         move(a, lb);
         move(b, la);
-        if (local(a, b) < before - 1e-6 * Math.max(1, before)) improved = true;
+        if (local(a, b) < before - 1e-9 * Math.max(1, before)) improved = true;
         else {
           move(a, la);
           move(b, lb);
@@ -120,7 +132,7 @@ function improveBySwaps(unitLeaf: Int32Array, PP: number, D: number, w: number, 
     }
     if (!improved) break;
   }
-  void D;
+  unitLeaf.set(all.subarray(0, U));
   return unitCut(unitLeaf, PP, D, w, h);
 }
 
@@ -144,7 +156,10 @@ export function packPlacement(cluster: ClusterModel, p: ParallelismSpec, v: Traf
     }
     if (best) {
       const units = best.leafOf.length;
-      best.cost = improveBySwaps(best.leafOf, shape.PP, shape.D, w, h, leaves.length, opts.swapBudgetMs ?? 200);
+      const used = new Array<number>(leaves.length).fill(0);
+      for (const lf of best.leafOf) used[lf]!++;
+      const free = cap.map((c, i) => Math.floor(c / shape.pods) - used[i]!);
+      best.cost = improveBySwaps(best.leafOf, shape.PP, shape.D, w, h, free, opts.swapBudgetMs ?? 200);
       // Materialise: units of each leaf take consecutive slots, in unit id order (= rank order).
       const podNode = new Array<number>(pods);
       const next = new Array<number>(leaves.length).fill(0);
@@ -152,8 +167,8 @@ export function packPlacement(cluster: ClusterModel, p: ParallelismSpec, v: Traf
         const lf = best.leafOf[u]!;
         for (let k = 0; k < shape.pods; k++) podNode[u * shape.pods + k] = leaves[lf]!.slots[next[lf]!++]!;
       }
-      const used = new Set(best.leafOf).size;
-      explanations.push(`each EP group (${shape.gpus} GPUs) sits inside one leaf; ${units} groups over ${used} leaves`);
+      const leavesUsed = new Set(best.leafOf).size;
+      explanations.push(`each EP group (${shape.gpus} GPUs) sits inside one leaf; ${units} groups over ${leavesUsed} leaves`);
       return { podNode, explanations };
     }
     explanations.push(`EP groups of ${shape.gpus} GPUs do not fit whole into the free leaves; they are placed in rank order and some cross leaves`);

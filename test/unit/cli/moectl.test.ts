@@ -83,6 +83,16 @@ test('wrong kind, bad --fleet and missing fleet source are usage errors', () => 
   assert.equal(moectl('frobnicate').code, 2);
 });
 
+test('--exclude leaves nodes out; the picture marks them once and the plan uses the free room of another leaf', () => {
+  const f = job('  model: {preset: deepseek-v3-tiny}\n  parallelism: {pipeline: {stages: 2, schedule: DualPipeV, microBatches: 6}, expert: 4, gpusPerPod: 4}\n  training: {globalBatchSize: 24, sequenceLength: 256}\n');
+  const r = moectl('plan', f, '--fleet', '1x2x2x4', '--exclude', 'gpu-s0-l0-n0');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /leaf s0-l0 +xx ··\n/);
+  assert.match(r.out, /leaf s0-l1 +0a 1a\n/);
+  assert.match(r.out, /gpu-s0-l0-n0: listed in spec\.packing\.excludeNodes/);
+  assert.match(r.out, /cross-leaf 0 B/);
+});
+
 test('a topology file replaces the default levels', () => {
   const topo = join(dir, 'topo.yaml');
   writeFileSync(topo, 'apiVersion: moe.io/v1alpha1\nkind: ClusterTopology\nmetadata: {name: default}\nspec:\n  levels:\n    - {name: nvlink, nodeLabel: moe.io/nvlink-domain, gbpsPerGpu: 200}\n    - {name: leaf, nodeLabel: moe.io/leaf, gbpsPerGpu: 25}\n  gpusPerNode: 8\n');
