@@ -111,8 +111,12 @@ export function buildCluster(input: readonly NodeLike[], spec: TopologySpec, opt
     kept.push({ node: n, path });
   }
   const L = spec.levels.length;
+  // Sort by the network tiers (spine, leaf), then by NVLink domain, then host: nodes of one NVLink domain (which may
+  // span hosts) end up next to each other, and so do the nodes of one leaf.
+  const tierAt = Math.max(1, leafIndex(spec.levels));
+  const keyOrder = [...Array.from({ length: L - tierAt }, (_, i) => L - 1 - i), ...Array.from({ length: Math.min(tierAt, L) }, (_, i) => i)];
   kept.sort((a, b) => {
-    for (let i = L - 1; i >= 0; i--) {
+    for (const i of keyOrder) {
       const c = natural(a.path[i]!, b.path[i]!);
       if (c) return c;
     }

@@ -60,6 +60,12 @@ test('an NVLink domain can span several nodes (NVL72-style racks)', () => {
   assert.equal(sharedLevel(m, 1, 2), 2, 'nodes of different racks meet at the leaf');
 });
 
+test('nodes of one NVLink domain are kept together even when host names interleave', () => {
+  const rack = (name: string, domain: string) => ({ ...node(name, 'l0'), labels: { ...node(name, 'l0').labels, [LABEL_NVLINK_DOMAIN]: domain } });
+  const m = buildCluster([rack('h1', 'r1'), rack('h2', 'r0'), rack('h3', 'r1'), rack('h4', 'r0')], defaultTopology(8), {});
+  assert.deepEqual(m.nodes.map((n) => n.name), ['h2', 'h4', 'h1', 'h3']);
+});
+
 test('leaves of different spines with the same label value stay apart', () => {
   const a = node('a', 'l0');
   const b = { ...node('b', 'l0'), labels: { ...node('b', 'l0').labels, [LABEL_SPINE]: 's1' } };
