@@ -104,7 +104,7 @@ export function planTrainingJob(input: PlanInput): PlanResult {
   }
   if (cluster.excluded.length) explanations.push(`${cluster.excluded.length} node(s) excluded (see excludedNodes)`);
   if (input.baselines) {
-    for (const [name, pods] of [['spread', spreadPlacement(cluster, p)], ['random', randomPlacement(cluster, p)]] as const) {
+    for (const [name, pods] of [['spread', spreadPlacement(cluster, p, 1)], ['random', randomPlacement(cluster, p, 2)]] as const) {
       const c = evaluatePlacement(rankNodes(pods, p), cluster, p, volumes);
       explanations.push(`baseline ${name}: cross-leaf ${(c.crossLeafBytes / Math.max(1, cost.crossLeafBytes)).toFixed(2)}× this plan, weighted cost ${(c.weightedCost / cost.weightedCost).toFixed(2)}×`);
     }
