@@ -25,4 +25,5 @@ NAN_MODULE_INIT(Init) {
 }
 }  // namespace
 
-NODE_MODULE(moe_native, Init)
+// Worker-enabled: the model may load the kernels from worker_threads too.
+NAN_MODULE_WORKER_ENABLED(moe_native, Init)

@@ -24,3 +24,20 @@ describe('native environment', () => {
     assert.match(out, /^ERR moe native addon not found at \/nonexistent\/moe_native\.node: run "make native"/);
   });
 });
+
+describe('native addon in worker threads', () => {
+  it('loads and computes inside a worker_thread as well as on the main thread', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const code = `import(${JSON.stringify(index)}).then((m) => {
+      const a = m.quantizeActivations(new Float32Array(256).fill(1), 2, 128), b = m.quantizeWeights(new Float32Array(384).fill(0.5), 3, 128);
+      require('node:worker_threads').parentPort.postMessage(Array.from(m.fp8Gemm(a, b)));
+    })`;
+    const got = await new Promise<number[]>((resolve, reject) => {
+      const w = new Worker(code, { eval: true });
+      w.once('message', (v: number[]) => { resolve(v); void w.terminate(); });
+      w.once('error', reject);
+    });
+    assert.equal(got.length, 6);
+    for (const v of got) assert.ok(Math.abs(v - 64) < 1e-4, `${v} != 128 * 1 * 0.5`);
+  });
+});
