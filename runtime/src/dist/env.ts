@@ -1,0 +1,56 @@
+// Reads the operator-to-pod contract (DESIGN.md §4) from the environment. Pure apart from reading `env`.
+
+export interface DistEnv {
+  rank: number;
+  worldSize: number;
+  localRank: number;
+  localWorldSize: number;
+  masterAddr: string;
+  masterPort: number;
+  ppRank: number;
+  epRank: number;
+  dpRank: number;
+  tpRank: number;
+  /** Path of the mounted plan, when the operator gave one. */
+  planPath?: string;
+  job?: string;
+  restart: number;
+  /** The address this rank's Gloo device listens on: MOE_POD_IP, else POD_IP, else the hostname. */
+  hostAddr: string;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt?: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') {
+    if (dflt !== undefined) return dflt;
+    throw new Error(`${name} is not set: the operator sets it on every pod (torchrun-compatible); set it by hand to run locally`);
+  }
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
+  return v;
+}
+
+export function readDistEnv(env: NodeJS.ProcessEnv = process.env, hostname = 'localhost'): DistEnv {
+  const worldSize = int(env, 'WORLD_SIZE');
+  if (worldSize < 1) throw new Error('WORLD_SIZE must be at least 1');
+  const rank = int(env, 'RANK');
+  if (rank >= worldSize) throw new Error(`RANK ${rank} must be below WORLD_SIZE ${worldSize}`);
+  const masterAddr = env.MASTER_ADDR;
+  if (!masterAddr) throw new Error('MASTER_ADDR is not set: the address (DNS name) of rank 0, which serves the rendezvous store');
+  const masterPort = int(env, 'MASTER_PORT');
+  if (masterPort < 1 || masterPort > 65535) throw new Error(`MASTER_PORT must be in 1..65535, got ${masterPort}`);
+  const out: DistEnv = {
+    rank, worldSize, masterAddr, masterPort,
+    localRank: int(env, 'LOCAL_RANK', 0),
+    localWorldSize: int(env, 'LOCAL_WORLD_SIZE', 1),
+    ppRank: int(env, 'MOE_PP_RANK', 0),
+    epRank: int(env, 'MOE_EP_RANK', 0),
+    dpRank: int(env, 'MOE_DP_RANK', 0),
+    tpRank: int(env, 'MOE_TP_RANK', 0),
+    restart: int(env, 'MOE_RESTART', 0),
+    hostAddr: env.MOE_POD_IP || env.POD_IP || hostname,
+  };
+  if (env.MOE_PLAN) out.planPath = env.MOE_PLAN;
+  if (env.MOE_JOB) out.job = env.MOE_JOB;
+  return out;
+}

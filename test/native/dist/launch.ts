@@ -1,0 +1,57 @@
+// Launches N local ranks of a worker script as child processes with the pod contract's environment, and collects
+// their exit codes and output. Test helper (I/O).
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+export interface RankResult { rank: number; code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LaunchOptions {
+  script: string;
+  worldSize: number;
+  /** Ranks to start (default all); leaving some out simulates ranks that never arrive. */
+  ranks?: number[];
+  args?: string[];
+  env?: Record<string, string>;
+  /** Per-rank extra environment. */
+  rankEnv?: (rank: number) => Record<string, string>;
+  /** Kill everything still running after this long (a hang is a test failure, not a stuck suite). */
+  killAfterMs: number;
+}
+
+export async function launch(o: LaunchOptions): Promise<{ results: RankResult[]; children: ChildProcess[] }> {
+  const port = await freePort();
+  const ranks = o.ranks ?? Array.from({ length: o.worldSize }, (_, i) => i);
+  const t0 = Date.now();
+  const children: ChildProcess[] = [];
+  const results = await Promise.all(ranks.map((rank) => new Promise<RankResult>((resolve) => {
+    const child = spawn(process.execPath, [o.script, ...(o.args ?? [])], {
+      env: {
+        ...process.env, RANK: String(rank), WORLD_SIZE: String(o.worldSize), LOCAL_RANK: String(rank),
+        LOCAL_WORLD_SIZE: String(o.worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+        MOE_POD_IP: '127.0.0.1', ...o.env, ...(o.rankEnv ? o.rankEnv(rank) : {}),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '', stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const killer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ rank, code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  })));
+  return { results, children };
+}

@@ -1,0 +1,118 @@
+// The rendezvous store in one process: wire format, waits, timeouts, rendezvous errors and lifelines.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { StoreClient } from '../../../runtime/src/dist/store-client.js';
+import { StoreServer } from '../../../runtime/src/dist/store-server.js';
+import { rendezvous } from '../../../runtime/src/dist/store.js';
+import { encodeRequest, parseSetBody, requestReader, setBody } from '../../../runtime/src/dist/store-protocol.js';
+import { readDistEnv } from '../../../runtime/src/dist/env.js';
+
+async function withStore(worldSize: number, stallMs: number, fn: (s: StoreServer, connect: () => Promise<StoreClient>) => Promise<void>): Promise<void> {
+  const s = await StoreServer.start({ host: '127.0.0.1', port: 0, worldSize, stallMs });
+  const clients: StoreClient[] = [];
+  try {
+    await fn(s, async () => {
+      const c = await StoreClient.connect('127.0.0.1', s.port, 2000);
+      clients.push(c);
+      return c;
+    });
+  } finally {
+    for (const c of clients) await c.close();
+    await s.close();
+  }
+}
+
+describe('store wire format', () => {
+  it('splits frames that arrive glued together and in pieces', () => {
+    const a = encodeRequest(0x53, 7, setBody('k', Buffer.from('v1')));
+    const b = encodeRequest(0x47, 8, Buffer.from([1, 2, 3, 4, 5]));
+    const all = Buffer.concat([a, b]);
+    const r = requestReader();
+    assert.deepEqual(r.push(all.subarray(0, 5)), []);
+    const got = [...r.push(all.subarray(5, a.length + 3)), ...r.push(all.subarray(a.length + 3))];
+    assert.deepEqual(got.map((x) => [x.op, x.id, x.body.length]), [[0x53, 7, 4 + 1 + 2], [0x47, 8, 5]]);
+    assert.deepEqual(parseSetBody(got[0].body), { key: 'k', value: Buffer.from('v1') });
+  });
+
+  it('rejects a set body whose key length runs past the end', () => {
+    const body = Buffer.from([9, 0, 0, 0, 65]);
+    assert.throws(() => parseSetBody(body), /key length 9 runs past the 5-byte body/);
+  });
+});
+
+describe('store server', () => {
+  it('a get waits for a later set; a get that times out returns undefined', async () => {
+    await withStore(2, 10_000, async (_s, connect) => {
+      const a = await connect(), b = await connect();
+      const pending = a.get('x', 5000);
+      await b.set('x', 'hello');
+      assert.equal((await pending)?.toString(), 'hello');
+      assert.equal(await a.get('never', 50), undefined);
+      assert.deepEqual(await a.missing(['x', 'y']), ['y']);
+    });
+  });
+
+  it('rendezvous names the ranks that never arrived', async () => {
+    await withStore(4, 10_000, async (_s, connect) => {
+      const c0 = await connect(), c2 = await connect();
+      const p2 = rendezvous(c2, 2, 4, 300, 'start');
+      await assert.rejects(rendezvous(c0, 0, 4, 300, 'start'), /ranks 1, 3 never arrived \(2 of 4 present\)/);
+      await assert.rejects(p2, /ranks 1, 3 never arrived/);
+    });
+  });
+
+  it('a rank whose connection closes without a goodbye is reported lost to every watcher', async () => {
+    await withStore(3, 10_000, async (s, connect) => {
+      const c0 = await connect(), c1 = await connect(), c2 = await connect();
+      await c0.hello(0, 3);
+      await c1.hello(1, 3);
+      await c2.hello(2, 3);
+      const w0 = c0.watch(), w2 = c2.watch();
+      await c2.close(); // a goodbye: not a failure
+      assert.equal(s.aborted(), undefined);
+      (c1 as unknown as { socket: { destroy(): void } }).socket.destroy();
+      assert.match(await w0, /^rank 1 lost/);
+      await assert.rejects(w2, /closed/); // c2 left before the abort
+    });
+  });
+
+  it('a rank that stops heartbeating is declared stalled', async () => {
+    await withStore(2, 200, async (s, connect) => {
+      const c0 = await connect(), c1 = await connect();
+      await c0.hello(0, 2);
+      await c1.hello(1, 2);
+      const w = c0.watch();
+      const beat = setInterval(() => c0.ping().catch(() => undefined), 40);
+      try {
+        assert.match(await w, /^rank 1 stalled: no heartbeat for \d+ms \(limit 200ms\)/);
+        assert.equal(s.arrived().length, 2);
+      } finally {
+        clearInterval(beat);
+      }
+    });
+  });
+
+  it('refuses a second rank with the same RANK and a rank from another world size', async () => {
+    await withStore(2, 10_000, async (_s, connect) => {
+      const a = await connect(), b = await connect();
+      await a.hello(1, 2);
+      await assert.rejects(b.hello(1, 2), /rank 1 is already connected/);
+      await assert.rejects(b.hello(0, 3), /does not fit the store's world of 2 ranks/);
+    });
+  });
+});
+
+describe('pod contract environment', () => {
+  const base = { RANK: '1', WORLD_SIZE: '4', MASTER_ADDR: 'job-0.job', MASTER_PORT: '29500' };
+  it('reads the torchrun-compatible variables and the pod address', () => {
+    const e = readDistEnv({ ...base, MOE_PP_RANK: '1', MOE_POD_IP: '10.0.0.5', MOE_PLAN: '/etc/moe/plan.json' }, 'host');
+    assert.deepEqual([e.rank, e.worldSize, e.masterAddr, e.masterPort, e.ppRank, e.epRank, e.hostAddr, e.planPath],
+      [1, 4, 'job-0.job', 29500, 1, 0, '10.0.0.5', '/etc/moe/plan.json']);
+  });
+  it('names the variable that is missing or wrong', () => {
+    assert.throws(() => readDistEnv({ ...base, RANK: undefined }), /RANK is not set/);
+    assert.throws(() => readDistEnv({ ...base, RANK: '4' }), /RANK 4 must be below WORLD_SIZE 4/);
+    assert.throws(() => readDistEnv({ ...base, MASTER_PORT: '70000' }), /MASTER_PORT must be in 1..65535/);
+    assert.throws(() => readDistEnv({ ...base, WORLD_SIZE: 'two' }), /WORLD_SIZE must be a non-negative integer, got 'two'/);
+  });
+});

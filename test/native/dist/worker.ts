@@ -1,0 +1,83 @@
+// One rank of the distributed tests, started by launch.ts with the pod contract's environment.
+// argv[2] picks the scenario; results go to stdout as one JSON line; failures exit non-zero.
+import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/init.js';
+import { readDistEnv } from '../../../runtime/src/dist/env.js';
+
+const scenario = process.argv[2] ?? 'collectives';
+const env = readDistEnv(process.env);
+const dist = await initDistributed(env, distOptionsFromEnv());
+const { rank, size } = dist;
+const world = dist.world;
+
+/** Value rank r contributes at index i: exact in float32, so sums are exact too. */
+const val = (r: number, i: number): number => (r + 1) * 1000 + i;
+
+async function collectivesScenario(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  // allreduce: element i = Σ_r val(r, i)
+  const n = 1000;
+  const a = Float32Array.from({ length: n }, (_, i) => val(rank, i));
+  await world.allreduce(a);
+  out.allreduce = [a[0], a[n - 1]];
+  // allgather of 3 floats per rank
+  const g = new Float32Array(3 * size);
+  await world.allgather(Float32Array.from([rank, rank * 10, rank * 100]), g);
+  out.allgather = Array.from(g);
+  // alltoallv: rank r sends (d + 1) bytes of value 10r + d to rank d
+  const inBytes = Array.from({ length: size }, (_, d) => d + 1);
+  const input = new Uint8Array(inBytes.reduce((x, y) => x + y, 0));
+  let off = 0;
+  for (let d = 0; d < size; d++) for (let k = 0; k < inBytes[d]; k++) input[off++] = 10 * rank + d;
+  const outBytes = Array.from({ length: size }, () => rank + 1);
+  const output = new Uint8Array(size * (rank + 1));
+  await world.alltoallv(input, inBytes, output, outBytes);
+  out.alltoallv = Array.from(output);
+  // reduce-scatter: counts[r] = r + 2 floats for rank r
+  const counts = Array.from({ length: size }, (_, r) => r + 2);
+  const rsIn = Float32Array.from({ length: counts.reduce((x, y) => x + y, 0) }, (_, i) => val(rank, i));
+  const rsOut = new Float32Array(counts[rank]);
+  await world.reduceScatter(rsIn, counts, rsOut);
+  out.reduceScatter = Array.from(rsOut);
+  // ring send/recv, posted both ways before waiting
+  const next = (rank + 1) % size, prev = (rank + size - 1) % size;
+  const got = new Float64Array(2);
+  await Promise.all([world.send(Float64Array.from([rank, Math.PI * rank]), next, 7), world.recv(got, prev, 7)]);
+  out.ring = Array.from(got);
+  // a sub-group of the even ranks
+  const evens = Array.from({ length: size }, (_, i) => i).filter((r) => r % 2 === 0);
+  if (rank % 2 === 0) {
+    const sub = await dist.group({ name: 'evens', ranks: evens });
+    const s = Float32Array.from([rank]);
+    await sub.allreduce(s);
+    out.evens = s[0];
+  }
+  await world.barrier();
+  out.traffic = world.traffic;
+  return out;
+}
+
+/** Allreduce in a loop; the victim rank dies or stalls at iteration 5. */
+async function faultScenario(kind: 'die' | 'stall'): Promise<Record<string, unknown>> {
+  const victim = Number(process.env.TEST_VICTIM ?? size - 1);
+  const buf = new Float32Array(1024);
+  for (let it = 0; it < 1_000_000; it++) {
+    if (it === 5 && rank === victim) {
+      process.stdout.write(JSON.stringify({ rank, event: kind, at: Date.now() }) + '\n');
+      if (kind === 'die') process.kill(process.pid, 'SIGKILL');
+      // stall: spin with the event loop blocked (no heartbeats), then leave so the test does not wait for a kill
+      const until = Date.now() + 6000;
+      while (Date.now() < until) { /* spin */ }
+      process.exit(9);
+    }
+    await dist.guard(() => world.allreduce(buf));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {};
+}
+
+let result: Record<string, unknown>;
+if (scenario === 'collectives') result = await collectivesScenario();
+else if (scenario === 'die' || scenario === 'stall') result = await faultScenario(scenario);
+else throw new Error(`unknown scenario ${scenario}`);
+process.stdout.write(JSON.stringify({ rank, ...result }) + '\n');
+await dist.shutdown();
