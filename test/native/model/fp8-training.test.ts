@@ -13,7 +13,7 @@ import { loadLatest, saveCheckpoint } from '../../../runtime/src/checkpoint/stor
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { syntheticCorpus } from '../../../runtime/src/data/grammar.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
-import { matmulT } from '../../../runtime/src/model/tensor.js';
+import { matmulN, matmulT, matmulTN } from '../../../runtime/src/model/tensor.js';
 import { microOverrides } from '../../unit/runtime/fixtures.js';
 
 const tokens = byteTokenizer.encode(syntheticCorpus(3, 20000));
@@ -52,6 +52,30 @@ for (const p of ['fp8', 'bf16'] as const) {
     check(dwN, dwE, 'wgrad', 1e-4);
   });
 }
+
+test('fp8 dgrad/wgrad keep tiny gradients (amax far below the 1e-4 scale floor) as accurate as normal ones', () => {
+  const rng = new Rng(2);
+  const T = 64, inF = 256, outF = 128;
+  const x = rand(T * inF, rng), W = rand(outF * inF, rng);
+  const dy = rand(T * outF, rng).map((v) => v * 1e-7);
+  const lin = precisionCtx('fp8', true).linear;
+  const rel = (a: Float32Array, b: Float32Array): number => {
+    let num = 0, den = 0;
+    for (let i = 0; i < a.length; i++) {
+      num += (a[i] - b[i]) ** 2;
+      den += b[i] ** 2;
+    }
+    return Math.sqrt(num / den);
+  };
+  const dx = new Float32Array(T * inF), exactDx = new Float32Array(T * inF);
+  lin.dgrad(dy, W, T, outF, inF, dx);
+  matmulN(dy, W, T, outF, inF, exactDx);
+  assert.ok(rel(dx, exactDx) < 0.06, `dgrad relative RMS error ${rel(dx, exactDx)}`);
+  const dW = new Float32Array(outF * inF), exactDW = new Float32Array(outF * inF);
+  lin.wgrad(dy, x, T, outF, inF, dW);
+  matmulTN(dy, x, T, outF, inF, exactDW);
+  assert.ok(rel(dW, exactDW) < 0.06, `wgrad relative RMS error ${rel(dW, exactDW)}`);
+});
 
 test('fp8 training on the native kernels lowers the loss and resumes exactly from a checkpoint', async () => {
   const opts = defaultTrainOptions({ precision: 'fp8', steps: 12, batch: 4, seqLen: 16, overrides: microOverrides, checkpointEvery: 0 });

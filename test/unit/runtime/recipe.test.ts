@@ -14,6 +14,7 @@ import { syntheticCorpus } from '../../../runtime/src/data/grammar.js';
 import { parseJsonl } from '../../../runtime/src/data/corpus.js';
 import { modelConfig } from '../../../runtime/src/model/config.js';
 import { validateTrainOptions, defaultTrainOptions } from '../../../runtime/src/train/options.js';
+import { gradScale } from '../../../runtime/src/train/precision.js';
 
 test('E4M3 encode: known codes, round-to-nearest-even, saturation at 448, subnormals', () => {
   const cases: [number, number][] = [[0, 0x00], [1, 0x38], [-1, 0xb8], [448, 0x7e], [1000, 0x7e], [2 ** -9, 0x01], [2 ** -6, 0x08], [1.0625, 0x38], [1.1875, 0x3a], [0.5, 0x30], [3.5, 0x46]];
@@ -118,4 +119,11 @@ test('configuration errors name the field or flag', () => {
   assert.throws(() => modelConfig('deepseek-v3-huge'), /unknown; use one of .*deepseek-v3-tiny/);
   assert.throws(() => modelConfig('deepseek-v3-tiny', { n_group: 3 }), /n_routed_experts \(16\) must be a multiple of n_group \(3\)/);
   assert.throws(() => validateTrainOptions(defaultTrainOptions({ batch: 0 })), /--batch must be a positive integer/);
+});
+
+test('gradient rescale is the power of two that brings amax into [1, 2)', () => {
+  assert.equal(gradScale(new Float32Array([3e-7, -1e-7])), 2 ** 22); // 3e-7 · 2^22 ≈ 1.26
+  assert.equal(gradScale(new Float32Array([-5, 1])), 0.25);
+  assert.equal(gradScale(new Float32Array([1])), 1);
+  assert.equal(gradScale(new Float32Array(3)), 1);
 });
