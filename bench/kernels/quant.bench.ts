@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const mc = await time(() => dst.set(x), REPEATS);
   const py = peer(['quant', String(ROWS), String(COLS), String(REPEATS)], threads);
   const pyBest = (k: string) => (py[k] as number[])[0]!;
+  const pyCpu = (k: string) => (py[k] as number[])[2]!;
   const gbps = (s: number, b = bytes) => b / s / 1e9;
   const result = {
     shape: [ROWS, COLS],
@@ -32,6 +33,11 @@ async function main(): Promise<void> {
       quantizeActivations_GBps: gbps(pyBest('quant_act_s')), dequantizeActivations_GBps: gbps(pyBest('dequant_act_s')),
       quantizeWeights_GBps: gbps(pyBest('quant_weight_s')), memcpy_GBps: gbps(pyBest('memcpy_s'), n * 8), raw: py,
     },
+    cpuTimeRatios: {
+      quantizeActivations_vs_numpy: pyCpu('quant_act_s') / qa.cpuBest,
+      dequantizeActivations_vs_numpy: pyCpu('dequant_act_s') / da.cpuBest,
+      quantizeWeights_vs_numpy: pyCpu('quant_weight_s') / qw.cpuBest,
+    },
     ratios: {
       quantizeActivations_vs_numpy: pyBest('quant_act_s') / qa.best,
       dequantizeActivations_vs_numpy: pyBest('dequant_act_s') / da.best,
@@ -41,7 +47,7 @@ async function main(): Promise<void> {
     },
   };
   const file = writeResult('kernels-quant', result);
-  console.log(JSON.stringify({ file, native: result.native, numpy: { ...result.numpy, raw: undefined }, ratios: result.ratios }, null, 1));
+  console.log(JSON.stringify({ file, native: { ...result.native, seconds: undefined }, numpy: { ...result.numpy, raw: undefined }, ratios: result.ratios, cpuTimeRatios: result.cpuTimeRatios }, null, 1));
 }
 
 await main();
