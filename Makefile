@@ -66,7 +66,7 @@ test: build native pyenv cluster-bin ## Run every suite: unit, native, integrati
 	  'dist/test/unit/**/*.test.js' 'dist/test/native/**/*.test.js' \
 	  'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
 
-test-unit: build ## Pure-logic tests, no server
+test-unit: build pyenv ## Pure-logic tests, no server
 	$(NODE_TEST) 'dist/test/unit/**/*.test.js'
 
 test-native: build native pyenv ## Kernel parity, fuzz and API tests
