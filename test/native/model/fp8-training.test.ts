@@ -57,7 +57,7 @@ test('fp8 dgrad/wgrad keep tiny gradients (amax far below the 1e-4 scale floor) 
   const rng = new Rng(2);
   const T = 64, inF = 256, outF = 128;
   const x = rand(T * inF, rng), W = rand(outF * inF, rng);
-  const dy = rand(T * outF, rng).map((v) => v * 1e-7);
+  const dy = rand(T * outF, rng).map((v) => v * 1e-9);
   const lin = precisionCtx('fp8', true).linear;
   const rel = (a: Float32Array, b: Float32Array): number => {
     let num = 0, den = 0;
