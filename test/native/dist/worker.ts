@@ -2,6 +2,11 @@
 // argv[2] picks the scenario; results go to stdout as one JSON line; failures exit non-zero.
 import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/init.js';
 import { readDistEnv } from '../../../runtime/src/dist/env.js';
+import { DataParallelTrainer } from '../../../runtime/src/dist/dp-trainer.js';
+import { Trainer } from '../../../runtime/src/train/trainer.js';
+import type { Precision } from '../../../runtime/src/train/precision.js';
+import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
+import { fixtureOptions, fixtureTokens } from './train-fixture.js';
 
 const scenario = process.argv[2] ?? 'collectives';
 const env = readDistEnv(process.env);
@@ -75,8 +80,26 @@ async function faultScenario(kind: 'die' | 'stall'): Promise<Record<string, unkn
   return {};
 }
 
+/** ZeRO-1 data-parallel training of the fixture model; TEST_TRAIN = {precision, steps, batch}. */
+async function dpTrainScenario(): Promise<Record<string, unknown>> {
+  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as { precision: Precision; steps: number; batch: number };
+  const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch), byteTokenizer, fixtureTokens());
+  const dp = new DataParallelTrainer(trainer, world);
+  const losses: number[] = [];
+  const seconds: number[] = [];
+  for (let s = 0; s < spec.steps; s++) {
+    const m = await dist.guard(() => dp.trainStep());
+    losses.push(m.loss);
+    seconds.push(m.seconds);
+  }
+  let sum = 0;
+  for (const p of trainer.params.list()) for (let i = 0; i < p.data.length; i++) sum += p.data[i];
+  return { losses, seconds, paramSum: sum, shardMoments: dp.shardOpt.m.size, traffic: world.traffic };
+}
+
 let result: Record<string, unknown>;
 if (scenario === 'collectives') result = await collectivesScenario();
+else if (scenario === 'dp-train') result = await dpTrainScenario();
 else if (scenario === 'die' || scenario === 'stall') result = await faultScenario(scenario);
 else throw new Error(`unknown scenario ${scenario}`);
 process.stdout.write(JSON.stringify({ rank, ...result }) + '\n');
