@@ -42,7 +42,7 @@
       "include_dirs": ["kernels"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
-      "cflags_cc": ["-std=c++20", "-O3", "-fPIC", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"]
+      "cflags_cc": ["-std=c++20", "-O3", "-fPIC", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mfma"]
     },
     {
       "target_name": "moe_avx2",

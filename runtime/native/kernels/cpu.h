@@ -6,7 +6,8 @@
 namespace moe {
 
 // Which implementation family a kernel call uses. Reference is the scalar oracle.
-// Amx adds AMX-BF16 tiles for the GEMMs; every other kernel runs its AVX-512 code under Amx.
+// Avx2 = AVX2+FMA+F16C; Avx512 = AVX-512 F/BW/VL + FMA; Amx adds AMX-BF16 tiles for the GEMMs
+// (every other kernel runs its AVX-512 code under Amx).
 enum class KernelPath { Reference = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
 
 // Best path this CPU supports (ignores the override).

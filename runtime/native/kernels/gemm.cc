@@ -21,10 +21,11 @@ using gemm::kNR;
 constexpr size_t kKcSlices = 4;  // K slices per cache block (512 K: B block of 8 panels = 256 KiB)
 constexpr size_t kPanelsPerBlock = 8;
 
-struct Buf16 {
-  std::unique_ptr<uint16_t[]> p;
-  explicit Buf16(size_t n) : p(new uint16_t[n]) {}
-  uint16_t* get() { return p.get(); }
+// Packed operand storage: n elements of 2 (bf16) or 4 (float) bytes.
+struct Packed {
+  std::unique_ptr<uint8_t[]> p;
+  Packed(size_t n, const gemm::Isa& isa) : p(new uint8_t[n * (isa.layout == gemm::ALayout::kF32 ? 4 : 2)]) {}
+  void* get() { return p.get(); }
 };
 
 gemm::Isa isa_for(KernelPath p) {
@@ -36,12 +37,18 @@ gemm::Isa isa_for(KernelPath p) {
 // A [rows, K] -> panels of isa.mr rows in the micro-kernel's layout (gemm.h), zero padded. Written
 // in output order (a k-chunk of every row of the panel at a time) so the stores stream.
 template <typename Load>
-void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, uint16_t* out, Load load) {
+void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v, Load load) {
   const size_t mr = isa.mr, panels = ceil_div(rows, mr);
   parallel_for(panels, 1, [&](size_t p0, size_t p1) {
     for (size_t p = p0; p < p1; ++p) {
-      uint16_t* o = out + p * mr * Kp;
       const size_t r_end = std::min(mr, rows - p * mr);
+      if (isa.layout == gemm::ALayout::kF32) {
+        float* o = static_cast<float*>(out_v) + p * mr * Kp;
+        for (size_t k = 0; k < Kp; ++k, o += mr)
+          for (size_t r = 0; r < mr; ++r) o[r] = r < r_end && k < K ? bf16_to_f32(load((p * mr + r) * K + k)) : 0.0f;
+        continue;
+      }
+      uint16_t* o = static_cast<uint16_t*>(out_v) + p * mr * Kp;
       if (isa.layout == gemm::ALayout::kPairs) {
         for (size_t kp = 0; kp < Kp / 2; ++kp, o += mr * 2)
           for (size_t r = 0; r < mr; ++r) {
@@ -65,14 +72,21 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, uint16_t* ou
 
 size_t packed_a_size(const gemm::Isa& isa, size_t rows, size_t Kp) { return ceil_div(rows, isa.mr) * isa.mr * Kp; }
 
-// B [N, K] -> panels of 32 columns: [Kp/2][32][2] bf16, zero padded in N and K, written in order.
+// B [N, K] -> panels of 32 columns in the isa's layout (gemm.h), zero padded, written in order.
 template <typename Load>
-void pack_b(size_t N, size_t K, size_t Kp, uint16_t* out, Load load) {
+void pack_b(const gemm::Isa& isa, size_t N, size_t K, size_t Kp, void* out_v, Load load) {
   size_t P = ceil_div(N, kNR);
   parallel_for(P, 1, [&](size_t p0, size_t p1) {
     for (size_t p = p0; p < p1; ++p) {
-      uint16_t* o = out + p * kNR * Kp;
       const size_t j_end = std::min<size_t>(kNR, N - p * kNR);
+      if (isa.layout == gemm::ALayout::kF32) {
+        float* o = static_cast<float*>(out_v) + p * kNR * Kp;
+        for (size_t k = 0; k < Kp; ++k, o += kNR)
+          for (size_t j = 0; j < static_cast<size_t>(kNR); ++j)
+            o[j] = j < j_end && k < K ? bf16_to_f32(load((p * kNR + j) * K + k)) : 0.0f;
+        continue;
+      }
+      uint16_t* o = static_cast<uint16_t*>(out_v) + p * kNR * Kp;
       for (size_t kp = 0; kp < Kp / 2; ++kp, o += 2 * kNR)
         for (size_t j = 0; j < static_cast<size_t>(kNR); ++j) {
           size_t k = kp * 2, base = (p * kNR + j) * K + k;
@@ -85,9 +99,12 @@ void pack_b(size_t N, size_t K, size_t Kp, uint16_t* out, Load load) {
 }
 
 // C[rows, N] (fp32, zeroed by the caller) += packed A . packed B^T with per-slice promotion.
-void run_packed(const gemm::Isa& isa, const uint16_t* Ap, const float* a_scale, const uint16_t* Bp,
+void run_packed(const gemm::Isa& isa, const void* Ap_v, const float* a_scale, const void* Bp_v,
                 const float* b_scale, size_t rows, size_t N, size_t KB, float* C) {
   const size_t Kp = KB * kKB;
+  const size_t esz = isa.layout == gemm::ALayout::kF32 ? 4 : 2;
+  const uint8_t* Ap = static_cast<const uint8_t*>(Ap_v);
+  const uint8_t* Bp = static_cast<const uint8_t*>(Bp_v);
   const size_t P = ceil_div(N, kNR), MP = ceil_div(rows, isa.mr);
   // Split the output into a grid of (row-panel chunks x column-panel chunks): columns first.
   const size_t T = static_cast<size_t>(num_threads());
@@ -109,11 +126,11 @@ void run_packed(const gemm::Isa& isa, const uint16_t* Ap, const float* a_scale, 
           for (size_t mp = mpb; mp < mpe; ++mp) {
             size_t m = mp * isa.mr;
             int mr = static_cast<int>(std::min<size_t>(isa.mr, rows - m));
-            const uint16_t* a = Ap + m * Kp + kc * kKB * isa.mr;
+            const uint8_t* a = Ap + (m * Kp + kc * kKB * isa.mr) * esz;
             for (size_t p = p0; p < p1; ++p) {
               size_t n0 = p * kNR;
               int nvalid = static_cast<int>(std::min<size_t>(kNR, N - n0));
-              isa.micro(mr, a, Bp + p * kNR * Kp + kc * kKB * kNR, kn, a_scale + m * KB + kc, KB,
+              isa.micro(mr, a, Bp + (p * kNR * Kp + kc * kKB * kNR) * esz, kn, a_scale + m * KB + kc, KB,
                         b_scale + (n0 / kKB) * KB + kc, C + m * N + n0, N, nvalid);
             }
           }
@@ -157,9 +174,9 @@ void fast_fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const fl
   const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
   const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
   const gemm::Isa isa = isa_for(path);
-  Buf16 ap(packed_a_size(isa, M, Kp)), bp(ceil_div(N, kNR) * kNR * Kp);
+  Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
   pack_a(isa, M, K, Kp, ap.get(), [&](size_t i) { return lut[A[i]]; });
-  pack_b(N, K, Kp, bp.get(), [&](size_t i) { return lut[B[i]]; });
+  pack_b(isa, N, K, Kp, bp.get(), [&](size_t i) { return lut[B[i]]; });
   run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, C);
 }
 
@@ -204,14 +221,14 @@ void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const
       const gemm::Isa isa = isa_for(path);
       size_t max_rows = 0;
       for (size_t e = 0; e < E; ++e) max_rows = std::max<size_t>(max_rows, offsets[e + 1] - offsets[e]);
-      Buf16 ap(packed_a_size(isa, max_rows, Kp)), bp(ceil_div(N, kNR) * kNR * Kp);
+      Packed ap(packed_a_size(isa, max_rows, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
       for (size_t e = 0; e < E; ++e) {
         size_t r0 = offsets[e], r1 = offsets[e + 1];
         if (r1 == r0) continue;
         const uint8_t* Ae = A + r0 * K;
         const uint8_t* Be = B + e * N * K;
         pack_a(isa, r1 - r0, K, Kp, ap.get(), [&](size_t i) { return lut[Ae[i]]; });
-        pack_b(N, K, Kp, bp.get(), [&](size_t i) { return lut[Be[i]]; });
+        pack_b(isa, N, K, Kp, bp.get(), [&](size_t i) { return lut[Be[i]]; });
         run_packed(isa, ap.get(), as + r0 * KB, bp.get(), bs + e * NB * KB, r1 - r0, N, KB, acc.p + r0 * N);
       }
     }
@@ -233,9 +250,9 @@ void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t 
     } else {
       const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
       const gemm::Isa isa = isa_for(path);
-      Buf16 ap(packed_a_size(isa, M, Kp)), bp(ceil_div(N, kNR) * kNR * Kp);
+      Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
       pack_a(isa, M, K, Kp, ap.get(), [&](size_t i) { return A[i]; });
-      pack_b(N, K, Kp, bp.get(), [&](size_t i) { return B[i]; });
+      pack_b(isa, N, K, Kp, bp.get(), [&](size_t i) { return B[i]; });
       std::vector<float> ones_a(M * KB, 1.0f), ones_b(ceil_div(N, kKB) * KB, 1.0f);
       run_packed(isa, ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, KB, acc.p);
     }

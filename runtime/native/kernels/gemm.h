@@ -33,23 +33,25 @@ void fp8_gemm_emulated(const uint8_t* A, const float* a_scale, const uint8_t* B,
 
 // ---- internals shared by the drivers and the per-ISA micro-kernels ----
 namespace gemm {
-constexpr int kNR = 32;   // columns per packed B panel: [Kp/2 k-pairs][32 cols][2] bf16
+constexpr int kNR = 32;   // columns per packed B panel
 constexpr int kKB = 128;  // K slice between promotions (and quantisation block)
 
-// Packed A: panels of `mr` rows (zero padded), panel P at P*mr*Kp. Inside a panel either
-//   kPairs: (k/2)*mr*2 + r*2 + (k&1)        (broadcast a row's k-pair: AVX-512 / AVX2 kernels)
-//   kTiles: (k/32)*mr*32 + r*32 + (k%32)    (16x32 AMX tiles, mr = 32: two tiles per 32 K)
-enum class ALayout { kPairs, kTiles };
+// Packed operands (zero padded). A: panels of `mr` rows, panel P at element P*mr*Kp. B: panels of
+// 32 columns, panel p at element p*32*Kp. Inside a panel, by layout:
+//   kPairs (bf16): A (k/2)*mr*2 + r*2 + (k&1), B (k/2)*64 + c*2 + (k&1)   (AVX2 kernel; AMX B)
+//   kTiles (bf16): A (k/32)*mr*32 + r*32 + (k%32), B as kPairs            (16x32 AMX tiles, mr = 32)
+//   kF32 (float):  A k*mr + r,                     B k*32 + c             (AVX-512 FMA kernel)
+enum class ALayout { kPairs, kTiles, kF32 };
 
 // Micro-kernel: rows [0,mr) of one packed A panel and one packed B panel (both already offset
 // to the first K slice), kb_count slices; adds sum_kb slice * a_scale[i*as_stride+kb] * b_scale[kb]
 // into C (row stride ldc), columns [0, nvalid).
-using MicroKernel = void (*)(int mr, const uint16_t* Ap, const uint16_t* Bp, size_t kb_count,
+using MicroKernel = void (*)(int mr, const void* Ap, const void* Bp, size_t kb_count,
                              const float* a_scale, size_t as_stride, const float* b_scale, float* C,
                              size_t ldc, int nvalid);
 struct Isa {
   int mr;                 // rows per A panel
-  ALayout layout;
+  ALayout layout;         // also decides the element type: float for kF32, bf16 bits otherwise
   MicroKernel micro;
   void (*thread_begin)();  // per-thread setup before micro calls (AMX tile config), may be null
   void (*thread_end)();
@@ -57,7 +59,6 @@ struct Isa {
 Isa isa_avx512();
 Isa isa_avx2();
 Isa isa_amx();
-bool amx_usable();  // CPU has AMX-BF16 and the kernel granted tile data permission
 }  // namespace gemm
 
 }  // namespace moe

@@ -35,8 +35,10 @@ void begin() {
 
 void end() { _tile_release(); }
 
-void micro(int mr, const uint16_t* A, const uint16_t* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+void micro(int mr, const void* Av, const void* Bv, size_t kb_count, const float* a_scale, size_t as_stride,
            const float* b_scale, float* C, size_t ldc, int nvalid) {
+  const uint16_t* A = static_cast<const uint16_t*>(Av);
+  const uint16_t* Bp = static_cast<const uint16_t*>(Bv);
   const __mmask16 m0 = nvalid >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << nvalid) - 1);
   const __mmask16 m1 = nvalid >= 32 ? 0xFFFF : nvalid <= 16 ? 0 : static_cast<__mmask16>((1u << (nvalid - 16)) - 1);
   alignas(64) float tile[4][16 * 16];

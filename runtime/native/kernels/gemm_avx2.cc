@@ -53,8 +53,10 @@ constexpr auto make_table(std::integer_sequence<int, I...>) {
   return std::array<Fn, sizeof...(I)>{&kernel<I + 1>...};
 }
 
-void micro(int mr, const uint16_t* A, const uint16_t* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+void micro(int mr, const void* Av, const void* Bv, size_t kb_count, const float* a_scale, size_t as_stride,
            const float* b_scale, float* C, size_t ldc, int nvalid) {
+  const uint16_t* A = static_cast<const uint16_t*>(Av);
+  const uint16_t* Bp = static_cast<const uint16_t*>(Bv);
   static constexpr auto table = make_table(std::make_integer_sequence<int, kMR>{});
   table[mr - 1](A, Bp, kb_count, a_scale, as_stride, b_scale, C, ldc, nvalid);
 }
