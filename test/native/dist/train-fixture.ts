@@ -12,8 +12,10 @@ export const microOverrides = {
   topk_group: 2, num_nextn_predict_layers: 1,
 };
 
-export function fixtureOptions(precision: Precision, steps: number, batch = 4): TrainOptions {
-  return defaultTrainOptions({ precision, steps, batch, seqLen: 8, overrides: microOverrides, checkpointEvery: 0 });
+export function fixtureOptions(precision: Precision, steps: number, batch = 4, layers = 2): TrainOptions {
+  return defaultTrainOptions({
+    precision, steps, batch, seqLen: 8, overrides: { ...microOverrides, num_hidden_layers: layers }, checkpointEvery: 0,
+  });
 }
 
 export function fixtureTokens(): Int32Array {

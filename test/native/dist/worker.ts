@@ -2,6 +2,8 @@
 // argv[2] picks the scenario; results go to stdout as one JSON line; failures exit non-zero.
 import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/init.js';
 import { readDistEnv } from '../../../runtime/src/dist/env.js';
+import { PipelineTrainer } from '../../../runtime/src/dist/pp-trainer.js';
+import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import { DataParallelTrainer } from '../../../runtime/src/dist/dp-trainer.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import type { Precision } from '../../../runtime/src/train/precision.js';
@@ -97,8 +99,23 @@ async function dpTrainScenario(): Promise<Record<string, unknown>> {
   return { losses, seconds, paramSum: sum, shardMoments: dp.shardOpt.m.size, traffic: world.traffic };
 }
 
+/** Pipeline training of the fixture model; TEST_TRAIN = {precision, steps, batch, layers, schedule, microBatches}. */
+async function ppTrainScenario(): Promise<Record<string, unknown>> {
+  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as {
+    precision: Precision; steps: number; batch: number; layers: number; schedule: ScheduleName; microBatches: number;
+  };
+  const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers), byteTokenizer, fixtureTokens());
+  const pp = new PipelineTrainer(trainer, world, { schedule: spec.schedule, microBatches: spec.microBatches });
+  const losses: number[] = [];
+  for (let s = 0; s < spec.steps; s++) losses.push((await dist.guard(() => pp.trainStep())).loss);
+  let sum = 0;
+  for (const p of trainer.params.list()) for (let i = 0; i < p.data.length; i++) sum += p.data[i];
+  return { losses, paramSum: sum, traffic: world.traffic };
+}
+
 let result: Record<string, unknown>;
 if (scenario === 'collectives') result = await collectivesScenario();
+else if (scenario === 'pp-train') result = await ppTrainScenario();
 else if (scenario === 'dp-train') result = await dpTrainScenario();
 else if (scenario === 'die' || scenario === 'stall') result = await faultScenario(scenario);
 else throw new Error(`unknown scenario ${scenario}`);

@@ -1,0 +1,167 @@
+// Pipeline parallelism (I/O code): runs the per-rank operation list of the planner's schedule generator
+// (operator/plan: DualPipe, DualPipeV, 1F1B, ZB1P — the same code the operator and moectl use) over Gloo
+// send/recv, then sums the gradients of every rank (so DualPipe's two copies of a stage, and the embedding that the
+// first stage and the MTP modules share, add up) in a ZeRO-1 step over the pipeline group.
+// Communication follows the schedule's semantics: send/recv ops are queued and posted together, then awaited,
+// before the next compute op. W ops are no-ops here: each B computes its weight gradients at once.
+import { rankSchedule, scheduleErrors } from '../../../operator/plan/schedule-generate.js';
+import type { Dir, ScheduleName, ScheduleOp } from '../../../operator/plan/schedule-types.js';
+import type { Vec } from '../model/tensor.js';
+import { biasSpread } from '../train/balance.js';
+import type { StepMetrics, Trainer } from '../train/trainer.js';
+import type { ProcessGroup } from './process-group.js';
+import { stageForward, type StageFwd } from './stage.js';
+import { Zero1, gatherF64, globalBiasUpdate, moeLayerKeys } from './zero1.js';
+
+/** Model stages of a schedule over `ranks` pipeline ranks. */
+export function stageCount(name: ScheduleName, ranks: number): number {
+  return name === 'DualPipeV' ? 2 * ranks : ranks;
+}
+
+/** The stage that `rank` runs for direction `dir`. */
+export function stageOf(name: ScheduleName, rank: number, ranks: number, dir: Dir): number {
+  if (dir === 0) return rank;
+  if (name === 'DualPipe') return ranks - 1 - rank;
+  if (name === 'DualPipeV') return 2 * ranks - 1 - rank;
+  throw new Error(`${name} has one direction only`);
+}
+
+/** Index of micro-batch `mb` of direction `dir` in the step's batch (DualPipe: the second half enters from the end). */
+export function globalMicroBatch(name: ScheduleName, dir: Dir, mb: number, microBatches: number): number {
+  return name === 'DualPipe' && dir === 1 ? microBatches / 2 + mb : mb;
+}
+
+function tagOf(kind: 'F' | 'B', dir: Dir, mb: number): number {
+  return ((kind === 'F' ? 0 : 2) + dir) * 0x100000 + mb;
+}
+
+export interface PipelineOptions {
+  schedule: ScheduleName;
+  microBatches: number;
+}
+
+export class PipelineTrainer {
+  readonly ops: ScheduleOp[];
+  readonly stages: number;
+  readonly zero: Zero1;
+  private readonly moeKeys: string[];
+
+  constructor(readonly trainer: Trainer, readonly pp: ProcessGroup, readonly o: PipelineOptions) {
+    const errs = scheduleErrors(o.schedule, pp.size, o.microBatches);
+    if (errs.length) throw new Error(`pipeline: ${errs.join('; ')}`);
+    if (trainer.options.batch % o.microBatches !== 0) {
+      throw new Error(`--batch ${trainer.options.batch} must be a multiple of the micro-batches ${o.microBatches}`);
+    }
+    this.ops = rankSchedule(o.schedule, pp.rank, pp.size, o.microBatches);
+    this.stages = stageCount(o.schedule, pp.size);
+    this.zero = new Zero1(trainer, pp);
+    this.moeKeys = moeLayerKeys(trainer);
+  }
+
+  async trainStep(): Promise<StepMetrics> {
+    const t = this.trainer;
+    const t0 = performance.now();
+    const { batch, seqLen, alpha, mtpLambda } = t.options;
+    const { schedule, microBatches: C } = this.o;
+    const W = seqLen + 1 + t.config.num_nextn_predict_layers;
+    const Bmb = batch / C;
+    const Tmb = Bmb * seqLen, d = t.config.hidden_size;
+    const all = t.sampler.next(batch);
+    t.params.zeroGrad();
+
+    const key = (stage: number, g: number): string => `${stage}/${g}`;
+    const fwds = new Map<string, StageFwd>();
+    const inputs = new Map<string, Vec>();   // received or handed over activations, by consuming stage
+    const outputs = new Map<string, Vec>();  // activations produced, by producing stage
+    const gradsOut = new Map<string, Vec>(); // gradient on a stage's output
+    const gradsIn = new Map<string, Vec>();  // gradient on a stage's input
+    let loss = 0, mainLoss = 0, mtpLoss = 0, balance = 0;
+    const counts = new Map<string, Int32Array>();
+    let queued: Array<() => Promise<void>> = [];
+    const stage = (dir: Dir): number => stageOf(schedule, this.pp.rank, this.pp.size, dir);
+    const gmb = (dir: Dir, mb: number): number => globalMicroBatch(schedule, dir, mb, C);
+    const flush = async (): Promise<void> => {
+      const posts = queued;
+      queued = [];
+      await Promise.all(posts.map((p) => p()));
+    };
+
+    const forward = (dir: Dir, mb: number): void => {
+      const s = stage(dir), g = gmb(dir, mb);
+      const input = s === 0 ? undefined : (inputs.get(key(s, g)) ?? outputs.get(key(s - 1, g)));
+      if (s > 0 && !input) throw new Error(`pipeline rank ${this.pp.rank}: no input for stage ${s} micro-batch ${g}`);
+      const f = stageForward(t.ctx, t.params, t.config, s, this.stages, all.subarray(g * Bmb * W, (g + 1) * Bmb * W),
+        Bmb, seqLen, { microBatches: C, alpha, mtpLambda }, input);
+      fwds.set(key(s, g), f);
+      if (f.y) outputs.set(key(s, g), f.y);
+      loss += f.loss; mainLoss += f.mainLoss; mtpLoss += f.mtpLoss; balance += f.balance;
+      for (const [k, c] of f.counts) {
+        const acc = counts.get(k);
+        if (acc) for (let e = 0; e < c.length; e++) acc[e] += c[e];
+        else counts.set(k, Int32Array.from(c));
+      }
+    };
+    const backward = (dir: Dir, mb: number): void => {
+      const s = stage(dir), g = gmb(dir, mb);
+      const f = fwds.get(key(s, g));
+      if (!f) throw new Error(`pipeline rank ${this.pp.rank}: backward of stage ${s} micro-batch ${g} before its forward`);
+      const dy = s === this.stages - 1 ? undefined : (gradsOut.get(key(s, g)) ?? gradsIn.get(key(s + 1, g)));
+      if (s < this.stages - 1 && !dy) throw new Error(`pipeline rank ${this.pp.rank}: no output gradient for stage ${s} micro-batch ${g}`);
+      const dx = f.back(dy);
+      if (dx) gradsIn.set(key(s, g), dx);
+      fwds.delete(key(s, g));
+    };
+
+    for (const op of this.ops) {
+      switch (op.kind) {
+        case 'sendF': case 'sendB': {
+          const s = stage(op.dir), g = gmb(op.dir, op.mb);
+          const buf = op.kind === 'sendF' ? outputs.get(key(s, g)) : gradsIn.get(key(s, g));
+          if (!buf) throw new Error(`pipeline rank ${this.pp.rank}: nothing to ${op.kind} for stage ${s} micro-batch ${g}`);
+          queued.push(() => this.pp.send(buf, op.peer, tagOf(op.kind === 'sendF' ? 'F' : 'B', op.dir, op.mb)));
+          break;
+        }
+        case 'recvF': case 'recvB': {
+          const s = stage(op.dir), g = gmb(op.dir, op.mb);
+          const buf = t.ctx.alloc(Tmb * d);
+          (op.kind === 'recvF' ? inputs : gradsOut).set(key(s, g), buf);
+          queued.push(() => this.pp.recv(buf, op.peer, tagOf(op.kind === 'recvF' ? 'F' : 'B', op.dir, op.mb)));
+          break;
+        }
+        case 'F':
+          await flush();
+          forward(op.dir, op.mb);
+          break;
+        case 'B':
+          await flush();
+          backward(op.dir, op.mb);
+          break;
+        case 'W':
+          await flush();
+          break;
+        case 'FB':
+          await flush();
+          forward(op.f.dir, op.f.mb);
+          backward(op.b.dir, op.b.mb);
+          break;
+      }
+    }
+    await flush();
+
+    const { gradNorm, lr } = await this.zero.step(1);
+    const global = await globalBiasUpdate(t, this.pp, this.moeKeys, counts, t.config.n_routed_experts);
+    const parts = await gatherF64(this.pp, [loss, mainLoss, mtpLoss, balance]);
+    const sum = (j: number): number => {
+      let s = 0;
+      for (let q = 0; q < this.pp.size; q++) s += parts[q * 4 + j];
+      return s;
+    };
+    if (!Number.isFinite(sum(0))) throw new Error(`loss is ${sum(0)} at step ${t.step}: lower --lr or check the data`);
+    t.step++;
+    return {
+      step: t.step, loss: sum(0), mainLoss: sum(1), mtpLoss: sum(2), balance: sum(3), gradNorm, lr,
+      tokens: batch * seqLen, seconds: (performance.now() - t0) / 1000, biasSpread: biasSpread(t.params),
+      expertLoad: [...global.values()].map((c) => Array.from(c)),
+    };
+  }
+}

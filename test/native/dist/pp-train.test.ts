@@ -1,0 +1,47 @@
+// Pipeline parallelism driven by the planner's schedules reproduces the single-process run's loss at every step.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { collectivesAvailable } from '../../../runtime/src/dist/collectives-binding.js';
+import { Trainer } from '../../../runtime/src/train/trainer.js';
+import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
+import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
+import { launch } from './launch.js';
+import { workerScript } from './paths.js';
+import { fixtureOptions, fixtureTokens } from './train-fixture.js';
+
+const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+// fp32: the pipeline only changes the order in which micro-batch gradients are summed.
+const TOLERANCE = 1e-6;
+
+const cases: Array<{ schedule: ScheduleName; pp: number; microBatches: number; batch: number; layers: number }> = [
+  { schedule: '1F1B', pp: 2, microBatches: 4, batch: 4, layers: 2 },
+  { schedule: 'DualPipe', pp: 2, microBatches: 4, batch: 4, layers: 2 },
+  { schedule: 'DualPipe', pp: 4, microBatches: 8, batch: 8, layers: 4 },
+  { schedule: 'DualPipeV', pp: 2, microBatches: 4, batch: 4, layers: 4 },
+];
+
+for (const c of cases) {
+  describe(`${c.schedule} over PP=${c.pp} (${c.microBatches} micro-batches, ${c.layers} layers)`, { skip }, () => {
+    it('matches the single-process loss at every step', async () => {
+      const steps = 4;
+      const single = new Trainer(fixtureOptions('fp32', steps, c.batch, c.layers), byteTokenizer, fixtureTokens());
+      const expected = Array.from({ length: steps }, () => single.trainStep().loss);
+      const { results } = await launch({
+        script: workerScript(), worldSize: c.pp, args: ['pp-train'], killAfterMs: 120_000,
+        env: { TEST_TRAIN: JSON.stringify({ precision: 'fp32', steps, ...c }) },
+      });
+      for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
+      const outs = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!));
+      let worst = 0;
+      for (const o of outs) {
+        for (let s = 0; s < steps; s++) {
+          const rel = Math.abs(o.losses[s] - expected[s]) / Math.abs(expected[s]);
+          worst = Math.max(worst, rel);
+          assert.ok(rel < TOLERANCE, `rank ${o.rank} step ${s + 1}: loss ${o.losses[s]} vs single-process ${expected[s]} (rel ${rel.toExponential(2)})`);
+        }
+        assert.equal(o.paramSum, outs[0].paramSum, `rank ${o.rank} parameters differ from rank 0's`);
+      }
+      process.stdout.write(`# ${c.schedule} PP=${c.pp}: worst relative loss difference ${worst.toExponential(2)}\n`);
+    });
+  });
+}
