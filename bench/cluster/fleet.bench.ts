@@ -4,9 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { startCluster } from '../../test/cluster/index.js';
+import { NO_FLEET, parseFleet, type FleetShape } from '../../test/cluster/fleet.js';
 import { repoRoot } from '../../test/cluster/binaries.js';
 
-async function measure(label: string, fleet: { spines: number; leavesPerSpine: number; nodesPerLeaf: number; gpusPerNode: number }) {
+async function measure(label: string, fleet: FleetShape) {
   const c = await startCluster({ fleet, runnerNodes: 0 });
   try {
     const nodes = fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf;
@@ -23,8 +24,8 @@ const results = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model },
   runs: [
-    await measure('control plane only', { spines: 0, leavesPerSpine: 0, nodesPerLeaf: 0, gpusPerNode: 8 }),
-    await measure('2048-GPU fat-tree', { spines: 2, leavesPerSpine: 4, nodesPerLeaf: 32, gpusPerNode: 8 }),
+    await measure('control plane only', NO_FLEET),
+    await measure('2048-GPU fat-tree', parseFleet('2x4x32x8')),
   ],
 };
 const dir = join(repoRoot(), 'bench', 'results');

@@ -6,7 +6,8 @@ test('a fleet shape parses from SxLxNxG and rejects anything else with the expec
   assert.deepEqual(parseFleet('2x4x32x8'), { spines: 2, leavesPerSpine: 4, nodesPerLeaf: 32, gpusPerNode: 8 });
   assert.throws(() => parseFleet('2x4x32'), /expected SPINESxLEAVESxNODESxGPUS/);
   assert.throws(() => parseFleet('2x4x3.5x8'), /expected SPINESxLEAVESxNODESxGPUS/);
-  assert.throws(() => parseFleet('1x1x1x0'), /GPUs per node > 0/);
+  assert.throws(() => parseFleet('1x1x1x0'), /positive whole numbers/);
+  assert.deepEqual(parseFleet('none'), { spines: 0, leavesPerSpine: 0, nodesPerLeaf: 0, gpusPerNode: 8 });
 });
 
 test('the 2048-GPU fat-tree has 256 uniquely named nodes, 32 per leaf, labelled with their place', () => {
