@@ -1,22 +1,29 @@
 // Data parallelism with ZeRO-1 over Gloo (I/O code around the single-process trainer). Every DP rank draws the
 // same full batch from its own sampler (so the data position is the single-process one) and runs forward and
 // backward on its slice of the sequences; the ZeRO-1 step averages the gradients over DP. Expert loads are summed
-// over DP before the bias update, so it equals the single-process one.
+// over DP before the bias update, so it equals the single-process one. With `ep`, the DP ranks are also the
+// expert-parallel ranks (as in DeepSeek-V3, EP spans the data-parallel replicas): the routed experts are sharded over
+// them and tokens travel to their experts (moe-ep.ts).
 import { step as modelStep } from '../model/model.js';
 import { biasSpread } from '../train/balance.js';
 import type { StepMetrics, Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from './process-group.js';
+import { expertParallelBlock } from './block-ep.js';
+import type { EpOptions } from './moe-ep.js';
+import { stageForward, type BlockFn } from './stage.js';
 import { Zero1, gatherF64, globalBiasUpdate, moeLayerKeys } from './zero1.js';
 
 export class DataParallelTrainer {
   readonly zero: Zero1;
   private readonly moeKeys: string[];
+  private readonly blockFn: BlockFn | undefined;
 
-  constructor(readonly trainer: Trainer, readonly dp: ProcessGroup) {
+  constructor(readonly trainer: Trainer, readonly dp: ProcessGroup, ep?: EpOptions) {
     const { batch } = trainer.options;
     if (batch % dp.size !== 0) throw new Error(`--batch ${batch} must be a multiple of the data-parallel size ${dp.size}`);
     this.zero = new Zero1(trainer, dp);
     this.moeKeys = moeLayerKeys(trainer);
+    this.blockFn = ep ? expertParallelBlock(dp, ep) : undefined;
   }
 
   get shardOpt(): Zero1['shardOpt'] {
@@ -32,7 +39,15 @@ export class DataParallelTrainer {
     const all = t.sampler.next(batch);
     const mine = all.subarray(this.dp.rank * local * W, (this.dp.rank + 1) * local * W);
     t.params.zeroGrad();
-    const r = modelStep(t.ctx, t.params, t.config, mine, local, seqLen, { alpha, mtpLambda, backward: true });
+    let r: { loss: number; mainLoss: number; mtpLoss: number; balance: number; counts: Map<string, Int32Array> };
+    if (this.blockFn) {
+      const f = await stageForward(t.ctx, t.params, t.config, 0, 1, mine, local, seqLen,
+        { microBatches: 1, alpha, mtpLambda }, undefined, this.blockFn);
+      await f.back();
+      r = f;
+    } else {
+      r = modelStep(t.ctx, t.params, t.config, mine, local, seqLen, { alpha, mtpLambda, backward: true });
+    }
     // The global mean gradient is the mean of the DP ranks' means (equal slices).
     const { gradNorm, lr } = await this.zero.step(1 / this.dp.size);
     const global = await globalBiasUpdate(t, this.dp, this.moeKeys, r.counts, t.config.n_routed_experts);

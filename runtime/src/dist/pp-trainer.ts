@@ -86,11 +86,11 @@ export class PipelineTrainer {
       await Promise.all(posts.map((p) => p()));
     };
 
-    const forward = (dir: Dir, mb: number): void => {
+    const forward = async (dir: Dir, mb: number): Promise<void> => {
       const s = stage(dir), g = gmb(dir, mb);
       const input = s === 0 ? undefined : (inputs.get(key(s, g)) ?? outputs.get(key(s - 1, g)));
       if (s > 0 && !input) throw new Error(`pipeline rank ${this.pp.rank}: no input for stage ${s} micro-batch ${g}`);
-      const f = stageForward(t.ctx, t.params, t.config, s, this.stages, all.subarray(g * Bmb * W, (g + 1) * Bmb * W),
+      const f = await stageForward(t.ctx, t.params, t.config, s, this.stages, all.subarray(g * Bmb * W, (g + 1) * Bmb * W),
         Bmb, seqLen, { microBatches: C, alpha, mtpLambda }, input);
       fwds.set(key(s, g), f);
       if (f.y) outputs.set(key(s, g), f.y);
@@ -101,13 +101,13 @@ export class PipelineTrainer {
         else counts.set(k, Int32Array.from(c));
       }
     };
-    const backward = (dir: Dir, mb: number): void => {
+    const backward = async (dir: Dir, mb: number): Promise<void> => {
       const s = stage(dir), g = gmb(dir, mb);
       const f = fwds.get(key(s, g));
       if (!f) throw new Error(`pipeline rank ${this.pp.rank}: backward of stage ${s} micro-batch ${g} before its forward`);
       const dy = s === this.stages - 1 ? undefined : (gradsOut.get(key(s, g)) ?? gradsIn.get(key(s + 1, g)));
       if (s < this.stages - 1 && !dy) throw new Error(`pipeline rank ${this.pp.rank}: no output gradient for stage ${s} micro-batch ${g}`);
-      const dx = f.back(dy);
+      const dx = await f.back(dy);
       if (dx) gradsIn.set(key(s, g), dx);
       fwds.delete(key(s, g));
     };
@@ -130,19 +130,19 @@ export class PipelineTrainer {
         }
         case 'F':
           await flush();
-          forward(op.dir, op.mb);
+          await forward(op.dir, op.mb);
           break;
         case 'B':
           await flush();
-          backward(op.dir, op.mb);
+          await backward(op.dir, op.mb);
           break;
         case 'W':
           await flush();
           break;
         case 'FB':
           await flush();
-          forward(op.f.dir, op.f.mb);
-          backward(op.b.dir, op.b.mb);
+          await forward(op.f.dir, op.f.mb);
+          await backward(op.b.dir, op.b.mb);
           break;
       }
     }

@@ -2,7 +2,7 @@
 // (block, rmsnorm, linear, crossEntropy). Stage 0 embeds; the last stage owns the final norm, the head, the loss and
 // the MTP modules (which also read the embedding: its gradient from there is summed with stage 0's by the engine).
 // This repeats model.step's wiring split at layer boundaries: model.ts offers no per-layer-range entry point.
-import { block, type BlockFwd } from '../model/block.js';
+import { block } from '../model/block.js';
 import type { RuntimeModelConfig } from '../model/config.js';
 import type { Ctx } from '../model/gemm.js';
 import { linear } from '../model/linear.js';
@@ -27,6 +27,23 @@ export interface StageOptions {
   mtpLambda: number;
 }
 
+/** A decoder layer whose backward may communicate (expert parallelism). */
+export interface AsyncBlockFwd {
+  y: Vec;
+  counts?: Int32Array;
+  balance: number;
+  back(dy: Vec): Promise<Vec>;
+}
+
+export type BlockFn = (ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, layer: number, h: Vec, T: number,
+  S: number, alpha: number) => Promise<AsyncBlockFwd>;
+
+/** The model's own decoder layer, unchanged. */
+export const localBlock: BlockFn = async (ctx, P, prefix, c, layer, h, T, S, alpha) => {
+  const f = block(ctx, P, prefix, c, layer, h, T, S, alpha);
+  return { y: f.y, counts: f.counts, balance: f.balance, back: async (dy) => f.back(dy) };
+};
+
 export interface StageFwd {
   /** Output activations [T, d] (not on the last stage). */
   y?: Vec;
@@ -37,7 +54,7 @@ export interface StageFwd {
   balance: number;
   counts: Map<string, Int32Array>;
   /** dy: gradient on y (omitted on the last stage); returns the gradient on the input (undefined on stage 0). */
-  back(dy?: Vec): Vec | undefined;
+  back(dy?: Vec): Promise<Vec | undefined>;
 }
 
 function embed(P: Params, rows: number[], d: number, ctx: Ctx): { y: Vec; back(dy: Vec): void } {
@@ -55,8 +72,8 @@ function embed(P: Params, rows: number[], d: number, ctx: Ctx): { y: Vec; back(d
 }
 
 /** tokens: B windows of S+1+D tokens; input: the previous stage's activations (stages > 0). */
-export function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: number, stages: number,
-  tokens: Int32Array, B: number, S: number, o: StageOptions, input?: Vec): StageFwd {
+export async function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: number, stages: number,
+  tokens: Int32Array, B: number, S: number, o: StageOptions, input?: Vec, blockFn: BlockFn = localBlock): Promise<StageFwd> {
   const D = c.num_nextn_predict_layers, W = S + 1 + D, d = c.hidden_size, V = c.vocab_size, T = B * S;
   const C = o.microBatches;
   const at = (off: number): number[] => {
@@ -76,17 +93,17 @@ export function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: 
     if (!input || input.length !== T * d) throw new Error(`stage ${stage}: expected input activations of ${T * d} values`);
     h = input;
   }
-  const blocks: BlockFwd[] = [];
+  const blocks: AsyncBlockFwd[] = [];
   for (let l = from; l < to; l++) {
-    const f = block(ctx, P, `model.layers.${l}`, c, l, h, T, S, o.alpha / C);
+    const f = await blockFn(ctx, P, `model.layers.${l}`, c, l, h, T, S, o.alpha / C);
     if (f.counts) counts.set(`model.layers.${l}.mlp`, f.counts);
     balance += f.balance;
     blocks.push(f);
     h = f.y;
   }
-  const backBlocks = (dy: Vec): Vec | undefined => {
+  const backBlocks = async (dy: Vec): Promise<Vec | undefined> => {
     let g = dy;
-    for (let i = blocks.length - 1; i >= 0; i--) g = blocks[i].back(g);
+    for (let i = blocks.length - 1; i >= 0; i--) g = await blocks[i].back(g);
     if (emb) {
       emb.back(g);
       return undefined;
@@ -103,7 +120,7 @@ export function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: 
   const norm = rmsnorm(hMain, fn.data, fn.grad, T, d, c.rms_norm_eps, ctx.alloc);
   const head = linear(ctx.head, P.get('lm_head.weight'), norm.y, T, ctx.alloc);
   const main = crossEntropy(head.y, at(1), T, V, 1 / C, ctx.alloc);
-  const mtpBacks: ((dNext: Vec) => Vec)[] = [];
+  const mtpBacks: ((dNext: Vec) => Promise<Vec>)[] = [];
   let mtpLoss = 0;
   let hPrev = hMain;
   for (let k = 0; k < D; k++) {
@@ -118,7 +135,7 @@ export function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: 
       cat.set(nh.y.subarray(t * d, t * d + d), t * 2 * d + d);
     }
     const proj = linear(ctx.head, P.get(`${pre}.eh_proj.weight`), cat, T, ctx.alloc);
-    const blk = block(ctx, P, pre, c, c.num_hidden_layers + k, proj.y, T, S, o.alpha / C);
+    const blk = await blockFn(ctx, P, pre, c, c.num_hidden_layers + k, proj.y, T, S, o.alpha / C);
     if (blk.counts) counts.set(`${pre}.mlp`, blk.counts);
     balance += blk.balance;
     const sn = P.get(`${pre}.shared_head.norm.weight`);
@@ -126,10 +143,10 @@ export function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: 
     const head2 = linear(ctx.head, P.get('lm_head.weight'), norm2.y, T, ctx.alloc);
     const ce = crossEntropy(head2.y, at(k + 2), T, V, o.mtpLambda / (D * C), ctx.alloc);
     mtpLoss += ce.loss / D;
-    mtpBacks.push((dNext) => {
+    mtpBacks.push(async (dNext) => {
       const dBlkOut = norm2.back(head2.back(ce.dlogits));
       if (dNext.length > 0) for (let i = 0; i < dBlkOut.length; i++) dBlkOut[i] += dNext[i];
-      const dCat = proj.back(blk.back(dBlkOut));
+      const dCat = proj.back(await blk.back(dBlkOut));
       const dne = ctx.alloc(T * d), dnh = ctx.alloc(T * d);
       for (let t = 0; t < T; t++) {
         for (let j = 0; j < d; j++) {
@@ -145,10 +162,10 @@ export function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: 
   return {
     loss: (main.loss + o.mtpLambda * mtpLoss) / C + balance,
     mainLoss: main.loss / C, mtpLoss: mtpLoss / C, balance, counts,
-    back() {
+    async back() {
       const dh = norm.back(head.back(main.dlogits));
       let dChain: Vec | undefined;
-      for (let k = D - 1; k >= 0; k--) dChain = mtpBacks[k](dChain ?? ctx.alloc(0));
+      for (let k = D - 1; k >= 0; k--) dChain = await mtpBacks[k](dChain ?? ctx.alloc(0));
       if (dChain) for (let i = 0; i < dh.length; i++) dh[i] += dChain[i];
       return backBlocks(dh);
     },

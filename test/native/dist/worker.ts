@@ -4,6 +4,7 @@ import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/i
 import { readDistEnv } from '../../../runtime/src/dist/env.js';
 import { PipelineTrainer } from '../../../runtime/src/dist/pp-trainer.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
+import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
 import { DataParallelTrainer } from '../../../runtime/src/dist/dp-trainer.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import type { Precision } from '../../../runtime/src/train/precision.js';
@@ -84,9 +85,9 @@ async function faultScenario(kind: 'die' | 'stall'): Promise<Record<string, unkn
 
 /** ZeRO-1 data-parallel training of the fixture model; TEST_TRAIN = {precision, steps, batch}. */
 async function dpTrainScenario(): Promise<Record<string, unknown>> {
-  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as { precision: Precision; steps: number; batch: number };
+  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as { precision: Precision; steps: number; batch: number; ep?: EpOptions };
   const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch), byteTokenizer, fixtureTokens());
-  const dp = new DataParallelTrainer(trainer, world);
+  const dp = new DataParallelTrainer(trainer, world, spec.ep);
   const losses: number[] = [];
   const seconds: number[] = [];
   for (let s = 0; s < spec.steps; s++) {
