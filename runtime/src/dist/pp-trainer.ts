@@ -1,7 +1,9 @@
 // Pipeline parallelism (I/O code): runs the per-rank operation list of the planner's schedule generator
 // (operator/plan: DualPipe, DualPipeV, 1F1B, ZB1P — the same code the operator and moectl use) over Gloo
 // send/recv, then sums the gradients of every rank (so DualPipe's two copies of a stage, and the embedding that the
-// first stage and the MTP modules share, add up) in a ZeRO-1 step over the pipeline group.
+// first stage and the MTP modules share, add up) in a ZeRO-1 step over the whole world. With a data-parallel group,
+// each DP replica of the pipeline trains on its slice of the batch (gradients averaged over DP), and with `ep` the
+// DP ranks of one pipeline rank also share that stage's routed experts (moe-ep.ts).
 // Communication follows the schedule's semantics: send/recv ops are queued and posted together, then awaited,
 // before the next compute op. W ops are no-ops here: each B computes its weight gradients at once.
 import { rankSchedule, scheduleErrors } from '../../../operator/plan/schedule-generate.js';
@@ -10,7 +12,9 @@ import type { Vec } from '../model/tensor.js';
 import { biasSpread } from '../train/balance.js';
 import type { StepMetrics, Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from './process-group.js';
-import { stageForward, type StageFwd } from './stage.js';
+import { expertParallelBlock } from './block-ep.js';
+import type { EpOptions } from './moe-ep.js';
+import { stageForward, type BlockFn, type StageFwd } from './stage.js';
 import { Zero1, gatherF64, globalBiasUpdate, moeLayerKeys } from './zero1.js';
 
 /** Model stages of a schedule over `ranks` pipeline ranks. */
@@ -37,25 +41,49 @@ function tagOf(kind: 'F' | 'B', dir: Dir, mb: number): number {
 
 export interface PipelineOptions {
   schedule: ScheduleName;
+  /** Micro-batches per step of each DP replica. */
   microBatches: number;
+  /** Expert parallelism over the DP group. */
+  ep?: EpOptions;
+}
+
+export interface PipelineGroups {
+  /** The ranks of this pipeline, in stage order. */
+  pp: ProcessGroup;
+  /** The ranks holding the same pipeline rank in the other replicas (absent: no data parallelism). */
+  dp?: ProcessGroup;
+  /** Every rank (needed with dp). */
+  world?: ProcessGroup;
 }
 
 export class PipelineTrainer {
   readonly ops: ScheduleOp[];
   readonly stages: number;
   readonly zero: Zero1;
+  readonly pp: ProcessGroup;
+  readonly world: ProcessGroup;
+  readonly dpSize: number;
+  readonly dpRank: number;
   private readonly moeKeys: string[];
+  private readonly blockFn: BlockFn | undefined;
 
-  constructor(readonly trainer: Trainer, readonly pp: ProcessGroup, readonly o: PipelineOptions) {
-    const errs = scheduleErrors(o.schedule, pp.size, o.microBatches);
+  constructor(readonly trainer: Trainer, groups: PipelineGroups, readonly o: PipelineOptions) {
+    this.pp = groups.pp;
+    if (groups.dp && !groups.world) throw new Error('pipeline: a data-parallel group needs the world group too');
+    this.world = groups.world ?? groups.pp;
+    this.dpSize = groups.dp?.size ?? 1;
+    this.dpRank = groups.dp?.rank ?? 0;
+    if (o.ep && !groups.dp) throw new Error('pipeline: expert parallelism runs over the data-parallel group; give one');
+    const errs = scheduleErrors(o.schedule, this.pp.size, o.microBatches);
     if (errs.length) throw new Error(`pipeline: ${errs.join('; ')}`);
-    if (trainer.options.batch % o.microBatches !== 0) {
-      throw new Error(`--batch ${trainer.options.batch} must be a multiple of the micro-batches ${o.microBatches}`);
+    if (trainer.options.batch % (o.microBatches * this.dpSize) !== 0) {
+      throw new Error(`--batch ${trainer.options.batch} must be a multiple of micro-batches × DP = ${o.microBatches} × ${this.dpSize}`);
     }
-    this.ops = rankSchedule(o.schedule, pp.rank, pp.size, o.microBatches);
-    this.stages = stageCount(o.schedule, pp.size);
-    this.zero = new Zero1(trainer, pp);
+    this.ops = rankSchedule(o.schedule, this.pp.rank, this.pp.size, o.microBatches);
+    this.stages = stageCount(o.schedule, this.pp.size);
+    this.zero = new Zero1(trainer, this.world);
     this.moeKeys = moeLayerKeys(trainer);
+    this.blockFn = o.ep && groups.dp ? expertParallelBlock(groups.dp, o.ep) : undefined;
   }
 
   async trainStep(): Promise<StepMetrics> {
@@ -64,9 +92,9 @@ export class PipelineTrainer {
     const { batch, seqLen, alpha, mtpLambda } = t.options;
     const { schedule, microBatches: C } = this.o;
     const W = seqLen + 1 + t.config.num_nextn_predict_layers;
-    const Bmb = batch / C;
+    const local = batch / this.dpSize, Bmb = local / C;
     const Tmb = Bmb * seqLen, d = t.config.hidden_size;
-    const all = t.sampler.next(batch);
+    const all = t.sampler.next(batch).subarray(this.dpRank * local * W, (this.dpRank + 1) * local * W);
     t.params.zeroGrad();
 
     const key = (stage: number, g: number): string => `${stage}/${g}`;
@@ -91,7 +119,7 @@ export class PipelineTrainer {
       const input = s === 0 ? undefined : (inputs.get(key(s, g)) ?? outputs.get(key(s - 1, g)));
       if (s > 0 && !input) throw new Error(`pipeline rank ${this.pp.rank}: no input for stage ${s} micro-batch ${g}`);
       const f = await stageForward(t.ctx, t.params, t.config, s, this.stages, all.subarray(g * Bmb * W, (g + 1) * Bmb * W),
-        Bmb, seqLen, { microBatches: C, alpha, mtpLambda }, input);
+        Bmb, seqLen, { microBatches: C, alpha, mtpLambda }, input, this.blockFn);
       fwds.set(key(s, g), f);
       if (f.y) outputs.set(key(s, g), f.y);
       loss += f.loss; mainLoss += f.mainLoss; mtpLoss += f.mtpLoss; balance += f.balance;
@@ -148,13 +176,14 @@ export class PipelineTrainer {
     }
     await flush();
 
-    const { gradNorm, lr } = await this.zero.step(1);
-    const global = await globalBiasUpdate(t, this.pp, this.moeKeys, counts, t.config.n_routed_experts);
-    const parts = await gatherF64(this.pp, [loss, mainLoss, mtpLoss, balance]);
+    // Summed over the pipeline (both copies of a stage, shared embedding), averaged over DP.
+    const { gradNorm, lr } = await this.zero.step(1 / this.dpSize);
+    const global = await globalBiasUpdate(t, this.world, this.moeKeys, counts, t.config.n_routed_experts);
+    const parts = await gatherF64(this.world, [loss, mainLoss, mtpLoss, balance]);
     const sum = (j: number): number => {
       let s = 0;
-      for (let q = 0; q < this.pp.size; q++) s += parts[q * 4 + j];
-      return s;
+      for (let q = 0; q < this.world.size; q++) s += parts[q * 4 + j];
+      return s / this.dpSize;
     };
     if (!Number.isFinite(sum(0))) throw new Error(`loss is ${sum(0)} at step ${t.step}: lower --lr or check the data`);
     t.step++;

@@ -5,6 +5,7 @@ import { collectivesAvailable } from '../../../runtime/src/dist/collectives-bind
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
+import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
 import { launch } from './launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
@@ -13,21 +14,25 @@ const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built 
 // fp32: the pipeline only changes the order in which micro-batch gradients are summed.
 const TOLERANCE = 1e-6;
 
-const cases: Array<{ schedule: ScheduleName; pp: number; microBatches: number; batch: number; layers: number }> = [
-  { schedule: '1F1B', pp: 2, microBatches: 4, batch: 4, layers: 2 },
-  { schedule: 'DualPipe', pp: 2, microBatches: 4, batch: 4, layers: 2 },
-  { schedule: 'DualPipe', pp: 4, microBatches: 8, batch: 8, layers: 4 },
-  { schedule: 'DualPipeV', pp: 2, microBatches: 4, batch: 4, layers: 4 },
+interface Case { schedule: ScheduleName; pp: number; dp: number; microBatches: number; batch: number; layers: number; ep?: EpOptions }
+const cases: Case[] = [
+  { schedule: '1F1B', pp: 2, dp: 1, microBatches: 4, batch: 4, layers: 2 },
+  { schedule: 'DualPipe', pp: 2, dp: 1, microBatches: 4, batch: 4, layers: 2 },
+  { schedule: 'DualPipe', pp: 4, dp: 1, microBatches: 8, batch: 8, layers: 4 },
+  { schedule: 'DualPipeV', pp: 2, dp: 1, microBatches: 4, batch: 4, layers: 4 },
+  // PP2 × EP2 (EP over the two DP replicas of each pipeline rank), float32 on the wire
+  { schedule: '1F1B', pp: 2, dp: 2, microBatches: 2, batch: 4, layers: 2, ep: { dispatch: 'fp32', combine: 'fp32' } },
+  { schedule: 'DualPipe', pp: 2, dp: 2, microBatches: 4, batch: 8, layers: 2, ep: { dispatch: 'fp32', combine: 'fp32' } },
 ];
 
 for (const c of cases) {
-  describe(`${c.schedule} over PP=${c.pp} (${c.microBatches} micro-batches, ${c.layers} layers)`, { skip }, () => {
+  describe(`${c.schedule} over PP=${c.pp}${c.dp > 1 ? ` × DP=EP=${c.dp}` : ''} (${c.microBatches} micro-batches, ${c.layers} layers)`, { skip }, () => {
     it('matches the single-process loss at every step', async () => {
       const steps = 4;
       const single = new Trainer(fixtureOptions('fp32', steps, c.batch, c.layers), byteTokenizer, fixtureTokens());
       const expected = Array.from({ length: steps }, () => single.trainStep().loss);
       const { results } = await launch({
-        script: workerScript(), worldSize: c.pp, args: ['pp-train'], killAfterMs: 120_000,
+        script: workerScript(), worldSize: c.pp * c.dp, args: ['pp-train'], killAfterMs: 120_000,
         env: { TEST_TRAIN: JSON.stringify({ precision: 'fp32', steps, ...c }) },
       });
       for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
@@ -41,7 +46,7 @@ for (const c of cases) {
         }
         assert.equal(o.paramSum, outs[0].paramSum, `rank ${o.rank} parameters differ from rank 0's`);
       }
-      process.stdout.write(`# ${c.schedule} PP=${c.pp}: worst relative loss difference ${worst.toExponential(2)}\n`);
+      process.stdout.write(`# ${c.schedule} PP=${c.pp} DP=${c.dp}: worst relative loss difference ${worst.toExponential(2)}\n`);
     });
   });
 }

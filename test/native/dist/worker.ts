@@ -104,9 +104,15 @@ async function dpTrainScenario(): Promise<Record<string, unknown>> {
 async function ppTrainScenario(): Promise<Record<string, unknown>> {
   const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as {
     precision: Precision; steps: number; batch: number; layers: number; schedule: ScheduleName; microBatches: number;
+    pp: number; ep?: EpOptions;
   };
   const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers), byteTokenizer, fixtureTokens());
-  const pp = new PipelineTrainer(trainer, world, { schedule: spec.schedule, microBatches: spec.microBatches });
+  // rank = dpRank · PP + ppRank
+  const PP = spec.pp, DP = size / PP, ppRank = rank % PP, dpRank = Math.floor(rank / PP);
+  const ppGroup = DP === 1 ? world : await dist.group({ name: `pp${dpRank}`, ranks: Array.from({ length: PP }, (_, p) => dpRank * PP + p) });
+  const dpGroup = DP === 1 ? undefined : await dist.group({ name: `dp${ppRank}`, ranks: Array.from({ length: DP }, (_, q) => q * PP + ppRank) });
+  const pp = new PipelineTrainer(trainer, dpGroup ? { pp: ppGroup, dp: dpGroup, world } : { pp: ppGroup },
+    { schedule: spec.schedule, microBatches: spec.microBatches, ...(spec.ep ? { ep: spec.ep } : {}) });
   const losses: number[] = [];
   for (let s = 0; s < spec.steps; s++) losses.push((await dist.guard(() => pp.trainStep())).loss);
   let sum = 0;
