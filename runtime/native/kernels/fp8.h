@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+// Helpers below are `static inline`: the per-ISA translation units include this header with wider
+// ISA flags, and internal linkage keeps the linker from merging their copies into ISA-free code.
 namespace moe {
 
 enum class Fp8Format { E4M3 = 0, E5M2 = 1 };
@@ -22,18 +24,18 @@ struct Fp8Spec {
   bool has_inf;
 };
 
-inline Fp8Spec fp8_spec(Fp8Format f) {
+static inline Fp8Spec fp8_spec(Fp8Format f) {
   if (f == Fp8Format::E4M3) return {3, 7, 0x7E, 0x7F, false};
   return {2, 15, 0x7B, 0x7E, true};  // ml_dtypes' canonical E5M2 NaN is S.11111.10
 }
 
-inline uint32_t f32_bits(float x) { uint32_t u; std::memcpy(&u, &x, 4); return u; }
-inline float bits_f32(uint32_t u) { float x; std::memcpy(&x, &u, 4); return x; }
+static inline uint32_t f32_bits(float x) { uint32_t u; std::memcpy(&u, &x, 4); return u; }
+static inline float bits_f32(uint32_t u) { float x; std::memcpy(&x, &u, 4); return x; }
 
 // Bit-manipulation encoder (branch-light, used by the fast paths; the reference encoder in
 // fp8_ref.cc works through frexp/ldexp in double instead).
 template <int MANT, int BIAS, bool HAS_INF>
-inline uint8_t fp8_encode_bits(float x, bool saturate) {
+static inline uint8_t fp8_encode_bits(float x, bool saturate) {
   constexpr uint32_t max_code = HAS_INF ? 0x7B : 0x7E;
   constexpr int e_min = 1 - BIAS;                        // exponent of the smallest normal
   uint32_t u = f32_bits(x);
@@ -59,16 +61,16 @@ inline uint8_t fp8_encode_bits(float x, bool saturate) {
   return sign | static_cast<uint8_t>(code);
 }
 
-inline uint8_t f32_to_e4m3(float x, bool sat) { return fp8_encode_bits<3, 7, false>(x, sat); }
-inline uint8_t f32_to_e5m2(float x, bool sat) { return fp8_encode_bits<2, 15, true>(x, sat); }
+static inline uint8_t f32_to_e4m3(float x, bool sat) { return fp8_encode_bits<3, 7, false>(x, sat); }
+static inline uint8_t f32_to_e5m2(float x, bool sat) { return fp8_encode_bits<2, 15, true>(x, sat); }
 
 // Exact decode tables (filled once): fp8 code -> float32 bits and -> bfloat16 bits.
 const float* fp8_to_f32_table(Fp8Format f);
 const uint16_t* fp8_to_bf16_table(Fp8Format f);
 
-inline float bf16_to_f32(uint16_t h) { return bits_f32(static_cast<uint32_t>(h) << 16); }
+static inline float bf16_to_f32(uint16_t h) { return bits_f32(static_cast<uint32_t>(h) << 16); }
 // Round-to-nearest-even; NaN becomes the canonical quiet NaN with its sign (as ml_dtypes does).
-inline uint16_t f32_to_bf16(float x) {
+static inline uint16_t f32_to_bf16(float x) {
   uint32_t u = f32_bits(x);
   if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>(((u >> 16) & 0x8000u) | 0x7FC0u);
   u += 0x7FFFu + ((u >> 16) & 1u);

@@ -10,7 +10,7 @@ namespace moe {
 namespace simd {
 
 template <int MANT, int BIAS, bool HAS_INF>
-inline uint8_t encode_branchless(uint32_t u, bool saturate) {
+static inline uint8_t encode_branchless(uint32_t u, bool saturate) {
   constexpr uint32_t max_code = HAS_INF ? 0x7B : 0x7E;
   constexpr int e_min = 1 - BIAS;
   constexpr int shift = 23 - MANT;
@@ -36,13 +36,13 @@ inline uint8_t encode_branchless(uint32_t u, bool saturate) {
 }
 
 template <int MANT, int BIAS, bool HAS_INF>
-inline void encode_f32_loop(const float* __restrict x, uint8_t* __restrict out, size_t n, bool sat) {
+static inline void encode_f32_loop(const float* __restrict x, uint8_t* __restrict out, size_t n, bool sat) {
   const uint32_t* u = reinterpret_cast<const uint32_t*>(x);
   for (size_t i = 0; i < n; ++i) out[i] = encode_branchless<MANT, BIAS, HAS_INF>(u[i], sat);
 }
 
 template <int MANT, int BIAS, bool HAS_INF>
-inline void encode_bf16_loop(const uint16_t* __restrict x, uint8_t* __restrict out, size_t n, bool sat) {
+static inline void encode_bf16_loop(const uint16_t* __restrict x, uint8_t* __restrict out, size_t n, bool sat) {
   for (size_t i = 0; i < n; ++i)
     out[i] = encode_branchless<MANT, BIAS, HAS_INF>(static_cast<uint32_t>(x[i]) << 16, sat);
 }
@@ -55,7 +55,7 @@ namespace simd {
 
 // Max of |x| as float bits (the integer order of non-negative floats is their value order);
 // a result >= 0x7F800000 means the block holds inf or NaN.
-inline uint32_t amax_bits_loop(const float* __restrict x, size_t n) {
+static inline uint32_t amax_bits_loop(const float* __restrict x, size_t n) {
   const uint32_t* u = reinterpret_cast<const uint32_t*>(x);
   uint32_t m = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -66,7 +66,7 @@ inline uint32_t amax_bits_loop(const float* __restrict x, size_t n) {
 }
 
 // out[i] = e4m3(x[i] / s), saturating (identical to non-saturating for |x| <= amax).
-inline void scale_encode_e4m3_loop(const float* __restrict x, float s, uint8_t* __restrict out, size_t n) {
+static inline void scale_encode_e4m3_loop(const float* __restrict x, float s, uint8_t* __restrict out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = fp8_encode_bits<3, 7, false>(x[i] / s, true);
 }
 

@@ -14,7 +14,7 @@ constexpr int kQuantTile = 128;
 constexpr float kE4M3Max = 448.0f;
 constexpr float kAmaxFloor = 1e-4f;
 
-inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+static inline size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 // Scale from a block's amax; pow2 rounds up to 2^ceil(log2 s) ("ue8m0").
 float quant_scale(float amax, bool pow2);
