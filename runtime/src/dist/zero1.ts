@@ -55,13 +55,19 @@ export class Zero1 {
     }
     const lr = learningRate(t.opt.cfg, t.step);
     this.shardOpt.update(t.step, lr);
+    await this.gatherParams();
+    return { gradNorm, lr };
+  }
+
+  /** Every rank's shard of the parameters to everyone (after an update, or after restoring the shards). */
+  async gatherParams(): Promise<void> {
+    const t = this.trainer;
     for (const pc of this.pieces) this.paramShard.set(t.params.get(pc.name).data.subarray(pc.from, pc.to), pc.shardOffset);
     await this.group.allgather(this.paramShard, this.flatParams);
     for (const p of t.params.list()) {
       const o = this.layout.offsets.get(p.name)!;
       p.data.set(this.flatParams.subarray(o, o + p.data.length));
     }
-    return { gradNorm, lr };
   }
 }
 

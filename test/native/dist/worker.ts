@@ -5,6 +5,8 @@ import { readDistEnv } from '../../../runtime/src/dist/env.js';
 import { PipelineTrainer } from '../../../runtime/src/dist/pp-trainer.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
+import { loadShard, restoreSharded, saveSharded } from '../../../runtime/src/dist/sharded-checkpoint.js';
+import type { Zero1 } from '../../../runtime/src/dist/zero1.js';
 import { DataParallelTrainer } from '../../../runtime/src/dist/dp-trainer.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import type { Precision } from '../../../runtime/src/train/precision.js';
@@ -120,8 +122,41 @@ async function ppTrainScenario(): Promise<Record<string, unknown>> {
   return { losses, paramSum: sum, traffic: world.traffic };
 }
 
+/**
+ * Checkpointed training: TEST_TRAIN = {precision, steps, batch, runDir, every, pp?, schedule?, microBatches?, ep?}.
+ * Resumes from the newest checkpoint in runDir when there is one; trains up to `stopAt` (default `steps`, which
+ * also sets the learning-rate schedule), saving every `every` steps.
+ */
+async function ckptScenario(): Promise<Record<string, unknown>> {
+  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as {
+    precision: Precision; steps: number; batch: number; runDir: string; every: number; layers?: number; stopAt?: number;
+    pp?: number; schedule?: ScheduleName; microBatches?: number; ep?: EpOptions;
+  };
+  const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers ?? 2), byteTokenizer, fixtureTokens());
+  let engine: { zero: Zero1; trainStep(): Promise<{ loss: number; step: number }> };
+  if (spec.pp) {
+    const PP = spec.pp, DP = size / PP, ppRank = rank % PP, dpRank = Math.floor(rank / PP);
+    const ppGroup = await dist.group({ name: `pp${dpRank}`, ranks: Array.from({ length: PP }, (_, p) => dpRank * PP + p) });
+    const dpGroup = await dist.group({ name: `dp${ppRank}`, ranks: Array.from({ length: DP }, (_, q) => q * PP + ppRank) });
+    engine = new PipelineTrainer(trainer, { pp: ppGroup, dp: dpGroup, world },
+      { schedule: spec.schedule!, microBatches: spec.microBatches!, ...(spec.ep ? { ep: spec.ep } : {}) });
+  } else {
+    engine = new DataParallelTrainer(trainer, world, spec.ep);
+  }
+  const loaded = loadShard(spec.runDir, rank, size);
+  if (loaded) await restoreSharded(trainer, engine.zero, loaded);
+  const losses: Record<number, number> = {};
+  while (trainer.step < (spec.stopAt ?? spec.steps)) {
+    const m = await dist.guard(() => engine.trainStep());
+    losses[m.step] = m.loss;
+    if (m.step % spec.every === 0) await dist.guard(() => saveSharded(spec.runDir, trainer, engine.zero, world, 3));
+  }
+  return { resumedFrom: loaded?.step ?? 0, losses };
+}
+
 let result: Record<string, unknown>;
 if (scenario === 'collectives') result = await collectivesScenario();
+else if (scenario === 'ckpt') result = await ckptScenario();
 else if (scenario === 'pp-train') result = await ppTrainScenario();
 else if (scenario === 'dp-train') result = await dpTrainScenario();
 else if (scenario === 'die' || scenario === 'stall') result = await faultScenario(scenario);
