@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { collectivesAvailable } from '../../../runtime/src/dist/collectives-binding.js';
-import { launch } from './launch.js';
+import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 
 const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';

@@ -6,7 +6,7 @@ import { collectivesAvailable } from '../../../runtime/src/dist/collectives-bind
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import type { Precision } from '../../../runtime/src/train/precision.js';
-import { launch } from './launch.js';
+import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectivesAvailable } from '../../../runtime/src/dist/collectives-binding.js';
 import { EXIT_PEER_LOST } from '../../../runtime/src/dist/failure.js';
-import { launch } from './launch.js';
+import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 
 const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';

@@ -6,7 +6,7 @@ import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
-import { launch } from './launch.js';
+import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
 

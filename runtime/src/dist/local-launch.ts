@@ -1,5 +1,5 @@
-// Launches N local ranks of a worker script as child processes with the pod contract's environment, and collects
-// their exit codes and output. Test helper (I/O).
+// Launches N local ranks of a script as child processes with the pod contract's environment (MASTER_ADDR on
+// loopback, a free MASTER_PORT) and collects their exit codes and output: tests, benchmarks and local runs (I/O).
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 

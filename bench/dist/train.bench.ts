@@ -1,0 +1,86 @@
+// Distributed training benchmark on the deepseek-v3-tiny preset (FP8, batch 8 × 64 tokens): steps/s of the
+// single-process trainer (the peer, measured in this run), ZeRO-1 DP over 1 and 2 ranks, EP=2 (FP8 dispatch, BF16
+// combine) and 1F1B PP=2; and the bytes each rank handed to the network per step against the planner's traffic
+// model (operator/plan/traffic.ts) for the same layout. Writes bench/results/dist-train.json.
+// These machines have 2 shared cores: 2 ranks compete with each other and with other work; read the numbers as such.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch } from '../../runtime/src/dist/local-launch.js';
+import { collectivesAvailable } from '../../runtime/src/dist/collectives-binding.js';
+import { trafficVolumes } from '../../operator/plan/traffic.js';
+import { modelConfig } from '../../runtime/src/model/config.js';
+import type { ParallelismSpec } from '../../operator/plan/types.js';
+import type { BenchSpec } from './rank.js';
+
+const STEPS = Number(process.env.BENCH_DIST_STEPS ?? 4);
+const BATCH = 8, SEQ = 64;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const script = path.join(here, 'rank.js');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+interface Out { rank: number; seconds: number[]; losses: number[]; traffic: Record<string, number> }
+
+async function run(world: number, spec: BenchSpec): Promise<Out[]> {
+  const { results } = await launch({ script, worldSize: world, killAfterMs: 600_000, env: { BENCH_SPEC: JSON.stringify(spec) } });
+  for (const r of results) if (r.code !== 0) throw new Error(`${spec.layout} rank ${r.rank} exited ${r.code}: ${r.stderr}`);
+  return results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!) as Out);
+}
+
+if (!collectivesAvailable()) {
+  console.error('Gloo collectives addon not built (runtime/collectives): nothing to measure');
+  process.exit(1);
+}
+const model = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });
+const base = { steps: STEPS, batch: BATCH, seqLen: SEQ };
+const layouts: Array<{ name: string; world: number; spec: BenchSpec; parallelism?: ParallelismSpec; microBatchSize?: number }> = [
+  { name: 'single process (peer)', world: 1, spec: { layout: 'single', ...base } },
+  { name: 'ZeRO-1 DP=1 over Gloo', world: 1, spec: { layout: 'dp', ...base } },
+  { name: 'ZeRO-1 DP=2', world: 2, spec: { layout: 'dp', ...base } },
+  {
+    name: 'EP=2 over DP=2', world: 2, spec: { layout: 'ep', ...base }, microBatchSize: BATCH / 2,
+    parallelism: { pipeline: { stages: 1, schedule: '1F1B', microBatches: 1 }, expert: 2, data: 1, tensor: 1, gpusPerPod: 1 },
+  },
+  {
+    name: '1F1B PP=2', world: 2, spec: { layout: 'pp', schedule: '1F1B', microBatches: 4, ...base }, microBatchSize: BATCH / 4,
+    parallelism: { pipeline: { stages: 2, schedule: '1F1B', microBatches: 4 }, expert: 1, data: 1, tensor: 1, gpusPerPod: 1 },
+  },
+];
+
+const rows = [];
+for (const l of layouts) {
+  process.stderr.write(`== ${l.name}\n`);
+  const outs = await run(l.world, l.spec);
+  const step = median(outs.flatMap((o) => o.seconds.slice(1)));
+  const measured: Record<string, number> = {};
+  for (const o of outs) for (const [k, v] of Object.entries(o.traffic)) measured[k] = (measured[k] ?? 0) + v / (STEPS * outs.length);
+  let modelled: Record<string, number> | undefined;
+  if (l.parallelism) {
+    const v = trafficVolumes(model, l.parallelism, { sequenceLength: SEQ, microBatchSize: l.microBatchSize! });
+    const n = l.parallelism.expert * l.parallelism.data;
+    modelled = {
+      epAlltoallSentPerRank: v.epBytesPerPeer.reduce((a, b) => a + b, 0) / v.epBytesPerPeer.length * (l.parallelism.expert - 1),
+      ppSentPerRank: v.ppBytesPerEdge / 2,
+      zeroRingSentPerRank: v.dpNonExpertHop.reduce((a, b) => a + b, 0) / v.dpNonExpertHop.length + v.dpExpertHop.reduce((a, b) => a + b, 0) / v.dpExpertHop.length,
+      ringSize: n,
+    };
+  }
+  const row = {
+    layout: l.name, ranks: l.world, stepSeconds: step, stepsPerSecond: 1 / step, tokensPerSecond: (BATCH * SEQ) / step,
+    finalLoss: outs[0].losses[outs[0].losses.length - 1], bytesSentPerRankPerStep: measured, modelled,
+  };
+  rows.push(row);
+  process.stderr.write(`${JSON.stringify(row)}\n`);
+}
+const out = {
+  bench: 'dist-train', preset: 'deepseek-v3-tiny', precision: 'fp8', batch: BATCH, seqLen: SEQ, steps: STEPS,
+  note: 'steps/s from the median step after the first; 2 shared cores, so 2 ranks contend. Measured bytes are what each rank handed to Gloo per step (ring all-reduce counted as 2(n-1)/n of the buffer).',
+  rows,
+};
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/dist-train.json', JSON.stringify(out, null, 2));
+console.log(JSON.stringify(out, null, 2));
