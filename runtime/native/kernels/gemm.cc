@@ -18,8 +18,6 @@ namespace {
 using gemm::kKB;
 using gemm::kNR;
 
-constexpr size_t kKcSlices = 4;  // K slices per cache block (512 K: B block of 8 panels = 256 KiB)
-constexpr size_t kPanelsPerBlock = 8;
 
 // Packed operand storage: n elements of 2 (bf16) or 4 (float) bytes.
 struct Packed {
@@ -119,10 +117,10 @@ void run_packed(const gemm::Isa& isa, const void* Ap_v, const float* a_scale, co
       size_t pc = c % pchunks, mc = c / pchunks;
       size_t pb = P * pc / pchunks, pe = P * (pc + 1) / pchunks;
       size_t mpb = MP * mc / mchunks, mpe = MP * (mc + 1) / mchunks;
-      for (size_t kc = 0; kc < KB; kc += kKcSlices) {
-        size_t kn = std::min(kKcSlices, KB - kc);
-        for (size_t p0 = pb; p0 < pe; p0 += kPanelsPerBlock) {
-          size_t p1 = std::min(pe, p0 + kPanelsPerBlock);
+      for (size_t kc = 0; kc < KB; kc += isa.kc_slices) {
+        size_t kn = std::min(isa.kc_slices, KB - kc);
+        for (size_t p0 = pb; p0 < pe; p0 += isa.panels_per_block) {
+          size_t p1 = std::min(pe, p0 + isa.panels_per_block);
           for (size_t mp = mpb; mp < mpe; ++mp) {
             size_t m = mp * isa.mr;
             int mr = static_cast<int>(std::min<size_t>(isa.mr, rows - m));

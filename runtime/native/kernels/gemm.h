@@ -55,6 +55,10 @@ struct Isa {
   MicroKernel micro;
   void (*thread_begin)();  // per-thread setup before micro calls (AMX tile config), may be null
   void (*thread_end)();
+  // Cache blocking: K slices per block (B block = panels_per_block panels x kc_slices*128 K stays in
+  // L2 while every A panel of the range streams past it).
+  size_t kc_slices = 4;
+  size_t panels_per_block = 8;
 };
 Isa isa_avx512();
 Isa isa_avx2();

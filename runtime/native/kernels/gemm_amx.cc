@@ -81,7 +81,8 @@ void micro(int mr, const void* Av, const void* Bv, size_t kb_count, const float*
 }
 }  // namespace
 
-Isa isa_amx() { return {kMR, ALayout::kTiles, micro, begin, end}; }
+// 1024 K x 16 panels of bf16 B = 1 MiB in L2; measured best of {2..16} x {4..32} on Sapphire Rapids.
+Isa isa_amx() { return {kMR, ALayout::kTiles, micro, begin, end, 8, 16}; }
 
 }  // namespace gemm
 }  // namespace moe
