@@ -12,9 +12,9 @@
         "src/socket_store.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")", "src"],
-      "cflags!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++20", "-O2", "-fexceptions", "-frtti"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti", "-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions", "-fno-rtti", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fexceptions", "-frtti"],
       "libraries": ["-lgloo"]
     }
   ]

@@ -18,6 +18,8 @@ export async function freePort(): Promise<number> {
 
 export interface LaunchOptions {
   script: string;
+  /** Program that runs the script (default: this node). */
+  command?: string;
   worldSize: number;
   /** Ranks to start (default all); leaving some out simulates ranks that never arrive. */
   ranks?: number[];
@@ -35,7 +37,7 @@ export async function launch(o: LaunchOptions): Promise<{ results: RankResult[];
   const t0 = Date.now();
   const children: ChildProcess[] = [];
   const results = await Promise.all(ranks.map((rank) => new Promise<RankResult>((resolve) => {
-    const child = spawn(process.execPath, [o.script, ...(o.args ?? [])], {
+    const child = spawn(o.command ?? process.execPath, [o.script, ...(o.args ?? [])], {
       env: {
         ...process.env, RANK: String(rank), WORLD_SIZE: String(o.worldSize), LOCAL_RANK: String(rank),
         LOCAL_WORLD_SIZE: String(o.worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
