@@ -27,6 +27,10 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Per-rank extra environment. */
   rankEnv?: (rank: number) => Record<string, string>;
+  /** Called once per rank with its process. */
+  onSpawn?: (rank: number, child: ChildProcess) => void;
+  /** Called with every line a rank writes to stdout, and its process (fault tests kill ranks mid-run). */
+  onLine?: (rank: number, line: string, child: ChildProcess) => void;
   /** Kill everything still running after this long (a hang is a test failure, not a stuck suite). */
   killAfterMs: number;
 }
@@ -46,8 +50,17 @@ export async function launch(o: LaunchOptions): Promise<{ results: RankResult[];
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
+    o.onSpawn?.(rank, child);
     let stdout = '', stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
+    let partial = '';
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      if (!o.onLine) return;
+      partial += d;
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) o.onLine(rank, l, child);
+    });
     child.stderr!.on('data', (d) => (stderr += d));
     const killer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs);
     child.on('exit', (code, signal) => {

@@ -1,0 +1,88 @@
+// The distributed training entrypoint of a pod (I/O wiring): `node dist/runtime/src/dist/main.js`. Reads the pod
+// contract (DESIGN.md §4) and the plan document in $MOE_PLAN, joins the job (rendezvous, watchdog), builds the
+// engine the plan asks for (pipeline schedule from the planner, expert/data parallelism, ZeRO-1), resumes from the
+// newest sharded checkpoint, trains, checkpoints every intervalSteps and at the end, and exits 0; a lost peer makes
+// it exit 75 (EXIT_PEER_LOST) so the operator restarts the gang. Progress goes to stdout as JSON lines (rank 0).
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { joinDocuments, readDocuments } from '../data/corpus.js';
+import { syntheticCorpus } from '../data/grammar.js';
+import { byteTokenizer } from '../data/tokenizer.js';
+import { defaultTrainOptions } from '../train/options.js';
+import { settingsFromPlan, type PlanDoc } from '../train/plan.js';
+import { Trainer } from '../train/trainer.js';
+import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
+import { DataParallelTrainer } from './dp-trainer.js';
+import { readDistEnv } from './env.js';
+import { distOptionsFromEnv, initDistributed } from './init.js';
+import { rankGroups, type RankTableLike } from './layout.js';
+import { PipelineTrainer } from './pp-trainer.js';
+import { resolveHost } from './resolve.js';
+import { loadShard, restoreSharded, saveSharded } from './sharded-checkpoint.js';
+
+interface DistPlanDoc extends PlanDoc {
+  plan?: PlanDoc['plan'] & {
+    rankTable?: RankTableLike;
+    parallelism?: { pipeline: { stages: number; schedule: ScheduleName; microBatches: number }; expert: number; data: number };
+  };
+  checkpoint?: PlanDoc['checkpoint'] & { resumeStep?: number | null };
+}
+
+/** A path the container sees, on this machine: under $MOE_POD_ROOT when the local cluster's runner set one. */
+function podPath(p: string): string {
+  const root = process.env.MOE_POD_ROOT;
+  return root && path.isAbsolute(p) && !p.startsWith(root) ? path.join(root, p) : p;
+}
+
+function log(fields: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
+}
+
+const env = readDistEnv(process.env, process.env.HOSTNAME ?? os.hostname());
+env.masterAddr = resolveHost(env.masterAddr);
+env.hostAddr = resolveHost(env.hostAddr);
+if (!env.planPath) throw new Error('MOE_PLAN is not set: the path of the plan document the operator mounts');
+const doc = JSON.parse(readFileSync(podPath(env.planPath), 'utf8')) as DistPlanDoc;
+const settings = settingsFromPlan(doc, defaultTrainOptions());
+// The engines split one global batch over the data-parallel ranks and micro-batches.
+const opts = { ...settings.options, batch: doc.training?.globalBatchSize ?? settings.options.batch };
+const runDir = podPath(process.env.MOE_RUN_DIR ?? settings.runDir ?? path.join(os.tmpdir(), 'moe-run', env.job ?? 'local'));
+const text = settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
+const trainer = new Trainer(opts, byteTokenizer, byteTokenizer.encode(text));
+
+const dist = await initDistributed(env, distOptionsFromEnv());
+const par = doc.plan?.parallelism;
+const table: RankTableLike = doc.plan?.rankTable ?? {
+  pp: Array(env.worldSize).fill(0), ep: Array(env.worldSize).fill(0), dp: Array.from({ length: env.worldSize }, (_, i) => i), tp: Array(env.worldSize).fill(0),
+};
+const groups = rankGroups(table, env.rank);
+const ep = (par?.expert ?? 1) > 1 ? { dispatch: 'fp8' as const, combine: 'bf16' as const } : undefined;
+const engine = await (async () => {
+  if (groups.pp.length > 1) {
+    const pp = await dist.group({ name: `pp-${groups.pp.join('-')}`, ranks: groups.pp });
+    const dp = groups.dp.length > 1 ? await dist.group({ name: `dp-${groups.dp.join('-')}`, ranks: groups.dp }) : undefined;
+    return new PipelineTrainer(trainer, dp ? { pp, dp, world: dist.world } : { pp, world: dist.world }, {
+      schedule: par?.pipeline.schedule ?? '1F1B', microBatches: par?.pipeline.microBatches ?? groups.pp.length, ...(ep ? { ep } : {}),
+    });
+  }
+  return new DataParallelTrainer(trainer, dist.world, ep);
+})();
+
+const loaded = loadShard(runDir, env.rank, env.worldSize, (m) => log({ rank: env.rank, level: 'warn', msg: m }));
+if (loaded) {
+  await dist.guard(() => restoreSharded(trainer, engine.zero, loaded));
+  if (env.rank === 0) log({ msg: 'resumed', step: trainer.step, dir: loaded.dir, restart: env.restart });
+}
+while (trainer.step < opts.steps) {
+  const m = await dist.guard(() => engine.trainStep());
+  if (env.rank === 0) {
+    log({ msg: 'step', step: m.step, loss: m.loss, mainLoss: m.mainLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: m.tokens / m.seconds });
+  }
+  if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) {
+    const dir = await dist.guard(() => saveSharded(runDir, trainer, engine.zero, dist.world, opts.keep));
+    if (env.rank === 0) log({ msg: 'checkpoint', step: m.step, dir });
+  }
+}
+await dist.shutdown();
+if (env.rank === 0) log({ msg: 'done', step: trainer.step });

@@ -1,0 +1,26 @@
+// Name resolution for the ranks' addresses: IP literals as they are; names through the hosts file in
+// $MOE_HOSTS_FILE when there is one (the local cluster's runner writes pod DNS names there), else left to the
+// system resolver. Gloo's C++ side resolves with getaddrinfo, so it gets the address, never a name only we know.
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+
+/** Pure: the address of `name` in hosts-file text ("ip name [aliases…]" lines, '#' comments). */
+export function lookupHosts(text: string, name: string): string | undefined {
+  const want = name.replace(/\.$/, '');
+  for (const line of text.split('\n')) {
+    const fields = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (fields.length < 2) continue;
+    if (fields.slice(1).some((n) => n.replace(/\.$/, '') === want)) return fields[0];
+  }
+  return undefined;
+}
+
+export function resolveHost(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (net.isIP(name)) return name;
+  const file = env.MOE_HOSTS_FILE;
+  if (file && existsSync(file)) {
+    const ip = lookupHosts(readFileSync(file, 'utf8'), name);
+    if (ip) return ip;
+  }
+  return name;
+}
