@@ -48,8 +48,11 @@ cluster-bin: ## Build (or reuse) etcd, kube-*, kubectl, kwok, helm into the cach
 build: deps ## Compile the TypeScript to dist/
 	npx tsc -p tsconfig.json
 
-native: deps ## Build the nan addon in runtime/native
-	@if [ -f runtime/native/binding.gyp ]; then cd runtime/native && npx node-gyp rebuild --jobs=max --silent; else echo "no runtime/native/binding.gyp yet"; fi
+native: deps ## Build the nan addons: kernels (runtime/native) and Gloo collectives (runtime/collectives)
+	bash runtime/collectives/install-deps.sh
+	@for d in runtime/native runtime/collectives; do \
+	  ( cd $$d && { [ build/Makefile -nt binding.gyp ] || npx node-gyp configure; } && npx node-gyp build --jobs=max --silent ) || exit 1; \
+	done
 
 typecheck: deps ## Type-check without emitting
 	npx tsc -p tsconfig.json --noEmit
