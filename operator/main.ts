@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const log = makeLogger();
   const kc = new KubeConfig();
   if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG);
-  else kc.loadFromCluster();
+  // MOE_POD_ROOT: where a pod's files are when the local process runner runs it (unset in a real pod).
+  else kc.loadFromCluster(env.MOE_POD_ROOT ?? '');
   const client = new KubeClient(kc);
   const metrics = new OperatorMetrics();
   const plan = await loadPlanner();
