@@ -13,6 +13,7 @@ NAN_MODULE_INIT(Init) {
       {"quantAct", QuantAct},           {"quantWeight", QuantWeight},
       {"dequantAct", DequantAct},       {"dequantWeight", DequantWeight},
       {"fp8Gemm", Fp8Gemm},             {"fp8GemmGrouped", Fp8GemmGrouped},
+      {"packWeights", PackWeights},     {"fp8GemmGroupedPacked", Fp8GemmGroupedPacked},
       {"bf16Gemm", Bf16Gemm},           {"fp8GemmEmulated", Fp8GemmEmulated},
       {"rmsnorm", RmsNorm},             {"swiglu", SwiGlu},
       {"softmax", Softmax},             {"rope", Rope},

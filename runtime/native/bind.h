@@ -17,6 +17,8 @@ NAN_METHOD(DequantAct);
 NAN_METHOD(DequantWeight);
 NAN_METHOD(Fp8Gemm);
 NAN_METHOD(Fp8GemmGrouped);
+NAN_METHOD(PackWeights);
+NAN_METHOD(Fp8GemmGroupedPacked);
 NAN_METHOD(Bf16Gemm);
 NAN_METHOD(Fp8GemmEmulated);
 NAN_METHOD(RmsNorm);

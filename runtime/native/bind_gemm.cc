@@ -3,6 +3,7 @@
 
 #include "bind.h"
 #include "bind_util.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "quant.h"
 
@@ -63,6 +64,62 @@ NAN_METHOD(Fp8GemmGrouped) {
   std::vector<int32_t> offs(off, off + E + 1);
   run_or_queue(info, 9, "fp8GemmGrouped", [=] {
     fp8_gemm_grouped(A, as, B, bs, offs.data(), E, N, K, t, C);
+    return std::string();
+  });
+}
+
+namespace {
+KernelPath path_arg(Args& a, int i) {
+  size_t code = a.size(i, "path");
+  if (a.ok() && code > static_cast<size_t>(KernelPath::Amx)) a.fail("path code must be 0..3, got " + std::to_string(code));
+  KernelPath p = static_cast<KernelPath>(code);
+  if (a.ok() && p > detected_path())
+    a.fail(std::string("weights packed for path '") + path_name(p) + "' cannot run on this CPU (best: " +
+           path_name(detected_path()) + "); pack them again here");
+  return p;
+}
+}  // namespace
+
+// packWeights(b: Uint8Array [E*N*K], E, N, K, pathCode) -> Buffer (E * packed bytes), for the GEMMs below
+NAN_METHOD(PackWeights) {
+  Args a(info, "packWeights");
+  size_t E = a.size(1, "E"), N = a.size(2, "N"), K = a.size(3, "K");
+  const uint8_t* B = a.array<uint8_t>(0, "b", a.mul(E, a.mul(N, K, "N*K"), "E*N*K"));
+  KernelPath p = path_arg(a, 4);
+  if (!a.ok()) return;
+  size_t bytes = a.mul(E, fp8_packed_weight_bytes(p, N, K), "packed size");
+  if (a.ok() && bytes >= (1ull << 32)) a.fail("packed weights exceed 4 GiB; pack fewer experts per call");
+  if (!a.ok()) return;
+  v8::Local<v8::Object> buf;
+  if (!Nan::NewBuffer(static_cast<uint32_t>(bytes)).ToLocal(&buf)) return Nan::ThrowError("packWeights: out of memory");
+  fp8_pack_weights(B, E, N, K, p, reinterpret_cast<uint8_t*>(node::Buffer::Data(buf)));
+  info.GetReturnValue().Set(buf);
+}
+
+// fp8GemmGroupedPacked(a [R*K], aScale [R*KB], packed: Uint8Array, bScale [E*NB*KB], offsets [E+1], E, N, K, pathCode, out [R*N], cb?)
+NAN_METHOD(Fp8GemmGroupedPacked) {
+  Args a(info, "fp8GemmGroupedPacked");
+  size_t E = a.size(5, "E"), N = a.size(6, "N"), K = a.size(7, "K");
+  KernelPath p = path_arg(a, 8);
+  const int32_t* off = a.array<int32_t>(4, "offsets", E + 1);
+  size_t R = 0;
+  if (a.ok()) {
+    if (off[0] != 0) a.fail("offsets[0] must be 0, got " + std::to_string(off[0]));
+    for (size_t e = 0; a.ok() && e < E; ++e)
+      if (off[e + 1] < off[e]) a.fail("offsets must be non-decreasing at " + std::to_string(e + 1));
+    if (a.ok()) R = static_cast<size_t>(off[E]);
+  }
+  size_t KB = ceil_div(K, kQuantTile), NB = ceil_div(N, kQuantTile);
+  const uint8_t* A = a.array<uint8_t>(0, "a", a.mul(R, K, "rows*K"));
+  const float* as = a.array<float>(1, "aScale", a.mul(R, KB, "rows*ceil(K/128)"));
+  const uint8_t* P = a.array<uint8_t>(2, "packed", a.mul(E, a.ok() ? fp8_packed_weight_bytes(p, N, K) : 0, "packed size"));
+  const float* bs = a.array<float>(3, "bScale", a.mul(E, a.mul(NB, KB, "NB*KB"), "E*NB*KB"));
+  OutType t;
+  void* C = out_arg(a, 9, a.mul(R, N, "rows*N"), &t);
+  if (!a.ok()) return;
+  std::vector<int32_t> offs(off, off + E + 1);
+  run_or_queue(info, 10, "fp8GemmGroupedPacked", [=] {
+    fp8_gemm_grouped_packed(A, as, P, bs, offs.data(), E, N, K, p, t, C);
     return std::string();
   });
 }

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  bf16Gemm, bf16ToF32, f32ToBf16, fp8Gemm, fp8GemmEmulated, fp8GemmGrouped, quantizeActivations, quantizeWeights,
+  bf16Gemm, bf16ToF32, f32ToBf16, fp8Gemm, fp8GemmEmulated, fp8GemmGrouped, fp8GemmGroupedPacked, fp8GemmPacked, packWeights,
+  quantizeActivations, quantizeWeights,
   type Fp8Activations, type Fp8ExpertWeights, type Fp8Weights,
 } from '../../runtime/src/native/index.js';
 import { availablePaths, withPath } from './paths.js';
@@ -76,6 +77,26 @@ describe('FP8 GEMM', () => {
       }
     });
 
+    it(`${path}: packed weights give bit-identical results to the unpacked GEMMs`, () => {
+      for (const [M, N, K] of [[13, 33, 129], [40, 200, 520]] as const) {
+        const { a, b } = operands(M, N, K, N);
+        const pw = withPath(path, () => packWeights(b));
+        assert.equal(pw.path, path);
+        const want: Float32Array = withPath(path, () => fp8Gemm(a, b));
+        const got = fp8GemmPacked(a, pw); // runs on the path the weights were packed for
+        assert.equal(firstBitMismatch(got, want), -1, `${M}x${N}x${K}`);
+      }
+      const E = 3, N = 40, K = 256, r = rng(8);
+      const a = quantizeActivations(randn(20 * K, r), 20, K);
+      const w = quantizeWeights(randn(E * N * K, r, 0.1), E * N, K); // 40 rows per expert: blocks straddle experts
+      const perExpertScales = new Float32Array(E * 1 * 2);
+      const stacked: Fp8ExpertWeights = { experts: E, rows: N, cols: K, q: w.q, scaleInv: perExpertScales.map((_, i) => 0.5 + i) };
+      const offsets = Int32Array.from([0, 7, 7, 20]);
+      const want: Float32Array = withPath(path, () => fp8GemmGrouped(a, stacked, offsets));
+      const got = fp8GemmGroupedPacked(a, withPath(path, () => packWeights(stacked)), offsets);
+      assert.equal(firstBitMismatch(got, want), -1, 'grouped');
+    });
+
     it(`${path}: BF16 GEMM agrees with float64 within 2K*2^-24 of sum|terms| on odd shapes`, () => {
       for (const [M, N, K] of [[1, 1, 1], [13, 33, 129], [7, 70, 300]] as const) {
         const r = rng(M + N + K);
@@ -116,6 +137,14 @@ describe('FP8 GEMM', () => {
     assert.equal(fp8Gemm(a, b).length, 0);
     const a2 = quantizeActivations(new Float32Array(0), 3, 0), b2 = quantizeWeights(new Float32Array(0), 4, 0);
     assert.deepEqual(Array.from(fp8Gemm(a2, b2)), new Array(12).fill(0));
+  });
+
+  it('packed weights check their shapes', () => {
+    const { a, b } = operands(4, 4, 128, 3);
+    const pw = packWeights(b);
+    assert.throws(() => fp8GemmPacked(quantizeActivations(new Float32Array(4 * 64), 4, 64), pw), /a\.cols \(64\) must equal weights\.cols \(128\)/);
+    assert.throws(() => fp8GemmPacked(a, { ...pw, packed: pw.packed.subarray(1) }), /packed has \d+ elements, expected/);
+    assert.throws(() => fp8GemmPacked(a, { ...pw, path: 'gpu' as never }), /must be a PackedFp8Weights/);
   });
 
   it('rejects mismatched K and bad offsets with messages that name the argument', () => {

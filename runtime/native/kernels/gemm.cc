@@ -234,6 +234,56 @@ void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const
   store_out(acc.p, rows * N, t, C);
 }
 
+size_t fp8_packed_weight_bytes(KernelPath path, size_t N, size_t K) {
+  if (path == KernelPath::Reference) return N * K;
+  const gemm::Isa isa = isa_for(path);
+  return ceil_div(N, kNR) * kNR * ceil_div(K, kKB) * kKB * (isa.layout == gemm::ALayout::kF32 ? 4 : 2);
+}
+
+void fp8_pack_weights(const uint8_t* B, size_t E, size_t N, size_t K, KernelPath path, uint8_t* out) {
+  const size_t bytes = fp8_packed_weight_bytes(path, N, K), Kp = ceil_div(K, kKB) * kKB;
+  for (size_t e = 0; e < E; ++e) {
+    const uint8_t* Be = B + e * N * K;
+    if (path == KernelPath::Reference) {
+      std::memcpy(out + e * bytes, Be, N * K);
+      continue;
+    }
+    const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+    pack_b(isa_for(path), N, K, Kp, out + e * bytes, [&](size_t i) { return lut[Be[i]]; });
+  }
+}
+
+void fp8_gemm_grouped_packed(const uint8_t* A, const float* as, const uint8_t* packed, const float* bs,
+                             const int32_t* offsets, size_t E, size_t N, size_t K, KernelPath path, OutType t,
+                             void* C) {
+  const size_t rows = E ? static_cast<size_t>(offsets[E]) : 0;
+  const size_t KB = ceil_div(K, kKB), NB = ceil_div(N, kKB), Kp = KB * kKB;
+  const size_t bytes = fp8_packed_weight_bytes(path, N, K);
+  Acc acc(rows * N, t, C);
+  if (rows && N && K) {
+    if (path == KernelPath::Reference) {
+      for (size_t e = 0; e < E; ++e) {
+        size_t r0 = offsets[e], r1 = offsets[e + 1];
+        ref_fp8_gemm(A + r0 * K, as + r0 * KB, packed + e * bytes, bs + e * NB * KB, r1 - r0, N, K, acc.p + r0 * N);
+      }
+    } else {
+      const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+      const gemm::Isa isa = isa_for(path);
+      size_t max_rows = 0;
+      for (size_t e = 0; e < E; ++e) max_rows = std::max<size_t>(max_rows, offsets[e + 1] - offsets[e]);
+      Packed ap(packed_a_size(isa, max_rows, Kp), isa);
+      for (size_t e = 0; e < E; ++e) {
+        size_t r0 = offsets[e], r1 = offsets[e + 1];
+        if (r1 == r0) continue;
+        const uint8_t* Ae = A + r0 * K;
+        pack_a(isa, r1 - r0, K, Kp, ap.get(), [&](size_t i) { return lut[Ae[i]]; });
+        run_packed(isa, ap.get(), as + r0 * KB, packed + e * bytes, bs + e * NB * KB, r1 - r0, N, KB, acc.p + r0 * N);
+      }
+    }
+  }
+  store_out(acc.p, rows * N, t, C);
+}
+
 void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t K, OutType t, void* C) {
   Acc acc(M * N, t, C);
   KernelPath path = current_path();

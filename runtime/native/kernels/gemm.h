@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu.h"
+
 namespace moe {
 
 enum class OutType { F32 = 0, BF16 = 1 };
@@ -18,6 +20,16 @@ void fp8_gemm(const uint8_t* A, const float* a_scale, const uint8_t* B, const fl
 // B + e*N*K with b_scale + e*NB*KB. offsets has E+1 non-decreasing entries, offsets[0] = 0.
 void fp8_gemm_grouped(const uint8_t* A, const float* a_scale, const uint8_t* B, const float* b_scale,
                       const int32_t* offsets, size_t E, size_t N, size_t K, OutType out_type, void* C);
+
+// Weights packed once for the micro-kernels of `path` (inference: static weights skip the per-call
+// decode and packing). Bytes for one [N,K] matrix; E stacked matrices take E times that.
+size_t fp8_packed_weight_bytes(KernelPath path, size_t N, size_t K);
+void fp8_pack_weights(const uint8_t* B, size_t E, size_t N, size_t K, KernelPath path, uint8_t* out);
+// fp8_gemm_grouped on weights packed for `path` (which must be runnable here); E = 1 with
+// offsets {0, M} is the plain GEMM. Same results as the unpacked calls on the same path.
+void fp8_gemm_grouped_packed(const uint8_t* A, const float* a_scale, const uint8_t* packed, const float* b_scale,
+                             const int32_t* offsets, size_t E, size_t N, size_t K, KernelPath path,
+                             OutType out_type, void* C);
 
 // C = A . B^T with A [M,K], B [N,K] bfloat16, fp32 accumulation.
 void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t K, OutType out_type, void* C);

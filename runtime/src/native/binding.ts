@@ -25,6 +25,8 @@ export interface RawBinding {
   dequantWeight(q: U8, scaleInv: F32, n: number, k: number, out: F32, cb?: Cb): void;
   fp8Gemm(a: U8, as: F32, b: U8, bs: F32, m: number, n: number, k: number, out: F32 | U16, cb?: Cb): void;
   fp8GemmGrouped(a: U8, as: F32, b: U8, bs: F32, offsets: I32, e: number, n: number, k: number, out: F32 | U16, cb?: Cb): void;
+  packWeights(b: U8, e: number, n: number, k: number, pathCode: number): U8;
+  fp8GemmGroupedPacked(a: U8, as: F32, packed: U8, bs: F32, offsets: I32, e: number, n: number, k: number, pathCode: number, out: F32 | U16, cb?: Cb): void;
   bf16Gemm(a: U16, b: U16, m: number, n: number, k: number, out: F32 | U16, cb?: Cb): void;
   fp8GemmEmulated(a: U8, as: F32, b: U8, bs: F32, m: number, n: number, k: number, bits: number, interval: number, group: number, out: F32, cb?: Cb): void;
   rmsnorm(x: F32, w: F32, t: number, d: number, eps: number, y: F32, cb?: Cb): void;

@@ -1,5 +1,5 @@
 // FP8 block-scaled GEMM C = A . B^T (plain and grouped for MoE experts) and BF16 GEMM.
-import { binding, callAsync } from './binding.js';
+import { binding, callAsync, type KernelPathName } from './binding.js';
 import { array, ceilDiv, dim } from './check.js';
 import { checkActivations, checkWeights, QUANT_TILE, type Fp8Activations, type Fp8Weights } from './quant.js';
 
@@ -75,6 +75,69 @@ export async function fp8GemmGroupedAsync<D extends OutDtype = 'f32'>(a: Fp8Acti
   const args = groupedArgs('fp8GemmGroupedAsync', a, experts, offsets, out);
   await callAsync(binding().fp8GemmGrouped, [...args]);
   return args[8];
+}
+
+/** Weights decoded and laid out once for the GEMM micro-kernels of one kernel path (inference). */
+export interface PackedFp8Weights {
+  packed: Uint8Array;
+  /** The kernel path the layout is for (the path in force when packed). */
+  path: KernelPathName;
+  experts: number;
+  rows: number;
+  cols: number;
+  scaleInv: Float32Array;
+}
+
+const PATH_CODES: Record<KernelPathName, number> = { reference: 0, avx2: 1, avx512: 2, amx: 3 };
+
+/** Packs one weight matrix or a stack of expert weights for the path in force now. */
+export function packWeights(w: Fp8Weights | Fp8ExpertWeights): PackedFp8Weights {
+  const fn = 'packWeights';
+  const stacked = typeof w === 'object' && w !== null && 'experts' in w;
+  const W: Fp8ExpertWeights = stacked ? checkExpertWeights(fn, 'w', w) : { ...checkWeights(fn, 'w', w), experts: 1 };
+  const path = binding().kernelInfo().path;
+  const packed = binding().packWeights(W.q, W.experts, W.rows, W.cols, PATH_CODES[path]);
+  return { packed, path, experts: W.experts, rows: W.rows, cols: W.cols, scaleInv: W.scaleInv };
+}
+
+function packedArgs<D extends OutDtype>(fn: string, a: unknown, w: unknown, offsets: unknown, dtype: D) {
+  const p = w as PackedFp8Weights;
+  if (typeof w !== 'object' || w === null || !(p.packed instanceof Uint8Array) || !Object.hasOwn(PATH_CODES, p.path)) {
+    throw new TypeError(`${fn}: weights must be a PackedFp8Weights from packWeights()`);
+  }
+  const A = checkActivations(fn, 'a', a);
+  const E = dim(fn, 'weights.experts', p.experts), N = dim(fn, 'weights.rows', p.rows), K = dim(fn, 'weights.cols', p.cols);
+  if (A.cols !== K) throw new RangeError(`${fn}: a.cols (${A.cols}) must equal weights.cols (${K})`);
+  const nb = ceilDiv(N, QUANT_TILE), kb = ceilDiv(K, QUANT_TILE);
+  array(fn, 'weights.scaleInv', p.scaleInv, Float32Array, E * nb * kb, `experts*ceil(rows/128)*ceil(cols/128) = ${E}*${nb}*${kb}`);
+  const off = array(fn, 'offsets', offsets, Int32Array, E + 1, `experts+1 = ${E + 1}`);
+  if (off[0] !== 0) throw new RangeError(`${fn}: offsets[0] must be 0, got ${off[0]}`);
+  for (let e = 0; e < E; e++) {
+    if (off[e + 1]! < off[e]!) throw new RangeError(`${fn}: offsets must be non-decreasing, offsets[${e + 1}] = ${off[e + 1]} < offsets[${e}] = ${off[e]}`);
+  }
+  if (off[E] !== A.rows) throw new RangeError(`${fn}: offsets[${E}] (${off[E]}) must equal a.rows (${A.rows})`);
+  return [A.q, A.scales, p.packed, p.scaleInv, off, E, N, K, PATH_CODES[p.path], alloc(fn, dtype, A.rows * N)] as const;
+}
+
+/** fp8Gemm on packed weights (one matrix): same result as fp8Gemm on the path the weights were packed for. */
+export function fp8GemmPacked<D extends OutDtype = 'f32'>(a: Fp8Activations, w: PackedFp8Weights, out: D = 'f32' as D): Out<D> {
+  if (w?.experts !== 1) throw new TypeError(`fp8GemmPacked: weights must hold one matrix (experts = 1), got ${String(w?.experts)}; use fp8GemmGroupedPacked`);
+  const args = packedArgs('fp8GemmPacked', a, w, Int32Array.from([0, a?.rows ?? 0]), out);
+  binding().fp8GemmGroupedPacked(...args);
+  return args[9];
+}
+
+/** fp8GemmGrouped on packed expert weights. */
+export function fp8GemmGroupedPacked<D extends OutDtype = 'f32'>(a: Fp8Activations, w: PackedFp8Weights, offsets: Int32Array, out: D = 'f32' as D): Out<D> {
+  const args = packedArgs('fp8GemmGroupedPacked', a, w, offsets, out);
+  binding().fp8GemmGroupedPacked(...args);
+  return args[9];
+}
+
+export async function fp8GemmGroupedPackedAsync<D extends OutDtype = 'f32'>(a: Fp8Activations, w: PackedFp8Weights, offsets: Int32Array, out: D = 'f32' as D): Promise<Out<D>> {
+  const args = packedArgs('fp8GemmGroupedPackedAsync', a, w, offsets, out);
+  await callAsync(binding().fp8GemmGroupedPacked, [...args]);
+  return args[9];
 }
 
 function bf16Args<D extends OutDtype>(fn: string, a: unknown, b: unknown, m: unknown, n: unknown, k: unknown, dtype: D) {
