@@ -23,6 +23,7 @@ const bigJob = (name: string) => ({
   spec: {
     model: { preset: 'deepseek-v3-671b' },
     parallelism: { pipeline: { stages: BIG.stages, schedule: 'DualPipe', microBatches: 2 * BIG.stages }, expert: BIG.expert, data: BIG.data, gpusPerPod: 8 },
+    training: { globalBatchSize: BIG.expert * BIG.data * 2 * BIG.stages * 4, sequenceLength: 4096 },
     template: { spec: { containers: [{ name: 'trainer', image: 'moe-runtime:bench' }] } },
   },
 });
@@ -34,15 +35,21 @@ const smallJob = (name: string) => ({
   spec: {
     model: { preset: 'deepseek-v3-tiny' },
     parallelism: { pipeline: { stages: 1, schedule: '1F1B', microBatches: 1 }, expert: 8, gpusPerPod: 8 },
+    topologyRef: { name: 'h800-ib' },
     template: { spec: { containers: [{ name: 'trainer', image: 'moe-runtime:bench' }] } },
   },
 });
 
 type Pod = { metadata: { name: string }; spec: { nodeName?: string } };
 
-async function waitBound(client: KubeClient, selector: string, want: number, timeoutMs: number): Promise<number> {
+async function waitBound(client: KubeClient, selector: string, want: number, timeoutMs: number, job?: string): Promise<number> {
   const t0 = performance.now();
   for (;;) {
+    if (job) {
+      const j = await client.get<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench', job));
+      const ph = j.status?.phase;
+      if (ph === 'Unschedulable' || ph === 'Invalid' || ph === 'Failed') throw new Error(`job ${job} is ${ph}: ${JSON.stringify(j.status.conditions)}`);
+    }
     const l = await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: selector });
     const bound = l.items.filter((p) => p.spec.nodeName).length;
     if (bound >= want) return performance.now() - t0;
@@ -75,13 +82,16 @@ async function main(): Promise<void> {
       contentType: 'application/merge-patch+json',
     });
     (big.spec as any).topologyRef = { name: 'h800-ib' };
+    const rBig0 = await reconcileCount(op.metrics);
     const t0 = performance.now();
     await client.create(big as any);
     const world = BIG.stages * BIG.expert * BIG.data;
     const pods = world / 8;
-    const opMs = await waitBound(client, 'moe.io/job-name=big', pods, 600_000);
+    console.error(`[bench] ${nodes} nodes ready; big job: ${pods} pods`);
+    const opMs = await waitBound(client, 'moe.io/job-name=big', pods, 600_000, 'big');
+    console.error(`[bench] big job bound in ${Math.round(performance.now() - t0)} ms`);
     const totalOpMs = performance.now() - t0;
-    const reconcilesBig = await reconcileCount(op.metrics);
+    const reconcilesBig = (await reconcileCount(op.metrics)) - rBig0;
     const gang = await op.metrics.gangReleaseSeconds.get();
     const planned = (await client.list<any>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: 'moe.io/job-name=big' })).items.map((p) => p.spec.nodeSelector['kubernetes.io/hostname'] as string);
     await c.kubectl(['-n', 'bench', 'delete', 'mtj', 'big', '--wait=true', '--timeout=300s']);
@@ -108,6 +118,7 @@ async function main(): Promise<void> {
       }),
     );
     const bareMs = await waitBound(client, 'bench=bare', pods, 600_000);
+    console.error(`[bench] bare loop bound in ${Math.round(performance.now() - t1)} ms`);
     const totalBareMs = performance.now() - t1;
     await c.kubectl(['-n', 'bench', 'delete', 'pods', '-l', 'bench=bare', '--wait=true', '--timeout=300s']);
 
@@ -123,9 +134,17 @@ async function main(): Promise<void> {
       }),
     );
     const latencies = new Map<string, number>();
-    const deadline = performance.now() + 600_000;
+    const deadline = performance.now() + (small ? 60_000 : 600_000);
+    let lastLog = 0;
     while (latencies.size < SMALL_JOBS && performance.now() < deadline) {
       const l = await client.list<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench'));
+      if (performance.now() - lastLog > 10_000) {
+        lastLog = performance.now();
+        const hist: Record<string, number> = {};
+        for (const j of l.items) hist[j.status?.phase ?? 'none'] = (hist[j.status?.phase ?? 'none'] ?? 0) + 1;
+        const stuck = l.items.find((j: any) => j.status?.phase !== 'Running');
+        console.error(`[bench] small jobs: ${JSON.stringify(hist)}; e.g. ${stuck?.metadata.name}: ${JSON.stringify(stuck?.status?.conditions?.map((c: any) => `${c.type}=${c.status} ${c.reason} ${c.message}`))}`);
+      }
       for (const j of l.items) if (j.status?.phase === 'Running' && !latencies.has(j.metadata.name)) latencies.set(j.metadata.name, performance.now() - created.get(j.metadata.name)!);
       await sleep(100);
     }

@@ -44,6 +44,8 @@ export interface MtjDeps {
 }
 
 interface PlanEntry {
+  namespace: string;
+  name: string;
   attempt: number;
   plan: TrainingPlan;
   hash: string;
@@ -114,6 +116,7 @@ export class MtjReconciler {
 
     // 1. Finished jobs only clean up pods per cleanPodPolicy.
     if (isTerminalPhase(job.status?.phase)) {
+      this.plans.delete(job.metadata!.uid!);
       await this.cleanPods(job, pods, signal);
       return;
     }
@@ -134,6 +137,7 @@ export class MtjReconciler {
 
     // 4. Suspend: delete the pods, keep the status (checkpoints, restarts).
     if (job.spec.suspend) {
+      this.plans.delete(job.metadata!.uid!);
       await this.deletePods(pods, signal);
       st.suspended();
       return;
@@ -152,6 +156,7 @@ export class MtjReconciler {
       const rank0 = current.find((p) => p.metadata?.labels?.[Labels.podIndex] === '0');
       if (rank0?.status?.phase === 'Succeeded') {
         st.succeeded(`rank 0 (pod ${rank0.metadata?.name}) exited 0 at step ${st.status.progress?.step ?? '?'}`);
+        this.plans.delete(job.metadata!.uid!);
         await this.cleanPods(job, current, signal);
         this.d.metrics.checkpointAge.remove(namespace, name);
         return;
@@ -218,6 +223,7 @@ export class MtjReconciler {
     const policy = job.spec.failurePolicy;
     const d = decideFailure(policy, f);
     const lastFailure = { pod: f.pod, reason: f.reason, ...(f.node ? { node: f.node } : {}), ...(f.exitCode !== undefined ? { exitCode: f.exitCode } : {}) };
+    if (d.action === 'FailJob' || (d.counts && !budgetLeft(policy, st.status.restarts ?? 0))) this.plans.delete(job.metadata!.uid!);
     if (d.action === 'FailJob') {
       st.status.lastFailure = { ...lastFailure, time: this.now().toISOString() };
       st.failed(Reason.FailedByRule, d.explanation);
@@ -251,7 +257,7 @@ export class MtjReconciler {
       const ctx: RunContext = { attempt, gpuResource: topo?.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo?.spec.rdmaResource ?? 'rdma/ib' };
       if (doc.checkpoint.resumeStep !== null) ctx.resumeStep = doc.checkpoint.resumeStep;
       if (doc.checkpoint.resumeUri !== null) ctx.resumeUri = doc.checkpoint.resumeUri;
-      const entry: PlanEntry = { attempt, plan: doc.plan, doc, hash: planHash(doc), ctx };
+      const entry: PlanEntry = { namespace: job.metadata!.namespace!, name: job.metadata!.name!, attempt, plan: doc.plan, doc, hash: planHash(doc), ctx };
       this.plans.set(uid, entry);
       return entry;
     } catch {
@@ -272,9 +278,13 @@ export class MtjReconciler {
     }
     const gpuResource = topo.spec.gpuResource ?? 'nvidia.com/gpu';
     const used = gpusInUse(this.d.pods.list() as V1Pod[], gpuResource, name, namespace);
+    // Plans whose pods the cache does not show yet still hold their GPUs (pods already seen are counted above).
     for (const [otherUid, other] of this.plans) {
       if (otherUid === uid) continue;
-      for (const pl of other.plan.placement) used.set(pl.node, (used.get(pl.node) ?? 0) + other.plan.gpusPerPod);
+      for (const pl of other.plan.placement) {
+        if (this.d.pods.get(childNames(other.name).pod(pl.pod), other.namespace)) continue;
+        used.set(pl.node, (used.get(pl.node) ?? 0) + other.plan.gpusPerPod);
+      }
     }
     const nodes = toNodeLike(this.d.nodes.list() as V1Node[], used, gpuResource);
     const exclude = [...(job.spec.packing?.excludeNodes ?? []), ...(st.status.excludedNodes ?? [])];
@@ -299,15 +309,14 @@ export class MtjReconciler {
     }
     if (!res.ok) {
       const msg = res.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-      const invalid = res.errors.every((e) => e.field.startsWith('spec.model') || e.field.startsWith('spec.parallelism'));
-      if (invalid) st.invalid([msg]);
-      else st.unschedulable(Reason.Unschedulable, msg);
+      // Spec errors were caught by validateJob (same reader as the planner's); what is left is capacity/topology.
+      st.unschedulable(Reason.Unschedulable, msg);
       return undefined;
     }
     const plan = res.plan;
     const ctx = this.runContext(job, st, topo, attempt);
     const doc = planDocument(job, plan, ctx);
-    const entry: PlanEntry = { attempt, plan, doc, hash: planHash(doc), ctx };
+    const entry: PlanEntry = { namespace, name, attempt, plan, doc, hash: planHash(doc), ctx };
     this.plans.set(uid, entry);
     st.planned(
       {

@@ -1,6 +1,7 @@
 // Pure checks the CRD schema cannot express (or that an older CRD may not have enforced). Each message names the field
 // and the fix; a job failing them is marked Invalid and not retried until its spec changes.
 import type { IMoETrainingJob } from '../../api/types.gen.js';
+import { readJobSpec } from '../../plan/job.js';
 import { resolveModel } from '../../plan/model.js';
 
 /** Pod names are <job>-<index> and double as DNS hostnames (≤ 63 characters). */
@@ -25,6 +26,11 @@ export function validateJob(job: IMoETrainingJob): string[] {
   const world = pp * ep * (p.data ?? 1) * (p.tensor ?? 1);
   const gpp = p.gpusPerPod ?? 8;
   if (world % gpp !== 0) errs.push(`spec.parallelism.gpusPerPod: world size ${world} is not a multiple of ${gpp}`);
+  // The planner's own reading of the spec (batch divisibility, packing rules): what it rejects is a spec error.
+  if (m.ok) {
+    const r = readJobSpec({ model: s.model, parallelism: s.parallelism, training: s.training ?? {}, packing: s.packing ?? {} }, 'spec');
+    if (!r.ok) for (const e of r.errors) if (!errs.some((x) => x.startsWith(e.field))) errs.push(`${e.field}: ${e.message}`);
+  }
   const tpl = s.template as { spec?: { containers?: unknown } } | undefined;
   if (tpl?.spec?.containers !== undefined) {
     const cs = tpl.spec.containers;

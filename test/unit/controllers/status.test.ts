@@ -86,3 +86,8 @@ test('free GPUs subtract other jobs\' bound and gated pods but not the job\'s ow
 test('stableStringify ignores key order and undefined', () => {
   assert.equal(stableStringify({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: undefined } }), stableStringify({ a: { d: [1, { x: 1, y: 2 }] }, b: 1 }));
 });
+
+test('what the planner\'s spec reader rejects (batch not divisible) is a spec error, not a capacity one', () => {
+  const errs = validateJob(makeJob('b').with((j) => (j.spec.training = { globalBatchSize: 12 })).obj());
+  assert.ok(errs.some((e) => e.startsWith('spec.training.globalBatchSize')), errs.join('\n'));
+});
