@@ -48,7 +48,7 @@ async function waitBound(client: KubeClient, selector: string, want: number, tim
     if (job) {
       const j = await client.get<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench', job));
       const ph = j.status?.phase;
-      if (ph === 'Unschedulable' || ph === 'Invalid' || ph === 'Failed') throw new Error(`job ${job} is ${ph}: ${JSON.stringify(j.status.conditions)}`);
+      if ((ph === 'Unschedulable' && performance.now() - t0 > 60_000) || ph === 'Invalid' || ph === 'Failed') throw new Error(`job ${job} is ${ph}: ${JSON.stringify(j.status.conditions)}`);
     }
     const l = await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: selector });
     const bound = l.items.filter((p) => p.spec.nodeName).length;
@@ -70,6 +70,12 @@ async function main(): Promise<void> {
     await c.kubectl(['wait', '--for=condition=Established', 'crd/moetrainingjobs.moe.io', '--timeout=60s']);
     await c.kubectl(['apply', '-f', join(process.cwd(), 'examples', 'cluster-topology.yaml')]);
     await c.kubectl(['create', 'namespace', 'bench']);
+    // startCluster returns when nodes are Ready; the node lifecycle controller lifts their not-ready taints a bit later.
+    for (let i = 0; i < 600; i++) {
+      const tainted = JSON.parse(await c.kubectl(['get', 'nodes', '-o', 'json'])).items.filter((n: any) => (n.spec.taints ?? []).some((t: any) => t.key.startsWith('node.kubernetes.io/'))).length;
+      if (tainted === 0) break;
+      await sleep(500);
+    }
     const kc = c.kubeConfig();
     const client = new KubeClient(kc);
     const heap0 = process.memoryUsage();

@@ -88,6 +88,12 @@ export class MtjController {
       for (const j of this.jobs.list()) if (j.status?.phase !== 'Succeeded' && j.status?.phase !== 'Failed') q.add(keyOf(j));
     };
     nodes.on('delete', all);
+    // New or changed nodes (a not-ready taint lifted, GPUs freed) may make an Unschedulable job fit.
+    const unschedulable = () => {
+      for (const j of this.jobs.list()) if (j.status?.phase === 'Unschedulable') q.add(keyOf(j));
+    };
+    nodes.on('add', unschedulable);
+    nodes.on('update', unschedulable);
     topologies.onAny(all);
   }
 
