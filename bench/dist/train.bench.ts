@@ -1,5 +1,5 @@
 // Distributed training benchmark on the deepseek-v3-tiny preset (FP8, batch 8 × 64 tokens): steps/s of the
-// single-process trainer (the peer, measured in this run), ZeRO-1 DP over 1 and 2 ranks, EP=2 (FP8 dispatch, BF16
+// single-process trainer (the peer, measured in this run), ZeRO-1 DP over 1, 2 and 4 ranks, EP=2 (FP8 dispatch, BF16
 // combine) and 1F1B PP=2; and the bytes each rank handed to the network per step against the planner's traffic
 // model (operator/plan/traffic.ts) for the same layout. Writes bench/results/dist-train.json.
 // These machines have 2 shared cores: 2 ranks compete with each other and with other work; read the numbers as such.
@@ -41,6 +41,7 @@ const layouts: Array<{ name: string; world: number; spec: BenchSpec; parallelism
   { name: 'single process (peer)', world: 1, spec: { layout: 'single', ...base } },
   { name: 'ZeRO-1 DP=1 over Gloo', world: 1, spec: { layout: 'dp', ...base } },
   { name: 'ZeRO-1 DP=2', world: 2, spec: { layout: 'dp', ...base } },
+  { name: 'ZeRO-1 DP=4', world: 4, spec: { layout: 'dp', ...base } },
   {
     name: 'EP=2 over DP=2', world: 2, spec: { layout: 'ep', ...base }, microBatchSize: BATCH / 2,
     parallelism: { pipeline: { stages: 1, schedule: '1F1B', microBatches: 1 }, expert: 2, data: 1, tensor: 1, gpusPerPod: 1 },
