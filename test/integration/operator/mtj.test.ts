@@ -189,7 +189,7 @@ describe('MoETrainingJob on a real API server', () => {
   });
 
   test('a job larger than the fleet is accepted and marked Unschedulable with a reason', async () => {
-    await applyYaml(c, tinyJob('big', NS).replace('expert: 8', 'expert: 16\n    data: 4'));
+    await applyYaml(c, tinyJob('big', NS).replace('expert: 8', 'expert: 16\n    data: 4').replace('  failurePolicy:', '  training: {globalBatchSize: 256}\n  failurePolicy:'));
     const j = await eventually(async () => {
       const x = await job('big');
       return x.status?.phase === 'Unschedulable' ? x : false;
@@ -217,6 +217,19 @@ describe('MoETrainingJob on a real API server', () => {
       const left = await c.kubectl(['-n', NS, 'get', 'pods,configmaps,services,serviceaccounts,roles,rolebindings', '-l', 'moe.io/job-name=d', '-o', 'name']);
       return left.trim() === '' ? true : false;
     }, { timeoutMs: 60_000, what: 'no children of d left' });
+  });
+
+  test('a rank\'s node disappears → the gang restarts elsewhere and the node is avoided', async () => {
+    await applyYaml(c, tinyJob('nl', NS));
+    const ps = await runningGang('nl', 2, 0);
+    const lost = ps.find((p) => p.metadata.name === 'nl-1')!.spec.nodeName!;
+    await c.kubectl(['delete', 'node', lost, '--wait=false']);
+    const again = await runningGang('nl', 2, 1);
+    assert.ok(again.every((p) => p.spec.nodeName !== lost), `no pod on ${lost}`);
+    const j = await job('nl');
+    assert.deepEqual(j.status.excludedNodes, [lost]);
+    assert.equal(j.status.lastFailure.reason, 'NodeLost');
+    await c.kubectl(['-n', NS, 'delete', 'mtj', 'nl', '--wait=true', '--timeout=60s']);
   });
 
   test('two candidates → one leader; when it stops, the standby takes over within the lease duration', async () => {
