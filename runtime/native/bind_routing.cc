@@ -131,20 +131,28 @@ NAN_METHOD(DispatchBackward) {
   run_or_queue(info, 6, "dispatchBackward", [=] { dispatch_backward(dout, ros, T, k, D, dx); return std::string(); });
 }
 
-// combine(eo [R*D], weights [T*k], rowOfSlot [T*k], T, k, D, y [T*D], cb?)
+// combine(eo [R*D] (Float32Array | Uint16Array bf16), weights [T*k], rowOfSlot [T*k], T, k, D, y [T*D] f32, cb?)
 NAN_METHOD(Combine) {
   Args a(info, "combine");
   size_t T = a.size(3, "T"), k = a.size(4, "k"), D = a.size(5, "D");
-  size_t len = info[0]->IsFloat32Array() ? Nan::TypedArrayContents<float>(info[0]).length() : 0;
+  const bool bf16 = info.Length() > 0 && info[0]->IsUint16Array();
+  size_t len = info[0]->IsFloat32Array() ? Nan::TypedArrayContents<float>(info[0]).length()
+               : bf16                    ? Nan::TypedArrayContents<uint16_t>(info[0]).length()
+                                         : 0;
   if (a.ok() && (D == 0 ? len != 0 : len % D)) a.fail("eo length " + std::to_string(len) + " is not a multiple of D");
   size_t R = D ? len / D : 0;
-  const float* eo = a.array<float>(0, "eo", len);
+  const float* eo = bf16 ? nullptr : a.array<float>(0, "eo", len);
+  const uint16_t* eo16 = bf16 ? a.array<uint16_t>(0, "eo", len) : nullptr;
   const float* w = a.array<float>(1, "weights", a.mul(T, k, "T*k"));
   const int32_t* ros = a.array<int32_t>(2, "rowOfSlot", T * k);
   float* y = a.array<float>(6, "y", a.mul(T, D, "T*D"));
   if (a.ok() && D) check_range(a, ros, T * k, R, "rowOfSlot");
   if (!a.ok()) return;
-  run_or_queue(info, 7, "combine", [=] { combine(eo, w, ros, T, k, D, y); return std::string(); });
+  run_or_queue(info, 7, "combine", [=] {
+    if (bf16) combine_bf16(eo16, w, ros, T, k, D, y);
+    else combine(eo, w, ros, T, k, D, y);
+    return std::string();
+  });
 }
 
 // combineBackward(dy [T*D], eo [R*D], weights [T*k], rowOfSlot [T*k], T, k, D, deo [R*D], dw [T*k], cb?)

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  combine, combineBackward, dispatch, dispatchBackward, dispatchPlan, route, routeBackward, type RouterConfig,
+  bf16ToF32, combine, combineBackward, dispatch, dispatchBackward, dispatchPlan, f32ToBf16, route, routeBackward, type RouterConfig,
 } from '../../runtime/src/native/index.js';
 import { availablePaths, withPath } from './paths.js';
 import { assertClose, randn, rng } from './util.js';
@@ -121,6 +121,12 @@ describe('MoE routing', () => {
       for (let j = 0; j < K; j++)
         for (let d = 0; d < D; d++) want[t * D + d] += w[t * K + j]! * eo[p.rowOfSlot[t * K + j]! * D + d]!;
     assertClose('combine', y, want, () => 1e-5);
+    const eo16 = f32ToBf16(eo), eoBack = bf16ToF32(eo16);
+    const want16 = new Float64Array(T * D);
+    for (let t = 0; t < T; t++)
+      for (let j = 0; j < K; j++)
+        for (let d = 0; d < D; d++) want16[t * D + d] += w[t * K + j]! * eoBack[p.rowOfSlot[t * K + j]! * D + d]!;
+    assertClose('combine from bf16', combine(eo16, w, D, p), want16, () => 1e-5);
 
     const dy = randn(T * D, r);
     const { dExpertOut, dWeights } = combineBackward(dy, eo, w, D, p);

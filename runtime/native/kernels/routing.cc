@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu.h"
+#include "fp8.h"
 
 namespace moe {
 
@@ -176,12 +177,17 @@ void dispatch_backward(const float* dout, const int32_t* row_of_slot, size_t T, 
   });
 }
 
-void combine(const float* eo, const float* w, const int32_t* row_of_slot, size_t T, size_t k, size_t D, float* y) {
+namespace {
+inline float widen(float v) { return v; }
+inline float widen(uint16_t v) { return bf16_to_f32(v); }
+
+template <typename T>
+void combine_rows(const T* eo, const float* w, const int32_t* row_of_slot, size_t Tn, size_t k, size_t D, float* y) {
   // Column chunks across all k rows at once: k streams in flight hide the latency of the random rows,
   // and y is written once.
   constexpr size_t kChunk = 256;
-  parallel_for(T, 16, [&](size_t t0, size_t t1) {
-    std::vector<const float*> src(k);
+  parallel_for(Tn, 16, [&](size_t t0, size_t t1) {
+    std::vector<const T*> src(k);
     alignas(64) float acc[kChunk];
     for (size_t t = t0; t < t1; ++t) {
       for (size_t j = 0; j < k; ++j) src[j] = eo + static_cast<size_t>(row_of_slot[t * k + j]) * D;
@@ -189,14 +195,24 @@ void combine(const float* eo, const float* w, const int32_t* row_of_slot, size_t
         size_t n = std::min(kChunk, D - d0);
         for (size_t d = 0; d < n; ++d) acc[d] = 0.0f;
         for (size_t j = 0; j < k; ++j) {
-          const float* __restrict s = src[j] + d0;
+          const T* __restrict s = src[j] + d0;
           float wj = w[t * k + j];
-          for (size_t d = 0; d < n; ++d) acc[d] += wj * s[d];
+          for (size_t d = 0; d < n; ++d) acc[d] += wj * widen(s[d]);
         }
         std::memcpy(y + t * D + d0, acc, n * 4);
       }
     }
   });
+}
+}  // namespace
+
+void combine(const float* eo, const float* w, const int32_t* row_of_slot, size_t T, size_t k, size_t D, float* y) {
+  combine_rows(eo, w, row_of_slot, T, k, D, y);
+}
+
+void combine_bf16(const uint16_t* eo, const float* w, const int32_t* row_of_slot, size_t T, size_t k, size_t D,
+                  float* y) {
+  combine_rows(eo, w, row_of_slot, T, k, D, y);
 }
 
 void combine_backward(const float* dy, const float* eo, const float* w, const int32_t* row_of_slot, size_t T,

@@ -35,6 +35,9 @@ void dispatch_rows(const uint8_t* x, size_t row_bytes, const int32_t* slot_of_ro
 void dispatch_backward(const float* dout, const int32_t* row_of_slot, size_t T, size_t k, size_t D, float* dx);
 // y[t] = sum_j w[t,j] * eo[row_of_slot[t*k+j]]
 void combine(const float* eo, const float* w, const int32_t* row_of_slot, size_t T, size_t k, size_t D, float* y);
+// The same with bfloat16 expert outputs (the recipe's combine format), fp32 accumulation and output.
+void combine_bf16(const uint16_t* eo, const float* w, const int32_t* row_of_slot, size_t T, size_t k, size_t D,
+                  float* y);
 // deo[row_of_slot[t*k+j]] = w[t,j] * dy[t];  dw[t,j] = dot(dy[t], eo[row_of_slot[t*k+j]])
 void combine_backward(const float* dy, const float* eo, const float* w, const int32_t* row_of_slot, size_t T,
                       size_t k, size_t D, float* deo, float* dw);

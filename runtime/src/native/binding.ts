@@ -38,7 +38,7 @@ export interface RawBinding {
   dispatchPlan(idx: I32, t: number, k: number, e: number, offsets: I32, slotOfRow: I32, rowOfSlot: I32, cb?: Cb): void;
   dispatchRows(x: F32 | U16 | U8, t: number, d: number, slotOfRow: I32, k: number, out: F32 | U16 | U8, cb?: Cb): void;
   dispatchBackward(dout: F32, rowOfSlot: I32, t: number, k: number, d: number, dx: F32, cb?: Cb): void;
-  combine(eo: F32, w: F32, rowOfSlot: I32, t: number, k: number, d: number, y: F32, cb?: Cb): void;
+  combine(eo: F32 | U16, w: F32, rowOfSlot: I32, t: number, k: number, d: number, y: F32, cb?: Cb): void;
   combineBackward(dy: F32, eo: F32, w: F32, rowOfSlot: I32, t: number, k: number, d: number, deo: F32, dw: F32, cb?: Cb): void;
 }
 

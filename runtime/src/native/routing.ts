@@ -129,11 +129,16 @@ export function dispatchBackward(drows: Float32Array, width: number, plan: Dispa
   return dx;
 }
 
-/** y[t] = sum_j weights[t,j] * expertOut[row of (t,j)]; expertOut [tokens*topk, width] -> [tokens, width] (into `out` if given). */
-export function combine(expertOut: Float32Array, weights: Float32Array, width: number, plan: DispatchPlan, out?: Float32Array): Float32Array {
+/**
+ * y[t] = sum_j weights[t,j] * expertOut[row of (t,j)]; expertOut [tokens*topk, width] float32 or bfloat16
+ * bits (the recipe combines in BF16) -> float32 [tokens, width] (into `out` if given).
+ */
+export function combine(expertOut: Float32Array | Uint16Array, weights: Float32Array, width: number, plan: DispatchPlan, out?: Float32Array): Float32Array {
   const fn = 'combine';
   const p = checkPlan(fn, plan), D = dim(fn, 'width', width);
-  array(fn, 'expertOut', expertOut, Float32Array, p.tokens * p.topk * D, `tokens*topk*width = ${p.tokens}*${p.topk}*${D}`);
+  const n = p.tokens * p.topk * D, shape = `tokens*topk*width = ${p.tokens}*${p.topk}*${D}`;
+  if (expertOut instanceof Uint16Array) array(fn, 'expertOut', expertOut, Uint16Array, n, shape);
+  else array(fn, 'expertOut', expertOut, Float32Array, n, shape);
   array(fn, 'weights', weights, Float32Array, p.tokens * p.topk, `tokens*topk = ${p.tokens}*${p.topk}`);
   const y = out === undefined ? new Float32Array(p.tokens * D) : array(fn, 'out', out, Float32Array, p.tokens * D, `tokens*width = ${p.tokens}*${D}`);
   binding().combine(expertOut, weights, p.rowOfSlot, p.tokens, p.topk, D, y);
