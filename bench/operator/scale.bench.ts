@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     const kc = c.kubeConfig();
     const client = new KubeClient(kc);
     const heap0 = process.memoryUsage();
-    const op = await startOperator(kc);
+    const op = await startOperator(kc, { workers: 16 });
 
     // 1a. The big job through the operator.
     const big = bigJob('big');

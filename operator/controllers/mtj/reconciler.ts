@@ -51,6 +51,8 @@ interface PlanEntry {
   hash: string;
   doc: ReturnType<typeof planDocument>;
   ctx: RunContext;
+  /** Whether this process has applied the ConfigMaps, Service and RBAC for this attempt (once is enough: SSA). */
+  applied?: boolean;
 }
 
 /** JSON with sorted keys: the API server returns objects in its own key order. */
@@ -105,7 +107,8 @@ export class MtjReconciler {
     const st = new StatusBuilder(job, this.now());
     const result = await this.steps(job, pods, st, signal);
     await this.writeStatus(job, st, signal);
-    await this.d.recorder.emitAll(job, st.events);
+    // Events are best effort and must not hold a worker: sent after the status write, not awaited.
+    if (st.events.length) void this.d.recorder.emitAll(job, st.events);
     return result;
   }
 
@@ -182,7 +185,11 @@ export class MtjReconciler {
     const p = await this.ensurePlan(job, st, attempt);
     if (!p) return { requeueAfterMs: 30_000 };
     if (st.status.restartAfter) st.restartStarted();
-    await this.applyChildren(job, p.doc, signal);
+    // Re-apply when the plan ConfigMap vanished from the cache (deleted by someone), else once per attempt.
+    if (!p.applied || !this.d.configMaps.get(childNames(job.metadata!.name!).planConfigMap, job.metadata!.namespace!)) {
+      await this.applyChildren(job, p.doc, signal);
+      p.applied = true;
+    }
 
     // 9. Create missing pods (gated); once all exist, release the gang together.
     if (!st.status.startTime) {

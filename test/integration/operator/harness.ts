@@ -11,11 +11,11 @@ import type { LocalCluster } from '../../cluster/index.js';
 
 export const ROOT = process.cwd();
 
-export async function startOperator(kc: KubeConfig, opts: { namespace?: string; resyncMs?: number } = {}) {
+export async function startOperator(kc: KubeConfig, opts: { namespace?: string; resyncMs?: number; workers?: number } = {}) {
   const client = new KubeClient(kc);
   const metrics = new OperatorMetrics(false);
   const log = process.env.MOE_TEST_LOG ? makeLogger('debug') : silentLogger();
-  const mtj = new MtjController({ kc, client, plan: await loadPlanner(), metrics, log, workers: 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
+  const mtj = new MtjController({ kc, client, plan: await loadPlanner(), metrics, log, workers: opts.workers ?? 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
   await mtj.sync();
   mtj.run();
   return { mtj, client, metrics, stop: () => mtj.stop() };
