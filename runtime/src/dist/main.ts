@@ -3,7 +3,7 @@
 // engine the plan asks for (pipeline schedule from the planner, expert/data parallelism, ZeRO-1), resumes from the
 // newest sharded checkpoint, trains, checkpoints every intervalSteps and at the end, and exits 0; a lost peer makes
 // it exit 75 (EXIT_PEER_LOST) so the operator restarts the gang. Progress goes to stdout as JSON lines (rank 0).
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { joinDocuments, readDocuments } from '../data/corpus.js';
@@ -35,8 +35,13 @@ function podPath(p: string): string {
   return root && path.isAbsolute(p) && !p.startsWith(root) ? path.join(root, p) : p;
 }
 
+let metricsFile: string | undefined;
+
+/** stdout, and (rank 0) <runDir>/metrics.jsonl, which survives restarts of the gang. */
 function log(fields: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
+  const line = JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n';
+  process.stdout.write(line);
+  if (metricsFile) appendFileSync(metricsFile, line);
 }
 
 const env = readDistEnv(process.env, process.env.HOSTNAME ?? os.hostname());
@@ -48,6 +53,10 @@ const settings = settingsFromPlan(doc, defaultTrainOptions());
 // The engines split one global batch over the data-parallel ranks and micro-batches.
 const opts = { ...settings.options, batch: doc.training?.globalBatchSize ?? settings.options.batch };
 const runDir = podPath(process.env.MOE_RUN_DIR ?? settings.runDir ?? path.join(os.tmpdir(), 'moe-run', env.job ?? 'local'));
+if (env.rank === 0) {
+  mkdirSync(runDir, { recursive: true });
+  metricsFile = path.join(runDir, 'metrics.jsonl');
+}
 const text = settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
 const trainer = new Trainer(opts, byteTokenizer, byteTokenizer.encode(text));
 
@@ -73,6 +82,8 @@ const loaded = loadShard(runDir, env.rank, env.worldSize, (m) => log({ rank: env
 if (loaded) {
   await dist.guard(() => restoreSharded(trainer, engine.zero, loaded));
   if (env.rank === 0) log({ msg: 'resumed', step: trainer.step, dir: loaded.dir, restart: env.restart });
+} else if (env.rank === 0) {
+  log({ msg: 'started', restart: env.restart });
 }
 while (trainer.step < opts.steps) {
   const m = await dist.guard(() => engine.trainStep());
