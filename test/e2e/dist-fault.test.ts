@@ -10,9 +10,10 @@ import { startCluster, type LocalCluster } from '../cluster/index.js';
 import { eventually } from '../util/poll.js';
 import { DEFAULT_TOPOLOGY, ROOT, applyYaml, crdPaths, json, startOperator } from '../integration/operator/harness.js';
 import { collectivesAvailable } from '../../runtime/src/dist/collectives-binding.js';
+import { need } from '../util/need.js';
 
 const NS = 'e2e';
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 let c: LocalCluster;
 let op: Awaited<ReturnType<typeof startOperator>> | undefined;
 const shared = mkdtempSync(path.join(os.tmpdir(), 'moe-e2e-ckpt-'));

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { collectivesAvailable } from '../../../runtime/src/dist/collectives-binding.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
+import { need } from '../../util/need.js';
 
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 
 interface Layout { name: string; world: number; extra: Record<string, unknown> }
 const layouts: Layout[] = [

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { collectivesAvailable } from '../../../runtime/src/dist/collectives-binding.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
+import { need } from '../../util/need.js';
 
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 
 for (const size of [3, 4]) {
   describe(`collectives over ${size} processes`, { skip }, () => {

@@ -9,8 +9,9 @@ import type { Precision } from '../../../runtime/src/train/precision.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
+import { need } from '../../util/need.js';
 
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 // Relative loss difference allowed per step. The DP run differs only in the order float32 gradients are summed;
 // under FP8 those last-bit differences can flip a quantisation rounding, so its bound is looser.
 const TOLERANCE: Record<Precision, number> = { fp32: 1e-6, bf16: 1e-3, fp8: 1e-3 };

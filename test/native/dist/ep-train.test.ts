@@ -10,8 +10,9 @@ import type { Precision } from '../../../runtime/src/train/precision.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
+import { need } from '../../util/need.js';
 
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 
 const cases: Array<{ ep: number; precision: Precision; comm: EpOptions; tolerance: number }> = [
   // float32 on the wire: only the order of gradient sums differs

@@ -6,8 +6,9 @@ import { collectivesAvailable } from '../../../runtime/src/dist/collectives-bind
 import { EXIT_PEER_LOST } from '../../../runtime/src/dist/failure.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
+import { need } from '../../util/need.js';
 
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 
 function eventTime(stdout: string): number {
   const line = stdout.split('\n').find((l) => l.includes('"event"'));

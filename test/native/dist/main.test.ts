@@ -11,8 +11,9 @@ import { collectivesAvailable } from '../../../runtime/src/dist/collectives-bind
 import { EXIT_PEER_LOST } from '../../../runtime/src/dist/failure.js';
 import { launch, type LaunchOptions } from '../../../runtime/src/dist/local-launch.js';
 import { microOverrides } from './train-fixture.js';
+import { need } from '../../util/need.js';
 
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runtime/src/dist/main.js');
 
 // rank = ep + EP·pp (the planner's order tp, ep, pp, dp with tp = dp = 1)

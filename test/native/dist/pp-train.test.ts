@@ -9,8 +9,9 @@ import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
+import { need } from '../../util/need.js';
 
-const skip = collectivesAvailable() ? false : 'Gloo collectives addon not built (runtime/collectives)';
+const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 // fp32: the pipeline only changes the order in which micro-batch gradients are summed.
 const TOLERANCE = 1e-6;
 
