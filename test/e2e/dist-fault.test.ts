@@ -123,6 +123,11 @@ describe('distributed runtime on the local cluster', { skip }, () => {
     assert.equal(clean.status.phase, 'Succeeded', JSON.stringify(clean.status, null, 2));
     const cleanSteps = new Map(rank0Log('clean').filter((l) => l.msg === 'step').map((l) => [l.step as number, l.loss as number]));
     assert.equal(cleanSteps.size, 12);
+    // Rank 0's reports reached status through the report ConfigMap (the least-privilege channel).
+    assert.equal(clean.status.progress?.step, 12, JSON.stringify(clean.status.progress));
+    assert.equal(clean.status.progress?.loss, cleanSteps.get(12));
+    assert.equal(clean.status.checkpoints?.latest?.step, 12, JSON.stringify(clean.status.checkpoints));
+    assert.match(clean.status.checkpoints.latest.uri, /^file:\/\/\/checkpoints\/e2e\/clean\//);
 
     await applyYaml(c, jobYaml('fault'));
     await eventually(() => steps('fault').some((s) => s >= 4) || false, { timeoutMs: 240_000, intervalMs: 500, what: 'a checkpoint at step 4' });

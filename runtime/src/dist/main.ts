@@ -20,6 +20,7 @@ import { rankGroups, type RankTableLike } from './layout.js';
 import { PipelineTrainer } from './pp-trainer.js';
 import { resolveHost } from './resolve.js';
 import { loadShard, restoreSharded, saveSharded } from './sharded-checkpoint.js';
+import { OperatorReporter, checkpointUri } from './report.js';
 
 interface DistPlanDoc extends PlanDoc {
   plan?: PlanDoc['plan'] & {
@@ -85,15 +86,22 @@ if (loaded) {
 } else if (env.rank === 0) {
   log({ msg: 'started', restart: env.restart });
 }
+const reporter = env.rank === 0 ? OperatorReporter.fromEnv(process.env, (msg) => log({ level: 'warn', msg })) : undefined;
 while (trainer.step < opts.steps) {
   const m = await dist.guard(() => engine.trainStep());
   if (env.rank === 0) {
     log({ msg: 'step', step: m.step, loss: m.loss, mainLoss: m.mainLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: m.tokens / m.seconds });
+    // Every step holds the same number of tokens, so the total is step × tokens per step, across restarts too.
+    reporter?.progress({ step: m.step, tokens: m.step * m.tokens, loss: m.loss, tokensPerSecond: m.tokens / m.seconds });
   }
   if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) {
     const dir = await dist.guard(() => saveSharded(runDir, trainer, engine.zero, dist.world, opts.keep));
-    if (env.rank === 0) log({ msg: 'checkpoint', step: m.step, dir });
+    if (env.rank === 0) {
+      log({ msg: 'checkpoint', step: m.step, dir });
+      await reporter?.checkpoint({ step: m.step, uri: checkpointUri(dir, process.env.MOE_POD_ROOT) });
+    }
   }
 }
+await reporter?.flush();
 await dist.shutdown();
 if (env.rank === 0) log({ msg: 'done', step: trainer.step });

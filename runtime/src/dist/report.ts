@@ -1,0 +1,65 @@
+// Rank 0's reports to the operator: merge patches of `data.progress` and `data.checkpoint` on the job's report
+// ConfigMap ($MOE_REPORT_CONFIGMAP in $MOE_NAMESPACE), the one object its ServiceAccount may patch (see
+// operator/controllers/mtj/README.md). A report that fails is logged and training goes on: status lags, nothing breaks.
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+
+export interface ProgressReport { step: number; tokens: number; loss: number; tokensPerSecond: number }
+export interface CheckpointReport { step: number; uri: string }
+
+export class OperatorReporter {
+  private inFlight: Promise<void> | undefined;
+  private pending: ProgressReport | undefined;
+
+  private constructor(private readonly api: CoreV1Api, private readonly name: string, private readonly namespace: string,
+    private readonly warn: (msg: string) => void) {}
+
+  /** A reporter when this process runs as a job's rank 0 inside the cluster; undefined otherwise (local runs). */
+  static fromEnv(env: NodeJS.ProcessEnv, warn: (msg: string) => void): OperatorReporter | undefined {
+    const name = env.MOE_REPORT_CONFIGMAP;
+    const namespace = env.MOE_NAMESPACE;
+    if (!name || !namespace || !env.KUBERNETES_SERVICE_HOST) return undefined;
+    const kc = new KubeConfig();
+    // MOE_POD_ROOT: where the pod's files are when the local cluster's process runner runs it (unset in real pods).
+    kc.loadFromCluster(env.MOE_POD_ROOT ?? '');
+    return new OperatorReporter(kc.makeApiClient(CoreV1Api), name, namespace, warn);
+  }
+
+  private patch(data: Record<string, string>): Promise<void> {
+    return this.api.patchNamespacedConfigMap({ name: this.name, namespace: this.namespace, body: { data } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).then(() => undefined, (err: unknown) => {
+      this.warn(`report to ConfigMap ${this.namespace}/${this.name} failed: ${(err as Error).message}`);
+    });
+  }
+
+  /** Progress never waits: while one patch is in flight only the newest report is kept for the next. */
+  progress(p: ProgressReport): void {
+    this.pending = p;
+    if (this.inFlight) return;
+    const send = (): Promise<void> | undefined => {
+      const next = this.pending;
+      this.pending = undefined;
+      if (!next) return undefined;
+      return this.patch({ progress: JSON.stringify(next) }).then(() => { this.inFlight = send(); });
+    };
+    this.inFlight = send();
+  }
+
+  /** Called once a checkpoint is committed; awaited so that the operator learns of it before the next step. */
+  async checkpoint(c: CheckpointReport): Promise<void> {
+    await this.patch({ checkpoint: JSON.stringify(c) });
+  }
+
+  async flush(): Promise<void> {
+    while (this.inFlight) {
+      const f = this.inFlight;
+      await f;
+      if (this.inFlight === f) this.inFlight = undefined;
+    }
+  }
+}
+
+/** The URI the operator records for a checkpoint folder: the path as the container sees it (runner prefix removed). */
+export function checkpointUri(dir: string, podRoot: string | undefined): string {
+  const inPod = podRoot && dir.startsWith(podRoot) ? dir.slice(podRoot.length) || '/' : dir;
+  return `file://${inPod}`;
+}
