@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster } from '../../test/cluster/index.js';
-import { startOperator } from '../../test/integration/operator/harness.js';
+import { installCrds, startOperator } from '../../test/integration/operator/harness.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
@@ -66,8 +66,7 @@ const pct = (xs: number[], p: number) => {
 async function main(): Promise<void> {
   const c = await startCluster({ fleet, runnerNodes: 0, timeoutMs: 300_000 });
   try {
-    for (const f of ['moe.io_clustertopologies.yaml', 'moe.io_moetrainingjobs.yaml']) await c.kubectl(['apply', '--server-side', '-f', join(process.cwd(), 'crds', f)]);
-    await c.kubectl(['wait', '--for=condition=Established', 'crd/moetrainingjobs.moe.io', '--timeout=60s']);
+    await installCrds(c);
     await c.kubectl(['apply', '-f', join(process.cwd(), 'examples', 'cluster-topology.yaml')]);
     await c.kubectl(['create', 'namespace', 'bench']);
     // startCluster returns when nodes are Ready; the node lifecycle controller lifts their not-ready taints a bit later.

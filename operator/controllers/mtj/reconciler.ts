@@ -83,6 +83,8 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pro
 export class MtjReconciler {
   /** Plans by job uid + attempt: the informer may not show the plan ConfigMap yet when the next reconcile runs. */
   private readonly plans = new Map<string, PlanEntry>();
+  /** The status this process last wrote, per job uid. */
+  private readonly written = new Map<string, NonNullable<IMoETrainingJob['status']>>();
   /** When the first pod of a gang was created, for the gang-release latency metric. */
   private readonly gangStart = new Map<string, number>();
 
@@ -98,8 +100,11 @@ export class MtjReconciler {
     if (!cached) {
       return;
     }
-    const job: IMoETrainingJob = { ...cached, spec: applyDefaults(specSchema, cached.spec) };
-    const uid = job.metadata!.uid!;
+    const uid = cached.metadata!.uid!;
+    // Only the leader writes status, so the status it wrote last is the freshest; the cache may lag behind it, and a
+    // reconcile on a stale status would drop fields (SSA) or act twice on one failure.
+    const mine = this.written.get(uid);
+    const job: IMoETrainingJob = { ...cached, spec: applyDefaults(specSchema, cached.spec), ...(mine ? { status: mine } : {}) };
     const pods = this.d.pods.list(namespace).filter((p) => p.metadata?.ownerReferences?.some((o: { uid: string }) => o.uid === uid)) as V1Pod[];
     if (job.metadata?.deletionTimestamp) return this.finalize(job, pods, signal);
     await this.ensureFinalizer(job, signal);
@@ -421,6 +426,7 @@ export class MtjReconciler {
     const uid = job.metadata!.uid!;
     this.plans.delete(uid);
     this.gangStart.delete(uid);
+    this.written.delete(uid);
     this.d.metrics.checkpointAge.remove(job.metadata!.namespace!, job.metadata!.name!);
     if (!job.metadata?.finalizers?.includes(FINALIZER)) return;
     await this.deletePods(pods, signal);
@@ -439,9 +445,11 @@ export class MtjReconciler {
 
   private async writeStatus(job: IMoETrainingJob, st: StatusBuilder, signal: AbortSignal): Promise<void> {
     if (stableStringify(st.status) === stableStringify(job.status ?? {})) return;
+    this.written.delete(job.metadata!.uid!);
     await this.d.client.apply(
       { apiVersion: API_VERSION, kind: MTJ_KIND, metadata: { name: job.metadata!.name!, namespace: job.metadata!.namespace! }, status: st.status } as IMoETrainingJob & { metadata: { name: string; namespace: string } },
       { subresource: 'status', signal },
     );
+    this.written.set(job.metadata!.uid!, structuredClone(st.status));
   }
 }

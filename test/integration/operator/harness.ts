@@ -8,6 +8,7 @@ import { silentLogger, makeLogger } from '../../../operator/kube/log.js';
 import { OperatorMetrics } from '../../../operator/kube/metrics.js';
 import { KubeClient } from '../../../operator/kube/rest.js';
 import type { LocalCluster } from '../../cluster/index.js';
+import { eventually } from '../../util/poll.js';
 
 export const ROOT = process.cwd();
 
@@ -27,6 +28,17 @@ export async function json<T = any>(c: LocalCluster, args: string[]): Promise<T>
 
 export async function applyYaml(c: LocalCluster, yaml: string): Promise<string> {
   return c.kubectl(['apply', '-f', '-'], yaml);
+}
+
+/** Applies crds/ and waits until both are Established (kubectl wait races a CRD whose status is still empty). */
+export async function installCrds(c: LocalCluster): Promise<void> {
+  for (const f of crdPaths()) await c.kubectl(['apply', '--server-side', '-f', f]);
+  for (const crd of ['moetrainingjobs.moe.io', 'clustertopologies.moe.io']) {
+    await eventually(
+      async () => (await c.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).trim() === 'True' || false,
+      { timeoutMs: 60_000, what: `CRD ${crd} Established` },
+    );
+  }
 }
 
 export function crdPaths(): string[] {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startCluster, type LocalCluster } from '../../cluster/index.js';
 import { freePorts } from '../../cluster/ports.js';
 import { eventually } from '../../util/poll.js';
-import { DEFAULT_TOPOLOGY, ROOT, applyYaml, crdPaths, json, tinyJob } from './harness.js';
+import { DEFAULT_TOPOLOGY, ROOT, applyYaml, installCrds, json, tinyJob } from './harness.js';
 
 let c: LocalCluster;
 const procs: ChildProcess[] = [];
@@ -30,8 +30,7 @@ const isLeader = async (port: number) => /^moe_leader 1$/m.test((await get(port,
 
 before(async () => {
   c = await startCluster({ fleet: { spines: 1, leavesPerSpine: 1, nodesPerLeaf: 2, gpusPerNode: 8 }, runnerNodes: 0 });
-  for (const f of crdPaths()) await c.kubectl(['apply', '--server-side', '-f', f]);
-  await c.kubectl(['wait', '--for=condition=Established', 'crd/moetrainingjobs.moe.io', '--timeout=60s']);
+  await installCrds(c);
   await applyYaml(c, DEFAULT_TOPOLOGY);
   await c.kubectl(['create', 'namespace', 'team']);
 });

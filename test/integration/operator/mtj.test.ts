@@ -7,7 +7,7 @@ import { eventually } from '../../util/poll.js';
 import { Watch } from '@kubernetes/client-node';
 import { LeaderElector } from '../../../operator/kube/leader.js';
 import { KubeClient } from '../../../operator/kube/rest.js';
-import { DEFAULT_TOPOLOGY, applyYaml, crdPaths, json, startOperator, tinyJob } from './harness.js';
+import { DEFAULT_TOPOLOGY, applyYaml, installCrds, json, startOperator, tinyJob } from './harness.js';
 
 let c: LocalCluster;
 let op: Awaited<ReturnType<typeof startOperator>>;
@@ -41,8 +41,7 @@ async function failPod(name: string, exitCode: number, reason = 'Error'): Promis
 
 before(async () => {
   c = await startCluster({ fleet: { spines: 1, leavesPerSpine: 2, nodesPerLeaf: 4, gpusPerNode: 8 }, runnerNodes: 0 });
-  for (const f of crdPaths()) await c.kubectl(['apply', '--server-side', '-f', f]);
-  await c.kubectl(['wait', '--for=condition=Established', 'crd/moetrainingjobs.moe.io', 'crd/clustertopologies.moe.io', '--timeout=60s']);
+  await installCrds(c);
   await applyYaml(c, DEFAULT_TOPOLOGY);
   await c.kubectl(['create', 'namespace', NS]);
   op = await startOperator(c.kubeConfig());
