@@ -358,7 +358,9 @@ export class MtjReconciler {
 
   private async applyChildren(job: IMoETrainingJob, doc: ReturnType<typeof planDocument>, signal: AbortSignal): Promise<void> {
     const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
-    await Promise.all(objs.map((o) => this.d.client.apply(o, { signal })));
+    // In order, not at once: the API server's escalation check reads the Role when a RoleBinding is created, and
+    // answers 404 while that Role does not exist yet (seen with the chart's least-privilege ServiceAccount).
+    for (const o of objs) await this.d.client.apply(o, { signal });
   }
 
   private async createPods(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], signal: AbortSignal): Promise<V1Pod[]> {
