@@ -18,7 +18,7 @@ import { readDistEnv } from './env.js';
 import { distOptionsFromEnv, initDistributed } from './init.js';
 import { rankGroups, type RankTableLike } from './layout.js';
 import { PipelineTrainer } from './pp-trainer.js';
-import { resolveHost } from './resolve.js';
+import { resolveHost, resolveHostWhenListed } from './resolve.js';
 import { loadShard, restoreSharded, saveSharded } from './sharded-checkpoint.js';
 import { OperatorReporter, checkpointUri } from './report.js';
 
@@ -46,7 +46,7 @@ function log(fields: Record<string, unknown>): void {
 }
 
 const env = readDistEnv(process.env, process.env.HOSTNAME ?? os.hostname());
-env.masterAddr = resolveHost(env.masterAddr);
+env.masterAddr = await resolveHostWhenListed(env.masterAddr, distOptionsFromEnv().timeoutMs);
 env.hostAddr = resolveHost(env.hostAddr);
 if (!env.planPath) throw new Error('MOE_PLAN is not set: the path of the plan document the operator mounts');
 const doc = JSON.parse(readFileSync(podPath(env.planPath), 'utf8')) as DistPlanDoc;

@@ -24,3 +24,17 @@ export function resolveHost(name: string, env: NodeJS.ProcessEnv = process.env):
   }
   return name;
 }
+
+/**
+ * resolveHost, waiting up to `timeoutMs` for a name that is not in the hosts file yet: the local cluster's runner adds
+ * a pod's name when it starts that pod, and rank 0's pod may start after the others. Without a hosts file (a real
+ * cluster, where DNS answers) this is resolveHost. On time-out the name comes back unchanged, and connecting reports.
+ */
+export async function resolveHostWhenListed(name: string, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ip = resolveHost(name, env);
+    if (ip !== name || !env.MOE_HOSTS_FILE || Date.now() >= deadline) return ip;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
