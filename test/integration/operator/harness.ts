@@ -1,7 +1,7 @@
 // Runs the MoETrainingJob controller in-process against a local cluster, plus small kubectl helpers for step tables.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig as KubeConfigCtor, type KubeConfig } from '@kubernetes/client-node';
 import { MtjController } from '../../../operator/controllers/mtj/setup.js';
 import { loadPlanner } from '../../../operator/controllers/mtj/planner.js';
 import { silentLogger, makeLogger } from '../../../operator/kube/log.js';
@@ -82,4 +82,26 @@ ${extra}`;
 
 export function readExample(name: string): string {
   return readFileSync(join(ROOT, 'examples', name), 'utf8');
+}
+
+/**
+ * A kubeconfig for the operator's ServiceAccount with exactly the chart's RBAC (helm template of rbac.yaml and
+ * serviceaccount.yaml), so tests prove the least-privilege rules suffice.
+ */
+export async function chartRbacKubeConfig(c: LocalCluster, namespace = 'moe-system'): Promise<KubeConfig> {
+  const chart = join(ROOT, 'charts', 'moe-operator');
+  await c.kubectl(['create', 'namespace', namespace]).catch(() => undefined);
+  const rbac = await c.helm(['template', 'moe', chart, '--namespace', namespace, '--show-only', 'templates/rbac.yaml', '--show-only', 'templates/serviceaccount.yaml']);
+  await c.kubectl(['apply', '-f', '-'], rbac);
+  const token = (await c.kubectl(['-n', namespace, 'create', 'token', 'moe-moe-operator', '--duration=2h'])).trim();
+  const admin = c.kubeConfig();
+  const cluster = admin.getCurrentCluster()!;
+  const kc = new KubeConfigCtor();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: 'local' }],
+    users: [{ name: 'moe-operator', token }],
+    contexts: [{ name: 'op', cluster: 'local', user: 'moe-operator', namespace }],
+    currentContext: 'op',
+  });
+  return kc;
 }

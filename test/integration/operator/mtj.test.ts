@@ -4,13 +4,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type LocalCluster } from '../../cluster/index.js';
 import { eventually } from '../../util/poll.js';
-import { Watch } from '@kubernetes/client-node';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { LeaderElector } from '../../../operator/kube/leader.js';
 import { KubeClient } from '../../../operator/kube/rest.js';
-import { DEFAULT_TOPOLOGY, applyYaml, installCrds, json, startOperator, tinyJob } from './harness.js';
+import { DEFAULT_TOPOLOGY, applyYaml, chartRbacKubeConfig, installCrds, json, startOperator, tinyJob } from './harness.js';
 
 let c: LocalCluster;
 let op: Awaited<ReturnType<typeof startOperator>>;
+let opKc: KubeConfig;
 const NS = 'team';
 
 type Pod = { metadata: { name: string; uid: string; labels: Record<string, string>; deletionTimestamp?: string }; spec: { nodeName?: string; nodeSelector?: Record<string, string>; schedulingGates?: unknown[] }; status: { phase: string } };
@@ -44,7 +45,9 @@ before(async () => {
   await installCrds(c);
   await applyYaml(c, DEFAULT_TOPOLOGY);
   await c.kubectl(['create', 'namespace', NS]);
-  op = await startOperator(c.kubeConfig());
+  // The operator runs with the chart's least-privilege RBAC, not as admin.
+  opKc = await chartRbacKubeConfig(c);
+  op = await startOperator(opKc);
 });
 
 after(async () => {
@@ -203,7 +206,7 @@ describe('MoETrainingJob on a real API server', () => {
     await applyYaml(c, tinyJob('d', NS));
     const before = await runningGang('d', 2);
     await op.stop();
-    op = await startOperator(c.kubeConfig());
+    op = await startOperator(opKc);
     await new Promise((r) => setTimeout(r, 2000)); // give the new operator time to act if it (wrongly) would
     const after = await pods('d');
     assert.deepEqual(after.map((p) => p.metadata.uid).sort(), before.map((p) => p.metadata.uid).sort());
