@@ -4,18 +4,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type LocalCluster } from '../../cluster/index.js';
 import { freePorts } from '../../cluster/ports.js';
 import { eventually } from '../../util/poll.js';
-import { DEFAULT_TOPOLOGY, ROOT, applyYaml, installCrds, json, tinyJob } from './harness.js';
+import { DEFAULT_TOPOLOGY, ROOT, applyYaml, chartRbacKubeConfig, installCrds, json, tinyJob } from './harness.js';
 
 let c: LocalCluster;
+let kubeconfig: string;
 const procs: ChildProcess[] = [];
 
 function startReplica(port: number, name: string): ChildProcess {
   const p = spawn(process.execPath, [join(ROOT, 'dist', 'operator', 'main.js')], {
-    env: { ...process.env, KUBECONFIG: c.kubeconfigPath, METRICS_ADDR: `127.0.0.1:${port}`, LEASE_NAMESPACE: 'default', HOSTNAME: name, LOG_LEVEL: 'warn' },
+    env: { ...process.env, KUBECONFIG: kubeconfig, METRICS_ADDR: `127.0.0.1:${port}`, LEASE_NAMESPACE: 'moe-system', HOSTNAME: name, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   procs.push(p);
@@ -33,6 +35,9 @@ before(async () => {
   await installCrds(c);
   await applyYaml(c, DEFAULT_TOPOLOGY);
   await c.kubectl(['create', 'namespace', 'team']);
+  // The replicas run as the chart's ServiceAccount with the chart's RBAC (Lease Role in moe-system).
+  kubeconfig = join(c.stateDir, 'operator.kubeconfig');
+  writeFileSync(kubeconfig, (await chartRbacKubeConfig(c, 'moe-system')).exportConfig());
 });
 
 after(async () => {
