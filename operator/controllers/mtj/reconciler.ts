@@ -43,6 +43,9 @@ export interface MtjDeps {
   now?: () => Date;
 }
 
+/** How long after the gang's release a pod this process never saw in its cache may still be on its way. */
+const CACHE_LAG_MS = 60_000;
+
 interface PlanEntry {
   namespace: string;
   name: string;
@@ -83,6 +86,8 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pro
 export class MtjReconciler {
   /** Plans by job uid + attempt: the informer may not show the plan ConfigMap yet when the next reconcile runs. */
   private readonly plans = new Map<string, PlanEntry>();
+  /** Pod names of the current attempt this process has seen in its cache, per job UID (see firstFailure). */
+  private readonly seenPods = new Map<string, { attempt: number; names: Set<string> }>();
   /** The status this process last wrote, per job uid. */
   private readonly written = new Map<string, NonNullable<IMoETrainingJob['status']>>();
   /** When the first pod of a gang was created, for the gang-release latency metric. */
@@ -169,7 +174,7 @@ export class MtjReconciler {
         this.d.metrics.checkpointAge.remove(namespace, name);
         return;
       }
-      const failure = this.firstFailure(current, planned.plan.pods, name);
+      const failure = this.firstFailure(current, planned.plan.pods, name, job.metadata!.uid!, attempt, st.status.startTime);
       if (failure) return this.onFailure(job, st, current, failure, signal);
     }
 
@@ -211,7 +216,10 @@ export class MtjReconciler {
     return st.status.phase === Phase.Running ? undefined : { requeueAfterMs: 10_000 };
   }
 
-  private firstFailure(current: V1Pod[], expected: number, job: string): PodFailure | undefined {
+  private firstFailure(current: V1Pod[], expected: number, job: string, uid: string, attempt: number, releasedAt: string | undefined): PodFailure | undefined {
+    let seen = this.seenPods.get(uid);
+    if (seen?.attempt !== attempt) this.seenPods.set(uid, (seen = { attempt, names: new Set() }));
+    for (const p of current) seen.names.add(p.metadata!.name!);
     for (const p of current) {
       const f = podFailure(p);
       if (f) return f;
@@ -222,6 +230,10 @@ export class MtjReconciler {
     for (let i = 0; i < expected; i++) {
       const pn = childNames(job).pod(i);
       if (!names.has(pn)) {
+        // The informer may not have caught up with pods this process just created: a pod is missing once the cache
+        // has shown it, or once the gang has been out longer than the cache could plausibly lag.
+        const released = releasedAt ? Date.parse(releasedAt) : 0;
+        if (!seen.names.has(pn) && this.now().getTime() - released < CACHE_LAG_MS) continue;
         const was = current.find((p) => p.metadata?.name === pn);
         const f: PodFailure = { pod: pn, reason: 'PodMissing', message: 'pod deleted after the gang was released' };
         if (was?.spec?.nodeName) f.node = was.spec.nodeName;
