@@ -58,8 +58,8 @@ typecheck: deps ## Type-check without emitting
 	npx tsc -p tsconfig.json --noEmit
 
 verify: build ## Regenerate generated files and fail on drift
-	@if [ -f test/cluster/verify.sh ]; then bash test/cluster/verify.sh; fi
-	@for f in scripts/verify-*.sh; do [ -f "$$f" ] && bash "$$f" || true; done
+	bash test/cluster/verify.sh
+	bash scripts/verify-operator.sh
 	git diff --exit-code
 
 ##@ Test
@@ -84,10 +84,10 @@ test-e2e: build native cluster-bin ## Whole system on the local cluster
 ##@ Local cluster
 .PHONY: cluster-up cluster-down demo
 cluster-up: build cluster-bin ## Start the local control plane + simulated GPU fleet (FLEET=spines x leaves x nodes x gpus, RUNNER_NODES=n)
-	MOE_CLUSTER_BIN=$(CLUSTER_BIN) node dist/test/cluster/cli.js up $(if $(FLEET),--fleet $(FLEET)) $(if $(RUNNER_NODES),--runner-nodes $(RUNNER_NODES))
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) node dist/test/cluster/cli.js up $(if $(NAME),--name $(NAME)) $(if $(FLEET),--fleet $(FLEET)) $(if $(RUNNER_NODES),--runner-nodes $(RUNNER_NODES))
 
 cluster-down: build ## Stop the local cluster and remove its state
-	node dist/test/cluster/cli.js down
+	node dist/test/cluster/cli.js down $(if $(NAME),--name $(NAME))
 
 demo: build native cluster-bin ## Run the main job end to end on the local cluster
 	MOE_CLUSTER_BIN=$(CLUSTER_BIN) bash examples/demo.sh

@@ -68,7 +68,12 @@ async function train(argv: string[]): Promise<void> {
       json: { type: 'boolean' }, 'model-overrides': { type: 'string' }, tokenizer: { type: 'string' },
     },
   });
-  if (Number(process.env.WORLD_SIZE ?? '1') > 1) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: this runtime trains in one process; multi-rank training is not implemented yet`);
+  // A pod of a multi-rank job: the distributed entrypoint takes everything from MOE_PLAN and the pod contract.
+  if (Number(process.env.WORLD_SIZE ?? '1') > 1) {
+    if (argv.length) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: the distributed trainer takes its settings from MOE_PLAN; drop the flags ${argv.join(' ')}`);
+    await import('./dist/main.js');
+    return;
+  }
   const doc = readPlan();
   const fromPlan = doc ? settingsFromPlan(doc, defaultTrainOptions()) : undefined;
   const runDir = values['run-dir'] ?? fromPlan?.runDir;

@@ -19,7 +19,8 @@ let op: Awaited<ReturnType<typeof startOperator>> | undefined;
 const shared = mkdtempSync(path.join(os.tmpdir(), 'moe-e2e-ckpt-'));
 
 function jobYaml(name: string): string {
-  const main = path.join(ROOT, 'dist/runtime/src/dist/main.js');
+  // `moe-runtime train` (the runtime image's command) hands a multi-rank pod to the distributed entrypoint.
+  const cli = path.join(ROOT, 'dist/runtime/src/cli.js');
   return `apiVersion: moe.io/v1alpha1
 kind: MoETrainingJob
 metadata: {name: ${name}, namespace: ${NS}}
@@ -43,7 +44,7 @@ spec:
       containers:
       - name: trainer
         image: moe-runtime:local
-        command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(main)}]
+        command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(cli)}, train]
         env:
         - {name: MOE_POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
         - {name: MOE_DIST_TIMEOUT_MS, value: "60000"}
