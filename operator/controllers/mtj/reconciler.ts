@@ -14,7 +14,7 @@ import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, 
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, type RunContext } from './desired.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
-import { StatusBuilder, isTerminalPhase, parseReport } from './status.js';
+import { StatusBuilder, isTerminalPhase, parseReport, placementDegraded } from './status.js';
 import { validateJob } from './validate.js';
 
 export interface PlanInput {
@@ -350,7 +350,7 @@ export class MtjReconciler {
         configMap: childNames(name).planConfigMap,
         trafficByLevel: plan.summary.traffic.map((t) => ({ level: t.level, bytesPerStep: t.bytesPerStep })),
       },
-      plan.summary.score < 0.999 ? plan.summary.explanations : [],
+      placementDegraded(plan.summary) ? plan.summary.explanations : [],
     );
     return entry;
   }

@@ -212,3 +212,11 @@ export class StatusBuilder {
     this.condition(ConditionType.Running, false, Reason.RankZeroSucceeded, message);
   }
 }
+
+/**
+ * A placement worth a warning: cross-leaf traffic more than 5% above its lower bound (the planner's quality bar), or
+ * nodes left out. The weighted score alone is no signal: its bound is loose, and 0.98 is often the best there is.
+ */
+export function placementDegraded(s: { crossLeafBytes: number; crossLeafLowerBound: number; explanations: string[] }): boolean {
+  return s.crossLeafBytes > s.crossLeafLowerBound * 1.05 || s.explanations.some((e) => e.includes('excluded'));
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StatusBuilder, parseReport } from '../../../operator/controllers/mtj/status.js';
+import { StatusBuilder, parseReport, placementDegraded } from '../../../operator/controllers/mtj/status.js';
 import { validateJob } from '../../../operator/controllers/mtj/validate.js';
 import { stableStringify } from '../../../operator/controllers/mtj/reconciler.js';
 import { gpusInUse, toNodeLike } from '../../../operator/controllers/mtj/plan-input.js';
@@ -90,4 +90,12 @@ test('stableStringify ignores key order and undefined', () => {
 test('what the planner\'s spec reader rejects (batch not divisible) is a spec error, not a capacity one', () => {
   const errs = validateJob(makeJob('b').with((j) => (j.spec.training = { globalBatchSize: 12 })).obj());
   assert.ok(errs.some((e) => e.startsWith('spec.training.globalBatchSize')), errs.join('\n'));
+});
+
+test('a placement is degraded when cross-leaf traffic is over 5% above its bound or nodes were left out, not for a loose score', () => {
+  const at = (cross: number, explanations: string[] = []) => ({ crossLeafBytes: cross, crossLeafLowerBound: 100, explanations });
+  assert.equal(placementDegraded(at(100, ['each EP group sits inside one leaf'])), false);
+  assert.equal(placementDegraded(at(105)), false);
+  assert.equal(placementDegraded(at(106)), true);
+  assert.equal(placementDegraded(at(100, ['3 node(s) excluded (see excludedNodes)'])), true);
 });
