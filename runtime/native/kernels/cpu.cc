@@ -48,7 +48,10 @@ KernelPath initial_path() {
 
 std::atomic<int> g_path{static_cast<int>(initial_path())};
 
-// A small fork-join pool: the caller runs chunks too, workers pick chunks by an atomic counter.
+// A small fork-join pool: the caller runs chunks too, workers pick chunks by an atomic counter. Each call's state
+// lives in a Job on the caller's stack; a worker joins a call under the lock (counted in active_) and the caller
+// returns only once no worker is inside it, so a late worker can never take a chunk of the next call (which ran
+// chunks twice and left the caller waiting forever).
 class Pool {
  public:
   Pool() {
@@ -81,45 +84,54 @@ class Pool {
       return;
     }
     std::lock_guard<std::mutex> serial(serial_);
+    Job job{&fn, n, chunks};
     {
       std::lock_guard<std::mutex> lk(m_);
-      fn_ = &fn;
-      n_ = n;
-      chunks_ = chunks;
-      next_.store(0);
-      done_.store(0);
+      job_ = &job;
       ++generation_;
     }
     cv_.notify_all();
-    work();
+    work(job);
     std::unique_lock<std::mutex> lk(m_);
-    done_cv_.wait(lk, [&] { return done_.load() == chunks_; });
-    fn_ = nullptr;
+    job_ = nullptr;  // from here no worker joins this call
+    done_cv_.wait(lk, [&] { return active_ == 0 && job.done.load() == job.chunks; });
   }
 
  private:
-  void work() {
+  struct Job {
+    const std::function<void(size_t, size_t)>* fn;
+    size_t n, chunks;
+    std::atomic<size_t> next{0}, done{0};
+  };
+
+  static void work(Job& j) {
     for (;;) {
-      size_t c = next_.fetch_add(1);
-      if (c >= chunks_) return;
-      size_t b = n_ * c / chunks_, e = n_ * (c + 1) / chunks_;
-      (*fn_)(b, e);
-      if (done_.fetch_add(1) + 1 == chunks_) {
-        std::lock_guard<std::mutex> lk(m_);
-        done_cv_.notify_all();
-      }
+      size_t c = j.next.fetch_add(1);
+      if (c >= j.chunks) return;
+      size_t b = j.n * c / j.chunks, e = j.n * (c + 1) / j.chunks;
+      (*j.fn)(b, e);
+      j.done.fetch_add(1);
     }
   }
   void loop() {
     size_t seen = 0;
     for (;;) {
+      Job* j;
       {
         std::unique_lock<std::mutex> lk(m_);
         cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
+        j = job_;
+        if (!j) continue;  // woke after that call had all its chunks taken
+        ++active_;
       }
-      work();
+      work(*j);
+      {
+        std::lock_guard<std::mutex> lk(m_);
+        --active_;
+      }
+      done_cv_.notify_all();
     }
   }
 
@@ -129,9 +141,8 @@ class Pool {
   std::condition_variable cv_, done_cv_;
   bool stop_ = false;
   size_t generation_ = 0;
-  const std::function<void(size_t, size_t)>* fn_ = nullptr;
-  size_t n_ = 0, chunks_ = 0;
-  std::atomic<size_t> next_{0}, done_{0};
+  Job* job_ = nullptr;
+  int active_ = 0;
 };
 
 Pool& pool() {

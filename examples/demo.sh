@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `make demo`: the whole system on this machine. A local Kubernetes cluster (real control plane, a simulated 2048-GPU
+# fleet, two process-runner nodes), the operator installed with Helm and running as a pod, the DeepSeek-V3 671B layout
+# planned and gang-started on the simulated fleet, and the tiny model trained for real by 8 ranks with checkpoints.
+# The cluster stays up afterwards for a look around; `make cluster-down NAME=demo` removes it.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+NAME=${DEMO_CLUSTER:-demo}
+FLEET=${DEMO_FLEET:-2x4x32x8}
+NS=moe-demo
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+field() { kubectl -n "$NS" get mtj "$1" -o "jsonpath=$2" 2>/dev/null || true; }
+
+# Pods on runner nodes find `moe-runtime` on PATH, as they would in the runtime image.
+mkdir -p .tools/bin
+printf '#!/bin/sh\nexec node "%s/dist/runtime/src/cli.js" "$@"\n' "$ROOT" > .tools/bin/moe-runtime
+chmod +x .tools/bin/moe-runtime
+export PATH="$ROOT/.tools/bin:$PATH"
+rm -rf /tmp/moe-demo
+
+step "1/5 local cluster: control plane, simulated fleet $FLEET, 2 process-runner nodes"
+node dist/test/cluster/cli.js down --name "$NAME" >/dev/null
+node dist/test/cluster/cli.js up --name "$NAME" --fleet "$FLEET" --runner-nodes 2 | head -3
+eval "$(node dist/test/cluster/cli.js env --name "$NAME")"
+kubectl get nodes --no-headers | awk '{print $2}' | sort | uniq -c | sed 's/^/  nodes: /'
+
+step "2/5 helm install the operator (it runs as a pod, on a runner node, with the chart's least-privilege RBAC)"
+helm install moe-operator charts/moe-operator --namespace moe-system --create-namespace --wait --timeout 120s \
+  --set-json "command=[\"$(command -v node)\"]" --set-json "args=[\"$ROOT/dist/operator/main.js\"]" \
+  --set 'metrics.bindAddress=$(POD_IP)' --set-string 'nodeSelector.moe\.io/process-runner=true' \
+  --set defaultTopology.nodeSelector.type=kwok | sed -n '1,6p'
+kubectl -n moe-system get pods -o wide
+kubectl create namespace "$NS" >/dev/null
+kubectl apply -f examples/demo/runner-topology.yaml
+
+step "3/5 DeepSeek-V3 671B layout (PP16 DualPipe x EP64 x DP2 = 2048 GPUs) on the simulated fleet"
+kubectl -n "$NS" apply -f examples/deepseek-v3-671b.yaml
+for _ in $(seq 1 180); do
+  [ "$(field deepseek-v3-671b '{.status.phase}')" = Running ] && [ -n "$(field deepseek-v3-671b '{.status.plan.worldSize}')" ] && break
+  sleep 1
+done
+kubectl -n "$NS" get mtj deepseek-v3-671b
+echo "  pods Running: $(kubectl -n "$NS" get pods -l moe.io/job-name=deepseek-v3-671b --field-selector=status.phase=Running --no-headers | wc -l)"
+echo "  placement score: $(field deepseek-v3-671b '{.status.plan.placementScore}'); bytes per step by level:"
+field deepseek-v3-671b '{range .status.plan.trafficByLevel[*]}{"    "}{.level}{"\t"}{.bytesPerStep}{"\n"}{end}'
+echo "  pods per leaf: $(kubectl -n "$NS" get pods -l moe.io/job-name=deepseek-v3-671b -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sed 's/-n[0-9]*$//' | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
+kubectl -n "$NS" get events --field-selector involvedObject.name=deepseek-v3-671b --no-headers | awk '{$1=$2=""; print "  event:" $0}' | tail -4
+kubectl -n "$NS" delete mtj deepseek-v3-671b --wait=false >/dev/null
+
+step "4/5 the tiny model trained for real by 8 ranks (DualPipe PP2 x EP2 x ZeRO-1 DP2) on the runner nodes"
+kubectl -n "$NS" apply -f examples/demo/tiny-8-ranks.yaml
+t0=$(date +%s); last=""
+while :; do
+  phase=$(field tiny-8-ranks '{.status.phase}')
+  line="  phase ${phase:-?}  step $(field tiny-8-ranks '{.status.progress.step}')  loss $(field tiny-8-ranks '{.status.progress.loss}')  checkpoint $(field tiny-8-ranks '{.status.checkpoints.latest.step}')"
+  [ "$line" != "$last" ] && echo "$line" && last=$line
+  case "$phase" in Succeeded|Failed) break ;; esac
+  if [ $(( $(date +%s) - t0 )) -gt 900 ]; then echo "the job did not finish in 15 minutes" >&2; exit 1; fi
+  sleep 2
+done
+kubectl -n "$NS" get mtj tiny-8-ranks
+[ "$phase" = Succeeded ] || { kubectl -n "$NS" describe mtj tiny-8-ranks | tail -20; exit 1; }
+
+step "5/5 the trained checkpoint"
+echo "  latest: $(field tiny-8-ranks '{.status.checkpoints.latest.uri}') (step $(field tiny-8-ranks '{.status.checkpoints.latest.step}'))"
+echo "  on this machine: /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/ (one shard per rank + manifest)"
+ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/checkpoints 2>/dev/null | sed 's/^/    /'
+echo "  demo took $(( $(date +%s) - t0 )) s of training; the cluster is still up:"
+echo "    eval \"\$(node dist/test/cluster/cli.js env --name $NAME)\"; kubectl get mtj -A"
+echo "    make cluster-down NAME=$NAME"
