@@ -14,10 +14,13 @@ import { renderText } from './render-text.js';
 
 const USAGE = `usage: moectl plan JOB.yaml (--fleet SPINESxLEAVESxNODESxGPUS | --kubeconfig PATH [--context NAME])
                    [--topology TOPOLOGY.yaml] [--exclude NODE,NODE] [--svg FILE] [-o text|json]
+       moectl report RUN_DIR [OTHER_RUN_DIR ...]
 
 Plans a MoETrainingJob: world size and pods, placement on the topology (spine/leaf/node picture), traffic per
 level, memory per GPU and the pipeline schedule timeline. --fleet uses a synthetic fat-tree (e.g. 2x4x32x8 =
-2 spines × 4 leaves × 32 nodes × 8 GPUs); --kubeconfig reads the Nodes and the job's ClusterTopology.`;
+2 spines × 4 leaves × 32 nodes × 8 GPUs); --kubeconfig reads the Nodes and the job's ClusterTopology.
+report draws a training run's loss curve, FP8-vs-BF16 comparison (against the other runs) and expert-load heatmap
+as SVG files in RUN_DIR/report/.`;
 
 class UsageError extends Error {}
 
@@ -47,7 +50,14 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const [cmd, file, ...rest] = positionals;
-  if (cmd !== 'plan') throw new UsageError(`unknown command "${cmd}"; the command is "plan"`);
+  if (cmd === 'report') {
+    if (!file) throw new UsageError('report: give the run directory (the --run-dir of moe-runtime train)');
+    // The runtime's report writer, not a second one: moectl only finds it for people.
+    const { writeReport } = await import('../../runtime/src/report/report.js');
+    for (const svg of writeReport(file, rest)) process.stdout.write(`${svg}\n`);
+    return 0;
+  }
+  if (cmd !== 'plan') throw new UsageError(`unknown command "${cmd}"; the commands are "plan" and "report"`);
   if (!file) throw new UsageError('plan: give the MoETrainingJob YAML file');
   if (rest.length) throw new UsageError(`plan: unexpected arguments ${rest.join(' ')}`);
   if (values.output !== 'text' && values.output !== 'json') throw new UsageError(`-o/--output: expected text or json, got "${values.output}"`);

@@ -100,3 +100,18 @@ test('a topology file replaces the default levels', () => {
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(JSON.parse(r.out).summary.traffic.map((t: { level: string }) => t.level), ['nvlink', 'leaf', 'core']);
 });
+
+test('moectl report draws the run SVGs into RUN_DIR/report and names a missing run directory', () => {
+  const run = mkdtempSync(join(tmpdir(), 'moectl-run-'));
+  const rows = [1, 2, 3].map((step) => JSON.stringify({ step, loss: 6 - step, mainLoss: 5 - step, expertLoad: [[3, 1, 0, 4]] }));
+  writeFileSync(join(run, 'metrics.jsonl'), rows.join('\n') + '\n');
+  const r = moectl('report', run);
+  assert.equal(r.code, 0, r.err);
+  const written = r.out.trim().split('\n');
+  assert.ok(written.includes(join(run, 'report', 'loss.svg')), r.out);
+  assert.ok(written.includes(join(run, 'report', 'experts.svg')), r.out);
+  assert.match(readFileSync(join(run, 'report', 'loss.svg'), 'utf8'), /^<svg[\s\S]*Training loss/);
+  const missing = moectl('report', join(run, 'nope'));
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.err, /metrics\.jsonl not found/);
+});
