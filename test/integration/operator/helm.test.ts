@@ -58,7 +58,8 @@ test('helm install puts CRDs, the default ClusterTopology and the operator into 
   assert.equal(topo.spec.levels[0].name, 'nvlink');
   const dep = await json(c, ['-n', 'moe-system', 'get', 'deployment', 'moe-moe-operator']);
   assert.equal(dep.spec.replicas, 2);
-  const explain = await c.kubectl(['explain', 'moetrainingjob.spec.parallelism.pipeline.schedule']);
+  // The API server publishes a new CRD's OpenAPI a moment after it is created: ask until kubectl finds it.
+  const explain = await eventually(() => c.kubectl(['explain', 'moetrainingjob.spec.parallelism.pipeline.schedule']), { what: 'kubectl explain of the new CRD' });
   assert.match(explain, /DualPipe/);
   await c.helm(['uninstall', 'moe', '--namespace', 'moe-system']);
   await eventually(async () => ((await c.kubectl(['-n', 'moe-system', 'get', 'deployments', '-o', 'name'])).trim() === '' ? true : false), { what: 'deployment removed' });
