@@ -164,6 +164,7 @@ async function onPod(pod: V1Pod): Promise<void> {
       await known.proc.stop(pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
       pods.delete(uid);
       ips.release(uid);
+      statusChains.delete(uid);
       writeHosts();
     }
     // As the kubelet does: once the containers are gone, finish the deletion. The grace period goes in the body:
@@ -193,6 +194,7 @@ async function onPodGone(pod: V1Pod): Promise<void> {
   await known.proc.stop(0);
   pods.delete(uid);
   ips.release(uid);
+  statusChains.delete(uid);
   writeHosts();
 }
 

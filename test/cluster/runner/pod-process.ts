@@ -186,7 +186,6 @@ export class PodProcess {
       KUBERNETES_SERVICE_PORT: String(this.ctx.apiServerPort),
       MOE_POD_ROOT: join(this.ctx.podDir, 'root'),
       MOE_HOSTS_FILE: this.ctx.hostsFile,
-      ...(process.env.MOE_CLUSTER_CHILD_ENV ? JSON.parse(process.env.MOE_CLUSTER_CHILD_ENV) as Record<string, string> : {}),
     };
   }
 
