@@ -13,7 +13,7 @@ import { generate } from './generate.js';
 import { writeReport } from './report/report.js';
 import { syntheticCorpus } from './data/grammar.js';
 import { loadLatest } from './checkpoint/store.js';
-import { exportFiles } from './checkpoint/export.js';
+import { writeExport } from './checkpoint/export.js';
 import { readWeights, STATE_FILE } from './train/state.js';
 import { modelConfig } from './model/config.js';
 import { settingsFromPlan, type PlanDoc } from './train/plan.js';
@@ -150,8 +150,7 @@ function doExport(argv: string[]): void {
   const opts = JSON.parse(Buffer.from(ck.files.get('train.json')!).toString()) as TrainOptions;
   const c = modelConfig(opts.preset, opts.overrides);
   const weights = readWeights(ck.files.get(STATE_FILE)!);
-  mkdirSync(values.out, { recursive: true });
-  for (const [name, bytes] of exportFiles(c, weights)) writeFileSync(path.join(values.out, name), bytes);
+  writeExport(values.out, c, weights);
   process.stdout.write(`exported step ${ck.step} to ${values.out}\n`);
 }
 

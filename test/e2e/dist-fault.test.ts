@@ -129,6 +129,15 @@ describe('distributed runtime on the local cluster', { skip }, () => {
     assert.equal(clean.status.progress?.loss, cleanSteps.get(12));
     assert.equal(clean.status.checkpoints?.latest?.step, 12, JSON.stringify(clean.status.checkpoints));
     assert.match(clean.status.checkpoints.latest.uri, /^file:\/\/\/checkpoints\/e2e\/clean\//);
+    // Rank 0 wrote the inference export in DeepSeek's released layout: FP8 expert weights with their block scales.
+    const exportDir = path.join(shared, NS, 'clean', 'export');
+    const config = JSON.parse(readFileSync(path.join(exportDir, 'config.json'), 'utf8'));
+    assert.equal(config.quantization_config?.fmt, 'e4m3');
+    const index = JSON.parse(readFileSync(path.join(exportDir, 'model.safetensors.index.json'), 'utf8'));
+    for (const name of ['model.embed_tokens.weight', 'model.layers.1.mlp.experts.7.down_proj.weight',
+      'model.layers.1.mlp.experts.7.down_proj.weight_scale_inv', 'model.layers.1.mlp.gate.e_score_correction_bias', 'lm_head.weight']) {
+      assert.ok(index.weight_map[name], `export lacks ${name}`);
+    }
 
     await applyYaml(c, jobYaml('fault'));
     await eventually(() => steps('fault').some((s) => s >= 4) || false, { timeoutMs: 240_000, intervalMs: 500, what: 'a checkpoint at step 4' });

@@ -3,6 +3,8 @@
 // e_score_correction_bias in F32; the MTP layer (index = num_hidden_layers) carries its own copies of the embedding
 // and head as the release does. config.json carries quantization_config; model.safetensors.index.json maps names
 // to shards. exportLayout() is pure and needs no weights, so the 671B layout can be checked without them.
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { RuntimeModelConfig } from '../model/config.js';
 import { isMoeLayer } from '../model/config.js';
 import { mtpPrefix } from '../model/model.js';
@@ -148,4 +150,14 @@ export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32A
   files.set('model.safetensors.index.json', Buffer.from(JSON.stringify(plan.index, null, 2)));
   files.set('config.json', Buffer.from(JSON.stringify(exportConfig(c), null, 2)));
   return files;
+}
+
+/** Writes the export into `dir`: built in a sibling temporary folder, then renamed into place (replacing an old one). */
+export function writeExport(dir: string, c: RuntimeModelConfig, weights: Map<string, Float32Array>): void {
+  const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.tmp`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const [name, bytes] of exportFiles(c, weights)) writeFileSync(path.join(tmp, name), bytes);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
 }

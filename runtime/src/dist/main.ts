@@ -12,6 +12,8 @@ import { byteTokenizer } from '../data/tokenizer.js';
 import { defaultTrainOptions } from '../train/options.js';
 import { settingsFromPlan, type PlanDoc } from '../train/plan.js';
 import { Trainer } from '../train/trainer.js';
+import { liveWeights } from '../train/state.js';
+import { writeExport } from '../checkpoint/export.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import { DataParallelTrainer } from './dp-trainer.js';
 import { readDistEnv } from './env.js';
@@ -104,4 +106,10 @@ while (trainer.step < opts.steps) {
 }
 await reporter?.flush();
 await dist.shutdown();
+if (env.rank === 0) {
+  // Every rank ends with the whole model (ZeRO-1 all-gathers all parameters), so rank 0 writes the inference export.
+  const exportDir = path.join(runDir, 'export');
+  writeExport(exportDir, trainer.config, liveWeights(trainer));
+  log({ msg: 'exported', step: trainer.step, dir: exportDir });
+}
 if (env.rank === 0) log({ msg: 'done', step: trainer.step });

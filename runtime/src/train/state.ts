@@ -68,3 +68,14 @@ export function readWeights(raw: Uint8Array): Map<string, Float32Array> {
   for (const [name, e] of f.tensors) if (e.dtype === 'F32' && !name.startsWith('optimizer.')) out.set(name, asF32(e));
   return out;
 }
+
+/** The weights a trainer holds now (master weights and router biases) by model name: what an export writes. */
+export function liveWeights(t: Trainer): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const p of t.params.list()) {
+    if (!(p.data instanceof Float32Array)) throw new Error('exports are made from float32 master weights');
+    out.set(p.name, p.data);
+  }
+  for (const [name, b] of t.params.buffers) out.set(name, Float32Array.from(b));
+  return out;
+}

@@ -47,6 +47,10 @@ for (const c of cases) {
         }
         assert.equal(o.paramSum, outs[0].paramSum, `rank ${o.rank} parameters differ from rank 0's`);
       }
+      // Rank 0 ends with the single-process run's weights (what its inference export writes), up to summation order.
+      let sum = 0, scale = 0;
+      for (const p of single.params.list()) for (let i = 0; i < p.data.length; i++) { sum += p.data[i]!; scale += Math.abs(p.data[i]!); }
+      assert.ok(Math.abs(outs[0].paramSum - sum) <= 1e-5 * scale, `rank 0 parameter sum ${outs[0].paramSum} vs single-process ${sum} (scale ${scale})`);
       process.stdout.write(`# ${c.schedule} PP=${c.pp} DP=${c.dp}: worst relative loss difference ${worst.toExponential(2)}\n`);
     });
   });
