@@ -66,6 +66,9 @@ step "5/5 the trained checkpoint"
 echo "  latest: $(field tiny-8-ranks '{.status.checkpoints.latest.uri}') (step $(field tiny-8-ranks '{.status.checkpoints.latest.step}'))"
 echo "  on this machine: /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/ (one shard per rank + manifest)"
 ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/checkpoints 2>/dev/null | sed 's/^/    /'
+echo "  inference export (DeepSeek's released layout: FP8 E4M3 weights + 128x128 weight_scale_inv, index, config.json):"
+echo "    /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/export/"
+ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/export 2>/dev/null | sed 's/^/      /'
 echo "  demo took $(( $(date +%s) - t0 )) s of training; the cluster is still up:"
 echo "    eval \"\$(node dist/test/cluster/cli.js env --name $NAME)\"; kubectl get mtj -A"
 echo "    make cluster-down NAME=$NAME"
