@@ -136,11 +136,14 @@ async function waitNodesReady(api: CoreV1Api, want: number, timeoutMs: number, d
     const why = dead();
     if (why) throw new Error(why);
     const list = await api.listNode();
-    ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    // Ready, and the node lifecycle controller has lifted the not-ready taint it puts on every new node: only then
+    // do the scheduler and the planner see the node as usable.
+    ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+      && !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready')).length;
     if (ready >= want) return;
     await sleep(250);
   }
-  throw new Error(`only ${ready} of ${want} nodes became Ready within ${timeoutMs} ms`);
+  throw new Error(`only ${ready} of ${want} nodes became Ready and untainted within ${timeoutMs} ms`);
 }
 
 async function waitDefaultServiceAccount(api: CoreV1Api, timeoutMs: number): Promise<void> {
