@@ -53,17 +53,8 @@ export function fp8Value(code: number, format: 'e4m3' | 'e5m2' = 'e4m3'): number
   return sign * (1 + m / (1 << mant)) * 2 ** (e - bias);
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32): the planner's, so the project has one. */
+export { rng } from '../../operator/plan/baselines.js';
 
 /** Normal-ish random values (sum of uniforms), scaled. */
 export function randn(n: number, r: () => number, scale = 1): Float32Array {
