@@ -57,6 +57,7 @@ export const Reason = {
   TopologyNotFound: 'TopologyNotFound',
   Unschedulable: 'Unschedulable',
   PlanReady: 'PlanReady',
+  PlacementDegraded: 'PlacementDegraded',
   WaitingForPods: 'WaitingForPods',
   GangReleased: 'GangReleased',
   PodsStarting: 'PodsStarting',

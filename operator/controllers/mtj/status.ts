@@ -98,7 +98,7 @@ export class StatusBuilder {
     const msg = `${summary.pods} pods, world size ${summary.worldSize}, placement score ${summary.placementScore?.toFixed(3)}`;
     if (this.condition(ConditionType.Planned, true, Reason.PlanReady, msg)) {
       this.event('Normal', Reason.PlanReady, msg);
-      if (degraded.length) this.event('Warning', 'PlacementDegraded', degraded.join('; ').slice(0, 900));
+      if (degraded.length) this.event('Warning', Reason.PlacementDegraded, degraded.join('; ').slice(0, 900));
     }
     this.status.plan = summary;
   }
