@@ -1,0 +1,93 @@
+// The serving engine's interface: what the HTTP layer (../http) and the CLI use. engine.ts implements it.
+import type { RuntimeModelConfig } from '../../model/config.js';
+import type { Tokenizer } from '../../data/tokenizer.js';
+
+export interface SamplingParams {
+  /** Tokens to generate at most (the first token, sampled by prefill, counts). */
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature: number;
+  /** Nucleus sampling mass in (0, 1]. */
+  topP: number;
+  /** Seed of the sequence's own random stream (same seed + same prompt = same tokens). */
+  seed: number;
+  /** Generation stops after emitting one of these ids. */
+  stopTokenIds: number[];
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface Usage { promptTokens: number; completionTokens: number }
+
+/** What prefill hands to decode: the prompt's compressed KV cache and the first sampled token. */
+export interface Handoff {
+  id: string;
+  promptIds: Int32Array;
+  firstToken: number;
+  /** Per layer (dense and MoE, in order): latent c_kv [promptLen, kv_lora_rank] and RoPE'd k_pe [promptLen, qk_rope_head_dim]. */
+  latent: Float32Array[];
+  kpe: Float32Array[];
+}
+
+/** Expert placement of one role (the operator's EPLB output, see ../README.md). */
+export interface Placement {
+  version: number;
+  gpus: number;
+  slotsPerGpu: number;
+  /** [moe layer][physical slot] → logical expert. */
+  phy2log: number[][];
+}
+
+export interface EngineStats {
+  running: number;
+  waiting: number;
+  /** Tokens held in KV caches now. */
+  kvTokens: number;
+  placementVersion: number;
+  /** max/mean routed tokens per GPU (EP rank) over the last window, under the current placement. */
+  balance: number;
+}
+
+export interface GenerateRequest {
+  id: string;
+  promptIds: Int32Array;
+  params: SamplingParams;
+  /** From a prefill pod; absent = prefill here. */
+  handoff?: Handoff;
+}
+
+export interface GenerateResult { finish: FinishReason; usage: Usage }
+
+/** Thrown (rejected) when admission refuses a request; the HTTP layer answers 429 with Retry-After. */
+export class QueueFullError extends Error {
+  constructor(readonly retryAfterSeconds: number, message = 'the server is at capacity; retry later') {
+    super(message);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** Thrown for a request the model cannot take (prompt too long, token id out of range...); HTTP 400. */
+export class BadRequestError extends Error {
+  constructor(readonly param: string, message: string) {
+    super(message);
+    this.name = 'BadRequestError';
+  }
+}
+
+export interface ServeEngine {
+  readonly config: RuntimeModelConfig;
+  readonly tokenizer: Tokenizer;
+  /** Longest prompt + completion a sequence may reach. */
+  readonly maxSequenceLength: number;
+  /** Prefill only (prefill role): batched with other prompts by the scheduler. */
+  prefill(req: Omit<GenerateRequest, 'handoff'>, signal?: AbortSignal): Promise<Handoff>;
+  /** Prefill (unless handed off) and decode with continuous batching; tokens stream through onToken as they are sampled. */
+  generate(req: GenerateRequest, onToken: (token: number) => void, signal?: AbortSignal): Promise<GenerateResult>;
+  /** Cumulative routed-token counts [moe layer][logical expert] since start. */
+  expertLoad(): number[][];
+  /** Swaps the expert placement between two steps; requests in flight continue. */
+  setPlacement(p: Placement): void;
+  stats(): EngineStats;
+  /** Stops admitting, finishes nothing more, rejects waiters; resolves when the loop has stopped. */
+  close(): Promise<void>;
+}
