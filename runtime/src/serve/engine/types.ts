@@ -91,3 +91,20 @@ export interface ServeEngine {
   /** Stops admitting, finishes nothing more, rejects waiters; resolves when the loop has stopped. */
   close(): Promise<void>;
 }
+
+/**
+ * engine.ts exports `class Engine implements ServeEngine` with
+ *   `static load(modelPath: string, opts: EngineOptions): Promise<Engine>` (export folder or run folder) and
+ *   `static random(config: RuntimeModelConfig, tokenizer: Tokenizer, opts: EngineOptions, seed: number): Engine` (tests);
+ * handoff.ts exports `encodeHandoff(h: Handoff): Uint8Array` and `decodeHandoff(bytes: Uint8Array, c: RuntimeModelConfig): Handoff`.
+ */
+export interface EngineOptions {
+  /** Sequences decoded together in one step. */
+  maxBatch: number;
+  /** Requests waiting for a batch slot beyond which admission answers QueueFullError. */
+  maxQueue: number;
+  /** Longest prompt + completion; default the model's training sequence length or 4096. */
+  maxSequenceLength?: number;
+  precision?: 'fp8' | 'bf16' | 'fp32';
+  log?: (entry: Record<string, unknown>) => void;
+}
