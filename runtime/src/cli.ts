@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// moe-runtime: train | generate | export | report | corpus. In a pod, settings come from MOE_PLAN and the env of
+// moe-runtime: train | generate | export | report | corpus | serve. In a pod, settings come from MOE_PLAN and the env of
 // DESIGN.md §4; locally from flags.
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:http';
@@ -17,6 +17,7 @@ import { writeExport } from './checkpoint/export.js';
 import { readWeights, STATE_FILE } from './train/state.js';
 import { modelConfig } from './model/config.js';
 import { settingsFromPlan, type PlanDoc } from './train/plan.js';
+import { SERVE_USAGE } from './serve/http/usage.js';
 
 const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
@@ -25,7 +26,8 @@ const USAGE = `usage: moe-runtime <command> [flags]
   generate  --run-dir DIR --prompt TEXT [--tokens N]
   export    --run-dir DIR --out DIR           (DeepSeek FP8 layout from the latest checkpoint)
   report    RUN_DIR [OTHER_RUN...]            (SVGs into RUN_DIR/report/)
-  corpus    [--seed N] [--bytes N]            (the synthetic example corpus on stdout)`;
+  corpus    [--seed N] [--bytes N]            (the synthetic example corpus on stdout)
+${SERVE_USAGE}`;
 
 function num(v: string | undefined, flag: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -172,6 +174,11 @@ async function main(): Promise<void> {
       if (positionals.length === 0) throw new Error('report needs RUN_DIR');
       for (const p of writeReport(positionals[0], positionals.slice(1))) process.stdout.write(`${p}\n`);
       return;
+    }
+    case 'serve': {
+      // Loaded on demand: the serving stack is not needed by the other commands.
+      const { serveMain } = await import('./serve/http/main.js');
+      return serveMain(rest);
     }
     case 'corpus': {
       const { values } = parseArgs({ args: rest, options: { seed: { type: 'string' }, bytes: { type: 'string' } } });

@@ -1,7 +1,7 @@
 // Rank 0's reports to the operator: merge patches of `data.progress` and `data.checkpoint` on the job's report
 // ConfigMap ($MOE_REPORT_CONFIGMAP in $MOE_NAMESPACE), the one object its ServiceAccount may patch (see
 // operator/controllers/mtj/README.md). A report that fails is logged and training goes on: status lags, nothing breaks.
-import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { inClusterConfigMaps, type ConfigMapStore } from '../kube/configmaps.js';
 
 export interface ProgressReport { step: number; tokens: number; loss: number; tokensPerSecond: number }
 export interface CheckpointReport { step: number; uri: string }
@@ -10,24 +10,19 @@ export class OperatorReporter {
   private inFlight: Promise<void> | undefined;
   private pending: ProgressReport | undefined;
 
-  private constructor(private readonly api: CoreV1Api, private readonly name: string, private readonly namespace: string,
+  private constructor(private readonly store: ConfigMapStore, private readonly name: string,
     private readonly warn: (msg: string) => void) {}
 
   /** A reporter when this process runs as a job's rank 0 inside the cluster; undefined otherwise (local runs). */
   static fromEnv(env: NodeJS.ProcessEnv, warn: (msg: string) => void): OperatorReporter | undefined {
     const name = env.MOE_REPORT_CONFIGMAP;
-    const namespace = env.MOE_NAMESPACE;
-    if (!name || !namespace || !env.KUBERNETES_SERVICE_HOST) return undefined;
-    const kc = new KubeConfig();
-    // MOE_POD_ROOT: where the pod's files are when the local cluster's process runner runs it (unset in real pods).
-    kc.loadFromCluster(env.MOE_POD_ROOT ?? '');
-    return new OperatorReporter(kc.makeApiClient(CoreV1Api), name, namespace, warn);
+    const store = name ? inClusterConfigMaps(env) : undefined;
+    return name && store ? new OperatorReporter(store, name, warn) : undefined;
   }
 
   private patch(data: Record<string, string>): Promise<void> {
-    return this.api.patchNamespacedConfigMap({ name: this.name, namespace: this.namespace, body: { data } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)).then(() => undefined, (err: unknown) => {
-      this.warn(`report to ConfigMap ${this.namespace}/${this.name} failed: ${(err as Error).message}`);
+    return this.store.mergePatch(this.name, data).then(() => undefined, (err: unknown) => {
+      this.warn(`report to ConfigMap ${this.store.namespace}/${this.name} failed: ${(err as Error).message}`);
     });
   }
 

@@ -1,0 +1,75 @@
+// The internal protocol's client side (router → decode, decode → prefill) on node:http with keep-alive. One socket
+// inactivity timeout bounds every wait (the head and each later chunk), so a peer that hangs or dies never leaves the
+// caller waiting forever; the caller's AbortSignal tears the request down (the peer sees the disconnect and aborts).
+import { Agent, request, type IncomingMessage } from 'node:http';
+
+export const keepAliveAgent = new Agent({ keepAlive: true, maxSockets: 1024 });
+
+/** The peer could not be reached or dropped the connection before answering (safe to try another replica). */
+export class ConnectError extends Error {
+  constructor(readonly url: string, override readonly cause: Error) {
+    super(`cannot reach ${url}: ${cause.message}`);
+    this.name = 'ConnectError';
+  }
+}
+
+export interface PostOptions {
+  signal?: AbortSignal;
+  /** Socket inactivity limit in ms (head and body). */
+  idleTimeoutMs: number;
+  agent?: Agent;
+}
+
+/** POSTs JSON; resolves with the response once its head has arrived; rejects with ConnectError before that. */
+export function postJson(url: string, body: unknown, opts: PostOptions): Promise<IncomingMessage> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) return reject(opts.signal.reason as Error);
+    const req = request(url, {
+      method: 'POST', agent: opts.agent ?? keepAliveAgent, signal: opts.signal,
+      headers: { 'content-type': 'application/json', 'content-length': payload.length },
+    });
+    req.setTimeout(opts.idleTimeoutMs, () => req.destroy(new Error(`no answer from ${url} within ${opts.idleTimeoutMs} ms`)));
+    req.on('response', resolve);
+    req.on('error', (e) => reject(opts.signal?.aborted ? e : new ConnectError(url, e)));
+    req.end(payload);
+  });
+}
+
+export async function readAll(res: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of res) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** The parsed `{"error": {...}}` body of a non-200 answer, if it is one. */
+export async function errorOf(res: IncomingMessage): Promise<{ message: string; type?: string; param?: string | null; code?: string | null } | undefined> {
+  try {
+    const j = JSON.parse((await readAll(res)).toString('utf8')) as { error?: { message?: unknown } };
+    if (j.error && typeof j.error.message === 'string') return j.error as { message: string };
+  } catch {
+    // Not JSON: the caller reports the status alone.
+  }
+  return undefined;
+}
+
+export function retryAfterOf(res: IncomingMessage): number {
+  const v = Number(res.headers['retry-after']);
+  return Number.isFinite(v) && v > 0 ? v : 1;
+}
+
+/** NDJSON lines of a response body, parsed; ends when the body ends, throws if it breaks off. */
+export async function* ndjson(res: IncomingMessage): AsyncGenerator<unknown> {
+  let buf = '';
+  res.setEncoding('utf8');
+  for await (const chunk of res) {
+    buf += chunk as string;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) yield JSON.parse(line);
+    }
+  }
+  if (buf.trim()) yield JSON.parse(buf);
+}

@@ -1,0 +1,38 @@
+// Incremental detokenisation: token ids in, text out as soon as it is whole. Both tokenizers are byte-level (a token is
+// a run of UTF-8 bytes, data/tokenizer.ts and data/bpe.ts), so the bytes of each token go through a streaming UTF-8
+// decoder, which holds back a character until its last byte has arrived: a chunk never ends in half a character, and
+// the concatenated chunks equal the tokenizer's decode of all ids. Invalid bytes become U+FFFD, as decode makes them.
+import type { Tokenizer } from '../../data/tokenizer.js';
+
+/** id → its bytes, for the byte and the BPE tokenizer (BPE rebuilt from its saved merges, in id order). */
+export function tokenBytesTable(t: Tokenizer): Uint8Array[] {
+  const table: Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
+  if (t.kind === 'bytes') return table;
+  const merges = (t.toJSON() as { merges?: [number, number][] }).merges;
+  if (!Array.isArray(merges)) throw new Error(`tokenizer ${t.kind}: no merges in toJSON(); cannot detokenise incrementally`);
+  for (const [a, b] of merges) {
+    const m = new Uint8Array(table[a].length + table[b].length);
+    m.set(table[a]);
+    m.set(table[b], table[a].length);
+    table.push(m);
+  }
+  return table;
+}
+
+export class IncrementalDetokenizer {
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: false });
+
+  constructor(private readonly table: Uint8Array[]) {}
+
+  /** Text completed by this token ('' while a character is still incomplete). Throws on an id outside the vocabulary. */
+  push(id: number): string {
+    const bytes = this.table[id];
+    if (!Number.isInteger(id) || bytes === undefined) throw new Error(`token ${id} is outside the vocabulary [0, ${this.table.length})`);
+    return this.utf8.decode(bytes, { stream: true });
+  }
+
+  /** At the end: the bytes of an unfinished character, as U+FFFD. */
+  flush(): string {
+    return this.utf8.decode();
+  }
+}

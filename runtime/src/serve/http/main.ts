@@ -1,0 +1,101 @@
+// `moe-runtime serve`: one process of an InferenceDeployment (../README.md). Settings come from the pod contract's env;
+// flags override them for local runs. Logs are JSON lines on stdout. SIGTERM/SIGINT: stop accepting, let requests in
+// flight finish within the grace period, stop the engine, exit 0.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { tokenizerFromJSON, type Tokenizer } from '../../data/tokenizer.js';
+import { inClusterConfigMaps } from '../../kube/configmaps.js';
+import { Engine } from '../engine/engine.js';
+import { decodeHandoff, encodeHandoff } from '../engine/handoff.js';
+import type { EngineOptions } from '../engine/types.js';
+import { OperatorSync } from './operator-sync.js';
+import { createRoleServer } from './role-server.js';
+import { createRouter } from './router.js';
+import { configMapRoutes, staticRoutes, type RouteSource } from './routes.js';
+import type { HttpServer, Log } from './server.js';
+
+const log: Log = (entry) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', ...entry })}\n`);
+
+function intOf(v: string | undefined, what: string, fallback: number, min: number): number {
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${what} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** The router needs only the tokenizer: <model>/tokenizer.json (export or run folder) or <model>/export/tokenizer.json. */
+export function loadTokenizer(modelPath: string): Tokenizer {
+  for (const f of [path.join(modelPath, 'tokenizer.json'), path.join(modelPath, 'export', 'tokenizer.json')]) {
+    if (existsSync(f)) return tokenizerFromJSON(JSON.parse(readFileSync(f, 'utf8')));
+  }
+  throw new Error(`${modelPath} has no tokenizer.json (nor export/tokenizer.json); the router needs the model's tokenizer (MOE_MODEL_PATH / --model)`);
+}
+
+export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      role: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, routes: { type: 'string' },
+      'model-name': { type: 'string' }, 'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, precision: { type: 'string' },
+      'max-in-flight': { type: 'string' }, 'grace-seconds': { type: 'string' },
+    },
+  });
+  const role = values.role ?? env.MOE_SERVE_ROLE;
+  if (role !== 'router' && role !== 'prefill' && role !== 'decode') throw new Error(`serve: the role must be router, prefill or decode (--role or MOE_SERVE_ROLE), got ${JSON.stringify(role)}`);
+  const modelPath = values.model ?? env.MOE_MODEL_PATH;
+  if (!modelPath) throw new Error('serve: the model folder is required (--model PATH or MOE_MODEL_PATH)');
+  const port = intOf(values.port ?? env.MOE_SERVE_PORT, '--port / MOE_SERVE_PORT', 8000, 0);
+  const host = values.host ?? env.POD_IP ?? '127.0.0.1';
+  const modelName = values['model-name'] ?? env.MOE_SERVED_MODEL_NAME ?? env.MOE_DEPLOYMENT;
+  const graceMs = intOf(values['grace-seconds'], '--grace-seconds', 30, 0) * 1000;
+  const store = inClusterConfigMaps(env);
+  const stops: (() => Promise<void>)[] = [];
+  let server: HttpServer;
+
+  if (role === 'router') {
+    const tokenizer = loadTokenizer(modelPath);
+    let routes: RouteSource;
+    if (values.routes) routes = staticRoutes(values.routes);
+    else if (env.MOE_ROUTING_CONFIGMAP && store) routes = await configMapRoutes(store, env.MOE_ROUTING_CONFIGMAP, 2_000, log);
+    else throw new Error('serve --role router: routes are required: --routes FILE|JSON locally, or MOE_ROUTING_CONFIGMAP inside the cluster');
+    stops.push(() => routes.stop());
+    server = createRouter({ tokenizer, routes, modelName, log, maxInFlight: intOf(values['max-in-flight'], '--max-in-flight', 256, 1) });
+  } else {
+    const opts: EngineOptions = {
+      maxBatch: intOf(values['max-batch'] ?? env.MOE_MAX_BATCH, '--max-batch / MOE_MAX_BATCH', 8, 1),
+      maxQueue: intOf(values['max-queue'] ?? env.MOE_MAX_QUEUE, '--max-queue / MOE_MAX_QUEUE', 64, 0),
+      precision: values.precision as EngineOptions['precision'],
+      epSize: intOf(env.MOE_EP_SIZE, 'MOE_EP_SIZE', 1, 1),
+      log,
+    };
+    const engine = await Engine.load(modelPath, opts);
+    stops.push(() => engine.close());
+    server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log });
+    const leader = intOf(env.MOE_POD_INDEX, 'MOE_POD_INDEX', 0, 0) === 0;
+    if (store && leader && (env.MOE_PLACEMENT_CONFIGMAP || env.MOE_LOAD_CONFIGMAP)) {
+      const sync = new OperatorSync({
+        store, engine, role, log, placementConfigMap: env.MOE_PLACEMENT_CONFIGMAP, loadConfigMap: env.MOE_LOAD_CONFIGMAP,
+        podName: env.MOE_POD_NAME ?? `${role}-${env.MOE_REPLICA ?? 0}`, replica: intOf(env.MOE_REPLICA, 'MOE_REPLICA', 0, 0),
+      });
+      await sync.start();
+      stops.unshift(() => sync.stop());
+    }
+  }
+
+  const addr = await server.listen(port, host);
+  log({ msg: 'serving', role, url: server.url(), port: addr.port, model: modelName ?? null });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log({ msg: 'shutting down', signal, inFlight: server.requestsInFlight, graceSeconds: graceMs / 1000 });
+    void server.shutdown(graceMs).then(async ({ cut }) => {
+      for (const s of stops) await s().catch((e: Error) => log({ level: 'warn', msg: 'shutdown step failed', error: e.message }));
+      log({ msg: 'stopped', cutRequests: cut });
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,87 @@
+// Prometheus metrics of one serving process (router or role pod). Each server gets its own registry so that tests and
+// the benchmark can run several servers in one process; `role` is a default label on every series.
+import client from 'prom-client';
+import type { ServeEngine } from '../engine/types.js';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Window of the tokens/s gauge. */
+const RATE_WINDOW_MS = 10_000;
+
+export class ServeMetrics {
+  readonly registry = new client.Registry();
+  readonly ttft: client.Histogram;
+  readonly itl: client.Histogram;
+  readonly e2e: client.Histogram;
+  readonly promptTokens: client.Counter;
+  readonly generationTokens: client.Counter;
+  readonly requests: client.Counter<'endpoint' | 'code'>;
+  private readonly recent: { at: number; n: number }[] = [];
+
+  constructor(role: string, gauges: { queue: () => number; running: () => number }) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ role });
+    this.ttft = new client.Histogram({ name: 'moe_serve_time_to_first_token_seconds', help: 'Time from the request\u2019s arrival to its first generated token', buckets: LATENCY_BUCKETS, registers });
+    this.itl = new client.Histogram({ name: 'moe_serve_inter_token_latency_seconds', help: 'Time between consecutive generated tokens of one request', buckets: ITL_BUCKETS, registers });
+    this.e2e = new client.Histogram({ name: 'moe_serve_e2e_latency_seconds', help: 'Time from the request\u2019s arrival to its last byte', buckets: LATENCY_BUCKETS, registers });
+    this.promptTokens = new client.Counter({ name: 'moe_serve_prompt_tokens_total', help: 'Prompt tokens of requests served', registers });
+    this.generationTokens = new client.Counter({ name: 'moe_serve_generation_tokens_total', help: 'Tokens generated', registers });
+    this.requests = new client.Counter({ name: 'moe_serve_requests_total', help: 'Requests answered, by endpoint and HTTP status code', labelNames: ['endpoint', 'code'], registers });
+    const self = this;
+    new client.Gauge({ name: 'moe_serve_tokens_per_second', help: `Generated tokens per second over the last ${RATE_WINDOW_MS / 1000} s`, registers, collect() { this.set(self.tokensPerSecond()); } });
+    new client.Gauge({ name: 'moe_serve_queue_depth', help: 'Requests waiting (role pods: for a batch slot; router: for a replica answer)', registers, collect() { this.set(gauges.queue()); } });
+    new client.Gauge({ name: 'moe_serve_running', help: 'Requests running (role pods: sequences in the batch; router: in flight)', registers, collect() { this.set(gauges.running()); } });
+  }
+
+  /** Role pods: the engine's own state, per-expert load and the placement. */
+  static forEngine(role: string, engine: ServeEngine): ServeMetrics {
+    const m = new ServeMetrics(role, { queue: () => engine.stats().waiting, running: () => engine.stats().running });
+    const registers = [m.registry];
+    new client.Gauge({ name: 'moe_serve_kv_tokens', help: 'Tokens held in KV caches', registers, collect() { this.set(engine.stats().kvTokens); } });
+    new client.Gauge({ name: 'moe_serve_placement_version', help: 'Version of the expert placement in use', registers, collect() { this.set(engine.stats().placementVersion); } });
+    new client.Gauge({ name: 'moe_serve_placement_balance', help: 'max/mean routed tokens per GPU over the last window under the current placement', registers, collect() { this.set(engine.stats().balance); } });
+    new client.Gauge({
+      name: 'moe_serve_expert_routed_tokens', help: 'Tokens routed to each logical expert since start (cumulative)', labelNames: ['layer', 'expert'], registers,
+      collect() {
+        engine.expertLoad().forEach((row, l) => row.forEach((v, e) => this.set({ layer: String(l), expert: String(e) }, v)));
+      },
+    });
+    return m;
+  }
+
+  tokensGenerated(n: number): void {
+    this.generationTokens.inc(n);
+    const now = Date.now();
+    // One entry per 100 ms keeps the window short at high token rates.
+    const tail = this.recent[this.recent.length - 1];
+    if (tail && now - tail.at < 100) tail.n += n;
+    else this.recent.push({ at: now, n });
+    while (this.recent.length && this.recent[0].at < now - RATE_WINDOW_MS) this.recent.shift();
+  }
+
+  private tokensPerSecond(): number {
+    const now = Date.now();
+    while (this.recent.length && this.recent[0].at < now - RATE_WINDOW_MS) this.recent.shift();
+    return this.recent.reduce((s, r) => s + r.n, 0) / (RATE_WINDOW_MS / 1000);
+  }
+}
+
+/** Latency bookkeeping of one request: TTFT on the first token, ITL between tokens, e2e at the end. */
+export class RequestTimer {
+  private readonly t0 = performance.now();
+  private last = -1;
+
+  constructor(private readonly m: ServeMetrics) {}
+
+  token(n = 1): void {
+    const now = performance.now();
+    if (this.last < 0) this.m.ttft.observe((now - this.t0) / 1000);
+    else this.m.itl.observe((now - this.last) / 1000);
+    this.last = now;
+    this.m.tokensGenerated(n);
+  }
+
+  done(): void {
+    this.m.e2e.observe((performance.now() - this.t0) / 1000);
+  }
+}

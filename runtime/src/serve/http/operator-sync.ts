@@ -1,0 +1,84 @@
+// A role leader's two exchanges with the operator, both through ConfigMaps (../README.md):
+//  - placement: polls `<deployment>-placement`, key = own role, and swaps the engine's expert placement when the
+//    version changes (a placement the engine refuses is logged once and the old one stays);
+//  - load: every few seconds merge-patches key `<pod name>` of `<deployment>-expert-load` with the cumulative routed
+//    tokens per expert and this process's start time (the operator takes differences between reports).
+import type { ConfigMapStore } from '../../kube/configmaps.js';
+import type { Placement, ServeEngine } from '../engine/types.js';
+import { Poller } from './poll.js';
+import type { Log } from './server.js';
+
+export function parsePlacement(text: string, source: string): Placement {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source}: not JSON (${(e as Error).message})`);
+  }
+  const o = (j ?? {}) as Record<string, unknown>;
+  for (const k of ['version', 'gpus', 'slotsPerGpu'] as const) {
+    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) throw new Error(`${source}: ${k} must be an integer >= 0, got ${JSON.stringify(o[k])}`);
+  }
+  if (!Array.isArray(o.phy2log) || !o.phy2log.every((row) => Array.isArray(row) && row.every((x) => Number.isInteger(x)))) {
+    throw new Error(`${source}: phy2log must be number[layers][gpus*slotsPerGpu]`);
+  }
+  return { version: o.version as number, gpus: o.gpus as number, slotsPerGpu: o.slotsPerGpu as number, phy2log: o.phy2log as number[][] };
+}
+
+export interface SyncOptions {
+  store: ConfigMapStore;
+  engine: ServeEngine;
+  role: 'prefill' | 'decode';
+  log: Log;
+  placementConfigMap?: string;
+  loadConfigMap?: string;
+  podName: string;
+  replica: number;
+  intervalMs?: number;
+}
+
+export class OperatorSync {
+  private readonly pollers: Poller[] = [];
+  private applied = -1;
+  private refused = -1;
+  readonly startedAt = new Date().toISOString();
+
+  constructor(private readonly o: SyncOptions) {
+    const every = o.intervalMs ?? 5_000;
+    const ns = o.store.namespace;
+    if (o.placementConfigMap) this.pollers.push(new Poller(`reading placement from ConfigMap ${ns}/${o.placementConfigMap}`, every, () => this.syncPlacement(), o.log));
+    if (o.loadConfigMap) this.pollers.push(new Poller(`reporting expert load to ConfigMap ${ns}/${o.loadConfigMap}`, every, () => this.reportLoad(), o.log));
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.pollers.map((p) => p.start()));
+  }
+
+  async syncPlacement(): Promise<void> {
+    const name = this.o.placementConfigMap!;
+    const data = await this.o.store.read(name);
+    const text = data?.[this.o.role];
+    if (text === undefined) return;
+    const p = parsePlacement(text, `ConfigMap ${this.o.store.namespace}/${name} key ${this.o.role}`);
+    if (p.version === this.applied || p.version === this.refused) return;
+    try {
+      this.o.engine.setPlacement(p);
+    } catch (e) {
+      this.refused = p.version;
+      throw new Error(`placement version ${p.version} refused by the engine: ${(e as Error).message}`);
+    }
+    this.o.log({ level: 'info', msg: 'placement changed', role: this.o.role, from: this.applied, version: p.version, gpus: p.gpus, slotsPerGpu: p.slotsPerGpu });
+    this.applied = p.version;
+  }
+
+  async reportLoad(): Promise<void> {
+    const body = { role: this.o.role, replica: this.o.replica, startedAt: this.startedAt, counts: this.o.engine.expertLoad() };
+    await this.o.store.mergePatch(this.o.loadConfigMap!, { [this.o.podName]: JSON.stringify(body) });
+  }
+
+  /** Stops polling; sends a last load report so the counts up to shutdown are not lost. */
+  async stop(): Promise<void> {
+    await Promise.all(this.pollers.map((p) => p.stop()));
+    if (this.o.loadConfigMap) await this.reportLoad().catch((e: Error) => this.o.log({ level: 'warn', msg: 'final load report failed', error: e.message }));
+  }
+}

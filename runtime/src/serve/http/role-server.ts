@@ -1,0 +1,119 @@
+// The prefill and decode leaders' HTTP server (../README.md "Internal protocol"):
+//   prefill: POST /internal/v1/prefill  → engine.prefill, answers the encoded KV hand-off;
+//   decode:  POST /internal/v1/generate → pulls the hand-off from prefillUrl (or prefills here), streams NDJSON tokens.
+// The response head waits for the first token, so admission failures (429) and bad requests (400) are plain HTTP
+// statuses; after the head, a failure is a final {"error"} line. A client that disconnects aborts its engine request.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RuntimeModelConfig } from '../../model/config.js';
+import type { Handoff, ServeEngine } from '../engine/types.js';
+import { readJson, DEFAULT_BODY_LIMIT } from './body.js';
+import { ApiError, overloaded } from './errors.js';
+import { engineError } from './engine-errors.js';
+import { GENERATE_PATH, PREFILL_PATH, parseInternalRequest, type GenerateEvent, type InternalRequest } from './internal.js';
+import { errorOf, postJson, readAll, retryAfterOf } from './client.js';
+import { RequestTimer, ServeMetrics } from './metrics.js';
+import { HttpServer, type Handler, type Log } from './server.js';
+
+export interface HandoffCodec {
+  encode(h: Handoff): Uint8Array;
+  decode(bytes: Uint8Array, c: RuntimeModelConfig): Handoff;
+}
+
+export interface RoleServerOptions {
+  role: 'prefill' | 'decode';
+  engine: ServeEngine;
+  codec: HandoffCodec;
+  log: Log;
+  metrics?: ServeMetrics;
+  bodyLimit?: number;
+  /** Socket inactivity limit when decode pulls a hand-off from prefill. */
+  prefillTimeoutMs?: number;
+}
+
+export function createRoleServer(o: RoleServerOptions): HttpServer {
+  const metrics = o.metrics ?? ServeMetrics.forEngine(o.role, o.engine);
+  const limit = o.bodyLimit ?? DEFAULT_BODY_LIMIT * 16;
+  const prefillTimeoutMs = o.prefillTimeoutMs ?? 120_000;
+  const { engine, log } = o;
+
+  async function prefill(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const r = parseInternalRequest(await readJson(req, limit), false);
+    metrics.promptTokens.inc(r.promptIds.length);
+    const timer = new RequestTimer(metrics);
+    try {
+      const h = await engine.prefill({ id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params }, signal);
+      timer.token();
+      const bytes = o.codec.encode(h);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
+      res.end(bytes);
+    } catch (e) {
+      if (signal.aborted) return void res.destroy();
+      throw engineError(e);
+    } finally {
+      timer.done();
+    }
+  }
+
+  /** The KV hand-off from a prefill leader; undefined when it cannot be reached (decode then prefills locally). */
+  async function pullHandoff(r: InternalRequest, signal: AbortSignal): Promise<Handoff | undefined> {
+    const url = `${r.prefillUrl}${PREFILL_PATH}`;
+    let res: IncomingMessage;
+    try {
+      res = await postJson(url, { id: r.id, promptIds: r.promptIds, params: r.params }, { signal, idleTimeoutMs: prefillTimeoutMs });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      log({ level: 'warn', msg: 'prefill replica unreachable; prefilling locally', id: r.id, url, error: (e as Error).message });
+      return undefined;
+    }
+    if (res.statusCode === 200) {
+      try {
+        return o.codec.decode(new Uint8Array(await readAll(res)), engine.config);
+      } catch (e) {
+        if (signal.aborted) throw e;
+        log({ level: 'warn', msg: 'hand-off from prefill failed; prefilling locally', id: r.id, url, error: (e as Error).message });
+        return undefined;
+      }
+    }
+    const err = await errorOf(res);
+    // Prefill full: so is this pairing; the router tries another one.
+    if (res.statusCode === 429) throw overloaded(retryAfterOf(res), `prefill replica is at capacity: ${err?.message ?? ''}`.trim());
+    if (res.statusCode === 400) throw new ApiError(400, err?.message ?? 'prefill refused the request', 'invalid_request_error', err?.param ?? null, err?.code ?? 'invalid_value');
+    log({ level: 'warn', msg: 'prefill replica failed; prefilling locally', id: r.id, url, status: res.statusCode, error: err?.message });
+    return undefined;
+  }
+
+  async function generate(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const r = parseInternalRequest(await readJson(req, limit), true);
+    metrics.promptTokens.inc(r.promptIds.length);
+    const timer = new RequestTimer(metrics);
+    let headSent = false;
+    const line = (ev: GenerateEvent): void => {
+      if (!headSent) {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+        headSent = true;
+      }
+      res.write(`${JSON.stringify(ev)}\n`);
+    };
+    try {
+      const handoff = r.prefillUrl ? await pullHandoff(r, signal) : undefined;
+      const result = await engine.generate({ id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params, handoff }, (token) => {
+        timer.token();
+        line({ token });
+      }, signal);
+      line({ finish: result.finish, usage: result.usage });
+      res.end();
+    } catch (e) {
+      if (signal.aborted) return void res.destroy();
+      const err = e instanceof ApiError ? e : engineError(e);
+      if (!headSent) throw err;
+      log({ level: 'error', msg: 'generation failed mid-stream', id: r.id, error: err.message });
+      line({ error: { message: err.message, type: err.type } });
+      res.end();
+    } finally {
+      timer.done();
+    }
+  }
+
+  const routes: Record<string, Handler> = o.role === 'prefill' ? { [`POST ${PREFILL_PATH}`]: prefill } : { [`POST ${GENERATE_PATH}`]: generate };
+  return new HttpServer({ metrics, routes, notReady: () => undefined, log });
+}

@@ -1,0 +1,140 @@
+// The public OpenAI-compatible API (role `router`): /v1/completions, /v1/chat/completions, /v1/models. Prompts are
+// tokenised here, generation runs on a decode replica (upstream.ts), and the token stream comes back through the
+// incremental detokeniser and the stop-string matcher to SSE or one JSON body. Admission: beyond maxInFlight
+// requests the router answers 429 with Retry-After itself. A failure after the first token ends a stream with an
+// error event and a non-streaming request with 502; idle upstreams time out, so nothing hangs.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Tokenizer } from '../../data/tokenizer.js';
+import type { FinishReason } from '../engine/types.js';
+import { readJson, DEFAULT_BODY_LIMIT } from './body.js';
+import { ApiError, invalidField, notFound, overloaded, sendJson, unavailable, upstreamFailed } from './errors.js';
+import { IncrementalDetokenizer, tokenBytesTable } from './detok.js';
+import { StopMatcher } from './stop.js';
+import { parseChatRequest, parseCompletionRequest, type PublicRequest } from './openai.js';
+import { JsonSink, SseSink, usageOf, type ResponseSink } from './responses.js';
+import { Balancer } from './balancer.js';
+import { isGenerateEvent, openGeneration } from './upstream.js';
+import { RequestTimer, ServeMetrics } from './metrics.js';
+import { HttpServer, type Log } from './server.js';
+import type { RouteSource } from './routes.js';
+
+export interface RouterOptions {
+  tokenizer: Tokenizer;
+  routes: RouteSource;
+  /** The served model name; default the routes' `model`. */
+  modelName?: string;
+  log: Log;
+  /** Requests in flight beyond which the router answers 429. */
+  maxInFlight?: number;
+  /** Upstream socket inactivity limit (first token, and between tokens). */
+  idleTimeoutMs?: number;
+  bodyLimit?: number;
+  metrics?: ServeMetrics;
+  balancer?: Balancer;
+}
+
+export function createRouter(o: RouterOptions): HttpServer {
+  const balancer = o.balancer ?? new Balancer();
+  const maxInFlight = o.maxInFlight ?? 256;
+  const idleTimeoutMs = o.idleTimeoutMs ?? 120_000;
+  const limit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const bytes = tokenBytesTable(o.tokenizer);
+  let inFlight = 0;
+  let waiting = 0;
+  const metrics = o.metrics ?? new ServeMetrics('router', { queue: () => waiting, running: () => inFlight });
+  const created = (): number => Math.floor(Date.now() / 1000);
+  const served = (): string | undefined => o.modelName ?? o.routes.current().model;
+
+  function promptIds(pr: PublicRequest): number[] {
+    if (typeof pr.prompt === 'string') return Array.from(o.tokenizer.encode(pr.prompt));
+    const bad = pr.prompt.findIndex((t) => t >= o.tokenizer.vocabSize);
+    if (bad >= 0) throw invalidField('prompt', `prompt[${bad}] = ${pr.prompt[bad]} is outside the vocabulary [0, ${o.tokenizer.vocabSize})`);
+    return pr.prompt;
+  }
+
+  async function complete(pr: PublicRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const name = served();
+    if (name === undefined) throw unavailable('the served model is not known yet (no routes)');
+    if (pr.model !== name) throw notFound(`the model ${JSON.stringify(pr.model)} does not exist; this server serves ${JSON.stringify(name)}`, 'model_not_found', 'model');
+    const ids = promptIds(pr);
+    if (inFlight >= maxInFlight) throw overloaded(1, `the router has ${inFlight} requests in flight (limit ${maxInFlight}); retry later`);
+    inFlight++;
+    const timer = new RequestTimer(metrics);
+    try {
+      metrics.promptTokens.inc(ids.length);
+      const meta = { kind: pr.kind, id: `${pr.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, model: name, created: created() };
+      waiting++;
+      let up;
+      try {
+        up = await openGeneration({ table: o.routes.current(), balancer, id: meta.id, promptIds: ids, params: { maxTokens: pr.maxTokens, temperature: pr.temperature, topP: pr.topP, seed: pr.seed, stopTokenIds: [] }, signal, idleTimeoutMs, log: o.log });
+      } finally {
+        waiting--;
+      }
+      const sink: ResponseSink = pr.stream ? new SseSink(res, meta, pr.includeUsage) : new JsonSink(res, meta);
+      const detok = new IncrementalDetokenizer(bytes);
+      const stop = new StopMatcher(pr.stop);
+      let tokens = 0;
+      let finish: FinishReason | undefined;
+      // One event from decode; true once the request is finished.
+      const take = (ev: unknown): boolean => {
+        if (!isGenerateEvent(ev)) throw upstreamFailed(`decode replica ${up.url} sent an unreadable line: ${JSON.stringify(ev).slice(0, 100)}`);
+        if ('token' in ev) {
+          tokens++;
+          timer.token();
+          const s = stop.push(detok.push(ev.token));
+          if (s.emit) sink.text(s.emit);
+          if (s.stopped) finish = 'stop';
+          return s.stopped;
+        }
+        if ('finish' in ev) {
+          const s = stop.push(detok.flush());
+          if (s.emit) sink.text(s.emit);
+          if (!s.stopped) sink.text(stop.flush());
+          finish = s.stopped ? 'stop' : ev.finish;
+          return true;
+        }
+        throw upstreamFailed(`decode replica ${up.url} failed mid-generation: ${ev.error.message}`);
+      };
+      try {
+        let done = take(up.first);
+        while (!done) {
+          const next = await up.rest.next();
+          if (next.done) throw upstreamFailed(`decode replica ${up.url} closed the stream before finishing`);
+          done = take(next.value);
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        const err = e instanceof ApiError ? e : upstreamFailed(`decode replica ${up.url} failed mid-generation: ${(e as Error).message}`);
+        o.log({ level: 'warn', msg: 'generation broke off', id: meta.id, url: up.url, tokens, error: err.message });
+        sink.fail(err);
+        return;
+      } finally {
+        up.close();
+      }
+      sink.finish(finish!, usageOf(ids.length, tokens));
+    } finally {
+      inFlight--;
+      timer.done();
+    }
+  }
+
+  const handler = (parse: (b: unknown) => PublicRequest) => async (req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> => {
+    await complete(parse(await readJson(req, limit)), res, signal);
+  };
+
+  return new HttpServer({
+    metrics,
+    log: o.log,
+    notReady: () => (o.routes.current().decode.length === 0 ? 'no decode replica is ready' : undefined),
+    routes: {
+      'POST /v1/completions': handler(parseCompletionRequest),
+      'POST /v1/chat/completions': handler(parseChatRequest),
+      'GET /v1/models': async (_req, res) => {
+        const name = served();
+        if (name === undefined) throw unavailable('the served model is not known yet (no routes)');
+        sendJson(res, 200, { object: 'list', data: [{ id: name, object: 'model', created: 0, owned_by: 'moe-operator' }] });
+      },
+    },
+  });
+}

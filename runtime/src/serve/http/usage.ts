@@ -1,0 +1,8 @@
+// The `serve` lines of `moe-runtime` usage (kept apart so the CLI shows them without loading the serving stack).
+export const SERVE_USAGE = `  serve     [--role router|prefill|decode] [--model PATH] [--port N] [--host ADDR] [--routes FILE|JSON]
+            [--model-name NAME] [--max-batch N] [--max-queue N] [--precision fp8|bf16|fp32] [--max-in-flight N]
+            [--grace-seconds N]
+            Serves a model (runtime/src/serve/README.md). Defaults from the pod env: MOE_SERVE_ROLE, MOE_MODEL_PATH,
+            MOE_SERVE_PORT (8000), POD_IP (else 127.0.0.1), MOE_SERVED_MODEL_NAME (else MOE_DEPLOYMENT), MOE_MAX_BATCH (8),
+            MOE_MAX_QUEUE (64). The router reads routes from MOE_ROUTING_CONFIGMAP, or --routes for local runs:
+            '{"model":"m","prefill":[{"replica":0,"url":"http://127.0.0.1:8001"}],"decode":[...]}'.`;
