@@ -1,0 +1,279 @@
+// The serving engine: continuous batching over the inference model. Each iteration of the loop
+//   1. admits waiting requests while fewer than maxBatch sequences run (hand-offs install their cache; new prompts
+//      are prefilled together in one batched forward and sample their first token),
+//   2. runs ONE decode step for every running sequence together (their tokens batched through the projections and
+//      experts, attention per sequence over its own cache), samples, streams, and retires finished sequences,
+//   3. yields to the event loop (setImmediate) so the HTTP server stays responsive.
+// Placement swaps and aborts take effect between iterations (the forward is synchronous, so they cannot interleave).
+import type { Tokenizer } from '../../data/tokenizer.js';
+import type { RuntimeModelConfig } from '../../model/config.js';
+import { buildParams } from '../../model/model.js';
+import { Rng } from '../../model/rng.js';
+import { alloc32 } from '../../model/tensor.js';
+import { nativeAvailable } from '../../train/precision.js';
+import { ExpertLoad } from './expert-load.js';
+import type { SequenceCache } from './kv-cache.js';
+import { SequenceCache as Cache } from './kv-cache.js';
+import { loadModelFolder } from './load.js';
+import { InferenceModel, type Precision } from './model.js';
+import { identityPlacement, resolvePlacement } from './placement.js';
+import { sample } from './sampler.js';
+import { QueueFullError, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type Placement, type ServeEngine } from './types.js';
+import { validateRequest } from './validate.js';
+import { weightsFromParams, type ModelWeights } from './weights.js';
+
+interface Seq {
+  req: GenerateRequest;
+  kind: 'generate' | 'prefill';
+  rng: Rng;
+  cache?: SequenceCache;
+  /** The last sampled token, fed at the next decode step. */
+  pending: number;
+  completion: number;
+  onToken?: (token: number) => void;
+  resolve(v: GenerateResult | Handoff): void;
+  reject(e: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  done: boolean;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r = signal.reason;
+  if (r instanceof Error) return r;
+  const e = new Error('the request was aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+export class Engine implements ServeEngine {
+  readonly maxSequenceLength: number;
+  private readonly waiting: Seq[] = [];
+  private running: Seq[] = [];
+  private readonly load: ExpertLoad;
+  private loopActive = false;
+  private closed = false;
+  private onStopped: (() => void)[] = [];
+  /** Generated tokens per second, smoothed over iterations (for Retry-After). */
+  private tokensPerSecond = 0;
+  private readonly log: (e: Record<string, unknown>) => void;
+
+  private constructor(readonly model: InferenceModel, readonly tokenizer: Tokenizer, private readonly opts: EngineOptions, trainedSeqLen?: number) {
+    if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new Error(`engine: maxBatch must be an integer >= 1, got ${String(opts.maxBatch)}`);
+    if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0) throw new Error(`engine: maxQueue must be an integer >= 0, got ${String(opts.maxQueue)}`);
+    const msl = opts.maxSequenceLength ?? trainedSeqLen ?? 4096;
+    if (!Number.isInteger(msl) || msl < 2) throw new Error(`engine: maxSequenceLength must be an integer >= 2, got ${String(msl)}`);
+    this.maxSequenceLength = msl;
+    const c = model.config;
+    this.load = new ExpertLoad(model.moeLayers, c.n_routed_experts, identityPlacement(model.moeLayers, c.n_routed_experts, opts.epSize ?? 1));
+    this.log = opts.log ?? (() => {});
+  }
+
+  get config(): RuntimeModelConfig {
+    return this.model.config;
+  }
+
+  static fromWeights(config: RuntimeModelConfig, tokenizer: Tokenizer, weights: ModelWeights, opts: EngineOptions, trainedSeqLen?: number): Engine {
+    const precision = resolvePrecision(opts.precision);
+    return new Engine(new InferenceModel(config, weights, precision), tokenizer, opts, trainedSeqLen);
+  }
+
+  /** Random weights drawn exactly as the trainer initialises them (buildParams with this seed). */
+  static random(config: RuntimeModelConfig, tokenizer: Tokenizer, opts: EngineOptions, seed: number): Engine {
+    return Engine.fromWeights(config, tokenizer, weightsFromParams(buildParams(config, alloc32, new Rng(seed))), opts);
+  }
+
+  /** A DeepSeek-layout export folder or a run folder (latest checkpoint). */
+  static async load(modelPath: string, opts: EngineOptions): Promise<Engine> {
+    const m = loadModelFolder(modelPath, (msg) => opts.log?.({ level: 'warn', msg }));
+    const e = Engine.fromWeights(m.config, m.tokenizer, m.weights, opts, m.seqLen);
+    e.log({ msg: 'model loaded', path: modelPath, from: m.kind, precision: e.model.precision, maxSequenceLength: e.maxSequenceLength });
+    return e;
+  }
+
+  prefill(req: Omit<GenerateRequest, 'handoff'>, signal?: AbortSignal): Promise<Handoff> {
+    return this.enqueue({ ...req }, 'prefill', undefined, signal) as Promise<Handoff>;
+  }
+
+  generate(req: GenerateRequest, onToken: (token: number) => void, signal?: AbortSignal): Promise<GenerateResult> {
+    return this.enqueue(req, 'generate', onToken, signal) as Promise<GenerateResult>;
+  }
+
+  private enqueue(req: GenerateRequest, kind: Seq['kind'], onToken: ((t: number) => void) | undefined, signal?: AbortSignal): Promise<GenerateResult | Handoff> {
+    if (this.closed) return Promise.reject(new Error('the engine is closed'));
+    try {
+      validateRequest(req, this.model.config, this.maxSequenceLength);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    // Waiting requests that a free slot will take at the next iteration do not count against maxQueue.
+    const queued = this.waiting.length - Math.max(0, this.opts.maxBatch - this.running.length);
+    if (queued >= this.opts.maxQueue) {
+      return Promise.reject(new QueueFullError(this.retryAfter()));
+    }
+    return new Promise((resolve, reject) => {
+      const s: Seq = { req, kind, rng: new Rng(req.params.seed), pending: -1, completion: 0, onToken, resolve, reject, signal, done: false };
+      if (signal) {
+        s.onAbort = () => this.finish(s, abortError(signal));
+        signal.addEventListener('abort', s.onAbort, { once: true });
+      }
+      this.waiting.push(s);
+      this.kick();
+    });
+  }
+
+  /** Seconds until the queue has likely drained a batch: queued tokens over recent throughput, within [1, 300]. */
+  private retryAfter(): number {
+    let work = 0;
+    for (const s of this.waiting) work += Math.min(s.req.params.maxTokens, this.maxSequenceLength - s.req.promptIds.length);
+    for (const s of this.running) work += Math.max(0, s.req.params.maxTokens - s.completion);
+    const perSlot = work / Math.max(1, this.opts.maxBatch);
+    const secs = this.tokensPerSecond > 0 ? (perSlot * this.opts.maxBatch) / this.tokensPerSecond : 1;
+    return Math.min(300, Math.max(1, Math.ceil(secs)));
+  }
+
+  expertLoad(): number[][] {
+    return this.load.cumulative();
+  }
+
+  setPlacement(p: Placement): void {
+    // Validated in full before anything changes, so a bad placement leaves the old one in force.
+    const r = resolvePlacement(p, this.model.moeLayers, this.model.config.n_routed_experts);
+    this.load.setPlacement(r);
+    this.log({ msg: 'placement swapped', version: r.version, gpus: r.gpus, slotsPerGpu: r.slotsPerGpu });
+  }
+
+  stats(): EngineStats {
+    let kv = 0;
+    for (const s of this.running) kv += s.cache?.length ?? 0;
+    return { running: this.running.length, waiting: this.waiting.length, kvTokens: kv, placementVersion: this.load.version, balance: this.load.balance() };
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    const err = new Error('the engine is shutting down');
+    for (const s of [...this.waiting, ...this.running]) this.finish(s, err);
+    if (!this.loopActive) return Promise.resolve();
+    return new Promise((r) => this.onStopped.push(r));
+  }
+
+  private kick(): void {
+    if (this.loopActive || this.closed) return;
+    this.loopActive = true;
+    setImmediate(() => this.iterate());
+  }
+
+  private iterate(): void {
+    if (!this.closed) {
+      const t0 = performance.now();
+      const tokens = this.step();
+      const dt = (performance.now() - t0) / 1000;
+      if (tokens > 0 && dt > 0) {
+        const tps = tokens / dt;
+        this.tokensPerSecond = this.tokensPerSecond === 0 ? tps : 0.9 * this.tokensPerSecond + 0.1 * tps;
+      }
+    }
+    if (!this.closed && (this.waiting.length > 0 || this.running.length > 0)) {
+      setImmediate(() => this.iterate());
+      return;
+    }
+    this.loopActive = false;
+    for (const r of this.onStopped.splice(0)) r();
+  }
+
+  /** One scheduler iteration; returns the number of tokens sampled. */
+  private step(): number {
+    let sampled = 0;
+    const admitted: Seq[] = [];
+    while (this.waiting.length > 0 && this.running.length + admitted.length < this.opts.maxBatch) admitted.push(this.waiting.shift()!);
+    const toPrefill: Seq[] = [];
+    for (const s of admitted) {
+      const h = s.req.handoff;
+      if (h) {
+        s.cache = Cache.from(h.latent, h.kpe, h.promptIds.length, this.config.kv_lora_rank, this.config.qk_rope_head_dim);
+        // The prefill pod drew once from this seed for the first token.
+        if (s.req.params.temperature > 0) s.rng.next();
+        this.running.push(s);
+        this.emit(s, h.firstToken);
+      } else toPrefill.push(s);
+    }
+    if (toPrefill.length > 0) {
+      for (const s of toPrefill) s.cache = this.model.newCache(s.req.promptIds.length + 16);
+      sampled += this.forwardAndSample(toPrefill, (s) => s.req.promptIds, (s, tok) => {
+        if (s.kind === 'prefill') {
+          const { latent, kpe } = s.cache!.export();
+          this.finish(s, undefined, { id: s.req.id, promptIds: s.req.promptIds, firstToken: tok, latent, kpe });
+        } else {
+          this.running.push(s);
+          this.emit(s, tok);
+        }
+      });
+    }
+    // Sequences admitted this iteration already sampled (from their prompt or hand-off); they decode from the next.
+    const decoding = this.running.filter((s) => !s.done && s.pending >= 0 && !admitted.includes(s));
+    if (decoding.length > 0) sampled += this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok) => this.emit(s, tok));
+    this.load.endStep();
+    return sampled;
+  }
+
+  /** One batched forward over the sequences' new tokens; a failure fails those sequences, not the engine. */
+  private forwardAndSample(seqs: Seq[], tokens: (s: Seq) => Int32Array, then: (s: Seq, tok: number) => void): number {
+    let logits: Float32Array;
+    try {
+      logits = this.model.forward(seqs.map((s) => ({ cache: s.cache!, tokens: tokens(s) })), (l) => this.load.dispatcher(l));
+    } catch (e) {
+      this.log({ level: 'error', msg: 'forward failed', error: (e as Error).message });
+      for (const s of seqs) this.finish(s, e);
+      return 0;
+    }
+    const V = this.config.vocab_size;
+    const n = Math.min(V, this.tokenizer.vocabSize);
+    seqs.forEach((s, i) => {
+      if (s.done) return;
+      const p = s.req.params;
+      then(s, sample(logits.subarray(i * V, (i + 1) * V), n, p.temperature, p.topP, s.rng));
+    });
+    return seqs.length;
+  }
+
+  /** Streams a sampled token and retires the sequence when it is finished. */
+  private emit(s: Seq, tok: number): void {
+    s.completion++;
+    try {
+      s.onToken?.(tok);
+    } catch (e) {
+      this.finish(s, e);
+      return;
+    }
+    if (s.done) return;
+    const p = s.req.params;
+    let reason: FinishReason | undefined;
+    if (p.stopTokenIds.includes(tok)) reason = 'stop';
+    else if (s.completion >= p.maxTokens || s.req.promptIds.length + s.completion >= this.maxSequenceLength) reason = 'length';
+    if (reason) this.finish(s, undefined, { finish: reason, usage: { promptTokens: s.req.promptIds.length, completionTokens: s.completion } });
+    else s.pending = tok;
+  }
+
+  /** Resolves (or rejects with `err`) once, frees the cache and the slot. */
+  private finish(s: Seq, err: unknown, value?: GenerateResult | Handoff): void {
+    if (s.done) return;
+    s.done = true;
+    s.cache = undefined;
+    if (s.signal && s.onAbort) s.signal.removeEventListener('abort', s.onAbort);
+    const wi = this.waiting.indexOf(s);
+    if (wi >= 0) this.waiting.splice(wi, 1);
+    const ri = this.running.indexOf(s);
+    if (ri >= 0) this.running.splice(ri, 1);
+    if (err !== undefined) s.reject(err);
+    else s.resolve(value!);
+  }
+}
+
+function resolvePrecision(p: Precision | undefined): Precision {
+  const native = nativeAvailable();
+  if (p === undefined) return native ? 'fp8' : 'fp32';
+  if (p !== 'fp8' && p !== 'bf16' && p !== 'fp32') throw new Error(`engine: precision must be fp8, bf16 or fp32, got ${String(p)}`);
+  if (p !== 'fp32' && !native) throw new Error(`engine: precision ${p} needs the native kernels (run "make native"), or use precision fp32`);
+  return p;
+}

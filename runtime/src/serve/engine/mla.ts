@@ -1,0 +1,154 @@
+// Multi-head Latent Attention over the compressed cache, in the absorbed form DeepSeek serves with:
+//   q_lat[h] = W_uk[h]ᵀ · q_nope[h]                       (kv_b's k half folded into the query, [kv_lora_rank])
+//   score(j) = (q_lat[h]·c_kv[j] + q_pe[h]·k_pe[j]) / sqrt(dn+dr)        over every cached position j ≤ i
+//   o[h]     = W_uv[h] · Σ_j p(j)·c_kv[j]                  (kv_b's v half applied once to the attended latent)
+// which equals the training form (k_nope = W_uk·c_kv, v = W_uv·c_kv per head) up to rounding. Prefill and decode
+// run the same code: a segment of n new tokens at positions [L, L+n) appends its c_kv/k_pe to the sequence's cache
+// and attends over [0, L+n). The core runs in float64 like the training core.
+import type { RuntimeModelConfig } from '../../model/config.js';
+import { fromBf16, toBf16 } from '../../model/fp8.js';
+import { rmsnorm } from '../../model/norm.js';
+import { alloc32 } from '../../model/tensor.js';
+import { dequantizeWeights, quantizeWeights } from '../../native/index.js';
+import type { SequenceCache } from './kv-cache.js';
+import { Linear, type GemmPrecision } from './linear.js';
+import { ropeAt } from './rope.js';
+import { need, type ModelWeights } from './weights.js';
+
+/** n new tokens of one sequence at rows [row0, row0+n) of the batch; positions continue from cache.length. */
+export interface Segment {
+  cache: SequenceCache;
+  row0: number;
+  n: number;
+}
+
+export class Mla {
+  private readonly qa?: Linear;
+  private readonly qaNorm?: Float32Array;
+  private readonly qb: Linear;
+  private readonly kva: Linear;
+  private readonly kvNorm: Float32Array;
+  /** kv_b [H·(dn+dv), kr] in the values the GEMM path would see (dequantised FP8 / rounded BF16). */
+  private readonly kvb: Float64Array;
+  private readonly o: Linear;
+  private readonly scratch = new Float32Array(1);
+
+  constructor(private readonly c: RuntimeModelConfig, w: ModelWeights, prefix: string, precision: GemmPrecision, source: string) {
+    const d = c.hidden_size;
+    const H = c.num_attention_heads;
+    const qk = c.qk_nope_head_dim + c.qk_rope_head_dim;
+    const lin = (name: string, rows: number, cols: number): Linear => new Linear(`${prefix}.${name}`, rows, cols, need(w, `${prefix}.${name}.weight`, rows * cols, source), precision, w.fp8.get(`${prefix}.${name}.weight`));
+    if (c.q_lora_rank > 0) {
+      this.qa = lin('q_a_proj', c.q_lora_rank, d);
+      this.qaNorm = need(w, `${prefix}.q_a_layernorm.weight`, c.q_lora_rank, source);
+      this.qb = lin('q_b_proj', H * qk, c.q_lora_rank);
+    } else this.qb = lin('q_proj', H * qk, d);
+    this.kva = lin('kv_a_proj_with_mqa', c.kv_lora_rank + c.qk_rope_head_dim, d);
+    this.kvNorm = need(w, `${prefix}.kv_a_layernorm.weight`, c.kv_lora_rank, source);
+    const kvbRows = H * (c.qk_nope_head_dim + c.v_head_dim);
+    const kvbName = `${prefix}.kv_b_proj.weight`;
+    const kvb32 = need(w, kvbName, kvbRows * c.kv_lora_rank, source);
+    let seen: Float32Array = kvb32;
+    if (precision === 'fp8') seen = dequantizeWeights(w.fp8.get(kvbName) ?? quantizeWeights(kvb32, kvbRows, c.kv_lora_rank));
+    else if (precision === 'bf16') seen = Float32Array.from(kvb32, (v) => fromBf16(toBf16(v)));
+    this.kvb = Float64Array.from(seen);
+    this.o = lin('o_proj', d, H * c.v_head_dim);
+  }
+
+  /** x [T, d] (already normalised) → attention output [T, d]; writes the segments' tokens into their caches (layer `layer`). */
+  forward(x: Float32Array, T: number, segs: Segment[], layer: number): Float32Array {
+    const c = this.c;
+    const H = c.num_attention_heads;
+    const dn = c.qk_nope_head_dim;
+    const dr = c.qk_rope_head_dim;
+    const dv = c.v_head_dim;
+    const kr = c.kv_lora_rank;
+    const qk = dn + dr;
+    const eps = c.rms_norm_eps;
+    const pos = new Int32Array(T);
+    for (const s of segs) for (let i = 0; i < s.n; i++) pos[s.row0 + i] = s.cache.length + i;
+
+    let q: Float32Array;
+    if (this.qa) {
+      const qa = this.qa.forward(x, T);
+      q = this.qb.forward(rmsnorm(qa, this.qaNorm!, this.scratch, T, c.q_lora_rank, eps, alloc32).y as Float32Array, T);
+    } else q = this.qb.forward(x, T);
+    ropeAt(q, pos, H * qk, dn, H, qk, dr, c.rope_theta);
+
+    const kva = this.kva.forward(x, T);
+    const kvaCols = kr + dr;
+    const ckvRaw = new Float32Array(T * kr);
+    const kpe = new Float32Array(T * dr);
+    for (let t = 0; t < T; t++) {
+      ckvRaw.set(kva.subarray(t * kvaCols, t * kvaCols + kr), t * kr);
+      kpe.set(kva.subarray(t * kvaCols + kr, (t + 1) * kvaCols), t * dr);
+    }
+    ropeAt(kpe, pos, dr, 0, 1, dr, dr, c.rope_theta);
+    const ckv = rmsnorm(ckvRaw, this.kvNorm, this.scratch, T, kr, eps, alloc32).y;
+
+    // Append to the caches (the caller reserved room and advances cache.length after the last layer).
+    for (const s of segs) {
+      const L = s.cache.length;
+      const lc = s.cache.layers[layer];
+      lc.ckv.set(ckv.subarray(s.row0 * kr, (s.row0 + s.n) * kr), L * kr);
+      lc.kpe.set(kpe.subarray(s.row0 * dr, (s.row0 + s.n) * dr), L * dr);
+    }
+
+    const o = new Float32Array(T * H * dv);
+    const scale = 1 / Math.sqrt(qk);
+    const kvb = this.kvb;
+    const qlat = new Float64Array(kr);
+    const olat = new Float64Array(kr);
+    for (const s of segs) {
+      const L = s.cache.length;
+      const { ckv: C, kpe: K } = s.cache.layers[layer];
+      const p = new Float64Array(L + s.n);
+      for (let i = 0; i < s.n; i++) {
+        const t = s.row0 + i;
+        const last = L + i;
+        for (let h = 0; h < H; h++) {
+          const qo = t * H * qk + h * qk;
+          const wk = h * (dn + dv) * kr;
+          qlat.fill(0);
+          for (let e = 0; e < dn; e++) {
+            const qe = q[qo + e];
+            const wo = wk + e * kr;
+            for (let r = 0; r < kr; r++) qlat[r] += qe * kvb[wo + r];
+          }
+          let mx = -Infinity;
+          for (let j = 0; j <= last; j++) {
+            let sc = 0;
+            const co = j * kr;
+            for (let r = 0; r < kr; r++) sc += qlat[r] * C[co + r];
+            const ko = j * dr;
+            for (let e = 0; e < dr; e++) sc += q[qo + dn + e] * K[ko + e];
+            sc *= scale;
+            p[j] = sc;
+            if (sc > mx) mx = sc;
+          }
+          let z = 0;
+          for (let j = 0; j <= last; j++) {
+            const v = Math.exp(p[j] - mx);
+            p[j] = v;
+            z += v;
+          }
+          olat.fill(0);
+          for (let j = 0; j <= last; j++) {
+            const pj = p[j] / z;
+            const co = j * kr;
+            for (let r = 0; r < kr; r++) olat[r] += pj * C[co + r];
+          }
+          const wv = wk + dn * kr;
+          const oo = t * H * dv + h * dv;
+          for (let e = 0; e < dv; e++) {
+            let acc = 0;
+            const wo = wv + e * kr;
+            for (let r = 0; r < kr; r++) acc += kvb[wo + r] * olat[r];
+            o[oo + e] = acc;
+          }
+        }
+      }
+    }
+    return this.o.forward(o, T);
+  }
+}
