@@ -152,7 +152,9 @@ function doExport(argv: string[]): void {
   const opts = JSON.parse(Buffer.from(ck.files.get('train.json')!).toString()) as TrainOptions;
   const c = modelConfig(opts.preset, opts.overrides);
   const weights = readWeights(ck.files.get(STATE_FILE)!);
-  writeExport(values.out, c, weights);
+  const tok = ck.files.get('tokenizer.json');
+  if (!tok) throw new Error(`${ck.dir} lacks tokenizer.json; the export needs the run's tokenizer`);
+  writeExport(values.out, c, weights, JSON.parse(Buffer.from(tok).toString('utf8')) as object);
   process.stdout.write(`exported step ${ck.step} to ${values.out}\n`);
 }
 

@@ -2,7 +2,8 @@
 // `<name>_scale_inv` per 128×128 block; embedding, lm_head, norms and the gate in BF16; the routers'
 // e_score_correction_bias in F32; the MTP layer (index = num_hidden_layers) carries its own copies of the embedding
 // and head as the release does. config.json carries quantization_config; model.safetensors.index.json maps names
-// to shards. exportLayout() is pure and needs no weights, so the 671B layout can be checked without them.
+// to shards; tokenizer.json (when given) carries the run's tokenizer so a server can load the folder on its own.
+// exportLayout() is pure and needs no weights, so the 671B layout can be checked without them.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeModelConfig } from '../model/config.js';
@@ -120,8 +121,8 @@ export function exportConfig(c: RuntimeModelConfig): Record<string, unknown> {
   };
 }
 
-/** Files of the export (name → bytes), from float32 weights by source name. */
-export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32Array>, maxShardBytes?: number): Map<string, Uint8Array> {
+/** Files of the export (name → bytes), from float32 weights by source name; `tokenizer` is the run's tokenizer.json. */
+export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32Array>, maxShardBytes?: number, tokenizer?: object): Map<string, Uint8Array> {
   const plan = shardPlan(exportLayout(c), maxShardBytes);
   const files = new Map<string, Uint8Array>();
   const quant = new Map<string, { q: Uint8Array; scaleInv: Float32Array }>();
@@ -149,15 +150,16 @@ export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32A
   });
   files.set('model.safetensors.index.json', Buffer.from(JSON.stringify(plan.index, null, 2)));
   files.set('config.json', Buffer.from(JSON.stringify(exportConfig(c), null, 2)));
+  if (tokenizer) files.set('tokenizer.json', Buffer.from(JSON.stringify(tokenizer)));
   return files;
 }
 
 /** Writes the export into `dir`: built in a sibling temporary folder, then renamed into place (replacing an old one). */
-export function writeExport(dir: string, c: RuntimeModelConfig, weights: Map<string, Float32Array>): void {
+export function writeExport(dir: string, c: RuntimeModelConfig, weights: Map<string, Float32Array>, tokenizer?: object): void {
   const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  for (const [name, bytes] of exportFiles(c, weights)) writeFileSync(path.join(tmp, name), bytes);
+  for (const [name, bytes] of exportFiles(c, weights, undefined, tokenizer)) writeFileSync(path.join(tmp, name), bytes);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
 }

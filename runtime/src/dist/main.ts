@@ -109,7 +109,7 @@ await dist.shutdown();
 if (env.rank === 0) {
   // Every rank ends with the whole model (ZeRO-1 all-gathers all parameters), so rank 0 writes the inference export.
   const exportDir = path.join(runDir, 'export');
-  writeExport(exportDir, trainer.config, liveWeights(trainer));
+  writeExport(exportDir, trainer.config, liveWeights(trainer), byteTokenizer.toJSON());
   log({ msg: 'exported', step: trainer.step, dir: exportDir });
 }
 if (env.rank === 0) log({ msg: 'done', step: trainer.step });

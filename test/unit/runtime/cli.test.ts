@@ -52,6 +52,7 @@ test('moe-runtime train → resume → report → export', () => {
     assert.equal(index.weight_map['model.layers.1.mlp.experts.7.down_proj.weight_scale_inv'], 'model-00001-of-00001.safetensors');
     const config = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
     assert.equal(config.quantization_config.fmt, 'e4m3');
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'tokenizer.json'), 'utf8')), { kind: 'bytes', vocabSize: 256 });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -91,3 +91,13 @@ test('tiny export round trip: dequantised FP8 blocks reproduce the weights withi
   assert.ok(worst <= 0.0625 + 1e-6, `worst relative error ${worst} (E4M3 half-ulp is 1/16)`);
   assert.equal(shard.tensors.get('model.embed_tokens.weight')?.dtype ?? parse(files.get(index.weight_map['model.embed_tokens.weight'])!).tensors.get('model.embed_tokens.weight')!.dtype, 'BF16');
 });
+
+test('the export carries the run tokenizer as tokenizer.json when given one (serving loads the folder on its own)', () => {
+  const c = modelConfig('deepseek-v3-tiny', microOverrides);
+  const P = buildParams(c, alloc32, new Rng(5));
+  const weights = new Map([...P.list().map((p) => [p.name, p.data as Float32Array] as const), ...[...P.buffers].map(([n, b]) => [n, b as Float32Array] as const)]);
+  const tok = { kind: 'bpe', merges: [[104, 101], [256, 108]] };
+  const files = exportFiles(c, weights, undefined, tok);
+  assert.deepEqual(JSON.parse(Buffer.from(files.get('tokenizer.json')!).toString()), tok);
+  assert.equal(exportFiles(c, weights).has('tokenizer.json'), false);
+});
