@@ -3,6 +3,7 @@
 // (POD_NAMESPACE), LEASE_NAME (moe-operator), WORKERS (8), WATCH_NAMESPACE (all), LOG_LEVEL (info).
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
+import { InfdController } from './controllers/infd/setup.js';
 import { MtjController } from './controllers/mtj/setup.js';
 import { loadPlanner } from './controllers/mtj/planner.js';
 import { LeaderElector } from './kube/leader.js';
@@ -30,11 +31,19 @@ async function main(): Promise<void> {
     workers: Number(env.WORKERS ?? 8),
     ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
   });
+  const infd = new InfdController({
+    kc,
+    client,
+    metrics,
+    log,
+    workers: Number(env.WORKERS ?? 8),
+    ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+  });
   const [host, port] = (env.METRICS_ADDR ?? ':8080').split(':');
-  const server = await startProbeServer({ host: host || '0.0.0.0', port: Number(port), registry: metrics.registry, ready: () => mtj.synced() });
+  const server = await startProbeServer({ host: host || '0.0.0.0', port: Number(port), registry: metrics.registry, ready: () => mtj.synced() && infd.synced() });
   log.info('probe server listening', { addr: env.METRICS_ADDR ?? ':8080' });
 
-  await mtj.sync();
+  await Promise.all([mtj.sync(), infd.sync()]);
   log.info('caches synced');
 
   const identity = `${env.HOSTNAME ?? 'moe-operator'}_${randomBytes(4).toString('hex')}`;
@@ -49,6 +58,7 @@ async function main(): Promise<void> {
         log.info('became leader', { identity });
         metrics.isLeader.set(1);
         mtj.run();
+        infd.run();
       },
       onStoppedLeading: () => {
         // Like client-go: a replica that lost the lease exits and starts clean rather than reconcile in doubt.
@@ -62,6 +72,7 @@ async function main(): Promise<void> {
   } else {
     metrics.isLeader.set(1);
     mtj.run();
+    infd.run();
   }
 
   let stopping = false;
@@ -70,7 +81,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal: sig });
     await elector?.stop();
-    await mtj.stop();
+    await Promise.all([mtj.stop(), infd.stop()]);
     server.close();
     process.exit(0);
   };

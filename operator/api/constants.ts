@@ -96,3 +96,97 @@ export const childNames = (job: string) => ({
   reporterRole: `${job}-reporter`,
   pod: (index: number) => `${job}-${index}`,
 });
+
+// ---- InferenceDeployment / InferenceRole (operator/controllers/infd) -------------------------------------------
+
+export const INFD_KIND = 'InferenceDeployment';
+export const INFD_PLURAL = 'inferencedeployments';
+export const INFROLE_KIND = 'InferenceRole';
+export const INFROLE_PLURAL = 'inferenceroles';
+
+/** The two scalable roles of a deployment; the router is not a role (no gang, no InferenceRole). */
+export const ROLES = ['prefill', 'decode'] as const;
+export type RoleName = (typeof ROLES)[number];
+
+export const InfdLabels = {
+  deployment: 'moe.io/deployment-name',
+  /** prefill, decode or router. */
+  role: 'moe.io/role',
+  replica: 'moe.io/replica',
+  podIndex: Labels.podIndex,
+  /** Hash of the role's pod-relevant spec; a different value means the pod belongs to an older rollout. */
+  revision: 'moe.io/revision',
+  component: Labels.component,
+  managedBy: Labels.managedBy,
+} as const;
+
+export const InfdAnnotations = {
+  /** On an InferenceRole: the deployment's spec.roles.<role>.replicas last copied into its spec.replicas. */
+  propagatedReplicas: 'moe.io/propagated-replicas',
+} as const;
+
+/** Keys of the ConfigMaps shared with the serving pods (runtime/src/serve/README.md). */
+export const ServeKeys = {
+  routes: 'routes',
+  /** Operator-private key of <deployment>-placement: smoothed loads per role, survives an operator restart. */
+  eplbState: 'eplb-state',
+} as const;
+
+export const InfdConditionType = {
+  Valid: 'Valid',
+  ModelReady: 'ModelReady',
+  Available: 'Available',
+  Progressing: 'Progressing',
+  Degraded: 'Degraded',
+} as const;
+
+export const InfdReason = {
+  SpecValid: 'SpecValid',
+  InvalidSpec: 'InvalidSpec',
+  ModelResolved: 'ModelResolved',
+  TrainingJobNotFound: 'TrainingJobNotFound',
+  WaitingForTrainingJob: 'WaitingForTrainingJob',
+  TrainingJobFailed: 'TrainingJobFailed',
+  TopologyNotFound: 'TopologyNotFound',
+  InsufficientCapacity: 'InsufficientCapacity',
+  GangReleased: 'GangReleased',
+  ScaledUp: 'ScaledUp',
+  ScaledDown: 'ScaledDown',
+  RolloutStep: 'RolloutStep',
+  RolloutComplete: 'RolloutComplete',
+  RouterUpdated: 'RouterUpdated',
+  ReplicaRestarted: 'ReplicaRestarted',
+  ReplicasPropagated: 'ReplicasPropagated',
+  Rebalanced: 'Rebalanced',
+  AllReplicasReady: 'AllReplicasReady',
+  ReplicasUnavailable: 'ReplicasUnavailable',
+  RolloutInProgress: 'RolloutInProgress',
+  ScalingInProgress: 'ScalingInProgress',
+  Stable: 'Stable',
+  ReplicaFailed: 'ReplicaFailed',
+  Healthy: 'Healthy',
+} as const;
+
+export const InfdPhase = {
+  Pending: 'Pending',
+  WaitingForModel: 'WaitingForModel',
+  Progressing: 'Progressing',
+  Available: 'Available',
+  Degraded: 'Degraded',
+  Invalid: 'Invalid',
+} as const;
+export type InfdPhase = (typeof InfdPhase)[keyof typeof InfdPhase];
+
+/** Child object names of an InferenceDeployment (pod hostnames stay ≤ 63 characters for names ≤ 40). */
+export const infdNames = (d: string) => ({
+  service: d,
+  headless: `${d}-pods`,
+  routingConfigMap: `${d}-routing`,
+  placementConfigMap: `${d}-placement`,
+  loadConfigMap: `${d}-expert-load`,
+  routerServiceAccount: `${d}-router`,
+  leaderServiceAccount: `${d}-leader`,
+  role: (r: RoleName) => `${d}-${r}`,
+  pod: (r: RoleName, replica: number, index: number) => `${d}-${r}-${replica}-${index}`,
+  routerPod: (i: number) => `${d}-router-${i}`,
+});

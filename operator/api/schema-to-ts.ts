@@ -39,6 +39,7 @@ class Emitter {
   readonly decls: string[] = [];
 
   typeOf(schema: JSONSchema, name: string): string {
+    if (schema['x-kubernetes-int-or-string']) return 'number | string';
     if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
     switch (schema.type) {
       case 'string':

@@ -161,6 +161,1078 @@ export const ClusterTopologySchema: JSONSchema = {
   }
 };
 
+// ---- moe.io_inferencedeployments.yaml (v1alpha1) ----
+
+/** A model folder (DeepSeek-layout export, or a run folder with checkpoints). */
+export interface IInferenceDeploymentSpecModelCheckpoint {
+  /** file:// URI of the model folder as the pods see it (mount it through the template). */
+  "uri": string;
+}
+
+/** A MoETrainingJob in the same namespace. Its inference export (<spec.checkpoint.uri>/<namespace>/<job>/export, written by rank 0 at the end of training) is served once the job has Succeeded; until then the deployment waits (ModelReady=False). */
+export interface IInferenceDeploymentSpecModelTrainingJob {
+  /** Name of the MoETrainingJob. */
+  "name": string;
+}
+
+/** The model's architecture, for validation and EPLB (expert count, expert groups, MoE layers). Optional: taken from the MoETrainingJob when the model comes from one; without it, EPLB reads the expert count from the reported loads and balances without groups. */
+export interface IInferenceDeploymentSpecModelArchitecture {
+  /** A named architecture (as in MoETrainingJob spec.model.preset). */
+  "preset"?: "deepseek-v3-671b" | "deepseek-v3-tiny";
+  /** Explicit architecture; the fields of MoETrainingJob spec.model.config (DeepSeek-V3 config.json names). */
+  "config"?: Record<string, unknown>;
+}
+
+/** Where the weights come from. Exactly one of checkpoint or trainingJob. */
+export interface IInferenceDeploymentSpecModel {
+  /** A model folder (DeepSeek-layout export, or a run folder with checkpoints). */
+  "checkpoint"?: IInferenceDeploymentSpecModelCheckpoint;
+  /** A MoETrainingJob in the same namespace. Its inference export (<spec.checkpoint.uri>/<namespace>/<job>/export, written by rank 0 at the end of training) is served once the job has Succeeded; until then the deployment waits (ModelReady=False). */
+  "trainingJob"?: IInferenceDeploymentSpecModelTrainingJob;
+  /** The model's architecture, for validation and EPLB (expert count, expert groups, MoE layers). Optional: taken from the MoETrainingJob when the model comes from one; without it, EPLB reads the expert count from the reported loads and balances without groups. */
+  "architecture"?: IInferenceDeploymentSpecModelArchitecture;
+}
+
+/** Inside one replica of G = podsPerReplica x gpusPerPod GPUs: experts are split over all G (expert = G), attention runs data-parallel x tensor-parallel (data x tensor = G). */
+export interface IInferenceDeploymentSpecRolesPrefillParallelism {
+  /** Tensor-parallel degree of attention; must divide gpusPerPod. Default: 1. */
+  "tensor"?: number;
+  /** Data-parallel degree of attention; G / tensor when absent. */
+  "data"?: number;
+  /** Expert-parallel degree; G when absent (the only allowed value). */
+  "expert"?: number;
+}
+
+/** Prompt processing; hands the compressed KV cache to decode. replicas 0 means decode prefills locally. */
+export interface IInferenceDeploymentSpecRolesPrefill {
+  /** Replicas (gangs) the deployment starts with. Afterwards the InferenceRole <deployment>-<role> holds the live count (kubectl scale, HPA); a change of this field is propagated to it once. Default: 1. */
+  "replicas"?: number;
+  /** Pods in one replica (gang); pod 0 is the replica's leader and serves its HTTP traffic. Default: 1. */
+  "podsPerReplica"?: number;
+  /** GPUs per pod. Default: 8. */
+  "gpusPerPod"?: number;
+  /** Inside one replica of G = podsPerReplica x gpusPerPod GPUs: experts are split over all G (expert = G), attention runs data-parallel x tensor-parallel (data x tensor = G). Default: {}. */
+  "parallelism"?: IInferenceDeploymentSpecRolesPrefillParallelism;
+  /** Extra physical expert slots for EPLB to replicate hot experts into; routed experts + redundantExperts must be a multiple of the expert-parallel size. Default: 0. */
+  "redundantExperts"?: number;
+  /** Sequences one replica runs together (MOE_MAX_BATCH). Default: 64. */
+  "maxBatch"?: number;
+  /** Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE). Default: 256. */
+  "maxQueue"?: number;
+}
+
+/** Inside one replica of G = podsPerReplica x gpusPerPod GPUs: experts are split over all G (expert = G), attention runs data-parallel x tensor-parallel (data x tensor = G). */
+export interface IInferenceDeploymentSpecRolesDecodeParallelism {
+  /** Tensor-parallel degree of attention; must divide gpusPerPod. Default: 1. */
+  "tensor"?: number;
+  /** Data-parallel degree of attention; G / tensor when absent. */
+  "data"?: number;
+  /** Expert-parallel degree; G when absent (the only allowed value). */
+  "expert"?: number;
+}
+
+/** Token generation with continuous batching; at least one replica. */
+export interface IInferenceDeploymentSpecRolesDecode {
+  /** Replicas (gangs) the deployment starts with. Afterwards the InferenceRole <deployment>-<role> holds the live count (kubectl scale, HPA); a change of this field is propagated to it once. Default: 1. */
+  "replicas"?: number;
+  /** Pods in one replica (gang); pod 0 is the replica's leader and serves its HTTP traffic. Default: 1. */
+  "podsPerReplica"?: number;
+  /** GPUs per pod. Default: 8. */
+  "gpusPerPod"?: number;
+  /** Inside one replica of G = podsPerReplica x gpusPerPod GPUs: experts are split over all G (expert = G), attention runs data-parallel x tensor-parallel (data x tensor = G). Default: {}. */
+  "parallelism"?: IInferenceDeploymentSpecRolesDecodeParallelism;
+  /** Extra physical expert slots for EPLB to replicate hot experts into; routed experts + redundantExperts must be a multiple of the expert-parallel size. Default: 0. */
+  "redundantExperts"?: number;
+  /** Sequences one replica runs together (MOE_MAX_BATCH). Default: 64. */
+  "maxBatch"?: number;
+  /** Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE). Default: 256. */
+  "maxQueue"?: number;
+}
+
+/** The prefill and decode roles. Pod-relevant changes roll out one gang at a time. */
+export interface IInferenceDeploymentSpecRoles {
+  /** Prompt processing; hands the compressed KV cache to decode. replicas 0 means decode prefills locally. Default: {}. */
+  "prefill"?: IInferenceDeploymentSpecRolesPrefill;
+  /** Token generation with continuous batching; at least one replica. Default: {}. */
+  "decode"?: IInferenceDeploymentSpecRolesDecode;
+}
+
+/** The OpenAI-compatible front end (Service <deployment>). */
+export interface IInferenceDeploymentSpecRouter {
+  /** Router pods <deployment>-router-<i>. Default: 1. */
+  "replicas"?: number;
+  /** HTTP port of every serving pod (MOE_SERVE_PORT) and of the Service <deployment>. Default: 8000. */
+  "port"?: number;
+}
+
+/** Expert-parallel load balancing from the per-replica expert loads (ConfigMap <deployment>-expert-load). */
+export interface IInferenceDeploymentSpecEplb {
+  /** Seconds between rebalancing rounds; 0 turns EPLB off. Default: 60. */
+  "intervalSeconds"?: number;
+  /** hierarchical packs expert groups onto a replica's pods first (needs groups divisible by pods); global ignores groups. Default: "hierarchical". */
+  "policy"?: "hierarchical" | "global";
+  /** Weight of the previous smoothed load in the exponential moving average (0 = only the latest interval). Default: 0.8. */
+  "smoothing"?: number;
+  /** A new placement is published only when it lowers the max/mean GPU load by this fraction (or none was published yet). Default: 0.05. */
+  "minImprovement"?: number;
+}
+
+/** How a pod-relevant change (template, model, role shape) replaces gangs, like a Deployment's RollingUpdate. */
+export interface IInferenceDeploymentSpecRollout {
+  /** Extra gangs per role during a rollout (a count, or a percent of the role's replicas, rounded up). Default: 1. */
+  "maxSurge"?: number | string;
+  /** Gangs per role that may be unavailable during a rollout (a count, or a percent, rounded down). Default: 0. */
+  "maxUnavailable"?: number | string;
+}
+
+/** The ClusterTopology the gangs are placed on. */
+export interface IInferenceDeploymentSpecTopologyRef {
+  /** Name of the ClusterTopology. Default: "default". */
+  "name"?: string;
+}
+
+/** What to serve and how to lay it out. */
+export interface IInferenceDeploymentSpec {
+  /** Where the weights come from. Exactly one of checkpoint or trainingJob. */
+  "model": IInferenceDeploymentSpecModel;
+  /** The model name /v1/models reports and requests must use; the deployment's name when empty. */
+  "servedModelName"?: string;
+  /** The prefill and decode roles. Pod-relevant changes roll out one gang at a time. Default: {}. */
+  "roles"?: IInferenceDeploymentSpecRoles;
+  /** The OpenAI-compatible front end (Service <deployment>). Default: {}. */
+  "router"?: IInferenceDeploymentSpecRouter;
+  /** Expert-parallel load balancing from the per-replica expert loads (ConfigMap <deployment>-expert-load). Default: {}. */
+  "eplb"?: IInferenceDeploymentSpecEplb;
+  /** How a pod-relevant change (template, model, role shape) replaces gangs, like a Deployment's RollingUpdate. Default: {}. */
+  "rollout"?: IInferenceDeploymentSpecRollout;
+  /** The ClusterTopology the gangs are placed on. Default: {}. */
+  "topologyRef"?: IInferenceDeploymentSpecTopologyRef;
+  /** Scheduler for the pods; the default scheduler when empty. */
+  "schedulerName"?: string;
+  /** Pod template (v1 PodTemplateSpec) for every serving pod. The first container runs `moe-runtime serve` (args default to [serve]); the operator adds the serving environment, GPU/RDMA requests for role pods, node selectors, the scheduling gate and the headless-Service hostname. */
+  "template"?: Record<string, unknown>;
+}
+
+export interface IInferenceDeploymentStatusConditionsItem {
+  /** Condition type. */
+  "type": string;
+  /** True, False or Unknown. */
+  "status": "True" | "False" | "Unknown";
+  /** The generation the condition describes. */
+  "observedGeneration"?: number;
+  /** When status last flipped. */
+  "lastTransitionTime": string;
+  /** CamelCase reason. */
+  "reason": string;
+  /** What a person can act on. */
+  "message": string;
+}
+
+/** The model being served. */
+export interface IInferenceDeploymentStatusModel {
+  /** file:// URI of the model folder (MOE_MODEL_PATH is its path). */
+  "uri"?: string;
+  /** checkpoint, or MoETrainingJob/<name>. */
+  "resolvedFrom"?: string;
+}
+
+/** The expert placement published in ConfigMap <deployment>-placement. */
+export interface IInferenceDeploymentStatusRolesPrefillPlacement {
+  /** Increments with every published placement. */
+  "version"?: number;
+  /** max/mean load per GPU under the previous placement (smoothed load). */
+  "balanceBefore"?: number;
+  /** max/mean load per GPU under the published placement. */
+  "balanceAfter"?: number;
+  /** When it was published. */
+  "updatedAt"?: string;
+}
+
+/** State of one role. */
+export interface IInferenceDeploymentStatusRolesPrefill {
+  /** Desired replicas (the InferenceRole's spec.replicas). */
+  "replicas"?: number;
+  /** Replicas (gangs) that exist, ready or not. */
+  "currentReplicas"?: number;
+  /** Replicas whose pods are all running and ready. */
+  "readyReplicas"?: number;
+  /** Replicas at the current revision. */
+  "updatedReplicas"?: number;
+  /** readyReplicas/replicas, for printing. */
+  "ready"?: string;
+  /** Hash of the role's pod-relevant spec (pod label moe.io/revision). */
+  "revision"?: string;
+  /** Leader URLs of the ready replicas (also in ConfigMap <deployment>-routing). */
+  "endpoints"?: Array<string>;
+  /** The expert placement published in ConfigMap <deployment>-placement. */
+  "placement"?: IInferenceDeploymentStatusRolesPrefillPlacement;
+}
+
+/** The expert placement published in ConfigMap <deployment>-placement. */
+export interface IInferenceDeploymentStatusRolesDecodePlacement {
+  /** Increments with every published placement. */
+  "version"?: number;
+  /** max/mean load per GPU under the previous placement (smoothed load). */
+  "balanceBefore"?: number;
+  /** max/mean load per GPU under the published placement. */
+  "balanceAfter"?: number;
+  /** When it was published. */
+  "updatedAt"?: string;
+}
+
+/** State of one role. */
+export interface IInferenceDeploymentStatusRolesDecode {
+  /** Desired replicas (the InferenceRole's spec.replicas). */
+  "replicas"?: number;
+  /** Replicas (gangs) that exist, ready or not. */
+  "currentReplicas"?: number;
+  /** Replicas whose pods are all running and ready. */
+  "readyReplicas"?: number;
+  /** Replicas at the current revision. */
+  "updatedReplicas"?: number;
+  /** readyReplicas/replicas, for printing. */
+  "ready"?: string;
+  /** Hash of the role's pod-relevant spec (pod label moe.io/revision). */
+  "revision"?: string;
+  /** Leader URLs of the ready replicas (also in ConfigMap <deployment>-routing). */
+  "endpoints"?: Array<string>;
+  /** The expert placement published in ConfigMap <deployment>-placement. */
+  "placement"?: IInferenceDeploymentStatusRolesDecodePlacement;
+}
+
+/** Per-role state. */
+export interface IInferenceDeploymentStatusRoles {
+  /** State of one role. */
+  "prefill"?: IInferenceDeploymentStatusRolesPrefill;
+  /** State of one role. */
+  "decode"?: IInferenceDeploymentStatusRolesDecode;
+}
+
+/** The router. */
+export interface IInferenceDeploymentStatusRouter {
+  /** Router pods desired. */
+  "replicas"?: number;
+  /** Router pods running and ready. */
+  "readyReplicas"?: number;
+  /** In-cluster URL of the Service <deployment>. */
+  "url"?: string;
+}
+
+/** Observed state, written by the operator only. */
+export interface IInferenceDeploymentStatus {
+  /** Summary of the conditions. */
+  "phase"?: "Pending" | "WaitingForModel" | "Progressing" | "Available" | "Degraded" | "Invalid";
+  /** The generation the status describes. */
+  "observedGeneration"?: number;
+  /** Valid, ModelReady, Available, Progressing, Degraded. */
+  "conditions"?: Array<IInferenceDeploymentStatusConditionsItem>;
+  /** The model being served. */
+  "model"?: IInferenceDeploymentStatusModel;
+  /** Per-role state. */
+  "roles"?: IInferenceDeploymentStatusRoles;
+  /** The router. */
+  "router"?: IInferenceDeploymentStatusRouter;
+}
+
+/** InferenceDeployment serves a DeepSeek-V3-style MoE model with prefill/decode disaggregation. Each role replica is a gang of pods (one expert-parallel group) placed inside one NVLink/leaf domain where possible and started together; a router fronts the decode replicas; the operator rebalances experts (EPLB) from the load the replicas report, and rolls out changes one gang at a time. Per-role scale lives in the child InferenceRole objects <name>-prefill and <name>-decode (scale subresource: kubectl scale, HPA). */
+export interface IInferenceDeployment extends TypeMeta {
+  "apiVersion": "moe.io/v1alpha1";
+  "kind": "InferenceDeployment";
+  "metadata"?: IObjectMeta;
+  /** What to serve and how to lay it out. */
+  "spec": IInferenceDeploymentSpec;
+  /** Observed state, written by the operator only. */
+  "status"?: IInferenceDeploymentStatus;
+}
+
+export class InferenceDeployment extends Model<IInferenceDeployment> implements IInferenceDeployment {
+  declare "apiVersion": IInferenceDeployment["apiVersion"];
+  declare "kind": IInferenceDeployment["kind"];
+  declare "metadata"?: IObjectMeta;
+  declare "spec": IInferenceDeployment["spec"];
+  declare "status"?: IInferenceDeployment["status"];
+  static readonly apiVersion = "moe.io/v1alpha1";
+  static readonly kind = "InferenceDeployment";
+  static readonly is = createTypeMetaGuard<IInferenceDeployment>({ apiVersion: "moe.io/v1alpha1", kind: "InferenceDeployment" });
+  constructor(data?: ModelData<IInferenceDeployment>) {
+    super({ apiVersion: "moe.io/v1alpha1", kind: "InferenceDeployment", ...data } as ModelData<IInferenceDeployment>);
+  }
+}
+
+/** The openAPIV3Schema of InferenceDeployment v1alpha1, for defaulting and tests. */
+export const InferenceDeploymentSchema: JSONSchema = {
+  "type": "object",
+  "description": "InferenceDeployment serves a DeepSeek-V3-style MoE model with prefill/decode disaggregation. Each role replica is a gang of pods (one expert-parallel group) placed inside one NVLink/leaf domain where possible and started together; a router fronts the decode replicas; the operator rebalances experts (EPLB) from the load the replicas report, and rolls out changes one gang at a time. Per-role scale lives in the child InferenceRole objects <name>-prefill and <name>-decode (scale subresource: kubectl scale, HPA).",
+  "required": [
+    "spec"
+  ],
+  "properties": {
+    "apiVersion": {
+      "type": "string",
+      "description": "APIVersion defines the versioned schema of this representation of an object."
+    },
+    "kind": {
+      "type": "string",
+      "description": "Kind is a string value representing the REST resource this object represents."
+    },
+    "metadata": {
+      "type": "object"
+    },
+    "spec": {
+      "type": "object",
+      "description": "What to serve and how to lay it out.",
+      "required": [
+        "model"
+      ],
+      "properties": {
+        "model": {
+          "type": "object",
+          "description": "Where the weights come from. Exactly one of checkpoint or trainingJob.",
+          "x-kubernetes-validations": [
+            {
+              "rule": "has(self.checkpoint) != has(self.trainingJob)",
+              "message": "set exactly one of model.checkpoint or model.trainingJob"
+            }
+          ],
+          "properties": {
+            "checkpoint": {
+              "type": "object",
+              "description": "A model folder (DeepSeek-layout export, or a run folder with checkpoints).",
+              "required": [
+                "uri"
+              ],
+              "properties": {
+                "uri": {
+                  "type": "string",
+                  "minLength": 1,
+                  "description": "file:// URI of the model folder as the pods see it (mount it through the template).",
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "self.startsWith('file:///')",
+                      "message": "model.checkpoint.uri must be an absolute file:// URI such as file:///models/tiny"
+                    }
+                  ]
+                }
+              }
+            },
+            "trainingJob": {
+              "type": "object",
+              "description": "A MoETrainingJob in the same namespace. Its inference export (<spec.checkpoint.uri>/<namespace>/<job>/export, written by rank 0 at the end of training) is served once the job has Succeeded; until then the deployment waits (ModelReady=False).",
+              "required": [
+                "name"
+              ],
+              "properties": {
+                "name": {
+                  "type": "string",
+                  "minLength": 1,
+                  "description": "Name of the MoETrainingJob."
+                }
+              }
+            },
+            "architecture": {
+              "type": "object",
+              "description": "The model's architecture, for validation and EPLB (expert count, expert groups, MoE layers). Optional: taken from the MoETrainingJob when the model comes from one; without it, EPLB reads the expert count from the reported loads and balances without groups.",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "has(self.preset) != has(self.config)",
+                  "message": "set exactly one of model.architecture.preset or model.architecture.config"
+                }
+              ],
+              "properties": {
+                "preset": {
+                  "type": "string",
+                  "enum": [
+                    "deepseek-v3-671b",
+                    "deepseek-v3-tiny"
+                  ],
+                  "description": "A named architecture (as in MoETrainingJob spec.model.preset)."
+                },
+                "config": {
+                  "type": "object",
+                  "x-kubernetes-preserve-unknown-fields": true,
+                  "description": "Explicit architecture; the fields of MoETrainingJob spec.model.config (DeepSeek-V3 config.json names)."
+                }
+              }
+            }
+          }
+        },
+        "servedModelName": {
+          "type": "string",
+          "maxLength": 253,
+          "description": "The model name /v1/models reports and requests must use; the deployment's name when empty."
+        },
+        "roles": {
+          "type": "object",
+          "description": "The prefill and decode roles. Pod-relevant changes roll out one gang at a time.",
+          "default": {},
+          "properties": {
+            "prefill": {
+              "type": "object",
+              "description": "Prompt processing; hands the compressed KV cache to decode. replicas 0 means decode prefills locally.",
+              "default": {},
+              "x-kubernetes-validations": [
+                {
+                  "rule": "!has(self.parallelism) || !has(self.parallelism.expert) || self.parallelism.expert == self.podsPerReplica * self.gpusPerPod",
+                  "message": "parallelism.expert must equal podsPerReplica x gpusPerPod (experts are spread over every GPU of a replica)"
+                },
+                {
+                  "rule": "!has(self.parallelism) || (self.podsPerReplica * self.gpusPerPod) % self.parallelism.tensor == 0",
+                  "message": "parallelism.tensor must divide podsPerReplica x gpusPerPod"
+                },
+                {
+                  "rule": "!has(self.parallelism) || self.gpusPerPod % self.parallelism.tensor == 0",
+                  "message": "parallelism.tensor must divide gpusPerPod so a tensor-parallel group stays inside one pod (NVLink)"
+                },
+                {
+                  "rule": "!has(self.parallelism) || !has(self.parallelism.data) || self.parallelism.data * self.parallelism.tensor == self.podsPerReplica * self.gpusPerPod",
+                  "message": "parallelism.data x parallelism.tensor must equal podsPerReplica x gpusPerPod (attention is data-parallel over the replica's GPUs)"
+                }
+              ],
+              "properties": {
+                "replicas": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 1024,
+                  "default": 1,
+                  "description": "Replicas (gangs) the deployment starts with. Afterwards the InferenceRole <deployment>-<role> holds the live count (kubectl scale, HPA); a change of this field is propagated to it once."
+                },
+                "podsPerReplica": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 256,
+                  "default": 1,
+                  "description": "Pods in one replica (gang); pod 0 is the replica's leader and serves its HTTP traffic."
+                },
+                "gpusPerPod": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 64,
+                  "default": 8,
+                  "description": "GPUs per pod."
+                },
+                "parallelism": {
+                  "type": "object",
+                  "description": "Inside one replica of G = podsPerReplica x gpusPerPod GPUs: experts are split over all G (expert = G), attention runs data-parallel x tensor-parallel (data x tensor = G).",
+                  "default": {},
+                  "properties": {
+                    "tensor": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 64,
+                      "default": 1,
+                      "description": "Tensor-parallel degree of attention; must divide gpusPerPod."
+                    },
+                    "data": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 16384,
+                      "description": "Data-parallel degree of attention; G / tensor when absent."
+                    },
+                    "expert": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 16384,
+                      "description": "Expert-parallel degree; G when absent (the only allowed value)."
+                    }
+                  }
+                },
+                "redundantExperts": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 4096,
+                  "default": 0,
+                  "description": "Extra physical expert slots for EPLB to replicate hot experts into; routed experts + redundantExperts must be a multiple of the expert-parallel size."
+                },
+                "maxBatch": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 65536,
+                  "default": 64,
+                  "description": "Sequences one replica runs together (MOE_MAX_BATCH)."
+                },
+                "maxQueue": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 1048576,
+                  "default": 256,
+                  "description": "Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE)."
+                }
+              }
+            },
+            "decode": {
+              "type": "object",
+              "description": "Token generation with continuous batching; at least one replica.",
+              "default": {},
+              "x-kubernetes-validations": [
+                {
+                  "rule": "!has(self.parallelism) || !has(self.parallelism.expert) || self.parallelism.expert == self.podsPerReplica * self.gpusPerPod",
+                  "message": "parallelism.expert must equal podsPerReplica x gpusPerPod (experts are spread over every GPU of a replica)"
+                },
+                {
+                  "rule": "!has(self.parallelism) || (self.podsPerReplica * self.gpusPerPod) % self.parallelism.tensor == 0",
+                  "message": "parallelism.tensor must divide podsPerReplica x gpusPerPod"
+                },
+                {
+                  "rule": "!has(self.parallelism) || self.gpusPerPod % self.parallelism.tensor == 0",
+                  "message": "parallelism.tensor must divide gpusPerPod so a tensor-parallel group stays inside one pod (NVLink)"
+                },
+                {
+                  "rule": "!has(self.parallelism) || !has(self.parallelism.data) || self.parallelism.data * self.parallelism.tensor == self.podsPerReplica * self.gpusPerPod",
+                  "message": "parallelism.data x parallelism.tensor must equal podsPerReplica x gpusPerPod (attention is data-parallel over the replica's GPUs)"
+                }
+              ],
+              "properties": {
+                "replicas": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 1024,
+                  "default": 1,
+                  "description": "Replicas (gangs) the deployment starts with. Afterwards the InferenceRole <deployment>-<role> holds the live count (kubectl scale, HPA); a change of this field is propagated to it once."
+                },
+                "podsPerReplica": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 256,
+                  "default": 1,
+                  "description": "Pods in one replica (gang); pod 0 is the replica's leader and serves its HTTP traffic."
+                },
+                "gpusPerPod": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 64,
+                  "default": 8,
+                  "description": "GPUs per pod."
+                },
+                "parallelism": {
+                  "type": "object",
+                  "description": "Inside one replica of G = podsPerReplica x gpusPerPod GPUs: experts are split over all G (expert = G), attention runs data-parallel x tensor-parallel (data x tensor = G).",
+                  "default": {},
+                  "properties": {
+                    "tensor": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 64,
+                      "default": 1,
+                      "description": "Tensor-parallel degree of attention; must divide gpusPerPod."
+                    },
+                    "data": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 16384,
+                      "description": "Data-parallel degree of attention; G / tensor when absent."
+                    },
+                    "expert": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 16384,
+                      "description": "Expert-parallel degree; G when absent (the only allowed value)."
+                    }
+                  }
+                },
+                "redundantExperts": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 4096,
+                  "default": 0,
+                  "description": "Extra physical expert slots for EPLB to replicate hot experts into; routed experts + redundantExperts must be a multiple of the expert-parallel size."
+                },
+                "maxBatch": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 65536,
+                  "default": 64,
+                  "description": "Sequences one replica runs together (MOE_MAX_BATCH)."
+                },
+                "maxQueue": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 1048576,
+                  "default": 256,
+                  "description": "Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE)."
+                }
+              }
+            }
+          }
+        },
+        "router": {
+          "type": "object",
+          "description": "The OpenAI-compatible front end (Service <deployment>).",
+          "default": {},
+          "properties": {
+            "replicas": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 64,
+              "default": 1,
+              "description": "Router pods <deployment>-router-<i>."
+            },
+            "port": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 65535,
+              "default": 8000,
+              "description": "HTTP port of every serving pod (MOE_SERVE_PORT) and of the Service <deployment>."
+            }
+          }
+        },
+        "eplb": {
+          "type": "object",
+          "description": "Expert-parallel load balancing from the per-replica expert loads (ConfigMap <deployment>-expert-load).",
+          "default": {},
+          "properties": {
+            "intervalSeconds": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 86400,
+              "default": 60,
+              "description": "Seconds between rebalancing rounds; 0 turns EPLB off."
+            },
+            "policy": {
+              "type": "string",
+              "enum": [
+                "hierarchical",
+                "global"
+              ],
+              "default": "hierarchical",
+              "description": "hierarchical packs expert groups onto a replica's pods first (needs groups divisible by pods); global ignores groups."
+            },
+            "smoothing": {
+              "type": "number",
+              "minimum": 0,
+              "maximum": 0.99,
+              "default": 0.8,
+              "description": "Weight of the previous smoothed load in the exponential moving average (0 = only the latest interval)."
+            },
+            "minImprovement": {
+              "type": "number",
+              "minimum": 0,
+              "maximum": 1,
+              "default": 0.05,
+              "description": "A new placement is published only when it lowers the max/mean GPU load by this fraction (or none was published yet)."
+            }
+          }
+        },
+        "rollout": {
+          "type": "object",
+          "description": "How a pod-relevant change (template, model, role shape) replaces gangs, like a Deployment's RollingUpdate.",
+          "default": {},
+          "x-kubernetes-validations": [
+            {
+              "rule": "!has(self.maxSurge) || !has(self.maxUnavailable) || !((self.maxSurge == 0 || self.maxSurge == '0%') && (self.maxUnavailable == 0 || self.maxUnavailable == '0%'))",
+              "message": "rollout.maxSurge and rollout.maxUnavailable must not both be 0"
+            }
+          ],
+          "properties": {
+            "maxSurge": {
+              "x-kubernetes-int-or-string": true,
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "default": 1,
+              "description": "Extra gangs per role during a rollout (a count, or a percent of the role's replicas, rounded up).",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",
+                  "message": "rollout.maxSurge must be a non-negative integer or a percentage such as 25%"
+                }
+              ]
+            },
+            "maxUnavailable": {
+              "x-kubernetes-int-or-string": true,
+              "anyOf": [
+                {
+                  "type": "integer"
+                },
+                {
+                  "type": "string"
+                }
+              ],
+              "default": 0,
+              "description": "Gangs per role that may be unavailable during a rollout (a count, or a percent, rounded down).",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')",
+                  "message": "rollout.maxUnavailable must be a non-negative integer or a percentage such as 25%"
+                }
+              ]
+            }
+          }
+        },
+        "topologyRef": {
+          "type": "object",
+          "description": "The ClusterTopology the gangs are placed on.",
+          "default": {},
+          "properties": {
+            "name": {
+              "type": "string",
+              "default": "default",
+              "description": "Name of the ClusterTopology."
+            }
+          }
+        },
+        "schedulerName": {
+          "type": "string",
+          "description": "Scheduler for the pods; the default scheduler when empty."
+        },
+        "template": {
+          "type": "object",
+          "x-kubernetes-preserve-unknown-fields": true,
+          "description": "Pod template (v1 PodTemplateSpec) for every serving pod. The first container runs `moe-runtime serve` (args default to [serve]); the operator adds the serving environment, GPU/RDMA requests for role pods, node selectors, the scheduling gate and the headless-Service hostname."
+        }
+      }
+    },
+    "status": {
+      "type": "object",
+      "description": "Observed state, written by the operator only.",
+      "properties": {
+        "phase": {
+          "type": "string",
+          "enum": [
+            "Pending",
+            "WaitingForModel",
+            "Progressing",
+            "Available",
+            "Degraded",
+            "Invalid"
+          ],
+          "description": "Summary of the conditions."
+        },
+        "observedGeneration": {
+          "type": "integer",
+          "description": "The generation the status describes."
+        },
+        "conditions": {
+          "type": "array",
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": [
+            "type"
+          ],
+          "description": "Valid, ModelReady, Available, Progressing, Degraded.",
+          "items": {
+            "type": "object",
+            "required": [
+              "type",
+              "status",
+              "lastTransitionTime",
+              "reason",
+              "message"
+            ],
+            "properties": {
+              "type": {
+                "type": "string",
+                "maxLength": 316,
+                "description": "Condition type."
+              },
+              "status": {
+                "type": "string",
+                "enum": [
+                  "True",
+                  "False",
+                  "Unknown"
+                ],
+                "description": "True, False or Unknown."
+              },
+              "observedGeneration": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The generation the condition describes."
+              },
+              "lastTransitionTime": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When status last flipped."
+              },
+              "reason": {
+                "type": "string",
+                "maxLength": 1024,
+                "description": "CamelCase reason."
+              },
+              "message": {
+                "type": "string",
+                "maxLength": 32768,
+                "description": "What a person can act on."
+              }
+            }
+          }
+        },
+        "model": {
+          "type": "object",
+          "description": "The model being served.",
+          "properties": {
+            "uri": {
+              "type": "string",
+              "description": "file:// URI of the model folder (MOE_MODEL_PATH is its path)."
+            },
+            "resolvedFrom": {
+              "type": "string",
+              "description": "checkpoint, or MoETrainingJob/<name>."
+            }
+          }
+        },
+        "roles": {
+          "type": "object",
+          "description": "Per-role state.",
+          "properties": {
+            "prefill": {
+              "type": "object",
+              "description": "State of one role.",
+              "properties": {
+                "replicas": {
+                  "type": "integer",
+                  "description": "Desired replicas (the InferenceRole's spec.replicas)."
+                },
+                "currentReplicas": {
+                  "type": "integer",
+                  "description": "Replicas (gangs) that exist, ready or not."
+                },
+                "readyReplicas": {
+                  "type": "integer",
+                  "description": "Replicas whose pods are all running and ready."
+                },
+                "updatedReplicas": {
+                  "type": "integer",
+                  "description": "Replicas at the current revision."
+                },
+                "ready": {
+                  "type": "string",
+                  "description": "readyReplicas/replicas, for printing."
+                },
+                "revision": {
+                  "type": "string",
+                  "description": "Hash of the role's pod-relevant spec (pod label moe.io/revision)."
+                },
+                "endpoints": {
+                  "type": "array",
+                  "description": "Leader URLs of the ready replicas (also in ConfigMap <deployment>-routing).",
+                  "items": {
+                    "type": "string"
+                  }
+                },
+                "placement": {
+                  "type": "object",
+                  "description": "The expert placement published in ConfigMap <deployment>-placement.",
+                  "properties": {
+                    "version": {
+                      "type": "integer",
+                      "description": "Increments with every published placement."
+                    },
+                    "balanceBefore": {
+                      "type": "number",
+                      "description": "max/mean load per GPU under the previous placement (smoothed load)."
+                    },
+                    "balanceAfter": {
+                      "type": "number",
+                      "description": "max/mean load per GPU under the published placement."
+                    },
+                    "updatedAt": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When it was published."
+                    }
+                  }
+                }
+              }
+            },
+            "decode": {
+              "type": "object",
+              "description": "State of one role.",
+              "properties": {
+                "replicas": {
+                  "type": "integer",
+                  "description": "Desired replicas (the InferenceRole's spec.replicas)."
+                },
+                "currentReplicas": {
+                  "type": "integer",
+                  "description": "Replicas (gangs) that exist, ready or not."
+                },
+                "readyReplicas": {
+                  "type": "integer",
+                  "description": "Replicas whose pods are all running and ready."
+                },
+                "updatedReplicas": {
+                  "type": "integer",
+                  "description": "Replicas at the current revision."
+                },
+                "ready": {
+                  "type": "string",
+                  "description": "readyReplicas/replicas, for printing."
+                },
+                "revision": {
+                  "type": "string",
+                  "description": "Hash of the role's pod-relevant spec (pod label moe.io/revision)."
+                },
+                "endpoints": {
+                  "type": "array",
+                  "description": "Leader URLs of the ready replicas (also in ConfigMap <deployment>-routing).",
+                  "items": {
+                    "type": "string"
+                  }
+                },
+                "placement": {
+                  "type": "object",
+                  "description": "The expert placement published in ConfigMap <deployment>-placement.",
+                  "properties": {
+                    "version": {
+                      "type": "integer",
+                      "description": "Increments with every published placement."
+                    },
+                    "balanceBefore": {
+                      "type": "number",
+                      "description": "max/mean load per GPU under the previous placement (smoothed load)."
+                    },
+                    "balanceAfter": {
+                      "type": "number",
+                      "description": "max/mean load per GPU under the published placement."
+                    },
+                    "updatedAt": {
+                      "type": "string",
+                      "format": "date-time",
+                      "description": "When it was published."
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "router": {
+          "type": "object",
+          "description": "The router.",
+          "properties": {
+            "replicas": {
+              "type": "integer",
+              "description": "Router pods desired."
+            },
+            "readyReplicas": {
+              "type": "integer",
+              "description": "Router pods running and ready."
+            },
+            "url": {
+              "type": "string",
+              "description": "In-cluster URL of the Service <deployment>."
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+// ---- moe.io_inferenceroles.yaml (v1alpha1) ----
+
+/** The desired replica count. */
+export interface IInferenceRoleSpec {
+  /** Replicas (gangs of podsPerReplica pods) of the role. */
+  "replicas": number;
+}
+
+/** Observed state, written by the operator only. */
+export interface IInferenceRoleStatus {
+  /** Replicas (gangs) that exist. */
+  "replicas"?: number;
+  /** Replicas whose pods are all running and ready. */
+  "readyReplicas"?: number;
+  /** Replicas at the deployment's current revision. */
+  "updatedReplicas"?: number;
+  /** Label selector of the role's pods (for the scale subresource and HPA). */
+  "selector"?: string;
+  /** The generation the status describes. */
+  "observedGeneration"?: number;
+}
+
+/** InferenceRole is the scale handle of one role (prefill or decode) of an InferenceDeployment, created by the operator as <deployment>-<role> and owned by the deployment. Its spec.replicas is the live replica (gang) count: kubectl scale and the HorizontalPodAutoscaler write it through the scale subresource. A change of the deployment's spec.roles.<role>.replicas is copied here once (annotation moe.io/propagated-replicas records the last copied value), so GitOps edits win and autoscaler edits are not reverted. */
+export interface IInferenceRole extends TypeMeta {
+  "apiVersion": "moe.io/v1alpha1";
+  "kind": "InferenceRole";
+  "metadata"?: IObjectMeta;
+  /** The desired replica count. */
+  "spec": IInferenceRoleSpec;
+  /** Observed state, written by the operator only. */
+  "status"?: IInferenceRoleStatus;
+}
+
+export class InferenceRole extends Model<IInferenceRole> implements IInferenceRole {
+  declare "apiVersion": IInferenceRole["apiVersion"];
+  declare "kind": IInferenceRole["kind"];
+  declare "metadata"?: IObjectMeta;
+  declare "spec": IInferenceRole["spec"];
+  declare "status"?: IInferenceRole["status"];
+  static readonly apiVersion = "moe.io/v1alpha1";
+  static readonly kind = "InferenceRole";
+  static readonly is = createTypeMetaGuard<IInferenceRole>({ apiVersion: "moe.io/v1alpha1", kind: "InferenceRole" });
+  constructor(data?: ModelData<IInferenceRole>) {
+    super({ apiVersion: "moe.io/v1alpha1", kind: "InferenceRole", ...data } as ModelData<IInferenceRole>);
+  }
+}
+
+/** The openAPIV3Schema of InferenceRole v1alpha1, for defaulting and tests. */
+export const InferenceRoleSchema: JSONSchema = {
+  "type": "object",
+  "description": "InferenceRole is the scale handle of one role (prefill or decode) of an InferenceDeployment, created by the operator as <deployment>-<role> and owned by the deployment. Its spec.replicas is the live replica (gang) count: kubectl scale and the HorizontalPodAutoscaler write it through the scale subresource. A change of the deployment's spec.roles.<role>.replicas is copied here once (annotation moe.io/propagated-replicas records the last copied value), so GitOps edits win and autoscaler edits are not reverted.",
+  "required": [
+    "spec"
+  ],
+  "properties": {
+    "apiVersion": {
+      "type": "string",
+      "description": "APIVersion defines the versioned schema of this representation of an object."
+    },
+    "kind": {
+      "type": "string",
+      "description": "Kind is a string value representing the REST resource this object represents."
+    },
+    "metadata": {
+      "type": "object"
+    },
+    "spec": {
+      "type": "object",
+      "description": "The desired replica count.",
+      "required": [
+        "replicas"
+      ],
+      "properties": {
+        "replicas": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 1024,
+          "description": "Replicas (gangs of podsPerReplica pods) of the role."
+        }
+      }
+    },
+    "status": {
+      "type": "object",
+      "description": "Observed state, written by the operator only.",
+      "properties": {
+        "replicas": {
+          "type": "integer",
+          "description": "Replicas (gangs) that exist."
+        },
+        "readyReplicas": {
+          "type": "integer",
+          "description": "Replicas whose pods are all running and ready."
+        },
+        "updatedReplicas": {
+          "type": "integer",
+          "description": "Replicas at the deployment's current revision."
+        },
+        "selector": {
+          "type": "string",
+          "description": "Label selector of the role's pods (for the scale subresource and HPA)."
+        },
+        "observedGeneration": {
+          "type": "integer",
+          "description": "The generation the status describes."
+        }
+      }
+    }
+  }
+};
+
 // ---- moe.io_moetrainingjobs.yaml (v1alpha1) ----
 
 /** Explicit architecture; field names follow DeepSeek-V3's config.json. */

@@ -56,6 +56,8 @@ const PLURALS: Record<string, string> = {
   Lease: 'leases',
   MoETrainingJob: 'moetrainingjobs',
   ClusterTopology: 'clustertopologies',
+  InferenceDeployment: 'inferencedeployments',
+  InferenceRole: 'inferenceroles',
 };
 
 /** REST path of a collection or object. Pure. */

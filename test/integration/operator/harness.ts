@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig as KubeConfigCtor, type KubeConfig } from '@kubernetes/client-node';
+import { InfdController } from '../../../operator/controllers/infd/setup.js';
 import { MtjController } from '../../../operator/controllers/mtj/setup.js';
 import { loadPlanner } from '../../../operator/controllers/mtj/planner.js';
 import { silentLogger, makeLogger } from '../../../operator/kube/log.js';
@@ -12,14 +13,18 @@ import { eventually } from '../../util/poll.js';
 
 export const ROOT = process.cwd();
 
-export async function startOperator(kc: KubeConfig, opts: { namespace?: string; resyncMs?: number; workers?: number } = {}) {
+export async function startOperator(kc: KubeConfig, opts: { namespace?: string; resyncMs?: number; workers?: number; infd?: boolean } = {}) {
   const client = new KubeClient(kc);
   const metrics = new OperatorMetrics(false);
   const log = process.env.MOE_TEST_LOG ? makeLogger('debug') : silentLogger();
-  const mtj = new MtjController({ kc, client, plan: await loadPlanner(), metrics, log, workers: opts.workers ?? 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}) });
-  await mtj.sync();
+  const common = { kc, client, metrics, log, workers: opts.workers ?? 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}) };
+  const mtj = new MtjController({ ...common, plan: await loadPlanner() });
+  // The InferenceDeployment controller runs beside it when asked (its CRDs must be installed).
+  const infd = opts.infd ? new InfdController(common) : undefined;
+  await Promise.all([mtj.sync(), infd?.sync()]);
   mtj.run();
-  return { mtj, client, metrics, stop: () => mtj.stop() };
+  infd?.run();
+  return { mtj, infd, client, metrics, stop: () => Promise.all([mtj.stop(), infd?.stop()]).then(() => undefined) };
 }
 
 export async function json<T = any>(c: LocalCluster, args: string[]): Promise<T> {
@@ -33,7 +38,7 @@ export async function applyYaml(c: LocalCluster, yaml: string): Promise<string> 
 /** Applies crds/ and waits until both are Established (kubectl wait races a CRD whose status is still empty). */
 export async function installCrds(c: LocalCluster): Promise<void> {
   for (const f of crdPaths()) await c.kubectl(['apply', '--server-side', '-f', f]);
-  for (const crd of ['moetrainingjobs.moe.io', 'clustertopologies.moe.io']) {
+  for (const crd of ['moetrainingjobs.moe.io', 'clustertopologies.moe.io', 'inferencedeployments.moe.io', 'inferenceroles.moe.io']) {
     await eventually(
       async () => (await c.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).trim() === 'True' || false,
       { timeoutMs: 60_000, what: `CRD ${crd} Established` },
@@ -42,7 +47,7 @@ export async function installCrds(c: LocalCluster): Promise<void> {
 }
 
 export function crdPaths(): string[] {
-  return ['moe.io_clustertopologies.yaml', 'moe.io_moetrainingjobs.yaml'].map((f) => join(ROOT, 'crds', f));
+  return ['moe.io_clustertopologies.yaml', 'moe.io_moetrainingjobs.yaml', 'moe.io_inferencedeployments.yaml', 'moe.io_inferenceroles.yaml'].map((f) => join(ROOT, 'crds', f));
 }
 
 export const DEFAULT_TOPOLOGY = `apiVersion: moe.io/v1alpha1

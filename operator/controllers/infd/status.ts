@@ -1,0 +1,146 @@
+// Pure status computation for an InferenceDeployment: the reconciler feeds observations in and writes the result once;
+// events are collected here and emitted only after that write succeeded.
+import { InfdConditionType as C, InfdPhase, InfdReason as R, ROLES, type RoleName } from '../../api/constants.js';
+import type { IInferenceDeployment, IInferenceDeploymentStatus, IInferenceDeploymentStatusRolesDecode } from '../../api/types.gen.js';
+import { setCondition, type Condition } from '../../kube/conditions.js';
+import type { PendingEvent } from '../../kube/events.js';
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export type RoleStatus = IInferenceDeploymentStatusRolesDecode;
+
+export interface RoleObservation {
+  desired: number;
+  current: number;
+  ready: number;
+  updated: number;
+  revision: string;
+  endpoints: string[];
+  rolling: boolean;
+  /** Replicas missing, extra, or not ready: scaling or starting. */
+  settling: boolean;
+  waiting?: string;
+}
+
+export class InfdStatusBuilder {
+  readonly status: IInferenceDeploymentStatus;
+  readonly events: PendingEvent[] = [];
+  private readonly generation: number;
+  private readonly obs: Partial<Record<RoleName, RoleObservation>> = {};
+  private routerObs: { desired: number; ready: number } | undefined;
+  private degraded: string[] = [];
+  private blocked: string | undefined;
+
+  constructor(
+    d: IInferenceDeployment,
+    private readonly now: Date,
+  ) {
+    this.status = structuredClone(d.status ?? {});
+    this.generation = d.metadata?.generation ?? 0;
+    this.status.observedGeneration = this.generation;
+  }
+
+  condition(type: string, status: boolean, reason: string, message = ''): boolean {
+    const r = setCondition(this.status.conditions as Condition[] | undefined, { type, status: status ? 'True' : 'False', reason, message, observedGeneration: this.generation }, this.now);
+    this.status.conditions = r.conditions;
+    return r.changed;
+  }
+
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.events.push({ type, reason, message });
+  }
+
+  invalid(messages: string[]): void {
+    const msg = messages.join('; ');
+    if (this.condition(C.Valid, false, R.InvalidSpec, msg)) this.event('Warning', R.InvalidSpec, msg);
+    this.status.phase = InfdPhase.Invalid;
+  }
+
+  valid(): void {
+    this.condition(C.Valid, true, R.SpecValid);
+  }
+
+  modelReady(uri: string, resolvedFrom: string, message: string): void {
+    const changed = this.status.model?.uri !== uri;
+    this.status.model = { uri, resolvedFrom };
+    if (this.condition(C.ModelReady, true, R.ModelResolved, message) || changed) this.event('Normal', R.ModelResolved, message);
+  }
+
+  modelWaiting(reason: string, message: string): void {
+    if (this.condition(C.ModelReady, false, reason, message)) this.event(reason === R.WaitingForTrainingJob ? 'Normal' : 'Warning', reason, message);
+  }
+
+  /** Something keeps the deployment from progressing (no topology, no room): shown in Progressing. */
+  blockedBy(reason: string, message: string): void {
+    this.blocked = `${reason}: ${message}`;
+  }
+
+  replicaFailed(role: RoleName, replica: number, why: string): void {
+    this.degraded.push(`${role} replica ${replica}: ${why}`);
+    this.event('Warning', R.ReplicaRestarted, `${role} replica ${replica} restarted as a unit: ${why}`);
+  }
+
+  /** A replica restarted earlier is not ready again yet. */
+  recovering(role: RoleName, replica: number): void {
+    this.degraded.push(`${role} replica ${replica} is restarting`);
+  }
+
+  role(role: RoleName, o: RoleObservation, placement?: RoleStatus['placement']): void {
+    this.obs[role] = o;
+    const roles = (this.status.roles ??= {});
+    const s: RoleStatus = {
+      replicas: o.desired,
+      currentReplicas: o.current,
+      readyReplicas: o.ready,
+      updatedReplicas: o.updated,
+      ready: `${o.ready}/${o.desired}`,
+      revision: o.revision,
+      endpoints: o.endpoints,
+    };
+    const p = placement ?? roles[role]?.placement;
+    if (p) s.placement = p;
+    roles[role] = s;
+  }
+
+  router(desired: number, ready: number, url: string): void {
+    this.routerObs = { desired, ready };
+    this.status.router = { replicas: desired, readyReplicas: ready, url };
+  }
+
+  placementPublished(role: RoleName, version: number, before: number, after: number): void {
+    const roles = (this.status.roles ??= {});
+    const s = (roles[role] ??= {});
+    s.placement = { version, balanceBefore: before, balanceAfter: after, updatedAt: iso(this.now) };
+    this.event('Normal', R.Rebalanced, `${role}: expert placement v${version} published; max/mean GPU load ${before.toFixed(3)} → ${after.toFixed(3)}`);
+  }
+
+  /** Available, Progressing, Degraded and the phase, from what was observed. */
+  finish(): void {
+    const dec = this.obs.decode;
+    const pre = this.obs.prefill;
+    const rt = this.routerObs;
+    const roleOk = (o: RoleObservation | undefined) => !!o && (o.desired === 0 ? true : o.ready >= 1);
+    const available = !!dec && dec.ready >= 1 && roleOk(pre) && !!rt && rt.ready >= 1;
+    const parts = ROLES.map((r) => `${r} ${this.obs[r]?.ready ?? 0}/${this.obs[r]?.desired ?? 0}`).join(', ') + `, router ${rt?.ready ?? 0}/${rt?.desired ?? 0}`;
+    if (this.condition(C.Available, available, available ? R.AllReplicasReady : R.ReplicasUnavailable, `ready: ${parts}`) && available) this.event('Normal', 'Available', `serving: ${parts}`);
+
+    const rolling = ROLES.filter((r) => this.obs[r]?.rolling);
+    const settling = ROLES.filter((r) => this.obs[r]?.settling);
+    const routerSettling = !!rt && rt.ready !== rt.desired;
+    const waits = ROLES.map((r) => this.obs[r]?.waiting && `${r}: ${this.obs[r]!.waiting}`).filter(Boolean);
+    if (rolling.length) this.condition(C.Progressing, true, R.RolloutInProgress, [`rolling ${rolling.join(' and ')} (${ROLES.map((r) => `${r} ${this.obs[r]?.updated ?? 0}/${this.obs[r]?.desired ?? 0} updated`).join(', ')})`, ...waits, this.blocked].filter(Boolean).join('; '));
+    else if (settling.length || routerSettling || this.blocked) this.condition(C.Progressing, true, R.ScalingInProgress, [`replicas: ${parts}`, ...waits, this.blocked].filter(Boolean).join('; '));
+    else this.condition(C.Progressing, false, R.Stable, `all replicas at revision and ready: ${parts}`);
+
+    if (this.degraded.length) this.condition(C.Degraded, true, R.ReplicaFailed, this.degraded.join('; '));
+    else this.condition(C.Degraded, false, R.Healthy);
+
+    if (this.degraded.length) this.status.phase = InfdPhase.Degraded;
+    else if (rolling.length || settling.length || routerSettling || this.blocked) this.status.phase = available ? InfdPhase.Progressing : dec || pre ? InfdPhase.Progressing : InfdPhase.Pending;
+    else this.status.phase = available ? InfdPhase.Available : InfdPhase.Pending;
+  }
+
+  waitingForModel(): void {
+    this.status.phase = InfdPhase.WaitingForModel;
+  }
+}
