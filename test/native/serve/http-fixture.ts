@@ -113,3 +113,31 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   }
   return undefined;
 }
+
+/** The engine with its generate observed: `onToken(count)` after each token, and each request's outcome recorded. */
+export function observed(e: ServeEngine, hooks: { onToken?: (n: number) => void; outcomes?: string[] }): ServeEngine {
+  return new Proxy(e, {
+    get(target, prop) {
+      if (prop === 'generate') {
+        return (req: Parameters<ServeEngine['generate']>[0], onToken: (t: number) => void, signal?: AbortSignal) => {
+          let n = 0;
+          const p = target.generate(req, (t) => { onToken(t); hooks.onToken?.(++n); }, signal);
+          p.then((r) => hooks.outcomes?.push(r.finish), (err: Error) => hooks.outcomes?.push(`rejected: ${err.message}`));
+          return p;
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** A URL where nothing listens (a port just released). */
+export async function deadUrl(): Promise<string> {
+  const { createServer } = await import('node:http');
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}
