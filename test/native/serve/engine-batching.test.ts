@@ -3,15 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
-import { modelConfig, type RuntimeModelConfig } from '../../../runtime/src/model/config.js';
+import { modelConfig } from '../../../runtime/src/model/config.js';
 import { Engine } from '../../../runtime/src/serve/engine/engine.js';
+import { microServe } from './fixtures.js';
 import { BadRequestError, QueueFullError, type EngineOptions, type SamplingParams } from '../../../runtime/src/serve/engine/types.js';
 
-export const microServe: Partial<RuntimeModelConfig> = {
-  vocab_size: 256, hidden_size: 32, intermediate_size: 40, moe_intermediate_size: 16, num_hidden_layers: 3, first_k_dense_replace: 1,
-  num_attention_heads: 2, q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 4, v_head_dim: 8,
-  n_routed_experts: 8, n_shared_experts: 1, num_experts_per_tok: 2, n_group: 4, topk_group: 2, num_nextn_predict_layers: 1,
-};
 const c = modelConfig('deepseek-v3-tiny', microServe);
 const engine = (o: Partial<EngineOptions> = {}): Engine => Engine.random(c, byteTokenizer, { maxBatch: 8, maxQueue: 16, precision: 'fp32', ...o }, 7);
 const greedy = (maxTokens: number, extra: Partial<SamplingParams> = {}): SamplingParams => ({ maxTokens, temperature: 0, topP: 1, seed: 0, stopTokenIds: [], ...extra });

@@ -1,0 +1,91 @@
+// `moe-runtime serve` as separate processes, as pods run it: a decode and a prefill server load an export of a tiny
+// random model, a router with --routes serves a chat completion through them, SIGTERM drains and exits 0.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
+import { writeExport } from '../../../runtime/src/checkpoint/export.js';
+import { buildParams } from '../../../runtime/src/model/model.js';
+import { Rng } from '../../../runtime/src/model/rng.js';
+import { alloc32 } from '../../../runtime/src/model/tensor.js';
+import { call, post, sseEvents, tinyConfig } from './http-fixture.js';
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runtime/src/cli.js');
+let dir: string;
+const procs: ChildProcess[] = [];
+
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'moe-serve-cli-'));
+  const P = buildParams(tinyConfig, alloc32, new Rng(3));
+  const weights = new Map<string, Float32Array>();
+  for (const p of P.list()) weights.set(p.name, p.data as Float32Array);
+  for (const [name, b] of P.buffers) weights.set(name, Float32Array.from(b));
+  writeExport(path.join(dir, 'export'), tinyConfig, weights, byteTokenizer.toJSON());
+});
+after(() => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Started { proc: ChildProcess; url: string; lines: Record<string, unknown>[]; exited: Promise<number | null> }
+
+/** Starts `moe-runtime serve` with a clean env (no cluster) and waits for its "serving" log line. */
+function serve(args: string[]): Promise<Started> {
+  const env = { PATH: process.env.PATH ?? '', MOE_SERVED_MODEL_NAME: 'tiny-cli' };
+  const proc = spawn(process.execPath, [CLI, 'serve', '--model', path.join(dir, 'export'), '--port', '0', '--precision', 'fp32', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(proc);
+  const lines: Record<string, unknown>[] = [];
+  let err = '';
+  proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    proc.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
+        buf = buf.slice(nl + 1);
+        lines.push(line);
+        if (line.msg === 'serving') resolve({ proc, url: String(line.url), lines, exited });
+      }
+    });
+    void exited.then((code) => reject(new Error(`serve ${args.join(' ')} exited ${code} before serving: ${err}`)));
+  });
+}
+
+test('router + prefill + decode processes serve a streamed chat completion; SIGTERM exits 0', async () => {
+  const decode = await serve(['--role', 'decode', '--max-batch', '4']);
+  const prefill = await serve(['--role', 'prefill']);
+  const routes = JSON.stringify({ model: 'ignored-when-named', prefill: [{ replica: 0, url: prefill.url }], decode: [{ replica: 0, url: decode.url }] });
+  const router = await serve(['--role', 'router', '--routes', routes]);
+  const models = await call(router.url, 'GET', '/v1/models');
+  assert.equal(models.json.data[0].id, 'tiny-cli');
+  const r = await post(router.url, '/v1/chat/completions', { model: 'tiny-cli', messages: [{ role: 'user', content: 'hi' }], max_tokens: 12, temperature: 0, stream: true });
+  const ev = sseEvents(r.text);
+  assert.equal(ev.at(-1), '[DONE]', r.text);
+  assert.equal(ev.at(-2).choices[0].finish_reason, 'length');
+  for (const s of [router, decode, prefill]) {
+    s.proc.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+    assert.ok(s.lines.some((l) => l.msg === 'stopped'), JSON.stringify(s.lines));
+  }
+  assert.ok(decode.lines.some((l) => l.msg === 'model loaded'));
+});
+
+test('serve without a role or a model says which flag or env is missing', async () => {
+  const run = (args: string[]) => new Promise<string>((resolve) => {
+    const p = spawn(process.execPath, [CLI, 'serve', ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    p.on('exit', (code) => resolve(`${code}: ${err}`));
+  });
+  assert.match(await run([]), /^1: .*--role or MOE_SERVE_ROLE/);
+  assert.match(await run(['--role', 'decode']), /^1: .*--model PATH or MOE_MODEL_PATH/);
+  assert.match(await run(['--role', 'router', '--model', dir]), /^1: .*tokenizer\.json/);
+  assert.match(await run(['--role', 'router', '--model', path.join(dir, 'export')]), /^1: .*routes are required/);
+});
