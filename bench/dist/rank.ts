@@ -2,8 +2,8 @@
 // the layout; prints one JSON line: per-step seconds and losses, bytes handed to the network per operation kind.
 import { initDistributed, distOptionsFromEnv } from '../../runtime/src/dist/init.js';
 import { readDistEnv } from '../../runtime/src/dist/env.js';
-import { DataParallelTrainer } from '../../runtime/src/dist/dp-trainer.js';
-import { PipelineTrainer } from '../../runtime/src/dist/pp-trainer.js';
+import { startEngine } from '../../runtime/src/dist/engine.js';
+import { paramBytes } from '../../runtime/src/dist/held-params.js';
 import type { ProcessGroup } from '../../runtime/src/dist/process-group.js';
 import type { ScheduleName } from '../../operator/plan/schedule-types.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
@@ -12,7 +12,10 @@ import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { syntheticCorpus } from '../../runtime/src/data/grammar.js';
 
 export interface BenchSpec {
-  layout: 'single' | 'dp' | 'ep' | 'pp';
+  /** dp: ZeRO-1 over every rank; ep: EP over every rank; pp: pipeline over every rank; mixed: PP × EP × DP below. */
+  layout: 'single' | 'dp' | 'ep' | 'pp' | 'mixed';
+  pp?: number;
+  ep?: number;
   steps: number;
   batch: number;
   seqLen: number;
@@ -23,12 +26,14 @@ export interface BenchSpec {
 process.env.MOE_NUM_THREADS ??= '1';
 const spec = JSON.parse(process.env.BENCH_SPEC ?? '{}') as BenchSpec;
 const opts = defaultTrainOptions({ precision: 'fp8', steps: spec.steps, batch: spec.batch, seqLen: spec.seqLen, checkpointEvery: 0 });
-const trainer = new Trainer(opts, byteTokenizer, byteTokenizer.encode(syntheticCorpus(3, 200_000)));
+const tokens = byteTokenizer.encode(syntheticCorpus(3, 200_000));
 const seconds: number[] = [];
 const losses: number[] = [];
 let traffic: Record<string, number> = {};
+let bytes: Record<string, number> = {};
 
 if (spec.layout === 'single') {
+  const trainer = new Trainer(opts, byteTokenizer, tokens);
   for (let s = 0; s < spec.steps; s++) {
     const m = trainer.trainStep();
     seconds.push(m.seconds);
@@ -37,9 +42,15 @@ if (spec.layout === 'single') {
 } else {
   const dist = await initDistributed(readDistEnv(process.env), distOptionsFromEnv());
   const groups: ProcessGroup[] = [dist.world];
-  const engine = spec.layout === 'pp'
-    ? new PipelineTrainer(trainer, { pp: dist.world }, { schedule: spec.schedule!, microBatches: spec.microBatches! })
-    : new DataParallelTrainer(trainer, dist.world, spec.layout === 'ep' ? { dispatch: 'fp8', combine: 'bf16' } : undefined);
+  const n = dist.size;
+  const pp = spec.layout === 'pp' ? n : spec.layout === 'mixed' ? spec.pp! : 1;
+  const ep = spec.layout === 'ep' ? n : spec.layout === 'mixed' ? spec.ep! : 1;
+  const { trainer, engine, groups: g } = await startEngine(dist, {
+    options: opts, tokenizer: byteTokenizer, tokens, ep: { dispatch: 'fp8', combine: 'bf16' },
+    layout: { schedule: spec.schedule ?? '1F1B', pp, ep, dp: n / (pp * ep), microBatches: spec.microBatches ?? 1 },
+  });
+  for (const x of [g.pp, g.ep?.group, ...g.holders.map((h) => h.group)]) if (x && !groups.includes(x)) groups.push(x);
+  bytes = { ...paramBytes(trainer.params), ...engine.zero.bytes };
   for (let s = 0; s < spec.steps; s++) {
     const t0 = performance.now();
     const m = await dist.guard(() => engine.trainStep());
@@ -49,4 +60,4 @@ if (spec.layout === 'single') {
   for (const g of groups) for (const [k, v] of Object.entries(g.traffic.sent)) traffic[k] = (traffic[k] ?? 0) + v;
   await dist.shutdown();
 }
-process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic }) + '\n');
+process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic, bytes }) + '\n');

@@ -1,29 +1,34 @@
 // Data parallelism with ZeRO-1 over Gloo (I/O code around the single-process trainer). Every DP rank draws the
 // same full batch from its own sampler (so the data position is the single-process one) and runs forward and
 // backward on its slice of the sequences; the ZeRO-1 step averages the gradients over DP. Expert loads are summed
-// over DP before the bias update, so it equals the single-process one. With `ep`, the DP ranks are also the
-// expert-parallel ranks (as in DeepSeek-V3, EP spans the data-parallel replicas): the routed experts are sharded over
-// them and tokens travel to their experts (moe-ep.ts).
+// over DP before the bias update, so it equals the single-process one. With expert parallelism, each group of EP
+// ranks (one data replica group of the plan) hosts the routed experts as the plan places them, tokens travel to
+// their hosts (moe-ep.ts), and an expert's gradient is reduced over the ranks hosting it.
 import { step as modelStep } from '../model/model.js';
 import { biasSpread } from '../train/balance.js';
 import type { StepMetrics, Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from './process-group.js';
 import { expertParallelBlock } from './block-ep.js';
-import type { EpOptions } from './moe-ep.js';
+import type { EngineGroups } from './engine.js';
+import { moeLayerKeys } from './held-params.js';
 import { stageForward, type BlockFn } from './stage.js';
-import { Zero1, gatherF64, globalBiasUpdate, moeLayerKeys } from './zero1.js';
+import { Zero1, gatherF64, globalBiasUpdate } from './zero1.js';
 
 export class DataParallelTrainer {
   readonly zero: Zero1;
   private readonly moeKeys: string[];
   private readonly blockFn: BlockFn | undefined;
 
-  constructor(readonly trainer: Trainer, readonly dp: ProcessGroup, ep?: EpOptions) {
+  readonly dp: ProcessGroup;
+
+  constructor(readonly trainer: Trainer, groups: EngineGroups) {
     const { batch } = trainer.options;
-    if (batch % dp.size !== 0) throw new Error(`--batch ${batch} must be a multiple of the data-parallel size ${dp.size}`);
-    this.zero = new Zero1(trainer, dp);
-    this.moeKeys = moeLayerKeys(trainer);
-    this.blockFn = ep ? expertParallelBlock(dp, ep) : undefined;
+    this.dp = groups.world;
+    if (groups.data.size !== this.dp.size) throw new Error(`data parallelism: every rank is a replica here, got ${groups.data.size} of ${this.dp.size}`);
+    if (batch % this.dp.size !== 0) throw new Error(`--batch ${batch} must be a multiple of the data-parallel size ${this.dp.size}`);
+    this.zero = new Zero1(trainer, this.dp, groups.holders);
+    this.moeKeys = moeLayerKeys(trainer.config);
+    this.blockFn = groups.ep ? expertParallelBlock(groups.ep.group, groups.ep.options, groups.ep.experts) : undefined;
   }
 
   get shardOpt(): Zero1['shardOpt'] {

@@ -11,15 +11,13 @@ import { syntheticCorpus } from '../data/grammar.js';
 import { byteTokenizer } from '../data/tokenizer.js';
 import { defaultTrainOptions } from '../train/options.js';
 import { settingsFromPlan, type PlanDoc } from '../train/plan.js';
-import { Trainer } from '../train/trainer.js';
-import { liveWeights } from '../train/state.js';
 import { writeExport } from '../checkpoint/export.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
-import { DataParallelTrainer } from './dp-trainer.js';
+import { startEngine } from './engine.js';
 import { readDistEnv } from './env.js';
+import { gatherWeights } from './gather.js';
 import { distOptionsFromEnv, initDistributed } from './init.js';
 import { rankGroups, type RankTableLike } from './layout.js';
-import { PipelineTrainer } from './pp-trainer.js';
 import { resolveHost, resolveHostWhenListed } from './resolve.js';
 import { loadShard, restoreSharded, saveSharded } from './sharded-checkpoint.js';
 import { OperatorReporter, checkpointUri } from './report.js';
@@ -61,25 +59,21 @@ if (env.rank === 0) {
   metricsFile = path.join(runDir, 'metrics.jsonl');
 }
 const text = settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
-const trainer = new Trainer(opts, byteTokenizer, byteTokenizer.encode(text));
 
 const dist = await initDistributed(env, distOptionsFromEnv());
 const par = doc.plan?.parallelism;
 const table: RankTableLike = doc.plan?.rankTable ?? {
   pp: Array(env.worldSize).fill(0), ep: Array(env.worldSize).fill(0), dp: Array.from({ length: env.worldSize }, (_, i) => i), tp: Array(env.worldSize).fill(0),
 };
-const groups = rankGroups(table, env.rank);
-const ep = (par?.expert ?? 1) > 1 ? { dispatch: 'fp8' as const, combine: 'bf16' as const } : undefined;
-const engine = await (async () => {
-  if (groups.pp.length > 1) {
-    const pp = await dist.group({ name: `pp-${groups.pp.join('-')}`, ranks: groups.pp });
-    const dp = groups.dp.length > 1 ? await dist.group({ name: `dp-${groups.dp.join('-')}`, ranks: groups.dp }) : undefined;
-    return new PipelineTrainer(trainer, dp ? { pp, dp, world: dist.world } : { pp, world: dist.world }, {
-      schedule: par?.pipeline.schedule ?? '1F1B', microBatches: par?.pipeline.microBatches ?? groups.pp.length, ...(ep ? { ep } : {}),
-    });
-  }
-  return new DataParallelTrainer(trainer, dist.world, ep);
-})();
+const groups = rankGroups(table, env.rank); // validates the table (no tensor parallelism, complete pipelines)
+// Each rank builds only the parameters it holds (placement.ts) and the groups over their holders.
+const { trainer, engine, placement } = await dist.guard(() => startEngine(dist, {
+  options: opts, tokenizer: byteTokenizer, tokens: byteTokenizer.encode(text), table, ep: { dispatch: 'fp8', combine: 'bf16' },
+  layout: {
+    schedule: par?.pipeline.schedule ?? '1F1B', pp: groups.pp.length, ep: par?.expert ?? 1,
+    dp: par?.data ?? env.worldSize / groups.pp.length, microBatches: par?.pipeline.microBatches ?? groups.pp.length,
+  },
+}));
 
 const loaded = loadShard(runDir, env.rank, env.worldSize, (m) => log({ rank: env.rank, level: 'warn', msg: m }));
 if (loaded) {
@@ -105,11 +99,12 @@ while (trainer.step < opts.steps) {
   }
 }
 await reporter?.flush();
+// Each rank holds only its part of the model: the writer of each tensor sends it to rank 0, which writes the export.
+const weights = await dist.guard(() => gatherWeights(trainer, placement, dist.world));
 await dist.shutdown();
-if (env.rank === 0) {
-  // Every rank ends with the whole model (ZeRO-1 all-gathers all parameters), so rank 0 writes the inference export.
+if (weights) {
   const exportDir = path.join(runDir, 'export');
-  writeExport(exportDir, trainer.config, liveWeights(trainer), byteTokenizer.toJSON());
+  writeExport(exportDir, trainer.config, weights, byteTokenizer.toJSON());
   log({ msg: 'exported', step: trainer.step, dir: exportDir });
 }
 if (env.rank === 0) log({ msg: 'done', step: trainer.step });

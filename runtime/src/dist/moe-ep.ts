@@ -1,9 +1,10 @@
 // Expert-parallel DeepSeekMoE layer (I/O code around the model's router and SwiGLU experts). Routed experts are
-// sharded by EP rank (rank q owns experts [q·E/n, (q+1)·E/n)); each rank routes its own tokens, dispatches every
-// (token, slot) row to the expert's owner with alltoallv — FP8 E4M3 codes plus one float32 scale per 1×128 tile, as
-// the recipe — the owner runs its experts, and the outputs come back in BF16 (combine). Backward sends the weighted
-// output gradients to the owners and the input gradients back, in float32. The shared expert and the gate run
-// locally. Rows travel grouped by owner, then expert, then token, so an expert sees its rows in global token order.
+// placed on the EP ranks as the plan says (`experts[q]`: the experts EP rank q hosts, from the planner's
+// expertsByEpRank); each rank routes its own tokens, dispatches every (token, slot) row to the expert's host with
+// alltoallv — FP8 E4M3 codes plus one float32 scale per 1×128 tile, as the recipe — the host runs its experts, and
+// the outputs come back in BF16 (combine). Backward sends the weighted output gradients to the hosts and the input
+// gradients back, in float32. The shared expert and the gate run locally. Rows travel grouped by host, then expert
+// (in the host's order), then token, so an expert sees its rows in global token order.
 import type { RuntimeModelConfig } from '../model/config.js';
 import { ffn } from '../model/ffn.js';
 import { decodeE4M3, encodeE4M3, fromBf16, tileScale, toBf16 } from '../model/fp8.js';
@@ -55,13 +56,27 @@ async function exchange<T extends Float32Array | Uint16Array | Uint8Array>(g: Pr
   return out;
 }
 
-export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions) {
+/** Checks that `experts` places each of E experts on exactly one of n EP ranks. */
+export function checkPlacement(experts: number[][], E: number, n: number): void {
+  if (experts.length !== n) throw new Error(`expert parallelism: the placement lists ${experts.length} EP ranks, the group has ${n}`);
+  const seen = new Int32Array(E);
+  for (const list of experts) {
+    for (const e of list) {
+      if (!(Number.isInteger(e) && e >= 0 && e < E)) throw new Error(`expert parallelism: expert ${e} is outside 0..${E - 1}`);
+      seen[e]++;
+    }
+  }
+  const bad = seen.findIndex((k) => k !== 1);
+  if (bad >= 0) throw new Error(`expert parallelism: expert ${bad} is placed on ${seen[bad]} EP ranks, expected exactly 1`);
+}
+
+export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: number[][]) {
   return async function moeEp(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number,
     alpha: number): Promise<AsyncBlockFwd> {
     const d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok, n = ep.size;
-    if (E % n !== 0) throw new Error(`expert parallelism: ${E} routed experts do not divide over EP=${n} ranks`);
+    checkPlacement(experts, E, n);
     if (!(x instanceof Float32Array)) throw new Error('expert parallelism needs float32 activations');
-    const per = E / n, mine0 = ep.rank * per;
+    const mine = experts[ep.rank]!;
     const shape: RouteShape = { E, K, groups: c.n_group, topkGroup: c.topk_group, scale: c.routed_scaling_factor };
     const gate = P.get(`${prefix}.gate.weight`);
     const logits = ctx.alloc(T * E);
@@ -69,22 +84,16 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions) {
     const r = route(logits, P.buffer(`${prefix}.gate.e_score_correction_bias`), T, shape);
     const bal = alpha > 0 ? balanceLoss(r, T, S, E, K, alpha) : undefined;
 
-    // Local rows: by expert (hence by owner), then token.
+    // Local rows: by host, then expert in the host's order, then token.
     const slotOf = new Int32Array(T * K);
     let m = 0;
-    for (let e = 0; e < E; e++) for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) if (r.idx[t * K + k] === e) slotOf[m++] = t * K + k;
-    const sendRows = Array.from({ length: n }, (_, q) => {
-      let s = 0;
-      for (let e = q * per; e < (q + 1) * per; e++) s += r.counts[e];
-      return s;
-    });
+    for (const list of experts) {
+      for (const e of list) for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) if (r.idx[t * K + k] === e) slotOf[m++] = t * K + k;
+    }
+    const sendRows = experts.map((list) => list.reduce((s, e) => s + r.counts[e]!, 0));
     const allCounts = new Int32Array(n * E);
     await ep.allgather(r.counts, allCounts);
-    const recvRows = Array.from({ length: n }, (_, q) => {
-      let s = 0;
-      for (let e = mine0; e < mine0 + per; e++) s += allCounts[q * E + e];
-      return s;
-    });
+    const recvRows = Array.from({ length: n }, (_, q) => mine.reduce((s, e) => s + allCounts[q * E + e]!, 0));
     const xs = new Float32Array(T * K * d);
     for (let i = 0; i < T * K; i++) {
       const t = Math.floor(slotOf[i] / K);
@@ -103,18 +112,19 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions) {
     }
     // Received rows: source-major, then expert, then token. Each local expert gathers its rows from every source.
     const R = xr.length / d;
-    const rowStart = (q: number, e: number): number => {
+    const rowStart = (q: number, i: number): number => {
       let off = 0;
       for (let p = 0; p < q; p++) off += recvRows[p];
-      for (let f = mine0; f < e; f++) off += allCounts[q * E + f];
+      for (let j = 0; j < i; j++) off += allCounts[q * E + mine[j]!];
       return off;
     };
-    const experts: { rows: Int32Array; fwd: Fwd }[] = [];
+    const ran: { rows: Int32Array; fwd: Fwd }[] = [];
     const outR = new Float32Array(R * d);
-    for (let e = mine0; e < mine0 + per; e++) {
+    for (let i = 0; i < mine.length; i++) {
+      const e = mine[i]!;
       const rows: number[] = [];
       for (let q = 0; q < n; q++) {
-        const s0 = rowStart(q, e);
+        const s0 = rowStart(q, i);
         for (let i = 0; i < allCounts[q * E + e]; i++) rows.push(s0 + i);
       }
       if (rows.length === 0) continue;
@@ -122,7 +132,7 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions) {
       rows.forEach((row, i) => xe.set(xr.subarray(row * d, row * d + d), i * d));
       const fwd = ffn(ctx, P, `${prefix}.experts.${e}`, xe, rows.length);
       rows.forEach((row, i) => outR.set(fwd.y.subarray(i * d, i * d + d), row * d));
-      experts.push({ rows: Int32Array.from(rows), fwd });
+      ran.push({ rows: Int32Array.from(rows), fwd });
     }
     // Combine.
     let outL: Float32Array;
@@ -161,7 +171,7 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions) {
         }
         const dyeR = await exchange(ep, dyeL, sendRows, recvRows, d, (k) => new Float32Array(k));
         const dxR = new Float32Array(R * d);
-        for (const { rows, fwd } of experts) {
+        for (const { rows, fwd } of ran) {
           const dye = ctx.alloc(rows.length * d);
           rows.forEach((row, i) => dye.set(dyeR.subarray(row * d, row * d + d), i * d));
           const dxe = fwd.back(dye);

@@ -1,9 +1,10 @@
 // Pipeline parallelism (I/O code): runs the per-rank operation list of the planner's schedule generator
 // (operator/plan: DualPipe, DualPipeV, 1F1B, ZB1P — the same code the operator and moectl use) over Gloo
-// send/recv, then sums the gradients of every rank (so DualPipe's two copies of a stage, and the embedding that the
-// first stage and the MTP modules share, add up) in a ZeRO-1 step over the whole world. With a data-parallel group,
-// each DP replica of the pipeline trains on its slice of the batch (gradients averaged over DP), and with `ep` the
-// DP ranks of one pipeline rank also share that stage's routed experts (moe-ep.ts).
+// send/recv. Each rank holds only the parameters of its stages (placement.ts); the ZeRO-1 step sums every
+// parameter's gradients over the ranks holding it (so DualPipe's two copies of a stage, and the embedding that the
+// first stage and the MTP modules share, add up). Each data-parallel replica of the pipeline (EP × DP of them per
+// pipeline rank) trains on its slice of the batch (gradients averaged over them), and with expert parallelism the
+// EP ranks of one replica exchange tokens with the hosts of the routed experts (moe-ep.ts).
 // Communication follows the schedule's semantics: send/recv ops are queued and posted together, then awaited,
 // before the next compute op. W ops are no-ops here: each B computes its weight gradients at once.
 import { rankSchedule, scheduleErrors } from '../../../operator/plan/schedule-generate.js';
@@ -13,9 +14,10 @@ import { biasSpread } from '../train/balance.js';
 import type { StepMetrics, Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from './process-group.js';
 import { expertParallelBlock } from './block-ep.js';
-import type { EpOptions } from './moe-ep.js';
+import type { EngineGroups } from './engine.js';
+import { moeLayerKeys } from './held-params.js';
 import { stageForward, type BlockFn, type StageFwd } from './stage.js';
-import { Zero1, gatherF64, globalBiasUpdate, moeLayerKeys } from './zero1.js';
+import { Zero1, gatherF64, globalBiasUpdate } from './zero1.js';
 
 /** Model stages of a schedule over `ranks` pipeline ranks. */
 export function stageCount(name: ScheduleName, ranks: number): number {
@@ -43,17 +45,6 @@ export interface PipelineOptions {
   schedule: ScheduleName;
   /** Micro-batches per step of each DP replica. */
   microBatches: number;
-  /** Expert parallelism over the DP group. */
-  ep?: EpOptions;
-}
-
-export interface PipelineGroups {
-  /** The ranks of this pipeline, in stage order. */
-  pp: ProcessGroup;
-  /** The ranks holding the same pipeline rank in the other replicas (absent: no data parallelism). */
-  dp?: ProcessGroup;
-  /** Every rank (needed with dp). */
-  world?: ProcessGroup;
 }
 
 export class PipelineTrainer {
@@ -67,13 +58,12 @@ export class PipelineTrainer {
   private readonly moeKeys: string[];
   private readonly blockFn: BlockFn | undefined;
 
-  constructor(readonly trainer: Trainer, groups: PipelineGroups, readonly o: PipelineOptions) {
+  constructor(readonly trainer: Trainer, groups: EngineGroups, readonly o: PipelineOptions) {
+    if (!groups.pp) throw new Error('pipeline: no pipeline group (parallelism.pipeline.stages is 1: use the data-parallel engine)');
     this.pp = groups.pp;
-    if (groups.dp && !groups.world) throw new Error('pipeline: a data-parallel group needs the world group too');
-    this.world = groups.world ?? groups.pp;
-    this.dpSize = groups.dp?.size ?? 1;
-    this.dpRank = groups.dp?.rank ?? 0;
-    if (o.ep && !groups.dp) throw new Error('pipeline: expert parallelism runs over the data-parallel group; give one');
+    this.world = groups.world;
+    this.dpSize = groups.data.size;
+    this.dpRank = groups.data.rank;
     const errs = scheduleErrors(o.schedule, this.pp.size, o.microBatches);
     if (errs.length) throw new Error(`pipeline: ${errs.join('; ')}`);
     if (trainer.options.batch % (o.microBatches * this.dpSize) !== 0) {
@@ -81,9 +71,9 @@ export class PipelineTrainer {
     }
     this.ops = rankSchedule(o.schedule, this.pp.rank, this.pp.size, o.microBatches);
     this.stages = stageCount(o.schedule, this.pp.size);
-    this.zero = new Zero1(trainer, this.world);
-    this.moeKeys = moeLayerKeys(trainer);
-    this.blockFn = o.ep && groups.dp ? expertParallelBlock(groups.dp, o.ep) : undefined;
+    this.zero = new Zero1(trainer, this.world, groups.holders);
+    this.moeKeys = moeLayerKeys(trainer.config);
+    this.blockFn = groups.ep ? expertParallelBlock(groups.ep.group, groups.ep.options, groups.ep.experts) : undefined;
   }
 
   async trainStep(): Promise<StepMetrics> {
@@ -176,7 +166,7 @@ export class PipelineTrainer {
     }
     await flush();
 
-    // Summed over the pipeline (both copies of a stage, shared embedding), averaged over DP.
+    // Summed over each parameter's holders (both copies of a stage, shared embedding, DP replicas), averaged over DP.
     const { gradNorm, lr } = await this.zero.step(1 / this.dpSize);
     const global = await globalBiasUpdate(t, this.world, this.moeKeys, counts, t.config.n_routed_experts);
     const parts = await gatherF64(this.world, [loss, mainLoss, mtpLoss, balance]);

@@ -1,9 +1,11 @@
-// Sharded training checkpoints (I/O code). Every rank writes its own file in parallel — its ZeRO-1 shard of the
-// FP32 master weights and BF16 AdamW moments, the router biases, the step and the data position — into
+// Sharded training checkpoints (I/O code). Every rank writes its own file in parallel — its ZeRO-1 shards (one per
+// holder group, zero1.ts) of the FP32 master weights it holds and their BF16 AdamW moments, the router biases of its
+// layers, the step and the data position — into
 // RUN/checkpoints/step-N.partial/rank-R.safetensors (temp file, fsync, rename). The ranks then exchange their
 // files' sizes and sha256 over the group, and rank 0 writes manifest.json last and renames the directory to
 // step-N: a step directory exists only once every shard is complete. Resume reads only the rank's own file and
-// rebuilds the full parameters with one all-gather.
+// rebuilds the parameters it holds with one all-gather per holder group; the layout must be the one written
+// (the shard's metadata records it).
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,15 +15,12 @@ import type { Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from './process-group.js';
 import type { Zero1 } from './zero1.js';
 
-const FORMAT = 'moe-runtime-sharded/1';
+const FORMAT = 'moe-runtime-sharded/2';
 
 export interface ShardedManifest {
   format: string;
   step: number;
   worldSize: number;
-  /** Flat parameter count and shard length of the ZeRO-1 layout the shards were cut with. */
-  total: number;
-  shardLen: number;
   files: { name: string; rank: number; size: number; sha256: string }[];
 }
 
@@ -59,7 +58,7 @@ export function shardFile(t: Trainer, zero: Zero1, rank: number, worldSize: numb
   return serialize(entries, {
     format: FORMAT, step: String(t.step), rank: String(rank), world_size: String(worldSize),
     data_epoch: String(t.sampler.pos.epoch), data_index: String(t.sampler.pos.index),
-    total: String(zero.layout.total), shard_len: String(zero.layout.shardLen),
+    zero1_layout: zero.signature,
   });
 }
 
@@ -79,7 +78,7 @@ export async function saveSharded(runDir: string, t: Trainer, zero: Zero1, group
   await group.allgather(mine, all);
   if (group.rank === 0) {
     const manifest: ShardedManifest = {
-      format: FORMAT, step: t.step, worldSize: group.size, total: zero.layout.total, shardLen: zero.layout.shardLen,
+      format: FORMAT, step: t.step, worldSize: group.size,
       files: Array.from({ length: group.size }, (_, r) => ({
         name: rankFileName(r), rank: r, size: new DataView(all.buffer, 72 * r, 8).getFloat64(0, true),
         sha256: Buffer.from(all.subarray(72 * r + 8, 72 * r + 72)).toString('ascii'),
@@ -131,13 +130,13 @@ export function loadShard(runDir: string, rank: number, worldSize: number, warn:
 
 /** Puts a loaded shard back (weights, moments, biases, step, data position), then all-gathers the weights. */
 export async function restoreSharded(t: Trainer, zero: Zero1, s: LoadedShard): Promise<void> {
-  if (s.manifest.total !== zero.layout.total || s.manifest.shardLen !== zero.layout.shardLen) {
-    throw new Error(`checkpoint ${s.dir}: ZeRO-1 layout ${s.manifest.total}/${s.manifest.shardLen} differs from this model's ` +
-      `${zero.layout.total}/${zero.layout.shardLen} (another model config?)`);
+  if (s.metadata.zero1_layout !== zero.signature) {
+    throw new Error(`checkpoint ${s.dir}: rank ${zero.world.rank}'s shard was cut for holder groups ${s.metadata.zero1_layout}, ` +
+      `this job's are ${zero.signature} (another model config or parallelism? resharding is not supported)`);
   }
   const need = (name: string): TensorEntry => {
     const e = s.tensors.get(name);
-    if (!e) throw new Error(`checkpoint ${s.dir}: tensor ${name} is missing from rank ${zero.group.rank}'s shard`);
+    if (!e) throw new Error(`checkpoint ${s.dir}: tensor ${name} is missing from rank ${zero.world.rank}'s shard`);
     return e;
   };
   for (const pc of zero.pieces) {

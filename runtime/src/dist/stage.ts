@@ -11,14 +11,10 @@ import { mtpPrefix } from '../model/model.js';
 import { rmsnorm } from '../model/norm.js';
 import type { Params } from '../model/params.js';
 import type { Vec } from '../model/tensor.js';
+import { stageLayerRange } from './placement.js';
 
-/** Layers [from, to) of stage `s` out of `stages`, as even as possible (earlier stages take the remainder). */
-export function stageLayers(layers: number, stages: number, s: number): { from: number; to: number } {
-  if (stages > layers) throw new Error(`pipeline: ${stages} stages need at least ${stages} layers, the model has ${layers}`);
-  const base = Math.floor(layers / stages), extra = layers % stages;
-  const from = s * base + Math.min(s, extra);
-  return { from, to: from + base + (s < extra ? 1 : 0) };
-}
+/** Layers [from, to) of stage `s` out of `stages`: the planner's split (placement.ts), which also says who holds them. */
+export const stageLayers = stageLayerRange;
 
 export interface StageOptions {
   /** Micro-batches per step: each one's loss counts 1/C of the step's. */

@@ -31,19 +31,26 @@ export interface StepMetrics {
 export class Trainer {
   readonly config: RuntimeModelConfig;
   readonly params: Params;
-  readonly opt: AdamW;
   readonly sampler: Sampler;
   readonly ctx: Ctx;
   /** Steps completed. */
   step = 0;
 
-  constructor(readonly options: TrainOptions, readonly tokenizer: Tokenizer, tokens: Int32Array, ctx?: Ctx) {
+  private whole?: AdamW;
+
+  /** buildParams: the parameters this process holds (a distributed rank builds only its own); default the whole model. */
+  constructor(readonly options: TrainOptions, readonly tokenizer: Tokenizer, tokens: Int32Array, ctx?: Ctx,
+    buildHeld?: (c: RuntimeModelConfig, rng: Rng) => Params) {
     this.config = modelConfig(options.preset, options.overrides);
     if (tokenizer.vocabSize > this.config.vocab_size) throw new Error(`the tokenizer has ${tokenizer.vocabSize} tokens but vocab_size is ${this.config.vocab_size}; raise vocab_size`);
     this.ctx = ctx ?? precisionCtx(options.precision);
-    this.params = buildParams(this.config, alloc32, new Rng(options.seed));
-    this.opt = new AdamW(this.params, options.optimizer);
+    this.params = buildHeld ? buildHeld(this.config, new Rng(options.seed)) : buildParams(this.config, alloc32, new Rng(options.seed));
     this.sampler = new Sampler(tokens, options.seqLen, options.seqLen + 1 + this.config.num_nextn_predict_layers, options.seed);
+  }
+
+  /** The whole-model optimizer, made on first use: distributed engines keep their own sharded one instead. */
+  get opt(): AdamW {
+    return (this.whole ??= new AdamW(this.params, this.options.optimizer));
   }
 
   trainStep(): StepMetrics {

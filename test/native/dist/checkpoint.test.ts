@@ -15,7 +15,7 @@ const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/c
 interface Layout { name: string; world: number; extra: Record<string, unknown> }
 const layouts: Layout[] = [
   { name: 'ZeRO-1 DP=2', world: 2, extra: {} },
-  { name: 'DualPipe PP=2 × EP=2', world: 4, extra: { pp: 2, schedule: 'DualPipe', microBatches: 4, batch: 8, ep: { dispatch: 'fp8', combine: 'bf16' } } },
+  { name: 'DualPipe PP=2 × EP=2', world: 4, extra: { pp: 2, epSize: 2, schedule: 'DualPipe', microBatches: 4, batch: 8, ep: { dispatch: 'fp8', combine: 'bf16' } } },
 ];
 
 async function run(world: number, spec: Record<string, unknown>): Promise<Array<{ rank: number; resumedFrom: number; losses: Record<string, number> }>> {

@@ -10,6 +10,7 @@ import type { Precision } from '../../../runtime/src/train/precision.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
+import { assertHoldersAgree } from './holders.js';
 import { need } from '../../util/need.js';
 
 const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
@@ -41,9 +42,10 @@ for (const c of cases) {
           worst = Math.max(worst, rel);
           assert.ok(rel < c.tolerance, `rank ${o.rank} step ${s + 1}: loss ${o.losses[s]} vs single-process ${expected[s]} (rel ${rel.toExponential(2)})`);
         }
-        assert.equal(o.paramSum, outs[0].paramSum, `rank ${o.rank} parameters differ from rank 0's`);
         assert.ok(o.traffic.calls.alltoallv > 0, 'tokens travelled through alltoallv');
       }
+      // ranks holding the same parameter end with the same values
+      assertHoldersAgree(outs);
       process.stdout.write(`# EP=${c.ep} ${c.precision}/${c.comm.dispatch}/${c.comm.combine}: worst relative loss difference ${worst.toExponential(2)}\n`);
     });
   });

@@ -54,8 +54,10 @@ describe('ZeRO-1 layout', () => {
 });
 
 describe('pipeline stages', () => {
-  it('splits layers as evenly as possible, earlier stages taking the remainder', () => {
-    assert.deepEqual([0, 1, 2].map((s) => stageLayers(7, 3, s)), [{ from: 0, to: 3 }, { from: 3, to: 5 }, { from: 5, to: 7 }]);
+  it('splits layers as the planner does: evenly, the middle stages taking the remainder first', () => {
+    // 7 = 2 + 3 + 2: stage 0 also embeds, the last stage also holds the head and MTP
+    assert.deepEqual([0, 1, 2].map((s) => stageLayers(7, 3, s)), [{ from: 0, to: 2 }, { from: 2, to: 5 }, { from: 5, to: 7 }]);
+    assert.deepEqual([0, 1, 2, 3].map((s) => stageLayers(6, 4, s)), [{ from: 0, to: 1 }, { from: 1, to: 3 }, { from: 3, to: 5 }, { from: 5, to: 6 }]);
     assert.throws(() => stageLayers(2, 4, 0), /4 stages need at least 4 layers, the model has 2/);
   });
   it('DualPipe: rank r runs stage r forward-direction and PP−1−r in the other; the second half of the batch enters from the end', () => {

@@ -3,7 +3,7 @@
 // restarted gang resumes from the last sharded checkpoint and finishes with exactly the uninterrupted run's losses.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,15 @@ describe('distributed entrypoint with a plan document', { skip }, () => {
       for (const r of full.results) assert.equal(r.code, 0, `uninterrupted rank ${r.rank}: ${r.stderr}`);
       const expected = stepLosses(full.results.find((r) => r.rank === 0)!.stdout);
       assert.deepEqual([...expected.keys()], [1, 2, 3, 4, 5, 6, 7, 8]);
+      // Rank 0's export is the whole model although no rank holds it: expert 7 lives only on EP rank 1 (ranks 1, 3).
+      const index = JSON.parse(readFileSync(path.join(tmp, 'full', 'export', 'model.safetensors.index.json'), 'utf8'));
+      for (const l of [1, 2]) {
+        for (const w of ['gate_proj', 'up_proj', 'down_proj']) {
+          const name = `model.layers.${l}.mlp.experts.7.${w}.weight`;
+          assert.ok(index.weight_map[name] && index.weight_map[`${name}_scale_inv`], `export lacks ${name}`);
+          assert.ok(existsSync(path.join(tmp, 'full', 'export', index.weight_map[name])));
+        }
+      }
 
       // Kill rank 3 once rank 0 has logged step 5 (the last checkpoint is step 4).
       let victim: import('node:child_process').ChildProcess | undefined;

@@ -9,32 +9,42 @@ import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
 import { launch } from '../../../runtime/src/dist/local-launch.js';
 import { workerScript } from './paths.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
+import { assertHoldersAgree } from './holders.js';
 import { need } from '../../util/need.js';
 
 const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 // fp32: the pipeline only changes the order in which micro-batch gradients are summed.
 const TOLERANCE = 1e-6;
 
-interface Case { schedule: ScheduleName; pp: number; dp: number; microBatches: number; batch: number; layers: number; ep?: EpOptions }
+interface Case { schedule: ScheduleName; pp: number; ep: number; dp: number; microBatches: number; batch: number; layers: number; comm?: EpOptions }
+const fp32: EpOptions = { dispatch: 'fp32', combine: 'fp32' };
 const cases: Case[] = [
-  { schedule: '1F1B', pp: 2, dp: 1, microBatches: 4, batch: 4, layers: 2 },
-  { schedule: 'DualPipe', pp: 2, dp: 1, microBatches: 4, batch: 4, layers: 2 },
-  { schedule: 'DualPipe', pp: 4, dp: 1, microBatches: 8, batch: 8, layers: 4 },
-  { schedule: 'DualPipeV', pp: 2, dp: 1, microBatches: 4, batch: 4, layers: 4 },
-  // PP2 × EP2 (EP over the two DP replicas of each pipeline rank), float32 on the wire
-  { schedule: '1F1B', pp: 2, dp: 2, microBatches: 2, batch: 4, layers: 2, ep: { dispatch: 'fp32', combine: 'fp32' } },
-  { schedule: 'DualPipe', pp: 2, dp: 2, microBatches: 4, batch: 8, layers: 2, ep: { dispatch: 'fp32', combine: 'fp32' } },
+  { schedule: '1F1B', pp: 2, ep: 1, dp: 1, microBatches: 4, batch: 4, layers: 2 },
+  { schedule: 'DualPipe', pp: 2, ep: 1, dp: 1, microBatches: 4, batch: 4, layers: 2 },
+  { schedule: 'DualPipe', pp: 4, ep: 1, dp: 1, microBatches: 8, batch: 8, layers: 4 },
+  { schedule: 'DualPipeV', pp: 2, ep: 1, dp: 1, microBatches: 4, batch: 4, layers: 4 },
+  // PP2 × EP2 (the routed experts split over the EP ranks of each pipeline rank), float32 on the wire
+  { schedule: '1F1B', pp: 2, ep: 2, dp: 1, microBatches: 2, batch: 4, layers: 2, comm: fp32 },
+  { schedule: 'DualPipe', pp: 2, ep: 2, dp: 1, microBatches: 4, batch: 8, layers: 2, comm: fp32 },
+  // PP2 × EP2 × DP2: every expert held by two ranks (one per data replica), dense layers by four
+  { schedule: '1F1B', pp: 2, ep: 2, dp: 2, microBatches: 2, batch: 8, layers: 2, comm: fp32 },
 ];
 
 for (const c of cases) {
-  describe(`${c.schedule} over PP=${c.pp}${c.dp > 1 ? ` × DP=EP=${c.dp}` : ''} (${c.microBatches} micro-batches, ${c.layers} layers)`, { skip }, () => {
+  const name = `PP=${c.pp}${c.ep > 1 ? ` × EP=${c.ep}` : ''}${c.dp > 1 ? ` × DP=${c.dp}` : ''}`;
+  describe(`${c.schedule} over ${name} (${c.microBatches} micro-batches, ${c.layers} layers)`, { skip }, () => {
     it('matches the single-process loss at every step', async () => {
       const steps = 4;
       const single = new Trainer(fixtureOptions('fp32', steps, c.batch, c.layers), byteTokenizer, fixtureTokens());
       const expected = Array.from({ length: steps }, () => single.trainStep().loss);
       const { results } = await launch({
-        script: workerScript(), worldSize: c.pp * c.dp, args: ['pp-train'], killAfterMs: 120_000,
-        env: { TEST_TRAIN: JSON.stringify({ precision: 'fp32', steps, ...c }) },
+        script: workerScript(), worldSize: c.pp * c.ep * c.dp, args: ['pp-train'], killAfterMs: 180_000,
+        env: {
+          TEST_TRAIN: JSON.stringify({
+            precision: 'fp32', steps, batch: c.batch, layers: c.layers, schedule: c.schedule, microBatches: c.microBatches,
+            pp: c.pp, epSize: c.ep, ...(c.comm ? { ep: c.comm } : {}),
+          }),
+        },
       });
       for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
       const outs = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!));
@@ -45,13 +55,14 @@ for (const c of cases) {
           worst = Math.max(worst, rel);
           assert.ok(rel < TOLERANCE, `rank ${o.rank} step ${s + 1}: loss ${o.losses[s]} vs single-process ${expected[s]} (rel ${rel.toExponential(2)})`);
         }
-        assert.equal(o.paramSum, outs[0].paramSum, `rank ${o.rank} parameters differ from rank 0's`);
       }
-      // Rank 0 ends with the single-process run's weights (what its inference export writes), up to summation order.
+      assertHoldersAgree(outs);
+      // Rank 0 gathers the single-process run's weights from the holders (what its inference export writes), up to
+      // summation order.
       let sum = 0, scale = 0;
       for (const p of single.params.list()) for (let i = 0; i < p.data.length; i++) { sum += p.data[i]!; scale += Math.abs(p.data[i]!); }
-      assert.ok(Math.abs(outs[0].paramSum - sum) <= 1e-5 * scale, `rank 0 parameter sum ${outs[0].paramSum} vs single-process ${sum} (scale ${scale})`);
-      process.stdout.write(`# ${c.schedule} PP=${c.pp} DP=${c.dp}: worst relative loss difference ${worst.toExponential(2)}\n`);
+      assert.ok(Math.abs(outs[0].fullSum - sum) <= 1e-5 * scale, `rank 0 gathered parameter sum ${outs[0].fullSum} vs single-process ${sum} (scale ${scale})`);
+      process.stdout.write(`# ${c.schedule} ${name}: worst relative loss difference ${worst.toExponential(2)}\n`);
     });
   });
 }

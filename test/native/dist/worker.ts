@@ -2,13 +2,15 @@
 // argv[2] picks the scenario; results go to stdout as one JSON line; failures exit non-zero.
 import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/init.js';
 import { readDistEnv } from '../../../runtime/src/dist/env.js';
-import { PipelineTrainer } from '../../../runtime/src/dist/pp-trainer.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
 import { loadShard, restoreSharded, saveSharded } from '../../../runtime/src/dist/sharded-checkpoint.js';
 import type { Zero1 } from '../../../runtime/src/dist/zero1.js';
-import { DataParallelTrainer } from '../../../runtime/src/dist/dp-trainer.js';
-import { Trainer } from '../../../runtime/src/train/trainer.js';
+import { startEngine } from '../../../runtime/src/dist/engine.js';
+import { gatherWeights } from '../../../runtime/src/dist/gather.js';
+import { paramBytes, paramSpecs } from '../../../runtime/src/dist/held-params.js';
+import type { DistLayout, Placement } from '../../../runtime/src/dist/placement.js';
+import type { Trainer } from '../../../runtime/src/train/trainer.js';
 import type { Precision } from '../../../runtime/src/train/precision.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
@@ -85,64 +87,66 @@ async function faultScenario(kind: 'die' | 'stall'): Promise<Record<string, unkn
   return {};
 }
 
-/** ZeRO-1 data-parallel training of the fixture model; TEST_TRAIN = {precision, steps, batch}. */
-async function dpTrainScenario(): Promise<Record<string, unknown>> {
-  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as { precision: Precision; steps: number; batch: number; ep?: EpOptions };
-  const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch), byteTokenizer, fixtureTokens());
-  const dp = new DataParallelTrainer(trainer, world, spec.ep);
+interface TrainSpec {
+  precision: Precision; steps: number; batch: number; layers?: number;
+  /** Pipeline (default 1), expert-parallel size (default 1; with `ep` and no epSize: every rank of a DP-only run). */
+  pp?: number; epSize?: number; schedule?: ScheduleName; microBatches?: number; ep?: EpOptions;
+}
+
+/** The plan-order layout of a test run over `size` ranks. */
+function layoutOf(spec: TrainSpec): DistLayout {
+  const pp = spec.pp ?? 1;
+  const ep = spec.epSize ?? (spec.ep && pp === 1 ? size : 1);
+  if (size % (pp * ep) !== 0) throw new Error(`world ${size} is not a multiple of PP ${pp} × EP ${ep}`);
+  return { schedule: spec.schedule ?? '1F1B', pp, ep, dp: size / (pp * ep), microBatches: spec.microBatches ?? 1 };
+}
+
+async function engineFor(spec: TrainSpec) {
+  return startEngine(dist, {
+    options: fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers ?? 2), tokenizer: byteTokenizer, tokens: fixtureTokens(),
+    layout: layoutOf(spec), ...(spec.ep ? { ep: spec.ep } : {}),
+  });
+}
+
+/** What the tests check about the parameters: each held one's sum (holders must agree), rank 0's gathered model. */
+async function paramReport(trainer: Trainer, zero: Zero1, placement: Placement): Promise<Record<string, unknown>> {
+  const sums: Record<string, number> = {};
+  for (const p of trainer.params.list()) {
+    let s = 0;
+    for (let i = 0; i < p.data.length; i++) s += p.data[i];
+    sums[p.name] = s;
+  }
+  const whole = await dist.guard(() => gatherWeights(trainer, placement, world));
+  let fullSum: number | undefined;
+  if (whole) {
+    fullSum = 0;
+    for (const p of paramSpecs(trainer.config).list()) for (const v of whole.get(p.name)!) fullSum += v;
+  }
+  return { sums, fullSum, bytes: { ...paramBytes(trainer.params), ...zero.bytes }, buffers: [...trainer.params.buffers.keys()] };
+}
+
+/** Training of the fixture model; TEST_TRAIN = TrainSpec. */
+async function trainScenario(): Promise<Record<string, unknown>> {
+  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as TrainSpec;
+  const { trainer, engine, placement } = await engineFor(spec);
   const losses: number[] = [];
   const seconds: number[] = [];
   for (let s = 0; s < spec.steps; s++) {
-    const m = await dist.guard(() => dp.trainStep());
+    const m = await dist.guard(() => engine.trainStep());
     losses.push(m.loss);
     seconds.push(m.seconds);
   }
-  let sum = 0;
-  for (const p of trainer.params.list()) for (let i = 0; i < p.data.length; i++) sum += p.data[i];
-  return { losses, seconds, paramSum: sum, shardMoments: dp.shardOpt.m.size, traffic: world.traffic };
-}
-
-/** Pipeline training of the fixture model; TEST_TRAIN = {precision, steps, batch, layers, schedule, microBatches}. */
-async function ppTrainScenario(): Promise<Record<string, unknown>> {
-  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as {
-    precision: Precision; steps: number; batch: number; layers: number; schedule: ScheduleName; microBatches: number;
-    pp: number; ep?: EpOptions;
-  };
-  const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers), byteTokenizer, fixtureTokens());
-  // rank = dpRank · PP + ppRank
-  const PP = spec.pp, DP = size / PP, ppRank = rank % PP, dpRank = Math.floor(rank / PP);
-  const ppGroup = DP === 1 ? world : await dist.group({ name: `pp${dpRank}`, ranks: Array.from({ length: PP }, (_, p) => dpRank * PP + p) });
-  const dpGroup = DP === 1 ? undefined : await dist.group({ name: `dp${ppRank}`, ranks: Array.from({ length: DP }, (_, q) => q * PP + ppRank) });
-  const pp = new PipelineTrainer(trainer, dpGroup ? { pp: ppGroup, dp: dpGroup, world } : { pp: ppGroup },
-    { schedule: spec.schedule, microBatches: spec.microBatches, ...(spec.ep ? { ep: spec.ep } : {}) });
-  const losses: number[] = [];
-  for (let s = 0; s < spec.steps; s++) losses.push((await dist.guard(() => pp.trainStep())).loss);
-  let sum = 0;
-  for (const p of trainer.params.list()) for (let i = 0; i < p.data.length; i++) sum += p.data[i];
-  return { losses, paramSum: sum, traffic: world.traffic };
+  return { losses, seconds, shardMoments: engine.zero.shardOpt.m.size, traffic: world.traffic, ...(await paramReport(trainer, engine.zero, placement)) };
 }
 
 /**
- * Checkpointed training: TEST_TRAIN = {precision, steps, batch, runDir, every, pp?, schedule?, microBatches?, ep?}.
- * Resumes from the newest checkpoint in runDir when there is one; trains up to `stopAt` (default `steps`, which
- * also sets the learning-rate schedule), saving every `every` steps.
+ * Checkpointed training: TEST_TRAIN = TrainSpec & {runDir, every, stopAt?}. Resumes from the newest checkpoint in
+ * runDir when there is one; trains up to `stopAt` (default `steps`, which also sets the learning-rate schedule),
+ * saving every `every` steps.
  */
 async function ckptScenario(): Promise<Record<string, unknown>> {
-  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as {
-    precision: Precision; steps: number; batch: number; runDir: string; every: number; layers?: number; stopAt?: number;
-    pp?: number; schedule?: ScheduleName; microBatches?: number; ep?: EpOptions;
-  };
-  const trainer = new Trainer(fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers ?? 2), byteTokenizer, fixtureTokens());
-  let engine: { zero: Zero1; trainStep(): Promise<{ loss: number; step: number }> };
-  if (spec.pp) {
-    const PP = spec.pp, DP = size / PP, ppRank = rank % PP, dpRank = Math.floor(rank / PP);
-    const ppGroup = await dist.group({ name: `pp${dpRank}`, ranks: Array.from({ length: PP }, (_, p) => dpRank * PP + p) });
-    const dpGroup = await dist.group({ name: `dp${ppRank}`, ranks: Array.from({ length: DP }, (_, q) => q * PP + ppRank) });
-    engine = new PipelineTrainer(trainer, { pp: ppGroup, dp: dpGroup, world },
-      { schedule: spec.schedule!, microBatches: spec.microBatches!, ...(spec.ep ? { ep: spec.ep } : {}) });
-  } else {
-    engine = new DataParallelTrainer(trainer, world, spec.ep);
-  }
+  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as TrainSpec & { runDir: string; every: number; stopAt?: number };
+  const { trainer, engine } = await engineFor(spec);
   const loaded = loadShard(spec.runDir, rank, size);
   if (loaded) await restoreSharded(trainer, engine.zero, loaded);
   const losses: Record<number, number> = {};
@@ -157,8 +161,7 @@ async function ckptScenario(): Promise<Record<string, unknown>> {
 let result: Record<string, unknown>;
 if (scenario === 'collectives') result = await collectivesScenario();
 else if (scenario === 'ckpt') result = await ckptScenario();
-else if (scenario === 'pp-train') result = await ppTrainScenario();
-else if (scenario === 'dp-train') result = await dpTrainScenario();
+else if (scenario === 'pp-train' || scenario === 'dp-train') result = await trainScenario();
 else if (scenario === 'die' || scenario === 'stall') result = await faultScenario(scenario);
 else throw new Error(`unknown scenario ${scenario}`);
 process.stdout.write(JSON.stringify({ rank, ...result }) + '\n');
