@@ -86,6 +86,7 @@ test('serve without a role or a model says which flag or env is missing', async 
   });
   assert.match(await run([]), /^1: .*--role or MOE_SERVE_ROLE/);
   assert.match(await run(['--role', 'decode']), /^1: .*--model PATH or MOE_MODEL_PATH/);
-  assert.match(await run(['--role', 'router', '--model', dir]), /^1: .*tokenizer\.json/);
+  const empty = mkdtempSync(path.join(dir, 'empty-'));
+  assert.match(await run(['--role', 'router', '--model', empty]), /^1: .*has no tokenizer\.json/);
   assert.match(await run(['--role', 'router', '--model', path.join(dir, 'export')]), /^1: .*routes are required/);
 });

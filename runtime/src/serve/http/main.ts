@@ -49,7 +49,8 @@ export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process
   const host = values.host ?? env.POD_IP ?? '127.0.0.1';
   const modelName = values['model-name'] ?? env.MOE_SERVED_MODEL_NAME ?? env.MOE_DEPLOYMENT;
   const graceMs = intOf(values['grace-seconds'], '--grace-seconds', 30, 0) * 1000;
-  const store = inClusterConfigMaps(env);
+  // Only pods that are told about a ConfigMap hold an API token (non-leaders have none), so the client is made on demand.
+  const store = (): ReturnType<typeof inClusterConfigMaps> => inClusterConfigMaps(env);
   const stops: (() => Promise<void>)[] = [];
   let server: HttpServer;
 
@@ -57,8 +58,11 @@ export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process
     const tokenizer = loadTokenizer(modelPath);
     let routes: RouteSource;
     if (values.routes) routes = staticRoutes(values.routes);
-    else if (env.MOE_ROUTING_CONFIGMAP && store) routes = await configMapRoutes(store, env.MOE_ROUTING_CONFIGMAP, 2_000, log);
-    else throw new Error('serve --role router: routes are required: --routes FILE|JSON locally, or MOE_ROUTING_CONFIGMAP inside the cluster');
+    else {
+      const cms = env.MOE_ROUTING_CONFIGMAP ? store() : undefined;
+      if (!cms) throw new Error('serve --role router: routes are required: --routes FILE|JSON locally, or MOE_ROUTING_CONFIGMAP (with MOE_NAMESPACE) inside the cluster');
+      routes = await configMapRoutes(cms, env.MOE_ROUTING_CONFIGMAP!, 2_000, log);
+    }
     stops.push(() => routes.stop());
     server = createRouter({ tokenizer, routes, modelName, log, maxInFlight: intOf(values['max-in-flight'], '--max-in-flight', 256, 1) });
   } else {
@@ -73,9 +77,10 @@ export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process
     stops.push(() => engine.close());
     server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log });
     const leader = intOf(env.MOE_POD_INDEX, 'MOE_POD_INDEX', 0, 0) === 0;
-    if (store && leader && (env.MOE_PLACEMENT_CONFIGMAP || env.MOE_LOAD_CONFIGMAP)) {
+    const cms = leader && (env.MOE_PLACEMENT_CONFIGMAP || env.MOE_LOAD_CONFIGMAP) ? store() : undefined;
+    if (cms) {
       const sync = new OperatorSync({
-        store, engine, role, log, placementConfigMap: env.MOE_PLACEMENT_CONFIGMAP, loadConfigMap: env.MOE_LOAD_CONFIGMAP,
+        store: cms, engine, role, log, placementConfigMap: env.MOE_PLACEMENT_CONFIGMAP, loadConfigMap: env.MOE_LOAD_CONFIGMAP,
         podName: env.MOE_POD_NAME ?? `${role}-${env.MOE_REPLICA ?? 0}`, replica: intOf(env.MOE_REPLICA, 'MOE_REPLICA', 0, 0),
       });
       await sync.start();
