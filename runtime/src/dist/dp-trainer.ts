@@ -56,6 +56,7 @@ export class DataParallelTrainer {
     // The global mean gradient is the mean of the DP ranks' means (equal slices).
     const { gradNorm, lr } = await this.zero.step(1 / this.dp.size);
     const global = await globalBiasUpdate(t, this.dp, this.moeKeys, r.counts, t.config.n_routed_experts);
+    // Every rank holds every router bias here, identical after the update: rank-local spread is the global one.
     const m = await gatherF64(this.dp, [r.loss, r.mainLoss, r.mtpLoss, r.balance]);
     const mean = (j: number): number => {
       let s = 0;

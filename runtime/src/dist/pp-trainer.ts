@@ -169,17 +169,20 @@ export class PipelineTrainer {
     // Summed over each parameter's holders (both copies of a stage, shared embedding, DP replicas), averaged over DP.
     const { gradNorm, lr } = await this.zero.step(1 / this.dpSize);
     const global = await globalBiasUpdate(t, this.world, this.moeKeys, counts, t.config.n_routed_experts);
-    const parts = await gatherF64(this.world, [loss, mainLoss, mtpLoss, balance]);
+    // Each rank holds the router biases of its own layers only: the spread is the largest over the ranks.
+    const parts = await gatherF64(this.world, [loss, mainLoss, mtpLoss, balance, biasSpread(t.params)]);
     const sum = (j: number): number => {
       let s = 0;
-      for (let q = 0; q < this.world.size; q++) s += parts[q * 4 + j];
+      for (let q = 0; q < this.world.size; q++) s += parts[q * 5 + j];
       return s / this.dpSize;
     };
+    let spread = 0;
+    for (let q = 0; q < this.world.size; q++) spread = Math.max(spread, parts[q * 5 + 4]);
     if (!Number.isFinite(sum(0))) throw new Error(`loss is ${sum(0)} at step ${t.step}: lower --lr or check the data`);
     t.step++;
     return {
       step: t.step, loss: sum(0), mainLoss: sum(1), mtpLoss: sum(2), balance: sum(3), gradNorm, lr,
-      tokens: batch * seqLen, seconds: (performance.now() - t0) / 1000, biasSpread: biasSpread(t.params),
+      tokens: batch * seqLen, seconds: (performance.now() - t0) / 1000, biasSpread: spread,
       expertLoad: [...global.values()].map((c) => Array.from(c)),
     };
   }

@@ -36,7 +36,8 @@ for (const c of cases) {
     it('matches the single-process loss at every step', async () => {
       const steps = 4;
       const single = new Trainer(fixtureOptions('fp32', steps, c.batch, c.layers), byteTokenizer, fixtureTokens());
-      const expected = Array.from({ length: steps }, () => single.trainStep().loss);
+      let lastSingle: ReturnType<Trainer['trainStep']> | undefined;
+      const expected = Array.from({ length: steps }, () => (lastSingle = single.trainStep()).loss);
       const { results } = await launch({
         script: workerScript(), worldSize: c.pp * c.ep * c.dp, args: ['pp-train'], killAfterMs: 180_000,
         env: {
@@ -57,6 +58,18 @@ for (const c of cases) {
         }
       }
       assertHoldersAgree(outs);
+      // The expert-load bias update sees the global loads: every rank's router biases are the single-process ones,
+      // rank 0 reports the single-process run's last expert loads and the bias spread over all layers.
+      for (const o of outs) {
+        for (const [name, b] of single.params.buffers) {
+          if (!(name in o.sums)) continue;
+          let sum = 0;
+          for (let i = 0; i < b.length; i++) sum += b[i]!;
+          assert.equal(o.sums[name], sum, `rank ${o.rank} ${name}`);
+        }
+      }
+      assert.deepEqual(outs[0].expertLoad, lastSingle!.expertLoad);
+      assert.equal(outs[0].biasSpread, lastSingle!.biasSpread);
       // Rank 0 gathers the single-process run's weights from the holders (what its inference export writes), up to
       // summation order.
       let sum = 0, scale = 0;

@@ -10,7 +10,7 @@ import { startEngine } from '../../../runtime/src/dist/engine.js';
 import { gatherWeights } from '../../../runtime/src/dist/gather.js';
 import { paramBytes, paramSpecs } from '../../../runtime/src/dist/held-params.js';
 import type { DistLayout, Placement } from '../../../runtime/src/dist/placement.js';
-import type { Trainer } from '../../../runtime/src/train/trainer.js';
+import type { StepMetrics, Trainer } from '../../../runtime/src/train/trainer.js';
 import type { Precision } from '../../../runtime/src/train/precision.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
@@ -116,6 +116,11 @@ async function paramReport(trainer: Trainer, zero: Zero1, placement: Placement):
     for (let i = 0; i < p.data.length; i++) s += p.data[i];
     sums[p.name] = s;
   }
+  for (const [name, b] of trainer.params.buffers) {
+    let s = 0;
+    for (let i = 0; i < b.length; i++) s += b[i];
+    sums[name] = s;
+  }
   const whole = await dist.guard(() => gatherWeights(trainer, placement, world));
   let fullSum: number | undefined;
   if (whole) {
@@ -131,12 +136,13 @@ async function trainScenario(): Promise<Record<string, unknown>> {
   const { trainer, engine, placement } = await engineFor(spec);
   const losses: number[] = [];
   const seconds: number[] = [];
+  let last: StepMetrics | undefined;
   for (let s = 0; s < spec.steps; s++) {
-    const m = await dist.guard(() => engine.trainStep());
+    const m = last = await dist.guard(() => engine.trainStep());
     losses.push(m.loss);
     seconds.push(m.seconds);
   }
-  return { losses, seconds, shardMoments: engine.zero.shardOpt.m.size, traffic: world.traffic, ...(await paramReport(trainer, engine.zero, placement)) };
+  return { losses, seconds, biasSpread: last?.biasSpread, expertLoad: last?.expertLoad, shardMoments: engine.zero.shardOpt.m.size, traffic: world.traffic, ...(await paramReport(trainer, engine.zero, placement)) };
 }
 
 /**
