@@ -8,8 +8,10 @@ export interface Gang {
   revision: string;
   /** Pods of the replica that are not being deleted, by pod index. */
   pods: V1Pod[];
-  /** Some pod of the replica is being deleted. */
+  /** Some pod of the replica is being deleted (the reconciler narrows this to deletions it made itself). */
   terminating: boolean;
+  /** Names of the replica's pods that are being deleted. */
+  deleting: string[];
   /** Some pod is still behind the gang gate. */
   gated: boolean;
   /** Every expected pod exists, runs, and is Ready. */
@@ -51,6 +53,7 @@ export function observeGangs(pods: readonly V1Pod[], role: RoleName, expectedPod
       revision: revs.size === 1 ? [...revs][0]! : '',
       pods: live,
       terminating: live.length < all.length,
+      deleting: all.filter((p) => p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!),
       gated: live.some(isGated),
       ready: live.length === expectedPods && live.every(isPodReady),
     };

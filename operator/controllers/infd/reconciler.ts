@@ -81,6 +81,8 @@ export class InfdReconciler {
   private readonly created = new Map<string, { at: number; node: string; gpus: number }>();
   /** Pods this process has seen in its cache (a later absence is a deletion, not cache lag). */
   private readonly seen = new Set<string>();
+  /** Pods this process deleted, by namespace/name (a gang it is tearing down is not a failed one). */
+  private readonly deleted = new Map<string, number>();
 
   constructor(private readonly d: InfdDeps) {}
 
@@ -154,6 +156,8 @@ export class InfdReconciler {
     for (const r of ROLES) {
       gangs[r] = observeGangs(pods, r, shapes[r].pods);
       for (const g of gangs[r]) {
+        // Only deletions this process made mean "going away"; a pod deleted by someone else breaks the replica.
+        g.terminating = this.deletedByUs(g, shapes[r], name, namespace);
         const broken = this.brokenReason(g, shapes[r], name, namespace);
         if (!broken) {
           if (g.gated && g.pods.length === shapes[r].pods && !g.terminating) await this.release(g.pods, signal); // created before an operator restart
@@ -173,6 +177,7 @@ export class InfdReconciler {
       revision: revisions[r],
       ...rolloutBounds(dep, desired[r]),
       gangs: gangs[r].map((g) => ({ replica: g.replica, revision: g.revision, ready: g.ready, terminating: g.terminating || restartedNow.has(`${r}/${g.replica}`) })),
+      preferred: [...m.restarting].filter((k) => k.startsWith(`${r}/`)).map((k) => Number(k.split('/')[1])),
     }));
     const decisions = decideRollout(inputs);
     let used: Map<string, number> | undefined;
@@ -209,11 +214,13 @@ export class InfdReconciler {
 
     // 9. Degraded: replicas restarted after a failure stay on the list until ready again.
     for (const key of [...m.restarting]) {
+      if (restartedNow.has(key)) continue;
       const [r, rep] = key.split('/') as [RoleName, string];
       const g = gangs[r].find((x) => x.replica === Number(rep));
-      if (!restartedNow.has(key) && g?.ready) m.restarting.delete(key);
-      else if (!restartedNow.has(key) && Number(rep) >= desired[r]) m.restarting.delete(key);
-      else if (!restartedNow.has(key)) st.recovering(r, Number(rep));
+      const liveCount = gangs[r].filter((x) => !x.terminating && !restartedNow.has(`${r}/${x.replica}`)).length + decisions[r]!.create.length;
+      // Done when ready again, or when it is gone and not coming back (scaled down meanwhile).
+      if (g?.ready || (!g && !decisions[r]!.create.includes(Number(rep)) && liveCount >= desired[r])) m.restarting.delete(key);
+      else st.recovering(r, Number(rep));
     }
 
     // 10. Expert load balancing, when due.
@@ -242,6 +249,7 @@ export class InfdReconciler {
   /** Why a gang must restart as a unit, or undefined when it is fine (or still starting). */
   private brokenReason(g: Gang, s: RoleShape, name: string, namespace: string): string | undefined {
     if (g.terminating) return undefined;
+    if (g.deleting.length) return `pod ${g.deleting[0]} was deleted`;
     if (g.failed) return `pod ${g.failed.pod} ${g.failed.reason}${g.failed.node ? ` on ${g.failed.node}` : ''}`;
     for (const p of g.pods) {
       const node = p.spec?.nodeName;
@@ -259,6 +267,16 @@ export class InfdReconciler {
       return `pod ${pn} was deleted`;
     }
     return undefined;
+  }
+
+  private deletedByUs(g: Gang, s: RoleShape, name: string, namespace: string): boolean {
+    const now = Date.now();
+    for (const [k, at] of this.deleted) {
+      const [ns, pn] = k.split('/') as [string, string];
+      if (now - at > CACHE_LAG_MS && !this.d.pods.get(pn, ns)) this.deleted.delete(k);
+    }
+    for (let i = 0; i < s.pods; i++) if (this.deleted.has(`${namespace}/${infdNames(name).pod(s.role, g.replica, i)}`)) return true;
+    return false;
   }
 
   /** GPUs held per node by every pod the operator manages, plus pods it created that its cache does not show yet. */
@@ -303,6 +321,7 @@ export class InfdReconciler {
         made.push(p);
       }
       const node = p.spec!.nodeSelector!['kubernetes.io/hostname']!;
+      this.deleted.delete(`${namespace}/${p.metadata!.name}`);
       this.created.set(`${namespace}/${p.metadata!.name}`, { at: Date.now(), node, gpus: s.gpusPerPod });
       used.set(node, (used.get(node) ?? 0) + s.gpusPerPod);
     });
@@ -332,6 +351,7 @@ export class InfdReconciler {
       16,
       async (p) => {
         this.created.delete(`${p.metadata!.namespace}/${p.metadata!.name}`);
+        this.deleted.set(`${p.metadata!.namespace}/${p.metadata!.name}`, Date.now());
         await this.d.client.delete(resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!), { gracePeriodSeconds: 0, signal });
       },
     );

@@ -2,7 +2,8 @@
 //
 // Per role, with N desired replicas, target revision T, S = maxSurge, U = maxUnavailable (resolved):
 //   - no gang at an older revision: scaling only. Missing replicas are created at the lowest free indexes, extra ones
-//     deleted highest index first. Never a rollout.
+//     deleted highest index first. Never a rollout. A replica restarting after a failure (`preferred`) is recreated
+//     under its own index once its old pods are gone.
 //   - otherwise (rolling): new = gangs at T, old = the rest, total = all gangs (terminating ones included, so a
 //     surge is never exceeded while old pods drain).
 //       create   = min(N + S − total, N − new)                     (never more than N + S gangs)
@@ -27,6 +28,8 @@ export interface RoleRolloutInput {
   maxSurge: number;
   maxUnavailable: number;
   gangs: readonly GangView[];
+  /** Free indexes to use first: replicas being restarted come back under their own index. */
+  preferred?: readonly number[];
 }
 
 export interface RoleDecision {
@@ -40,9 +43,10 @@ export interface RoleDecision {
   waiting?: string;
 }
 
-function freeIndexes(used: Set<number>, n: number): number[] {
+function freeIndexes(used: Set<number>, n: number, preferred: readonly number[] = []): number[] {
   const out: number[] = [];
-  for (let i = 0; out.length < n; i++) if (!used.has(i)) out.push(i);
+  for (const i of preferred) if (out.length < n && !used.has(i) && !out.includes(i)) out.push(i);
+  for (let i = 0; out.length < n; i++) if (!used.has(i) && !out.includes(i)) out.push(i);
   return out;
 }
 
@@ -61,8 +65,10 @@ export function decideRollout(inputs: readonly RoleRolloutInput[]): Record<strin
     const old = live.filter((g) => g.revision !== r.revision);
     const d: RoleDecision = { create: [], delete: [], rolling: old.length > 0, updated: fresh.length, ready: live.filter((g) => g.ready).length };
     const N = r.desired;
+    // A replica restarting as a unit comes back under its own index once its old pods are gone: no stand-in meanwhile.
+    const draining = (r.preferred ?? []).filter((i) => r.gangs.some((g) => g.replica === i && g.terminating)).length;
     if (old.length === 0) {
-      if (fresh.length < N) d.create = freeIndexes(used, N - fresh.length);
+      if (fresh.length + draining < N) d.create = freeIndexes(used, N - fresh.length - draining, r.preferred);
       if (fresh.length > N) d.delete = fresh.map((g) => g.replica).sort((a, b) => b - a).slice(0, fresh.length - N);
       out[r.role] = d;
       continue;
@@ -85,9 +91,9 @@ export function decideRollout(inputs: readonly RoleRolloutInput[]): Record<strin
       d.delete.push(g.replica);
       readyDelete--;
     }
-    const want = Math.min(N + r.maxSurge - total, N - fresh.length);
+    const want = Math.min(N + r.maxSurge - total, N - fresh.length - draining);
     if (want > 0 && fraction(r) > pace + 1e-9) d.waiting = `waiting for the other role to catch up (${(pace * 100).toFixed(0)}% updated there)`;
-    else if (want > 0) d.create = freeIndexes(used, want);
+    else if (want > 0) d.create = freeIndexes(used, want, r.preferred);
     else if (fresh.length < N) d.waiting = `at the surge bound (${total} of ${N + r.maxSurge} gangs); waiting for new gangs to become ready`;
     out[r.role] = d;
   }

@@ -61,13 +61,20 @@ export class InfdStatusBuilder {
   }
 
   modelReady(uri: string, resolvedFrom: string, message: string): void {
-    const changed = this.status.model?.uri !== uri;
+    const changed = this.status.model?.uri !== uri || !this.isTrue(C.ModelReady);
     this.status.model = { uri, resolvedFrom };
-    if (this.condition(C.ModelReady, true, R.ModelResolved, message) || changed) this.event('Normal', R.ModelResolved, message);
+    this.condition(C.ModelReady, true, R.ModelResolved, message);
+    if (changed) this.event('Normal', R.ModelResolved, message);
+  }
+
+  private isTrue(type: string): boolean {
+    return (this.status.conditions ?? []).some((c) => c.type === type && c.status === 'True');
   }
 
   modelWaiting(reason: string, message: string): void {
-    if (this.condition(C.ModelReady, false, reason, message)) this.event(reason === R.WaitingForTrainingJob ? 'Normal' : 'Warning', reason, message);
+    const was = (this.status.conditions ?? []).find((c) => c.type === C.ModelReady);
+    this.condition(C.ModelReady, false, reason, message);
+    if (was?.status !== 'False' || was.reason !== reason) this.event(reason === R.WaitingForTrainingJob ? 'Normal' : 'Warning', reason, message);
   }
 
   /** Something keeps the deployment from progressing (no topology, no room): shown in Progressing. */
@@ -122,7 +129,10 @@ export class InfdStatusBuilder {
     const roleOk = (o: RoleObservation | undefined) => !!o && (o.desired === 0 ? true : o.ready >= 1);
     const available = !!dec && dec.ready >= 1 && roleOk(pre) && !!rt && rt.ready >= 1;
     const parts = ROLES.map((r) => `${r} ${this.obs[r]?.ready ?? 0}/${this.obs[r]?.desired ?? 0}`).join(', ') + `, router ${rt?.ready ?? 0}/${rt?.desired ?? 0}`;
-    if (this.condition(C.Available, available, available ? R.AllReplicasReady : R.ReplicasUnavailable, `ready: ${parts}`) && available) this.event('Normal', 'Available', `serving: ${parts}`);
+    const wasAvailable = this.isTrue(C.Available);
+    this.condition(C.Available, available, available ? R.AllReplicasReady : R.ReplicasUnavailable, `ready: ${parts}`);
+    if (available && !wasAvailable) this.event('Normal', C.Available, `serving: ${parts}`);
+    if (!available && wasAvailable) this.event('Warning', R.ReplicasUnavailable, `not serving: ${parts}`);
 
     const rolling = ROLES.filter((r) => this.obs[r]?.rolling);
     const settling = ROLES.filter((r) => this.obs[r]?.settling);
