@@ -12,6 +12,7 @@ import { alloc32 } from '../../model/tensor.js';
 import { dequantizeWeights, quantizeWeights } from '../../native/index.js';
 import type { SequenceCache } from './kv-cache.js';
 import { Linear, type GemmPrecision } from './linear.js';
+import { attendAbsorbed } from './mla-core.js';
 import { ropeAt } from './rope.js';
 import { need, type ModelWeights } from './weights.js';
 
@@ -99,53 +100,15 @@ export class Mla {
     const kvb = this.kvb;
     const qlat = new Float64Array(kr);
     const olat = new Float64Array(kr);
+    const qpe = new Float64Array(dr);
     for (const s of segs) {
       const L = s.cache.length;
       const { ckv: C, kpe: K } = s.cache.layers[layer];
       const p = new Float64Array(L + s.n);
       for (let i = 0; i < s.n; i++) {
         const t = s.row0 + i;
-        const last = L + i;
         for (let h = 0; h < H; h++) {
-          const qo = t * H * qk + h * qk;
-          const wk = h * (dn + dv) * kr;
-          qlat.fill(0);
-          for (let e = 0; e < dn; e++) {
-            const qe = q[qo + e];
-            const wo = wk + e * kr;
-            for (let r = 0; r < kr; r++) qlat[r] += qe * kvb[wo + r];
-          }
-          let mx = -Infinity;
-          for (let j = 0; j <= last; j++) {
-            let sc = 0;
-            const co = j * kr;
-            for (let r = 0; r < kr; r++) sc += qlat[r] * C[co + r];
-            const ko = j * dr;
-            for (let e = 0; e < dr; e++) sc += q[qo + dn + e] * K[ko + e];
-            sc *= scale;
-            p[j] = sc;
-            if (sc > mx) mx = sc;
-          }
-          let z = 0;
-          for (let j = 0; j <= last; j++) {
-            const v = Math.exp(p[j] - mx);
-            p[j] = v;
-            z += v;
-          }
-          olat.fill(0);
-          for (let j = 0; j <= last; j++) {
-            const pj = p[j] / z;
-            const co = j * kr;
-            for (let r = 0; r < kr; r++) olat[r] += pj * C[co + r];
-          }
-          const wv = wk + dn * kr;
-          const oo = t * H * dv + h * dv;
-          for (let e = 0; e < dv; e++) {
-            let acc = 0;
-            const wo = wv + e * kr;
-            for (let r = 0; r < kr; r++) acc += kvb[wo + r] * olat[r];
-            o[oo + e] = acc;
-          }
+          attendAbsorbed(q, t * H * qk + h * qk, kvb, h * (dn + dv) * kr, C, K, L + i, kr, dn, dr, dv, scale, qlat, olat, qpe, p, o, t * H * dv + h * dv);
         }
       }
     }
