@@ -1,9 +1,12 @@
 // Distributed training benchmark on the deepseek-v3-tiny preset (FP8, batch 8 × 64 tokens): steps/s of the
 // single-process trainer (the peer, measured in this run), ZeRO-1 DP over 1, 2 and 4 ranks, EP=2 (FP8 dispatch, BF16
-// combine) and 1F1B PP=2; and the bytes each rank handed to the network per step against the planner's traffic
-// model (operator/plan/traffic.ts) for the same layout. Writes bench/results/dist-train.json.
+// combine), 1F1B PP=2 and the demo's 8-rank layout (DualPipe PP=2 × EP=2 × DP=2, batch 16, examples/demo); the
+// bytes each rank handed to the network per step against the planner's traffic model (operator/plan/traffic.ts)
+// for the same layout; and the parameter + optimizer bytes each rank holds, against what the replaced
+// whole-model-per-rank code allocated for the same layout. Writes bench/results/dist-train.json.
 // These machines have 2 shared cores: 2 ranks compete with each other and with other work; read the numbers as such.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch } from '../../runtime/src/dist/local-launch.js';
@@ -12,6 +15,7 @@ import { trafficVolumes } from '../../operator/plan/traffic.js';
 import { modelConfig } from '../../runtime/src/model/config.js';
 import type { ParallelismSpec } from '../../operator/plan/types.js';
 import type { BenchSpec } from './rank.js';
+import { paramSpecs } from '../../runtime/src/dist/held-params.js';
 
 const STEPS = Number(process.env.BENCH_DIST_STEPS ?? 4);
 const BATCH = 8, SEQ = 64;
@@ -23,7 +27,18 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-interface Out { rank: number; seconds: number[]; losses: number[]; traffic: Record<string, number> }
+interface Out { rank: number; seconds: number[]; losses: number[]; traffic: Record<string, number>; bytes: Record<string, number> }
+
+/**
+ * What every rank allocated before parameters were placed (commit effc542): the whole model's FP32 values and
+ * gradients, the trainer's whole-model BF16 AdamW moments (unused by the engines), ZeRO-1's padded flat gradient and
+ * flat parameter vectors over the world, its reduced-gradient and parameter shards, the shard's BF16 moments, and
+ * every router bias.
+ */
+function replacedBytesPerRank(n: number, world: number, buffers: number): number {
+  const shard = Math.ceil(n / world);
+  return 8 * n + 4 * n + 8 * shard * world + 8 * shard + 4 * shard + buffers;
+}
 
 async function run(world: number, spec: BenchSpec): Promise<Out[]> {
   const { results } = await launch({ script, worldSize: world, killAfterMs: 600_000, env: { BENCH_SPEC: JSON.stringify(spec) } });
@@ -37,6 +52,8 @@ if (!collectivesAvailable()) {
 }
 const model = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });
 const base = { steps: STEPS, batch: BATCH, seqLen: SEQ };
+const wholeCount = paramSpecs(model).list().reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+const biasBytes = 4 * model.n_routed_experts * paramSpecs(model).buffers.size;
 const layouts: Array<{ name: string; world: number; spec: BenchSpec; parallelism?: ParallelismSpec; microBatchSize?: number }> = [
   { name: 'single process (peer)', world: 1, spec: { layout: 'single', ...base } },
   { name: 'ZeRO-1 DP=1 over Gloo', world: 1, spec: { layout: 'dp', ...base } },
@@ -49,6 +66,11 @@ const layouts: Array<{ name: string; world: number; spec: BenchSpec; parallelism
   {
     name: '1F1B PP=2', world: 2, spec: { layout: 'pp', schedule: '1F1B', microBatches: 4, ...base }, microBatchSize: BATCH / 4,
     parallelism: { pipeline: { stages: 2, schedule: '1F1B', microBatches: 4 }, expert: 1, data: 1, tensor: 1, gpusPerPod: 1 },
+  },
+  {
+    name: 'demo: DualPipe PP=2 × EP=2 × DP=2 (batch 16)', world: 8,
+    spec: { layout: 'mixed', pp: 2, ep: 2, schedule: 'DualPipe', microBatches: 4, ...base, batch: 16 }, microBatchSize: 1,
+    parallelism: { pipeline: { stages: 2, schedule: 'DualPipe', microBatches: 4 }, expert: 2, data: 2, tensor: 1, gpusPerPod: 1 },
   },
 ];
 
@@ -70,16 +92,24 @@ for (const l of layouts) {
       ringSize: n,
     };
   }
+  const batch = l.spec.batch;
+  const held = l.spec.layout === 'single' ? undefined : outs.map((o) => o.bytes.params + o.bytes.grads + o.bytes.buffers + o.bytes.moments + o.bytes.zeroBuffers);
   const row = {
-    layout: l.name, ranks: l.world, stepSeconds: step, stepsPerSecond: 1 / step, tokensPerSecond: (BATCH * SEQ) / step,
+    layout: l.name, ranks: l.world, batch, stepSeconds: step, stepsPerSecond: 1 / step, tokensPerSecond: (batch * SEQ) / step,
     finalLoss: outs[0].losses[outs[0].losses.length - 1], bytesSentPerRankPerStep: measured, modelled,
+    ...(held ? {
+      // parameters + gradients + router biases + AdamW moments + ZeRO-1 buffers, per rank
+      heldBytesPerRank: held, replacedBytesPerRank: replacedBytesPerRank(wholeCount, l.world, biasBytes),
+      parameterElementsPerRank: outs.map((o) => o.bytes.count), momentBytesPerRank: outs.map((o) => o.bytes.moments),
+    } : {}),
   };
   rows.push(row);
   process.stderr.write(`${JSON.stringify(row)}\n`);
 }
 const out = {
   bench: 'dist-train', preset: 'deepseek-v3-tiny', precision: 'fp8', batch: BATCH, seqLen: SEQ, steps: STEPS,
-  note: 'steps/s from the median step after the first; 2 shared cores, so 2 ranks contend. Measured bytes are what each rank handed to Gloo per step (ring all-reduce counted as 2(n-1)/n of the buffer).',
+  note: 'steps/s from the median step after the first; 2 shared cores, so 2 ranks contend. Measured bytes are what each rank handed to Gloo per step (ring all-reduce counted as 2(n-1)/n of the buffer). heldBytesPerRank is measured from the allocated arrays; replacedBytesPerRank is the allocation list of the replaced whole-model-per-rank code for the same world size.',
+  wholeModelParameters: wholeCount, loadAverage: os.loadavg(),
   rows,
 };
 mkdirSync('bench/results', { recursive: true });
