@@ -5,32 +5,40 @@
 //   direct          the peer: the same engine called in-process (engine.generate from N concurrent callers), no HTTP;
 //   http            router → decode replica (decode prefills locally): direct vs http is the HTTP/router overhead;
 //   http-disagg     router → decode ← prefill (KV hand-off over HTTP), the deployment shape.
+// Role servers run in their own processes (role-proc.ts), as pods do; the router and the clients share this one.
 // Clients stream (SSE with include_usage); TTFT = first content chunk, e2e = [DONE]; ITL = (e2e − TTFT)/(tokens − 1)
-// per request (the byte tokenizer holds back incomplete UTF-8, so chunk gaps are not token gaps). Everything shares
-// one Node event loop and this machine's cores with the clients: numbers are for comparing setups, not capacity.
-// Writes bench/results/serve-http.json. Sizes: BENCH_SERVE_SCALE (default 1) multiplies the request counts.
+// per request (the byte tokenizer holds back incomplete UTF-8, so chunk gaps are not token gaps). All processes share
+// this machine's cores (and other work on it): numbers are for comparing setups, not capacity.
+// Writes bench/results/serve-http.json. Sizes: BENCH_SERVE_SCALE (default 1) multiplies the request counts;
+// BENCH_SERVE_MIX=decode-heavy runs one mix.
+import { fork, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
-import { modelConfig } from '../../runtime/src/model/config.js';
 import { Engine } from '../../runtime/src/serve/engine/engine.js';
-import { decodeHandoff, encodeHandoff } from '../../runtime/src/serve/engine/handoff.js';
-import type { EngineOptions } from '../../runtime/src/serve/engine/types.js';
-import { createRoleServer } from '../../runtime/src/serve/http/role-server.js';
 import { createRouter } from '../../runtime/src/serve/http/router.js';
 import { fixedRoutes } from '../../runtime/src/serve/http/routes.js';
-import type { HttpServer } from '../../runtime/src/serve/http/server.js';
-import { nativeAvailable } from '../../runtime/src/train/precision.js';
 import { repoRoot, writeResult } from '../plan/common.js';
+import { config, engineOpts, precision, SEED } from './common.js';
 
+// One kernel thread per engine process (the role processes inherit it).
 process.env.MOE_NUM_THREADS ??= '1';
 const SCALE = Number(process.env.BENCH_SERVE_SCALE ?? 1);
-const config = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });
-const precision: EngineOptions['precision'] = nativeAvailable() ? 'fp8' : 'fp32';
-const engineOpts: EngineOptions = { maxBatch: 8, maxQueue: 256, maxSequenceLength: 1024, precision };
-const SEED = 11;
 const MODEL = 'bench';
+
+/** A role server in its own process; resolves with its URL and a stop function. */
+function roleProcess(role: 'prefill' | 'decode'): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./role-proc.js', import.meta.url)), [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({
+      url: (m as { url: string }).url,
+      stop: () => new Promise<void>((r) => { child.once('exit', () => r()); child.send('stop'); }),
+    }));
+    child.once('exit', (code) => reject(new Error(`role process ${role} exited ${code}`)));
+  });
+}
 const corpus = readFileSync(join(repoRoot, 'examples', 'corpus', 'fables.txt'), 'latin1').replace(/[^\x20-\x7e]/g, ' ');
 
 interface Mix { name: string; promptTokens: number; maxTokens: number; clients: number; requests: number }
@@ -107,62 +115,68 @@ function summary(samples: Sample[], wall: number) {
 
 const quiet = () => {};
 async function setup(kind: 'direct' | 'http' | 'http-disagg', m: Mix) {
-  const engines = [Engine.random(config, byteTokenizer, engineOpts, SEED)];
   if (kind === 'direct') {
-    const warm = direct(engines[0], { ...m, maxTokens: 2 });
-    await warm(0);
-    const r = await closedLoop(m, direct(engines[0], m));
-    await engines[0].close();
+    const engine = Engine.random(config, byteTokenizer, engineOpts, SEED);
+    await direct(engine, { ...m, maxTokens: 2 })(0);
+    const r = await closedLoop(m, direct(engine, m));
+    await engine.close();
     return summary(r.samples, r.wall);
   }
-  const servers: HttpServer[] = [];
-  const codec = { encode: (h: Parameters<typeof encodeHandoff>[0]) => encodeHandoff(h), decode: decodeHandoff };
-  const decode = createRoleServer({ role: 'decode', engine: engines[0], codec, log: quiet });
-  await decode.listen(0, '127.0.0.1');
-  servers.push(decode);
-  const prefill: { replica: number; url: string }[] = [];
-  if (kind === 'http-disagg') {
-    engines.push(Engine.random(config, byteTokenizer, engineOpts, SEED));
-    const p = createRoleServer({ role: 'prefill', engine: engines[1], codec, log: quiet });
-    await p.listen(0, '127.0.0.1');
-    servers.push(p);
-    prefill.push({ replica: 0, url: p.url() });
-  }
-  const router = createRouter({ tokenizer: byteTokenizer, routes: fixedRoutes({ model: MODEL, prefill, decode: [{ replica: 0, url: decode.url() }] }), log: quiet, maxInFlight: 1024 });
+  const roles = await Promise.all([roleProcess('decode'), ...(kind === 'http-disagg' ? [roleProcess('prefill')] : [])]);
+  const [decode, prefill] = roles;
+  const router = createRouter({ tokenizer: byteTokenizer, routes: fixedRoutes({ model: MODEL, prefill: prefill ? [{ replica: 0, url: prefill.url }] : [], decode: [{ replica: 0, url: decode.url }] }), log: quiet, maxInFlight: 1024 });
   await router.listen(0, '127.0.0.1');
-  servers.push(router);
   await viaHttp(router.url(), { ...m, maxTokens: 2 })(0);
   const r = await closedLoop(m, viaHttp(router.url(), m));
-  for (const s of servers) await s.shutdown(1000);
-  for (const e of engines) await e.close();
+  await router.shutdown(1000);
+  for (const p of roles) await p.stop();
   return summary(r.samples, r.wall);
 }
 
 // Warm-up pass of every setup on a small mix (not recorded), so no setup pays the JIT and allocator warm-up alone.
 for (const kind of ['direct', 'http', 'http-disagg'] as const) await setup(kind, { name: 'warm-up', promptTokens: 64, maxTokens: 8, clients: 4, requests: 8 });
 
+const ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? 3);
+const KINDS = ['direct', 'http', 'http-disagg'] as const;
+type Summary = ReturnType<typeof summary>;
 const runs = [];
-for (const m of MIXES) {
-  const out: Record<string, unknown> = { mix: m };
-  for (const kind of ['direct', 'http', 'http-disagg'] as const) {
-    process.stderr.write(`${m.name} ${kind}...\n`);
-    out[kind] = await setup(kind, m);
-    process.stderr.write(`  ${JSON.stringify(out[kind])}\n`);
+const only = process.env.BENCH_SERVE_MIX;
+for (const m of MIXES.filter((x) => !only || x.name === only)) {
+  // Rounds rotate the order of the setups, so drifting machine load does not favour one; each setup reports its
+  // median-throughput round and the throughput of every round.
+  const got: Record<string, Summary[]> = { direct: [], http: [], 'http-disagg': [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < KINDS.length; k++) {
+      const kind = KINDS[(k + r) % KINDS.length];
+      process.stderr.write(`${m.name} round ${r + 1}/${ROUNDS} ${kind}: `);
+      const sum = await setup(kind, m);
+      got[kind].push(sum);
+      process.stderr.write(`${sum.tokensPerSecond} tok/s, TTFT p50 ${sum.ttftMs.p50} ms, ITL p50 ${sum.itlMs?.p50 ?? '-'} ms\n`);
+    }
   }
-  const d = out.direct as ReturnType<typeof summary>;
-  const h = out.http as ReturnType<typeof summary>;
+  const out: Record<string, unknown> = { mix: m };
+  const median: Record<string, Summary> = {};
+  for (const kind of KINDS) {
+    const sorted = [...got[kind]].sort((a, b) => a.tokensPerSecond - b.tokensPerSecond);
+    median[kind] = sorted[Math.floor(sorted.length / 2)];
+    out[kind] = { ...median[kind], tokensPerSecondEachRound: got[kind].map((x) => x.tokensPerSecond) };
+  }
+  const d = median.direct;
+  const h = median.http;
   out.httpOverhead = {
     tokensPerSecondRatio: +(h.tokensPerSecond / d.tokensPerSecond).toFixed(3),
     ttftP50Ms: +(h.ttftMs.p50 - d.ttftMs.p50).toFixed(1),
+    itlP50Ms: h.itlMs && d.itlMs ? +(h.itlMs.p50 - d.itlMs.p50).toFixed(1) : null,
     e2eP50Ms: +(h.e2eMs.p50 - d.e2eMs.p50).toFixed(1),
   };
   runs.push(out);
 }
 
 const file = writeResult('serve-http', {
-  model: 'deepseek-v3-tiny (vocab 256, random weights, byte tokenizer)', precision, engine: engineOpts, kernelThreads: process.env.MOE_NUM_THREADS,
+  model: 'deepseek-v3-tiny (vocab 256, random weights, byte tokenizer)', precision, rounds: ROUNDS, engine: engineOpts, kernelThreads: process.env.MOE_NUM_THREADS,
   peer: 'direct: the same engine called in-process without HTTP; http − direct is the HTTP + router overhead (SSE, JSON, detokenisation, loopback TCP) under the same load',
-  caveat: 'clients, router, role servers and engines share one Node process and event loop on this machine; disaggregation cannot help here because prefill and decode share the cores',
+  setup: 'role servers (decode; prefill for http-disagg) each in their own Node process, as pods; router and clients in the benchmark process; loopback TCP',
+  caveat: 'all processes share this machine\u2019s cores with each other and with other work, so disaggregation cannot help here (prefill and decode compete for the same cores); read the numbers as comparisons within one run',
   runs,
 });
 process.stderr.write(`wrote ${file}\n`);

@@ -66,7 +66,7 @@ export class ServeMetrics {
   }
 }
 
-/** Latency bookkeeping of one request: TTFT on the first token, ITL between tokens, e2e at the end. */
+/** Latency bookkeeping of one request: TTFT on the first token, ITL between tokens, e2e when it completes (failed and refused requests count in moe_serve_requests_total only). */
 export class RequestTimer {
   private readonly t0 = performance.now();
   private last = -1;

@@ -46,11 +46,10 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
       const bytes = o.codec.encode(h);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
       res.end(bytes);
+      timer.done();
     } catch (e) {
       if (signal.aborted) return void res.destroy();
       throw engineError(e);
-    } finally {
-      timer.done();
     }
   }
 
@@ -102,6 +101,7 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
       }, signal);
       line({ finish: result.finish, usage: result.usage });
       res.end();
+      timer.done();
     } catch (e) {
       if (signal.aborted) return void res.destroy();
       const err = e instanceof ApiError ? e : engineError(e);
@@ -109,8 +109,6 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
       log({ level: 'error', msg: 'generation failed mid-stream', id: r.id, error: err.message });
       line({ error: { message: err.message, type: err.type } });
       res.end();
-    } finally {
-      timer.done();
     }
   }
 

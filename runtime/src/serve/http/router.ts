@@ -111,11 +111,13 @@ export function createRouter(o: RouterOptions): HttpServer {
         return;
       } finally {
         up.close();
+        // Ends the NDJSON reader if generation stopped early (stop string, failure), releasing its socket.
+        void up.rest.return(undefined).catch(() => {});
       }
       sink.finish(finish!, usageOf(ids.length, tokens));
+      timer.done();
     } finally {
       inFlight--;
-      timer.done();
     }
   }
 
