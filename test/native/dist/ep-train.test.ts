@@ -15,23 +15,26 @@ import { need } from '../../util/need.js';
 
 const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 
-const cases: Array<{ ep: number; precision: Precision; comm: EpOptions; tolerance: number }> = [
+const cases: Array<{ ep: number; dp?: number; precision: Precision; comm: EpOptions; tolerance: number }> = [
   // float32 on the wire: only the order of gradient sums differs
   { ep: 2, precision: 'fp32', comm: { dispatch: 'fp32', combine: 'fp32' }, tolerance: 1e-6 },
   { ep: 4, precision: 'fp32', comm: { dispatch: 'fp32', combine: 'fp32' }, tolerance: 1e-6 },
+  // two EP groups (data replicas): tokens stay inside their group, each expert is reduced over its two hosts
+  { ep: 2, dp: 2, precision: 'fp32', comm: { dispatch: 'fp32', combine: 'fp32' }, tolerance: 1e-6 },
   // the recipe: FP8 experts see the same codes after an FP8 dispatch; the BF16 combine rounds each expert output
   { ep: 2, precision: 'fp8', comm: { dispatch: 'fp8', combine: 'bf16' }, tolerance: 1e-3 },
 ];
 
 for (const c of cases) {
-  describe(`EP=${c.ep} (${c.precision}, dispatch ${c.comm.dispatch}, combine ${c.comm.combine})`, { skip }, () => {
+  const dp = c.dp ?? 1;
+  describe(`EP=${c.ep}${dp > 1 ? ` × DP=${dp}` : ''} (${c.precision}, dispatch ${c.comm.dispatch}, combine ${c.comm.combine})`, { skip }, () => {
     it('matches the single-process loss at every step', async () => {
       const steps = 5, batch = 4;
       const single = new Trainer(fixtureOptions(c.precision, steps, batch), byteTokenizer, fixtureTokens());
       const expected = Array.from({ length: steps }, () => single.trainStep().loss);
       const { results } = await launch({
-        script: workerScript(), worldSize: c.ep, args: ['dp-train'], killAfterMs: 120_000,
-        env: { TEST_TRAIN: JSON.stringify({ precision: c.precision, steps, batch, ep: c.comm }) },
+        script: workerScript(), worldSize: c.ep * dp, args: ['dp-train'], killAfterMs: 120_000,
+        env: { TEST_TRAIN: JSON.stringify({ precision: c.precision, steps, batch, ep: c.comm, epSize: c.ep }) },
       });
       for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
       const outs = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!));
@@ -44,9 +47,17 @@ for (const c of cases) {
         }
         assert.ok(o.traffic.calls.alltoallv > 0, 'tokens travelled through alltoallv');
       }
-      // ranks holding the same parameter end with the same values
+      // ranks holding the same parameter end with the same values; an expert lives on the ranks of its EP rank only
       assertHoldersAgree(outs);
-      process.stdout.write(`# EP=${c.ep} ${c.precision}/${c.comm.dispatch}/${c.comm.combine}: worst relative loss difference ${worst.toExponential(2)}\n`);
+      const E = 8;
+      for (const o of outs) {
+        const ep = o.rank % c.ep;
+        for (let e = 0; e < E; e++) {
+          const mine = Math.floor(e / (E / c.ep)) === ep;
+          assert.equal(`model.layers.1.mlp.experts.${e}.up_proj.weight` in o.sums, mine, `rank ${o.rank} (EP rank ${ep}) and expert ${e}`);
+        }
+      }
+      process.stdout.write(`# EP=${c.ep} DP=${dp} ${c.precision}/${c.comm.dispatch}/${c.comm.combine}: worst relative loss difference ${worst.toExponential(2)}\n`);
     });
   });
 }

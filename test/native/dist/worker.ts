@@ -6,7 +6,8 @@ import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
 import { loadShard, restoreSharded, saveSharded } from '../../../runtime/src/dist/sharded-checkpoint.js';
 import type { Zero1 } from '../../../runtime/src/dist/zero1.js';
-import { startEngine } from '../../../runtime/src/dist/engine.js';
+import { startEngine, type EngineGroups } from '../../../runtime/src/dist/engine.js';
+import type { ProcessGroup, Traffic } from '../../../runtime/src/dist/process-group.js';
 import { gatherWeights } from '../../../runtime/src/dist/gather.js';
 import { paramBytes, paramSpecs } from '../../../runtime/src/dist/held-params.js';
 import type { DistLayout, Placement } from '../../../runtime/src/dist/placement.js';
@@ -108,6 +109,19 @@ async function engineFor(spec: TrainSpec) {
   });
 }
 
+/** Operation counts and bytes over every group this rank joined. */
+function trafficOf(g: EngineGroups): Traffic {
+  const out: Traffic = { sent: {}, calls: {} };
+  const seen = new Set<ProcessGroup>();
+  for (const x of [g.world, g.pp, g.ep?.group, ...g.holders.map((h) => h.group)]) {
+    if (!x || seen.has(x)) continue;
+    seen.add(x);
+    for (const [k, v] of Object.entries(x.traffic.sent)) out.sent[k] = (out.sent[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(x.traffic.calls)) out.calls[k] = (out.calls[k] ?? 0) + v;
+  }
+  return out;
+}
+
 /** What the tests check about the parameters: each held one's sum (holders must agree), rank 0's gathered model. */
 async function paramReport(trainer: Trainer, zero: Zero1, placement: Placement): Promise<Record<string, unknown>> {
   const sums: Record<string, number> = {};
@@ -133,7 +147,7 @@ async function paramReport(trainer: Trainer, zero: Zero1, placement: Placement):
 /** Training of the fixture model; TEST_TRAIN = TrainSpec. */
 async function trainScenario(): Promise<Record<string, unknown>> {
   const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as TrainSpec;
-  const { trainer, engine, placement } = await engineFor(spec);
+  const { trainer, engine, placement, groups } = await engineFor(spec);
   const losses: number[] = [];
   const seconds: number[] = [];
   let last: StepMetrics | undefined;
@@ -142,7 +156,7 @@ async function trainScenario(): Promise<Record<string, unknown>> {
     losses.push(m.loss);
     seconds.push(m.seconds);
   }
-  return { losses, seconds, biasSpread: last?.biasSpread, expertLoad: last?.expertLoad, shardMoments: engine.zero.shardOpt.m.size, traffic: world.traffic, ...(await paramReport(trainer, engine.zero, placement)) };
+  return { losses, seconds, biasSpread: last?.biasSpread, expertLoad: last?.expertLoad, shardMoments: engine.zero.shardOpt.m.size, traffic: trafficOf(groups), ...(await paramReport(trainer, engine.zero, placement)) };
 }
 
 /**
