@@ -21,8 +21,26 @@ export interface PostOptions {
 }
 
 /** POSTs JSON; resolves with the response once its head has arrived; rejects with ConnectError before that. */
-export function postJson(url: string, body: unknown, opts: PostOptions): Promise<IncomingMessage> {
+export async function postJson(url: string, body: unknown, opts: PostOptions): Promise<IncomingMessage> {
   const payload = Buffer.from(JSON.stringify(body));
+  // A pooled keep-alive socket the peer closed a moment ago fails at once; that says nothing about the peer, so the
+  // request is sent again (on a fresh socket once the pool is drained) instead of failing over.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await postOnce(url, payload, opts);
+    } catch (e) {
+      if (!(e instanceof StaleSocketError) || attempt >= 3) throw e instanceof StaleSocketError ? new ConnectError(url, e.cause) : e;
+    }
+  }
+}
+
+class StaleSocketError extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+function postOnce(url: string, payload: Buffer, opts: PostOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(opts.signal.reason as Error);
     const req = request(url, {
@@ -31,7 +49,11 @@ export function postJson(url: string, body: unknown, opts: PostOptions): Promise
     });
     req.setTimeout(opts.idleTimeoutMs, () => req.destroy(new Error(`no answer from ${url} within ${opts.idleTimeoutMs} ms`)));
     req.on('response', resolve);
-    req.on('error', (e) => reject(opts.signal?.aborted ? e : new ConnectError(url, e)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (opts.signal?.aborted) return reject(e);
+      if (req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) return reject(new StaleSocketError(e));
+      reject(new ConnectError(url, e));
+    });
     req.end(payload);
   });
 }
