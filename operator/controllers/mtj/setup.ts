@@ -1,7 +1,7 @@
 // Wires the MoETrainingJob controller: informers for the job, its children, nodes and topologies, event handlers that
 // map every change to the owning job's key, a periodic resync, and the metrics hooks.
 import type { KubeConfig, V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, Labels, MTJ_KIND, TOPOLOGY_KIND } from '../../api/constants.js';
+import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, TOPOLOGY_KIND } from '../../api/constants.js';
 import type { IClusterTopology, IMoETrainingJob } from '../../api/types.gen.js';
 import { Controller } from '../../kube/controller.js';
 import { EventRecorder } from '../../kube/events.js';
@@ -40,7 +40,8 @@ export class MtjController {
     const mk = <T>(path: string, resource: string, labelSelector?: string) =>
       makeInformer<T & { metadata: any; apiVersion?: string; kind?: string }>(kc, client, path, { onError: onError(resource), ...(labelSelector ? { labelSelector } : {}) });
     this.jobs = mk<IMoETrainingJob>(resourcePath(API_VERSION, MTJ_KIND, ns), 'moetrainingjobs');
-    const pods = mk<V1Pod>(resourcePath('v1', 'Pod', ns), 'pods', Labels.job);
+    // Every pod the operator manages (training and serving): the planner must count the GPUs of both.
+    const pods = mk<V1Pod>(resourcePath('v1', 'Pod', ns), 'pods', `${Labels.managedBy}=${FIELD_MANAGER}`);
     const configMaps = mk<V1ConfigMap>(resourcePath('v1', 'ConfigMap', ns), 'configmaps', Labels.job);
     const nodes = mk<V1Node>(resourcePath('v1', 'Node'), 'nodes');
     const topologies = mk<IClusterTopology>(resourcePath(API_VERSION, TOPOLOGY_KIND), 'clustertopologies');
