@@ -12,7 +12,10 @@ export interface ConfigMapStore {
   mergePatch(name: string, data: Record<string, string>): Promise<void>;
 }
 
-/** The store for a pod inside the cluster; undefined when not in one (no KUBERNETES_SERVICE_HOST or MOE_NAMESPACE). */
+/**
+ * The store for a pod inside the cluster; undefined when not in one (no KUBERNETES_SERVICE_HOST or MOE_NAMESPACE).
+ * The API server's address comes from process.env (client-node's loadFromCluster reads it there), as in every pod.
+ */
 export function inClusterConfigMaps(env: NodeJS.ProcessEnv): ConfigMapStore | undefined {
   const namespace = env.MOE_NAMESPACE;
   if (!namespace || !env.KUBERNETES_SERVICE_HOST) return undefined;
