@@ -56,6 +56,7 @@ export function holderSets(pl: Placement): Map<string, { ranks: number[]; names:
  */
 export async function connectEngineGroups(dist: Dist, pl: Placement, ep?: EpOptions): Promise<EngineGroups> {
   const rank = dist.rank, world = dist.world;
+  if (pl.layout.ep > 1 && !ep) throw new Error(`expert parallelism ${pl.layout.ep}: give the EP wire formats (dispatch, combine)`);
   const whole = (ranks: number[]): boolean => ranks.length === world.size;
   const join = (name: string, ranks: number[]): Promise<ProcessGroup> => (whole(ranks) ? Promise.resolve(world) : dist.group({ name, ranks }));
   const ppRanks = Array.from({ length: pl.worldSize }, (_, r) => r)

@@ -1,6 +1,6 @@
 // Process groups of a rank from the plan's rank table (pure). The table orders ranks tp fastest, then ep, pp, dp.
-// The runtime has no tensor parallelism; the data/expert group of a rank is every rank with its pipeline rank
-// (EP × DP of them): the batch is split over it and the routed experts are sharded over it.
+// The runtime has no tensor parallelism; the data group of a rank is every rank with its pipeline rank (EP × DP of
+// them): the batch is split over it. Expert all-to-all and holder groups come from placement.ts / engine.ts.
 
 export interface RankTableLike {
   pp: number[];
@@ -12,7 +12,7 @@ export interface RankTableLike {
 export interface RankGroups {
   /** Global ranks of this rank's pipeline, in pipeline order. */
   pp: number[];
-  /** Global ranks with this rank's pipeline rank, in rank order (data + expert parallel). */
+  /** Global ranks with this rank's pipeline rank, in rank order (the data replicas: EP × DP). */
   dp: number[];
 }
 

@@ -38,7 +38,7 @@ export class Trainer {
 
   private whole?: AdamW;
 
-  /** buildParams: the parameters this process holds (a distributed rank builds only its own); default the whole model. */
+  /** buildHeld: builds the parameters this process holds (a distributed rank, only its own); default the whole model. */
   constructor(readonly options: TrainOptions, readonly tokenizer: Tokenizer, tokens: Int32Array, ctx?: Ctx,
     buildHeld?: (c: RuntimeModelConfig, rng: Rng) => Params) {
     this.config = modelConfig(options.preset, options.overrides);
