@@ -85,9 +85,8 @@ test('export folder: serves in fp8 (shipped codes) and fp32 (dequantised); their
     assert.equal((await tokens(f8, 'the cat sat')).length, 8);
     // Same weights, activations in FP8 or not: the logits of a prompt agree to FP8 activation rounding.
     const ids = byteTokenizer.encode('the cat sat on');
-    const none = () => () => {};
-    const l8 = f8.model.forward([{ cache: f8.model.newCache(), tokens: ids }], none, true);
-    const l32 = f32.model.forward([{ cache: f32.model.newCache(), tokens: ids }], none, true);
+    const l8 = f8.model.forward([{ cache: f8.model.newCache(), tokens: ids }], undefined, true);
+    const l32 = f32.model.forward([{ cache: f32.model.newCache(), tokens: ids }], undefined, true);
     let num = 0;
     let den = 0;
     for (let i = 0; i < l8.length; i++) {

@@ -40,9 +40,8 @@ function incremental(m: InferenceModel, ids: Int32Array, pre: number): Float32Ar
   const V = m.config.vocab_size;
   const out = new Float32Array(ids.length * V);
   const cache = m.newCache(2);
-  const none = () => () => {};
-  out.set(m.forward([{ cache, tokens: ids.subarray(0, pre) }], none, true), 0);
-  for (let i = pre; i < ids.length; i++) out.set(m.forward([{ cache, tokens: ids.subarray(i, i + 1) }], none), i * V);
+  out.set(m.forward([{ cache, tokens: ids.subarray(0, pre) }], undefined, true), 0);
+  for (let i = pre; i < ids.length; i++) out.set(m.forward([{ cache, tokens: ids.subarray(i, i + 1) }]), i * V);
   assert.equal(cache.length, ids.length);
   return out;
 }
@@ -91,7 +90,7 @@ test('fp32: a wrong position (RoPE restarting at 0 in decode) would be caught â€
   // Decoding each token into a fresh cache (position 0, no history) must not match.
   const V = c.vocab_size;
   const wrong = new Float32Array(tokens.length * V);
-  for (let i = 0; i < tokens.length; i++) wrong.set(m.forward([{ cache: m.newCache(), tokens: tokens.subarray(i, i + 1) }], () => () => {}), i * V);
+  for (let i = 0; i < tokens.length; i++) wrong.set(m.forward([{ cache: m.newCache(), tokens: tokens.subarray(i, i + 1) }]), i * V);
   assert.ok(relErr(wrong, ref) > 1e-2, `relErr ${relErr(wrong, ref)}`);
 });
 

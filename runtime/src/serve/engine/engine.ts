@@ -4,7 +4,8 @@
 //   2. runs ONE decode step for every running sequence together (their tokens batched through the projections and
 //      experts, attention per sequence over its own cache), samples, streams, and retires finished sequences,
 //   3. yields to the event loop (setImmediate) so the HTTP server stays responsive.
-// Placement swaps and aborts take effect between iterations (the forward is synchronous, so they cannot interleave).
+// Aborts free the slot at once (a sequence aborted during a step is dropped before sampling); a placement set during
+// a step (possible only with expert parallelism, whose step awaits the network) takes effect at the next step.
 import type { Tokenizer } from '../../data/tokenizer.js';
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { buildParams } from '../../model/model.js';
@@ -16,7 +17,8 @@ import type { SequenceCache } from './kv-cache.js';
 import { SequenceCache as Cache } from './kv-cache.js';
 import { loadModelFolder } from './load.js';
 import { InferenceModel, type Precision } from './model.js';
-import { identityPlacement, resolvePlacement } from './placement.js';
+import type { ExpertParallelLeader } from './expert-parallel.js';
+import { identityPlacement, resolvePlacement, type ResolvedPlacement } from './placement.js';
 import { sample } from './sampler.js';
 import { QueueFullError, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type Placement, type ServeEngine } from './types.js';
 import { validateRequest } from './validate.js';
@@ -57,6 +59,11 @@ export class Engine implements ServeEngine {
   /** Generated tokens per second, smoothed over iterations (for Retry-After). */
   private tokensPerSecond = 0;
   private readonly log: (e: Record<string, unknown>) => void;
+  private readonly ep?: ExpertParallelLeader;
+  private stepping = false;
+  private pendingPlacement?: { r: ResolvedPlacement; raw: Placement };
+  /** The placement in force as the operator wrote it (shipped to the EP followers). */
+  private rawPlacement?: Placement;
 
   private constructor(readonly model: InferenceModel, readonly tokenizer: Tokenizer, private readonly opts: EngineOptions, trainedSeqLen?: number) {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new Error(`engine: maxBatch must be an integer >= 1, got ${String(opts.maxBatch)}`);
@@ -65,7 +72,10 @@ export class Engine implements ServeEngine {
     if (!Number.isInteger(msl) || msl < 2) throw new Error(`engine: maxSequenceLength must be an integer >= 2, got ${String(msl)}`);
     this.maxSequenceLength = msl;
     const c = model.config;
-    this.load = new ExpertLoad(model.moeLayers, c.n_routed_experts, identityPlacement(model.moeLayers, c.n_routed_experts, opts.epSize ?? 1));
+    this.ep = opts.expertParallel;
+    const gpus = this.ep ? this.ep.size : opts.epSize ?? 1;
+    if (this.ep && opts.epSize !== undefined && opts.epSize !== this.ep.size) throw new Error(`engine: epSize ${opts.epSize} differs from the expert-parallel group size ${this.ep.size}`);
+    this.load = new ExpertLoad(model.moeLayers, c.n_routed_experts, identityPlacement(model.moeLayers, c.n_routed_experts, gpus));
     this.log = opts.log ?? (() => {});
   }
 
@@ -140,7 +150,15 @@ export class Engine implements ServeEngine {
   setPlacement(p: Placement): void {
     // Validated in full before anything changes, so a bad placement leaves the old one in force.
     const r = resolvePlacement(p, this.model.moeLayers, this.model.config.n_routed_experts);
+    if (this.ep && r.gpus !== this.ep.size) throw new Error(`placement: gpus is ${r.gpus}, but this replica has ${this.ep.size} EP ranks; the placement must match the replica's expert parallelism`);
+    // Only an expert-parallel step awaits mid-forward; a local forward is never interrupted, so apply at once.
+    if (this.stepping && this.ep) this.pendingPlacement = { r, raw: p };
+    else this.applyPlacement(r, p);
+  }
+
+  private applyPlacement(r: ResolvedPlacement, raw: Placement): void {
     this.load.setPlacement(r);
+    this.rawPlacement = raw;
     this.log({ msg: 'placement swapped', version: r.version, gpus: r.gpus, slotsPerGpu: r.slotsPerGpu });
   }
 
@@ -150,24 +168,46 @@ export class Engine implements ServeEngine {
     return { running: this.running.length, waiting: this.waiting.length, kvTokens: kv, placementVersion: this.load.version, balance: this.load.balance() };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true;
     const err = new Error('the engine is shutting down');
     for (const s of [...this.waiting, ...this.running]) this.finish(s, err);
-    if (!this.loopActive) return Promise.resolve();
-    return new Promise((r) => this.onStopped.push(r));
+    if (this.loopActive) await new Promise<void>((r) => this.onStopped.push(r));
+    await this.ep?.stop();
+  }
+
+  /** The placement as shipped to EP followers: the operator's, or the identity split. */
+  private placementJson(): string {
+    if (this.rawPlacement) return JSON.stringify(this.rawPlacement);
+    const p = this.load.current;
+    const phy2log = p.slotsOf.map((of) => {
+      const row = new Array<number>(p.gpus * p.slotsPerGpu).fill(0);
+      // Spare identity slots (experts not dividing evenly) repeat expert 0; nothing routes to them.
+      of.forEach((slots, e) => slots.forEach((s) => (row[s] = e)));
+      return row;
+    });
+    return JSON.stringify({ version: p.version, gpus: p.gpus, slotsPerGpu: p.slotsPerGpu, phy2log });
   }
 
   private kick(): void {
     if (this.loopActive || this.closed) return;
     this.loopActive = true;
-    setImmediate(() => this.iterate());
+    setImmediate(() => void this.iterate());
   }
 
-  private iterate(): void {
+  private async iterate(): Promise<void> {
     if (!this.closed) {
       const t0 = performance.now();
-      const tokens = this.step();
+      this.stepping = true;
+      let tokens = 0;
+      try {
+        tokens = await this.step();
+      } finally {
+        this.stepping = false;
+        const p = this.pendingPlacement;
+        this.pendingPlacement = undefined;
+        if (p) this.applyPlacement(p.r, p.raw);
+      }
       const dt = (performance.now() - t0) / 1000;
       if (tokens > 0 && dt > 0) {
         const tps = tokens / dt;
@@ -175,7 +215,7 @@ export class Engine implements ServeEngine {
       }
     }
     if (!this.closed && (this.waiting.length > 0 || this.running.length > 0)) {
-      setImmediate(() => this.iterate());
+      setImmediate(() => void this.iterate());
       return;
     }
     this.loopActive = false;
@@ -183,7 +223,7 @@ export class Engine implements ServeEngine {
   }
 
   /** One scheduler iteration; returns the number of tokens sampled. */
-  private step(): number {
+  private async step(): Promise<number> {
     let sampled = 0;
     const admitted: Seq[] = [];
     while (this.waiting.length > 0 && this.running.length + admitted.length < this.opts.maxBatch) admitted.push(this.waiting.shift()!);
@@ -200,7 +240,7 @@ export class Engine implements ServeEngine {
     }
     if (toPrefill.length > 0) {
       for (const s of toPrefill) s.cache = this.model.newCache(s.req.promptIds.length + 16);
-      sampled += this.forwardAndSample(toPrefill, (s) => s.req.promptIds, (s, tok) => {
+      sampled += await this.forwardAndSample(toPrefill, (s) => s.req.promptIds, (s, tok) => {
         if (s.kind === 'prefill') {
           const { latent, kpe } = s.cache!.export();
           this.finish(s, undefined, { id: s.req.id, promptIds: s.req.promptIds, firstToken: tok, latent, kpe });
@@ -212,16 +252,22 @@ export class Engine implements ServeEngine {
     }
     // Sequences admitted this iteration already sampled (from their prompt or hand-off); they decode from the next.
     const decoding = this.running.filter((s) => !s.done && s.pending >= 0 && !admitted.includes(s));
-    if (decoding.length > 0) sampled += this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok) => this.emit(s, tok));
+    if (decoding.length > 0) sampled += await this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok) => this.emit(s, tok));
     this.load.endStep();
     return sampled;
   }
 
   /** One batched forward over the sequences' new tokens; a failure fails those sequences, not the engine. */
-  private forwardAndSample(seqs: Seq[], tokens: (s: Seq) => Int32Array, then: (s: Seq, tok: number) => void): number {
+  private async forwardAndSample(seqs: Seq[], tokens: (s: Seq) => Int32Array, then: (s: Seq, tok: number) => void): Promise<number> {
     let logits: Float32Array;
     try {
-      logits = this.model.forward(seqs.map((s) => ({ cache: s.cache!, tokens: tokens(s) })), (l) => this.load.dispatcher(l));
+      const items = seqs.map((s) => ({ cache: s.cache!, tokens: tokens(s) }));
+      const dispatch = (l: number) => this.load.dispatcher(l);
+      const ep = this.ep;
+      if (ep) {
+        const placement = this.load.current;
+        logits = await this.model.forwardWith(items, dispatch, (call) => ep.run(call, placement, () => this.placementJson()));
+      } else logits = this.model.forward(items, dispatch);
     } catch (e) {
       this.log({ level: 'error', msg: 'forward failed', error: (e as Error).message });
       for (const s of seqs) this.finish(s, e);

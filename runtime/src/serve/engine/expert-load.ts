@@ -34,6 +34,10 @@ export class ExpertLoad {
     return this.placement.version;
   }
 
+  get current(): ResolvedPlacement {
+    return this.placement;
+  }
+
   /** Swaps the placement (call between steps); the load window restarts since GPU loads are placement-specific. */
   setPlacement(p: ResolvedPlacement): void {
     this.placement = p;
@@ -48,13 +52,16 @@ export class ExpertLoad {
       const { slotsOf, slotsPerGpu } = this.placement;
       const turn = this.turn[layer];
       const gpu = this.stepGpu[layer];
+      const chosen = new Int32Array(idx.length);
       for (let i = 0; i < idx.length; i++) {
         const e = idx[i];
         cnt[e]++;
         const slots = slotsOf[layer][e];
         const slot = slots[turn[e]++ % slots.length];
         gpu[Math.floor(slot / slotsPerGpu)]++;
+        chosen[i] = slot;
       }
+      return chosen;
     };
   }
 

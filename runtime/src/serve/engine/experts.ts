@@ -1,4 +1,5 @@
-// The routed experts of one MoE layer as one unit: rows arrive grouped by expert (offsets [E+1]). In fp8 the experts'
+// Routed experts of one MoE layer as one unit — all of them, or the ones an EP rank hosts (`ids`, ascending): rows
+// arrive grouped by local expert (offsets [ids.length+1]). In fp8 the experts'
 // weights are stacked and packed once and each projection is ONE grouped FP8 GEMM over all experts (the gate and up
 // projections share one quantisation of the input), instead of three GEMM calls per active expert; per row the
 // arithmetic is the same as a per-expert GEMM. bf16/fp32 run expert by expert.
@@ -12,14 +13,17 @@ export class Experts {
   private readonly packed?: { gate: PackedFp8Weights; up: PackedFp8Weights; down: PackedFp8Weights };
   private readonly each?: Ffn[];
 
-  constructor(w: ModelWeights, prefix: string, private readonly E: number, private readonly d: number, private readonly inner: number, precision: GemmPrecision, source: string) {
+  private readonly E: number;
+
+  constructor(w: ModelWeights, prefix: string, readonly ids: number[], private readonly d: number, private readonly inner: number, precision: GemmPrecision, source: string) {
+    const E = (this.E = ids.length);
     if (precision !== 'fp8') {
-      this.each = Array.from({ length: E }, (_, e) => new Ffn(w, `${prefix}.experts.${e}`, d, inner, precision, source));
+      this.each = ids.map((e) => new Ffn(w, `${prefix}.experts.${e}`, d, inner, precision, source));
       return;
     }
     const stack = (proj: string, rows: number, cols: number): PackedFp8Weights => {
       const parts: Fp8Weights[] = [];
-      for (let e = 0; e < E; e++) {
+      for (const e of ids) {
         const name = `${prefix}.experts.${e}.${proj}.weight`;
         parts.push(w.fp8.get(name) ?? quantizeWeights(need(w, name, rows * cols, source), rows, cols));
       }
@@ -41,7 +45,7 @@ export class Experts {
   /** xs [rows, d] grouped by expert → expert outputs [rows, d]. */
   forward(xs: Float32Array, offsets: Int32Array): Float32Array {
     const rows = offsets[this.E];
-    if (rows === 0) return new Float32Array(0);
+    if (rows === 0 || this.E === 0) return new Float32Array(0);
     if (this.each) {
       const y = new Float32Array(rows * this.d);
       for (let e = 0; e < this.E; e++) {

@@ -9,7 +9,7 @@ import { Ffn } from './ffn.js';
 import { SequenceCache } from './kv-cache.js';
 import { Linear, type GemmPrecision } from './linear.js';
 import { Mla, type Segment } from './mla.js';
-import { Moe, type Dispatch } from './moe.js';
+import { Moe, type Dispatch, type MoePlan } from './moe.js';
 import { need, type ModelWeights } from './weights.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
@@ -65,9 +65,26 @@ export class InferenceModel {
 
   /**
    * Appends every item's tokens to its cache and returns logits: of each item's last token ([items, V]), or with
-   * `all` of every token ([Σn, V], items in order).
+   * `all` of every token ([Σn, V], items in order). Routed experts run here; `dispatch` picks the replicas
+   * (default: slot = expert).
    */
-  forward(items: BatchItem[], dispatch: (moeLayer: number) => Dispatch, all = false): Float32Array {
+  forward(items: BatchItem[], dispatch: (moeLayer: number) => Dispatch = identityDispatch, all = false): Float32Array {
+    const g = this.steps(items, dispatch, all);
+    let r = g.next();
+    while (!r.done) r = g.next(r.value.moe.runLocal(r.value.plan));
+    return r.value;
+  }
+
+  /** forward() with the routed experts of each MoE layer computed by `run` (expert parallelism across ranks). */
+  async forwardWith(items: BatchItem[], dispatch: (moeLayer: number) => Dispatch, run: (call: MoeCall) => Promise<Float32Array>, all = false): Promise<Float32Array> {
+    const g = this.steps(items, dispatch, all);
+    let r = g.next();
+    while (!r.done) r = g.next(await run(r.value));
+    return r.value;
+  }
+
+  /** The forward as a generator that stops at each MoE layer for its routed experts' outputs. */
+  private *steps(items: BatchItem[], dispatch: (moeLayer: number) => Dispatch, all: boolean): Generator<MoeCall, Float32Array, Float32Array> {
     const c = this.config;
     const d = c.hidden_size;
     const V = c.vocab_size;
@@ -94,21 +111,31 @@ export class InferenceModel {
       const h1 = new Float32Array(T * d);
       for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at[i];
       const a2 = rmsnorm(h1, L.postNorm, this.scratch, T, d, c.rms_norm_eps, alloc32).y as Float32Array;
-      const f = L.moe ? L.moe.forward(a2, T, dispatch(m++)) : L.dense!.forward(a2, T);
+      let f: Float32Array;
+      if (L.moe) {
+        const plan = L.moe.plan(a2, T, dispatch(m));
+        const ys = yield { layer: m++, moe: L.moe, plan };
+        f = L.moe.finish(plan, ys, a2);
+      } else f = L.dense!.forward(a2, T);
       const y = new Float32Array(T * d);
       for (let i = 0; i < y.length; i++) y[i] = h1[i] + f[i];
       h = y;
     }
     for (const it of items) it.cache.length += it.tokens.length;
     // Only the rows whose logits are wanted go through the final norm and the head.
-    let rows: number[];
-    if (all) rows = Array.from({ length: T }, (_, i) => i);
-    else rows = segs.map((s) => s.row0 + s.n - 1);
+    const rows = all ? Array.from({ length: T }, (_, i) => i) : segs.map((s) => s.row0 + s.n - 1);
     const sel = new Float32Array(rows.length * d);
     rows.forEach((r, i) => sel.set(h.subarray(r * d, r * d + d), i * d));
     const normed = rmsnorm(sel, this.norm, this.scratch, rows.length, d, c.rms_norm_eps, alloc32).y as Float32Array;
-    const logits = this.head.forward(normed, rows.length);
-    if (logits.length !== rows.length * V) throw new Error('inference forward: head produced the wrong size');
-    return logits;
+    return this.head.forward(normed, rows.length);
   }
 }
+
+/** One MoE layer's routed work, handed out by the forward generator. */
+export interface MoeCall {
+  layer: number;
+  moe: Moe;
+  plan: MoePlan;
+}
+
+const identityDispatch = (): Dispatch => (idx) => idx;

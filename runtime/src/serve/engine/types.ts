@@ -1,6 +1,7 @@
 // The serving engine's interface: what the HTTP layer (../http) and the CLI use. engine.ts implements it.
 import type { RuntimeModelConfig } from '../../model/config.js';
 import type { Tokenizer } from '../../data/tokenizer.js';
+import type { ExpertParallelLeader } from './expert-parallel.js';
 
 export interface SamplingParams {
   /** Tokens to generate at most (the first token, sampled by prefill, counts). */
@@ -109,5 +110,7 @@ export interface EngineOptions {
   precision?: 'fp8' | 'bf16' | 'fp32';
   /** EP ranks the identity placement (no setPlacement yet) spreads the experts over, for stats().balance; default 1. */
   epSize?: number;
+  /** Rank 0 of a multi-pod replica: routed experts run on the EP ranks hosting their slots (expert-parallel.ts). */
+  expertParallel?: ExpertParallelLeader;
   log?: (entry: Record<string, unknown>) => void;
 }

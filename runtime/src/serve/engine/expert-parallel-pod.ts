@@ -1,0 +1,23 @@
+// Wiring of expert parallelism for the pods of one replica (WORLD_SIZE > 1; RANK = the pod's index in the gang):
+// every pod joins the replica's process group (rendezvous at MASTER_ADDR:MASTER_PORT, as in training); rank 0 gets
+// an Engine whose routed experts run across the pods, the other ranks serve their expert slots until rank 0 closes.
+import { distOptionsFromEnv, initDistributed, type Dist } from '../../dist/init.js';
+import { readDistEnv } from '../../dist/env.js';
+import { nativeAvailable } from '../../train/precision.js';
+import { Engine } from './engine.js';
+import { ExpertParallelLeader, serveExpertShard, type ShardStats } from './expert-parallel.js';
+import { loadModelFolder } from './load.js';
+import type { EngineOptions } from './types.js';
+
+export type ReplicaRole = { rank: 0; engine: Engine; dist: Dist } | { rank: number; done: Promise<ShardStats>; dist: Dist };
+
+export async function joinReplica(modelPath: string, opts: EngineOptions, env: NodeJS.ProcessEnv = process.env): Promise<ReplicaRole> {
+  const dist = await initDistributed(readDistEnv(env), distOptionsFromEnv(env));
+  if (dist.rank === 0) {
+    return { rank: 0, engine: await Engine.load(modelPath, { ...opts, expertParallel: new ExpertParallelLeader(dist.world) }), dist };
+  }
+  const m = loadModelFolder(modelPath, (msg) => opts.log?.({ level: 'warn', msg }));
+  const precision = opts.precision ?? (nativeAvailable() ? 'fp8' : 'fp32');
+  return { rank: dist.rank, done: serveExpertShard(dist.world, m.config, m.weights, precision), dist };
+}
+
