@@ -131,3 +131,26 @@ test('close: rejects what is in flight and waiting, then refuses new requests', 
   await Promise.all(checks);
   await assert.rejects(run(e, 'c', prompt('a'), greedy(1)), /closed/);
 });
+
+test('prefill token budget: prompts beyond maxPrefillTokens wait for the next iteration while others decode; tokens unchanged', async () => {
+  const run3 = async (budget?: number) => {
+    const e = engine({ maxBatch: 4, ...(budget ? { maxPrefillTokens: budget } : {}) });
+    const order: string[] = [];
+    const toks = await Promise.all(['aaaaaa', 'bbbbbb', 'cccccc'].map(async (p) => {
+      const out: number[] = [];
+      await e.generate({ id: p, promptIds: prompt(p), params: greedy(4) }, (t) => {
+        out.push(t);
+        order.push(p[0]);
+      });
+      return out;
+    }));
+    await e.close();
+    return { order: order.slice(0, 6).join(''), toks };
+  };
+  const all = await run3();
+  const budgeted = await run3(8);
+  assert.equal(all.order, 'abcabc');
+  // Iteration 1 prefills a; 2 prefills b and decodes a; 3 prefills c and decodes a, b.
+  assert.equal(budgeted.order, 'abacab');
+  assert.deepEqual(budgeted.toks, all.toks);
+});

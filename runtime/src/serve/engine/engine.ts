@@ -67,6 +67,7 @@ export class Engine implements ServeEngine {
 
   private constructor(readonly model: InferenceModel, readonly tokenizer: Tokenizer, private readonly opts: EngineOptions, trainedSeqLen?: number) {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new Error(`engine: maxBatch must be an integer >= 1, got ${String(opts.maxBatch)}`);
+    if (opts.maxPrefillTokens !== undefined && (!Number.isInteger(opts.maxPrefillTokens) || opts.maxPrefillTokens < 1)) throw new Error(`engine: maxPrefillTokens must be an integer >= 1, got ${String(opts.maxPrefillTokens)}`);
     if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0) throw new Error(`engine: maxQueue must be an integer >= 0, got ${String(opts.maxQueue)}`);
     const msl = opts.maxSequenceLength ?? trainedSeqLen ?? 4096;
     if (!Number.isInteger(msl) || msl < 2) throw new Error(`engine: maxSequenceLength must be an integer >= 2, got ${String(msl)}`);
@@ -226,7 +227,17 @@ export class Engine implements ServeEngine {
   private async step(): Promise<number> {
     let sampled = 0;
     const admitted: Seq[] = [];
-    while (this.waiting.length > 0 && this.running.length + admitted.length < this.opts.maxBatch) admitted.push(this.waiting.shift()!);
+    // Prompts to prefill are admitted up to a token budget per iteration (at least one), so one step never holds the
+    // event loop for a whole queue of long prompts.
+    const budget = this.opts.maxPrefillTokens ?? 4096;
+    let prefillTokens = 0;
+    while (this.waiting.length > 0 && this.running.length + admitted.length < this.opts.maxBatch) {
+      const next = this.waiting[0];
+      const n = next.req.handoff ? 0 : next.req.promptIds.length;
+      if (prefillTokens > 0 && prefillTokens + n > budget) break;
+      prefillTokens += n;
+      admitted.push(this.waiting.shift()!);
+    }
     const toPrefill: Seq[] = [];
     for (const s of admitted) {
       const h = s.req.handoff;

@@ -106,6 +106,8 @@ export interface EngineOptions {
   maxQueue: number;
   /** Longest prompt + completion; default the model's training sequence length or 4096. */
   maxSequenceLength?: number;
+  /** Prompt tokens prefilled in one scheduler iteration at most (a longer single prompt still goes alone); default 4096. */
+  maxPrefillTokens?: number;
   /** Default fp8 when the native kernels are built, else fp32. */
   precision?: 'fp8' | 'bf16' | 'fp32';
   /** EP ranks the identity placement (no setPlacement yet) spreads the experts over, for stats().balance; default 1. */
