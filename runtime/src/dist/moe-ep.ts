@@ -125,7 +125,7 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
       const rows: number[] = [];
       for (let q = 0; q < n; q++) {
         const s0 = rowStart(q, i);
-        for (let i = 0; i < allCounts[q * E + e]; i++) rows.push(s0 + i);
+        for (let j = 0; j < allCounts[q * E + e]; j++) rows.push(s0 + j);
       }
       if (rows.length === 0) continue;
       const xe = ctx.alloc(rows.length * d);

@@ -7,6 +7,7 @@ import { lookupHosts } from '../../../runtime/src/dist/resolve.js';
 import { shardPieces, zero1Layout } from '../../../runtime/src/dist/zero1-layout.js';
 import { stageLayers } from '../../../runtime/src/dist/stage.js';
 import { globalMicroBatch, stageCount, stageOf } from '../../../runtime/src/dist/pp-trainer.js';
+import { checkPlacement } from '../../../runtime/src/dist/moe-ep.js';
 
 describe('rank groups from the rank table (order tp, ep, pp, dp)', () => {
   // EP=2, PP=2, DP=2: rank = ep + 2·pp + 4·dp
@@ -71,5 +72,15 @@ describe('pipeline stages', () => {
     assert.deepEqual([0, 1].map((r) => [stageOf('DualPipeV', r, 2, 0), stageOf('DualPipeV', r, 2, 1)]), [[0, 3], [1, 2]]);
     assert.equal(globalMicroBatch('DualPipeV', 1, 2, 4), 2);
     assert.throws(() => stageOf('1F1B', 0, 2, 1), /1F1B has one direction only/);
+  });
+});
+
+describe('expert placement check', () => {
+  it('accepts each expert on exactly one EP rank, in any order; names the expert otherwise', () => {
+    checkPlacement([[0, 1], [2, 3]], 4, 2);
+    checkPlacement([[3, 0], [2, 1]], 4, 2);
+    assert.throws(() => checkPlacement([[0, 1], [1, 3]], 4, 2), /expert 1 is placed on 2 EP ranks/);
+    assert.throws(() => checkPlacement([[0, 1], [3]], 4, 2), /expert 2 is placed on 0 EP ranks/);
+    assert.throws(() => checkPlacement([[0, 1, 2, 3]], 4, 2), /lists 1 EP ranks, the group has 2/);
   });
 });
