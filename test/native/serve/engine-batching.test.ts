@@ -154,3 +154,16 @@ test('prefill token budget: prompts beyond maxPrefillTokens wait for the next it
   assert.equal(budgeted.order, 'abacab');
   assert.deepEqual(budgeted.toks, all.toks);
 });
+
+test('a consumer that throws in onToken fails only its own request; the batch goes on', async () => {
+  const e = engine();
+  let n = 0;
+  const bad = e.generate({ id: 'bad', promptIds: prompt('abc'), params: greedy(10) }, () => {
+    if (++n === 2) throw new Error('client went away');
+  });
+  const good = run(e, 'good', prompt('abc'), greedy(10));
+  await assert.rejects(bad, /client went away/);
+  assert.equal((await good).toks.length, 10);
+  assert.equal(e.stats().running, 0);
+  await e.close();
+});

@@ -61,6 +61,8 @@ export class Engine implements ServeEngine {
   private readonly log: (e: Record<string, unknown>) => void;
   private readonly ep?: ExpertParallelLeader;
   private stepping = false;
+  /** Sequences taken from the queue by the step in progress. */
+  private admitting: Seq[] = [];
   private pendingPlacement?: { r: ResolvedPlacement; raw: Placement };
   /** The placement in force as the operator wrote it (shipped to the EP followers). */
   private rawPlacement?: Placement;
@@ -203,6 +205,10 @@ export class Engine implements ServeEngine {
       let tokens = 0;
       try {
         tokens = await this.step();
+      } catch (e) {
+        // A failure outside a forward (which fails only its own sequences): fail what runs, keep serving.
+        this.log({ level: 'error', msg: 'scheduler step failed', error: (e as Error).message });
+        for (const s of [...this.running, ...this.admitting]) this.finish(s, e);
       } finally {
         this.stepping = false;
         const p = this.pendingPlacement;
@@ -226,7 +232,7 @@ export class Engine implements ServeEngine {
   /** One scheduler iteration; returns the number of tokens sampled. */
   private async step(): Promise<number> {
     let sampled = 0;
-    const admitted: Seq[] = [];
+    const admitted: Seq[] = (this.admitting = []);
     // Prompts to prefill are admitted up to a token budget per iteration (at least one), so one step never holds the
     // event loop for a whole queue of long prompts.
     const budget = this.opts.maxPrefillTokens ?? 4096;
