@@ -31,7 +31,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Started { proc: ChildProcess; url: string; lines: Record<string, unknown>[]; exited: Promise<number | null> }
+interface Started { proc: ChildProcess; url: string; lines: Record<string, unknown>[]; exited: Promise<number | null>; stderr: () => string }
 
 /** Starts `moe-runtime serve` with a clean env (no cluster) and waits for its "serving" log line. */
 function serve(args: string[]): Promise<Started> {
@@ -51,7 +51,7 @@ function serve(args: string[]): Promise<Started> {
         const line = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
         buf = buf.slice(nl + 1);
         lines.push(line);
-        if (line.msg === 'serving') resolve({ proc, url: String(line.url), lines, exited });
+        if (line.msg === 'serving') resolve({ proc, url: String(line.url), lines, exited, stderr: () => err });
       }
     });
     void exited.then((code) => reject(new Error(`serve ${args.join(' ')} exited ${code} before serving: ${err}`)));
@@ -67,11 +67,11 @@ test('router + prefill + decode processes serve a streamed chat completion; SIGT
   assert.equal(models.json.data[0].id, 'tiny-cli');
   const r = await post(router.url, '/v1/chat/completions', { model: 'tiny-cli', messages: [{ role: 'user', content: 'hi' }], max_tokens: 12, temperature: 0, stream: true });
   const ev = sseEvents(r.text);
-  assert.equal(ev.at(-1), '[DONE]', r.text);
+  assert.equal(ev.at(-1), '[DONE]', `${r.status} ${r.text}; router log: ${JSON.stringify(router.lines)}; decode stderr: ${decode.stderr()}`);
   assert.equal(ev.at(-2).choices[0].finish_reason, 'length');
   for (const s of [router, decode, prefill]) {
     s.proc.kill('SIGTERM');
-    assert.equal(await s.exited, 0);
+    assert.equal(await s.exited, 0, `exit code; stderr: ${s.stderr()}; log: ${JSON.stringify(s.lines)}`);
     assert.ok(s.lines.some((l) => l.msg === 'stopped'), JSON.stringify(s.lines));
   }
   assert.ok(decode.lines.some((l) => l.msg === 'model loaded'));

@@ -64,7 +64,11 @@ export class HttpServer {
     const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
     const m = this.opts.metrics;
-    res.on('finish', () => m.requests.inc({ endpoint: this.paths.has(path) || ['/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other', code: String(res.statusCode) }));
+    // Counted on close, so a stream the client abandoned counts too (code "incomplete").
+    res.on('close', () => m.requests.inc({
+      endpoint: this.paths.has(path) || ['/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other',
+      code: res.writableFinished ? String(res.statusCode) : 'incomplete',
+    }));
     try {
       if (path === '/healthz' && method === 'GET') return sendJson(res, 200, { status: 'ok' });
       if (path === '/readyz' && method === 'GET') {
