@@ -21,11 +21,13 @@ import { EP_PROMPTS, EP_SEED } from './ep-fixture.js';
 import { nativeAvailable } from '../../../runtime/src/train/precision.js';
 import { microServe } from './fixtures.js';
 
+const native = need(nativeAvailable(), 'the native kernels addon (runtime/native)', 'run `make native`');
+
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ep-worker.js');
 const present = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`');
 
 for (const precision of ['fp32', 'fp8'] as const) {
-  const skip = !present ? 'see the failing prerequisite test' : precision === 'fp8' && !nativeAvailable() ? 'native addon not built (make native)' : false;
+  const skip = !present ? 'see the failing prerequisite test' : precision === 'fp8' && !native ? 'see the failing prerequisite test' : false;
   test(`3-rank expert parallelism (${precision}): same tokens as one process, identity split and replicated placement`, { skip }, async () => {
     const c = modelConfig('deepseek-v3-tiny', microServe);
     const single = Engine.random(c, byteTokenizer, { maxBatch: 4, maxQueue: 8, precision }, EP_SEED);

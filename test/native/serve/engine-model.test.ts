@@ -3,6 +3,7 @@
 // gives at every position.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { need } from '../../util/need.js';
 import { modelConfig, type RuntimeModelConfig } from '../../../runtime/src/model/config.js';
 import { buildParams, step } from '../../../runtime/src/model/model.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
@@ -10,6 +11,8 @@ import { alloc32 } from '../../../runtime/src/model/tensor.js';
 import { precisionCtx, nativeAvailable } from '../../../runtime/src/train/precision.js';
 import { InferenceModel, type Precision } from '../../../runtime/src/serve/engine/model.js';
 import { weightsFromParams } from '../../../runtime/src/serve/engine/weights.js';
+
+const native = need(nativeAvailable(), 'the native kernels addon (runtime/native)', 'run `make native`');
 
 const micro: Partial<RuntimeModelConfig> = {
   vocab_size: 96, hidden_size: 32, intermediate_size: 40, moe_intermediate_size: 16, num_hidden_layers: 3, first_k_dense_replace: 1,
@@ -95,7 +98,7 @@ test('fp32: a wrong position (RoPE restarting at 0 in decode) would be caught â€
 });
 
 for (const precision of ['bf16', 'fp8'] as const) {
-  test(`${precision}: decode steps equal a one-shot prefill; the engine is as close to step() as the precision allows`, { skip: !nativeAvailable() && 'native addon not built (make native)' }, () => {
+  test(`${precision}: decode steps equal a one-shot prefill; the engine is as close to step() as the precision allows`, { skip: !native && 'see the failing prerequisite test' }, () => {
     const c = modelConfig('deepseek-v3-tiny', micro);
     const P = setup(c, 13, 1);
     const tokens = ids(10, c.vocab_size, 4);
