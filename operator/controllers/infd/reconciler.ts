@@ -468,7 +468,10 @@ export class InfdReconciler {
     m.lastEplb = now;
     const { namespace, name } = depMeta(dep);
     const n = infdNames(name);
-    const reports = parseLoads(this.d.configMaps.get(n.loadConfigMap, namespace)?.data);
+    // Only reports of this deployment's live leader pods count; a deleted pod's last report stays in the ConfigMap.
+    const live = new Set(this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.[InfdLabels.deployment] === name && !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!));
+    const reports = parseLoads(this.d.configMaps.get(n.loadConfigMap, namespace)?.data).filter((x) => live.has(x.pod));
+    for (const pod of m.readings.keys()) if (!live.has(pod)) m.readings.delete(pod);
     if (!reports.length) return intervalMs;
     const data = { ...(m.placementData ?? this.d.configMaps.get(n.placementConfigMap, namespace)?.data ?? {}) };
     const state = parseState(data[ServeKeys.eplbState]);

@@ -54,6 +54,8 @@ test('helm install puts CRDs, the default ClusterTopology and the operator into 
   const crds = await c.kubectl(['get', 'crd', '-o', 'name']);
   assert.match(crds, /moetrainingjobs\.moe\.io/);
   assert.match(crds, /clustertopologies\.moe\.io/);
+  assert.match(crds, /inferencedeployments\.moe\.io/);
+  assert.match(crds, /inferenceroles\.moe\.io/);
   const topo = await json(c, ['get', 'clustertopology', 'default']);
   assert.equal(topo.spec.levels[0].name, 'nvlink');
   const dep = await json(c, ['-n', 'moe-system', 'get', 'deployment', 'moe-moe-operator']);

@@ -245,6 +245,15 @@ describe('InferenceDeployment on a real API server', () => {
     assert.ok(new Date(degraded.lastTransitionTime) >= t0, 'Degraded went True and back since the deletion');
   });
 
+  test('operator restarted → it adopts the running gangs: no pod replaced, still Available', async () => {
+    const before = (await pods('s')).map((p) => p.metadata.uid).sort();
+    await op.stop();
+    op = await startOperator(opKc, { infd: true, resyncMs: 1000 });
+    await new Promise((r) => setTimeout(r, 3000)); // time for the new operator to act if it (wrongly) would
+    assert.deepEqual((await pods('s')).map((p) => p.metadata.uid).sort(), before);
+    assert.equal((await infd('s')).status.phase, 'Available');
+  });
+
   test('skewed expert load → a new placement version with balanceAfter < balanceBefore and a Rebalanced event', async () => {
     const leaders = (await pods('s', 'decode')).filter((p) => p.metadata.labels['moe.io/pod-index'] === '0');
     // 3 MoE layers × 16 experts (deepseek-v3-tiny); experts 0-3 are hot.
