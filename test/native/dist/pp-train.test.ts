@@ -28,6 +28,8 @@ const cases: Case[] = [
   { schedule: 'DualPipe', pp: 2, ep: 2, dp: 1, microBatches: 4, batch: 8, layers: 2, comm: fp32 },
   // PP2 × EP2 × DP2: every expert held by two ranks (one per data replica), dense layers by four
   { schedule: '1F1B', pp: 2, ep: 2, dp: 2, microBatches: 2, batch: 8, layers: 2, comm: fp32 },
+  // the demo's layout: a dense parameter is held by all 8 ranks, an expert by 4 (both pipeline ranks × 2 replicas)
+  { schedule: 'DualPipe', pp: 2, ep: 2, dp: 2, microBatches: 4, batch: 16, layers: 2, comm: fp32 },
 ];
 
 for (const c of cases) {
