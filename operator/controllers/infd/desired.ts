@@ -40,6 +40,8 @@ export interface ServeContext {
   modelUri: string;
   gpuResource: string;
   rdmaResource: string;
+  /** The ClusterTopology's nodeSelector: routers (not placed by the planner) stay inside the same fleet. */
+  fleetSelector?: Record<string, string>;
 }
 
 export function servePort(d: IInferenceDeployment): number {
@@ -275,6 +277,7 @@ export function routerPod(d: IInferenceDeployment, i: number, ctx: ServeContext,
   const spec = basePodSpec(d, podName);
   spec.containers = mainContainers(d, routerEnv(d, ctx));
   spec.restartPolicy = 'Always';
+  if (ctx.fleetSelector && Object.keys(ctx.fleetSelector).length) spec.nodeSelector = { ...(spec.nodeSelector ?? {}), ...ctx.fleetSelector };
   spec.serviceAccountName = n.routerServiceAccount;
   spec.automountServiceAccountToken = true;
   const t = tplMeta(d);

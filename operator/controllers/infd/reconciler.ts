@@ -141,7 +141,12 @@ export class InfdReconciler {
     const topoName = dep.spec.topologyRef?.name ?? 'default';
     const topo = this.d.topologies.get(topoName) as IClusterTopology | undefined;
     if (!topo) st.blockedBy(InfdReason.TopologyNotFound, `ClusterTopology ${topoName} not found (spec.topologyRef.name); create it or install the chart's default`);
-    const ctx: ServeContext = { modelUri: src.uri, gpuResource: topo?.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo?.spec.rdmaResource ?? 'rdma/ib' };
+    const ctx: ServeContext = {
+      modelUri: src.uri,
+      gpuResource: topo?.spec.gpuResource ?? 'nvidia.com/gpu',
+      rdmaResource: topo?.spec.rdmaResource ?? 'rdma/ib',
+      ...(topo?.spec.nodeSelector ? { fleetSelector: topo.spec.nodeSelector } : {}),
+    };
     await this.applyShared(dep, m, signal);
 
     // 4. Desired replicas per role from the InferenceRoles (created here; spec changes propagated once).

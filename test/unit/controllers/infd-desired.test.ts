@@ -88,6 +88,9 @@ describe('serving pods', () => {
     assert.equal(env(p).MOE_SERVE_ROLE, 'router');
     assert.equal(env(p).MOE_ROUTING_CONFIGMAP, 's-routing');
     assert.equal(p.spec!.serviceAccountName, 's-router');
+    assert.equal(p.spec!.nodeSelector, undefined);
+    const inFleet = routerPod(d, 0, { ...CTX, fleetSelector: { 'moe.io/process-runner': 'true' } }, 'r');
+    assert.deepEqual(inFleet.spec!.nodeSelector, { 'moe.io/process-runner': 'true' }, 'routers stay in the topology\'s fleet');
   });
 });
 
