@@ -2,9 +2,11 @@
 //   q_lat[h] = W_uk[h]ᵀ · q_nope[h]                       (kv_b's k half folded into the query, [kv_lora_rank])
 //   score(j) = (q_lat[h]·c_kv[j] + q_pe[h]·k_pe[j]) / sqrt(dn+dr)        over every cached position j ≤ i
 //   o[h]     = W_uv[h] · Σ_j p(j)·c_kv[j]                  (kv_b's v half applied once to the attended latent)
-// which equals the training form (k_nope = W_uk·c_kv, v = W_uv·c_kv per head) up to rounding. Prefill and decode
-// run the same code: a segment of n new tokens at positions [L, L+n) appends its c_kv/k_pe to the sequence's cache
-// and attends over [0, L+n). The core runs in float64 like the training core.
+// which equals the training form (k_nope = W_uk·c_kv, v = W_uv·c_kv per head) up to rounding. A segment of n new
+// tokens at positions [L, L+n) appends its c_kv/k_pe to the sequence's cache and attends over [0, L+n). A fresh prompt
+// (L = 0, n > 1) runs the training form instead — per-head keys and values through kv_b in the engine's precision, as
+// step() does; cheaper for long prompts (dn+dr per score instead of kv_lora_rank+dr) and step()'s exact arithmetic —
+// and still caches only c_kv and k_pe. Decode steps use the absorbed form. The cores run in float64.
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { fromBf16, toBf16 } from '../../model/fp8.js';
 import { rmsnorm } from '../../model/norm.js';
@@ -12,7 +14,7 @@ import { alloc32 } from '../../model/tensor.js';
 import { dequantizeWeights, quantizeWeights } from '../../native/index.js';
 import type { SequenceCache } from './kv-cache.js';
 import { Linear, type GemmPrecision } from './linear.js';
-import { attendAbsorbed } from './mla-core.js';
+import { attendAbsorbed, causalCore } from './mla-core.js';
 import { ropeAt } from './rope.js';
 import { need, type ModelWeights } from './weights.js';
 
@@ -31,6 +33,8 @@ export class Mla {
   private readonly kvNorm: Float32Array;
   /** kv_b [H·(dn+dv), kr] in the values the GEMM path would see (dequantised FP8 / rounded BF16). */
   private readonly kvb: Float64Array;
+  /** kv_b as a projection, for the training form of a prompt. */
+  private readonly kvbLinear: Linear;
   private readonly o: Linear;
   private readonly scratch = new Float32Array(1);
 
@@ -53,6 +57,7 @@ export class Mla {
     if (precision === 'fp8') seen = dequantizeWeights(w.fp8.get(kvbName) ?? quantizeWeights(kvb32, kvbRows, c.kv_lora_rank));
     else if (precision === 'bf16') seen = Float32Array.from(kvb32, (v) => fromBf16(toBf16(v)));
     this.kvb = Float64Array.from(seen);
+    this.kvbLinear = lin('kv_b_proj', kvbRows, c.kv_lora_rank);
     this.o = lin('o_proj', d, H * c.v_head_dim);
   }
 
@@ -85,7 +90,7 @@ export class Mla {
       kpe.set(kva.subarray(t * kvaCols + kr, (t + 1) * kvaCols), t * dr);
     }
     ropeAt(kpe, pos, dr, 0, 1, dr, dr, c.rope_theta);
-    const ckv = rmsnorm(ckvRaw, this.kvNorm, this.scratch, T, kr, eps, alloc32).y;
+    const ckv = rmsnorm(ckvRaw, this.kvNorm, this.scratch, T, kr, eps, alloc32).y as Float32Array;
 
     // Append to the caches (the caller reserved room and advances cache.length after the last layer).
     for (const s of segs) {
@@ -103,6 +108,10 @@ export class Mla {
     const qpe = new Float64Array(dr);
     for (const s of segs) {
       const L = s.cache.length;
+      if (L === 0 && s.n > 1) {
+        this.prompt(q, ckv, kpe, s, o);
+        continue;
+      }
       const { ckv: C, kpe: K } = s.cache.layers[layer];
       const p = new Float64Array(L + s.n);
       for (let i = 0; i < s.n; i++) {
@@ -113,5 +122,37 @@ export class Mla {
       }
     }
     return this.o.forward(o, T);
+  }
+
+  /** The training form over a fresh prompt's rows: writes o for rows [row0, row0+n). */
+  private prompt(q: Float32Array, ckv: Float32Array, kpe: Float32Array, s: Segment, o: Float32Array): void {
+    const c = this.c;
+    const H = c.num_attention_heads;
+    const dn = c.qk_nope_head_dim;
+    const dr = c.qk_rope_head_dim;
+    const dv = c.v_head_dim;
+    const kr = c.kv_lora_rank;
+    const qk = dn + dr;
+    const n = s.n;
+    const kv = this.kvbLinear.forward(ckv.subarray(s.row0 * kr, (s.row0 + n) * kr), n);
+    const kvCols = H * (dn + dv);
+    const Qh = new Float64Array(n * qk);
+    const Kh = new Float64Array(n * qk);
+    const Vh = new Float64Array(n * dv);
+    const Oh = new Float64Array(n * dv);
+    const p = new Float64Array(n);
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < n; i++) {
+        const t = s.row0 + i;
+        const qo = t * H * qk + h * qk;
+        const ko = i * kvCols + h * (dn + dv);
+        for (let e = 0; e < qk; e++) Qh[i * qk + e] = q[qo + e];
+        for (let e = 0; e < dn; e++) Kh[i * qk + e] = kv[ko + e];
+        for (let e = 0; e < dr; e++) Kh[i * qk + dn + e] = kpe[t * dr + e];
+        for (let e = 0; e < dv; e++) Vh[i * dv + e] = kv[ko + dn + e];
+      }
+      causalCore(Qh, Kh, Vh, n, qk, dv, 1 / Math.sqrt(qk), p, Oh);
+      for (let i = 0; i < n; i++) for (let e = 0; e < dv; e++) o[(s.row0 + i) * H * dv + h * dv + e] = Oh[i * dv + e];
+    }
   }
 }
