@@ -13,8 +13,7 @@ import { Rng } from '../../model/rng.js';
 import { alloc32 } from '../../model/tensor.js';
 import { nativeAvailable } from '../../train/precision.js';
 import { ExpertLoad } from './expert-load.js';
-import type { SequenceCache } from './kv-cache.js';
-import { SequenceCache as Cache } from './kv-cache.js';
+import { SequenceCache } from './kv-cache.js';
 import { loadModelFolder } from './load.js';
 import { InferenceModel, type Precision } from './model.js';
 import type { ExpertParallelLeader } from './expert-parallel.js';
@@ -76,6 +75,7 @@ export class Engine implements ServeEngine {
     this.maxSequenceLength = msl;
     const c = model.config;
     this.ep = opts.expertParallel;
+    if (opts.epSize !== undefined && (!Number.isInteger(opts.epSize) || opts.epSize < 1)) throw new Error(`engine: epSize must be an integer >= 1, got ${String(opts.epSize)}`);
     const gpus = this.ep ? this.ep.size : opts.epSize ?? 1;
     if (this.ep && opts.epSize !== undefined && opts.epSize !== this.ep.size) throw new Error(`engine: epSize ${opts.epSize} differs from the expert-parallel group size ${this.ep.size}`);
     this.load = new ExpertLoad(model.moeLayers, c.n_routed_experts, identityPlacement(model.moeLayers, c.n_routed_experts, gpus));
@@ -105,7 +105,7 @@ export class Engine implements ServeEngine {
   }
 
   prefill(req: Omit<GenerateRequest, 'handoff'>, signal?: AbortSignal): Promise<Handoff> {
-    return this.enqueue({ ...req }, 'prefill', undefined, signal) as Promise<Handoff>;
+    return this.enqueue({ ...req, handoff: undefined }, 'prefill', undefined, signal) as Promise<Handoff>;
   }
 
   generate(req: GenerateRequest, onToken: (token: number) => void, signal?: AbortSignal): Promise<GenerateResult> {
@@ -136,13 +136,12 @@ export class Engine implements ServeEngine {
     });
   }
 
-  /** Seconds until the queue has likely drained a batch: queued tokens over recent throughput, within [1, 300]. */
+  /** Seconds until the queued and running tokens are likely generated at the recent throughput, within [1, 300]. */
   private retryAfter(): number {
     let work = 0;
     for (const s of this.waiting) work += Math.min(s.req.params.maxTokens, this.maxSequenceLength - s.req.promptIds.length);
     for (const s of this.running) work += Math.max(0, s.req.params.maxTokens - s.completion);
-    const perSlot = work / Math.max(1, this.opts.maxBatch);
-    const secs = this.tokensPerSecond > 0 ? (perSlot * this.opts.maxBatch) / this.tokensPerSecond : 1;
+    const secs = this.tokensPerSecond > 0 ? work / this.tokensPerSecond : 1;
     return Math.min(300, Math.max(1, Math.ceil(secs)));
   }
 
@@ -248,7 +247,7 @@ export class Engine implements ServeEngine {
     for (const s of admitted) {
       const h = s.req.handoff;
       if (h) {
-        s.cache = Cache.from(h.latent, h.kpe, h.promptIds.length, this.config.kv_lora_rank, this.config.qk_rope_head_dim);
+        s.cache = SequenceCache.from(h.latent, h.kpe, h.promptIds.length, this.config.kv_lora_rank, this.config.qk_rope_head_dim);
         // The prefill pod drew once from this seed for the first token.
         if (s.req.params.temperature > 0) s.rng.next();
         this.running.push(s);
