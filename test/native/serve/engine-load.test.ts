@@ -110,6 +110,12 @@ test('export without tokenizer.json, or a folder with no model, fails naming wha
     writeExport(path.join(dir, 'e'), t.config, liveWeights(t));
     await assert.rejects(Engine.load(path.join(dir, 'e'), { maxBatch: 1, maxQueue: 1 }), /e\/tokenizer\.json is missing: the export must carry the tokenizer/);
     await assert.rejects(Engine.load(dir, { maxBatch: 1, maxQueue: 1 }), /holds neither an export .* nor a run's checkpoints/);
+    // A distributed run's checkpoint (per-rank shards, no train_state.safetensors) without its export.
+    await saveCheckpoint(path.join(dir, 'dist'), 3, [{ name: 'rank-0.safetensors', bytes: new Uint8Array(8) }], 1);
+    await assert.rejects(Engine.load(path.join(dir, 'dist'), { maxBatch: 1, maxQueue: 1 }), /sharded \(distributed\) checkpoint without train_state\.safetensors.*export.* is missing/);
+    // With the export next to it, the export is served.
+    writeExport(path.join(dir, 'dist', 'export'), t.config, liveWeights(t), byteTokenizer.toJSON());
+    assert.equal(loadModelFolder(path.join(dir, 'dist')).kind, 'export');
     await assert.rejects(Engine.load(path.join(dir, 'nope'), { maxBatch: 1, maxQueue: 1 }), /does not exist/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

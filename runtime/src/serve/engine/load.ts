@@ -1,7 +1,7 @@
 // Loading a model folder for serving: either a DeepSeek-layout export (config.json, model.safetensors.index.json,
 // shards, tokenizer.json; FP8 E4M3 projections with 128×128 weight_scale_inv kept as codes for the FP8 GEMM and
 // dequantised for the other precisions) or a run folder's latest checkpoint (float32 master weights), or a run folder
-// whose only model is the export rank 0 wrote into <run>/export.
+// whose servable model is the export rank 0 wrote into <run>/export (distributed runs: their checkpoints are shards).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadLatest } from '../../checkpoint/store.js';
@@ -29,8 +29,11 @@ export function loadModelFolder(dir: string, warn: (m: string) => void = () => {
   if (!existsSync(dir)) throw new Error(`model path ${dir} does not exist (MOE_MODEL_PATH: an export folder or a run folder)`);
   if (existsSync(path.join(dir, INDEX))) return loadExport(dir, warn);
   const ck = loadLatest(dir, warn);
-  if (ck) return loadRun(dir, ck.files);
-  if (existsSync(path.join(dir, 'export', INDEX))) return loadExport(path.join(dir, 'export'), warn);
+  const exported = existsSync(path.join(dir, 'export', INDEX));
+  // A distributed run's checkpoints are per-rank shards; its servable model is the export rank 0 wrote at the end.
+  if (ck && ck.files.has(STATE_FILE)) return loadRun(dir, ck.files);
+  if (exported) return loadExport(path.join(dir, 'export'), warn);
+  if (ck) throw new Error(`${ck.dir} is a sharded (distributed) checkpoint without ${STATE_FILE}, and ${dir}/export (written when distributed training ends) is missing; serve an export (moe-runtime export, or the run's export folder)`);
   throw new Error(`model path ${dir} holds neither an export (${INDEX}) nor a run's checkpoints (checkpoints/step-*) nor export/${INDEX}`);
 }
 
