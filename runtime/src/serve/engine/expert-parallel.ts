@@ -29,7 +29,8 @@ const TAG_RESULT = 3;
 
 export class ExpertParallelLeader {
   private chain: Promise<unknown> = Promise.resolve();
-  private sentVersion = -1;
+  /** The placement the followers have (by identity: each swap is a new object, whatever its version number). */
+  private sent?: ResolvedPlacement;
   private busy = 0;
   private stopped = false;
   private readonly ticker: NodeJS.Timeout;
@@ -61,13 +62,13 @@ export class ExpertParallelLeader {
 
   /** Ships the placement to every follower if it changed since the last one shipped. */
   private async ensurePlacement(p: ResolvedPlacement, raw: () => string): Promise<void> {
-    if (p.version === this.sentVersion && this.sentVersion >= 0) return;
+    if (p === this.sent) return;
     const json = Buffer.from(raw(), 'utf8');
     for (let r = 1; r < this.size; r++) {
       await this.control(OP_PLACEMENT, 0, 0, json.length, r);
       await this.group.send(json, r, TAG_DATA);
     }
-    this.sentVersion = p.version;
+    this.sent = p;
   }
 
   /** The routed experts of one MoE layer over the EP ranks; `local` computes the leader's own rows. */
