@@ -2,10 +2,12 @@
 // real engine on the deepseek-v3-tiny preset (random weights, byte tokenizer). Two mixes:
 //   prefill-heavy: long prompts, few tokens;   decode-heavy: short prompts, many tokens.
 // Three setups per mix, fresh engines with the same seed each time:
-//   direct          the peer: the same engine called in-process (engine.generate from N concurrent callers), no HTTP;
+//   direct          the peer: the same engine called directly (engine.generate from N concurrent callers in the
+//                   engine's own process, direct-proc.ts), no HTTP;
 //   http            router → decode replica (decode prefills locally): direct vs http is the HTTP/router overhead;
 //   http-disagg     router → decode ← prefill (KV hand-off over HTTP), the deployment shape.
 // Role servers run in their own processes (role-proc.ts), as pods do; the router and the clients share this one.
+// The peer's engine runs in a fresh process too, so engine placement is alike and only HTTP + router differ.
 // Clients stream (SSE with include_usage); TTFT = first content chunk, e2e = [DONE]; ITL = (e2e − TTFT)/(tokens − 1)
 // per request (the byte tokenizer holds back incomplete UTF-8, so chunk gaps are not token gaps). All processes share
 // this machine's cores (and other work on it): numbers are for comparing setups, not capacity.
@@ -13,15 +15,12 @@
 // BENCH_SERVE_MIX=decode-heavy runs one mix.
 import { fork, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
-import { Engine } from '../../runtime/src/serve/engine/engine.js';
 import { createRouter } from '../../runtime/src/serve/http/router.js';
 import { fixedRoutes } from '../../runtime/src/serve/http/routes.js';
-import { repoRoot, writeResult } from '../plan/common.js';
-import { config, engineOpts, precision, SEED } from './common.js';
+import { writeResult } from '../plan/common.js';
+import { closedLoop, engineOpts, precision, prompt, type Mix, type Sample } from './common.js';
 
 // One kernel thread per engine process (the role processes inherit it).
 process.env.MOE_NUM_THREADS ??= '1';
@@ -39,40 +38,15 @@ function roleProcess(role: 'prefill' | 'decode'): Promise<{ url: string; stop: (
     child.once('exit', (code) => reject(new Error(`role process ${role} exited ${code}`)));
   });
 }
-const corpus = readFileSync(join(repoRoot, 'examples', 'corpus', 'fables.txt'), 'latin1').replace(/[^\x20-\x7e]/g, ' ');
 
-interface Mix { name: string; promptTokens: number; maxTokens: number; clients: number; requests: number }
 const MIXES: Mix[] = [
   { name: 'prefill-heavy', promptTokens: 256, maxTokens: 4, clients: 4, requests: Math.max(4, Math.round(12 * SCALE)) },
   { name: 'decode-heavy', promptTokens: 16, maxTokens: 64, clients: 8, requests: Math.max(8, Math.round(24 * SCALE)) },
 ];
 
-/** ASCII prompt i of a mix: a window of the corpus, so prompts differ and are exactly promptTokens bytes. */
-const prompt = (m: Mix, i: number): string => corpus.slice((i * 977) % (corpus.length - m.promptTokens), (i * 977) % (corpus.length - m.promptTokens) + m.promptTokens);
 
-interface Sample { ttft: number; e2e: number; tokens: number }
 
-/** N workers take requests 0..M-1 in turn (closed loop). */
-async function closedLoop(m: Mix, one: (i: number) => Promise<Sample>): Promise<{ samples: Sample[]; wall: number }> {
-  let next = 0;
-  const samples: Sample[] = [];
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: m.clients }, async () => {
-    while (next < m.requests) samples.push(await one(next++));
-  }));
-  return { samples, wall: (performance.now() - t0) / 1000 };
-}
 
-function direct(engine: Engine, m: Mix) {
-  return (i: number): Promise<Sample> => {
-    const t0 = performance.now();
-    let first = 0;
-    let n = 0;
-    return engine.generate({ id: `d${i}`, promptIds: byteTokenizer.encode(prompt(m, i)), params: { maxTokens: m.maxTokens, temperature: 0, topP: 1, seed: i, stopTokenIds: [] } }, () => {
-      if (n++ === 0) first = performance.now();
-    }).then(() => ({ ttft: (first - t0) / 1000, e2e: (performance.now() - t0) / 1000, tokens: n }));
-  };
-}
 
 function viaHttp(url: string, m: Mix) {
   return (i: number): Promise<Sample> => new Promise((resolve, reject) => {
@@ -83,6 +57,7 @@ function viaHttp(url: string, m: Mix) {
     const req = request(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
       res.setEncoding('utf8');
+      res.on('error', reject);
       res.on('data', (c: string) => {
         if (first === 0 && c.includes('"text"')) first = performance.now();
         buf += c;
@@ -114,12 +89,18 @@ function summary(samples: Sample[], wall: number) {
 }
 
 const quiet = () => {};
+/** The peer in its own process like the role servers, so both setups' engines run alike. */
+function directProcess(m: Mix): Promise<{ samples: Sample[]; wall: number }> {
+  const child = fork(fileURLToPath(new URL('./direct-proc.js', import.meta.url)), [JSON.stringify(m)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (r) => resolve(r as { samples: Sample[]; wall: number }));
+    child.once('exit', (code) => reject(new Error(`direct process exited ${code}`)));
+  });
+}
+
 async function setup(kind: 'direct' | 'http' | 'http-disagg', m: Mix) {
   if (kind === 'direct') {
-    const engine = Engine.random(config, byteTokenizer, engineOpts, SEED);
-    await direct(engine, { ...m, maxTokens: 2 })(0);
-    const r = await closedLoop(m, direct(engine, m));
-    await engine.close();
+    const r = await directProcess(m);
     return summary(r.samples, r.wall);
   }
   const roles = await Promise.all([roleProcess('decode'), ...(kind === 'http-disagg' ? [roleProcess('prefill')] : [])]);
