@@ -202,6 +202,32 @@ describe('InferenceDeployment on a real API server', () => {
     assert.equal((await infd('s')).status.roles.decode.readyReplicas, 2);
   });
 
+  test('a HorizontalPodAutoscaler drives the InferenceRole through the scale subresource', async () => {
+    // No metrics server here: the HPA controller still enforces minReplicas through /scale, which is what we need.
+    await applyYaml(
+      c,
+      `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: s-decode, namespace: ${NS}}
+spec:
+  scaleTargetRef: {apiVersion: moe.io/v1alpha1, kind: InferenceRole, name: s-decode}
+  minReplicas: 3
+  maxReplicas: 3
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]
+`,
+    );
+    try {
+      await eventually(async () => ((await json(c, ['-n', NS, 'get', 'infrole', 's-decode'])).spec.replicas === 3 ? true : false), { timeoutMs: 90_000, what: 'the HPA scaled s-decode to 3' });
+      await settled('s', { prefill: 1, decode: 3 });
+      const able = await eventually(async () => (await json(c, ['-n', NS, 'get', 'hpa', 's-decode'])).status?.conditions?.find((x: any) => x.type === 'AbleToScale') ?? false, { what: 'HPA AbleToScale' });
+      assert.equal(able.status, 'True', `the HPA reads and writes the InferenceRole's scale: ${able.message}`);
+    } finally {
+      await c.kubectl(['-n', NS, 'delete', 'hpa', 's-decode']);
+      await c.kubectl(['-n', NS, 'scale', 'infrole', 's-decode', '--replicas=2']);
+    }
+    await settled('s', { prefill: 1, decode: 2 });
+  });
+
   test('a template change rolls one gang at a time within maxSurge 1 / maxUnavailable 0, prefill and decode in step', async () => {
     const oldRev = (await infd('s')).status.roles.decode.revision;
     const w = await watchGangs('s', { prefill: 1, decode: 2 });
