@@ -12,7 +12,7 @@ import { writeExport } from '../../../runtime/src/checkpoint/export.js';
 import { buildParams } from '../../../runtime/src/model/model.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { alloc32 } from '../../../runtime/src/model/tensor.js';
-import { call, post, sseEvents, tinyConfig } from './http-fixture.js';
+import { call, deadUrl, post, sseEvents, tinyConfig } from './http-fixture.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runtime/src/cli.js');
 let dir: string;
@@ -34,8 +34,8 @@ after(() => {
 interface Started { proc: ChildProcess; url: string; lines: Record<string, unknown>[]; exited: Promise<number | null>; stderr: () => string }
 
 /** Starts `moe-runtime serve` with a clean env (no cluster) and waits for its "serving" log line. */
-function serve(args: string[]): Promise<Started> {
-  const env = { PATH: process.env.PATH ?? '', MOE_SERVED_MODEL_NAME: 'tiny-cli' };
+function serve(args: string[], extraEnv: Record<string, string> = {}): Promise<Started> {
+  const env = { PATH: process.env.PATH ?? '', MOE_SERVED_MODEL_NAME: 'tiny-cli', ...extraEnv };
   const proc = spawn(process.execPath, [CLI, 'serve', '--model', path.join(dir, 'export'), '--port', '0', '--precision', 'fp32', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(proc);
   const lines: Record<string, unknown>[] = [];
@@ -51,7 +51,7 @@ function serve(args: string[]): Promise<Started> {
         const line = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
         buf = buf.slice(nl + 1);
         lines.push(line);
-        if (line.msg === 'serving') resolve({ proc, url: String(line.url), lines, exited, stderr: () => err });
+        if (line.msg === 'serving' || line.msg === 'serving expert shard') resolve({ proc, url: String(line.url), lines, exited, stderr: () => err });
       }
     });
     void exited.then((code) => reject(new Error(`serve ${args.join(' ')} exited ${code} before serving: ${err}`)));
@@ -75,6 +75,25 @@ test('router + prefill + decode processes serve a streamed chat completion; SIGT
     assert.ok(s.lines.some((l) => l.msg === 'stopped'), JSON.stringify(s.lines));
   }
   assert.ok(decode.lines.some((l) => l.msg === 'model loaded'));
+});
+
+test('a decode replica of two pods: the leader serves with experts across both, the follower answers health; both exit 0', async () => {
+  const masterPort = new URL(await deadUrl()).port;
+  const gang = (index: number) => ({ MOE_PODS_PER_REPLICA: '2', MOE_POD_INDEX: String(index), MASTER_ADDR: '127.0.0.1', MASTER_PORT: masterPort, MOE_DIST_TIMEOUT_MS: '60000' });
+  const [leader, follower] = await Promise.all([serve(['--role', 'decode'], gang(0)), serve(['--role', 'decode'], gang(1))]);
+  assert.equal((await call(follower.url, 'GET', '/readyz')).status, 200);
+  assert.equal((await call(follower.url, 'POST', '/internal/v1/generate', {})).status, 404, 'the follower serves no traffic');
+  const router = await serve(['--role', 'router', '--routes', JSON.stringify({ prefill: [], decode: [{ replica: 0, url: leader.url }] })]);
+  const r = await post(router.url, '/v1/completions', { model: 'tiny-cli', prompt: 'two pods', max_tokens: 6, temperature: 0 });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.usage.completion_tokens, 6);
+  router.proc.kill('SIGTERM');
+  leader.proc.kill('SIGTERM');
+  assert.equal(await leader.exited, 0, leader.stderr());
+  // Closing the leader's engine stops the replica: the follower leaves on its own.
+  assert.equal(await follower.exited, 0, follower.stderr());
+  assert.ok(follower.lines.some((l) => l.msg === 'stopped' && l.why === 'the leader stopped the replica'), JSON.stringify(follower.lines));
+  await router.exited;
 });
 
 test('serve without a role or a model says which flag or env is missing', async () => {

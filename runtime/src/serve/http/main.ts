@@ -7,13 +7,15 @@ import { parseArgs } from 'node:util';
 import { tokenizerFromJSON, type Tokenizer } from '../../data/tokenizer.js';
 import { inClusterConfigMaps } from '../../kube/configmaps.js';
 import { Engine } from '../engine/engine.js';
+import { joinReplica } from '../engine/expert-parallel-pod.js';
 import { decodeHandoff, encodeHandoff } from '../engine/handoff.js';
 import type { EngineOptions } from '../engine/types.js';
 import { OperatorSync } from './operator-sync.js';
 import { createRoleServer } from './role-server.js';
 import { createRouter } from './router.js';
 import { configMapRoutes, staticRoutes, type RouteSource } from './routes.js';
-import type { HttpServer, Log } from './server.js';
+import { ServeMetrics } from './metrics.js';
+import { HttpServer, type Log } from './server.js';
 
 const log: Log = (entry) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', ...entry })}\n`);
 
@@ -33,6 +35,16 @@ export function loadTokenizer(modelPath: string): Tokenizer {
 }
 
 export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    await serve(argv, env);
+  } catch (e) {
+    // Sockets of a half-joined replica would keep the process alive: a failed start must end it.
+    process.stderr.write(`moe-runtime: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -73,10 +85,21 @@ export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process
       epSize: intOf(env.MOE_EP_SIZE, 'MOE_EP_SIZE', 1, 1),
       log,
     };
-    const engine = await Engine.load(modelPath, opts);
-    stops.push(() => engine.close());
+    const pods = intOf(env.MOE_PODS_PER_REPLICA, 'MOE_PODS_PER_REPLICA', 1, 1);
+    const index = intOf(env.MOE_POD_INDEX, 'MOE_POD_INDEX', 0, 0);
+    let engine: Engine;
+    if (pods > 1) {
+      // Expert parallelism across the replica's pods, one process per pod: rank = the pod's index in the gang.
+      const member = await joinReplica(modelPath, { ...opts, epSize: pods }, { ...env, WORLD_SIZE: String(pods), RANK: String(index) });
+      if (!('engine' in member)) return followPod(member, role, port, host, graceMs);
+      engine = member.engine;
+      stops.push(() => engine.close(), () => member.dist.shutdown());
+    } else {
+      engine = await Engine.load(modelPath, opts);
+      stops.push(() => engine.close());
+    }
     server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log });
-    const leader = intOf(env.MOE_POD_INDEX, 'MOE_POD_INDEX', 0, 0) === 0;
+    const leader = index === 0;
     const cms = leader && (env.MOE_PLACEMENT_CONFIGMAP || env.MOE_LOAD_CONFIGMAP) ? store() : undefined;
     if (cms) {
       const sync = new OperatorSync({
@@ -103,4 +126,31 @@ export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * A follower pod of a multi-pod replica: it hosts its expert slots for the leader and serves only /healthz, /readyz
+ * and /metrics (the controller routes a replica once all its pods are ready). It exits 0 when the leader stops the
+ * replica, or on SIGTERM.
+ */
+async function followPod(member: { rank: number; done: Promise<unknown>; dist: { shutdown(): Promise<void> } }, role: string, port: number, host: string, graceMs: number): Promise<void> {
+  const metrics = new ServeMetrics(role, { queue: () => 0, running: () => 0 });
+  const server = new HttpServer({ metrics, routes: {}, notReady: () => undefined, log });
+  await server.listen(port, host);
+  log({ msg: 'serving expert shard', role, rank: member.rank, url: server.url() });
+  let exiting = false;
+  const exit = (why: string, code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    void server.shutdown(graceMs).then(() => member.dist.shutdown().catch(() => {})).then(() => {
+      log({ msg: 'stopped', why });
+      process.exit(code);
+    });
+  };
+  member.done.then(() => exit('the leader stopped the replica', 0), (e: Error) => {
+    log({ level: 'error', msg: 'expert shard failed', error: e.message });
+    exit('expert shard failed', 1);
+  });
+  process.on('SIGTERM', () => exit('SIGTERM', 0));
+  process.on('SIGINT', () => exit('SIGINT', 0));
 }
