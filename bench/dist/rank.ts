@@ -1,10 +1,12 @@
 // One rank of the distributed training benchmark (started by train.bench.ts through local-launch). BENCH_SPEC picks
-// the layout; prints one JSON line: per-step seconds and losses, bytes handed to the network per operation kind.
+// the layout; prints one JSON line: per-step seconds and losses, bytes handed to the network per operation kind, and
+// (pipelines) where each step's pipeline phase spent its time.
+import '../../runtime/src/dist/threadpool.js';
 import { initDistributed, distOptionsFromEnv } from '../../runtime/src/dist/init.js';
 import { readDistEnv } from '../../runtime/src/dist/env.js';
-import { startEngine } from '../../runtime/src/dist/engine.js';
+import { engineGroupList, startEngine } from '../../runtime/src/dist/engine.js';
 import { paramBytes } from '../../runtime/src/dist/held-params.js';
-import type { ProcessGroup } from '../../runtime/src/dist/process-group.js';
+import { PipelineTrainer, type PipelineTiming } from '../../runtime/src/dist/pp-trainer.js';
 import type { ScheduleName } from '../../operator/plan/schedule-types.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../runtime/src/train/options.js';
@@ -21,6 +23,8 @@ export interface BenchSpec {
   seqLen: number;
   schedule?: ScheduleName;
   microBatches?: number;
+  /** DualPipe's paired chunks interleaved (pipeline layouts; default on). */
+  overlap?: boolean;
 }
 
 process.env.MOE_NUM_THREADS ??= '1';
@@ -31,6 +35,7 @@ const seconds: number[] = [];
 const losses: number[] = [];
 let traffic: Record<string, number> = {};
 let bytes: Record<string, number> = {};
+const timing: PipelineTiming[] = [];
 
 if (spec.layout === 'single') {
   const trainer = new Trainer(opts, byteTokenizer, tokens);
@@ -41,23 +46,22 @@ if (spec.layout === 'single') {
   }
 } else {
   const dist = await initDistributed(readDistEnv(process.env), distOptionsFromEnv());
-  const groups: ProcessGroup[] = [dist.world];
   const n = dist.size;
   const pp = spec.layout === 'pp' ? n : spec.layout === 'mixed' ? spec.pp! : 1;
   const ep = spec.layout === 'ep' ? n : spec.layout === 'mixed' ? spec.ep! : 1;
-  const { trainer, engine, groups: g } = await startEngine(dist, {
-    options: opts, tokenizer: byteTokenizer, tokens, ep: { dispatch: 'fp8', combine: 'bf16' },
+  const { trainer, engine, groups } = await startEngine(dist, {
+    options: opts, tokenizer: byteTokenizer, tokens, ep: { dispatch: 'fp8', combine: 'bf16' }, overlap: spec.overlap ?? true,
     layout: { schedule: spec.schedule ?? '1F1B', pp, ep, dp: n / (pp * ep), microBatches: spec.microBatches ?? 1 },
   });
-  for (const x of [g.pp, g.ep?.group, ...g.holders.map((h) => h.group)]) if (x && !groups.includes(x)) groups.push(x);
   bytes = { ...paramBytes(trainer.params), ...engine.zero.bytes };
   for (let s = 0; s < spec.steps; s++) {
     const t0 = performance.now();
     const m = await dist.guard(() => engine.trainStep());
     seconds.push((performance.now() - t0) / 1000);
     losses.push(m.loss);
+    if (engine instanceof PipelineTrainer && engine.lastTiming) timing.push(engine.lastTiming);
   }
-  for (const g of groups) for (const [k, v] of Object.entries(g.traffic.sent)) traffic[k] = (traffic[k] ?? 0) + v;
+  for (const g of engineGroupList(groups)) for (const [k, v] of Object.entries(g.traffic.sent)) traffic[k] = (traffic[k] ?? 0) + v;
   await dist.shutdown();
 }
-process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic, bytes }) + '\n');
+process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic, bytes, timing }) + '\n');

@@ -7,9 +7,9 @@ import { expertParallelBlockMoe, type EpOptions } from './moe-ep.js';
 import type { ProcessGroup } from './process-group.js';
 import { localBlock, type BlockFn } from './stage.js';
 
-/** experts[q]: the routed experts EP rank q hosts (the plan's placement). */
-export function expertParallelBlock(ep: ProcessGroup, o: EpOptions, experts: number[][]): BlockFn {
-  const moe = expertParallelBlockMoe(ep, o, experts);
+/** experts[q]: the routed experts EP rank q hosts (the plan's placement); `back`: the backward's communicator. */
+export function expertParallelBlock(ep: ProcessGroup, o: EpOptions, experts: number[][], back: ProcessGroup = ep): BlockFn {
+  const moe = expertParallelBlockMoe(ep, o, experts, back);
   return async (ctx, P, prefix, c, layer, h, T, S, alpha) => {
     if (!isMoeLayer(c, layer)) return localBlock(ctx, P, prefix, c, layer, h, T, S, alpha);
     const d = c.hidden_size;

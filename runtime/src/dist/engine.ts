@@ -14,6 +14,7 @@ import type { EpOptions } from './moe-ep.js';
 import { Placement, type DistLayout } from './placement.js';
 import { PipelineTrainer } from './pp-trainer.js';
 import type { ProcessGroup } from './process-group.js';
+import { wireOf } from './wire.js';
 import type { HolderGroup, Zero1 } from './zero1.js';
 
 export interface EngineGroups {
@@ -22,8 +23,11 @@ export interface EngineGroups {
   pp?: ProcessGroup;
   /** This rank among the data-parallel replicas of its pipeline rank (EP × DP of them): its slice of the batch. */
   data: { rank: number; size: number };
-  /** Expert parallelism: the all-to-all group (EP ranks in order) and the experts each hosts. */
-  ep?: { group: ProcessGroup; experts: number[][]; options: EpOptions };
+  /**
+   * Expert parallelism: the all-to-all group (EP ranks in order) and the experts each hosts; under a pipeline a
+   * second communicator of the same ranks for the backward's all-to-alls, so that paired chunks overlap.
+   */
+  ep?: { group: ProcessGroup; back?: ProcessGroup; experts: number[][]; options: EpOptions };
   /** One per set of ranks holding some of this rank's parameters. */
   holders: HolderGroup[];
 }
@@ -65,6 +69,8 @@ export async function connectEngineGroups(dist: Dist, pl: Placement, ep?: EpOpti
   const pp = pl.layout.pp > 1 ? await join(`pp-${ppRanks.join('-')}`, ppRanks) : undefined;
   const epRanks = pl.epRanks(rank);
   const epGroup = ep && pl.layout.ep > 1 ? await join(`ep-${epRanks.join('-')}`, epRanks) : undefined;
+  // The EP groups partition the world, so every rank joins its backward group right after its forward one.
+  const epBack = epGroup && pp ? await dist.group({ name: `ep-back-${epRanks.join('-')}`, ranks: epRanks }) : undefined;
   const holders: HolderGroup[] = [];
   for (const [key, s] of holderSets(pl)) {
     if (!s.ranks.includes(rank)) continue;
@@ -74,7 +80,7 @@ export async function connectEngineGroups(dist: Dist, pl: Placement, ep?: EpOpti
   const data = pl.dataRanks(rank);
   return {
     world, holders, data: { rank: data.indexOf(rank), size: data.length },
-    ...(pp ? { pp } : {}), ...(epGroup && ep ? { ep: { group: epGroup, experts: pl.experts, options: ep } } : {}),
+    ...(pp ? { pp } : {}), ...(epGroup && ep ? { ep: { group: epGroup, ...(epBack ? { back: epBack } : {}), experts: pl.experts, options: ep } } : {}),
   };
 }
 
@@ -85,8 +91,17 @@ export interface EngineSpec {
   layout: DistLayout;
   /** The plan's rank table (default: the planner's order for the layout). */
   table?: RankTableLike;
-  /** Expert-parallel wire formats (used when layout.ep > 1). */
+  /** Expert-parallel wire formats (used when layout.ep > 1); `backward` defaults to the precision's (wire.ts). */
   ep?: EpOptions;
+  /** DualPipe's paired chunks run interleaved (default: on unless MOE_DIST_OVERLAP=0). */
+  overlap?: boolean;
+}
+
+/** Every distinct group of a rank (traffic reports). */
+export function engineGroupList(g: EngineGroups): ProcessGroup[] {
+  const out: ProcessGroup[] = [];
+  for (const x of [g.world, g.pp, g.ep?.group, g.ep?.back, ...g.holders.map((h) => h.group)]) if (x && !out.includes(x)) out.push(x);
+  return out;
 }
 
 export async function startEngine(dist: Dist, s: EngineSpec): Promise<{ trainer: Trainer; engine: Engine; placement: Placement; groups: EngineGroups }> {
@@ -95,9 +110,13 @@ export async function startEngine(dist: Dist, s: EngineSpec): Promise<{ trainer:
   if (placement.worldSize !== dist.size) throw new Error(`layout has ${placement.worldSize} ranks, the job has ${dist.size}`);
   const trainer = new Trainer(s.options, s.tokenizer, s.tokens, undefined,
     (c, rng) => buildHeldParams(c, alloc32, rng, (name) => placement.holds(dist.rank, name)));
-  const groups = await connectEngineGroups(dist, placement, s.layout.ep > 1 ? (s.ep ?? { dispatch: 'fp8', combine: 'bf16' }) : undefined);
+  const wire = wireOf(s.options.precision);
+  const ep = { dispatch: 'fp8', combine: 'bf16', ...s.ep, backward: s.ep?.backward ?? wire } satisfies EpOptions;
+  const groups = await connectEngineGroups(dist, placement, s.layout.ep > 1 ? ep : undefined);
   const engine: Engine = groups.pp
-    ? new PipelineTrainer(trainer, groups, { schedule: s.layout.schedule, microBatches: s.layout.microBatches })
+    ? new PipelineTrainer(trainer, groups, {
+      schedule: s.layout.schedule, microBatches: s.layout.microBatches, wire, overlap: s.overlap ?? process.env.MOE_DIST_OVERLAP !== '0',
+    })
     : new DataParallelTrainer(trainer, groups);
   return { trainer, engine, placement, groups };
 }

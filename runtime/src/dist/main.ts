@@ -3,6 +3,7 @@
 // engine the plan asks for (pipeline schedule from the planner, expert/data parallelism, ZeRO-1), resumes from the
 // newest sharded checkpoint, trains, checkpoints every intervalSteps and at the end, and exits 0; a lost peer makes
 // it exit 75 (EXIT_PEER_LOST) so the operator restarts the gang. Progress goes to stdout as JSON lines (rank 0).
+import './threadpool.js'; // first: sizes libuv's pool for the Gloo waits
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -3,7 +3,9 @@
 // expertsByEpRank); each rank routes its own tokens, dispatches every (token, slot) row to the expert's host with
 // alltoallv — FP8 E4M3 codes plus one float32 scale per 1×128 tile, as the recipe — the host runs its experts, and
 // the outputs come back in BF16 (combine). Backward sends the weighted output gradients to the hosts and the input
-// gradients back, in float32. The shared expert and the gate run locally. Rows travel grouped by host, then expert
+// gradients back, in BF16 under the low-precision recipes (`backward`, float32 in fp32 runs), over `back`: a second
+// communicator of the same ranks, so that a forward and a backward running interleaved (DualPipe's paired chunks,
+// pp-trainer.ts) each keep one order of collectives on their own group. The shared expert and the gate run locally. Rows travel grouped by host, then expert
 // (in the host's order), then token, so an expert sees its rows in global token order.
 import type { RuntimeModelConfig } from '../model/config.js';
 import { ffn } from '../model/ffn.js';
@@ -15,12 +17,15 @@ import { balanceLoss, route, routeBackward, type RouteShape } from '../model/rou
 import { matmulN, matmulT, matmulTN, type Vec } from '../model/tensor.js';
 import type { ProcessGroup } from './process-group.js';
 import type { AsyncBlockFwd } from './stage.js';
+import { decodeWire, encodeWire, wireBuffer, type WireFormat } from './wire.js';
 
 export interface EpOptions {
   /** 'fp8': E4M3 + 1×128 scales (the recipe); 'fp32': exact, for checking the plumbing. */
   dispatch: 'fp8' | 'fp32';
   /** 'bf16' (the recipe) or 'fp32'. */
   combine: 'bf16' | 'fp32';
+  /** Backward all-to-all (output gradients to the hosts, input gradients back): 'bf16' (recipe) or 'fp32' (default). */
+  backward?: WireFormat;
 }
 
 /** FP8 codes and per-1×128-tile scales of `rows` rows of width d. */
@@ -70,7 +75,10 @@ export function checkPlacement(experts: number[][], E: number, n: number): void 
   if (bad >= 0) throw new Error(`expert parallelism: expert ${bad} is placed on ${seen[bad]} EP ranks, expected exactly 1`);
 }
 
-export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: number[][]) {
+/** `back`: the group the backward's all-to-alls use (default `ep`): the same ranks in the same order. */
+export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: number[][], back: ProcessGroup = ep) {
+  if (back.size !== ep.size || back.rank !== ep.rank) throw new Error(`expert parallelism: backward group ${back.name} does not match ${ep.name}`);
+  const wire: WireFormat = o.backward ?? 'fp32';
   return async function moeEp(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number,
     alpha: number): Promise<AsyncBlockFwd> {
     const d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok, n = ep.size;
@@ -169,7 +177,7 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
           }
           dWeight[s] = dot;
         }
-        const dyeR = await exchange(ep, dyeL, sendRows, recvRows, d, (k) => new Float32Array(k));
+        const dyeR = decodeWire(await exchange(back, encodeWire(dyeL, wire), sendRows, recvRows, d, (k) => wireBuffer(k, wire)));
         const dxR = new Float32Array(R * d);
         for (const { rows, fwd } of ran) {
           const dye = ctx.alloc(rows.length * d);
@@ -177,7 +185,7 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
           const dxe = fwd.back(dye);
           rows.forEach((row, i) => dxR.set(dxe.subarray(i * d, i * d + d), row * d));
         }
-        const dxL = await exchange(ep, dxR, recvRows, sendRows, d, (k) => new Float32Array(k));
+        const dxL = decodeWire(await exchange(back, encodeWire(dxR, wire), recvRows, sendRows, d, (k) => wireBuffer(k, wire)));
         for (let i = 0; i < T * K; i++) {
           const t = Math.floor(slotOf[i] / K);
           for (let j = 0; j < d; j++) dx[t * d + j] += dxL[i * d + j];

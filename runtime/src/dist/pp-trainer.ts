@@ -5,8 +5,16 @@
 // first stage and the MTP modules share, add up). Each data-parallel replica of the pipeline (EP × DP of them per
 // pipeline rank) trains on its slice of the batch (gradients averaged over them), and with expert parallelism the
 // EP ranks of one replica exchange tokens with the hosts of the routed experts (moe-ep.ts).
-// Communication follows the schedule's semantics: send/recv ops are queued and posted together, then awaited,
-// before the next compute op. W ops are no-ops here: each B computes its weight gradients at once.
+// Communication follows the schedule's semantics: send/recv ops are queued and posted together at the next compute
+// op. Sequential mode (`overlap` off) then waits for all of them and runs an FB pair's forward, then its backward.
+// Overlap mode waits only for the receive a chunk reads, and runs the pair's forward and backward as two interleaved
+// tasks: while one waits on its expert all-to-all or its input, the other computes (Gloo moves the bytes on its own
+// threads). The two never share a communicator — the backward's all-to-alls go over a second EP group (engine.ts) —
+// so each group sees one order of collectives on every rank; the pair's sends are posted as soon as their chunk is
+// done. Results are bit-identical to sequential mode: only the backward accumulates gradients and only the forward
+// adds to the loss, each in the same order as before. Activations and gradients travel in `wire` (BF16 under the
+// low-precision recipes). W ops are no-ops: each B computes its weight gradients at once (model/linear.ts has one
+// backward for both; splitting it would be the zero-bubble W).
 import { rankSchedule, scheduleErrors } from '../../../operator/plan/schedule-generate.js';
 import type { Dir, ScheduleName, ScheduleOp } from '../../../operator/plan/schedule-types.js';
 import type { Vec } from '../model/tensor.js';
@@ -18,6 +26,8 @@ import type { EngineGroups } from './engine.js';
 import { moeLayerKeys } from './held-params.js';
 import { stageForward, type BlockFn, type StageFwd } from './stage.js';
 import { Zero1, gatherF64, globalBiasUpdate } from './zero1.js';
+import { commBusyMs } from './comm-clock.js';
+import { decodeWire, encodeWire, wireBuffer, type WireFormat } from './wire.js';
 
 /** Model stages of a schedule over `ranks` pipeline ranks. */
 export function stageCount(name: ScheduleName, ranks: number): number {
@@ -45,6 +55,29 @@ export interface PipelineOptions {
   schedule: ScheduleName;
   /** Micro-batches per step of each DP replica. */
   microBatches: number;
+  /** Activations and gradients between pipeline ranks (default 'fp32'). */
+  wire?: WireFormat;
+  /** Paired chunks interleaved, receives awaited where read (default false: the sequential order). */
+  overlap?: boolean;
+}
+
+/** Where the last step's pipeline phase (the op list, before the optimizer step) spent its time, ms. */
+export interface PipelineTiming {
+  pipelineMs: number;
+  /** Some communication in flight (union over groups and operations). */
+  commMs: number;
+  /** The event loop idle: communication that no compute hid. */
+  exposedMs: number;
+  /** FB pairs where one chunk ended while the other had expert all-to-alls issued and was not done (0 sequential). */
+  interleavedPairs: number;
+}
+
+interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  promise.catch(() => undefined); // rejections surface where the value is awaited
+  return { promise, resolve, reject };
 }
 
 export class PipelineTrainer {
@@ -57,6 +90,8 @@ export class PipelineTrainer {
   readonly dpRank: number;
   private readonly moeKeys: string[];
   private readonly blockFn: BlockFn | undefined;
+  lastTiming: PipelineTiming | undefined;
+  private readonly epGroups: { fwd: ProcessGroup; back: ProcessGroup } | undefined;
 
   constructor(readonly trainer: Trainer, groups: EngineGroups, readonly o: PipelineOptions) {
     if (!groups.pp) throw new Error('pipeline: no pipeline group (parallelism.pipeline.stages is 1: use the data-parallel engine)');
@@ -73,7 +108,8 @@ export class PipelineTrainer {
     this.stages = stageCount(o.schedule, this.pp.size);
     this.zero = new Zero1(trainer, this.world, groups.holders);
     this.moeKeys = moeLayerKeys(trainer.config);
-    this.blockFn = groups.ep ? expertParallelBlock(groups.ep.group, groups.ep.options, groups.ep.experts) : undefined;
+    this.epGroups = groups.ep?.back ? { fwd: groups.ep.group, back: groups.ep.back } : undefined;
+    this.blockFn = groups.ep ? expertParallelBlock(groups.ep.group, groups.ep.options, groups.ep.experts, groups.ep.back) : undefined;
   }
 
   async trainStep(): Promise<StepMetrics> {
@@ -88,25 +124,39 @@ export class PipelineTrainer {
     t.params.zeroGrad();
 
     const key = (stage: number, g: number): string => `${stage}/${g}`;
+    const wire = this.o.wire ?? 'fp32', overlap = this.o.overlap ?? false;
     const fwds = new Map<string, StageFwd>();
-    const inputs = new Map<string, Vec>();   // received or handed over activations, by consuming stage
-    const outputs = new Map<string, Vec>();  // activations produced, by producing stage
-    const gradsOut = new Map<string, Vec>(); // gradient on a stage's output
-    const gradsIn = new Map<string, Vec>();  // gradient on a stage's input
+    const inputs = new Map<string, Promise<Vec>>();   // received activations, by consuming stage
+    const outputs = new Map<string, Vec>();           // activations produced, by producing stage
+    const gradsOut = new Map<string, Promise<Vec>>(); // received gradient on a stage's output
+    const gradsIn = new Map<string, Vec>();           // gradient on a stage's input
     let loss = 0, mainLoss = 0, mtpLoss = 0, balance = 0;
     const counts = new Map<string, Int32Array>();
     let queued: Array<() => Promise<void>> = [];
+    const sends: Promise<void>[] = [];
     const stage = (dir: Dir): number => stageOf(schedule, this.pp.rank, this.pp.size, dir);
     const gmb = (dir: Dir, mb: number): number => globalMicroBatch(schedule, dir, mb, C);
-    const flush = async (): Promise<void> => {
-      const posts = queued;
+    const post = (): Promise<void>[] => {
+      const ps = queued.map((p) => p());
       queued = [];
-      await Promise.all(posts.map((p) => p()));
+      return ps;
+    };
+    const flush = async (): Promise<void> => {
+      await Promise.all(post());
+    };
+    const postSend = (op: { kind: string; dir: Dir; mb: number; peer: number }): Promise<void> => {
+      const s = stage(op.dir), g = gmb(op.dir, op.mb);
+      const buf = op.kind === 'sendF' ? outputs.get(key(s, g)) : gradsIn.get(key(s, g));
+      if (!buf) throw new Error(`pipeline rank ${this.pp.rank}: nothing to ${op.kind} for stage ${s} micro-batch ${g}`);
+      const p = this.pp.send(encodeWire(buf as Float32Array, wire), op.peer, tagOf(op.kind === 'sendF' ? 'F' : 'B', op.dir, op.mb));
+      p.catch(() => undefined); // awaited at the end of the op list
+      sends.push(p);
+      return p;
     };
 
     const forward = async (dir: Dir, mb: number): Promise<void> => {
       const s = stage(dir), g = gmb(dir, mb);
-      const input = s === 0 ? undefined : (inputs.get(key(s, g)) ?? outputs.get(key(s - 1, g)));
+      const input = s === 0 ? undefined : await (inputs.get(key(s, g)) ?? outputs.get(key(s - 1, g)));
       if (s > 0 && !input) throw new Error(`pipeline rank ${this.pp.rank}: no input for stage ${s} micro-batch ${g}`);
       const f = await stageForward(t.ctx, t.params, t.config, s, this.stages, all.subarray(g * Bmb * W, (g + 1) * Bmb * W),
         Bmb, seqLen, { microBatches: C, alpha, mtpLambda }, input, this.blockFn);
@@ -123,48 +173,93 @@ export class PipelineTrainer {
       const s = stage(dir), g = gmb(dir, mb);
       const f = fwds.get(key(s, g));
       if (!f) throw new Error(`pipeline rank ${this.pp.rank}: backward of stage ${s} micro-batch ${g} before its forward`);
-      const dy = s === this.stages - 1 ? undefined : (gradsOut.get(key(s, g)) ?? gradsIn.get(key(s + 1, g)));
+      const dy = s === this.stages - 1 ? undefined : await (gradsOut.get(key(s, g)) ?? gradsIn.get(key(s + 1, g)));
       if (s < this.stages - 1 && !dy) throw new Error(`pipeline rank ${this.pp.rank}: no output gradient for stage ${s} micro-batch ${g}`);
       const dx = await f.back(dy);
       if (dx) gradsIn.set(key(s, g), dx);
       fwds.delete(key(s, g));
     };
 
-    for (const op of this.ops) {
+    const elu0 = performance.eventLoopUtilization(), comm0 = commBusyMs(), p0 = performance.now();
+    const ops = this.ops, early = new Set<number>();
+    const callsOf = (g: ProcessGroup | undefined): number => (g ? Object.values(g.traffic.calls).reduce((a, b) => a + b, 0) : 0);
+    let interleaved = 0;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (early.has(i)) continue;
       switch (op.kind) {
-        case 'sendF': case 'sendB': {
-          const s = stage(op.dir), g = gmb(op.dir, op.mb);
-          const buf = op.kind === 'sendF' ? outputs.get(key(s, g)) : gradsIn.get(key(s, g));
-          if (!buf) throw new Error(`pipeline rank ${this.pp.rank}: nothing to ${op.kind} for stage ${s} micro-batch ${g}`);
-          queued.push(() => this.pp.send(buf, op.peer, tagOf(op.kind === 'sendF' ? 'F' : 'B', op.dir, op.mb)));
+        case 'sendF': case 'sendB':
+          queued.push(() => postSend(op));
           break;
-        }
         case 'recvF': case 'recvB': {
           const s = stage(op.dir), g = gmb(op.dir, op.mb);
-          const buf = t.ctx.alloc(Tmb * d);
-          (op.kind === 'recvF' ? inputs : gradsOut).set(key(s, g), buf);
-          queued.push(() => this.pp.recv(buf, op.peer, tagOf(op.kind === 'recvF' ? 'F' : 'B', op.dir, op.mb)));
+          const d0 = deferred<Vec>();
+          (op.kind === 'recvF' ? inputs : gradsOut).set(key(s, g), d0.promise);
+          queued.push(() => {
+            const buf = wireBuffer(Tmb * d, wire);
+            const p = this.pp.recv(buf, op.peer, tagOf(op.kind === 'recvF' ? 'F' : 'B', op.dir, op.mb));
+            p.then(() => d0.resolve(decodeWire(buf)), d0.reject);
+            return p;
+          });
           break;
         }
         case 'F':
-          await flush();
+          if (overlap) post(); else await flush();
           await forward(op.dir, op.mb);
           break;
         case 'B':
-          await flush();
+          if (overlap) post(); else await flush();
           await backward(op.dir, op.mb);
           break;
         case 'W':
-          await flush();
+          if (!overlap) await flush();
           break;
         case 'FB':
-          await flush();
-          await forward(op.f.dir, op.f.mb);
-          await backward(op.b.dir, op.b.mb);
+          if (!overlap) {
+            await flush();
+            await forward(op.f.dir, op.f.mb);
+            await backward(op.b.dir, op.b.mb);
+            break;
+          }
+          post();
+          {
+            // The pair's own sends, listed before the next compute op: posted as soon as their chunk is done.
+            const after = (kind: 'sendF' | 'sendB', c: { dir: Dir; mb: number }): void => {
+              for (let j = i + 1; j < ops.length; j++) {
+                const o = ops[j]!;
+                if (o.kind === 'F' || o.kind === 'B' || o.kind === 'W' || o.kind === 'FB') break;
+                if (o.kind === kind && o.dir === c.dir && o.mb === c.mb && !early.has(j)) {
+                  early.add(j);
+                  postSend(o);
+                }
+              }
+            };
+            // Interleaved: one chunk finished while the other had issued expert all-to-alls and was not done.
+            const f0 = callsOf(this.epGroups?.fwd), b0 = callsOf(this.epGroups?.back);
+            let fDone = false, bDone = false, mixed = false;
+            await Promise.all([
+              forward(op.f.dir, op.f.mb).then(() => {
+                fDone = true;
+                if (!bDone && callsOf(this.epGroups?.back) > b0) mixed = true;
+                after('sendF', op.f);
+              }),
+              backward(op.b.dir, op.b.mb).then(() => {
+                bDone = true;
+                if (!fDone && callsOf(this.epGroups?.fwd) > f0) mixed = true;
+                after('sendB', op.b);
+              }),
+            ]);
+            if (mixed) interleaved++;
+          }
           break;
       }
     }
     await flush();
+    await Promise.all(sends);
+    this.lastTiming = {
+      pipelineMs: performance.now() - p0, commMs: commBusyMs() - comm0, exposedMs: performance.eventLoopUtilization(elu0).idle,
+      interleavedPairs: interleaved,
+    };
 
     // Summed over each parameter's holders (both copies of a stage, shared embedding, DP replicas), averaged over DP.
     const { gradNorm, lr } = await this.zero.step(1 / this.dpSize);

@@ -2,6 +2,7 @@
 // collectives on one context must run one at a time), point-to-point posted in program order, byte counters for
 // the traffic report. Errors name the group and the operation.
 import { collectives, type RawCollectives } from './collectives-binding.js';
+import { commBegin } from './comm-clock.js';
 
 export interface GroupSpec {
   /** Name unique in the job: the store key prefix. */
@@ -53,10 +54,13 @@ export class ProcessGroup {
   private collective(kind: string, bytes: number, run: (tag: number, cb: (e: Error | null) => void) => void): Promise<void> {
     this.check();
     const tag = (this.tagSeq = (this.tagSeq + 1) % 0xffffffff);
+    const done = commBegin();
     const next = this.chain.then(() => new Promise<void>((resolve, reject) => run(tag, (e) => {
+      done();
       if (e) reject(new Error(`group ${this.name} (rank ${this.rank} of ${this.size}) ${kind}: ${e.message}`));
       else resolve();
     })));
+    next.catch(done);
     this.count(kind, bytes);
     this.chain = next.catch(() => undefined);
     return next;
@@ -110,12 +114,15 @@ export class ProcessGroup {
   }
 
   private p2p(kind: string, peer: number, run: (cb: (e: Error | null) => void) => void): Promise<void> {
+    const done = commBegin();
     return new Promise<void>((resolve, reject) => {
-      const fail = (e: Error): void => reject(new Error(
-        `group ${this.name} (rank ${this.rank}) ${kind} ${kind === 'send' ? 'to' : 'from'} group rank ${peer} ` +
-        `(global rank ${this.ranks[peer] ?? '?'}): ${e.message}`));
+      const fail = (e: Error): void => {
+        done();
+        reject(new Error(`group ${this.name} (rank ${this.rank}) ${kind} ${kind === 'send' ? 'to' : 'from'} group rank ${peer} ` +
+          `(global rank ${this.ranks[peer] ?? '?'}): ${e.message}`));
+      };
       try {
-        run((e) => (e ? fail(e) : resolve()));
+        run((e) => (e ? fail(e) : (done(), resolve())));
       } catch (e) {
         fail(e as Error);
       }

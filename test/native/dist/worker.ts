@@ -1,17 +1,19 @@
 // One rank of the distributed tests, started by launch.ts with the pod contract's environment.
 // argv[2] picks the scenario; results go to stdout as one JSON line; failures exit non-zero.
+import '../../../runtime/src/dist/threadpool.js';
 import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/init.js';
 import { readDistEnv } from '../../../runtime/src/dist/env.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
 import { loadShard, restoreSharded, saveSharded } from '../../../runtime/src/dist/sharded-checkpoint.js';
 import type { Zero1 } from '../../../runtime/src/dist/zero1.js';
-import { startEngine, type EngineGroups } from '../../../runtime/src/dist/engine.js';
-import type { ProcessGroup, Traffic } from '../../../runtime/src/dist/process-group.js';
+import { engineGroupList, startEngine, type EngineGroups } from '../../../runtime/src/dist/engine.js';
+import type { Traffic } from '../../../runtime/src/dist/process-group.js';
 import { gatherWeights } from '../../../runtime/src/dist/gather.js';
 import { paramBytes, paramSpecs } from '../../../runtime/src/dist/held-params.js';
 import type { DistLayout, Placement } from '../../../runtime/src/dist/placement.js';
 import type { StepMetrics, Trainer } from '../../../runtime/src/train/trainer.js';
+import { PipelineTrainer } from '../../../runtime/src/dist/pp-trainer.js';
 import type { Precision } from '../../../runtime/src/train/precision.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { fixtureOptions, fixtureTokens } from './train-fixture.js';
@@ -92,6 +94,8 @@ interface TrainSpec {
   precision: Precision; steps: number; batch: number; layers?: number;
   /** Pipeline (default 1), expert-parallel size (default 1; with `ep` and no epSize: every rank of a DP-only run). */
   pp?: number; epSize?: number; schedule?: ScheduleName; microBatches?: number; ep?: EpOptions;
+  /** DualPipe's paired chunks interleaved (default: the engine's, on). */
+  overlap?: boolean;
 }
 
 /** The plan-order layout of a test run over `size` ranks. */
@@ -105,17 +109,14 @@ function layoutOf(spec: TrainSpec): DistLayout {
 async function engineFor(spec: TrainSpec) {
   return startEngine(dist, {
     options: fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers ?? 2), tokenizer: byteTokenizer, tokens: fixtureTokens(),
-    layout: layoutOf(spec), ...(spec.ep ? { ep: spec.ep } : {}),
+    layout: layoutOf(spec), ...(spec.ep ? { ep: spec.ep } : {}), ...(spec.overlap !== undefined ? { overlap: spec.overlap } : {}),
   });
 }
 
 /** Operation counts and bytes over every group this rank joined. */
 function trafficOf(g: EngineGroups): Traffic {
   const out: Traffic = { sent: {}, calls: {} };
-  const seen = new Set<ProcessGroup>();
-  for (const x of [g.world, g.pp, g.ep?.group, ...g.holders.map((h) => h.group)]) {
-    if (!x || seen.has(x)) continue;
-    seen.add(x);
+  for (const x of engineGroupList(g)) {
     for (const [k, v] of Object.entries(x.traffic.sent)) out.sent[k] = (out.sent[k] ?? 0) + v;
     for (const [k, v] of Object.entries(x.traffic.calls)) out.calls[k] = (out.calls[k] ?? 0) + v;
   }
@@ -151,12 +152,14 @@ async function trainScenario(): Promise<Record<string, unknown>> {
   const losses: number[] = [];
   const seconds: number[] = [];
   let last: StepMetrics | undefined;
+  let interleavedPairs = 0;
   for (let s = 0; s < spec.steps; s++) {
     const m = last = await dist.guard(() => engine.trainStep());
     losses.push(m.loss);
     seconds.push(m.seconds);
+    if (engine instanceof PipelineTrainer) interleavedPairs += engine.lastTiming?.interleavedPairs ?? 0;
   }
-  return { losses, seconds, biasSpread: last?.biasSpread, expertLoad: last?.expertLoad, shardMoments: engine.zero.shardOpt.m.size, traffic: trafficOf(groups), ...(await paramReport(trainer, engine.zero, placement)) };
+  return { losses, seconds, interleavedPairs, biasSpread: last?.biasSpread, expertLoad: last?.expertLoad, shardMoments: engine.zero.shardOpt.m.size, traffic: trafficOf(groups), ...(await paramReport(trainer, engine.zero, placement)) };
 }
 
 /**
