@@ -8,5 +8,6 @@ export const EP_PROMPTS = ['the cat sat', 'expert parallel', 'a', 'MoE layers ro
 export function epPlacement(size: number): Placement {
   const slots = size * 4;
   const row = Array.from({ length: slots }, (_, s) => (s < 8 ? (s * 3) % 8 : s - 8));
-  return { version: 3, gpus: size, slotsPerGpu: 4, phy2log: [row, [...row].reverse()] };
+  // Two GPUs per pod, as the operator counts them (EP size = pods × GPUs per pod): each process hosts 2 × 2 slots.
+  return { version: 3, gpus: 2 * size, slotsPerGpu: 2, phy2log: [row, [...row].reverse()] };
 }

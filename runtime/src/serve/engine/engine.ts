@@ -152,7 +152,8 @@ export class Engine implements ServeEngine {
   setPlacement(p: Placement): void {
     // Validated in full before anything changes, so a bad placement leaves the old one in force.
     const r = resolvePlacement(p, this.model.moeLayers, this.model.config.n_routed_experts);
-    if (this.ep && r.gpus !== this.ep.size) throw new Error(`placement: gpus is ${r.gpus}, but this replica has ${this.ep.size} EP ranks; the placement must match the replica's expert parallelism`);
+    // The operator counts GPUs (pods × GPUs per pod); this runtime runs one EP process per pod.
+    if (this.ep && r.gpus % this.ep.size !== 0) throw new Error(`placement: gpus is ${r.gpus}, not a multiple of this replica's ${this.ep.size} pods; the placement must match the replica's expert parallelism`);
     // Only an expert-parallel step awaits mid-forward; a local forward is never interrupted, so apply at once.
     if (this.stepping && this.ep) this.pendingPlacement = { r, raw: p };
     else this.applyPlacement(r, p);

@@ -27,6 +27,15 @@ const TAG_CTRL = 1;
 const TAG_DATA = 2;
 const TAG_RESULT = 3;
 
+/**
+ * Physical slots one process hosts. The placement counts GPUs (the operator's EP size = pods × GPUs per pod); this
+ * runtime runs one process per pod, so process r hosts GPUs [r·G/size, (r+1)·G/size) and all their slots.
+ */
+export function slotsPerRank(gpus: number, slotsPerGpu: number, size: number): number {
+  if (gpus % size !== 0) throw new Error(`expert parallelism: the placement's ${gpus} GPUs do not split evenly over the replica's ${size} pods`);
+  return (gpus / size) * slotsPerGpu;
+}
+
 export class ExpertParallelLeader {
   private chain: Promise<unknown> = Promise.resolve();
   /** The placement the followers have (by identity: each swap is a new object, whatever its version number). */
@@ -83,9 +92,10 @@ export class ExpertParallelLeader {
       const E = plan.offsets.length - 1;
       const rankOf = new Int32Array(rows);
       const count = new Int32Array(this.size);
+      const perRank = slotsPerRank(p.gpus, p.slotsPerGpu, this.size);
       for (let i = 0; i < rows; i++) {
-        const r = Math.floor(plan.slotOfRow[i] / p.slotsPerGpu);
-        if (r >= this.size) throw new Error(`expert parallelism: slot ${plan.slotOfRow[i]} is on GPU ${r}, but the replica has ${this.size} EP ranks`);
+        const r = Math.floor(plan.slotOfRow[i] / perRank);
+        if (r >= this.size) throw new Error(`expert parallelism: slot ${plan.slotOfRow[i]} is on EP rank ${r}, but the replica has ${this.size} EP ranks`);
         rankOf[i] = r;
         count[r]++;
       }
@@ -169,8 +179,8 @@ export async function serveExpertShard(group: ProcessGroup, c: RuntimeModelConfi
     if (op === OP_PLACEMENT) {
       const buf = new Uint8Array(bytes);
       await group.recv(buf, 0, TAG_DATA);
-      const p = JSON.parse(Buffer.from(buf).toString('utf8')) as { version: number; slotsPerGpu: number; phy2log: number[][] };
-      const S = p.slotsPerGpu;
+      const p = JSON.parse(Buffer.from(buf).toString('utf8')) as { version: number; gpus: number; slotsPerGpu: number; phy2log: number[][] };
+      const S = slotsPerRank(p.gpus, p.slotsPerGpu, group.size);
       experts = moeLayers.map((l, m) => {
         const hosted = [...new Set(p.phy2log[m].slice(group.rank * S, (group.rank + 1) * S))].sort((a, b) => a - b);
         return new Experts(weights, `model.layers.${l}.mlp`, hosted, d, c.moe_intermediate_size, precision, 'expert shard');
