@@ -7,6 +7,7 @@ import { readDistEnv } from '../../runtime/src/dist/env.js';
 import { engineGroupList, startEngine } from '../../runtime/src/dist/engine.js';
 import { paramBytes } from '../../runtime/src/dist/held-params.js';
 import { PipelineTrainer, type PipelineTiming } from '../../runtime/src/dist/pp-trainer.js';
+import type { ProcessGroup } from '../../runtime/src/dist/process-group.js';
 import type { ScheduleName } from '../../operator/plan/schedule-types.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../runtime/src/train/options.js';
@@ -34,6 +35,8 @@ const tokens = byteTokenizer.encode(syntheticCorpus(3, 200_000));
 const seconds: number[] = [];
 const losses: number[] = [];
 let traffic: Record<string, number> = {};
+/** Bytes sent per operation kind by the groups of each role: expert all-to-all, pipeline, ZeRO-1 holders, world. */
+const byRole: Record<string, Record<string, number>> = {};
 let bytes: Record<string, number> = {};
 const timing: PipelineTiming[] = [];
 
@@ -62,6 +65,16 @@ if (spec.layout === 'single') {
     if (engine instanceof PipelineTrainer && engine.lastTiming) timing.push(engine.lastTiming);
   }
   for (const g of engineGroupList(groups)) for (const [k, v] of Object.entries(g.traffic.sent)) traffic[k] = (traffic[k] ?? 0) + v;
+  // A group that is the whole world counts under its first role here (the demo's groups are all distinct).
+  const roles: Array<[string, ProcessGroup | undefined]> = [['pp', groups.pp], ['ep', groups.ep?.group], ['ep', groups.ep?.back],
+    ...groups.holders.map((h): [string, ProcessGroup | undefined] => ['zero', h.group]), ['world', groups.world]];
+  const seen = new Set<ProcessGroup>();
+  for (const [role, g] of roles) {
+    if (!g || seen.has(g)) continue;
+    seen.add(g);
+    const r = (byRole[role] ??= {});
+    for (const [k, v] of Object.entries(g.traffic.sent)) r[k] = (r[k] ?? 0) + v;
+  }
   await dist.shutdown();
 }
-process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic, bytes, timing }) + '\n');
+process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic, byRole, bytes, timing }) + '\n');

@@ -13,8 +13,9 @@
 // so each group sees one order of collectives on every rank; the pair's sends are posted as soon as their chunk is
 // done. Results are bit-identical to sequential mode: only the backward accumulates gradients and only the forward
 // adds to the loss, each in the same order as before. Activations and gradients travel in `wire` (BF16 under the
-// low-precision recipes). W ops are no-ops: each B computes its weight gradients at once (model/linear.ts has one
-// backward for both; splitting it would be the zero-bubble W).
+// low-precision recipes). In overlap mode a B the schedule marks deferW queues its weight-gradient GEMMs and the
+// matching W runs them (defer-wgrad.ts: zero-bubble, bit-identical); in sequential mode W is a no-op and every B
+// computes its weight gradients at once.
 import { rankSchedule, scheduleErrors } from '../../../operator/plan/schedule-generate.js';
 import type { Dir, ScheduleName, ScheduleOp } from '../../../operator/plan/schedule-types.js';
 import type { Vec } from '../model/tensor.js';
@@ -27,6 +28,8 @@ import { moeLayerKeys } from './held-params.js';
 import { stageForward, type BlockFn, type StageFwd } from './stage.js';
 import { Zero1, gatherF64, globalBiasUpdate } from './zero1.js';
 import { commBusyMs } from './comm-clock.js';
+import { WgradDeferral } from './defer-wgrad.js';
+import type { Ctx } from '../model/gemm.js';
 import { decodeWire, encodeWire, wireBuffer, type WireFormat } from './wire.js';
 
 /** Model stages of a schedule over `ranks` pipeline ranks. */
@@ -68,6 +71,8 @@ export interface PipelineTiming {
   commMs: number;
   /** The event loop idle: communication that no compute hid. */
   exposedMs: number;
+  /** W ops that ran deferred weight-gradient GEMMs (0 when sequential). */
+  deferredW: number;
   /** FB pairs where one chunk ended while the other had expert all-to-alls issued and was not done (0 sequential). */
   interleavedPairs: number;
 }
@@ -91,6 +96,9 @@ export class PipelineTrainer {
   private readonly moeKeys: string[];
   private readonly blockFn: BlockFn | undefined;
   lastTiming: PipelineTiming | undefined;
+  private readonly wgrad = new WgradDeferral();
+  /** The trainer's context with its GEMMs able to defer weight gradients. */
+  private readonly ctx: Ctx;
   private readonly epGroups: { fwd: ProcessGroup; back: ProcessGroup } | undefined;
 
   constructor(readonly trainer: Trainer, groups: EngineGroups, readonly o: PipelineOptions) {
@@ -108,6 +116,7 @@ export class PipelineTrainer {
     this.stages = stageCount(o.schedule, this.pp.size);
     this.zero = new Zero1(trainer, this.world, groups.holders);
     this.moeKeys = moeLayerKeys(trainer.config);
+    this.ctx = this.wgrad.wrap(trainer.ctx);
     this.epGroups = groups.ep?.back ? { fwd: groups.ep.group, back: groups.ep.back } : undefined;
     this.blockFn = groups.ep ? expertParallelBlock(groups.ep.group, groups.ep.options, groups.ep.experts, groups.ep.back) : undefined;
   }
@@ -158,7 +167,7 @@ export class PipelineTrainer {
       const s = stage(dir), g = gmb(dir, mb);
       const input = s === 0 ? undefined : await (inputs.get(key(s, g)) ?? outputs.get(key(s - 1, g)));
       if (s > 0 && !input) throw new Error(`pipeline rank ${this.pp.rank}: no input for stage ${s} micro-batch ${g}`);
-      const f = await stageForward(t.ctx, t.params, t.config, s, this.stages, all.subarray(g * Bmb * W, (g + 1) * Bmb * W),
+      const f = await stageForward(this.ctx, t.params, t.config, s, this.stages, all.subarray(g * Bmb * W, (g + 1) * Bmb * W),
         Bmb, seqLen, { microBatches: C, alpha, mtpLambda }, input, this.blockFn);
       fwds.set(key(s, g), f);
       if (f.y) outputs.set(key(s, g), f.y);
@@ -183,7 +192,7 @@ export class PipelineTrainer {
     const elu0 = performance.eventLoopUtilization(), comm0 = commBusyMs(), p0 = performance.now();
     const ops = this.ops, early = new Set<number>();
     const callsOf = (g: ProcessGroup | undefined): number => (g ? Object.values(g.traffic.calls).reduce((a, b) => a + b, 0) : 0);
-    let interleaved = 0;
+    let interleaved = 0, deferredW = 0;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       if (early.has(i)) continue;
@@ -209,10 +218,17 @@ export class PipelineTrainer {
           break;
         case 'B':
           if (overlap) post(); else await flush();
-          await backward(op.dir, op.mb);
+          if (overlap && op.deferW) await this.wgrad.defer(`${op.dir}.${op.mb}`, () => backward(op.dir, op.mb));
+          else await backward(op.dir, op.mb);
           break;
         case 'W':
-          if (!overlap) await flush();
+          if (!overlap) {
+            await flush();
+            break;
+          }
+          post();
+          this.wgrad.runOldest(`${op.dir}.${op.mb}`);
+          deferredW++;
           break;
         case 'FB':
           if (!overlap) {
@@ -256,9 +272,10 @@ export class PipelineTrainer {
     }
     await flush();
     await Promise.all(sends);
+    if (this.wgrad.pending > 0) throw new Error(`pipeline rank ${this.pp.rank}: ${this.wgrad.pending} deferred backward(s) without their W`);
     this.lastTiming = {
       pipelineMs: performance.now() - p0, commMs: commBusyMs() - comm0, exposedMs: performance.eventLoopUtilization(elu0).idle,
-      interleavedPairs: interleaved,
+      interleavedPairs: interleaved, deferredW,
     };
 
     // Summed over each parameter's holders (both copies of a stage, shared embedding, DP replicas), averaged over DP.

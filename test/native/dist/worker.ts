@@ -152,14 +152,17 @@ async function trainScenario(): Promise<Record<string, unknown>> {
   const losses: number[] = [];
   const seconds: number[] = [];
   let last: StepMetrics | undefined;
-  let interleavedPairs = 0;
+  let interleavedPairs = 0, deferredW = 0;
   for (let s = 0; s < spec.steps; s++) {
     const m = last = await dist.guard(() => engine.trainStep());
     losses.push(m.loss);
     seconds.push(m.seconds);
-    if (engine instanceof PipelineTrainer) interleavedPairs += engine.lastTiming?.interleavedPairs ?? 0;
+    if (engine instanceof PipelineTrainer) {
+      interleavedPairs += engine.lastTiming?.interleavedPairs ?? 0;
+      deferredW += engine.lastTiming?.deferredW ?? 0;
+    }
   }
-  return { losses, seconds, interleavedPairs, biasSpread: last?.biasSpread, expertLoad: last?.expertLoad, shardMoments: engine.zero.shardOpt.m.size, traffic: trafficOf(groups), ...(await paramReport(trainer, engine.zero, placement)) };
+  return { losses, seconds, interleavedPairs, deferredW, biasSpread: last?.biasSpread, expertLoad: last?.expertLoad, shardMoments: engine.zero.shardOpt.m.size, traffic: trafficOf(groups), ...(await paramReport(trainer, engine.zero, placement)) };
 }
 
 /**
