@@ -38,3 +38,9 @@ export async function resolveHostWhenListed(name: string, timeoutMs: number, env
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** The contract's rank-0 and own addresses made dialable: MASTER_ADDR waited for in the hosts file, own address resolved. */
+export async function resolveDistAddresses<T extends { masterAddr: string; hostAddr: string }>(env: T, timeoutMs: number,
+  procEnv: NodeJS.ProcessEnv = process.env): Promise<T> {
+  return { ...env, masterAddr: await resolveHostWhenListed(env.masterAddr, timeoutMs, procEnv), hostAddr: resolveHost(env.hostAddr, procEnv) };
+}

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tokenizerFromJSON, type Tokenizer } from '../../data/tokenizer.js';
 import { inClusterConfigMaps } from '../../kube/configmaps.js';
+import { podPath } from '../../kube/pod-path.js';
 import { Engine } from '../engine/engine.js';
 import { joinReplica } from '../engine/expert-parallel-pod.js';
 import { decodeHandoff, encodeHandoff } from '../engine/handoff.js';
@@ -55,7 +56,8 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   });
   const role = values.role ?? env.MOE_SERVE_ROLE;
   if (role !== 'router' && role !== 'prefill' && role !== 'decode') throw new Error(`serve: the role must be router, prefill or decode (--role or MOE_SERVE_ROLE), got ${JSON.stringify(role)}`);
-  const modelPath = values.model ?? env.MOE_MODEL_PATH;
+  const given = values.model ?? env.MOE_MODEL_PATH;
+  const modelPath = given && podPath(given, env);
   if (!modelPath) throw new Error('serve: the model folder is required (--model PATH or MOE_MODEL_PATH)');
   const port = intOf(values.port ?? env.MOE_SERVE_PORT, '--port / MOE_SERVE_PORT', 8000, 0);
   const host = values.host ?? env.POD_IP ?? '127.0.0.1';
