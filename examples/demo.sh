@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the whole system on this machine. A local Kubernetes cluster (real control plane, a simulated 2048-GPU
 # fleet, two process-runner nodes), the operator installed with Helm and running as a pod, the DeepSeek-V3 671B layout
-# planned and gang-started on the simulated fleet, and the tiny model trained for real by 8 ranks with checkpoints.
+# planned and gang-started on the simulated fleet, the tiny model trained for real by 8 ranks with checkpoints, and
+# that model served with prefill/decode disaggregation behind an OpenAI-compatible router.
 # The cluster stays up afterwards for a look around; `make cluster-down NAME=demo` removes it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,13 +20,13 @@ chmod +x .tools/bin/moe-runtime
 export PATH="$ROOT/.tools/bin:$PATH"
 rm -rf /tmp/moe-demo
 
-step "1/5 local cluster: control plane, simulated fleet $FLEET, 2 process-runner nodes"
+step "1/6 local cluster: control plane, simulated fleet $FLEET, 2 process-runner nodes"
 node dist/test/cluster/cli.js down --name "$NAME" >/dev/null
 node dist/test/cluster/cli.js up --name "$NAME" --fleet "$FLEET" --runner-nodes 2 | head -3
 eval "$(node dist/test/cluster/cli.js env --name "$NAME")"
 kubectl get nodes --no-headers | awk '{print $2}' | sort | uniq -c | sed 's/^/  nodes: /'
 
-step "2/5 helm install the operator (it runs as a pod, on a runner node, with the chart's least-privilege RBAC)"
+step "2/6 helm install the operator (it runs as a pod, on a runner node, with the chart's least-privilege RBAC)"
 helm install moe-operator charts/moe-operator --namespace moe-system --create-namespace --wait --timeout 120s \
   --set-json "command=[\"$(command -v node)\"]" --set-json "args=[\"$ROOT/dist/operator/main.js\"]" \
   --set 'metrics.bindAddress=$(POD_IP)' --set-string 'nodeSelector.moe\.io/process-runner=true' \
@@ -34,7 +35,7 @@ kubectl -n moe-system get pods -o wide
 kubectl create namespace "$NS" >/dev/null
 kubectl apply -f examples/demo/runner-topology.yaml
 
-step "3/5 DeepSeek-V3 671B layout (PP16 DualPipe x EP64 x DP2 = 2048 GPUs) on the simulated fleet"
+step "3/6 DeepSeek-V3 671B layout (PP16 DualPipe x EP64 x DP2 = 2048 GPUs) on the simulated fleet"
 kubectl -n "$NS" apply -f examples/deepseek-v3-671b.yaml
 for _ in $(seq 1 180); do
   [ "$(field deepseek-v3-671b '{.status.phase}')" = Running ] && [ -n "$(field deepseek-v3-671b '{.status.plan.worldSize}')" ] && break
@@ -48,7 +49,7 @@ echo "  pods per leaf: $(kubectl -n "$NS" get pods -l moe.io/job-name=deepseek-v
 kubectl -n "$NS" get events --field-selector involvedObject.name=deepseek-v3-671b --no-headers | awk '{$1=$2=""; print "  event:" $0}' | tail -4
 kubectl -n "$NS" delete mtj deepseek-v3-671b --wait=false >/dev/null
 
-step "4/5 the tiny model trained for real by 8 ranks (DualPipe PP2 x EP2 x ZeRO-1 DP2) on the runner nodes"
+step "4/6 the tiny model trained for real by 8 ranks (DualPipe PP2 x EP2 x ZeRO-1 DP2) on the runner nodes"
 kubectl -n "$NS" apply -f examples/demo/tiny-8-ranks.yaml
 t0=$(date +%s); last=""
 while :; do
@@ -62,13 +63,59 @@ done
 kubectl -n "$NS" get mtj tiny-8-ranks
 [ "$phase" = Succeeded ] || { kubectl -n "$NS" describe mtj tiny-8-ranks | tail -20; exit 1; }
 
-step "5/5 the trained checkpoint"
+step "5/6 the trained checkpoint"
 echo "  latest: $(field tiny-8-ranks '{.status.checkpoints.latest.uri}') (step $(field tiny-8-ranks '{.status.checkpoints.latest.step}'))"
 echo "  on this machine: /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/ (one shard per rank + manifest)"
 ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/checkpoints 2>/dev/null | sed 's/^/    /'
 echo "  inference export (DeepSeek's released layout: FP8 E4M3 weights + 128x128 weight_scale_inv, index, config.json):"
 echo "    /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/export/"
 ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/export 2>/dev/null | sed 's/^/      /'
-echo "  demo took $(( $(date +%s) - t0 )) s of training; the cluster is still up:"
-echo "    eval \"\$(node dist/test/cluster/cli.js env --name $NAME)\"; kubectl get mtj -A"
+echo "  training took $(( $(date +%s) - t0 )) s"
+
+step "6/6 serve it: InferenceDeployment (prefill -> KV hand-off -> 2-pod expert-parallel decode, OpenAI-compatible router)"
+kubectl -n "$NS" apply -f examples/demo/tiny-serve.yaml
+infd() { kubectl -n "$NS" get inferencedeployment tiny-serve -o "jsonpath=$1" 2>/dev/null || true; }
+t1=$(date +%s)
+until [ "$(infd '{.status.conditions[?(@.type=="Available")].status}')" = True ]; do
+  if [ $(( $(date +%s) - t1 )) -gt 300 ]; then kubectl -n "$NS" describe inferencedeployment tiny-serve | tail -20; exit 1; fi
+  sleep 2
+done
+kubectl -n "$NS" get inferencedeployment,inferencerole
+kubectl -n "$NS" get pods -l moe.io/deployment-name=tiny-serve -o wide --no-headers | awk '{print "  pod: " $1 "  " $3 "  " $6 "  " $7}'
+ROUTER="http://$(kubectl -n "$NS" get pod tiny-serve-router-0 -o jsonpath='{.status.podIP}'):8000"
+echo "  model: $(infd '{.status.model.uri}') (from $(infd '{.status.model.resolvedFrom}'))"
+echo "  router: $ROUTER  (in a real cluster: the Service tiny-serve)"
+until curl -sf "$ROUTER/v1/models" >/dev/null && curl -sf -o /dev/null "$ROUTER/v1/completions" -H 'content-type: application/json' \
+    -d '{"model":"tiny","prompt":"a","max_tokens":1}'; do
+  if [ $(( $(date +%s) - t1 )) -gt 300 ]; then echo "the router did not answer in 5 minutes" >&2; exit 1; fi
+  sleep 1
+done
+echo "  GET /v1/models: $(curl -s "$ROUTER/v1/models")"
+# The model saw 24 steps of the synthetic story corpus: expect word-like English, not sense.
+echo "  POST /v1/completions (stream: true, prompt \"the small dog finds the \"), tokens as they arrive:"
+printf '    the small dog finds the '
+curl -sN "$ROUTER/v1/completions" -H 'content-type: application/json' \
+  -d '{"model":"tiny","prompt":"the small dog finds the ","max_tokens":80,"temperature":0.6,"seed":7,"stream":true}' |
+  node -e 'let b="";process.stdin.on("data",d=>{b+=d;let i;while((i=b.indexOf("\n\n"))>=0){const e=b.slice(0,i);b=b.slice(i+2);
+    const m=e.match(/^data: (.*)$/m);if(!m)continue;if(m[1]==="[DONE]"){process.stdout.write("\n    [DONE]\n");continue}
+    const c=JSON.parse(m[1]);process.stdout.write((c.choices?.[0]?.delta?.content??c.choices?.[0]?.text??"").replace(/\n/g," "));}})'
+echo "  POST /v1/chat/completions: $(curl -s "$ROUTER/v1/chat/completions" -H 'content-type: application/json' \
+  -d '{"model":"tiny","messages":[{"role":"user","content":"tell me about the king"}],"max_tokens":40,"temperature":0.6,"seed":3}' | head -c 600)"
+echo "  some load, then the operator's EPLB round (every 10 s) publishes an expert placement from what decode reported:"
+for i in $(seq 1 8); do
+  curl -s "$ROUTER/v1/completions" -H 'content-type: application/json' -d "{\"model\":\"tiny\",\"prompt\":\"request $i \",\"max_tokens\":24}" >/dev/null &
+done
+wait
+until [ -n "$(infd '{.status.roles.decode.placement.version}')" ]; do
+  if [ $(( $(date +%s) - t1 )) -gt 300 ]; then echo "no placement was published" >&2; exit 1; fi
+  sleep 2
+done
+echo "  decode placement version $(infd '{.status.roles.decode.placement.version}'): max/mean tokens per GPU $(infd '{.status.roles.decode.placement.balanceBefore}') -> $(infd '{.status.roles.decode.placement.balanceAfter}')"
+kubectl -n "$NS" get events --field-selector involvedObject.name=tiny-serve --no-headers | awk '{$1=$2=""; print "  event:" $0}' | tail -5
+echo "  TTFT as the router measured it: $(curl -s "$ROUTER/metrics" | grep -E '^moe_serve_time_to_first_token_seconds_(sum|count)' | awk '{printf "%s=%s ", $1, $2}')"
+
+echo
+echo "demo took $(( $(date +%s) - t0 )) s from the training job on; the cluster is still up:"
+echo "    eval \"\$(node dist/test/cluster/cli.js env --name $NAME)\"; kubectl get mtj,infd -A"
+echo "    curl $ROUTER/v1/chat/completions -H 'content-type: application/json' -d '{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'"
 echo "    make cluster-down NAME=$NAME"
