@@ -181,8 +181,8 @@ describe('serving a trained model on the local cluster', { skip }, () => {
     }, { timeoutMs: 60_000, what: 'the router answering /v1/models' });
     assert.deepEqual(models.data.map((m: any) => m.id), ['tiny']);
     await eventually(async () => (await fetch(`${url}/readyz`)).ok || false, { timeoutMs: 60_000, what: 'router ready' });
-    // The process runner marks a running pod Ready without running its readiness probe, so the decode replica may
-    // still be loading (and its pods rendezvousing): the router answers 502 until then.
+    // The process runner runs the readiness probe (/readyz), so the decode pods count as Ready only once loaded; the
+    // router may still answer 502 for a moment, until it has read the routes the operator published for them.
     await eventually(async () => {
       const r = await fetch(`${url}/v1/completions`, {
         method: 'POST', headers: { 'content-type': 'application/json' },

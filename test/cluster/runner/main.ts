@@ -1,6 +1,10 @@
 // The process runner: plays the kubelet for the nodes named on its command line. It keeps them Ready (node status +
 // Lease heartbeats), runs the pods bound to them as local processes, reports pod status, and honours deletion.
-// Test and demo infrastructure only: no isolation, no images, no probes.
+// Probes are honoured as the kubelet does (see pod-process.ts): httpGet, tcpSocket and exec readiness, liveness and
+// startup probes with their delays, periods, timeouts and thresholds; a container with a readiness probe is Ready only
+// once it passes, and failures are pod events (Unhealthy). gRPC probes are reported unsupported and treated as passing.
+// Test and demo infrastructure only: no isolation, no images.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -107,6 +111,22 @@ function report(pod: V1Pod, status: V1PodStatus): void {
   statusChains.set(key, next);
 }
 
+// Core v1 events, as the kubelet writes them; kubectl describe pod shows them.
+function event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  const m = pod.metadata!;
+  const now = new Date();
+  log(`${m.namespace}/${m.name}: ${reason}: ${message}`);
+  core.createNamespacedEvent({
+    namespace: m.namespace!,
+    body: {
+      metadata: { name: `${m.name}.${randomBytes(8).toString('hex')}`, namespace: m.namespace },
+      involvedObject: { kind: 'Pod', apiVersion: 'v1', name: m.name, namespace: m.namespace, uid: m.uid },
+      type, reason, message, count: 1, firstTimestamp: now, lastTimestamp: now,
+      source: { component: 'kubelet', host: pod.spec?.nodeName }, reportingComponent: 'kubelet', reportingInstance: pod.spec?.nodeName ?? '',
+    },
+  }).catch((err) => log(`event ${m.namespace}/${m.name} ${reason}: ${(err as Error).message}`));
+}
+
 async function lookupConfigMap(ns: string, name: string): Promise<Record<string, string> | undefined> {
   try {
     const cm = await core.readNamespacedConfigMap({ name, namespace: ns });
@@ -180,6 +200,7 @@ async function onPod(pod: V1Pod): Promise<void> {
   const proc = new PodProcess(pod, {
     podDir, stateDir, pidsDir, hostsFile, apiServerHost: '127.0.0.1', apiServerPort: apiPort, podIP: ip,
     configMap: lookupConfigMap, secret: lookupSecret, token, report: (s) => report(pod, s), log,
+    event: (type, reason, message) => event(pod, type, reason, message),
   });
   pods.set(uid, { proc, uid, hosts: hostsLines(pod, ip) });
   writeHosts();

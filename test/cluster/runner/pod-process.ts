@@ -1,12 +1,16 @@
 // One pod run as local processes: volumes, init containers in order, then the containers together, restarts by the
-// pod's restartPolicy with back-off, logs per container, SIGTERM → grace period → SIGKILL on deletion.
+// pod's restartPolicy with back-off, logs per container, SIGTERM → grace period → SIGKILL on deletion. Probes as the
+// kubelet runs them: startup first, then readiness (a container's `ready`) and liveness (kill, then restart by policy).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { V1Container, V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1PodCondition, V1PodStatus, V1Probe } from '@kubernetes/client-node';
 import { containerEnv, expand, rewritePaths } from './env.js';
-import { materialiseVolumes, mountContainer, type VolumeContext } from './volumes.js';
+import { materialiseVolumes, mountContainer, type Mount, type VolumeContext } from './volumes.js';
 import { podStatus, type ContainerRecord } from './pod-status.js';
+import { Prober } from './prober.js';
+import type { ProbeTarget } from './probe-check.js';
+import type { ProbeKind } from './probe-state.js';
 
 export interface PodRunContext extends VolumeContext {
   pidsDir: string;
@@ -16,6 +20,8 @@ export interface PodRunContext extends VolumeContext {
   podIP: string;
   report(status: V1PodStatus): void;
   log(msg: string): void;
+  /** An event on the pod, as the kubelet records them (Unhealthy, Killing). */
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
 // Kubelet doubles from 10 s up to 5 min; the runner keeps the shape but starts at 1 s and stops at 30 s so that tests
@@ -34,6 +40,8 @@ export class PodProcess {
   private reason: string | undefined;
   private volumes = new Map<string, string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly probers = new Map<string, Prober[]>();
+  private conditions: V1PodCondition[] | undefined;
 
   constructor(private pod: V1Pod, private readonly ctx: PodRunContext) {
     const rec = (c: V1Container, init: boolean): ContainerRecord => ({
@@ -47,10 +55,13 @@ export class PodProcess {
   get restartPolicy(): string { return this.pod.spec?.restartPolicy ?? 'Always'; }
 
   private push(): void {
-    this.ctx.report(podStatus({
+    const status = podStatus({
       containers: this.records, initDone: this.initDone, initFailed: this.initFailed, restartPolicy: this.restartPolicy,
       podIP: this.ctx.podIP, hostIP: '127.0.0.1', startTime: this.startTime, message: this.message, reason: this.reason,
-    }, new Date()));
+      previous: this.conditions,
+    }, new Date());
+    this.conditions = status.conditions;
+    this.ctx.report(status);
   }
 
   async start(): Promise<void> {
@@ -126,7 +137,7 @@ export class PodProcess {
       rec.restartCount++;
     }
     let env: Record<string, string>;
-    let mounts;
+    let mounts: Mount[];
     try {
       if (!c.command?.length) throw new Error(`container ${c.name}: the process runner needs spec.containers[].command (it does not read images)`);
       mounts = mountContainer(this.ctx.podDir, c, this.volumes);
@@ -153,6 +164,7 @@ export class PodProcess {
         writeFileSync(pidFile, String(child.pid));
         this.children.set(c.name, child);
         rec.state = { kind: 'running', pid: child.pid!, startedAt };
+        if (!rec.init) this.startProbes(c, rec, { podIP: this.ctx.podIP, container: c, env, cwd, mounts }, startedAt);
         this.push();
       });
       child.once('error', (err) => {
@@ -163,6 +175,7 @@ export class PodProcess {
       child.once('exit', (code, signal) => {
         rmSync(pidFile, { force: true });
         this.children.delete(c.name);
+        this.stopProbes(c.name, rec);
         const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1);
         rec.state = {
           kind: 'terminated', exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: new Date(),
@@ -172,6 +185,62 @@ export class PodProcess {
         resolve(exitCode);
       });
     });
+  }
+
+  // ---- probes -------------------------------------------------------------------------------------------------------
+  /** Startup probe first (if any); readiness and liveness once the container has started. */
+  private startProbes(c: V1Container, rec: ContainerRecord, target: ProbeTarget, startedAt: Date): void {
+    rec.ready = c.readinessProbe ? false : undefined;
+    rec.started = c.startupProbe ? false : undefined;
+    const list: Prober[] = [];
+    this.probers.set(c.name, list);
+    const run = (kind: ProbeKind, probe: V1Probe, onVerdict: (v: boolean, p: Prober) => void) => {
+      const label = `${kind[0]!.toUpperCase()}${kind.slice(1)} probe`;
+      const p: Prober = new Prober(kind, probe, target, {
+        onVerdict: (v) => { if (this.probers.get(c.name) === list) onVerdict(v, p); },
+        onFailure: (msg) => this.ctx.event('Warning', 'Unhealthy', `${label} failed: ${msg}`),
+        onUnsupported: (why) => {
+          this.ctx.log(`${this.key}: container ${c.name}: ${label}: ${why}; treated as passing`);
+          this.ctx.event('Warning', 'ProbeUnsupported', `${label} of container ${c.name}: ${why}; treated as passing`);
+        },
+      });
+      list.push(p);
+      p.start(startedAt);
+    };
+    const afterStart = () => {
+      if (c.readinessProbe) run('readiness', c.readinessProbe, (v) => { rec.ready = v; this.push(); });
+      if (c.livenessProbe) run('liveness', c.livenessProbe, (v) => { if (!v) this.killUnhealthy(c, 'liveness'); });
+    };
+    if (c.startupProbe) {
+      run('startup', c.startupProbe, (v, p) => {
+        if (!v) return this.killUnhealthy(c, 'startup');
+        p.stop();
+        rec.started = true;
+        this.push();
+        afterStart();
+      });
+    } else afterStart();
+  }
+
+  private stopProbes(name: string, rec: ContainerRecord): void {
+    for (const p of this.probers.get(name) ?? []) p.stop();
+    this.probers.delete(name);
+    rec.ready = undefined;
+    rec.started = undefined;
+  }
+
+  /** The kubelet's answer to a failed liveness or startup probe: stop the process; runMain restarts it by policy. */
+  private killUnhealthy(c: V1Container, kind: ProbeKind): void {
+    const child = this.children.get(c.name);
+    if (!child || this.stopping) return;
+    for (const p of this.probers.get(c.name) ?? []) p.stop();
+    const grace = (kind === 'liveness' ? c.livenessProbe : c.startupProbe)?.terminationGracePeriodSeconds
+      ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    this.ctx.log(`${this.key}: container ${c.name} failed its ${kind} probe; stopping it`);
+    this.ctx.event('Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
+    signalGroup(child, 'SIGTERM');
+    const t = setTimeout(() => signalGroup(child, 'SIGKILL'), grace * 1000);
+    child.once('exit', () => clearTimeout(t));
   }
 
   private baseEnv(): Record<string, string> {
@@ -194,6 +263,10 @@ export class PodProcess {
     this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const [name, list] of this.probers) {
+      for (const p of list) p.stop();
+      this.probers.delete(name);
+    }
     const alive = [...this.children.values()];
     const exited = Promise.all(alive.map((ch) => new Promise<void>((r) => (ch.exitCode !== null || ch.signalCode !== null ? r() : ch.once('exit', () => r())))));
     for (const ch of alive) signalGroup(ch, 'SIGTERM');

@@ -13,6 +13,15 @@ export interface ContainerRecord {
   state: ProcState;
   last?: ProcState;
   restartCount: number;
+  /** The readiness probe's verdict on the running process; absent when the container has no readiness probe. */
+  ready?: boolean;
+  /** Whether its startup probe has passed; absent when the container has none. */
+  started?: boolean;
+}
+
+/** Ready as the kubelet says it: running, started, and passing its readiness probe (if it has each). */
+export function containerReady(c: ContainerRecord): boolean {
+  return c.state.kind === 'running' && c.started !== false && c.ready !== false;
 }
 
 function toState(s: ProcState): V1ContainerState {
@@ -34,7 +43,7 @@ function signalNumber(sig: string): number { return SIGNALS[sig] ?? 0; }
 function containerStatus(c: ContainerRecord): V1ContainerStatus {
   return {
     name: c.name, image: c.image, imageID: '', containerID: c.state.kind === 'running' ? `process://${c.state.pid}` : undefined,
-    ready: c.state.kind === 'running', started: c.state.kind === 'running', restartCount: c.restartCount,
+    ready: containerReady(c), started: c.state.kind === 'running' && c.started !== false, restartCount: c.restartCount,
     state: toState(c.state), lastState: c.last ? toState(c.last) : {},
   } as V1ContainerStatus;
 }
@@ -62,15 +71,19 @@ export interface PodFacts {
   startTime: Date;
   message?: string;
   reason?: string;
+  /** The conditions last reported: a condition keeps its lastTransitionTime until its status flips. */
+  previous?: V1PodCondition[];
 }
 
 export function podStatus(f: PodFacts, now: Date): V1PodStatus {
   const main = f.containers.filter((c) => !c.init);
   const phase = podPhase(main, f.initDone, f.initFailed, f.restartPolicy);
-  const allReady = main.length > 0 && main.every((c) => c.state.kind === 'running');
-  const cond = (type: string, ok: boolean, reason?: string): V1PodCondition => ({
-    type, status: ok ? 'True' : 'False', lastTransitionTime: now, ...(reason && !ok ? { reason } : {}),
-  });
+  const allReady = main.length > 0 && main.every(containerReady);
+  const cond = (type: string, ok: boolean, reason?: string): V1PodCondition => {
+    const status = ok ? 'True' : 'False';
+    const prev = f.previous?.find((c) => c.type === type && c.status === status);
+    return { type, status, lastTransitionTime: prev?.lastTransitionTime ?? now, ...(reason && !ok ? { reason } : {}) };
+  };
   return {
     phase,
     ...(f.reason ? { reason: f.reason } : {}),
