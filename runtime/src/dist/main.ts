@@ -19,7 +19,8 @@ import { readDistEnv } from './env.js';
 import { gatherWeights } from './gather.js';
 import { distOptionsFromEnv, initDistributed } from './init.js';
 import { rankGroups, type RankTableLike } from './layout.js';
-import { resolveHost, resolveHostWhenListed } from './resolve.js';
+import { resolveDistAddresses } from './resolve.js';
+import { podPath } from '../kube/pod-path.js';
 import { loadShard, restoreSharded, saveSharded } from './sharded-checkpoint.js';
 import { OperatorReporter, checkpointUri } from './report.js';
 
@@ -31,11 +32,6 @@ interface DistPlanDoc extends PlanDoc {
   checkpoint?: PlanDoc['checkpoint'] & { resumeStep?: number | null };
 }
 
-/** A path the container sees, on this machine: under $MOE_POD_ROOT when the local cluster's runner set one. */
-function podPath(p: string): string {
-  const root = process.env.MOE_POD_ROOT;
-  return root && path.isAbsolute(p) && !p.startsWith(root) ? path.join(root, p) : p;
-}
 
 let metricsFile: string | undefined;
 
@@ -46,9 +42,7 @@ function log(fields: Record<string, unknown>): void {
   if (metricsFile) appendFileSync(metricsFile, line);
 }
 
-const env = readDistEnv(process.env, process.env.HOSTNAME ?? os.hostname());
-env.masterAddr = await resolveHostWhenListed(env.masterAddr, distOptionsFromEnv().timeoutMs);
-env.hostAddr = resolveHost(env.hostAddr);
+const env = await resolveDistAddresses(readDistEnv(process.env, process.env.HOSTNAME ?? os.hostname()), distOptionsFromEnv().timeoutMs);
 if (!env.planPath) throw new Error('MOE_PLAN is not set: the path of the plan document the operator mounts');
 const doc = JSON.parse(readFileSync(podPath(env.planPath), 'utf8')) as DistPlanDoc;
 const settings = settingsFromPlan(doc, defaultTrainOptions());
