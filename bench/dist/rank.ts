@@ -26,6 +26,8 @@ export interface BenchSpec {
   microBatches?: number;
   /** DualPipe's paired chunks interleaved (pipeline layouts; default on). */
   overlap?: boolean;
+  /** Pipelines: overlap on at steps 0, 2, 4, … and off at 1, 3, … (the modes give identical numbers): both under one load. */
+  alternate?: boolean;
 }
 
 process.env.MOE_NUM_THREADS ??= '1';
@@ -38,6 +40,7 @@ let traffic: Record<string, number> = {};
 /** Bytes sent per operation kind by the groups of each role: expert all-to-all, pipeline, ZeRO-1 holders, world. */
 const byRole: Record<string, Record<string, number>> = {};
 let bytes: Record<string, number> = {};
+let modes: boolean[] = [];
 const timing: PipelineTiming[] = [];
 
 if (spec.layout === 'single') {
@@ -57,7 +60,10 @@ if (spec.layout === 'single') {
     layout: { schedule: spec.schedule ?? '1F1B', pp, ep, dp: n / (pp * ep), microBatches: spec.microBatches ?? 1 },
   });
   bytes = { ...paramBytes(trainer.params), ...engine.zero.bytes };
+  modes = [];
   for (let s = 0; s < spec.steps; s++) {
+    if (spec.alternate && engine instanceof PipelineTrainer) engine.overlap = s % 2 === 0;
+    modes.push(engine instanceof PipelineTrainer && engine.overlap);
     const t0 = performance.now();
     const m = await dist.guard(() => engine.trainStep());
     seconds.push((performance.now() - t0) / 1000);
@@ -77,4 +83,4 @@ if (spec.layout === 'single') {
   }
   await dist.shutdown();
 }
-process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic, byRole, bytes, timing }) + '\n');
+process.stdout.write(JSON.stringify({ rank: Number(process.env.RANK ?? 0), seconds, losses, traffic, byRole, bytes, timing, modes }) + '\n');

@@ -6,7 +6,8 @@
 // whole-model-per-rank code allocated for the same layout. Writes bench/results/dist-train.json.
 // The demo layout runs BENCH_DIST_REPEATS times (default 2) with DualPipe's paired chunks sequential and overlapped
 // (MOE_DIST_OVERLAP), alternating, and reports per run the pipeline phase's communication in flight and how much of
-// it was exposed (the event loop idle), so hidden = 1 − exposed / in flight. BENCH_DIST_ONLY=demo runs only those.
+// it was exposed (the event loop idle), so hidden = 1 − exposed / in flight. BENCH_DIST_ONLY=demo runs only those;
+// BENCH_DIST_ALTERNATE=1 instead switches the mode every step inside each run (results per mode in `byMode`).
 // These machines have 2 shared cores: 2 ranks compete with each other and with other work; read the numbers as such.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,7 +34,26 @@ function median(xs: number[]): number {
 interface Timing { pipelineMs: number; commMs: number; exposedMs: number; interleavedPairs: number }
 interface Out {
   rank: number; seconds: number[]; losses: number[]; traffic: Record<string, number>; byRole: Record<string, Record<string, number>>;
-  bytes: Record<string, number>; timing: Timing[];
+  bytes: Record<string, number>; timing: Timing[]; modes?: boolean[];
+}
+const ALTERNATE = process.env.BENCH_DIST_ALTERNATE === '1';
+
+/** Steps after the first of one overlap mode (alternating runs): median step seconds and the pipeline phase's times. */
+function byMode(outs: Out[], on: boolean) {
+  const secs: number[] = [];
+  let comm = 0, exposed = 0, pipe = 0, n = 0;
+  for (const o of outs) {
+    o.seconds.forEach((sec, i) => {
+      if (i === 0 || o.modes?.[i] !== on) return;
+      secs.push(sec);
+      const t = o.timing[i]!;
+      comm += t.commMs; exposed += t.exposedMs; pipe += t.pipelineMs; n++;
+    });
+  }
+  return {
+    steps: secs.length / outs.length, stepSeconds: median(secs), pipelineMsPerRankStep: pipe / n, commInFlightMsPerRankStep: comm / n,
+    exposedMsPerRankStep: exposed / n, hiddenFraction: comm > 0 ? 1 - exposed / comm : 0,
+  };
 }
 const REPEATS = Number(process.env.BENCH_DIST_REPEATS ?? 2);
 const ONLY = process.env.BENCH_DIST_ONLY;
@@ -71,7 +91,8 @@ const demo: Layout = {
 };
 const demoRuns: Layout[] = [];
 for (let r = 0; r < REPEATS; r++) {
-  for (const overlap of [false, true]) demoRuns.push({ ...demo, name: `${demo.name}, overlap ${overlap ? 'on' : 'off'}`, spec: { ...demo.spec, overlap } });
+  if (ALTERNATE) demoRuns.push({ ...demo, name: `${demo.name}, overlap alternating`, spec: { ...demo.spec, alternate: true } });
+  else for (const overlap of [false, true]) demoRuns.push({ ...demo, name: `${demo.name}, overlap ${overlap ? 'on' : 'off'}`, spec: { ...demo.spec, overlap } });
 }
 const layouts: Layout[] = ONLY === 'demo' ? demoRuns : [
   { name: 'single process (peer)', world: 1, spec: { layout: 'single', ...base } },
@@ -140,6 +161,7 @@ for (const l of layouts) {
   const row = {
     layout: l.name, ranks: l.world, batch, loadAverage: os.loadavg(), stepSeconds: step, stepsPerSecond: 1 / step, tokensPerSecond: (batch * SEQ) / step,
     finalLoss: outs[0].losses[outs[0].losses.length - 1], bytesSentPerRankPerStep: measured, bytesByRole: byRole, modelled, ratios, timing,
+    ...(l.spec.alternate ? { byMode: { off: byMode(outs, false), on: byMode(outs, true) } } : {}),
     ...(held ? {
       // parameters + gradients + router biases + AdamW moments + ZeRO-1 buffers, per rank
       heldBytesPerRank: held, replacedBytesPerRank: replacedBytesPerRank(wholeCount, l.world, biasBytes),
@@ -156,5 +178,5 @@ const out = {
   rows,
 };
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(ONLY === 'demo' ? 'bench/results/dist-overlap.json' : 'bench/results/dist-train.json', JSON.stringify(out, null, 2));
+writeFileSync(ONLY === 'demo' ? `bench/results/dist-overlap${ALTERNATE ? '-alternating' : ''}.json` : 'bench/results/dist-train.json', JSON.stringify(out, null, 2));
 console.log(JSON.stringify(out, null, 2));

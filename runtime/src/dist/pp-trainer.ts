@@ -96,6 +96,8 @@ export class PipelineTrainer {
   private readonly moeKeys: string[];
   private readonly blockFn: BlockFn | undefined;
   lastTiming: PipelineTiming | undefined;
+  /** Overlap mode for the next steps (options.overlap at start; both modes give the same numbers, so it may change). */
+  overlap: boolean;
   private readonly wgrad = new WgradDeferral();
   /** The trainer's context with its GEMMs able to defer weight gradients. */
   private readonly ctx: Ctx;
@@ -117,6 +119,7 @@ export class PipelineTrainer {
     this.zero = new Zero1(trainer, this.world, groups.holders);
     this.moeKeys = moeLayerKeys(trainer.config);
     this.ctx = this.wgrad.wrap(trainer.ctx);
+    this.overlap = o.overlap ?? false;
     this.epGroups = groups.ep?.back ? { fwd: groups.ep.group, back: groups.ep.back } : undefined;
     this.blockFn = groups.ep ? expertParallelBlock(groups.ep.group, groups.ep.options, groups.ep.experts, groups.ep.back) : undefined;
   }
@@ -133,7 +136,7 @@ export class PipelineTrainer {
     t.params.zeroGrad();
 
     const key = (stage: number, g: number): string => `${stage}/${g}`;
-    const wire = this.o.wire ?? 'fp32', overlap = this.o.overlap ?? false;
+    const wire = this.o.wire ?? 'fp32', overlap = this.overlap;
     const fwds = new Map<string, StageFwd>();
     const inputs = new Map<string, Promise<Vec>>();   // received activations, by consuming stage
     const outputs = new Map<string, Vec>();           // activations produced, by producing stage
