@@ -55,6 +55,8 @@ export interface LeaderElectorOptions {
 export class LeaderElector {
   private leading = false;
   private stopped = false;
+  /** The acquire/renew attempt in flight, awaited by stop(). */
+  private ticking: Promise<void> = Promise.resolve();
   private lastRenew = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -73,17 +75,24 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A renew still in flight would otherwise land after the release (or make it conflict), and the standby would
+    // wait out the whole lease duration.
+    await this.ticking;
     if (!this.leading) return;
     this.leading = false;
-    try {
-      const lease = await this.o.client.get<Lease>(this.path());
-      if (lease.spec.holderIdentity === this.o.identity) {
-        await this.o.client.request('PUT', this.path(), {
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } },
-        });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const lease = await this.o.client.get<Lease>(this.path());
+        if (lease.spec.holderIdentity === this.o.identity) {
+          await this.o.client.request('PUT', this.path(), {
+            body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) } },
+          });
+        }
+        return;
+      } catch (e) {
+        if (!isConflict(e) || attempt === 2) this.o.onError?.(e);
+        if (!isConflict(e)) return;
       }
-    } catch (e) {
-      this.o.onError?.(e);
     }
   }
 
@@ -94,11 +103,12 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     const duration = this.o.leaseDurationSeconds ?? 15;
-    try {
-      await this.tryAcquireOrRenew(duration);
-    } catch (e) {
+    const attempt = this.tryAcquireOrRenew(duration).catch((e: unknown) => {
       if (!isConflict(e)) this.o.onError?.(e);
-    }
+    });
+    this.ticking = attempt;
+    await attempt;
+    if (this.stopped) return;
     if (this.leading && Date.now() - this.lastRenew > (this.o.renewDeadlineSeconds ?? 10) * 1000) {
       this.leading = false;
       this.o.onStoppedLeading();
