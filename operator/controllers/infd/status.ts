@@ -1,9 +1,8 @@
 // Pure status computation for an InferenceDeployment: the reconciler feeds observations in and writes the result once;
 // events are collected here and emitted only after that write succeeded.
 import { InfdConditionType as C, InfdPhase, InfdReason as R, ROLES, type RoleName } from '../../api/constants.js';
-import type { IInferenceDeployment, IInferenceDeploymentStatus, IInferenceDeploymentStatusRolesDecode } from '../../api/types.gen.js';
-import { setCondition, type Condition } from '../../kube/conditions.js';
-import type { PendingEvent } from '../../kube/events.js';
+import type { IInferenceDeploymentStatus, IInferenceDeploymentStatusRolesDecode } from '../../api/types.gen.js';
+import { StatusBuilderBase } from '../status-builder.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -22,43 +21,12 @@ export interface RoleObservation {
   waiting?: string;
 }
 
-export class InfdStatusBuilder {
-  readonly status: IInferenceDeploymentStatus;
-  readonly events: PendingEvent[] = [];
-  private readonly generation: number;
+export class InfdStatusBuilder extends StatusBuilderBase<IInferenceDeploymentStatus> {
   private readonly obs: Partial<Record<RoleName, RoleObservation>> = {};
   private routerObs: { desired: number; ready: number } | undefined;
   private degraded: string[] = [];
   private blocked: string | undefined;
 
-  constructor(
-    d: IInferenceDeployment,
-    private readonly now: Date,
-  ) {
-    this.status = structuredClone(d.status ?? {});
-    this.generation = d.metadata?.generation ?? 0;
-    this.status.observedGeneration = this.generation;
-  }
-
-  condition(type: string, status: boolean, reason: string, message = ''): boolean {
-    const r = setCondition(this.status.conditions as Condition[] | undefined, { type, status: status ? 'True' : 'False', reason, message, observedGeneration: this.generation }, this.now);
-    this.status.conditions = r.conditions;
-    return r.changed;
-  }
-
-  event(type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.events.push({ type, reason, message });
-  }
-
-  invalid(messages: string[]): void {
-    const msg = messages.join('; ');
-    if (this.condition(C.Valid, false, R.InvalidSpec, msg)) this.event('Warning', R.InvalidSpec, msg);
-    this.status.phase = InfdPhase.Invalid;
-  }
-
-  valid(): void {
-    this.condition(C.Valid, true, R.SpecValid);
-  }
 
   modelReady(uri: string, resolvedFrom: string, message: string): void {
     const changed = this.status.model?.uri !== uri || !this.isTrue(C.ModelReady);

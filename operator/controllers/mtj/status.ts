@@ -3,8 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ConditionType, Labels, Phase, Reason } from '../../api/constants.js';
 import type { IMoETrainingJob, IMoETrainingJobStatus } from '../../api/types.gen.js';
-import { setCondition, type Condition } from '../../kube/conditions.js';
-import type { PendingEvent } from '../../kube/events.js';
+import { StatusBuilderBase } from '../status-builder.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -49,18 +48,9 @@ export function parseReport(data: Record<string, string> | undefined): { progres
 
 export const isTerminalPhase = (p: string | undefined) => p === Phase.Succeeded || p === Phase.Failed;
 
-export class StatusBuilder {
-  readonly status: IMoETrainingJobStatus;
-  readonly events: PendingEvent[] = [];
-  private readonly generation: number;
-
-  constructor(
-    job: IMoETrainingJob,
-    private readonly now: Date,
-  ) {
-    this.status = structuredClone(job.status ?? {});
-    this.generation = job.metadata?.generation ?? 0;
-    this.status.observedGeneration = this.generation;
+export class StatusBuilder extends StatusBuilderBase<IMoETrainingJobStatus> {
+  constructor(job: IMoETrainingJob, now: Date) {
+    super(job, now);
     this.status.restarts ??= 0;
     this.status.attempt ??= 0;
   }
@@ -69,25 +59,6 @@ export class StatusBuilder {
     return this.status.attempt ?? 0;
   }
 
-  condition(type: string, status: boolean, reason: string, message = ''): boolean {
-    const r = setCondition(this.status.conditions as Condition[] | undefined, { type, status: status ? 'True' : 'False', reason, message, observedGeneration: this.generation }, this.now);
-    this.status.conditions = r.conditions;
-    return r.changed;
-  }
-
-  event(type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.events.push({ type, reason, message });
-  }
-
-  invalid(messages: string[]): void {
-    const msg = messages.join('; ');
-    if (this.condition(ConditionType.Valid, false, Reason.InvalidSpec, msg)) this.event('Warning', Reason.InvalidSpec, msg);
-    this.status.phase = Phase.Invalid;
-  }
-
-  valid(): void {
-    this.condition(ConditionType.Valid, true, Reason.SpecValid);
-  }
 
   unschedulable(reason: string, message: string): void {
     if (this.condition(ConditionType.Planned, false, reason, message)) this.event('Warning', reason, message);
