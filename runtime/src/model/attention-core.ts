@@ -1,12 +1,15 @@
 // Causal softmax attention for one (sequence, head) on contiguous float64 matrices: Q, K [S, dk], V [S, dv].
 // The MLA layer gathers each head into these buffers so the inner loops run over contiguous memory.
 
-/** P [S, S] (lower triangle) and O [S, dv]. */
-export function coreForward(Q: Float64Array, K: Float64Array, V: Float64Array, S: number, dk: number, dv: number, scale: number, P: Float64Array, O: Float64Array): void {
+/**
+ * P [S, S] (lower triangle: the probabilities the backward needs) and O [S, dv]. With rowStride 0, P is one [S] scratch
+ * row reused by every query (inference keeps no probabilities; same operations, so the same O).
+ */
+export function coreForward(Q: Float64Array, K: Float64Array, V: Float64Array, S: number, dk: number, dv: number, scale: number, P: Float64Array, O: Float64Array, rowStride = S): void {
   O.fill(0, 0, S * dv);
   for (let i = 0; i < S; i++) {
     const qi = i * dk;
-    const pi = i * S;
+    const pi = i * rowStride;
     let mx = -Infinity;
     for (let j = 0; j <= i; j++) {
       const kj = j * dk;

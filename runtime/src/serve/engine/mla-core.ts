@@ -61,36 +61,3 @@ export function attendAbsorbed(q: Float32Array, qo: number, kvb: Float64Array, w
     o[oo + e] = s0 + s1;
   }
 }
-
-/**
- * The training form for a fresh prompt of n tokens and one head (what runtime/src/model/attention-core.ts computes,
- * with the same operation order, but one probability row at a time instead of an n×n matrix): Q, K [n, dk] and
- * V [n, dv] gathered in float64; O [n, dv]. p is an [n] scratch row.
- */
-export function causalCore(Q: Float64Array, K: Float64Array, V: Float64Array, n: number, dk: number, dv: number, scale: number, p: Float64Array, O: Float64Array): void {
-  O.fill(0, 0, n * dv);
-  for (let i = 0; i < n; i++) {
-    const qi = i * dk;
-    let mx = -Infinity;
-    for (let j = 0; j <= i; j++) {
-      const kj = j * dk;
-      let s = 0;
-      for (let e = 0; e < dk; e++) s += Q[qi + e] * K[kj + e];
-      s *= scale;
-      p[j] = s;
-      if (s > mx) mx = s;
-    }
-    let z = 0;
-    for (let j = 0; j <= i; j++) {
-      const v = Math.exp(p[j] - mx);
-      p[j] = v;
-      z += v;
-    }
-    const oi = i * dv;
-    for (let j = 0; j <= i; j++) {
-      const pj = p[j] / z;
-      const vj = j * dv;
-      for (let e = 0; e < dv; e++) O[oi + e] += pj * V[vj + e];
-    }
-  }
-}

@@ -14,7 +14,8 @@ import { alloc32 } from '../../model/tensor.js';
 import { dequantizeWeights, quantizeWeights } from '../../native/index.js';
 import type { SequenceCache } from './kv-cache.js';
 import { Linear, type GemmPrecision } from './linear.js';
-import { attendAbsorbed, causalCore } from './mla-core.js';
+import { coreForward } from '../../model/attention-core.js';
+import { attendAbsorbed } from './mla-core.js';
 import { ropeAt } from './rope.js';
 import { need, type ModelWeights } from './weights.js';
 
@@ -151,7 +152,8 @@ export class Mla {
         for (let e = 0; e < dr; e++) Kh[i * qk + dn + e] = kpe[t * dr + e];
         for (let e = 0; e < dv; e++) Vh[i * dv + e] = kv[ko + dn + e];
       }
-      causalCore(Qh, Kh, Vh, n, qk, dv, 1 / Math.sqrt(qk), p, Oh);
+      // The training core with one reused probability row: the same operations as step(), so the same logits.
+      coreForward(Qh, Kh, Vh, n, qk, dv, 1 / Math.sqrt(qk), p, Oh, 0);
       for (let i = 0; i < n; i++) for (let e = 0; e < dv; e++) o[(s.row0 + i) * H * dv + h * dv + e] = Oh[i * dv + e];
     }
   }
