@@ -12,6 +12,8 @@ FLEET=${DEMO_FLEET:-2x4x32x8}
 NS=moe-demo
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 field() { kubectl -n "$NS" get mtj "$1" -o "jsonpath=$2" 2>/dev/null || true; }
+# shellcheck source=demo/print.sh
+. "$ROOT/examples/demo/print.sh"   # progress lines, each from one read of the job
 
 # Pods on runner nodes find `moe-runtime` on PATH, as they would in the runtime image.
 mkdir -p .tools/bin
@@ -43,8 +45,8 @@ for _ in $(seq 1 180); do
 done
 kubectl -n "$NS" get mtj deepseek-v3-671b
 echo "  pods Running: $(kubectl -n "$NS" get pods -l moe.io/job-name=deepseek-v3-671b --field-selector=status.phase=Running --no-headers | wc -l)"
-echo "  placement score: $(field deepseek-v3-671b '{.status.plan.placementScore}'); bytes per step by level:"
-field deepseek-v3-671b '{range .status.plan.trafficByLevel[*]}{"    "}{.level}{"\t"}{.bytesPerStep}{"\n"}{end}'
+echo "  placement score: $(field deepseek-v3-671b '{.status.plan.placementScore}'); estimated traffic per step by level:"
+mtj_traffic deepseek-v3-671b
 echo "  pods per leaf: $(kubectl -n "$NS" get pods -l moe.io/job-name=deepseek-v3-671b -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sed 's/-n[0-9]*$//' | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
 kubectl -n "$NS" get events --field-selector involvedObject.name=deepseek-v3-671b --no-headers | awk '{$1=$2=""; print "  event:" $0}' | tail -4
 kubectl -n "$NS" delete mtj deepseek-v3-671b --wait=false >/dev/null
@@ -53,9 +55,10 @@ step "4/6 the tiny model trained for real by 8 ranks (DualPipe PP2 x EP2 x ZeRO-
 kubectl -n "$NS" apply -f examples/demo/tiny-8-ranks.yaml
 t0=$(date +%s); last=""
 while :; do
-  phase=$(field tiny-8-ranks '{.status.phase}')
-  line="  phase ${phase:-?}  step $(field tiny-8-ranks '{.status.progress.step}')  loss $(field tiny-8-ranks '{.status.progress.loss}')  checkpoint $(field tiny-8-ranks '{.status.checkpoints.latest.step}')"
-  [ "$line" != "$last" ] && echo "$line" && last=$line
+  mtj_read tiny-8-ranks
+  phase=$MTJ_PHASE
+  line=$(mtj_progress_line)
+  [ -n "$line" ] && [ "$line" != "$last" ] && echo "$line" && last=$line
   case "$phase" in Succeeded|Failed) break ;; esac
   if [ $(( $(date +%s) - t0 )) -gt 900 ]; then echo "the job did not finish in 15 minutes" >&2; exit 1; fi
   sleep 2
@@ -64,7 +67,7 @@ kubectl -n "$NS" get mtj tiny-8-ranks
 [ "$phase" = Succeeded ] || { kubectl -n "$NS" describe mtj tiny-8-ranks | tail -20; exit 1; }
 
 step "5/6 the trained checkpoint"
-echo "  latest: $(field tiny-8-ranks '{.status.checkpoints.latest.uri}') (step $(field tiny-8-ranks '{.status.checkpoints.latest.step}'))"
+echo "  latest: $(field tiny-8-ranks '{.status.checkpoints.latest.uri}{" (step "}{.status.checkpoints.latest.step}{")"}')"
 echo "  on this machine: /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/ (one shard per rank + manifest)"
 ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/checkpoints 2>/dev/null | sed 's/^/    /'
 echo "  inference export (DeepSeek's released layout: FP8 E4M3 weights + 128x128 weight_scale_inv, index, config.json):"

@@ -63,3 +63,11 @@ export function observeGangs(pods: readonly V1Pod[], role: RoleName, expectedPod
   }
   return gangs.sort((a, b) => a.replica - b.replica);
 }
+
+/** The GangReleased event's message. `podNodes` has one node per pod; each node is named once, with its pod count. */
+export function gangReleasedMessage(role: RoleName, replica: number, podNodes: readonly string[], leaves: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const n of podNodes) counts.set(n, (counts.get(n) ?? 0) + 1);
+  const nodes = [...counts].map(([n, k]) => (k > 1 ? `${n} (${k} pods)` : n)).join(', ');
+  return `${role} replica ${replica}: ${podNodes.length} pod(s) released together on ${nodes} (leaf ${[...new Set(leaves)].join(', ')})`;
+}

@@ -22,7 +22,7 @@ import {
   routesDocument, routingConfigMap, serveRbac, servePort, type Route, type ServeContext,
 } from './desired.js';
 import { addInto, decideRebalance, loadDelta, parseLoads, parsePlacement, parseState, smooth, type Reading } from './eplb.js';
-import { isPodReady, observeGangs, type Gang } from './gangs.js';
+import { gangReleasedMessage, isPodReady, observeGangs, type Gang } from './gangs.js';
 import { resolveArchitecture, resolveModelSource } from './model.js';
 import { decideRollout, type RoleRolloutInput } from './rollout.js';
 import { roleShape, rolloutBounds, type RoleShape } from './spec.js';
@@ -331,7 +331,7 @@ export class InfdReconciler {
       used.set(node, (used.get(node) ?? 0) + s.gpusPerPod);
     });
     await this.release(made, signal);
-    st.event('Normal', InfdReason.GangReleased, `${s.role} replica ${replica}: ${s.pods} pod(s) released together on ${place.nodes.join(', ')} (leaf ${place.leaves.join(', ')})`);
+    st.event('Normal', InfdReason.GangReleased, gangReleasedMessage(s.role, replica, place.nodes, place.leaves));
     return true;
   }
 
