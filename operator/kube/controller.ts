@@ -1,6 +1,7 @@
 // The controller loop: N workers take keys from the work queue and run `reconcile` under a deadline. The contract is
 // controller-runtime's: a thrown error retries with per-key backoff, a TerminalError stops retrying, a result with
 // `requeueAfterMs` looks again later, success resets the backoff.
+import { clampTimerMs } from './timers.js';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 
 export interface ReconcileResult {
@@ -73,7 +74,7 @@ export class Controller {
       timer = setTimeout(() => {
         ac.abort(new ReconcileTimeoutError(`${this.opts.name}: reconcile of ${key} exceeded ${this.timeoutMs} ms`));
         reject(ac.signal.reason);
-      }, this.timeoutMs);
+      }, clampTimerMs(this.timeoutMs));
     });
     const secs = () => (performance.now() - started) / 1000;
     const work = this.reconcile(key, ac.signal);

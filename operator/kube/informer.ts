@@ -1,16 +1,21 @@
-// An informer cache over client-node's ListWatch, hardened for a controller:
-// - ListWatch relists on `410 Gone` and reconnects on watch timeouts by itself; on any other error it stops, so we
-//   restart it with exponential backoff (a dropped connection or an API server restart never ends the cache);
-// - a stalled watch (no connect and no event for `stallMs`, longer than client-node's 30 s inactivity timeout) is
-//   torn down and restarted from a fresh list;
-// - `start()` resolves once the first list has landed (the cache is synced).
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+// An informer cache for a controller: list, then watch from the list's resourceVersion, and keep a store that always
+// holds the last good state.
+// - After a watch error or a stall the informer relists with exponential backoff, and the store keeps serving the
+//   previous objects until that list has returned; then it is replaced in one step (no await in between) and the
+//   differences are delivered as adds, updates and deletes. A cache that empties during a relist makes a controller
+//   conclude that pods, nodes and topologies vanished (seen: healthy gangs restarted after a 5 s API-server outage).
+// - A watch that ends normally or times out (client-node's 30 s inactivity timeout) resumes from the last
+//   resourceVersion; `410 Gone` relists at once.
+// - `hasSynced()` turns true with the first list and stays true: the store is complete from then on, at worst stale.
+// The pure pieces (store diff, watch-event application, what to do after a watch ends) are exported for tests.
+import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClient } from './rest.js';
+import { clampTimerMs } from './timers.js';
 import { backoffDelay } from './workqueue.js';
 
 export type Handler<T> = (obj: T) => void;
 
-/** The slice of client-node's Watch that ListWatch uses; tests pass a fake. */
+/** The slice of client-node's Watch the informer uses; tests pass a fake. */
 export interface WatchLike {
   watch(
     path: string,
@@ -31,53 +36,101 @@ export interface InformerOptions<T> {
   onError?: (err: unknown, restartInMs: number) => void;
 }
 
+/** namespace ('' for cluster-scoped) → name → object. */
+export type Store<T> = Map<string, Map<string, T>>;
+
+type Meta = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+
+export interface RelistResult<T> {
+  store: Store<T>;
+  added: T[];
+  updated: T[];
+  deleted: T[];
+}
+
+/** Pure: the store a list yields, and what changed against `old` (an unchanged resourceVersion is no update). */
+export function relistDiff<T extends Meta>(old: Store<T>, items: readonly T[]): RelistResult<T> {
+  const store: Store<T> = new Map();
+  const added: T[] = [];
+  const updated: T[] = [];
+  for (const o of items) {
+    const ns = o.metadata?.namespace ?? '';
+    const name = o.metadata?.name ?? '';
+    let m = store.get(ns);
+    if (!m) store.set(ns, (m = new Map()));
+    m.set(name, o);
+    const prev = old.get(ns)?.get(name);
+    if (!prev) added.push(o);
+    else if (prev.metadata?.resourceVersion !== o.metadata?.resourceVersion || o.metadata?.resourceVersion === undefined) updated.push(o);
+  }
+  const deleted: T[] = [];
+  for (const [ns, m] of old) for (const [name, o] of m) if (!store.get(ns)?.has(name)) deleted.push(o);
+  return { store, added, updated, deleted };
+}
+
+/** Pure on the store it is given: applies one watch event in place; returns the handler verb to call, if any. */
+export function applyWatchEvent<T extends Meta>(store: Store<T>, type: string, o: T): 'add' | 'update' | 'delete' | undefined {
+  const ns = o.metadata?.namespace ?? '';
+  const name = o.metadata?.name ?? '';
+  const m = store.get(ns);
+  if (type === 'DELETED') {
+    if (!m?.delete(name)) return undefined;
+    if (m.size === 0) store.delete(ns);
+    return 'delete';
+  }
+  if (type !== 'ADDED' && type !== 'MODIFIED') return undefined;
+  const prev = m?.get(name);
+  if (prev && prev.metadata?.resourceVersion !== undefined && prev.metadata.resourceVersion === o.metadata?.resourceVersion) return undefined;
+  if (m) m.set(name, o);
+  else store.set(ns, new Map([[name, o]]));
+  return prev ? 'update' : 'add';
+}
+
+export interface WatchEnd {
+  err?: unknown;
+  /** The server said the resourceVersion is too old (410 Gone), in an ERROR event or as the status. */
+  gone?: boolean;
+  /** The informer's watchdog ended it: nothing arrived for stallMs. */
+  stalled?: boolean;
+  /** Events (bookmarks included) the watch delivered. */
+  events?: number;
+}
+
+/**
+ * Pure: what follows a watch that ended. `rewatch` resumes from the last resourceVersion (a normal close or a
+ * client-side inactivity timeout); `relist` lists again at once (410 Gone); `backoff` relists after a backoff (any
+ * other error: connection refused while the API server restarts, a stall, a 5xx).
+ */
+export function afterWatch(end: WatchEnd): 'rewatch' | 'relist' | 'backoff' {
+  const e = end.err as { statusCode?: number; code?: number; name?: string } | null | undefined;
+  if (end.gone || e?.statusCode === 410 || e?.code === 410) return 'relist';
+  if (end.stalled) return 'backoff';
+  if (!e) return 'rewatch';
+  if (e.name === 'TimeoutError') return 'rewatch';
+  return 'backoff';
+}
+
 export class Informer<T extends KubernetesObject> {
-  private lw: ListWatch<T>;
+  private store: Store<T> = new Map();
+  private resourceVersion = '';
   private synced = false;
-  private stopped = false;
+  private stopped = true;
   private failures = 0;
+  /** Consecutive watches that closed at once without an error or an event (backed off so they cannot spin). */
+  private quickCloses = 0;
   private lastActivity = Date.now();
-  private restartTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private endWatch: ((end: WatchEnd) => void) | undefined;
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
   private readonly handlers: { add: Handler<T>[]; update: Handler<T>[]; delete: Handler<T>[] } = { add: [], update: [], delete: [] };
-  /** Times the underlying ListWatch was restarted (errors + stalls); for metrics and tests. */
+  /** Relists after an error or a stall; for metrics and tests. */
   restarts = 0;
-  /** Successful lists; a relist after a 410 Gone or a restart shows up here. */
+  /** Successful lists; a relist after a 410 Gone or an error shows up here. */
   lists = 0;
 
-  constructor(private readonly opts: InformerOptions<T>) {
-    this.lw = this.makeListWatch();
-  }
-
-  private makeListWatch(): ListWatch<T> {
-    const listFn = async () => {
-      const l = await this.opts.list();
-      this.synced = true;
-      this.lists++;
-      this.failures = 0;
-      this.lastActivity = Date.now();
-      return l as KubernetesListObject<T>;
-    };
-    const lw = new ListWatch<T>(this.opts.path, this.opts.watch as unknown as Watch, listFn, false, this.opts.labelSelector);
-    const touch = () => {
-      this.lastActivity = Date.now();
-    };
-    lw.on('connect', touch);
-    lw.on('add', (o) => {
-      touch();
-      for (const h of this.handlers.add) h(o);
-    });
-    lw.on('update', (o) => {
-      touch();
-      for (const h of this.handlers.update) h(o);
-    });
-    lw.on('delete', (o) => {
-      touch();
-      for (const h of this.handlers.delete) h(o);
-    });
-    lw.on('error', (err) => this.scheduleRestart(err));
-    return lw;
-  }
+  constructor(private readonly opts: InformerOptions<T>) {}
 
   on(verb: 'add' | 'update' | 'delete', h: Handler<T>): void {
     this.handlers[verb].push(h);
@@ -91,65 +144,156 @@ export class Informer<T extends KubernetesObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.lw.get(name, namespace);
+    return this.store.get(namespace ?? '')?.get(name);
   }
 
   list(namespace?: string): ReadonlyArray<T> {
-    return this.lw.list(namespace);
+    if (namespace !== undefined && namespace !== '') return [...(this.store.get(namespace)?.values() ?? [])];
+    const all: T[] = [];
+    for (const m of this.store.values()) all.push(...m.values());
+    return all;
   }
 
+  /** True once a first list has landed; the store is complete from then on (at worst stale while relisting). */
   hasSynced(): boolean {
     return this.synced;
   }
 
   /** Starts the list+watch; resolves once the cache holds a first list (retrying with backoff meanwhile). */
   async start(): Promise<void> {
+    if (!this.stopped) return;
     this.stopped = false;
     const stallMs = this.opts.stallMs ?? 120_000;
+    this.lastActivity = Date.now();
     this.watchdog = setInterval(() => {
-      if (!this.stopped && Date.now() - this.lastActivity > stallMs) void this.restart('stalled watch');
+      if (this.endWatch && Date.now() - this.lastActivity > stallMs) this.finishWatch({ stalled: true, err: new Error(`no watch event or reconnect for ${stallMs} ms`) });
     }, Math.max(50, stallMs / 4));
     this.watchdog.unref();
-    await this.lw.start();
+    this.loop = this.run();
     while (!this.synced && !this.stopped) await new Promise((r) => setTimeout(r, 20));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.watchdog);
-    clearTimeout(this.restartTimer);
-    await this.lw.stop();
+    this.finishWatch({});
+    this.wake?.();
+    await this.loop;
   }
 
-  private scheduleRestart(err: unknown): void {
+  private async run(): Promise<void> {
+    let needList = true;
+    while (!this.stopped) {
+      if (needList) {
+        let l: KubernetesListObject<T & KubernetesObject>;
+        try {
+          l = await this.opts.list();
+        } catch (err) {
+          await this.backoff(err);
+          continue;
+        }
+        if (this.stopped) return;
+        this.replace(l.items as T[]);
+        this.resourceVersion = l.metadata?.resourceVersion ?? '';
+        this.synced = true;
+        this.lists++;
+        this.failures = 0;
+        needList = false;
+      }
+      const startedAt = Date.now();
+      const end = await this.watchOnce();
+      if (this.stopped) return;
+      const next = afterWatch(end);
+      if (next === 'relist') {
+        needList = true;
+      } else if (next === 'backoff') {
+        this.restarts++;
+        await this.backoff(end.err);
+        needList = true;
+      } else if (Date.now() - startedAt < 1000 && !end.events) {
+        await this.sleep(backoffDelay(++this.quickCloses, 200, 5000));
+      } else {
+        this.quickCloses = 0;
+      }
+    }
+  }
+
+  /** The list replaces the store in one step; only then are the differences delivered. */
+  private replace(items: readonly T[]): void {
+    const r = relistDiff(this.store as Store<T & Meta>, items as ReadonlyArray<T & Meta>);
+    this.store = r.store as Store<T>;
+    this.lastActivity = Date.now();
+    for (const o of r.deleted) for (const h of this.handlers.delete) h(o);
+    for (const o of r.added) for (const h of this.handlers.add) h(o);
+    for (const o of r.updated) for (const h of this.handlers.update) h(o);
+  }
+
+  private watchOnce(): Promise<WatchEnd> {
+    return new Promise<WatchEnd>((resolve) => {
+      let gone = false;
+      let events = 0;
+      let errEvent: unknown;
+      this.endWatch = (end) => {
+        this.endWatch = undefined;
+        this.abort?.abort();
+        this.abort = undefined;
+        resolve({ ...end, events, gone: gone || !!end.gone, err: end.err ?? errEvent });
+      };
+      const done = (err: unknown) => this.finishWatch({ err: err ?? undefined });
+      const query: Record<string, string | boolean> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true };
+      if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+      const onEvent = (type: string, o: any) => {
+        this.lastActivity = Date.now();
+        events++;
+        if (type === 'ERROR') {
+          // A Status object: 410 means our resourceVersion was compacted away; anything else ends the watch too.
+          if (o?.code === 410) gone = true;
+          else errEvent = Object.assign(new Error(`watch error event: ${o?.message ?? JSON.stringify(o)}`), { statusCode: o?.code });
+          this.finishWatch({});
+          return;
+        }
+        const rv = o?.metadata?.resourceVersion;
+        if (type !== 'BOOKMARK') {
+          const verb = applyWatchEvent(this.store as Store<T & Meta>, type, o);
+          if (verb) for (const h of this.handlers[verb]) h(o);
+        }
+        if (rv) this.resourceVersion = rv;
+      };
+      this.lastActivity = Date.now();
+      this.opts.watch.watch(this.opts.path, query, onEvent, done).then(
+        (ac) => {
+          if (this.endWatch) this.abort = ac;
+          else ac.abort(); // it ended before the request handle came back
+        },
+        (err: unknown) => done(err),
+      );
+    });
+  }
+
+  private finishWatch(end: WatchEnd): void {
+    this.endWatch?.(end);
+  }
+
+  private async backoff(err: unknown): Promise<void> {
     if (this.stopped) return;
     this.failures++;
     const delay = backoffDelay(this.failures, this.opts.restartBaseMs ?? 500, this.opts.restartMaxMs ?? 30_000);
     this.opts.onError?.(err, delay);
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => void this.restart(String(err)), delay);
-    this.restartTimer.unref();
+    await this.sleep(delay);
   }
 
-  /** Replaces the ListWatch (keeping handlers); the new one relists, and deletes seen in between are delivered. */
-  private async restart(_why: string): Promise<void> {
-    if (this.stopped) return;
-    this.restarts++;
-    this.lastActivity = Date.now();
-    const old = this.lw;
-    const before = new Map(old.list().map((o) => [`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`, o]));
-    await old.stop();
-    this.lw = this.makeListWatch();
-    // Seed nothing: the fresh list re-adds every object; we emit deletes for what vanished meanwhile.
-    const seen = new Set<string>();
-    const mark = (o: T) => seen.add(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
-    this.lw.on('add', mark);
-    const listsBefore = this.lists;
-    await this.lw.start();
-    if (this.lists > listsBefore) {
-      for (const [k, o] of before) if (!seen.has(k)) for (const h of this.handlers.delete) h(o);
-    }
-    this.lw.off('add', mark);
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, clampTimerMs(ms));
+      t.unref();
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => {
+      this.wake = undefined;
+    });
   }
 }
 

@@ -3,6 +3,7 @@
 // candidates can never both win (the loser gets 409 Conflict). `decide` is the pure part.
 import type { KubeClient } from './rest.js';
 import { isConflict, isNotFound, resourcePath } from './rest.js';
+import { clampTimerMs } from './timers.js';
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -114,7 +115,7 @@ export class LeaderElector {
       this.o.onStoppedLeading();
     }
     if (!this.stopped) {
-      this.timer = setTimeout(() => void this.tick(), (this.o.retryPeriodSeconds ?? 2) * 1000);
+      this.timer = setTimeout(() => void this.tick(), clampTimerMs((this.o.retryPeriodSeconds ?? 2) * 1000));
       this.timer.unref();
     }
   }

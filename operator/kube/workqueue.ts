@@ -1,6 +1,8 @@
 // A work queue with client-go's guarantees: a key waits in the queue at most once (dedup), is handed to at most one
 // worker at a time (a key added while it is processed is queued again when `done` is called), retries back off
-// exponentially per key, and `addAfter` requeues later (the earliest pending time wins).
+// exponentially per key, and `addAfter` requeues later (the earliest pending time wins). Delays are clamped to the
+// 32-bit timer limit (timers.ts): a longer requeue fires at the limit and the reconcile looks again.
+import { clampTimerMs } from './timers.js';
 
 export interface Timers {
   now(): number;
@@ -11,7 +13,7 @@ export interface Timers {
 export const realTimers: Timers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
+    const t = setTimeout(fn, clampTimerMs(ms));
     t.unref?.();
     return t;
   },
@@ -75,8 +77,9 @@ export class WorkQueue {
   }
 
   /** Queue `key` after `ms`; an earlier pending time for the same key wins. */
-  addAfter(key: string, ms: number): void {
+  addAfter(key: string, requestedMs: number): void {
     if (this.shuttingDown) return;
+    const ms = clampTimerMs(requestedMs);
     if (ms <= 0) return this.add(key);
     const at = this.timers.now() + ms;
     const prev = this.delayed.get(key);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Informer, type WatchLike } from '../../../operator/kube/informer.js';
+import { Informer, afterWatch, applyWatchEvent, relistDiff, type Store, type WatchLike } from '../../../operator/kube/informer.js';
 import { resourcePath } from '../../../operator/kube/rest.js';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace: string; resourceVersion: string } };
@@ -88,6 +88,73 @@ test('a stalled watch (no events, no reconnect) is torn down and relisted', asyn
   await until(() => inf.restarts >= 1 && lists >= 2, 3000);
   await inf.stop();
   assert.ok(fw.calls() >= 2);
+});
+
+test('after a watch error the cache keeps serving its last good state until the relist has returned, then swaps at once', async () => {
+  let lists = 0;
+  let releaseRelist!: () => void;
+  const relistGate = new Promise<void>((r) => (releaseRelist = r));
+  // The watch drops (the API server went away); the relist then hangs until the test lets it return.
+  const fw = fakeWatch([(_cb, done) => done(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))]);
+  const inf = new Informer<Obj>({
+    path: '/api/v1/pods',
+    list: async () => {
+      if (lists++ === 0) return { metadata: { resourceVersion: '3' }, items: [obj('a', '1'), obj('b', '2'), obj('gone', '3')] } as any;
+      await relistGate;
+      return { metadata: { resourceVersion: '9' }, items: [obj('a', '1'), obj('b', '7')] } as any;
+    },
+    watch: fw.w,
+    restartBaseMs: 5,
+  });
+  const events: string[] = [];
+  inf.on('add', (o) => events.push(`add ${o.metadata.name}`));
+  inf.on('update', (o) => events.push(`update ${o.metadata.name}`));
+  inf.on('delete', (o) => events.push(`delete ${o.metadata.name}`));
+  await inf.start();
+  events.length = 0;
+  await until(() => lists === 2); // the relist is in flight
+  await new Promise((r) => setTimeout(r, 30));
+  assert.ok(inf.hasSynced(), 'a relist never makes a synced cache unsynced');
+  assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ['a', 'b', 'gone'], 'the last good state is served meanwhile');
+  assert.equal(inf.get('a', 'ns')?.metadata.resourceVersion, '1');
+  assert.deepEqual(events, [], 'nothing is reported gone before the list says so');
+  releaseRelist();
+  await until(() => inf.lists === 2);
+  await inf.stop();
+  assert.deepEqual(inf.list().map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort(), ['a@1', 'b@7']);
+  assert.deepEqual(events, ['delete gone', 'update b'], 'only real differences are delivered; unchanged a is not');
+});
+
+test('relistDiff: the new store holds exactly the list; adds, updates (resourceVersion changed) and deletes against the old', () => {
+  const old: Store<Obj> = new Map([['ns', new Map([['a', obj('a', '1')], ['b', obj('b', '2')], ['c', obj('c', '3')]])]]);
+  const r = relistDiff(old, [obj('a', '1'), obj('b', '5'), obj('d', '6')]);
+  assert.deepEqual([...r.store.get('ns')!.keys()].sort(), ['a', 'b', 'd']);
+  assert.deepEqual(r.added.map((o) => o.metadata.name), ['d']);
+  assert.deepEqual(r.updated.map((o) => o.metadata.name), ['b']);
+  assert.deepEqual(r.deleted.map((o) => o.metadata.name), ['c']);
+  assert.equal(old.get('ns')!.size, 3, 'the old store is left alone (it is what readers see until the swap)');
+  const empty = relistDiff(old, []);
+  assert.equal(empty.store.size, 0);
+  assert.equal(empty.deleted.length, 3, 'an empty list from the server really means everything is gone');
+});
+
+test('applyWatchEvent: add, update, same-version no-op, delete (and deleting the unknown is no event)', () => {
+  const s: Store<Obj> = new Map();
+  assert.equal(applyWatchEvent(s, 'ADDED', obj('a', '1')), 'add');
+  assert.equal(applyWatchEvent(s, 'MODIFIED', obj('a', '1')), undefined);
+  assert.equal(applyWatchEvent(s, 'MODIFIED', obj('a', '2')), 'update');
+  assert.equal(applyWatchEvent(s, 'DELETED', obj('x', '3')), undefined);
+  assert.equal(applyWatchEvent(s, 'DELETED', obj('a', '4')), 'delete');
+  assert.equal(s.size, 0);
+});
+
+test('afterWatch: normal closes and client timeouts resume the watch, 410 relists at once, other errors and stalls back off', () => {
+  assert.equal(afterWatch({}), 'rewatch');
+  assert.equal(afterWatch({ err: Object.assign(new Error('t'), { name: 'TimeoutError' }) }), 'rewatch');
+  assert.equal(afterWatch({ gone: true }), 'relist');
+  assert.equal(afterWatch({ err: { statusCode: 410 } }), 'relist');
+  assert.equal(afterWatch({ err: new Error('connect ECONNREFUSED 127.0.0.1:6443') }), 'backoff');
+  assert.equal(afterWatch({ stalled: true, err: new Error('stall') }), 'backoff');
 });
 
 test('resourcePath builds core, group, namespaced and subresource paths and names the fix for unknown kinds', () => {
