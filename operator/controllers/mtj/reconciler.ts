@@ -14,7 +14,7 @@ import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, 
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, type RunContext } from './desired.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
-import { StatusBuilder, isTerminalPhase, parseReport, placementDegraded } from './status.js';
+import { StatusBuilder, isTerminalPhase, parseReport, placementDegraded, rankZeroSucceededMessage } from './status.js';
 import { validateJob } from './validate.js';
 
 export interface PlanInput {
@@ -168,7 +168,7 @@ export class MtjReconciler {
     if (st.status.startTime && planned) {
       const rank0 = current.find((p) => p.metadata?.labels?.[Labels.podIndex] === '0');
       if (rank0?.status?.phase === 'Succeeded') {
-        st.succeeded(`rank 0 (pod ${rank0.metadata?.name}) exited 0 at step ${st.status.progress?.step ?? '?'}`);
+        st.succeeded(rankZeroSucceededMessage(rank0.metadata?.name, st.status.progress?.step));
         this.plans.delete(job.metadata!.uid!);
         await this.cleanPods(job, current, signal);
         this.d.metrics.checkpointAge.remove(namespace, name);

@@ -185,6 +185,15 @@ export class StatusBuilder extends StatusBuilderBase<IMoETrainingJobStatus> {
 }
 
 /**
+ * The Succeeded message. A runtime that never reports progress (a plain PyTorch script honours the env contract but
+ * not the report ConfigMap) leaves no step: say so rather than print "step ?".
+ */
+export function rankZeroSucceededMessage(pod: string | undefined, step: number | undefined): string {
+  const who = `rank 0${pod ? ` (pod ${pod})` : ''} exited 0`;
+  return step === undefined ? `${who}; the runtime reported no progress, so the last step is not known` : `${who} at step ${step}`;
+}
+
+/**
  * A placement worth a warning: cross-leaf traffic more than 5% above its lower bound (the planner's quality bar), or
  * nodes left out. The weighted score alone is no signal: its bound is loose, and 0.98 is often the best there is.
  */
