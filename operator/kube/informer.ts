@@ -297,6 +297,11 @@ export class Informer<T extends KubernetesObject> {
   }
 }
 
+/** Whether every cache has listed once; a reconcile that would conclude "missing" from one that has not waits. */
+export function allSynced(...caches: ReadonlyArray<{ hasSynced(): boolean }>): boolean {
+  return caches.every((c) => c.hasSynced());
+}
+
 /** An informer over a real API server. */
 export function makeInformer<T extends KubernetesObject>(
   kc: KubeConfig,

@@ -9,7 +9,7 @@ import { applyDefaults } from '../../api/defaults.js';
 import { InferenceDeploymentSchema, type IClusterTopology, type IInferenceDeployment, type IInferenceRole, type IMoETrainingJob } from '../../api/types.gen.js';
 import type { ReconcileResult } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
-import type { Informer } from '../../kube/informer.js';
+import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { isAlreadyExists, isNotFound, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
@@ -103,6 +103,8 @@ export class InfdReconciler {
       for (const [uid, _] of this.mem) if (!this.d.deployments.list().some((x) => x.metadata?.uid === uid)) this.mem.delete(uid);
       return;
     }
+    // Pods, nodes and topologies are never concluded missing from a cache that has not listed yet (issue 19 item 9).
+    if (!allSynced(this.d.roles, this.d.pods, this.d.configMaps, this.d.nodes, this.d.topologies, this.d.jobs)) return { requeueAfterMs: 1000 };
     const m = this.memo(cached.metadata.uid);
     const dep: IInferenceDeployment = { ...cached, apiVersion: API_VERSION, kind: INFD_KIND, spec: applyDefaults(specSchema, cached.spec), ...(m.written ? { status: m.written } : {}) };
     const st = new InfdStatusBuilder(dep, this.now());

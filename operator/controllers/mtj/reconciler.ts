@@ -6,7 +6,7 @@ import { applyDefaults } from '../../api/defaults.js';
 import { MoETrainingJobSchema, type IClusterTopology, type IMoETrainingJob } from '../../api/types.gen.js';
 import type { ReconcileResult } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
-import type { Informer } from '../../kube/informer.js';
+import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { isAlreadyExists, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
@@ -105,6 +105,8 @@ export class MtjReconciler {
     if (!cached) {
       return;
     }
+    // Pods, nodes and topologies are never concluded missing from a cache that has not listed yet (issue 19 item 9).
+    if (!allSynced(this.d.pods, this.d.configMaps, this.d.nodes, this.d.topologies)) return { requeueAfterMs: 1000 };
     const uid = cached.metadata!.uid!;
     // Only the leader writes status, so the status it wrote last is the freshest; the cache may lag behind it, and a
     // reconcile on a stale status would drop fields (SSA) or act twice on one failure.
