@@ -6,8 +6,7 @@ import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from 
 import { API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, InfdLabels, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, infdNames, type RoleName } from '../../api/constants.js';
 import type { IInferenceDeployment } from '../../api/types.gen.js';
 import { servedModelName, uriPath, type RoleShape } from './spec.js';
-
-export const MASTER_PORT = 29500;
+import { masterPort } from '../master-port.js';
 
 type Meta = { name: string; namespace: string; uid: string };
 
@@ -60,7 +59,7 @@ export function headlessService(d: IInferenceDeployment) {
       publishNotReadyAddresses: true,
       selector: { [InfdLabels.deployment]: depMeta(d).name },
       ports: [
-        { name: 'rendezvous', port: MASTER_PORT, targetPort: MASTER_PORT, protocol: 'TCP' },
+        { name: 'rendezvous', port: masterPort(d.spec.template), targetPort: masterPort(d.spec.template), protocol: 'TCP' },
         { name: 'http', port: servePort(d), targetPort: servePort(d), protocol: 'TCP' },
       ],
     },
@@ -177,7 +176,7 @@ export function roleEnv(d: IInferenceDeployment, s: RoleShape, replica: number, 
       MOE_POD_INDEX: index,
       MOE_PODS_PER_REPLICA: s.pods,
       MASTER_ADDR: `${n.pod(s.role, replica, 0)}.${n.headless}.${namespace}.svc`,
-      MASTER_PORT,
+      MASTER_PORT: masterPort(d.spec.template),
       WORLD_SIZE: s.pods * s.gpusPerPod,
       RANK: index * s.gpusPerPod,
       NODE_RANK: index,

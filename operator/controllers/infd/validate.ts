@@ -4,6 +4,7 @@ import { ROLES } from '../../api/constants.js';
 import type { IInferenceDeployment } from '../../api/types.gen.js';
 import type { ModelConfig } from '../../plan/types.js';
 import { parseIntOrPercent, roleShape } from './spec.js';
+import { masterPortError } from '../master-port.js';
 
 /** Pod names are <deployment>-<role>-<replica>-<index> and double as DNS hostnames (≤ 63 characters). */
 export const MAX_DEPLOYMENT_NAME = 40;
@@ -44,5 +45,7 @@ export function validateDeployment(d: IInferenceDeployment, arch?: ModelConfig):
         if (!c || typeof c.image !== 'string' || !c.image) errs.push(`spec.template.spec.containers[${i}].image: required`);
       });
   }
+  const port = masterPortError(d.spec.template);
+  if (port) errs.push(port);
   return errs;
 }

@@ -5,8 +5,8 @@ import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from 
 import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, childNames } from '../../api/constants.js';
 import type { IMoETrainingJob } from '../../api/types.gen.js';
 import type { TrainingPlan } from '../../plan/types.js';
+import { masterPort } from '../master-port.js';
 
-export const MASTER_PORT = 29500;
 export const PLAN_MOUNT = '/etc/moe/plan';
 export const PLAN_FILE = 'plan.json';
 
@@ -110,7 +110,7 @@ export function headlessService(job: IMoETrainingJob) {
       // Ranks must resolve each other before they are Ready: rendezvous happens during start-up.
       publishNotReadyAddresses: true,
       selector: { [Labels.job]: name },
-      ports: [{ name: 'rendezvous', port: MASTER_PORT, targetPort: MASTER_PORT, protocol: 'TCP' }],
+      ports: [{ name: 'rendezvous', port: masterPort(job.spec.template), targetPort: masterPort(job.spec.template), protocol: 'TCP' }],
     },
   };
 }
@@ -148,7 +148,7 @@ export function contractEnv(job: IMoETrainingJob, plan: TrainingPlan, pod: numbe
   const t = plan.rankTable;
   const env: Record<string, string> = {
     MASTER_ADDR: `${n.pod(0)}.${n.service}.${namespace}.svc`,
-    MASTER_PORT: String(MASTER_PORT),
+    MASTER_PORT: String(masterPort(job.spec.template)),
     WORLD_SIZE: String(plan.worldSize),
     RANK: String(r),
     NODE_RANK: String(pod),
@@ -189,7 +189,7 @@ export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number
   if (ctx.rdmaResource) limits[ctx.rdmaResource] = '1';
   main.resources = { ...(main.resources ?? {}), limits, requests: { ...(main.resources?.requests ?? {}), [ctx.gpuResource]: String(plan.gpusPerPod), ...(ctx.rdmaResource ? { [ctx.rdmaResource]: '1' } : {}) } };
   main.volumeMounts = [...(main.volumeMounts ?? []).filter((m) => m.name !== 'moe-plan'), { name: 'moe-plan', mountPath: PLAN_MOUNT, readOnly: true }];
-  main.ports = main.ports?.length ? main.ports : [{ name: 'rendezvous', containerPort: MASTER_PORT }];
+  main.ports = main.ports?.length ? main.ports : [{ name: 'rendezvous', containerPort: masterPort(job.spec.template) }];
 
   const isReporter = placement.firstRank === 0;
   const spec: V1PodSpec = {

@@ -3,6 +3,7 @@
 import type { IMoETrainingJob } from '../../api/types.gen.js';
 import { readJobSpec } from '../../plan/job.js';
 import { resolveModel } from '../../plan/model.js';
+import { masterPortError } from '../master-port.js';
 
 /** Pod names are <job>-<index> and double as DNS hostnames (≤ 63 characters). */
 export const MAX_JOB_NAME = 50;
@@ -41,5 +42,7 @@ export function validateJob(job: IMoETrainingJob): string[] {
         if (!c || typeof c.image !== 'string' || !c.image) errs.push(`spec.template.spec.containers[${i}].image: required`);
       });
   }
+  const port = masterPortError(s.template);
+  if (port) errs.push(port);
   return errs;
 }

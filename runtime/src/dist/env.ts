@@ -17,6 +17,8 @@ export interface DistEnv {
   restart: number;
   /** The address this rank's Gloo device listens on: MOE_POD_IP, else POD_IP, else the hostname. */
   hostAddr: string;
+  /** True when hostAddr came from MOE_POD_IP or POD_IP (the downward API's status.podIP), not the hostname. */
+  podAddrGiven: boolean;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, dflt?: number): number {
@@ -49,8 +51,18 @@ export function readDistEnv(env: NodeJS.ProcessEnv = process.env, hostname = 'lo
     tpRank: int(env, 'MOE_TP_RANK', 0),
     restart: int(env, 'MOE_RESTART', 0),
     hostAddr: env.MOE_POD_IP || env.POD_IP || hostname,
+    podAddrGiven: !!(env.MOE_POD_IP || env.POD_IP),
   };
   if (env.MOE_PLAN) out.planPath = env.MOE_PLAN;
   if (env.MOE_JOB) out.job = env.MOE_JOB;
   return out;
+}
+
+/**
+ * Where rank 0's rendezvous store listens: the pod's own address (MOE_POD_IP / POD_IP), else the address MASTER_ADDR
+ * names, which is rank 0's own by definition. Never every interface: pods sharing one network (host networking, the
+ * local runner) would collide on MASTER_PORT.
+ */
+export function storeListenHost(env: Pick<DistEnv, 'hostAddr' | 'podAddrGiven' | 'masterAddr'>): string {
+  return env.podAddrGiven ? env.hostAddr : env.masterAddr;
 }

@@ -1,7 +1,7 @@
 // Brings a rank into the job: reads the pod contract, opens the rendezvous store (rank 0 serves it), starts the
 // watchdog, connects the world group, and builds sub-groups on demand. I/O wiring only.
 import os from 'node:os';
-import { readDistEnv, type DistEnv } from './env.js';
+import { readDistEnv, storeListenHost, type DistEnv } from './env.js';
 import { openStore, rendezvous, type Store } from './store.js';
 import { ProcessGroup, type GroupSpec } from './process-group.js';
 import { Watchdog } from './failure.js';
@@ -90,7 +90,7 @@ export async function initDistributed(env: DistEnv = readDistEnv(process.env, os
   opts: DistOptions = distOptionsFromEnv()): Promise<Dist> {
   const store = await openStore({
     rank: env.rank, worldSize: env.worldSize, masterAddr: env.masterAddr, masterPort: env.masterPort,
-    timeoutMs: opts.timeoutMs, stallMs: opts.stallMs,
+    listenHost: storeListenHost(env), timeoutMs: opts.timeoutMs, stallMs: opts.stallMs,
   });
   const watchdog = new Watchdog(store.client, {
     rank: env.rank, heartbeatMs: opts.heartbeatMs, graceMs: opts.graceMs, ...(opts.onFatal ? { onFatal: opts.onFatal } : {}),

@@ -7,7 +7,7 @@ import {
 } from './store-protocol.js';
 
 export interface StoreServerOptions {
-  /** Address to listen on; '0.0.0.0' in a pod so peers reach it through the headless Service. */
+  /** Address to listen on: the pod's own (peers reach it through the headless Service's per-pod name). */
   host: string;
   /** 0 picks a free port (tests). */
   port: number;

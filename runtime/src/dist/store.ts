@@ -11,8 +11,8 @@ export interface StoreOptions {
   worldSize: number;
   masterAddr: string;
   masterPort: number;
-  /** Where rank 0 listens; defaults to 0.0.0.0 so peers reach it through the Service. */
-  listenHost?: string;
+  /** Where rank 0 listens: its own address (env.ts storeListenHost), never every interface. */
+  listenHost: string;
   /** How long to wait for every rank to arrive. */
   timeoutMs: number;
   /** Heartbeat silence after which a rank is declared stalled. */
@@ -30,7 +30,7 @@ export async function openStore(o: StoreOptions): Promise<Store> {
   let server: StoreServer | undefined;
   if (o.rank === 0) {
     server = await StoreServer.start({
-      host: o.listenHost ?? '0.0.0.0', port: o.masterPort, worldSize: o.worldSize, stallMs: o.stallMs,
+      host: o.listenHost, port: o.masterPort, worldSize: o.worldSize, stallMs: o.stallMs,
     });
   }
   const client = await StoreClient.connect(o.masterAddr, server ? server.port : o.masterPort, o.timeoutMs);

@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { StoreClient } from '../../../runtime/src/dist/store-client.js';
 import { StoreServer } from '../../../runtime/src/dist/store-server.js';
 import { rendezvous } from '../../../runtime/src/dist/store.js';
+import { initDistributed } from '../../../runtime/src/dist/init.js';
 import { encodeRequest, parseSetBody, requestReader, setBody } from '../../../runtime/src/dist/store-protocol.js';
-import { readDistEnv } from '../../../runtime/src/dist/env.js';
+import { readDistEnv, storeListenHost } from '../../../runtime/src/dist/env.js';
+import { freePort } from '../../../runtime/src/dist/local-launch.js';
 
 async function withStore(worldSize: number, stallMs: number, fn: (s: StoreServer, connect: () => Promise<StoreClient>) => Promise<void>): Promise<void> {
   const s = await StoreServer.start({ host: '127.0.0.1', port: 0, worldSize, stallMs });
@@ -114,5 +116,38 @@ describe('pod contract environment', () => {
     assert.throws(() => readDistEnv({ ...base, RANK: '4' }), /RANK 4 must be below WORLD_SIZE 4/);
     assert.throws(() => readDistEnv({ ...base, MASTER_PORT: '70000' }), /MASTER_PORT must be in 1..65535/);
     assert.throws(() => readDistEnv({ ...base, WORLD_SIZE: 'two' }), /WORLD_SIZE must be a non-negative integer, got 'two'/);
+  });
+});
+
+// Issue 19 item 4: pods sharing one network (host networking, the local runner) each run a rank 0 on MASTER_PORT.
+describe('rendezvous store address', () => {
+  const base = { RANK: '0', WORLD_SIZE: '1', MASTER_PORT: '29500' };
+  it('listens on the pod address when the downward API gives one, else on the address MASTER_ADDR names', () => {
+    assert.equal(storeListenHost(readDistEnv({ ...base, MASTER_ADDR: 'job-0.job', POD_IP: '10.0.0.7' }, 'job-0')), '10.0.0.7');
+    assert.equal(storeListenHost(readDistEnv({ ...base, MASTER_ADDR: 'job-0.job', MOE_POD_IP: '10.0.0.8', POD_IP: '10.0.0.7' }, 'job-0')), '10.0.0.8');
+    assert.equal(storeListenHost(readDistEnv({ ...base, MASTER_ADDR: '10.0.0.9' }, 'job-0')), '10.0.0.9');
+  });
+
+  it('two jobs\' stores on different addresses of 127.0.0.0/8 share one port', async () => {
+    const port = await freePort();
+    // As a job's rank 0 starts: the contract env, then initDistributed (store, watchdog, world group).
+    const open = (ip: string) => initDistributed(readDistEnv({ ...base, MASTER_ADDR: ip, MASTER_PORT: String(port), POD_IP: ip }, 'pod'),
+      { timeoutMs: 5000, stallMs: 10_000, heartbeatMs: 1000, graceMs: 500 });
+    const a = await open('127.0.0.2');
+    try {
+      const b = await open('127.0.0.3');
+      try {
+        assert.equal(a.store.server!.port, port);
+        assert.equal(b.store.server!.port, port);
+        await a.store.client.set('who', 'a');
+        await b.store.client.set('who', 'b');
+        assert.equal(String(await a.store.client.get('who', 1000)), 'a');
+        assert.equal(String(await b.store.client.get('who', 1000)), 'b');
+      } finally {
+        await b.shutdown();
+      }
+    } finally {
+      await a.shutdown();
+    }
   });
 });
