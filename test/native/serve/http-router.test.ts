@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
+import { lintExposition } from '../../util/promlint.js';
 import { call, metricValue, MODEL, post, sseEvents, stack, tinyEngine, type Stack } from './http-fixture.js';
 
 let s: Stack;
@@ -103,15 +104,19 @@ test('GET /v1/models lists the served model; /healthz and /readyz answer', async
   assert.equal((await call(s.decodes[0].url(), 'GET', '/readyz')).status, 200);
 });
 
-test('metrics expose TTFT observations, token counters and per-expert routed tokens', async () => {
+test('metrics expose TTFT observations, token counters and routed tokens (one counter, no per-expert series by default)', async () => {
   await post(s.url, '/v1/completions', { model: MODEL, prompt: 'x', max_tokens: 3, temperature: 0 });
   const router = (await call(s.url, 'GET', '/metrics')).text;
   assert.ok((metricValue(router, 'moe_serve_time_to_first_token_seconds_count', { role: 'router' }) ?? 0) >= 1, router);
   assert.ok((metricValue(router, 'moe_serve_inter_token_latency_seconds_count') ?? 0) >= 2);
   assert.ok((metricValue(router, 'moe_serve_generation_tokens_total') ?? 0) >= 3);
   assert.ok((metricValue(router, 'moe_serve_requests_total', { endpoint: '/v1/completions', code: '200' }) ?? 0) >= 1);
-  const decodeText = (await Promise.all(s.decodes.map(async (d) => (await call(d.url(), 'GET', '/metrics')).text))).join('\n');
+  const decodeTexts = await Promise.all(s.decodes.map(async (d) => (await call(d.url(), 'GET', '/metrics')).text));
+  for (const t of decodeTexts) assert.deepEqual(lintExposition(t), [], 'a decode pod passes promtool check metrics');
+  const decodeText = decodeTexts.join('\n');
   assert.ok((metricValue(decodeText, 'moe_serve_time_to_first_token_seconds_count', { role: 'decode' }) ?? 0) >= 1);
-  assert.ok(metricValue(decodeText, 'moe_serve_expert_routed_tokens', { layer: '0', expert: '0' }) !== undefined, 'per-expert series');
+  assert.ok((metricValue(decodeText, 'moe_serve_expert_routed_tokens_total', { role: 'decode' }) ?? 0) > 0, 'routed tokens counted');
+  assert.doesNotMatch(decodeText, /expert="/, 'no per-expert series unless asked for');
+  assert.deepEqual(lintExposition(router), [], 'the router passes promtool check metrics');
   assert.ok(metricValue(decodeText, 'moe_serve_placement_version') !== undefined);
 });

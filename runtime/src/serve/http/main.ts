@@ -15,7 +15,7 @@ import { OperatorSync } from './operator-sync.js';
 import { createRoleServer } from './role-server.js';
 import { createRouter } from './router.js';
 import { configMapRoutes, staticRoutes, type RouteSource } from './routes.js';
-import { ServeMetrics } from './metrics.js';
+import { ServeMetrics, expertMetricsOption } from './metrics.js';
 import { HttpServer, type Log } from './server.js';
 
 const log: Log = (entry) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', ...entry })}\n`);
@@ -63,6 +63,7 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const host = values.host ?? env.POD_IP ?? '127.0.0.1';
   const modelName = values['model-name'] ?? env.MOE_SERVED_MODEL_NAME ?? env.MOE_DEPLOYMENT;
   const graceMs = intOf(values['grace-seconds'], '--grace-seconds', 30, 0) * 1000;
+  const expertMetrics = expertMetricsOption(env.MOE_SERVE_EXPERT_METRICS);
   // Only pods that are told about a ConfigMap hold an API token (non-leaders have none), so the client is made on demand.
   const store = (): ReturnType<typeof inClusterConfigMaps> => inClusterConfigMaps(env);
   const stops: (() => Promise<void>)[] = [];
@@ -100,7 +101,8 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       engine = await Engine.load(modelPath, opts);
       stops.push(() => engine.close());
     }
-    server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log });
+    const metrics = ServeMetrics.forEngine(role, engine, expertMetrics);
+    server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log, metrics });
     const leader = index === 0;
     const cms = leader && (env.MOE_PLACEMENT_CONFIGMAP || env.MOE_LOAD_CONFIGMAP) ? store() : undefined;
     if (cms) {

@@ -33,19 +33,34 @@ export class ServeMetrics {
     new client.Gauge({ name: 'moe_serve_running', help: 'Requests running (role pods: sequences in the batch; router: in flight)', registers, collect() { this.set(gauges.running()); } });
   }
 
-  /** Role pods: the engine's own state, per-expert load and the placement. */
-  static forEngine(role: string, engine: ServeEngine): ServeMetrics {
+  /**
+   * Role pods: the engine's own state, expert load and the placement. Routed tokens are one counter by default;
+   * `perExpert` adds a layer × expert series each (about 15k at DeepSeek-V3's 58 MoE layers × 256 experts), so it is
+   * an option for debugging and small models (MOE_SERVE_EXPERT_METRICS=per-expert), not the default.
+   */
+  static forEngine(role: string, engine: ServeEngine, opts: { perExpert?: boolean } = {}): ServeMetrics {
     const m = new ServeMetrics(role, { queue: () => engine.stats().waiting, running: () => engine.stats().running });
     const registers = [m.registry];
     new client.Gauge({ name: 'moe_serve_kv_tokens', help: 'Tokens held in KV caches', registers, collect() { this.set(engine.stats().kvTokens); } });
     new client.Gauge({ name: 'moe_serve_placement_version', help: 'Version of the expert placement in use', registers, collect() { this.set(engine.stats().placementVersion); } });
     new client.Gauge({ name: 'moe_serve_placement_balance', help: 'max/mean routed tokens per GPU over the last window under the current placement', registers, collect() { this.set(engine.stats().balance); } });
-    new client.Gauge({
-      name: 'moe_serve_expert_routed_tokens', help: 'Tokens routed to each logical expert since start (cumulative)', labelNames: ['layer', 'expert'], registers,
+    // The engine keeps cumulative counts; a counter mirrors them at scrape time (reset + inc keeps one sample each).
+    new client.Counter({
+      name: 'moe_serve_expert_routed_tokens_total', help: 'Token-to-expert assignments routed since start, summed over MoE layers and routed experts', registers,
       collect() {
-        engine.expertLoad().forEach((row, l) => row.forEach((v, e) => this.set({ layer: String(l), expert: String(e) }, v)));
+        this.reset();
+        this.inc(engine.expertLoad().reduce((s, row) => row.reduce((t, v) => t + v, s), 0));
       },
     });
+    if (opts.perExpert) {
+      new client.Counter({
+        name: 'moe_serve_expert_routed_tokens_by_expert_total', help: 'Tokens routed to each logical expert since start, by MoE layer and expert (MOE_SERVE_EXPERT_METRICS=per-expert)', labelNames: ['layer', 'expert'], registers,
+        collect() {
+          this.reset();
+          engine.expertLoad().forEach((row, l) => row.forEach((v, e) => this.inc({ layer: String(l), expert: String(e) }, v)));
+        },
+      });
+    }
     return m;
   }
 
@@ -64,6 +79,13 @@ export class ServeMetrics {
     while (this.recent.length && this.recent[0].at < now - RATE_WINDOW_MS) this.recent.shift();
     return this.recent.reduce((s, r) => s + r.n, 0) / (RATE_WINDOW_MS / 1000);
   }
+}
+
+/** MOE_SERVE_EXPERT_METRICS: `aggregate` (default, one routed-tokens counter) or `per-expert` (a series per layer × expert). */
+export function expertMetricsOption(value: string | undefined): { perExpert: boolean } {
+  if (value === undefined || value === '' || value === 'aggregate') return { perExpert: false };
+  if (value === 'per-expert') return { perExpert: true };
+  throw new Error(`MOE_SERVE_EXPERT_METRICS must be "aggregate" (the default) or "per-expert", got ${JSON.stringify(value)}`);
 }
 
 /** Latency bookkeeping of one request: TTFT on the first token, ITL between tokens, e2e when it completes (failed and refused requests count in moe_serve_requests_total only). */
