@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the local control plane from the Go module proxy into a cache folder outside the repo, keyed by the
 # pinned versions and the tools module's go.sum; reuses it when complete. Prints the bin folder on the last line.
-#   etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl  <- test/cluster/tools (one module)
-#   kwok, helm                                                              <- go install NAME@VERSION (own go.mod)
+#   etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl,
+#   kubelet, kube-proxy                                                     <- test/cluster/tools (one module)
+#   kwok, helm, containerd (+ shim, ctr), coredns                           <- go install NAME@VERSION (own go.mod)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
@@ -16,9 +17,10 @@ if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; th
 fi
 
 sum=$(cat "$here/versions.env" "$here/tools/go.sum" | sha256sum | cut -c1-12)
-key="k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}-helm-${HELM_VERSION}-${sum}"
+key="k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}-helm-${HELM_VERSION}-ctd-${CONTAINERD_VERSION}-dns-${COREDNS_VERSION}-${sum}"
 bin="${MOE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/moe-operator}/$key/bin"
-tools=(etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kwok helm)
+tools=(etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kubelet kube-proxy kwok helm
+       containerd containerd-shim-runc-v2 ctr coredns)
 
 complete() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
 if complete; then echo "$bin"; exit 0; fi
@@ -34,7 +36,7 @@ kube_ldflags="-s -w -X $ver.gitVersion=${KUBE_VERSION} -X $ver.gitMajor=1 -X $ve
 
 step() { echo "build.sh: [$(date +%H:%M:%S)] $*" >&2; }
 cd "$here/tools"
-for c in kube-apiserver kube-scheduler kube-controller-manager kubectl; do
+for c in kube-apiserver kube-scheduler kube-controller-manager kubectl kubelet kube-proxy; do
   [ -x "$bin/$c" ] && continue
   step "building $c ${KUBE_VERSION}"
   go build -trimpath -ldflags "$kube_ldflags" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c" && mv "$bin/$c.tmp" "$bin/$c"
@@ -56,6 +58,20 @@ if [ ! -x "$bin/helm" ]; then
   GOFLAGS= GOBIN="$gobin" go install -trimpath \
     -ldflags "-s -w -X helm.sh/helm/${major}/internal/version.version=${HELM_VERSION}" "helm.sh/helm/${major}/cmd/helm@${HELM_VERSION}"
   mv "$gobin/helm" "$bin/helm"
+fi
+# containerd: static, without the cgo-only btrfs/devmapper snapshotters (overlayfs and native remain).
+for c in containerd containerd-shim-runc-v2 ctr; do
+  [ -x "$bin/$c" ] && continue
+  step "building $c ${CONTAINERD_VERSION}"
+  GOFLAGS= GOBIN="$gobin" go install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+    -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION}" \
+    "github.com/containerd/containerd/v2/cmd/$c@${CONTAINERD_VERSION}"
+  mv "$gobin/$c" "$bin/$c"
+done
+if [ ! -x "$bin/coredns" ]; then
+  step "building coredns ${COREDNS_VERSION}"
+  GOFLAGS= GOBIN="$gobin" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@${COREDNS_VERSION}"
+  mv "$gobin/coredns" "$bin/coredns"
 fi
 complete || { echo "build.sh: build finished but binaries are missing in $bin" >&2; exit 1; }
 step "done"

@@ -12,6 +12,8 @@ const { positionals, values } = parseArgs({
   options: {
     fleet: { type: 'string' },
     'runner-nodes': { type: 'string' },
+    'real-nodes': { type: 'string' },
+    images: { type: 'string' },
     name: { type: 'string', default: 'default' },
   },
 });
@@ -23,11 +25,14 @@ async function main(): Promise<void> {
     const fleet = values.fleet ? parseFleet(values.fleet) : DEFAULT_FLEET;
     const runners = Number(values['runner-nodes'] ?? 2);
     if (!Number.isInteger(runners) || runners < 0) throw new Error(`--runner-nodes ${values['runner-nodes']}: expected a whole number >= 0`);
+    const real = Number(values['real-nodes'] ?? 0);
+    if (!Number.isInteger(real) || real < 0) throw new Error(`--real-nodes ${values['real-nodes']}: expected a whole number >= 0`);
+    const images = (values.images ?? '').split(',').filter(Boolean);
     const t0 = Date.now();
-    const c = await startCluster({ fleet, runnerNodes: runners, name, owner: 'cli' });
+    const c = await startCluster({ fleet, runnerNodes: runners, realNodes: real, images, name, owner: 'cli', timeoutMs: 180_000 });
     const gpus = fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf * fleet.gpusPerNode;
     console.log(`cluster "${name}" up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${c.server}`);
-    console.log(`  simulated fleet ${fleet.spines}x${fleet.leavesPerSpine}x${fleet.nodesPerLeaf}x${fleet.gpusPerNode} (${gpus} GPUs), runner nodes: ${c.runnerNodes.join(', ') || 'none'}`);
+    console.log(`  simulated fleet ${fleet.spines}x${fleet.leavesPerSpine}x${fleet.nodesPerLeaf}x${fleet.gpusPerNode} (${gpus} GPUs), real nodes: ${c.realNodes.join(', ') || 'none'}, runner nodes: ${c.runnerNodes.join(', ') || 'none'}`);
     console.log(`  logs: ${join(c.stateDir, 'logs')}`);
     console.log(`export KUBECONFIG=${c.kubeconfigPath}`);
     console.log(`export PATH=${c.binDir}:$PATH`);
@@ -40,7 +45,7 @@ async function main(): Promise<void> {
     const c = attachCluster(name);
     console.log(`export KUBECONFIG=${c.kubeconfigPath}\nexport PATH=${c.binDir}:$PATH`);
   } else {
-    console.error('usage: cli.js up [--fleet SxLxNxG] [--runner-nodes N] [--name NAME] | down [--name NAME] | env [--name NAME]');
+    console.error('usage: cli.js up [--fleet SxLxNxG] [--real-nodes N] [--images A.tar,B.tar] [--runner-nodes N] [--name NAME] | down [--name NAME] | env [--name NAME]');
     process.exit(2);
   }
 }

@@ -17,9 +17,11 @@ export interface ControlPlane {
 const SERVICE_CIDR = '10.96.0.0/16';
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
-export async function startControlPlane(stateDir: string, binDir: string, pki: Pki, timeoutMs: number): Promise<ControlPlane> {
+/** `address`: where the API server listens; loopback unless real nodes need it on their link (see node/network.ts). */
+export async function startControlPlane(stateDir: string, binDir: string, pki: Pki, timeoutMs: number, address = '127.0.0.1'): Promise<ControlPlane> {
   const [etcd, etcdPeer, apiserver, scheduler, controllerManager] = await freePorts(5);
-  const server = `https://127.0.0.1:${apiserver}`;
+  const server = `https://${address}:${apiserver}`;
+  const loopback = address.startsWith('127.');
   const kc = (name: Parameters<typeof writeKubeconfig>[3]) => writeKubeconfig(join(stateDir, `${name}.kubeconfig`), server, pki, name);
   const kubeconfigs = { admin: kc('admin'), kwok: kc('kwok'), runner: kc('runner') };
   const schedKc = kc('scheduler');
@@ -40,9 +42,13 @@ export async function startControlPlane(stateDir: string, binDir: string, pki: P
 
   const api = startComponent(stateDir, 'kube-apiserver', bin('kube-apiserver'), [
     `--etcd-servers=http://127.0.0.1:${etcd}`,
-    '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiserver}`,
-    // Endpoints may not hold loopback addresses, so the apiserver does not publish itself as the `kubernetes` Service.
-    '--endpoint-reconciler-type=none',
+    `--bind-address=${address}`, `--advertise-address=${address}`, `--secure-port=${apiserver}`,
+    // Endpoints may not hold loopback addresses: on loopback the apiserver does not publish itself as the `kubernetes`
+    // Service; on the real nodes' link it does, and kube-proxy takes pods there.
+    `--endpoint-reconciler-type=${loopback ? 'none' : 'lease'}`,
+    // kubectl logs/exec: the apiserver calls kubelets with a client certificate they check against the cluster CA.
+    `--kubelet-client-certificate=${pki.clients['kubelet-client'].cert}`, `--kubelet-client-key=${pki.clients['kubelet-client'].key}`,
+    '--kubelet-preferred-address-types=InternalIP',
     `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.caCert}`,
     '--authorization-mode=Node,RBAC',
     `--service-account-issuer=${ISSUER}`, `--api-audiences=${ISSUER}`,

@@ -17,7 +17,7 @@ out="$here/tools/go.mod"
   echo "go ${go_directive}"
   echo
   echo "tool ("
-  for c in kube-apiserver kube-scheduler kube-controller-manager kubectl; do echo "	k8s.io/kubernetes/cmd/$c"; done
+  for c in kube-apiserver kube-scheduler kube-controller-manager kubectl kubelet kube-proxy; do echo "	k8s.io/kubernetes/cmd/$c"; done
   echo "	go.etcd.io/etcd/server/v3"
   echo ")"
   echo

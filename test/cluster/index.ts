@@ -1,6 +1,8 @@
 // The local Kubernetes cluster for tests and the demo: real etcd, kube-apiserver, kube-scheduler and
-// kube-controller-manager on loopback, a KWOK-simulated GPU fleet, and optionally process-runner nodes whose pods run
-// as local processes. `startCluster()` returns once every component is healthy and every node is Ready.
+// kube-controller-manager, a KWOK-simulated GPU fleet, and optionally real nodes (kubelet + containerd + runc, pods
+// from OCI images; see node/) and process-runner nodes whose pods run as local processes. The control plane listens
+// on loopback, or, with real nodes, on the host end of their link only. `startCluster()` returns once every
+// component is healthy and every node is Ready.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,9 @@ import { freePort } from './ports.js';
 import { isAlive, killAllSync, startComponent, tailLog, type Component } from './processes.js';
 import { findBinaries, repoRoot } from './binaries.js';
 import { removeCluster, stateRoot, sweepStale, writeOwner } from './state.js';
+import { createNetwork } from './node/network.js';
+import { advertiseGpus, startRealNodes, type RealNodes } from './node/index.js';
+import { teardownNodes, writeNodesRecord } from './node/teardown.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +30,12 @@ export interface ClusterOptions {
   runnerNodes?: number;
   /** GPUs each runner node advertises (they are not real GPUs: the runner runs CPU processes). */
   runnerGpus?: number;
+  /** Real kubelet + containerd nodes (labelled moe.io/real-node=true), named node-0, node-1, ... */
+  realNodes?: number;
+  /** GPUs each real node advertises as an extended resource (pods run on CPUs). */
+  realNodeGpus?: number;
+  /** OCI image archives loaded into every real node's containerd (e.g. from `make images`). */
+  images?: string[];
   binDir?: string;
   /** State folder name under $MOE_CLUSTER_STATE (default: a fresh random name). */
   name?: string;
@@ -41,6 +52,7 @@ export interface ClusterInfo {
   binDir: string;
   fleet: FleetShape;
   runnerNodes: string[];
+  realNodes: string[];
   ports: ControlPlane['ports'];
   /** How long each start-up phase took, in milliseconds. */
   timings: { controlPlaneMs: number; nodesCreatedMs: number; nodesReadyMs: number; totalMs: number };
@@ -54,6 +66,7 @@ export class LocalCluster implements ClusterInfo {
   readonly binDir: string;
   readonly fleet: FleetShape;
   readonly runnerNodes: string[];
+  readonly realNodes: string[];
   readonly ports: ControlPlane['ports'];
   readonly timings: ClusterInfo['timings'];
 
@@ -65,6 +78,7 @@ export class LocalCluster implements ClusterInfo {
     this.binDir = info.binDir;
     this.fleet = info.fleet;
     this.runnerNodes = info.runnerNodes;
+    this.realNodes = info.realNodes ?? [];
     this.ports = info.ports;
     this.timings = info.timings;
   }
@@ -166,12 +180,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
   const stateDir = join(stateRoot(), name);
   if (existsSync(stateDir)) await removeCluster(stateDir);
   writeOwner(stateDir, opts.owner === 'cli' ? 'cli' : process.pid);
-  const cleanup = () => killAllSync(stateDir);
+  const cleanup = () => { killAllSync(stateDir); teardownNodes(stateDir); };
   if (opts.owner !== 'cli') process.once('exit', cleanup);
 
   try {
-    const pki = ensurePki(join(stateDir, 'pki'));
-    const cp = await startControlPlane(stateDir, binDir, pki, timeoutMs);
+    const realCount = opts.realNodes ?? 0;
+    const net = realCount > 0 ? createNetwork(name, realCount) : undefined;
+    if (net) writeNodesRecord(stateDir, { netns: net.netns, hostIf: net.hostIf, cgroupRoots: [], sockets: [] });
+    const pki = ensurePki(join(stateDir, 'pki'), net ? [net.hostIp] : []);
+    const cp = await startControlPlane(stateDir, binDir, pki, timeoutMs, net?.hostIp);
     const tControlPlane = Date.now();
     const kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfigs.admin);
@@ -200,17 +217,25 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
         `--nodes=${runners.map((n) => n.metadata!.name).join(',')}`, `--api-port=${cp.ports.apiserver}`,
       ]));
     }
+    let real: RealNodes = { names: [], components: [] };
+    if (net) {
+      real = await startRealNodes(stateDir, binDir, pki, cp.server, net, kc, {
+        count: realCount, gpusPerNode: opts.realNodeGpus ?? 8, images: opts.images ?? [],
+      });
+      components.push(...real.components);
+      await advertiseGpus(kc, real.names, opts.realNodeGpus ?? 8, timeoutMs, components);
+    }
     const dead = () => {
       const c = components.find((x) => !isAlive(x.pid));
       return c ? `${c.name} exited; last log lines (${c.log}):\n${tailLog(c.log)}` : undefined;
     };
-    await waitNodesReady(api, simulated.length + runners.length, timeoutMs, dead);
+    await waitNodesReady(api, simulated.length + runners.length + real.names.length, timeoutMs, dead);
     const tReady = Date.now();
     await waitDefaultServiceAccount(api, timeoutMs);
 
     const info: ClusterInfo = {
       name, stateDir, server: cp.server, kubeconfigPath: cp.kubeconfigs.admin, binDir, fleet,
-      runnerNodes: runners.map((n) => n.metadata!.name!), ports: cp.ports,
+      runnerNodes: runners.map((n) => n.metadata!.name!), realNodes: real.names, ports: cp.ports,
       timings: { controlPlaneMs: tControlPlane - t0, nodesCreatedMs: tCreated - tControlPlane, nodesReadyMs: tReady - tCreated, totalMs: Date.now() - t0 },
     };
     writeFileSync(join(stateDir, 'cluster.json'), JSON.stringify(info, null, 2));

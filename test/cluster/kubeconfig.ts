@@ -2,8 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Pki, ClientName } from './pki.js';
 
-export function kubeconfigYaml(server: string, pki: Pki, client: ClientName): string {
-  const c = pki.clients[client];
+export function kubeconfigYaml(server: string, pki: Pki, client: ClientName | { name: string; cert: string; key: string }): string {
+  const c = typeof client === 'string' ? { name: client, ...pki.clients[client] } : client;
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -13,7 +13,7 @@ export function kubeconfigYaml(server: string, pki: Pki, client: ClientName): st
     `    server: ${server}`,
     `    certificate-authority: ${pki.caCert}`,
     'users:',
-    `- name: ${client}`,
+    `- name: ${c.name}`,
     '  user:',
     `    client-certificate: ${c.cert}`,
     `    client-key: ${c.key}`,
@@ -21,13 +21,13 @@ export function kubeconfigYaml(server: string, pki: Pki, client: ClientName): st
     '- name: moe-local',
     '  context:',
     '    cluster: moe-local',
-    `    user: ${client}`,
+    `    user: ${c.name}`,
     'current-context: moe-local',
     '',
   ].join('\n');
 }
 
-export function writeKubeconfig(path: string, server: string, pki: Pki, client: ClientName): string {
+export function writeKubeconfig(path: string, server: string, pki: Pki, client: Parameters<typeof kubeconfigYaml>[2]): string {
   writeFileSync(path, kubeconfigYaml(server, pki, client), { mode: 0o600 });
   return path;
 }

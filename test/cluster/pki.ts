@@ -16,7 +16,7 @@ export interface Pki {
   clients: Record<ClientName, { cert: string; key: string }>;
 }
 
-export type ClientName = 'admin' | 'scheduler' | 'controller-manager' | 'kwok' | 'runner';
+export type ClientName = 'admin' | 'scheduler' | 'controller-manager' | 'kwok' | 'runner' | 'kubelet-client' | 'kube-proxy' | 'coredns';
 
 // CN is the user name, O the groups, as the API server's x509 authenticator reads them.
 const CLIENT_SUBJECTS: Record<ClientName, string> = {
@@ -26,6 +26,12 @@ const CLIENT_SUBJECTS: Record<ClientName, string> = {
   // KWOK and the process runner play kubelets: the simplest honest identity with the rights they need is an admin.
   kwok: '/CN=kwok/O=system:masters',
   runner: '/CN=moe-process-runner/O=system:masters',
+  // The API server's identity towards kubelets (logs, exec, port-forward).
+  'kubelet-client': '/CN=kube-apiserver-kubelet-client/O=system:masters',
+  // Bound to its rights by the default ClusterRoleBinding system:node-proxier.
+  'kube-proxy': '/CN=system:kube-proxy',
+  // Bound by the ClusterRole the real nodes' set-up creates (node/services.ts).
+  coredns: '/CN=moe:coredns',
 };
 
 function openssl(args: string[], cwd: string): void {
@@ -50,8 +56,16 @@ function signed(dir: string, name: string, subject: string, ext: string): void {
     '-days', '30', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`], dir);
 }
 
-/** Creates (or reuses, when complete) the certificates under `dir`. */
-export function ensurePki(dir: string): Pki {
+/** A client certificate for one more identity (a node's kubelet, kube-proxy, ...), made once under the PKI folder. */
+export function clientCert(pki: Pki, file: string, subject: string): { cert: string; key: string } {
+  const out = { cert: join(pki.dir, `${file}.crt`), key: join(pki.dir, `${file}.key`) };
+  if (!existsSync(out.cert)) signed(pki.dir, file, subject, 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  return out;
+}
+
+/** Creates (or reuses, when complete) the certificates under `dir`; `serverIps` are extra addresses the API server
+ *  is reached at (the real nodes' link), named in its certificate beside loopback. */
+export function ensurePki(dir: string, serverIps: string[] = []): Pki {
   mkdirSync(dir, { recursive: true });
   const pki: Pki = {
     dir,
@@ -72,8 +86,8 @@ export function ensurePki(dir: string): Pki {
   openssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=moe-local-ca', '-days', '30', '-sha256', '-out', 'ca.crt'], dir);
   signed(dir, 'apiserver', '/CN=kube-apiserver',
     'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-    'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
-    'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n');
+    `subjectAltName=IP:127.0.0.1,IP:10.96.0.1,${serverIps.map((ip) => `IP:${ip},`).join('')}DNS:localhost,DNS:kubernetes,` +
+    'DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n');
   for (const [name, subject] of Object.entries(CLIENT_SUBJECTS)) {
     signed(dir, name, subject, 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
   }

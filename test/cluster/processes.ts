@@ -68,8 +68,9 @@ export async function stopAll(stateDir: string, graceMs = 5000): Promise<void> {
   if (!existsSync(pids)) return;
   const files = readdirSync(pids).filter((f) => f.endsWith('.pid'));
   const entries = files.map((f) => ({ f, pid: Number(readFileSync(join(pids, f), 'utf8')) }));
-  // The API server goes last so that controllers and kwok stop while it still answers; etcd after it.
-  const order = (f: string) => (f.startsWith('etcd') ? 2 : f.startsWith('kube-apiserver') ? 1 : 0);
+  // Kubelets first, so that none restarts a container while the rest stops; the API server goes last so that
+  // controllers and kwok stop while it still answers; etcd after it.
+  const order = (f: string) => (f.startsWith('etcd') ? 2 : f.startsWith('kube-apiserver') ? 1 : f.startsWith('kubelet') ? -1 : 0);
   entries.sort((a, b) => order(a.f) - order(b.f));
   for (const { f, pid } of entries) {
     if (Number.isInteger(pid) && pid > 1) await stopPid(pid, graceMs);
