@@ -120,6 +120,7 @@ export const ClusterTopologySchema: JSONSchema = {
                 "type": "number",
                 "description": "Usable bandwidth per GPU across this level in GB/s (e.g. 160 for NVLink, 50 for InfiniBand).",
                 "minimum": 0,
+                "maximum": 1000000,
                 "exclusiveMinimum": true
               }
             }
@@ -1716,119 +1717,140 @@ export const MoETrainingJobSchema: JSONSchema = {
                 "vocab_size": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 1048576,
                   "description": "Vocabulary size (129280 for DeepSeek-V3)."
                 },
                 "hidden_size": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 65536,
                   "description": "Model width d (7168)."
                 },
                 "intermediate_size": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 262144,
                   "default": 18432,
                   "description": "Inner size of the dense FFN layers (18432)."
                 },
                 "moe_intermediate_size": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 65536,
                   "description": "Inner size of each routed and shared expert (2048)."
                 },
                 "num_hidden_layers": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 1024,
                   "description": "Transformer layers (61)."
                 },
                 "first_k_dense_replace": {
                   "type": "integer",
                   "minimum": 0,
+                  "maximum": 1024,
                   "default": 0,
                   "description": "The first k layers use a dense FFN instead of MoE (3)."
                 },
                 "num_attention_heads": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 1024,
                   "description": "Attention heads (128)."
                 },
                 "q_lora_rank": {
                   "type": "integer",
                   "minimum": 0,
+                  "maximum": 65536,
                   "default": 0,
                   "description": "MLA query compression rank (1536); 0 means no query compression."
                 },
                 "kv_lora_rank": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 65536,
                   "default": 512,
                   "description": "MLA key/value compression rank (512)."
                 },
                 "qk_nope_head_dim": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 1024,
                   "default": 128,
                   "description": "Per-head query/key dimensions without RoPE (128)."
                 },
                 "qk_rope_head_dim": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 1024,
                   "default": 64,
                   "description": "Per-head decoupled RoPE dimensions (64)."
                 },
                 "v_head_dim": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 1024,
                   "default": 128,
                   "description": "Per-head value dimensions (128)."
                 },
                 "n_routed_experts": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 16384,
                   "description": "Routed experts per MoE layer (256)."
                 },
                 "n_shared_experts": {
                   "type": "integer",
                   "minimum": 0,
+                  "maximum": 64,
                   "default": 1,
                   "description": "Shared experts per MoE layer (1)."
                 },
                 "num_experts_per_tok": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 1024,
                   "description": "Routed experts chosen per token (8)."
                 },
                 "n_group": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 16384,
                   "default": 1,
                   "description": "Expert groups for group-limited routing (8)."
                 },
                 "topk_group": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 16384,
                   "default": 1,
                   "description": "Groups a token may reach (4)."
                 },
                 "routed_scaling_factor": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 1000,
                   "default": 1,
                   "description": "Scale applied to the normalised routing weights (2.5)."
                 },
                 "num_nextn_predict_layers": {
                   "type": "integer",
                   "minimum": 0,
+                  "maximum": 16,
                   "default": 0,
                   "description": "Multi-token prediction depth (1)."
                 },
                 "max_position_embeddings": {
                   "type": "integer",
                   "minimum": 1,
+                  "maximum": 16777216,
                   "default": 4096,
                   "description": "Longest sequence the positional encoding supports."
                 },
                 "rms_norm_eps": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 1,
                   "default": 0.000001,
                   "description": "RMSNorm epsilon (1e-6)."
                 }
@@ -1863,6 +1885,10 @@ export const MoETrainingJobSchema: JSONSchema = {
             {
               "rule": "self.gpusPerPod % self.tensor == 0",
               "message": "parallelism.tensor must divide gpusPerPod so a tensor-parallel group stays inside one pod (NVLink)"
+            },
+            {
+              "rule": "self.pipeline.stages * self.expert * self.data * self.tensor <= 131072",
+              "message": "world size (pipeline.stages x expert x data x tensor) must be at most 131072 GPUs, the most the planner places; lower data or expert"
             }
           ],
           "properties": {
@@ -1967,6 +1993,7 @@ export const MoETrainingJobSchema: JSONSchema = {
             "accumulationInterval": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 65536,
               "default": 128,
               "description": "K elements accumulated before promotion into the FP32 accumulator."
             },
@@ -1989,29 +2016,34 @@ export const MoETrainingJobSchema: JSONSchema = {
             "steps": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 1000000000,
               "default": 1000,
               "description": "Optimizer steps to run; the job succeeds when rank 0 reports the last one."
             },
             "globalBatchSize": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 16777216,
               "default": 64,
               "description": "Sequences per optimizer step across all data-parallel ranks."
             },
             "microBatchSize": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 16777216,
               "description": "Sequences per micro-batch on one data-parallel replica; derived from globalBatchSize when absent."
             },
             "sequenceLength": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 16777216,
               "default": 4096,
               "description": "Tokens per sequence."
             },
             "seed": {
               "type": "integer",
               "minimum": 0,
+              "maximum": 4294967295,
               "default": 0,
               "description": "Random seed for initialisation and data order."
             },
@@ -2031,18 +2063,21 @@ export const MoETrainingJobSchema: JSONSchema = {
                 "learningRate": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 1,
                   "default": 0.00022,
                   "description": "Peak learning rate (2.2e-4)."
                 },
                 "minLearningRate": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 1,
                   "default": 0.000022,
                   "description": "Final learning rate after cosine decay (2.2e-5)."
                 },
                 "warmupSteps": {
                   "type": "integer",
                   "minimum": 0,
+                  "maximum": 1000000000,
                   "default": 2000,
                   "description": "Linear warm-up steps."
                 },
@@ -2063,12 +2098,14 @@ export const MoETrainingJobSchema: JSONSchema = {
                 "weightDecay": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 10,
                   "default": 0.1,
                   "description": "Decoupled weight decay."
                 },
                 "gradClip": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 1000000,
                   "default": 1,
                   "description": "Global gradient-norm clip."
                 }
@@ -2082,12 +2119,14 @@ export const MoETrainingJobSchema: JSONSchema = {
                 "biasUpdateSpeed": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 1,
                   "default": 0.001,
                   "description": "gamma, the per-step bias update of over/under-loaded experts."
                 },
                 "sequenceAuxAlpha": {
                   "type": "number",
                   "minimum": 0,
+                  "maximum": 1,
                   "default": 0.0001,
                   "description": "alpha, weight of the sequence-wise balance loss."
                 }
@@ -2096,6 +2135,7 @@ export const MoETrainingJobSchema: JSONSchema = {
             "mtpLambda": {
               "type": "number",
               "minimum": 0,
+              "maximum": 10,
               "default": 0.3,
               "description": "Weight of the multi-token-prediction loss."
             }
@@ -2208,6 +2248,7 @@ export const MoETrainingJobSchema: JSONSchema = {
             "intervalSteps": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 1000000000,
               "default": 100,
               "description": "Steps between checkpoints."
             },
@@ -2219,6 +2260,7 @@ export const MoETrainingJobSchema: JSONSchema = {
             "keep": {
               "type": "integer",
               "minimum": 1,
+              "maximum": 1000,
               "default": 3,
               "description": "Checkpoints kept; older ones are deleted by rank 0 after a newer one is reported good."
             },
@@ -2237,6 +2279,7 @@ export const MoETrainingJobSchema: JSONSchema = {
             "maxRestarts": {
               "type": "integer",
               "minimum": 0,
+              "maximum": 1000,
               "default": 3,
               "description": "Gang restarts allowed before the job is Failed."
             },
@@ -2248,12 +2291,14 @@ export const MoETrainingJobSchema: JSONSchema = {
                 "initialSeconds": {
                   "type": "integer",
                   "minimum": 0,
+                  "maximum": 86400,
                   "default": 10,
                   "description": "Delay before the first restart."
                 },
                 "maxSeconds": {
                   "type": "integer",
                   "minimum": 0,
+                  "maximum": 86400,
                   "default": 300,
                   "description": "Longest delay."
                 }
@@ -2289,7 +2334,9 @@ export const MoETrainingJobSchema: JSONSchema = {
                     "type": "array",
                     "maxItems": 255,
                     "items": {
-                      "type": "integer"
+                      "type": "integer",
+                      "minimum": 0,
+                      "maximum": 255
                     },
                     "description": "Matches when the runtime container exited with one of these codes."
                   },

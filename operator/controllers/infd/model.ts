@@ -1,7 +1,8 @@
 // Pure: where the served weights come from (a checkpoint URI, or the export of a finished MoETrainingJob) and the
 // model architecture when it is known.
 import { InfdReason } from '../../api/constants.js';
-import type { IInferenceDeployment, IMoETrainingJob } from '../../api/types.gen.js';
+import { numericBoundErrors } from '../../api/bounds.js';
+import { MoETrainingJobSchema, type IInferenceDeployment, type IMoETrainingJob } from '../../api/types.gen.js';
 import { resolveModel } from '../../plan/model.js';
 import type { ModelConfig } from '../../plan/types.js';
 import { checkpointDir } from '../mtj/desired.js';
@@ -37,10 +38,16 @@ export function resolveModelSource(d: IInferenceDeployment, job: IMoETrainingJob
 export function resolveArchitecture(d: IInferenceDeployment, job: IMoETrainingJob | undefined): { model?: ModelConfig; errors: string[] } {
   const a = d.spec.model.architecture;
   if (a) {
+    // config is preserve-unknown-fields here: the bounds of MoETrainingJob spec.model.config apply, checked before use.
+    const modelSchema = MoETrainingJobSchema.properties!.spec!.properties!.model!;
+    const bounds = numericBoundErrors(modelSchema, a, 'spec.model.architecture');
+    if (bounds.length) return { errors: bounds };
     const r = resolveModel(a, 'spec.model.architecture');
     return r.ok ? { model: r.model, errors: [] } : { errors: r.errors.map((e) => `${e.field}: ${e.message}`) };
   }
   if (d.spec.model.trainingJob && job) {
+    // An out-of-range job model is the job's own error (it is Invalid); serving learns nothing from it.
+    if (numericBoundErrors(MoETrainingJobSchema.properties!.spec!.properties!.model!, job.spec.model, 'spec.model').length) return { errors: [] };
     const r = resolveModel(job.spec.model, `MoETrainingJob/${job.metadata?.name}.spec.model`);
     return r.ok ? { model: r.model, errors: [] } : { errors: [] };
   }

@@ -1,7 +1,8 @@
 // Pure checks the CRD schema cannot do (or that an older CRD may not have enforced). Each message names the field and
 // the fix; a deployment failing them is marked Invalid (its existing pods keep serving) until the spec changes.
 import { ROLES } from '../../api/constants.js';
-import type { IInferenceDeployment } from '../../api/types.gen.js';
+import { numericBoundErrors } from '../../api/bounds.js';
+import { InferenceDeploymentSchema, type IInferenceDeployment } from '../../api/types.gen.js';
 import type { ModelConfig } from '../../plan/types.js';
 import { parseIntOrPercent, roleShape } from './spec.js';
 import { masterPortError } from '../master-port.js';
@@ -14,6 +15,9 @@ export function validateDeployment(d: IInferenceDeployment, arch?: ModelConfig):
   const errs: string[] = [];
   const name = d.metadata?.name ?? '';
   if (name.length > MAX_DEPLOYMENT_NAME) errs.push(`metadata.name: ${name.length} characters; use at most ${MAX_DEPLOYMENT_NAME} (pod hostnames are <name>-<role>-<replica>-<index>)`);
+  // Numbers an older CRD may not have bounded (the API server enforces the current ones).
+  const bounds = numericBoundErrors(InferenceDeploymentSchema.properties!.spec!, d.spec, 'spec');
+  if (bounds.length) return [...errs, ...bounds];
   const m = d.spec.model ?? {};
   if (!!m.checkpoint === !!m.trainingJob) errs.push('spec.model: set exactly one of checkpoint or trainingJob');
   if (m.checkpoint && !m.checkpoint.uri?.startsWith('file:///')) errs.push(`spec.model.checkpoint.uri: ${JSON.stringify(m.checkpoint.uri)} is not an absolute file:// URI (file:///models/tiny)`);
