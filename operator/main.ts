@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { InfdController } from './controllers/infd/setup.js';
 import { MtjController } from './controllers/mtj/setup.js';
 import { loadPlanner } from './controllers/mtj/planner.js';
+import { TopologyController } from './controllers/topology/setup.js';
 import { LeaderElector } from './kube/leader.js';
 import { makeLogger } from './kube/log.js';
 import { OperatorMetrics } from './kube/metrics.js';
@@ -39,11 +40,13 @@ async function main(): Promise<void> {
     workers: Number(env.WORKERS ?? 8),
     ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
   });
+  // Fills ClusterTopology status.levels, the LEVELS column of `kubectl get clustertopology`.
+  const topology = new TopologyController({ kc, client, metrics, log });
   const [host, port] = (env.METRICS_ADDR ?? ':8080').split(':');
-  const server = await startProbeServer({ host: host || '0.0.0.0', port: Number(port), registry: metrics.registry, ready: () => mtj.synced() && infd.synced() });
+  const server = await startProbeServer({ host: host || '0.0.0.0', port: Number(port), registry: metrics.registry, ready: () => mtj.synced() && infd.synced() && topology.synced() });
   log.info('probe server listening', { addr: env.METRICS_ADDR ?? ':8080' });
 
-  await Promise.all([mtj.sync(), infd.sync()]);
+  await Promise.all([mtj.sync(), infd.sync(), topology.sync()]);
   log.info('caches synced');
 
   const identity = `${env.HOSTNAME ?? 'moe-operator'}_${randomBytes(4).toString('hex')}`;
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
         metrics.isLeader.set(1);
         mtj.run();
         infd.run();
+        topology.run();
       },
       onStoppedLeading: () => {
         // Like client-go: a replica that lost the lease exits and starts clean rather than reconcile in doubt.
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
     metrics.isLeader.set(1);
     mtj.run();
     infd.run();
+    topology.run();
   }
 
   let stopping = false;
@@ -81,7 +86,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal: sig });
     await elector?.stop();
-    await Promise.all([mtj.stop(), infd.stop()]);
+    await Promise.all([mtj.stop(), infd.stop(), topology.stop()]);
     server.close();
     process.exit(0);
   };

@@ -33,6 +33,12 @@ export interface IClusterTopologySpec {
   "nodeSelector"?: Record<string, string>;
 }
 
+/** Written by the operator. */
+export interface IClusterTopologyStatus {
+  /** The level names from the fastest link to the slowest, comma-separated (e.g. nvlink,host,leaf,spine), for the LEVELS column of kubectl get; set by the operator from spec.levels. */
+  "levels"?: string;
+}
+
 /** ClusterTopology describes the network of a GPU fleet so the planner can place the ranks of a job: an ordered list of levels from the fastest link (NVLink domain) to the slowest (spine), each mapped to the node label whose value names the domain a node belongs to, with the per-GPU bandwidth of that level. MoETrainingJobs refer to one by name (spec.topologyRef.name); the chart installs one named "default". */
 export interface IClusterTopology extends TypeMeta {
   "apiVersion": "moe.io/v1alpha1";
@@ -40,6 +46,8 @@ export interface IClusterTopology extends TypeMeta {
   "metadata"?: IObjectMeta;
   /** The fleet's link hierarchy and GPU resources. */
   "spec": IClusterTopologySpec;
+  /** Written by the operator. */
+  "status"?: IClusterTopologyStatus;
 }
 
 export class ClusterTopology extends Model<IClusterTopology> implements IClusterTopology {
@@ -47,6 +55,7 @@ export class ClusterTopology extends Model<IClusterTopology> implements ICluster
   declare "kind": IClusterTopology["kind"];
   declare "metadata"?: IObjectMeta;
   declare "spec": IClusterTopology["spec"];
+  declare "status"?: IClusterTopology["status"];
   static readonly apiVersion = "moe.io/v1alpha1";
   static readonly kind = "ClusterTopology";
   static readonly is = createTypeMetaGuard<IClusterTopology>({ apiVersion: "moe.io/v1alpha1", kind: "ClusterTopology" });
@@ -156,6 +165,16 @@ export const ClusterTopologySchema: JSONSchema = {
             "type": "string"
           },
           "description": "Only nodes carrying all these labels belong to the fleet."
+        }
+      }
+    },
+    "status": {
+      "type": "object",
+      "description": "Written by the operator.",
+      "properties": {
+        "levels": {
+          "type": "string",
+          "description": "The level names from the fastest link to the slowest, comma-separated (e.g. nvlink,host,leaf,spine), for the LEVELS column of kubectl get; set by the operator from spec.levels."
         }
       }
     }
