@@ -7,6 +7,7 @@
 // - A watch that ends normally or times out (client-node's 30 s inactivity timeout) resumes from the last
 //   resourceVersion; `410 Gone` relists at once.
 // - `hasSynced()` turns true with the first list and stays true: the store is complete from then on, at worst stale.
+// - Several sources (one per watched namespace) each run this loop with their own store; readers see the union.
 // The pure pieces (store diff, watch-event application, what to do after a watch ends) are exported for tests.
 import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClient } from './rest.js';
@@ -26,9 +27,12 @@ export interface WatchLike {
 }
 
 export interface InformerOptions<T> {
-  path: string;
+  /** One source: path and list. */
+  path?: string;
+  list?: () => Promise<KubernetesListObject<T & KubernetesObject>>;
+  /** Several sources (one per watched namespace) instead of path and list. */
+  sources?: ListSource<T>[];
   labelSelector?: string;
-  list: () => Promise<KubernetesListObject<T & KubernetesObject>>;
   watch: WatchLike;
   stallMs?: number;
   restartBaseMs?: number;
@@ -110,27 +114,30 @@ export function afterWatch(end: WatchEnd): 'rewatch' | 'relist' | 'backoff' {
   return 'backoff';
 }
 
+/** One list+watch source: a path (a namespace, or the whole cluster) and how to list it. */
+export interface ListSource<T> {
+  path: string;
+  list: () => Promise<KubernetesListObject<T & KubernetesObject>>;
+}
+
+/**
+ * The cache over one or more sources (one per watched namespace, or one cluster-wide); each source has its own
+ * list/watch loop and store, and readers see their union.
+ */
 export class Informer<T extends KubernetesObject> {
-  private store: Store<T> = new Map();
-  private resourceVersion = '';
-  private synced = false;
-  private stopped = true;
-  private failures = 0;
-  /** Consecutive watches that closed at once without an error or an event (backed off so they cannot spin). */
-  private quickCloses = 0;
-  private lastActivity = Date.now();
+  private readonly reflectors: Reflector<T>[];
   private watchdog: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
-  private endWatch: ((end: WatchEnd) => void) | undefined;
-  private abort: AbortController | undefined;
-  private loop: Promise<void> | undefined;
-  private readonly handlers: { add: Handler<T>[]; update: Handler<T>[]; delete: Handler<T>[] } = { add: [], update: [], delete: [] };
+  readonly handlers: { add: Handler<T>[]; update: Handler<T>[]; delete: Handler<T>[] } = { add: [], update: [], delete: [] };
   /** Relists after an error or a stall; for metrics and tests. */
   restarts = 0;
   /** Successful lists; a relist after a 410 Gone or an error shows up here. */
   lists = 0;
 
-  constructor(private readonly opts: InformerOptions<T>) {}
+  constructor(readonly opts: InformerOptions<T>) {
+    const sources = opts.sources ?? (opts.path !== undefined && opts.list ? [{ path: opts.path, list: opts.list }] : []);
+    if (sources.length === 0) throw new Error('Informer: give path and list, or sources');
+    this.reflectors = sources.map((src) => new Reflector<T>(this, src));
+  }
 
   on(verb: 'add' | 'update' | 'delete', h: Handler<T>): void {
     this.handlers[verb].push(h);
@@ -144,41 +151,81 @@ export class Informer<T extends KubernetesObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.store.get(namespace ?? '')?.get(name);
+    for (const r of this.reflectors) {
+      const o = r.store.get(namespace ?? '')?.get(name);
+      if (o) return o;
+    }
+    return undefined;
   }
 
   list(namespace?: string): ReadonlyArray<T> {
-    if (namespace !== undefined && namespace !== '') return [...(this.store.get(namespace)?.values() ?? [])];
     const all: T[] = [];
-    for (const m of this.store.values()) all.push(...m.values());
+    for (const r of this.reflectors) {
+      if (namespace !== undefined && namespace !== '') all.push(...(r.store.get(namespace)?.values() ?? []));
+      else for (const m of r.store.values()) all.push(...m.values());
+    }
     return all;
   }
 
-  /** True once a first list has landed; the store is complete from then on (at worst stale while relisting). */
+  /** True once every source has listed; the store is complete from then on (at worst stale while relisting). */
   hasSynced(): boolean {
-    return this.synced;
+    return this.reflectors.every((r) => r.synced);
   }
 
-  /** Starts the list+watch; resolves once the cache holds a first list (retrying with backoff meanwhile). */
+  /** Starts the list+watch loops; resolves once every source holds a first list (retrying with backoff meanwhile). */
+  async start(): Promise<void> {
+    const stallMs = this.opts.stallMs ?? 120_000;
+    clearInterval(this.watchdog);
+    this.watchdog = setInterval(() => {
+      for (const r of this.reflectors) r.checkStall(stallMs);
+    }, Math.max(50, stallMs / 4));
+    this.watchdog.unref();
+    await Promise.all(this.reflectors.map((r) => r.start()));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.watchdog);
+    await Promise.all(this.reflectors.map((r) => r.stop()));
+  }
+}
+
+/** One source's list/watch loop and store. */
+class Reflector<T extends KubernetesObject> {
+  store: Store<T> = new Map();
+  synced = false;
+  private resourceVersion = '';
+  private stopped = true;
+  private failures = 0;
+  /** Consecutive watches that closed at once without an error or an event (backed off so they cannot spin). */
+  private quickCloses = 0;
+  private lastActivity = Date.now();
+  private wake: (() => void) | undefined;
+  private endWatch: ((end: WatchEnd) => void) | undefined;
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly inf: Informer<T>,
+    private readonly src: ListSource<T>,
+  ) {}
+
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    const stallMs = this.opts.stallMs ?? 120_000;
     this.lastActivity = Date.now();
-    this.watchdog = setInterval(() => {
-      if (this.endWatch && Date.now() - this.lastActivity > stallMs) this.finishWatch({ stalled: true, err: new Error(`no watch event or reconnect for ${stallMs} ms`) });
-    }, Math.max(50, stallMs / 4));
-    this.watchdog.unref();
     this.loop = this.run();
     while (!this.synced && !this.stopped) await new Promise((r) => setTimeout(r, 20));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.watchdog);
     this.finishWatch({});
     this.wake?.();
     await this.loop;
+  }
+
+  checkStall(stallMs: number): void {
+    if (this.endWatch && Date.now() - this.lastActivity > stallMs) this.finishWatch({ stalled: true, err: new Error(`no watch event or reconnect for ${stallMs} ms`) });
   }
 
   private async run(): Promise<void> {
@@ -187,7 +234,7 @@ export class Informer<T extends KubernetesObject> {
       if (needList) {
         let l: KubernetesListObject<T & KubernetesObject>;
         try {
-          l = await this.opts.list();
+          l = await this.src.list();
         } catch (err) {
           await this.backoff(err);
           continue;
@@ -196,7 +243,7 @@ export class Informer<T extends KubernetesObject> {
         this.replace(l.items as T[]);
         this.resourceVersion = l.metadata?.resourceVersion ?? '';
         this.synced = true;
-        this.lists++;
+        this.inf.lists++;
         this.failures = 0;
         needList = false;
       }
@@ -207,7 +254,7 @@ export class Informer<T extends KubernetesObject> {
       if (next === 'relist') {
         needList = true;
       } else if (next === 'backoff') {
-        this.restarts++;
+        this.inf.restarts++;
         await this.backoff(end.err);
         needList = true;
       } else if (Date.now() - startedAt < 1000 && !end.events) {
@@ -223,9 +270,10 @@ export class Informer<T extends KubernetesObject> {
     const r = relistDiff(this.store as Store<T & Meta>, items as ReadonlyArray<T & Meta>);
     this.store = r.store as Store<T>;
     this.lastActivity = Date.now();
-    for (const o of r.deleted) for (const h of this.handlers.delete) h(o);
-    for (const o of r.added) for (const h of this.handlers.add) h(o);
-    for (const o of r.updated) for (const h of this.handlers.update) h(o);
+    const hs = this.inf.handlers;
+    for (const o of r.deleted) for (const h of hs.delete) h(o);
+    for (const o of r.added) for (const h of hs.add) h(o);
+    for (const o of r.updated) for (const h of hs.update) h(o);
   }
 
   private watchOnce(): Promise<WatchEnd> {
@@ -241,7 +289,7 @@ export class Informer<T extends KubernetesObject> {
       };
       const done = (err: unknown) => this.finishWatch({ err: err ?? undefined });
       const query: Record<string, string | boolean> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true };
-      if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+      if (this.inf.opts.labelSelector) query.labelSelector = this.inf.opts.labelSelector;
       const onEvent = (type: string, o: any) => {
         this.lastActivity = Date.now();
         events++;
@@ -255,12 +303,12 @@ export class Informer<T extends KubernetesObject> {
         const rv = o?.metadata?.resourceVersion;
         if (type !== 'BOOKMARK') {
           const verb = applyWatchEvent(this.store as Store<T & Meta>, type, o);
-          if (verb) for (const h of this.handlers[verb]) h(o);
+          if (verb) for (const h of this.inf.handlers[verb]) h(o);
         }
         if (rv) this.resourceVersion = rv;
       };
       this.lastActivity = Date.now();
-      this.opts.watch.watch(this.opts.path, query, onEvent, done).then(
+      this.inf.opts.watch.watch(this.src.path, query, onEvent, done).then(
         (ac) => {
           if (this.endWatch) this.abort = ac;
           else ac.abort(); // it ended before the request handle came back
@@ -277,8 +325,8 @@ export class Informer<T extends KubernetesObject> {
   private async backoff(err: unknown): Promise<void> {
     if (this.stopped) return;
     this.failures++;
-    const delay = backoffDelay(this.failures, this.opts.restartBaseMs ?? 500, this.opts.restartMaxMs ?? 30_000);
-    this.opts.onError?.(err, delay);
+    const delay = backoffDelay(this.failures, this.inf.opts.restartBaseMs ?? 500, this.inf.opts.restartMaxMs ?? 30_000);
+    this.inf.opts.onError?.(err, delay);
     await this.sleep(delay);
   }
 
@@ -297,23 +345,23 @@ export class Informer<T extends KubernetesObject> {
   }
 }
 
+
 /** Whether every cache has listed once; a reconcile that would conclude "missing" from one that has not waits. */
 export function allSynced(...caches: ReadonlyArray<{ hasSynced(): boolean }>): boolean {
   return caches.every((c) => c.hasSynced());
 }
 
-/** An informer over a real API server. */
+/** An informer over a real API server: one path, or one per watched namespace. */
 export function makeInformer<T extends KubernetesObject>(
   kc: KubeConfig,
   client: KubeClient,
-  path: string,
-  opts: Partial<Omit<InformerOptions<T>, 'path' | 'list' | 'watch'>> = {},
+  paths: string | readonly string[],
+  opts: Partial<Omit<InformerOptions<T>, 'path' | 'list' | 'watch' | 'sources'>> = {},
 ): Informer<T> {
   const query = opts.labelSelector ? { labelSelector: opts.labelSelector } : {};
-  return new Informer<T>({
-    ...opts,
+  const sources = (typeof paths === 'string' ? [paths] : paths).map((path) => ({
     path,
-    list: () => client.list<T>(path, query) as unknown as Promise<KubernetesListObject<T>>,
-    watch: new Watch(kc),
-  });
+    list: () => client.list<T>(path, query) as unknown as Promise<KubernetesListObject<T & KubernetesObject>>,
+  }));
+  return new Informer<T>({ ...opts, sources, watch: new Watch(kc) });
 }

@@ -157,6 +157,35 @@ test('afterWatch: normal closes and client timeouts resume the watch, 410 relist
   assert.equal(afterWatch({ stalled: true, err: new Error('stall') }), 'backoff');
 });
 
+test('one informer over several namespaces: readers see the union, and one namespace relisting leaves the others alone', async () => {
+  const objIn = (ns: string, name: string, rv: string) => ({ ...obj(name, rv), metadata: { name, namespace: ns, resourceVersion: rv } });
+  let bLists = 0;
+  const fw = fakeWatch([]);
+  const paths: string[] = [];
+  const w: WatchLike = { watch: (path, q, cb, done) => (paths.push(path), fw.w.watch(path, q, cb, done)) };
+  const inf = new Informer<Obj>({
+    sources: [
+      { path: '/api/v1/namespaces/a/pods', list: async () => ({ metadata: { resourceVersion: '1' }, items: [objIn('a', 'p', '1')] }) as any },
+      { path: '/api/v1/namespaces/b/pods', list: async () => ({ metadata: { resourceVersion: '2' }, items: bLists++ === 0 ? [objIn('b', 'q', '2')] : [] }) as any },
+    ],
+    watch: w,
+  });
+  const deleted: string[] = [];
+  inf.on('delete', (o) => deleted.push(`${o.metadata.namespace}/${o.metadata.name}`));
+  await inf.start();
+  assert.ok(inf.hasSynced());
+  assert.deepEqual(inf.list().map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort(), ['a/p', 'b/q']);
+  assert.equal(inf.get('q', 'b')?.metadata.name, 'q');
+  assert.deepEqual(inf.list('a').map((o) => o.metadata.name), ['p']);
+  assert.deepEqual(paths.sort(), ['/api/v1/namespaces/a/pods', '/api/v1/namespaces/b/pods'], 'one watch per namespace, none cluster-wide');
+  // Namespace b's watch fails and its relist finds q gone: only b/q is deleted.
+  await (inf as any).reflectors[1].finishWatch({ err: new Error('reset') });
+  await until(() => bLists === 2 && deleted.length === 1);
+  await inf.stop();
+  assert.deepEqual(deleted, ['b/q']);
+  assert.deepEqual(inf.list().map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ['a/p']);
+});
+
 test('resourcePath builds core, group, namespaced and subresource paths and names the fix for unknown kinds', () => {
   assert.equal(resourcePath('v1', 'Pod', 'ns', 'p'), '/api/v1/namespaces/ns/pods/p');
   assert.equal(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'ns', 'j', 'status'), '/apis/moe.io/v1alpha1/namespaces/ns/moetrainingjobs/j/status');
