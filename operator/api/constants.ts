@@ -48,6 +48,10 @@ export const ConditionType = {
   Restarting: 'Restarting',
   Succeeded: 'Succeeded',
   Failed: 'Failed',
+  /** An object with a child's name exists and this job does not control it (left untouched). */
+  NameConflict: 'NameConflict',
+  /** The API server refused a child write (invalid pod, Pod Security, ...); retried with backoff. */
+  WriteFailed: 'WriteFailed',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -71,6 +75,14 @@ export const Reason = {
   SuspendedBySpec: 'SuspendedBySpec',
   Resumed: 'Resumed',
   CheckpointRecorded: 'CheckpointRecorded',
+  NameConflict: 'NameConflict',
+  /** The conflicting object belongs to a deleted resource of the same name: the garbage collector removes it. */
+  WaitingForGarbageCollection: 'WaitingForGarbageCollection',
+  FailedCreate: 'FailedCreate',
+  FailedApply: 'FailedApply',
+  FailedPatch: 'FailedPatch',
+  /** A NameConflict or WriteFailed condition cleared: the writes went through. */
+  ChildrenWritten: 'ChildrenWritten',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -138,6 +150,8 @@ export const InfdConditionType = {
   Available: 'Available',
   Progressing: 'Progressing',
   Degraded: 'Degraded',
+  NameConflict: ConditionType.NameConflict,
+  WriteFailed: ConditionType.WriteFailed,
 } as const;
 
 export const InfdReason = {
@@ -164,6 +178,12 @@ export const InfdReason = {
   ScalingInProgress: 'ScalingInProgress',
   Stable: 'Stable',
   ReplicaFailed: 'ReplicaFailed',
+  /** A failed replica waits out its restart backoff (spec.failurePolicy.backoff). */
+  RestartBackoff: 'RestartBackoff',
+  /** A replica failed more than spec.failurePolicy.maxRestarts times in a row and is not restarted again. */
+  RestartBudgetExhausted: 'RestartBudgetExhausted',
+  /** Available, but not every desired replica is ready. */
+  MinimumReplicasAvailable: 'MinimumReplicasAvailable',
   Healthy: 'Healthy',
 } as const;
 

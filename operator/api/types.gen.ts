@@ -311,6 +311,22 @@ export interface IInferenceDeploymentSpecTopologyRef {
   "name"?: string;
 }
 
+/** Delay before the second and later restarts in a row, doubling from initialSeconds up to maxSeconds. */
+export interface IInferenceDeploymentSpecFailurePolicyBackoff {
+  /** Delay before the second restart in a row. Default: 10. */
+  "initialSeconds"?: number;
+  /** Longest delay. Default: 300. */
+  "maxSeconds"?: number;
+}
+
+/** How a replica whose gang failed is restarted. The first restart is immediate; each further failure in a row waits a doubling backoff; after maxRestarts failures in a row the replica is left down and the deployment is Degraded (RestartBudgetExhausted) until its spec changes. A replica ready for 10 minutes starts a new count. */
+export interface IInferenceDeploymentSpecFailurePolicy {
+  /** Restarts in a row allowed per replica. Default: 5. */
+  "maxRestarts"?: number;
+  /** Delay before the second and later restarts in a row, doubling from initialSeconds up to maxSeconds. Default: {}. */
+  "backoff"?: IInferenceDeploymentSpecFailurePolicyBackoff;
+}
+
 /** What to serve and how to lay it out. */
 export interface IInferenceDeploymentSpec {
   /** Where the weights come from. Exactly one of checkpoint or trainingJob. */
@@ -329,6 +345,8 @@ export interface IInferenceDeploymentSpec {
   "topologyRef"?: IInferenceDeploymentSpecTopologyRef;
   /** Scheduler for the pods; the default scheduler when empty. */
   "schedulerName"?: string;
+  /** How a replica whose gang failed is restarted. The first restart is immediate; each further failure in a row waits a doubling backoff; after maxRestarts failures in a row the replica is left down and the deployment is Degraded (RestartBudgetExhausted) until its spec changes. A replica ready for 10 minutes starts a new count. Default: {}. */
+  "failurePolicy"?: IInferenceDeploymentSpecFailurePolicy;
   /** Pod template (v1 PodTemplateSpec) for every serving pod. The first container runs `moe-runtime serve` (args default to [serve]); the operator adds the serving environment, GPU/RDMA requests for role pods, node selectors, the scheduling gate and the headless-Service hostname. */
   "template"?: Record<string, unknown>;
 }
@@ -444,7 +462,7 @@ export interface IInferenceDeploymentStatus {
   "phase"?: "Pending" | "WaitingForModel" | "Progressing" | "Available" | "Degraded" | "Invalid";
   /** The generation the status describes. */
   "observedGeneration"?: number;
-  /** Valid, ModelReady, Available, Progressing, Degraded. */
+  /** Valid, ModelReady, Available, Progressing, Degraded, NameConflict, WriteFailed. */
   "conditions"?: Array<IInferenceDeploymentStatusConditionsItem>;
   /** The model being served. */
   "model"?: IInferenceDeploymentStatusModel;
@@ -485,6 +503,16 @@ export const InferenceDeploymentSchema: JSONSchema = {
   "description": "InferenceDeployment serves a DeepSeek-V3-style MoE model with prefill/decode disaggregation. Each role replica is a gang of pods (one expert-parallel group) placed inside one NVLink/leaf domain where possible and started together; a router fronts the decode replicas; the operator rebalances experts (EPLB) from the load the replicas report, and rolls out changes one gang at a time. Per-role scale lives in the child InferenceRole objects <name>-prefill and <name>-decode (scale subresource: kubectl scale, HPA).",
   "required": [
     "spec"
+  ],
+  "x-kubernetes-validations": [
+    {
+      "rule": "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      "message": "metadata.name must be a DNS label (lowercase letters, digits and '-', starting with a letter, no dots): the Services are <name> and <name>-pods, pod hostnames <name>-<role>-<replica>-<index>"
+    },
+    {
+      "rule": "size(self.metadata.name) <= 40",
+      "message": "metadata.name must be at most 40 characters (pod hostnames are <name>-<role>-<replica>-<index>, at most 63)"
+    }
   ],
   "properties": {
     "apiVersion": {
@@ -899,6 +927,41 @@ export const InferenceDeploymentSchema: JSONSchema = {
           "type": "string",
           "description": "Scheduler for the pods; the default scheduler when empty."
         },
+        "failurePolicy": {
+          "type": "object",
+          "description": "How a replica whose gang failed is restarted. The first restart is immediate; each further failure in a row waits a doubling backoff; after maxRestarts failures in a row the replica is left down and the deployment is Degraded (RestartBudgetExhausted) until its spec changes. A replica ready for 10 minutes starts a new count.",
+          "default": {},
+          "properties": {
+            "maxRestarts": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 1000,
+              "default": 5,
+              "description": "Restarts in a row allowed per replica."
+            },
+            "backoff": {
+              "type": "object",
+              "description": "Delay before the second and later restarts in a row, doubling from initialSeconds up to maxSeconds.",
+              "default": {},
+              "properties": {
+                "initialSeconds": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 86400,
+                  "default": 10,
+                  "description": "Delay before the second restart in a row."
+                },
+                "maxSeconds": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 86400,
+                  "default": 300,
+                  "description": "Longest delay."
+                }
+              }
+            }
+          }
+        },
         "template": {
           "type": "object",
           "x-kubernetes-preserve-unknown-fields": true,
@@ -932,7 +995,7 @@ export const InferenceDeploymentSchema: JSONSchema = {
           "x-kubernetes-list-map-keys": [
             "type"
           ],
-          "description": "Valid, ModelReady, Available, Progressing, Degraded.",
+          "description": "Valid, ModelReady, Available, Progressing, Degraded, NameConflict, WriteFailed.",
           "items": {
             "type": "object",
             "required": [
@@ -1592,7 +1655,7 @@ export interface IMoETrainingJobStatus {
   "phase"?: "Pending" | "Starting" | "Running" | "Restarting" | "Suspended" | "Succeeded" | "Failed" | "Invalid" | "Unschedulable";
   /** The generation the status describes. */
   "observedGeneration"?: number;
-  /** Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed. */
+  /** Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed, NameConflict, WriteFailed. */
   "conditions"?: Array<IMoETrainingJobStatusConditionsItem>;
   /** Summary of the placement plan (the full plan is in the ConfigMap <job>-plan). */
   "plan"?: IMoETrainingJobStatusPlan;
@@ -1649,6 +1712,16 @@ export const MoETrainingJobSchema: JSONSchema = {
   "description": "MoETrainingJob trains a DeepSeek-V3-style Mixture-of-Experts model. The operator plans parallelism and placement on the ClusterTopology, creates every pod behind a scheduling gate, releases the gang at once, records progress and checkpoints, and restarts the whole gang from the latest good checkpoint on failure.",
   "required": [
     "spec"
+  ],
+  "x-kubernetes-validations": [
+    {
+      "rule": "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      "message": "metadata.name must be a DNS label (lowercase letters, digits and '-', starting with a letter, no dots): the job's Service and pod hostnames are <name> and <name>-<index>"
+    },
+    {
+      "rule": "size(self.metadata.name) <= 50",
+      "message": "metadata.name must be at most 50 characters (pod hostnames are <name>-<index>, at most 63)"
+    }
   ],
   "properties": {
     "apiVersion": {
@@ -2427,7 +2500,7 @@ export const MoETrainingJobSchema: JSONSchema = {
           "x-kubernetes-list-map-keys": [
             "type"
           ],
-          "description": "Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed.",
+          "description": "Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed, NameConflict, WriteFailed.",
           "items": {
             "type": "object",
             "required": [

@@ -4,6 +4,7 @@
 import { ConditionType, Phase, Reason } from '../api/constants.js';
 import { setCondition, type Condition } from '../kube/conditions.js';
 import type { PendingEvent } from '../kube/events.js';
+import type { WriteFailure } from './children.js';
 
 /** The status fields the shared part touches (both CRDs name them alike). */
 export interface ConditionedStatus {
@@ -45,5 +46,20 @@ export class StatusBuilderBase<S extends ConditionedStatus> {
 
   valid(): void {
     this.condition(ConditionType.Valid, true, Reason.SpecValid);
+  }
+
+  /** A child could not be written (name taken, or refused by the API server): a condition, and a warning on a change. */
+  writeFailed(f: WriteFailure): void {
+    if (this.condition(f.condition, true, f.reason, f.message.slice(0, 2000)) && !f.transient) this.event('Warning', f.reason, f.message);
+  }
+
+  /** The writes went through: a NameConflict or WriteFailed condition still True flips to False. */
+  writesSucceeded(): void {
+    for (const type of [ConditionType.NameConflict, ConditionType.WriteFailed]) {
+      const c = (this.status.conditions as Condition[] | undefined)?.find((x) => x.type === type);
+      if (c?.status !== 'True') continue;
+      this.condition(type, false, Reason.ChildrenWritten, `resolved: ${c.message}`.slice(0, 1000));
+      this.event('Normal', Reason.ChildrenWritten, `${type} resolved; the operator's writes went through`);
+    }
   }
 }

@@ -12,7 +12,10 @@ import type { EventRecorder } from '../../kube/events.js';
 import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
-import { isAlreadyExists, isNotFound, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
+import { isNotFound, pathOf, resourcePath, type KObject, type KubeClient } from '../../kube/rest.js';
+import { ChildWriter } from '../child-writer.js';
+import { WriteBackoff, childWriteError, writeFailureOf } from '../children.js';
+import { describeRestart, holdOf, observeReadiness, recordFailure, restartPolicy, type ReplicaRestarts } from './restarts.js';
 import { placeGang } from '../../plan/gang.js';
 import type { TopologySpec } from '../../plan/types.js';
 import { gpusInUse, toNodeLike } from '../mtj/plan-input.js';
@@ -71,6 +74,9 @@ interface Memory {
   lastEplb?: number;
   /** role/replica of gangs restarted after a failure and not ready again yet. */
   restarting: Set<string>;
+  /** role/replica → failures in a row and restart backoff (restarts.ts); cleared by a new generation. */
+  restarts: Map<string, ReplicaRestarts>;
+  restartsGeneration?: number;
   /** InferenceRole status last written, per role. */
   roleStatus: Map<string, string>;
 }
@@ -83,6 +89,8 @@ export class InfdReconciler {
   private readonly seen = new Set<string>();
   /** Pods this process deleted, by namespace/name (a gang it is tearing down is not a failed one). */
   private readonly deleted = new Map<string, number>();
+  /** Deployments whose child writes were refused: no retry before their backoff ends (see children.ts). */
+  private readonly writeBackoff = new WriteBackoff();
 
   constructor(private readonly d: InfdDeps) {}
 
@@ -92,7 +100,7 @@ export class InfdReconciler {
 
   private memo(uid: string): Memory {
     let m = this.mem.get(uid);
-    if (!m) this.mem.set(uid, (m = { readings: new Map(), restarting: new Set(), roleStatus: new Map() }));
+    if (!m) this.mem.set(uid, (m = { readings: new Map(), restarting: new Set(), restarts: new Map(), roleStatus: new Map() }));
     return m;
   }
 
@@ -108,7 +116,16 @@ export class InfdReconciler {
     const m = this.memo(cached.metadata.uid);
     const dep: IInferenceDeployment = { ...cached, apiVersion: API_VERSION, kind: INFD_KIND, spec: applyDefaults(specSchema, cached.spec), ...(m.written ? { status: m.written } : {}) };
     const st = new InfdStatusBuilder(dep, this.now());
-    const result = await this.steps(dep, m, st, signal);
+    let result: ReconcileResult | void;
+    try {
+      result = await this.steps(dep, m, st, signal);
+    } catch (e) {
+      // A refused child write or a name taken by someone else's object: status, event, backoff (not a hot retry).
+      const f = writeFailureOf(e);
+      if (!f) throw e;
+      st.writeFailed(f);
+      result = { requeueAfterMs: this.writeBackoff.failed(cached.metadata.uid, dep.metadata?.generation ?? 0, this.now().getTime(), f) };
+    }
     await this.writeStatus(dep, m, st, signal);
     if (st.events.length) void this.d.recorder.emitAll(dep, st.events);
     return result;
@@ -149,6 +166,9 @@ export class InfdReconciler {
       rdmaResource: topo?.spec.rdmaResource ?? 'rdma/ib',
       ...(topo?.spec.nodeSelector ? { fleetSelector: topo.spec.nodeSelector } : {}),
     };
+    // Refused writes back off: nothing is written (and the status stays as last written) until the delay is over.
+    const wait = this.writeBackoff.wait(uid, dep.metadata?.generation ?? 0, this.now().getTime());
+    if (wait > 0) return { requeueAfterMs: wait };
     await this.applyShared(dep, m, signal);
 
     // 4. Desired replicas per role from the InferenceRoles (created here; spec changes propagated once).
@@ -160,6 +180,12 @@ export class InfdReconciler {
     const revisions = Object.fromEntries(ROLES.map((r) => [r, roleRevision(dep, shapes[r], ctx)])) as Record<RoleName, string>;
     const gangs = {} as Record<RoleName, Gang[]>;
     const restartedNow = new Set<string>();
+    const policy = restartPolicy(dep);
+    const nowMs = this.now().getTime();
+    if (m.restartsGeneration !== dep.metadata?.generation) {
+      m.restarts.clear(); // a changed spec gets a fresh budget
+      m.restartsGeneration = dep.metadata?.generation ?? 0;
+    }
     for (const r of ROLES) {
       gangs[r] = observeGangs(pods, r, shapes[r].pods);
       for (const g of gangs[r]) {
@@ -172,8 +198,38 @@ export class InfdReconciler {
         }
         await this.deletePods(g.pods, signal);
         restartedNow.add(`${r}/${g.replica}`);
-        if (!m.restarting.has(`${r}/${g.replica}`) || g.ready) st.replicaFailed(r, g.replica, broken);
+        const rec = recordFailure(m.restarts.get(`${r}/${g.replica}`), policy, nowMs);
+        m.restarts.set(`${r}/${g.replica}`, rec.next);
+        st.replicaFailed(r, g.replica, broken, describeRestart({ ...rec, failures: rec.next.failures }, policy), rec.exhausted);
         m.restarting.add(`${r}/${g.replica}`);
+      }
+    }
+
+    // Replicas held down after failures (backoff, or out of budget) keep their index: no stand-in is started.
+    const held = {} as Record<RoleName, number[]>;
+    const holdWaits: number[] = [];
+    for (const r of ROLES) {
+      held[r] = [];
+      for (const [key, rec] of m.restarts) {
+        const [role, rep] = key.split('/') as [RoleName, string];
+        if (role !== r) continue;
+        const g = gangs[r].find((x) => x.replica === Number(rep));
+        if (g && !restartedNow.has(key) && !g.terminating) {
+          // A live gang: track its readiness; a long enough ready spell forgets the failures.
+          const next = observeReadiness(rec, g.ready, nowMs);
+          if (next) m.restarts.set(key, next);
+          else m.restarts.delete(key);
+          continue;
+        }
+        if (Number(rep) >= desired[r]) {
+          m.restarts.delete(key); // scaled away
+          continue;
+        }
+        const hold = holdOf(rec, policy, nowMs);
+        if (!hold) continue;
+        held[r].push(Number(rep));
+        st.restartHeld(r, Number(rep), hold);
+        if (hold.reason === 'RestartBackoff') holdWaits.push(hold.waitMs);
       }
     }
 
@@ -183,8 +239,12 @@ export class InfdReconciler {
       desired: desired[r],
       revision: revisions[r],
       ...rolloutBounds(dep, desired[r]),
-      gangs: gangs[r].map((g) => ({ replica: g.replica, revision: g.revision, ready: g.ready, terminating: g.terminating || restartedNow.has(`${r}/${g.replica}`) })),
-      preferred: [...m.restarting].filter((k) => k.startsWith(`${r}/`)).map((k) => Number(k.split('/')[1])),
+      gangs: [
+        ...gangs[r].map((g) => ({ replica: g.replica, revision: g.revision, ready: g.ready, terminating: g.terminating || restartedNow.has(`${r}/${g.replica}`) })),
+        // A held replica counts as one still draining: its index stays reserved and nothing stands in for it.
+        ...held[r].filter((rep) => !gangs[r].some((g) => g.replica === rep)).map((rep) => ({ replica: rep, revision: revisions[r], ready: false, terminating: true })),
+      ],
+      preferred: [...new Set([...[...m.restarting].filter((k) => k.startsWith(`${r}/`)).map((k) => Number(k.split('/')[1])), ...held[r]])],
     }));
     const decisions = decideRollout(inputs);
     let used: Map<string, number> | undefined;
@@ -227,7 +287,7 @@ export class InfdReconciler {
       const liveCount = gangs[r].filter((x) => !x.terminating && !restartedNow.has(`${r}/${x.replica}`)).length + decisions[r]!.create.length;
       // Done when ready again, or when it is gone and not coming back (scaled down meanwhile).
       if (g?.ready || (!g && !decisions[r]!.create.includes(Number(rep)) && liveCount >= desired[r])) m.restarting.delete(key);
-      else st.recovering(r, Number(rep));
+      else if (!held[r].includes(Number(rep))) st.recovering(r, Number(rep)); // held ones are reported with their hold
     }
 
     // 10. Expert load balancing, when due.
@@ -249,7 +309,9 @@ export class InfdReconciler {
     st.router(routers, routerReady, routerUrl(dep));
     inFlight ||= routerReady !== routers;
     st.finish();
-    const waits = [inFlight ? 2000 : undefined, eplbWait, topo ? undefined : 30_000].filter((x): x is number => x !== undefined);
+    this.writeBackoff.succeeded(uid);
+    st.writesSucceeded();
+    const waits = [inFlight ? 2000 : undefined, eplbWait, topo ? undefined : 30_000, holdWaits.length ? Math.min(...holdWaits) : undefined].filter((x): x is number => x !== undefined);
     return waits.length ? { requeueAfterMs: Math.min(...waits) } : undefined;
   }
 
@@ -320,34 +382,47 @@ export class InfdReconciler {
     const place = res.placement;
     const podsToMake = place.nodeSelectors.map((sel, i) => rolePod(dep, s, replica, i, ctx, revision, sel));
     const made: V1Pod[] = [];
-    await mapLimit(podsToMake, 16, async (p) => {
-      try {
-        made.push(await this.d.client.create(p, signal));
-      } catch (e) {
-        if (!isAlreadyExists(e)) throw e;
-        made.push(p);
-      }
-      const node = p.spec!.nodeSelector!['kubernetes.io/hostname']!;
-      this.deleted.delete(`${namespace}/${p.metadata!.name}`);
-      this.created.set(`${namespace}/${p.metadata!.name}`, { at: Date.now(), node, gpus: s.gpusPerPod });
-      used.set(node, (used.get(node) ?? 0) + s.gpusPerPod);
-    });
+    const w = this.writer(dep);
+    try {
+      await mapLimit(podsToMake, 16, async (p) => {
+        // A pod of the name that this deployment does not control is a NameConflict: never released, never deleted.
+        made.push(await w.createPod(p, signal));
+        this.track(p, namespace, s, used);
+      });
+    } catch (e) {
+      await this.deletePods(made, signal); // half a gang is no gang: the next try starts it whole
+      throw e;
+    }
     await this.release(made, signal);
     st.event('Normal', InfdReason.GangReleased, gangReleasedMessage(s.role, replica, place.nodes, place.leaves));
     return true;
   }
+
+  /** Remembers a pod this process created (its GPUs count until the cache shows it). */
+  private track(p: V1Pod, namespace: string, s: RoleShape, used: Map<string, number>): void {
+      const node = p.spec!.nodeSelector!['kubernetes.io/hostname']!;
+      this.deleted.delete(`${namespace}/${p.metadata!.name}`);
+      this.created.set(`${namespace}/${p.metadata!.name}`, { at: Date.now(), node, gpus: s.gpusPerPod });
+      used.set(node, (used.get(node) ?? 0) + s.gpusPerPod);
+  }
+
+  private writer(dep: IInferenceDeployment): ChildWriter {
+    const { name, uid } = depMeta(dep);
+    return new ChildWriter(this.d.client, { kind: INFD_KIND, name, uid });
+  }
+
+  private cachedConfigMap = (o: KObject): KObject | undefined => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined);
 
   private async release(pods: readonly V1Pod[], signal: AbortSignal): Promise<void> {
     await mapLimit(
       pods.filter((p) => (p.spec?.schedulingGates ?? []).some((g) => g.name === SCHEDULING_GATE)),
       16,
       async (p) => {
-        await this.d.client.request('PATCH', resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!), {
-          body: GATE_PATCH,
-          contentType: 'application/strategic-merge-patch+json',
-          query: { fieldManager: FIELD_MANAGER },
-          signal,
-        });
+        await this.d.client
+          .request('PATCH', resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!), { body: GATE_PATCH, contentType: 'application/strategic-merge-patch+json', query: { fieldManager: FIELD_MANAGER }, signal })
+          .catch((e: unknown) => {
+            throw childWriteError('patch', { kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } }, e);
+          });
       },
     );
   }
@@ -372,12 +447,11 @@ export class InfdReconciler {
     const h = stableStringify(objs);
     const present = this.d.configMaps.get(n.loadConfigMap, namespace);
     if (m.applied === h && present) return;
-    // In order: the API server's escalation check reads a Role when its RoleBinding is created.
-    for (const o of objs) await this.d.client.apply(o, { signal });
-    if (!this.d.configMaps.get(n.placementConfigMap, namespace) && !m.placementData) {
-      m.placementData = {};
-      await this.d.client.apply(placementConfigMap(dep, {}), { signal });
-    }
+    const newPlacement = !this.d.configMaps.get(n.placementConfigMap, namespace) && !m.placementData;
+    // In order: the API server's escalation check reads a Role when its RoleBinding is created. Nothing is written
+    // while any of the names is taken by an object this deployment does not control (NameConflict).
+    await this.writer(dep).applyAll([...objs, ...(newPlacement ? [placementConfigMap(dep, {})] : [])], signal, this.cachedConfigMap);
+    if (newPlacement) m.placementData = {};
     m.applied = h;
   }
 
@@ -389,7 +463,7 @@ export class InfdReconciler {
       m.routes = text;
       return;
     }
-    await this.d.client.apply(routingConfigMap(dep, doc), { signal });
+    await this.writer(dep).applyAll([routingConfigMap(dep, doc)], signal, this.cachedConfigMap);
     m.routes = text;
   }
 
@@ -399,13 +473,10 @@ export class InfdReconciler {
     const rn = infdNames(name).role(s.role);
     const ir = this.d.roles.get(rn, namespace) as IInferenceRole | undefined;
     if (!ir) {
-      try {
-        await this.d.client.create(inferenceRole(dep, s.role, s.specReplicas), signal);
-      } catch (e) {
-        if (!isAlreadyExists(e)) throw e;
-      }
+      await this.writer(dep).create(inferenceRole(dep, s.role, s.specReplicas), signal); // someone else's of the name: NameConflict
       return s.specReplicas;
     }
+    this.writer(dep).check({ ...ir, kind: INFROLE_KIND });
     if (ir.metadata?.annotations?.[InfdAnnotations.propagatedReplicas] === String(s.specReplicas)) return ir.spec.replicas;
     // The deployment's value changed since it was last copied (GitOps edit): it wins over the autoscaler's.
     await this.d.client.mergePatch(pathOf({ apiVersion: API_VERSION, kind: INFROLE_KIND, metadata: { name: rn, namespace } }), {
@@ -456,11 +527,7 @@ export class InfdReconciler {
     // A deleted router is recreated by a later reconcile, once it is gone from the cache.
     for (let k = 0; k < want; k++) {
       if (byIndex.has(k)) continue;
-      try {
-        await this.d.client.create(routerPod(dep, k, ctx, rev), signal);
-      } catch (e) {
-        if (!isAlreadyExists(e)) throw e;
-      }
+      await this.writer(dep).createPod(routerPod(dep, k, ctx, rev), signal); // someone else's pod of the name: NameConflict
     }
     return routers.filter((p) => i(p) < want && !doomed.includes(p) && !p.metadata?.deletionTimestamp && isPodReady(p)).length;
   }
@@ -521,7 +588,7 @@ export class InfdReconciler {
     }
     if (changed) {
       data[ServeKeys.eplbState] = JSON.stringify(state);
-      await this.d.client.apply(placementConfigMap(dep, data), { signal });
+      await this.writer(dep).applyAll([placementConfigMap(dep, data)], signal, this.cachedConfigMap);
       m.placementData = data;
     }
     return intervalMs;

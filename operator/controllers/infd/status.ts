@@ -2,6 +2,7 @@
 // events are collected here and emitted only after that write succeeded.
 import { InfdConditionType as C, InfdPhase, InfdReason as R, ROLES, type RoleName } from '../../api/constants.js';
 import type { IInferenceDeploymentStatus, IInferenceDeploymentStatusRolesDecode } from '../../api/types.gen.js';
+import type { WriteFailure } from '../children.js';
 import { StatusBuilderBase } from '../status-builder.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -24,7 +25,7 @@ export interface RoleObservation {
 export class InfdStatusBuilder extends StatusBuilderBase<IInferenceDeploymentStatus> {
   private readonly obs: Partial<Record<RoleName, RoleObservation>> = {};
   private routerObs: { desired: number; ready: number } | undefined;
-  private degraded: string[] = [];
+  private degraded: Array<{ reason: string; message: string }> = [];
   private blocked: string | undefined;
 
 
@@ -50,14 +51,33 @@ export class InfdStatusBuilder extends StatusBuilderBase<IInferenceDeploymentSta
     this.blocked = `${reason}: ${message}`;
   }
 
-  replicaFailed(role: RoleName, replica: number, why: string): void {
-    this.degraded.push(`${role} replica ${replica}: ${why}`);
-    this.event('Warning', R.ReplicaRestarted, `${role} replica ${replica} restarted as a unit: ${why}`);
+  /** A replica's gang broke; `next` says when it comes back (restarts.ts), `exhausted` that it does not. */
+  replicaFailed(role: RoleName, replica: number, why: string, next?: string, exhausted = false): void {
+    const msg = `${role} replica ${replica}: ${why}${next ? `; ${next}` : ''}`;
+    this.degraded.push({ reason: exhausted ? R.RestartBudgetExhausted : R.ReplicaFailed, message: msg });
+    if (exhausted) this.event('Warning', R.RestartBudgetExhausted, msg);
+    else this.event('Warning', R.ReplicaRestarted, `${role} replica ${replica} restarted as a unit: ${why}${next ? `; ${next}` : ''}`);
   }
 
   /** A replica restarted earlier is not ready again yet. */
   recovering(role: RoleName, replica: number): void {
-    this.degraded.push(`${role} replica ${replica} is restarting`);
+    this.degraded.push({ reason: R.ReplicaFailed, message: `${role} replica ${replica} is restarting` });
+  }
+
+  /** A failed replica is held down: waiting out its backoff, or out of restarts. */
+  restartHeld(role: RoleName, replica: number, hold: { reason: 'RestartBackoff'; waitMs: number } | { reason: 'RestartBudgetExhausted' }): void {
+    const message =
+      hold.reason === 'RestartBackoff'
+        ? `${role} replica ${replica} failed; restarting in ${Math.ceil(hold.waitMs / 1000)}s (backoff)`
+        : `${role} replica ${replica} is down: restart budget (spec.failurePolicy.maxRestarts) used up; change the spec to try again`;
+    this.degraded.push({ reason: hold.reason, message });
+  }
+
+  /** A child could not be written: the deployment cannot progress, so it is Degraded with that reason too. */
+  override writeFailed(f: WriteFailure): void {
+    super.writeFailed(f);
+    this.condition(C.Degraded, true, f.reason, f.message.slice(0, 2000));
+    this.status.phase = InfdPhase.Degraded;
   }
 
   role(role: RoleName, o: RoleObservation, placement?: RoleStatus['placement']): void {
@@ -98,7 +118,8 @@ export class InfdStatusBuilder extends StatusBuilderBase<IInferenceDeploymentSta
     const available = !!dec && dec.ready >= 1 && roleOk(pre) && !!rt && rt.ready >= 1;
     const parts = ROLES.map((r) => `${r} ${this.obs[r]?.ready ?? 0}/${this.obs[r]?.desired ?? 0}`).join(', ') + `, router ${rt?.ready ?? 0}/${rt?.desired ?? 0}`;
     const wasAvailable = this.isTrue(C.Available);
-    this.condition(C.Available, available, available ? R.AllReplicasReady : R.ReplicasUnavailable, `ready: ${parts}`);
+    const allReady = ROLES.every((r) => (this.obs[r]?.ready ?? 0) >= (this.obs[r]?.desired ?? 0)) && !!rt && rt.ready >= rt.desired;
+    this.condition(C.Available, available, available ? (allReady ? R.AllReplicasReady : R.MinimumReplicasAvailable) : R.ReplicasUnavailable, `ready: ${parts}`);
     if (available && !wasAvailable) this.event('Normal', C.Available, `serving: ${parts}`);
     if (!available && wasAvailable) this.event('Warning', R.ReplicasUnavailable, `not serving: ${parts}`);
 
@@ -110,7 +131,9 @@ export class InfdStatusBuilder extends StatusBuilderBase<IInferenceDeploymentSta
     else if (settling.length || routerSettling || this.blocked) this.condition(C.Progressing, true, R.ScalingInProgress, [`replicas: ${parts}`, ...waits, this.blocked].filter(Boolean).join('; '));
     else this.condition(C.Progressing, false, R.Stable, `all replicas at revision and ready: ${parts}`);
 
-    if (this.degraded.length) this.condition(C.Degraded, true, R.ReplicaFailed, this.degraded.join('; '));
+    // The most serious reason names the condition: out of restarts, then backing off, then restarting.
+    const worst = [R.RestartBudgetExhausted, R.RestartBackoff, R.ReplicaFailed].find((r) => this.degraded.some((d) => d.reason === r)) ?? R.ReplicaFailed;
+    if (this.degraded.length) this.condition(C.Degraded, true, worst, this.degraded.map((d) => d.message).join('; '));
     else this.condition(C.Degraded, false, R.Healthy);
 
     if (this.degraded.length) this.status.phase = InfdPhase.Degraded;

@@ -5,6 +5,7 @@ import { numericBoundErrors } from '../../api/bounds.js';
 import { InferenceDeploymentSchema, type IInferenceDeployment } from '../../api/types.gen.js';
 import type { ModelConfig } from '../../plan/types.js';
 import { parseIntOrPercent, roleShape } from './spec.js';
+import { dnsLabelError } from '../names.js';
 import { masterPortError } from '../master-port.js';
 
 /** Pod names are <deployment>-<role>-<replica>-<index> and double as DNS hostnames (≤ 63 characters). */
@@ -15,6 +16,8 @@ export function validateDeployment(d: IInferenceDeployment, arch?: ModelConfig):
   const errs: string[] = [];
   const name = d.metadata?.name ?? '';
   if (name.length > MAX_DEPLOYMENT_NAME) errs.push(`metadata.name: ${name.length} characters; use at most ${MAX_DEPLOYMENT_NAME} (pod hostnames are <name>-<role>-<replica>-<index>)`);
+  const dns = dnsLabelError(name, 'the Services are <name> and <name>-pods, pod hostnames <name>-<role>-<replica>-<index>');
+  if (dns) errs.push(dns);
   // Numbers an older CRD may not have bounded (the API server enforces the current ones).
   const bounds = numericBoundErrors(InferenceDeploymentSchema.properties!.spec!, d.spec, 'spec');
   if (bounds.length) return [...errs, ...bounds];

@@ -9,7 +9,9 @@ import type { EventRecorder } from '../../kube/events.js';
 import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
-import { isAlreadyExists, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
+import { pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
+import { ChildWriter } from '../child-writer.js';
+import { WriteBackoff, childWriteError, writeFailureOf } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, type RunContext } from './desired.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
@@ -92,6 +94,8 @@ export class MtjReconciler {
   private readonly written = new Map<string, NonNullable<IMoETrainingJob['status']>>();
   /** When the first pod of a gang was created, for the gang-release latency metric. */
   private readonly gangStart = new Map<string, number>();
+  /** Jobs whose child writes were refused: no retry before their backoff ends (see children.ts). */
+  private readonly writeBackoff = new WriteBackoff();
 
   constructor(private readonly d: MtjDeps) {}
 
@@ -117,7 +121,16 @@ export class MtjReconciler {
     await this.ensureFinalizer(job, signal);
 
     const st = new StatusBuilder(job, this.now());
-    const result = await this.steps(job, pods, st, signal);
+    let result: ReconcileResult | void;
+    try {
+      result = await this.steps(job, pods, st, signal);
+    } catch (e) {
+      // A refused child write or a name taken by someone else's object: status, event, backoff (not a hot retry).
+      const f = writeFailureOf(e);
+      if (!f) throw e;
+      st.writeFailed(f);
+      result = { requeueAfterMs: this.writeBackoff.failed(uid, job.metadata?.generation ?? 0, this.now().getTime(), f) };
+    }
     await this.writeStatus(job, st, signal);
     // Events are best effort and must not hold a worker: sent after the status write, not awaited.
     if (st.events.length) void this.d.recorder.emitAll(job, st.events);
@@ -193,7 +206,9 @@ export class MtjReconciler {
       return { requeueAfterMs: 1000 };
     }
 
-    // 8. Plan (once per attempt), then the ConfigMaps, Service and reporter RBAC.
+    // 8. Plan (once per attempt), then the ConfigMaps, Service and reporter RBAC; not while refused writes back off.
+    const wait = this.writeBackoff.wait(job.metadata!.uid!, job.metadata?.generation ?? 0, this.now().getTime());
+    if (wait > 0) return { requeueAfterMs: wait };
     const p = await this.ensurePlan(job, st, attempt);
     if (!p) return { requeueAfterMs: 30_000 };
     if (st.status.restartAfter) st.restartStarted();
@@ -211,11 +226,22 @@ export class MtjReconciler {
         await this.releaseGang(job, all, signal);
         st.released(all.length);
       }
+      this.childrenWritten(job, st);
       st.fromPods(all, p.plan.pods);
       return;
     }
+    this.childrenWritten(job, st);
     st.fromPods(current, p.plan.pods);
     return st.status.phase === Phase.Running ? undefined : { requeueAfterMs: 10_000 };
+  }
+
+  private childrenWritten(job: IMoETrainingJob, st: StatusBuilder): void {
+    this.writeBackoff.succeeded(job.metadata!.uid!);
+    st.writesSucceeded();
+  }
+
+  private writer(job: IMoETrainingJob): ChildWriter {
+    return new ChildWriter(this.d.client, { kind: MTJ_KIND, name: job.metadata!.name!, uid: job.metadata!.uid! });
   }
 
   private firstFailure(current: V1Pod[], expected: number, job: string, uid: string, attempt: number, releasedAt: string | undefined): PodFailure | undefined {
@@ -372,9 +398,11 @@ export class MtjReconciler {
 
   private async applyChildren(job: IMoETrainingJob, doc: ReturnType<typeof planDocument>, signal: AbortSignal): Promise<void> {
     const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
+    // Only objects this job controls are written: one of the names taken by someone else stops here (NameConflict)
+    // before anything is written, so a user's Role or Service is never rewritten or adopted (and then GC'd).
     // In order, not at once: the API server's escalation check reads the Role when a RoleBinding is created, and
     // answers 404 while that Role does not exist yet (seen with the chart's least-privilege ServiceAccount).
-    for (const o of objs) await this.d.client.apply(o, { signal });
+    await this.writer(job).applyAll(objs, signal, (o) => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined));
   }
 
   private async createPods(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], signal: AbortSignal): Promise<V1Pod[]> {
@@ -383,14 +411,11 @@ export class MtjReconciler {
     const missing = Array.from({ length: p.plan.pods }, (_, i) => i).filter((i) => !have.has(childNames(job.metadata!.name!).pod(i)));
     const created: V1Pod[] = [];
     if (missing.length && !this.gangStart.has(job.metadata!.uid!)) this.gangStart.set(job.metadata!.uid!, performance.now());
+    const w = this.writer(job);
+    // An existing pod of the name is taken only when this job controls it (created by an earlier reconcile the cache
+    // has not shown yet); anyone else's pod is a NameConflict and is never released or deleted.
     await mapLimit(missing, 32, async (i) => {
-      const pod = buildPod(job, p.plan, i, ctx, p.hash);
-      try {
-        created.push(await this.d.client.create(pod, signal));
-      } catch (e) {
-        if (!isAlreadyExists(e)) throw e;
-        created.push(pod); // created by an earlier reconcile the cache has not shown yet
-      }
+      created.push(await w.createPod(buildPod(job, p.plan, i, ctx, p.hash), signal));
     });
     return created;
   }
@@ -398,12 +423,12 @@ export class MtjReconciler {
   private async releaseGang(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
     const gated = pods.filter((p) => p.spec?.schedulingGates?.some((g) => g.name === SCHEDULING_GATE));
     await mapLimit(gated, 32, async (p) => {
-      await this.d.client.request('PATCH', pathOf({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } }), {
-        body: GATE_PATCH,
-        contentType: 'application/strategic-merge-patch+json',
-        query: { fieldManager: 'moe-operator' },
-        signal,
-      });
+      const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } };
+      await this.d.client
+        .request('PATCH', pathOf(obj), { body: GATE_PATCH, contentType: 'application/strategic-merge-patch+json', query: { fieldManager: 'moe-operator' }, signal })
+        .catch((e: unknown) => {
+          throw childWriteError('patch', obj, e);
+        });
     });
     const t0 = this.gangStart.get(job.metadata!.uid!);
     if (t0 !== undefined) {

@@ -3,6 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ConditionType, Labels, Phase, Reason } from '../../api/constants.js';
 import type { IMoETrainingJob, IMoETrainingJobStatus } from '../../api/types.gen.js';
+import type { WriteFailure } from '../children.js';
 import { StatusBuilderBase } from '../status-builder.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -57,6 +58,12 @@ export class StatusBuilder extends StatusBuilderBase<IMoETrainingJobStatus> {
 
   get attempt(): number {
     return this.status.attempt ?? 0;
+  }
+
+  /** A job whose children cannot be written has not started: it shows Pending (with the condition) until they are. */
+  override writeFailed(f: WriteFailure): void {
+    super.writeFailed(f);
+    this.status.phase ??= Phase.Pending;
   }
 
 

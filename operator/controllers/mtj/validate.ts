@@ -4,6 +4,7 @@ import { numericBoundErrors } from '../../api/bounds.js';
 import { MoETrainingJobSchema, type IMoETrainingJob } from '../../api/types.gen.js';
 import { readJobSpec } from '../../plan/job.js';
 import { resolveModel } from '../../plan/model.js';
+import { dnsLabelError } from '../names.js';
 import { masterPortError } from '../master-port.js';
 
 /** Pod names are <job>-<index> and double as DNS hostnames (≤ 63 characters). */
@@ -16,6 +17,8 @@ export function validateJob(job: IMoETrainingJob): string[] {
   const errs: string[] = [];
   const name = job.metadata?.name ?? '';
   if (name.length > MAX_JOB_NAME) errs.push(`metadata.name: ${name.length} characters; use at most ${MAX_JOB_NAME} (pod hostnames are <name>-<index>)`);
+  const dns = dnsLabelError(name, 'the Service and pod hostnames are <name> and <name>-<index>');
+  if (dns) errs.push(dns);
   const s = job.spec;
   // Numbers first: the model and planner checks below loop over layers and experts, so out-of-range values stop here.
   const bounds = numericBoundErrors(MoETrainingJobSchema.properties!.spec!, s, 'spec');

@@ -1,0 +1,93 @@
+// The I/O half of children.ts: every child write of a controller goes through here, so an existing object of a
+// child's name is checked for this resource's controller reference before anything is written to it, and every
+// refusal carries what was written.
+import type { V1Pod } from '@kubernetes/client-node';
+import { FIELD_MANAGER } from '../api/constants.js';
+import { isAlreadyExists, isNotFound, pathOf, resourcePath, type KObject, type KubeClient } from '../kube/rest.js';
+import { NameConflictError, childWriteError, ownershipOf, type Owner } from './children.js';
+
+export class ChildWriter {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly owner: Owner,
+  ) {}
+
+  /** Throws NameConflictError unless `existing` is controlled by the owner. */
+  check(existing: KObject): void {
+    const o = ownershipOf(existing, this.owner);
+    if (o.state !== 'ours') throw new NameConflictError(`${existing.kind ?? ''} ${existing.metadata?.name ?? ''}`.trim(), o.state === 'stale', o.message);
+  }
+
+  private async live<T extends KObject>(obj: T, signal?: AbortSignal): Promise<T | undefined> {
+    try {
+      const got = await this.client.get<T>(pathOf(obj), signal);
+      // The API server leaves apiVersion/kind in; keep them for messages even if a proxy dropped them.
+      return { ...got, apiVersion: obj.apiVersion, kind: obj.kind };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw childWriteError('get', obj, e);
+    }
+  }
+
+  /**
+   * Server-side apply of children, in order. Objects the cache shows as ours are applied at once; the others are
+   * read first, and if any exists without this owner's controller reference nothing at all is written: one
+   * NameConflictError names every such object.
+   */
+  async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined): Promise<void> {
+    const rvs: Array<string | undefined> = [];
+    const conflicts: NameConflictError[] = [];
+    for (const o of objs) {
+      const c = cached(o);
+      if (c && ownershipOf(c, this.owner).state === 'ours') {
+        rvs.push(undefined);
+        continue;
+      }
+      const live = await this.live(o, signal);
+      rvs.push(live?.metadata?.resourceVersion);
+      try {
+        if (live) this.check(live);
+      } catch (e) {
+        conflicts.push(e as NameConflictError);
+      }
+    }
+    if (conflicts.length) {
+      const stale = conflicts.every((c) => c.stale);
+      throw new NameConflictError(conflicts.map((c) => c.object).join(', '), stale, conflicts.map((c) => c.message).join('; '));
+    }
+    for (const [i, o] of objs.entries()) {
+      // The resourceVersion read above makes the apply conditional: a change in between is a 409, retried.
+      const rv = rvs[i];
+      const body = rv ? { ...o, metadata: { ...o.metadata, resourceVersion: rv } } : o;
+      try {
+        await this.client.apply(body, signal ? { signal } : {});
+      } catch (e) {
+        throw childWriteError('apply', o, e);
+      }
+    }
+  }
+
+  /**
+   * Creates a pod with strict field validation (an unknown template field such as `comand` is refused with its path,
+   * not dropped). An existing pod of the name is returned when ours, else NameConflictError.
+   */
+  async createPod(pod: V1Pod, signal?: AbortSignal): Promise<V1Pod> {
+    return this.create(pod as V1Pod & KObject, signal);
+  }
+
+  async create<T extends KObject>(obj: T, signal?: AbortSignal): Promise<T> {
+    try {
+      return await this.client.request<T>('POST', resourcePath(obj.apiVersion!, obj.kind!, obj.metadata?.namespace), {
+        body: obj,
+        query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' },
+        ...(signal ? { signal } : {}),
+      });
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw childWriteError('create', obj, e);
+    }
+    const live = await this.live(obj, signal);
+    if (!live) throw childWriteError('create', obj, new Error('already exists, then gone')); // retried by the queue
+    this.check(live);
+    return live;
+  }
+}
