@@ -4,7 +4,8 @@ export const SERVE_USAGE = `  serve     [--role router|prefill|decode] [--model 
             [--grace-seconds N]
             Serves a model (runtime/src/serve/README.md). Defaults from the pod env: MOE_SERVE_ROLE, MOE_MODEL_PATH,
             MOE_SERVE_PORT (8000), POD_IP (else 127.0.0.1), MOE_SERVED_MODEL_NAME (else MOE_DEPLOYMENT), MOE_MAX_BATCH (8),
-            MOE_MAX_QUEUE (64). A replica of MOE_PODS_PER_REPLICA > 1 pods runs its experts across them (rendezvous at
+            MOE_MAX_QUEUE (64), MOE_SERVE_EXPERT_METRICS (aggregate; per-expert adds a series per layer x expert).
+            A replica of MOE_PODS_PER_REPLICA > 1 pods runs its experts across them (rendezvous at
             MASTER_ADDR:MASTER_PORT, rank MOE_POD_INDEX; pod 0 serves, the others host expert slots and answer health).
             The router reads routes from MOE_ROUTING_CONFIGMAP, or --routes for local runs:
             '{"model":"m","prefill":[{"replica":0,"url":"http://127.0.0.1:8001"}],"decode":[...]}'.`;
