@@ -1,11 +1,13 @@
 // moe-operator: wiring only. Caches start on every replica (a standby is warm); only the Lease holder reconciles.
 // Environment: KUBECONFIG (else in-cluster), METRICS_ADDR (:8080), LEADER_ELECT (true), LEASE_NAMESPACE
-// (POD_NAMESPACE), LEASE_NAME (moe-operator), WORKERS (8), WATCH_NAMESPACE (all), LOG_LEVEL (info).
+// (POD_NAMESPACE), LEASE_NAME (moe-operator), WORKERS (8), WATCH_NAMESPACES (comma-separated; all when empty; the
+// older WATCH_NAMESPACE adds one), LOG_LEVEL (info).
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { InfdController } from './controllers/infd/setup.js';
 import { MtjController } from './controllers/mtj/setup.js';
 import { loadPlanner } from './controllers/mtj/planner.js';
+import { namespacesFromEnv } from './controllers/namespaces.js';
 import { TopologyController } from './controllers/topology/setup.js';
 import { LeaderElector } from './kube/leader.js';
 import { makeLogger } from './kube/log.js';
@@ -23,6 +25,8 @@ async function main(): Promise<void> {
   const client = new KubeClient(kc);
   const metrics = new OperatorMetrics();
   const plan = await loadPlanner();
+  const namespaces = namespacesFromEnv(env);
+  log.info('watching', { namespaces: namespaces ?? 'all' });
   const mtj = new MtjController({
     kc,
     client,
@@ -30,7 +34,7 @@ async function main(): Promise<void> {
     metrics,
     log,
     workers: Number(env.WORKERS ?? 8),
-    ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+    ...(namespaces ? { namespaces } : {}),
   });
   const infd = new InfdController({
     kc,
@@ -38,7 +42,7 @@ async function main(): Promise<void> {
     metrics,
     log,
     workers: Number(env.WORKERS ?? 8),
-    ...(env.WATCH_NAMESPACE ? { namespace: env.WATCH_NAMESPACE } : {}),
+    ...(namespaces ? { namespaces } : {}),
   });
   // Fills ClusterTopology status.levels, the LEVELS column of `kubectl get clustertopology`.
   const topology = new TopologyController({ kc, client, metrics, log });

@@ -10,6 +10,7 @@ import { makeInformer, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { resourcePath, type KubeClient } from '../../kube/rest.js';
+import { watchedNamespaces } from '../namespaces.js';
 import { InfdReconciler } from './reconciler.js';
 
 export interface InfdControllerOptions {
@@ -22,6 +23,8 @@ export interface InfdControllerOptions {
   resyncMs?: number;
   /** Restrict to one namespace (tests); all namespaces when absent. */
   namespace?: string;
+  /** Watch only these namespaces (one informer source each; the chart's watchNamespaces); all when absent or empty. */
+  namespaces?: readonly string[];
 }
 
 export class InfdController {
@@ -32,21 +35,23 @@ export class InfdController {
 
   constructor(private readonly o: InfdControllerOptions) {
     const { kc, client, metrics, log } = o;
-    const ns = o.namespace;
+    const nss = watchedNamespaces(o);
+    // One path per watched namespace, or one cluster-wide path.
+    const inNs = (apiVersion: string, kind: string) => (nss ? nss.map((n) => resourcePath(apiVersion, kind, n)) : resourcePath(apiVersion, kind));
     const onError = (resource: string) => (err: unknown, inMs: number) => {
       metrics.watchRestarts.inc({ resource });
       log.warn('watch failed; restarting', { resource, err: String(err), restartInMs: inMs });
     };
-    const mk = <T>(path: string, resource: string, labelSelector?: string) =>
+    const mk = <T>(path: string | string[], resource: string, labelSelector?: string) =>
       makeInformer<T & { metadata: any; apiVersion?: string; kind?: string }>(kc, client, path, { onError: onError(resource), ...(labelSelector ? { labelSelector } : {}) });
-    this.deployments = mk<IInferenceDeployment>(resourcePath(API_VERSION, INFD_KIND, ns), 'inferencedeployments');
-    const roles = mk<IInferenceRole>(resourcePath(API_VERSION, INFROLE_KIND, ns), 'inferenceroles', InfdLabels.deployment);
-    // Every pod the operator manages (training and serving): placement must count the GPUs of both.
-    const pods = mk<V1Pod>(resourcePath('v1', 'Pod'), 'pods', `${InfdLabels.managedBy}=${FIELD_MANAGER}`);
-    const configMaps = mk<V1ConfigMap>(resourcePath('v1', 'ConfigMap', ns), 'configmaps', InfdLabels.deployment);
+    this.deployments = mk<IInferenceDeployment>(inNs(API_VERSION, INFD_KIND), 'inferencedeployments');
+    const roles = mk<IInferenceRole>(inNs(API_VERSION, INFROLE_KIND), 'inferenceroles', InfdLabels.deployment);
+    // Every pod the operator manages (training and serving) where it works: placement must count the GPUs of both.
+    const pods = mk<V1Pod>(inNs('v1', 'Pod'), 'pods', `${InfdLabels.managedBy}=${FIELD_MANAGER}`);
+    const configMaps = mk<V1ConfigMap>(inNs('v1', 'ConfigMap'), 'configmaps', InfdLabels.deployment);
     const nodes = mk<V1Node>(resourcePath('v1', 'Node'), 'nodes');
     const topologies = mk<IClusterTopology>(resourcePath(API_VERSION, TOPOLOGY_KIND), 'clustertopologies');
-    const jobs = mk<IMoETrainingJob>(resourcePath(API_VERSION, MTJ_KIND, ns), 'moetrainingjobs');
+    const jobs = mk<IMoETrainingJob>(inNs(API_VERSION, MTJ_KIND), 'moetrainingjobs');
     this.informers = [this.deployments, roles, pods, configMaps, nodes, topologies, jobs];
 
     const reconciler = new InfdReconciler({
@@ -83,7 +88,7 @@ export class InfdController {
     this.deployments.onAny((d) => q.add(keyOf(d)));
     const byLabel = (x: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
       const d = x.metadata?.labels?.[InfdLabels.deployment];
-      if (d && (!ns || x.metadata?.namespace === ns)) q.add(`${x.metadata?.namespace}/${d}`);
+      if (d && (!nss || nss.includes(x.metadata?.namespace ?? ''))) q.add(`${x.metadata?.namespace}/${d}`);
     };
     roles.onAny(byLabel);
     pods.onAny(byLabel);

@@ -9,6 +9,7 @@ import { makeInformer, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { resourcePath, type KubeClient } from '../../kube/rest.js';
+import { watchedNamespaces } from '../namespaces.js';
 import { MtjReconciler, type PlanFn } from './reconciler.js';
 
 export interface MtjControllerOptions {
@@ -22,6 +23,8 @@ export interface MtjControllerOptions {
   resyncMs?: number;
   /** Restrict to one namespace (tests); all namespaces when absent. */
   namespace?: string;
+  /** Watch only these namespaces (one informer source each; the chart's watchNamespaces); all when absent or empty. */
+  namespaces?: readonly string[];
 }
 
 export class MtjController {
@@ -32,17 +35,19 @@ export class MtjController {
 
   constructor(private readonly o: MtjControllerOptions) {
     const { kc, client, metrics, log } = o;
-    const ns = o.namespace;
+    const nss = watchedNamespaces(o);
+    // One path per watched namespace, or one cluster-wide path.
+    const inNs = (apiVersion: string, kind: string) => (nss ? nss.map((n) => resourcePath(apiVersion, kind, n)) : resourcePath(apiVersion, kind));
     const onError = (resource: string) => (err: unknown, inMs: number) => {
       metrics.watchRestarts.inc({ resource });
       log.warn('watch failed; restarting', { resource, err: String(err), restartInMs: inMs });
     };
-    const mk = <T>(path: string, resource: string, labelSelector?: string) =>
+    const mk = <T>(path: string | string[], resource: string, labelSelector?: string) =>
       makeInformer<T & { metadata: any; apiVersion?: string; kind?: string }>(kc, client, path, { onError: onError(resource), ...(labelSelector ? { labelSelector } : {}) });
-    this.jobs = mk<IMoETrainingJob>(resourcePath(API_VERSION, MTJ_KIND, ns), 'moetrainingjobs');
+    this.jobs = mk<IMoETrainingJob>(inNs(API_VERSION, MTJ_KIND), 'moetrainingjobs');
     // Every pod the operator manages (training and serving): the planner must count the GPUs of both.
-    const pods = mk<V1Pod>(resourcePath('v1', 'Pod', ns), 'pods', `${Labels.managedBy}=${FIELD_MANAGER}`);
-    const configMaps = mk<V1ConfigMap>(resourcePath('v1', 'ConfigMap', ns), 'configmaps', Labels.job);
+    const pods = mk<V1Pod>(inNs('v1', 'Pod'), 'pods', `${Labels.managedBy}=${FIELD_MANAGER}`);
+    const configMaps = mk<V1ConfigMap>(inNs('v1', 'ConfigMap'), 'configmaps', Labels.job);
     const nodes = mk<V1Node>(resourcePath('v1', 'Node'), 'nodes');
     const topologies = mk<IClusterTopology>(resourcePath(API_VERSION, TOPOLOGY_KIND), 'clustertopologies');
     this.informers = [this.jobs, pods, configMaps, nodes, topologies];
