@@ -1,7 +1,7 @@
 // The distributed training entrypoint of a pod (I/O wiring): `node dist/runtime/src/dist/main.js`. Reads the pod
 // contract (DESIGN.md §4) and the plan document in $MOE_PLAN, joins the job (rendezvous, watchdog), builds the
 // engine the plan asks for (pipeline schedule from the planner, expert/data parallelism, ZeRO-1), resumes from the
-// newest sharded checkpoint, trains, checkpoints every intervalSteps and at the end, and exits 0; a lost peer makes
+// checkpoint step all ranks agree on (or initialises weights from MOE_INIT_URI; start-point.ts), trains, checkpoints every intervalSteps and at the end, and exits 0; a lost peer makes
 // it exit 75 (EXIT_PEER_LOST) so the operator restarts the gang. Progress goes to stdout as JSON lines (rank 0).
 import './threadpool.js'; // first: sizes libuv's pool for the Gloo waits
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -21,7 +21,10 @@ import { distOptionsFromEnv, initDistributed } from './init.js';
 import { rankGroups, type RankTableLike } from './layout.js';
 import { resolveDistAddresses } from './resolve.js';
 import { podPath } from '../kube/pod-path.js';
-import { loadShard, restoreSharded, saveSharded } from './sharded-checkpoint.js';
+import { saveSharded } from './sharded-checkpoint.js';
+import { startSpec, uriPath } from '../checkpoint/resume.js';
+import { CheckpointAbort } from './shard-reader.js';
+import { StartFailure, startPoint, type StartResult } from './start-point.js';
 import { OperatorReporter, checkpointUri } from './report.js';
 
 interface DistPlanDoc extends PlanDoc {
@@ -48,7 +51,12 @@ const doc = JSON.parse(readFileSync(podPath(env.planPath), 'utf8')) as DistPlanD
 const settings = settingsFromPlan(doc, defaultTrainOptions());
 // The engines split one global batch over the data-parallel ranks and micro-batches.
 const opts = { ...settings.options, batch: doc.training?.globalBatchSize ?? settings.options.batch };
-const runDir = podPath(process.env.MOE_RUN_DIR ?? settings.runDir ?? path.join(os.tmpdir(), 'moe-run', env.job ?? 'local'));
+const ckDir = process.env.MOE_CHECKPOINT_DIR ? uriPath(process.env.MOE_CHECKPOINT_DIR, 'MOE_CHECKPOINT_DIR') : undefined;
+const runDir = podPath(process.env.MOE_RUN_DIR ?? ckDir ?? settings.runDir ?? path.join(os.tmpdir(), 'moe-run', env.job ?? 'local'));
+// Resume and init sources are pod paths too (MOE_POD_ROOT maps them on the local runner).
+const spec = startSpec(process.env, runDir);
+if (spec.resume) spec.resume.path = podPath(spec.resume.path);
+if (spec.init) spec.init.path = podPath(spec.init.path);
 if (env.rank === 0) {
   mkdirSync(runDir, { recursive: true });
   metricsFile = path.join(runDir, 'metrics.jsonl');
@@ -70,12 +78,22 @@ const { trainer, engine, placement } = await dist.guard(() => startEngine(dist, 
   },
 }));
 
-const loaded = loadShard(runDir, env.rank, env.worldSize, (m) => log({ rank: env.rank, level: 'warn', msg: m }));
-if (loaded) {
-  await dist.guard(() => restoreSharded(trainer, engine.zero, loaded));
-  if (env.rank === 0) log({ msg: 'resumed', step: trainer.step, dir: loaded.dir, restart: env.restart });
-} else if (env.rank === 0) {
-  log({ msg: 'started', restart: env.restart });
+let start: StartResult;
+try {
+  start = await startPoint(dist, trainer, engine.zero, spec, (f) => {
+    if (env.rank === 0) log(f);
+  });
+} catch (e) {
+  if (!(e instanceof StartFailure || e instanceof CheckpointAbort)) await dist.guard(() => Promise.reject(e));
+  // Every rank reached the same verdict from the same reports: stop with it (exit 1, not a lost peer).
+  if (env.rank === 0) log({ level: 'error', msg: (e as Error).message });
+  process.stderr.write(`rank ${env.rank}: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+if (env.rank === 0) {
+  if (start.kind === 'resumed') log({ msg: 'resumed', step: trainer.step, dir: start.dir, writerRanks: start.writerRanks, restart: env.restart });
+  else if (start.kind === 'initialised') log({ msg: 'initialised', fromStep: start.step, dir: start.dir, writerRanks: start.writerRanks, restart: env.restart });
+  else log({ msg: 'started', restart: env.restart });
 }
 const reporter = env.rank === 0 ? OperatorReporter.fromEnv(process.env, (msg) => log({ level: 'warn', msg })) : undefined;
 while (trainer.step < opts.steps) {

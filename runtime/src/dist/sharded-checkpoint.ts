@@ -2,27 +2,21 @@
 // holder group, zero1.ts) of the FP32 master weights it holds and their BF16 AdamW moments, the router biases of its
 // layers, the step and the data position — into
 // RUN/checkpoints/step-N.partial/rank-R.safetensors (temp file, fsync, rename). The ranks then exchange their
-// files' sizes and sha256 over the group, and rank 0 writes manifest.json last and renames the directory to
-// step-N: a step directory exists only once every shard is complete. Resume reads only the rank's own file and
-// rebuilds the parameters it holds with one all-gather per holder group; the layout must be the one written
-// (the shard's metadata records it).
-import { existsSync, readFileSync } from 'node:fs';
+// files' steps, sizes and sha256 (each rank hashes its file as read back from storage) over the group; rank 0 writes
+// manifest.json last, only when every rank wrote the same step and every listed file is there with its size, and
+// renames the directory to step-N: a step directory exists only once every shard is complete. Reading, under any
+// layout, is shard-reader.ts; agreeing on the step to load is start-point.ts.
+import { readFile, stat } from 'node:fs/promises';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { asF32, asU16, bytesOf, parse, serialize, type TensorEntry } from '../checkpoint/safetensors.js';
-import { checkpointsDir, listSteps, prune, sha256, stepDirName } from '../checkpoint/store.js';
+import { bytesOf, serialize, type TensorEntry } from '../checkpoint/safetensors.js';
+import { checkpointsDir, prune, sha256, stepDirName } from '../checkpoint/store.js';
 import type { Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from './process-group.js';
+import { SHARDED_FORMAT as FORMAT, type ShardedManifest } from './shard-reader.js';
 import type { Zero1 } from './zero1.js';
 
-const FORMAT = 'moe-runtime-sharded/2';
-
-export interface ShardedManifest {
-  format: string;
-  step: number;
-  worldSize: number;
-  files: { name: string; rank: number; size: number; sha256: string }[];
-}
+export type { ShardedManifest } from './shard-reader.js';
 
 export function rankFileName(rank: number): string {
   return `rank-${String(rank).padStart(5, '0')}.safetensors`;
@@ -69,21 +63,36 @@ export async function saveSharded(runDir: string, t: Trainer, zero: Zero1, group
   const partial = `${final}.partial`;
   await mkdir(partial, { recursive: true });
   const bytes = shardFile(t, zero, group.rank, group.size);
-  await writeSynced(path.join(partial, rankFileName(group.rank)), bytes);
-  // Sizes and hashes to everyone: 8 bytes of size + 64 hex digits per rank.
-  const mine = new Uint8Array(72);
-  new DataView(mine.buffer).setFloat64(0, bytes.length, true);
-  mine.set(Buffer.from(sha256(bytes), 'ascii'), 8);
-  const all = new Uint8Array(72 * group.size);
+  const mineFile = path.join(partial, rankFileName(group.rank));
+  await writeSynced(mineFile, bytes);
+  // What storage holds now, not what we meant to write.
+  const hash = sha256(await readFile(mineFile));
+  if (hash !== sha256(bytes)) throw new Error(`checkpoint step ${t.step}: ${mineFile} reads back different from what was written`);
+  // Step, size and hash to everyone: 8 + 8 bytes + 64 hex digits per rank.
+  const mine = new Uint8Array(80);
+  new DataView(mine.buffer).setFloat64(0, t.step, true);
+  new DataView(mine.buffer).setFloat64(8, bytes.length, true);
+  mine.set(Buffer.from(hash, 'ascii'), 16);
+  const all = new Uint8Array(80 * group.size);
   await group.allgather(mine, all);
+  const files = Array.from({ length: group.size }, (_, r) => {
+    const dv = new DataView(all.buffer, 80 * r, 16);
+    return { step: dv.getFloat64(0, true), name: rankFileName(r), rank: r, size: dv.getFloat64(8, true), sha256: Buffer.from(all.subarray(80 * r + 16, 80 * r + 80)).toString('ascii') };
+  });
+  const off = files.filter((f) => f.step !== t.step);
+  if (off.length) {
+    throw new Error(`checkpoint step ${t.step}: rank${off.length > 1 ? 's' : ''} ${off.map((f) => `${f.rank} is at step ${f.step}`).join(', ')}; ` +
+      'the ranks resumed from different steps, nothing is committed');
+  }
   if (group.rank === 0) {
-    const manifest: ShardedManifest = {
-      format: FORMAT, step: t.step, worldSize: group.size,
-      files: Array.from({ length: group.size }, (_, r) => ({
-        name: rankFileName(r), rank: r, size: new DataView(all.buffer, 72 * r, 8).getFloat64(0, true),
-        sha256: Buffer.from(all.subarray(72 * r + 8, 72 * r + 72)).toString('ascii'),
-      })),
-    };
+    for (const f of files) {
+      const st = await stat(path.join(partial, f.name)).catch(() => undefined);
+      if (!st || st.size !== f.size) {
+        throw new Error(`checkpoint step ${t.step}: ${path.join(partial, f.name)} ${st ? `has ${st.size} bytes, rank ${f.rank} wrote ${f.size}` : 'is not there'} ` +
+          '(do all pods mount the same checkpoint storage?); nothing is committed');
+      }
+    }
+    const manifest: ShardedManifest = { format: FORMAT, step: t.step, worldSize: group.size, files: files.map(({ name, rank, size, sha256: h }) => ({ name, rank, size, sha256: h })) };
     await writeSynced(path.join(partial, 'manifest.json'), Buffer.from(JSON.stringify(manifest, null, 2)));
     await rm(final, { recursive: true, force: true });
     await rename(partial, final);
@@ -92,61 +101,4 @@ export async function saveSharded(runDir: string, t: Trainer, zero: Zero1, group
   // Nobody starts the next checkpoint (or exits) before rank 0 has committed this one.
   await group.barrier();
   return final;
-}
-
-export interface LoadedShard {
-  step: number;
-  dir: string;
-  manifest: ShardedManifest;
-  tensors: Map<string, TensorEntry>;
-  metadata: Record<string, string>;
-}
-
-/** The newest committed checkpoint whose manifest fits this job and whose own shard verifies. */
-export function loadShard(runDir: string, rank: number, worldSize: number, warn: (m: string) => void = () => {}): LoadedShard | undefined {
-  for (const step of listSteps(runDir)) {
-    const dir = path.join(checkpointsDir(runDir), stepDirName(step));
-    try {
-      const mf = path.join(dir, 'manifest.json');
-      if (!existsSync(mf)) throw new Error('manifest.json is missing');
-      const manifest = JSON.parse(readFileSync(mf, 'utf8')) as ShardedManifest;
-      if (manifest.format !== FORMAT) throw new Error(`format ${manifest.format} is not ${FORMAT}`);
-      if (manifest.worldSize !== worldSize) {
-        throw new Error(`written by ${manifest.worldSize} ranks, this job has ${worldSize} (resharding is not supported)`);
-      }
-      const entry = manifest.files.find((f) => f.rank === rank);
-      if (!entry) throw new Error(`no shard for rank ${rank}`);
-      const bytes = readFileSync(path.join(dir, entry.name));
-      if (bytes.length !== entry.size) throw new Error(`${entry.name} has ${bytes.length} bytes, manifest says ${entry.size}`);
-      if (sha256(bytes) !== entry.sha256) throw new Error(`${entry.name} fails its sha256 check`);
-      const f = parse(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), entry.name);
-      return { step, dir, manifest, tensors: f.tensors, metadata: f.metadata };
-    } catch (e) {
-      warn(`checkpoint ${dir} is unusable for rank ${rank}, trying the previous one: ${(e as Error).message}`);
-    }
-  }
-  return undefined;
-}
-
-/** Puts a loaded shard back (weights, moments, biases, step, data position), then all-gathers the weights. */
-export async function restoreSharded(t: Trainer, zero: Zero1, s: LoadedShard): Promise<void> {
-  if (s.metadata.zero1_layout !== zero.signature) {
-    throw new Error(`checkpoint ${s.dir}: rank ${zero.world.rank}'s shard was cut for holder groups ${s.metadata.zero1_layout}, ` +
-      `this job's are ${zero.signature} (another model config or parallelism? resharding is not supported)`);
-  }
-  const need = (name: string): TensorEntry => {
-    const e = s.tensors.get(name);
-    if (!e) throw new Error(`checkpoint ${s.dir}: tensor ${name} is missing from rank ${zero.world.rank}'s shard`);
-    return e;
-  };
-  for (const pc of zero.pieces) {
-    const key = `${pc.name}[${pc.from}:${pc.to}]`;
-    t.params.get(pc.name).data.set(asF32(need(`param.${key}`)), pc.from);
-    zero.shardOpt.m.get(key)!.set(asU16(need(`optimizer.m.${key}`)));
-    zero.shardOpt.v.get(key)!.set(asU16(need(`optimizer.v.${key}`)));
-  }
-  for (const [name, b] of t.params.buffers) b.set(asF32(need(`buffer.${name}`)));
-  t.step = Number(s.metadata.step);
-  t.sampler.pos = { epoch: Number(s.metadata.data_epoch), index: Number(s.metadata.data_index) };
-  await zero.gatherParams();
 }

@@ -5,7 +5,9 @@ import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/i
 import { readDistEnv } from '../../../runtime/src/dist/env.js';
 import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
 import type { EpOptions } from '../../../runtime/src/dist/moe-ep.js';
-import { loadShard, restoreSharded, saveSharded } from '../../../runtime/src/dist/sharded-checkpoint.js';
+import { saveSharded } from '../../../runtime/src/dist/sharded-checkpoint.js';
+import { startPoint } from '../../../runtime/src/dist/start-point.js';
+import { startSpec } from '../../../runtime/src/checkpoint/resume.js';
 import type { Zero1 } from '../../../runtime/src/dist/zero1.js';
 import { engineGroupList, startEngine, type EngineGroups } from '../../../runtime/src/dist/engine.js';
 import type { Traffic } from '../../../runtime/src/dist/process-group.js';
@@ -166,22 +168,23 @@ async function trainScenario(): Promise<Record<string, unknown>> {
 }
 
 /**
- * Checkpointed training: TEST_TRAIN = TrainSpec & {runDir, every, stopAt?}. Resumes from the newest checkpoint in
- * runDir when there is one; trains up to `stopAt` (default `steps`, which also sets the learning-rate schedule),
- * saving every `every` steps.
+ * Checkpointed training: TEST_TRAIN = TrainSpec & {runDir, every, stopAt?, saveAtStart?}. Starts as the entrypoint
+ * does (start-point.ts with the MOE_RESUME_* / MOE_INIT_URI env: by default the agreed newest checkpoint in runDir);
+ * trains up to `stopAt` (default `steps`, which also sets the learning-rate schedule), saving every `every` steps, and
+ * with saveAtStart once before training (a reshard round trip writes what it loaded).
  */
 async function ckptScenario(): Promise<Record<string, unknown>> {
-  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as TrainSpec & { runDir: string; every: number; stopAt?: number };
+  const spec = JSON.parse(process.env.TEST_TRAIN ?? '{}') as TrainSpec & { runDir: string; every: number; stopAt?: number; saveAtStart?: boolean };
   const { trainer, engine } = await engineFor(spec);
-  const loaded = loadShard(spec.runDir, rank, size);
-  if (loaded) await restoreSharded(trainer, engine.zero, loaded);
+  const start = await startPoint(dist, trainer, engine.zero, startSpec(process.env, spec.runDir), () => {});
+  if (spec.saveAtStart) await dist.guard(() => saveSharded(spec.runDir, trainer, engine.zero, world, 3));
   const losses: Record<number, number> = {};
   while (trainer.step < (spec.stopAt ?? spec.steps)) {
     const m = await dist.guard(() => engine.trainStep());
     losses[m.step] = m.loss;
     if (m.step % spec.every === 0) await dist.guard(() => saveSharded(spec.runDir, trainer, engine.zero, world, 3));
   }
-  return { resumedFrom: loaded?.step ?? 0, losses };
+  return { resumedFrom: start.kind === 'resumed' ? start.step : 0, start, losses };
 }
 
 let result: Record<string, unknown>;
