@@ -14,7 +14,7 @@ import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { isNotFound, pathOf, resourcePath, type KObject, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
-import { WriteBackoff, childWriteError, writeFailureOf } from '../children.js';
+import { NameConflictError, WriteBackoff, childWriteError, writeFailureOf } from '../children.js';
 import { describeRestart, holdOf, observeReadiness, recordFailure, restartPolicy, type ReplicaRestarts } from './restarts.js';
 import { placeGang } from '../../plan/gang.js';
 import type { TopologySpec } from '../../plan/types.js';
@@ -383,15 +383,19 @@ export class InfdReconciler {
     const podsToMake = place.nodeSelectors.map((sel, i) => rolePod(dep, s, replica, i, ctx, revision, sel));
     const made: V1Pod[] = [];
     const w = this.writer(dep);
-    try {
-      await mapLimit(podsToMake, 16, async (p) => {
+    const errors: unknown[] = [];
+    await mapLimit(podsToMake, 16, async (p) => {
+      try {
         // A pod of the name that this deployment does not control is a NameConflict: never released, never deleted.
         made.push(await w.createPod(p, signal));
         this.track(p, namespace, s, used);
-      });
-    } catch (e) {
+      } catch (e) {
+        errors.push(e);
+      }
+    });
+    if (errors.length) {
       await this.deletePods(made, signal); // half a gang is no gang: the next try starts it whole
-      throw e;
+      throw errors.find((e) => e instanceof NameConflictError) ?? errors[0];
     }
     await this.release(made, signal);
     st.event('Normal', InfdReason.GangReleased, gangReleasedMessage(s.role, replica, place.nodes, place.leaves));
@@ -400,10 +404,10 @@ export class InfdReconciler {
 
   /** Remembers a pod this process created (its GPUs count until the cache shows it). */
   private track(p: V1Pod, namespace: string, s: RoleShape, used: Map<string, number>): void {
-      const node = p.spec!.nodeSelector!['kubernetes.io/hostname']!;
-      this.deleted.delete(`${namespace}/${p.metadata!.name}`);
-      this.created.set(`${namespace}/${p.metadata!.name}`, { at: Date.now(), node, gpus: s.gpusPerPod });
-      used.set(node, (used.get(node) ?? 0) + s.gpusPerPod);
+    const node = p.spec!.nodeSelector!['kubernetes.io/hostname']!;
+    this.deleted.delete(`${namespace}/${p.metadata!.name}`);
+    this.created.set(`${namespace}/${p.metadata!.name}`, { at: Date.now(), node, gpus: s.gpusPerPod });
+    used.set(node, (used.get(node) ?? 0) + s.gpusPerPod);
   }
 
   private writer(dep: IInferenceDeployment): ChildWriter {
