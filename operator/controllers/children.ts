@@ -136,4 +136,9 @@ export class WriteBackoff {
   succeeded(uid: string): void {
     this.m.delete(uid);
   }
+
+  /** Whether the resource's last writes were refused (and nothing has gone through since). */
+  failing(uid: string): boolean {
+    return this.m.has(uid);
+  }
 }

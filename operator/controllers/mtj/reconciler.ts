@@ -332,7 +332,8 @@ export class MtjReconciler {
     const used = gpusInUse(this.d.pods.list() as V1Pod[], gpuResource, name, namespace);
     // Plans whose pods the cache does not show yet still hold their GPUs (pods already seen are counted above).
     for (const [otherUid, other] of this.plans) {
-      if (otherUid === uid) continue;
+      // A job whose pods the API server refuses holds no GPUs (its gang cannot start until someone fixes it).
+      if (otherUid === uid || this.writeBackoff.failing(otherUid)) continue;
       for (const pl of other.plan.placement) {
         if (this.d.pods.get(childNames(other.name).pod(pl.pod), other.namespace)) continue;
         used.set(pl.node, (used.get(pl.node) ?? 0) + other.plan.gpusPerPod);

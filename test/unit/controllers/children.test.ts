@@ -72,7 +72,9 @@ describe('write backoff', () => {
     assert.equal(b.failed('u', 1, 5000, f), 10000);
     assert.equal(b.wait('u', 2, 6000), 0, 'the user changed the spec');
     assert.equal(b.failed('u', 2, 6000, f), 5000, 'count restarts with the new generation');
+    assert.equal(b.failing('u'), true);
     b.succeeded('u');
+    assert.equal(b.failing('u'), false);
     assert.equal(b.wait('u', 2, 6001), 0);
     assert.equal(b.failed('u', 2, 0, { ...f, transient: true }), 2000);
   });
