@@ -85,9 +85,11 @@ try {
   });
 } catch (e) {
   if (!(e instanceof StartFailure || e instanceof CheckpointAbort)) await dist.guard(() => Promise.reject(e));
-  // Every rank reached the same verdict from the same reports: stop with it (exit 1, not a lost peer).
+  // Every rank reached the same verdict from the same reports: stop with it (exit 1, not a lost peer), after a last
+  // rendezvous so that rank 0's store outlives everyone's verdict.
   if (env.rank === 0) log({ level: 'error', msg: (e as Error).message });
   process.stderr.write(`rank ${env.rank}: ${(e as Error).message}\n`);
+  await dist.shutdown().catch(() => undefined);
   process.exit(1);
 }
 if (env.rank === 0) {

@@ -39,6 +39,7 @@ async function agree(dist: Dist, purpose: string, where: { path: string; step?: 
     return r;
   };
   let ceiling = where.step ?? Number.MAX_SAFE_INTEGER;
+  const notes = new Set<string>(); // every rank's reasons, over all rounds
   const listed = await exchange(dist, `${purpose}/listed`, String(steps.length));
   const anyListed = listed.some((n) => Number(n) > 0);
   if (!anyListed && where.step === undefined) return undefined;
@@ -59,15 +60,15 @@ async function agree(dist: Dist, purpose: string, where: { path: string; step?: 
     }
     const reports = (await exchange(dist, `${purpose}/${round}`, JSON.stringify(mine))).map((x) => JSON.parse(x) as RankReport);
     const out = agreeRound(reports);
-    const notes = reports.flatMap((r) => r.skipped.map((m) => `rank ${r.rank}: ${m}`));
+    for (const r of reports) for (const m of r.skipped) notes.add(`rank ${r.rank}: ${m}`);
     if (out.kind === 'abort') throw new StartFailure(`${purpose} from ${where.origin}: ${out.reason}`);
     if (out.kind === 'none') {
       throw new StartFailure(`${purpose} from ${where.origin}: no checkpoint${where.step !== undefined ? ` at or before step ${where.step}` : ''} ` +
-        `that every rank can load${notes.length ? `: ${notes.join('; ')}` : ` (ranks list ${listed.join(', ')} steps; is the same storage mounted on every pod?)`}`);
+        `that every rank can load${notes.size ? `: ${[...notes].join('; ')}` : ` (ranks list ${listed.join(', ')} steps; is the same storage mounted on every pod?)`}`);
     }
     if (out.kind === 'agreed') {
-      if (notes.length) log({ level: 'warn', msg: `${purpose}: newer checkpoints are unusable, using step ${out.step}`, reasons: notes });
-      return { step: out.step, checkpoint: tried.get(out.step)!.ck!, notes };
+      if (notes.size) log({ level: 'warn', msg: `${purpose}: newer checkpoints are unusable, using step ${out.step}`, reasons: [...notes] });
+      return { step: out.step, checkpoint: tried.get(out.step)!.ck!, notes: [...notes] };
     }
     ceiling = out.ceiling;
   }
