@@ -178,7 +178,7 @@ export class Informer<T extends KubernetesObject> {
     clearInterval(this.watchdog);
     this.watchdog = setInterval(() => {
       for (const r of this.reflectors) r.checkStall(stallMs);
-    }, Math.max(50, stallMs / 4));
+    }, Math.max(50, clampTimerMs(stallMs / 4)));
     this.watchdog.unref();
     await Promise.all(this.reflectors.map((r) => r.start()));
   }

@@ -10,6 +10,7 @@ import { makeInformer, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { resourcePath, type KubeClient } from '../../kube/rest.js';
+import { clampTimerMs } from '../../kube/timers.js';
 import { watchedNamespaces } from '../namespaces.js';
 import { InfdReconciler } from './reconciler.js';
 
@@ -119,7 +120,7 @@ export class InfdController {
       for (const d of this.deployments.list()) this.controller.queue.add(`${d.metadata?.namespace}/${d.metadata?.name}`);
     };
     all();
-    this.resync = setInterval(all, this.o.resyncMs ?? 30_000);
+    this.resync = setInterval(all, Math.max(1, clampTimerMs(this.o.resyncMs ?? 30_000)));
     this.resync.unref();
   }
 

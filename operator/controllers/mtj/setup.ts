@@ -9,6 +9,7 @@ import { makeInformer, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { resourcePath, type KubeClient } from '../../kube/rest.js';
+import { clampTimerMs } from '../../kube/timers.js';
 import { watchedNamespaces } from '../namespaces.js';
 import { MtjReconciler, type PlanFn } from './reconciler.js';
 
@@ -124,7 +125,7 @@ export class MtjController {
       }
       this.o.metrics.jobsByPhase.reset();
       for (const [ph, n] of phases) this.o.metrics.jobsByPhase.set({ phase: ph }, n);
-    }, this.o.resyncMs ?? 30_000);
+    }, Math.max(1, clampTimerMs(this.o.resyncMs ?? 30_000)));
     this.resync.unref();
   }
 
