@@ -13,6 +13,7 @@ import { generate } from './generate.js';
 import { writeReport } from './report/report.js';
 import { syntheticCorpus } from './data/grammar.js';
 import { loadLatest } from './checkpoint/store.js';
+import { uriPath } from './checkpoint/resume.js';
 import { writeExport } from './checkpoint/export.js';
 import { readWeights, STATE_FILE } from './train/state.js';
 import { modelConfig } from './model/config.js';
@@ -78,7 +79,8 @@ async function train(argv: string[]): Promise<void> {
   }
   const doc = readPlan();
   const fromPlan = doc ? settingsFromPlan(doc, defaultTrainOptions()) : undefined;
-  const runDir = values['run-dir'] ?? fromPlan?.runDir;
+  // The operator sets MOE_CHECKPOINT_DIR to the plan's checkpoint.dir; a --run-dir flag wins over both.
+  const runDir = values['run-dir'] ?? (process.env.MOE_CHECKPOINT_DIR ? uriPath(process.env.MOE_CHECKPOINT_DIR, 'MOE_CHECKPOINT_DIR') : undefined) ?? fromPlan?.runDir;
   if (!runDir) throw new Error('--run-dir is required (or MOE_PLAN with checkpoint.dir)');
   const precision = (values.precision ?? fromPlan?.options.precision ?? 'fp8') as Precision;
   if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${precision}`);

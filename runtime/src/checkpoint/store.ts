@@ -1,7 +1,8 @@
 // Atomic checkpoint directories: RUN/checkpoints/step-00000100/ holding the files and manifest.json
 // ({step, files: [{name, size, sha256}]}). Files go into a temporary sibling directory, each is fsynced, the
 // manifest is written last, then the directory is renamed into place and the parent fsynced. Loading verifies sizes
-// and hashes and falls back to the previous checkpoint, with a warning, when the latest is truncated or corrupt.
+// and hashes and falls back to the previous checkpoint, with a warning, when the latest is truncated or corrupt; a
+// manifest that parses but lists a file that is not there is a CheckpointAbort (the folder was changed after commit).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, rm, mkdir } from 'node:fs/promises';
@@ -20,6 +21,9 @@ export interface Manifest {
 }
 
 const DIR_RE = /^step-(\d{8})$/;
+
+/** Damage that must stop the job instead of falling back to an older checkpoint. */
+export class CheckpointAbort extends Error {}
 
 export function checkpointsDir(runDir: string): string {
   return path.join(runDir, 'checkpoints');
@@ -100,7 +104,10 @@ export function readVerified(dir: string): { manifest: Manifest; files: Map<stri
   const files = new Map<string, Uint8Array>();
   for (const f of manifest.files) {
     const p = path.join(dir, f.name);
-    if (!existsSync(p)) throw new Error(`${dir}: ${f.name} is missing`);
+    if (!existsSync(p)) {
+      throw new CheckpointAbort(`${dir}: manifest.json lists ${f.name}, which does not exist; the folder was changed after it was committed. ` +
+        'Restore the file, or delete the step folder to use an older one');
+    }
     const bytes = readFileSync(p);
     if (bytes.length !== f.size) throw new Error(`${dir}: ${f.name} has ${bytes.length} bytes, manifest says ${f.size} (truncated?)`);
     if (sha256(bytes) !== f.sha256) throw new Error(`${dir}: ${f.name} fails its sha256 check (corrupt)`);
@@ -117,10 +124,28 @@ export function loadLatest(runDir: string, warn: (msg: string) => void = () => {
       const { files } = readVerified(dir);
       return { step, dir, files };
     } catch (e) {
+      if (e instanceof CheckpointAbort) throw e;
       warn(`checkpoint ${dir} is unusable, falling back to the previous one: ${(e as Error).message}`);
     }
   }
   return undefined;
+}
+
+/**
+ * The checkpoints a path offers, newest first: a step folder (that step and the older ones beside it, so a damaged
+ * recorded step can fall back), a checkpoints folder, or a run folder holding checkpoints/.
+ */
+export function stepsAt(p: string): { step: number; dir: string }[] {
+  const m = DIR_RE.exec(path.basename(p));
+  if (m) return stepsIn(path.dirname(p)).filter((s) => s.step <= Number(m[1]));
+  if (existsSync(checkpointsDir(p))) return stepsIn(checkpointsDir(p));
+  return stepsIn(p);
+}
+
+function stepsIn(dir: string): { step: number; dir: string }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map((n) => DIR_RE.exec(n)).filter((x): x is RegExpExecArray => x !== null)
+    .map((x) => ({ step: Number(x[1]), dir: path.join(dir, x[0]) })).sort((a, b) => b.step - a.step);
 }
 
 /**

@@ -1,4 +1,5 @@
-// Reads sharded checkpoints written under any parallel layout (I/O code). A checkpoint's rank files together hold
+// Reads sharded checkpoints written under any parallel layout, and single-process ones (one writer holding every
+// tensor whole), for any layout (I/O code). A checkpoint's rank files together hold
 // every parameter exactly once, as pieces `param.<name>[from:to]` (with `optimizer.m.`/`optimizer.v.` beside them)
 // cut by the writer's ZeRO-1 holder groups, plus `buffer.<name>` router biases. A reader indexes the pieces from the
 // files' headers only, then reads and verifies (size + sha256) just the files that overlap the ranges it holds now,
@@ -7,10 +8,12 @@
 // Damage is of two kinds. A step whose manifest is absent or unreadable, or whose file fails its size or sha256 check,
 // is unusable and the ranks agree on an older one (resume.ts). A manifest that parses but lists a file that does not
 // exist means the folder was changed after it was committed: that is a CheckpointAbort (the job exits 1).
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DTYPE_BYTES, type Dtype } from '../checkpoint/safetensors.js';
-import { checkpointsDir, listSteps, sha256, stepDirName } from '../checkpoint/store.js';
+import { CheckpointAbort, sha256 } from '../checkpoint/store.js';
+import { STATE_FILE } from '../train/state.js';
+export { stepsAt } from '../checkpoint/store.js';
 
 export const SHARDED_FORMAT = 'moe-runtime-sharded/2';
 
@@ -21,30 +24,7 @@ export interface ShardedManifest {
   files: { name: string; rank: number; size: number; sha256: string }[];
 }
 
-/** Damage that must stop the job instead of falling back to an older checkpoint. */
-export class CheckpointAbort extends Error {}
-
-const STEP_DIR = /^step-(\d{8})$/;
-
-/**
- * The checkpoints a path offers, newest first: a step folder (that step and the older ones beside it, so a damaged
- * recorded step can fall back), a checkpoints folder, or a run folder holding checkpoints/.
- */
-export function stepsAt(p: string): { step: number; dir: string }[] {
-  const m = STEP_DIR.exec(path.basename(p));
-  if (m) {
-    const parent = path.dirname(p);
-    return stepsIn(parent).filter((s) => s.step <= Number(m[1]));
-  }
-  if (existsSync(checkpointsDir(p))) return listSteps(p).map((step) => ({ step, dir: path.join(checkpointsDir(p), stepDirName(step)) }));
-  return stepsIn(p);
-}
-
-function stepsIn(dir: string): { step: number; dir: string }[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).map((n) => STEP_DIR.exec(n)).filter((x): x is RegExpExecArray => x !== null)
-    .map((x) => ({ step: Number(x[1]), dir: path.join(dir, x[0]) })).sort((a, b) => b.step - a.step);
-}
+export { CheckpointAbort };
 
 interface HeaderEntry { dtype: Dtype; shape: number[]; begin: number; end: number }
 interface FileIndex { name: string; rank: number; size: number; sha256: string; dataStart: number; entries: Map<string, HeaderEntry>; metadata: Record<string, string> }
@@ -94,6 +74,7 @@ function readHeader(file: string, label: string): { dataStart: number; entries: 
   }
 }
 
+const BIAS_SUFFIX = '.e_score_correction_bias';
 const PIECE_KEY = /^(param|optimizer\.m|optimizer\.v)\.(.+)\[(\d+):(\d+)\]$/;
 
 /** Parses the manifest and every file's header. Throws Error (use an older step) or CheckpointAbort. */
@@ -106,7 +87,10 @@ export function openIndex(step: number, dir: string): ShardIndex {
   } catch (e) {
     throw new Error(`manifest.json does not parse: ${(e as Error).message}`);
   }
-  if (manifest.format !== SHARDED_FORMAT) throw new Error(`format ${manifest.format} is not ${SHARDED_FORMAT}`);
+  // A single-process checkpoint (train/state.ts) is one writer holding every tensor whole.
+  const single = manifest.format === undefined && Array.isArray(manifest.files) && manifest.files.some((f) => f.name === STATE_FILE);
+  if (single) manifest = { format: 'moe-runtime-train/1', step, worldSize: 1, files: manifest.files.filter((f) => f.name === STATE_FILE).map((f) => ({ ...f, rank: 0 })) };
+  else if (manifest.format !== SHARDED_FORMAT) throw new Error(`format ${manifest.format} is not ${SHARDED_FORMAT}`);
   if (!Array.isArray(manifest.files) || manifest.files.length !== manifest.worldSize) {
     throw new Error(`manifest.json lists ${manifest.files?.length} files for ${manifest.worldSize} ranks`);
   }
@@ -117,19 +101,27 @@ export function openIndex(step: number, dir: string): ShardIndex {
     }
   }
   const ix: ShardIndex = { step, dir, manifest, files: new Map(), pieces: new Map(), buffers: new Map() };
+  const addPiece = (kind: string, name: string, file: string, key: string, from: number, to: number) => {
+    const list = ix.pieces.get(`${kind}:${name}`) ?? [];
+    list.push({ file, key, from, to });
+    ix.pieces.set(`${kind}:${name}`, list);
+  };
   for (const f of manifest.files) {
     const file = path.join(dir, f.name);
     const size = statSync(file).size;
     if (size !== f.size) throw new Error(`${f.name} has ${size} bytes, manifest says ${f.size} (truncated?)`);
     const h = readHeader(file, f.name);
     ix.files.set(f.name, { ...f, ...h });
-    for (const k of h.entries.keys()) {
+    for (const [k, e] of h.entries) {
       const m = PIECE_KEY.exec(k);
-      if (m) {
-        const key = `${m[1]}:${m[2]}`;
-        const list = ix.pieces.get(key) ?? [];
-        list.push({ file: f.name, key: k, from: Number(m[3]), to: Number(m[4]) });
-        ix.pieces.set(key, list);
+      if (single) {
+        const n = e.shape.reduce((a, b) => a * b, 1);
+        const opt = /^optimizer\.(m|v)\.(.+)$/.exec(k);
+        if (opt) addPiece(`optimizer.${opt[1]}`, opt[2]!, f.name, k, 0, n);
+        else if (k.endsWith(BIAS_SUFFIX)) ix.buffers.set(k, [f.name]);
+        else addPiece('param', k, f.name, k, 0, n);
+      } else if (m) {
+        addPiece(m[1]!, m[2]!, f.name, k, Number(m[3]), Number(m[4]));
       } else if (k.startsWith('buffer.')) {
         const name = k.slice('buffer.'.length);
         ix.buffers.set(name, [...(ix.buffers.get(name) ?? []), f.name]);
@@ -217,7 +209,7 @@ export function copyRange(ck: LoadedCheckpoint, kind: 'param' | 'optimizer.m' | 
 export function copyBuffer(ck: LoadedCheckpoint, name: string, rank: number, out: Float32Array): void {
   const file = bufferFile(ck.index, name, rank)!;
   const f = ck.index.files.get(file)!;
-  const e = f.entries.get(`buffer.${name}`)!;
+  const e = f.entries.get(`buffer.${name}`) ?? f.entries.get(name)!;
   if (e.end - e.begin !== out.byteLength) throw new CheckpointAbort(`checkpoint ${ck.index.dir}: router bias ${name} has ${(e.end - e.begin) / 4} experts, this model ${out.length}`);
   new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(ck.bytes.get(file)!.subarray(f.dataStart + e.begin, f.dataStart + e.end));
 }

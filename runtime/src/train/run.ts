@@ -1,9 +1,12 @@
-// The training loop with its I/O: resume from the run directory's latest good checkpoint, train, log each step to
+// The training loop with its I/O: start as the environment says (train/start.ts: resume from the run directory's
+// newest good checkpoint by default, or MOE_RESUME_URI/STEP, MOE_RESUME_FROM, weights from MOE_INIT_URI), train, log each step to
 // metrics.jsonl and the logger, update Prometheus gauges, save checkpoints in the background, final checkpoint.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
-import { BackgroundSaver, loadLatest } from '../checkpoint/store.js';
+import { BackgroundSaver } from '../checkpoint/store.js';
+import { startSpec } from '../checkpoint/resume.js';
+import { findResume, initWeights } from './start.js';
 import { joinDocuments, readDocuments } from '../data/corpus.js';
 import { byteTokenizer, tokenizerFromJSON } from '../data/tokenizer.js';
 import { bpeTokenizer, trainBpe } from '../data/bpe.js';
@@ -30,10 +33,12 @@ const gLoad = new client.Gauge({ name: 'moe_expert_load_tokens', help: 'Tokens r
 const gSpread = new client.Gauge({ name: 'moe_router_bias_spread', help: 'max − min of the routers\u2019 correction bias', registers: [reg] });
 const hCkpt = new client.Histogram({ name: 'moe_checkpoint_seconds', help: 'Checkpoint write duration', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [reg] });
 
-export async function runTraining(opts: TrainOptions, dataPath: string, runDir: string, hooks: RunHooks): Promise<Trainer> {
+export async function runTraining(opts: TrainOptions, dataPath: string, runDir: string, hooks: RunHooks,
+  env: NodeJS.ProcessEnv = process.env): Promise<Trainer> {
   mkdirSync(runDir, { recursive: true });
   const text = joinDocuments(readDocuments(dataPath));
-  const ck = loadLatest(runDir, hooks.warn);
+  const spec = startSpec(env, runDir);
+  const ck = findResume(spec, hooks.warn);
   // The tokenizer saved with the run wins; a new BPE run trains one (deterministically) up to vocab_size.
   const saved = ck?.files.get('tokenizer.json');
   const tokenizer = saved ? tokenizerFromJSON(JSON.parse(Buffer.from(saved).toString('utf8'))) : opts.tokenizer === 'bpe' ? bpeTokenizer(trainBpe(text, modelConfig(opts.preset, opts.overrides).vocab_size)) : byteTokenizer;
@@ -43,6 +48,9 @@ export async function runTraining(opts: TrainOptions, dataPath: string, runDir: 
   if (ck) {
     restore(t, ck.files);
     hooks.info(`resumed from ${ck.dir}`, { step: t.step });
+  } else if (spec.init) {
+    const from = initWeights(t, spec.init, hooks.warn);
+    hooks.info(`initialised weights from ${from.dir}`, { fromStep: from.step, writerRanks: from.writers });
   }
   writeFileSync(path.join(runDir, 'train.json'), JSON.stringify(opts, null, 2));
   const saver = new BackgroundSaver(runDir, opts.keep, (step, dir, s) => {
