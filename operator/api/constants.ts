@@ -75,6 +75,8 @@ export const Reason = {
   SuspendedBySpec: 'SuspendedBySpec',
   Resumed: 'Resumed',
   CheckpointRecorded: 'CheckpointRecorded',
+  /** spec.checkpoint.initFrom.trainingJob has not Succeeded (or does not exist) yet. */
+  InitSourceNotReady: 'InitSourceNotReady',
   NameConflict: 'NameConflict',
   /** The conflicting object belongs to a deleted resource of the same name: the garbage collector removes it. */
   WaitingForGarbageCollection: 'WaitingForGarbageCollection',

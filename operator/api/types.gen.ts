@@ -1491,6 +1491,20 @@ export interface IMoETrainingJobSpecPacking {
   "excludeNodes"?: Array<string>;
 }
 
+/** A MoETrainingJob in the same namespace; its newest checkpoint (<its spec.checkpoint.uri>/<namespace>/<name>) is used once it has Succeeded. Until then this job waits (Unschedulable, reason InitSourceNotReady). */
+export interface IMoETrainingJobSpecCheckpointInitFromTrainingJob {
+  /** Name of the MoETrainingJob. */
+  "name": string;
+}
+
+/** Initialise the weights (and router biases) from a checkpoint, with a fresh optimizer, step 0 and the data from the start: fine-tuning a pre-trained model. Used only when nothing is resumed. Checkpoints of any parallel layout load (resharded on load). Exactly one of uri or trainingJob. */
+export interface IMoETrainingJobSpecCheckpointInitFrom {
+  /** file:// URI of a run folder (its newest checkpoint) or of one step-N folder, as the pods see it. */
+  "uri"?: string;
+  /** A MoETrainingJob in the same namespace; its newest checkpoint (<its spec.checkpoint.uri>/<namespace>/<name>) is used once it has Succeeded. Until then this job waits (Unschedulable, reason InitSourceNotReady). */
+  "trainingJob"?: IMoETrainingJobSpecCheckpointInitFromTrainingJob;
+}
+
 /** Checkpointing; the runtime writes them atomically and reports them, the operator resumes from the latest good one. */
 export interface IMoETrainingJobSpecCheckpoint {
   /** Steps between checkpoints. Default: 100. */
@@ -1499,8 +1513,10 @@ export interface IMoETrainingJobSpecCheckpoint {
   "uri"?: string;
   /** Checkpoints kept; older ones are deleted by rank 0 after a newer one is reported good. Default: 3. */
   "keep"?: number;
-  /** latest (the latest good checkpoint of this job), none (start fresh), or a checkpoint URI. Default: "latest". */
+  /** Where the first gang resumes everything (weights, optimizer moments, router biases, step, data position) from: latest (the newest checkpoint in this job's folder that every rank can load), none (start fresh, ignoring checkpoints already there), or a file:// URI of another run folder or step folder. After this job has recorded a checkpoint, a restarted gang always resumes its own. Default: "latest". */
   "resumeFrom"?: string;
+  /** Initialise the weights (and router biases) from a checkpoint, with a fresh optimizer, step 0 and the data from the start: fine-tuning a pre-trained model. Used only when nothing is resumed. Checkpoints of any parallel layout load (resharded on load). Exactly one of uri or trainingJob. */
+  "initFrom"?: IMoETrainingJobSpecCheckpointInitFrom;
 }
 
 /** Delay before a gang restart, doubling from initialSeconds up to maxSeconds. */
@@ -2359,7 +2375,44 @@ export const MoETrainingJobSchema: JSONSchema = {
             "resumeFrom": {
               "type": "string",
               "default": "latest",
-              "description": "latest (the latest good checkpoint of this job), none (start fresh), or a checkpoint URI."
+              "description": "Where the first gang resumes everything (weights, optimizer moments, router biases, step, data position) from: latest (the newest checkpoint in this job's folder that every rank can load), none (start fresh, ignoring checkpoints already there), or a file:// URI of another run folder or step folder. After this job has recorded a checkpoint, a restarted gang always resumes its own."
+            },
+            "initFrom": {
+              "type": "object",
+              "description": "Initialise the weights (and router biases) from a checkpoint, with a fresh optimizer, step 0 and the data from the start: fine-tuning a pre-trained model. Used only when nothing is resumed. Checkpoints of any parallel layout load (resharded on load). Exactly one of uri or trainingJob.",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "has(self.uri) != has(self.trainingJob)",
+                  "message": "set exactly one of checkpoint.initFrom.uri or checkpoint.initFrom.trainingJob"
+                }
+              ],
+              "properties": {
+                "uri": {
+                  "type": "string",
+                  "minLength": 1,
+                  "description": "file:// URI of a run folder (its newest checkpoint) or of one step-N folder, as the pods see it.",
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "self.startsWith('file:///')",
+                      "message": "checkpoint.initFrom.uri must be an absolute file:// URI such as file:///checkpoints/team/pretrain"
+                    }
+                  ]
+                },
+                "trainingJob": {
+                  "type": "object",
+                  "description": "A MoETrainingJob in the same namespace; its newest checkpoint (<its spec.checkpoint.uri>/<namespace>/<name>) is used once it has Succeeded. Until then this job waits (Unschedulable, reason InitSourceNotReady).",
+                  "required": [
+                    "name"
+                  ],
+                  "properties": {
+                    "name": {
+                      "type": "string",
+                      "minLength": 1,
+                      "description": "Name of the MoETrainingJob."
+                    }
+                  }
+                }
+              }
             }
           }
         },

@@ -40,8 +40,35 @@ export interface RunContext {
   /** Step of the checkpoint to resume from; undefined starts fresh. */
   resumeStep?: number;
   resumeUri?: string;
+  /** Weights-only source (spec.checkpoint.initFrom resolved): MOE_INIT_URI. */
+  initUri?: string;
   gpuResource: string;
   rdmaResource: string;
+}
+
+/**
+ * Where a new gang starts (pure): this job's own recorded checkpoint once it has one, whatever resumeFrom says (a
+ * restart must not go back to the source it started from); else the runtime follows resumeFrom (MOE_RESUME_FROM).
+ * initFrom becomes MOE_INIT_URI: a URI as it is, a trainingJob as its run folder once it has Succeeded. Returns the
+ * reason to wait instead when the source job is missing or not finished.
+ */
+export function startContext(job: IMoETrainingJob, latest: { step?: number; uri?: string } | undefined,
+  source: IMoETrainingJob | undefined): Pick<RunContext, 'resumeStep' | 'resumeUri' | 'initUri'> | { waiting: string } {
+  const out: Pick<RunContext, 'resumeStep' | 'resumeUri' | 'initUri'> = {};
+  if (latest?.step !== undefined) {
+    out.resumeStep = latest.step;
+    if (latest.uri) out.resumeUri = latest.uri;
+  }
+  const init = job.spec.checkpoint?.initFrom;
+  if (init?.uri) out.initUri = init.uri;
+  else if (init?.trainingJob) {
+    const name = init.trainingJob.name;
+    const field = 'spec.checkpoint.initFrom.trainingJob';
+    if (!source) return { waiting: `${field}: MoETrainingJob ${name} not found in namespace ${jobMeta(job).namespace}; waiting for it to exist and succeed` };
+    if (source.status?.phase !== 'Succeeded') return { waiting: `${field}: MoETrainingJob ${name} is ${source.status?.phase ?? 'not started'}; waiting until it has Succeeded` };
+    out.initUri = checkpointDir(source);
+  }
+  return out;
 }
 
 export function checkpointDir(job: IMoETrainingJob): string {
@@ -65,6 +92,8 @@ export function planDocument(job: IMoETrainingJob, plan: TrainingPlan, ctx: RunC
       keep: job.spec.checkpoint?.keep ?? 3,
       resumeStep: ctx.resumeStep ?? null,
       resumeUri: ctx.resumeUri ?? null,
+      resumeFrom: job.spec.checkpoint?.resumeFrom ?? 'latest',
+      initUri: ctx.initUri ?? null,
     },
     report: { configMap: childNames(name).reportConfigMap, namespace },
   };
@@ -166,8 +195,11 @@ export function contractEnv(job: IMoETrainingJob, plan: TrainingPlan, pod: numbe
     MOE_REPORT_CONFIGMAP: n.reportConfigMap,
     MOE_NAMESPACE: namespace,
   };
+  // Read by runtime/src/checkpoint/resume.ts.
+  env.MOE_RESUME_FROM = job.spec.checkpoint?.resumeFrom ?? 'latest';
   if (ctx.resumeStep !== undefined) env.MOE_RESUME_STEP = String(ctx.resumeStep);
   if (ctx.resumeUri !== undefined) env.MOE_RESUME_URI = ctx.resumeUri;
+  if (ctx.initUri !== undefined) env.MOE_INIT_URI = ctx.initUri;
   return Object.entries(env).map(([k, value]) => ({ name: k, value }));
 }
 

@@ -13,7 +13,7 @@ import { pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
 import { WriteBackoff, childWriteError, writeFailureOf } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
-import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, type RunContext } from './desired.js';
+import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, startContext, type RunContext } from './desired.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
 import { StatusBuilder, isTerminalPhase, parseReport, placementDegraded, rankZeroSucceededMessage } from './status.js';
@@ -309,6 +309,7 @@ export class MtjReconciler {
       const ctx: RunContext = { attempt, gpuResource: topo?.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo?.spec.rdmaResource ?? 'rdma/ib' };
       if (doc.checkpoint.resumeStep !== null) ctx.resumeStep = doc.checkpoint.resumeStep;
       if (doc.checkpoint.resumeUri !== null) ctx.resumeUri = doc.checkpoint.resumeUri;
+      if (doc.checkpoint.initUri) ctx.initUri = doc.checkpoint.initUri;
       const entry: PlanEntry = { namespace: job.metadata!.namespace!, name: job.metadata!.name!, attempt, plan: doc.plan, doc, hash: planHash(doc), ctx };
       this.plans.set(uid, entry);
       return entry;
@@ -368,6 +369,10 @@ export class MtjReconciler {
     }
     const plan = res.plan;
     const ctx = this.runContext(job, st, topo, attempt);
+    if (typeof ctx === 'string') {
+      st.unschedulable(Reason.InitSourceNotReady, ctx);
+      return undefined;
+    }
     const doc = planDocument(job, plan, ctx);
     const entry: PlanEntry = { namespace, name, attempt, plan, doc, hash: planHash(doc), ctx };
     this.plans.set(uid, entry);
@@ -384,17 +389,12 @@ export class MtjReconciler {
     return entry;
   }
 
-  private runContext(job: IMoETrainingJob, st: StatusBuilder, topo: IClusterTopology, attempt: number): RunContext {
-    const ctx: RunContext = { attempt, gpuResource: topo.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo.spec.rdmaResource ?? 'rdma/ib' };
-    const from = job.spec.checkpoint?.resumeFrom ?? 'latest';
-    const latest = st.status.checkpoints?.latest;
-    if (from === 'latest' && latest?.step !== undefined) {
-      ctx.resumeStep = latest.step;
-      if (latest.uri) ctx.resumeUri = latest.uri;
-    } else if (from !== 'latest' && from !== 'none') {
-      ctx.resumeUri = from;
-    }
-    return ctx;
+  /** The run context, or why the gang must wait (an initFrom.trainingJob that has not succeeded). */
+  private runContext(job: IMoETrainingJob, st: StatusBuilder, topo: IClusterTopology, attempt: number): RunContext | string {
+    const src = job.spec.checkpoint?.initFrom?.trainingJob?.name;
+    const start = startContext(job, st.status.checkpoints?.latest, src ? this.d.jobs.get(src, job.metadata!.namespace!) : undefined);
+    if ('waiting' in start) return start.waiting;
+    return { attempt, gpuResource: topo.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo.spec.rdmaResource ?? 'rdma/ib', ...start };
   }
 
   private async applyChildren(job: IMoETrainingJob, doc: ReturnType<typeof planDocument>, signal: AbortSignal): Promise<void> {
