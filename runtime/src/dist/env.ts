@@ -53,6 +53,16 @@ export function readDistEnv(env: NodeJS.ProcessEnv = process.env, hostname = 'lo
     hostAddr: env.MOE_POD_IP || env.POD_IP || hostname,
     podAddrGiven: !!(env.MOE_POD_IP || env.POD_IP),
   };
+  // torchrun's node view (the operator sets it for other runtimes too): it must describe the same ranks.
+  if (env.NODE_RANK !== undefined && env.NODE_RANK !== '') {
+    const node = int(env, 'NODE_RANK');
+    if (node * out.localWorldSize + out.localRank !== rank) {
+      throw new Error(`NODE_RANK ${node} × LOCAL_WORLD_SIZE ${out.localWorldSize} + LOCAL_RANK ${out.localRank} is not RANK ${rank}: the pod contract is inconsistent`);
+    }
+  }
+  if (env.NNODES !== undefined && env.NNODES !== '' && int(env, 'NNODES') * out.localWorldSize !== worldSize) {
+    throw new Error(`NNODES ${env.NNODES} × LOCAL_WORLD_SIZE ${out.localWorldSize} is not WORLD_SIZE ${worldSize}: the pod contract is inconsistent`);
+  }
   if (env.MOE_PLAN) out.planPath = env.MOE_PLAN;
   if (env.MOE_JOB) out.job = env.MOE_JOB;
   return out;

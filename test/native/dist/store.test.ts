@@ -116,6 +116,11 @@ describe('pod contract environment', () => {
     assert.throws(() => readDistEnv({ ...base, RANK: '4' }), /RANK 4 must be below WORLD_SIZE 4/);
     assert.throws(() => readDistEnv({ ...base, MASTER_PORT: '70000' }), /MASTER_PORT must be in 1..65535/);
     assert.throws(() => readDistEnv({ ...base, WORLD_SIZE: 'two' }), /WORLD_SIZE must be a non-negative integer, got 'two'/);
+    // torchrun's node view must describe the same ranks (the operator sets NODE_RANK/NNODES for other runtimes too).
+    const pod = { ...base, RANK: '8', WORLD_SIZE: '16', LOCAL_RANK: '0', LOCAL_WORLD_SIZE: '8' };
+    assert.equal(readDistEnv({ ...pod, NODE_RANK: '1', NNODES: '2' }).rank, 8);
+    assert.throws(() => readDistEnv({ ...pod, NODE_RANK: '0' }), /NODE_RANK 0 × LOCAL_WORLD_SIZE 8 \+ LOCAL_RANK 0 is not RANK 8/);
+    assert.throws(() => readDistEnv({ ...pod, NNODES: '3' }), /NNODES 3 × LOCAL_WORLD_SIZE 8 is not WORLD_SIZE 16/);
   });
 });
 
