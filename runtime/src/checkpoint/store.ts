@@ -4,7 +4,7 @@
 // and hashes and falls back to the previous checkpoint, with a warning, when the latest is truncated or corrupt; a
 // manifest that parses but lists a file that is not there is a CheckpointAbort (the folder was changed after commit).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { open, rename, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -129,6 +129,18 @@ export function loadLatest(runDir: string, warn: (msg: string) => void = () => {
     }
   }
   return undefined;
+}
+
+/**
+ * A fresh start (resumeFrom none) beside old checkpoints: they are moved to checkpoints.replaced-<time>, not deleted,
+ * so that retention never prunes the new run's steps in favour of higher-numbered old ones, and a restart never
+ * mistakes them for the new run's. Returns the new folder, or undefined when there was nothing to move.
+ */
+export function setAsideCheckpoints(runDir: string, now = new Date()): string | undefined {
+  if (listSteps(runDir).length === 0) return undefined;
+  const to = `${checkpointsDir(runDir)}.replaced-${now.toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(checkpointsDir(runDir), to);
+  return to;
 }
 
 /**

@@ -23,6 +23,7 @@ import { resolveDistAddresses } from './resolve.js';
 import { podPath } from '../kube/pod-path.js';
 import { saveSharded } from './sharded-checkpoint.js';
 import { startSpec, uriPath } from '../checkpoint/resume.js';
+import { setAsideCheckpoints } from '../checkpoint/store.js';
 import { CheckpointAbort } from './shard-reader.js';
 import { StartFailure, startPoint, type StartResult } from './start-point.js';
 import { OperatorReporter, checkpointUri } from './report.js';
@@ -93,6 +94,9 @@ try {
   process.exit(1);
 }
 if (env.rank === 0) {
+  // Before any step, so before any save: a fresh start must not share its folder with an old run's checkpoints.
+  const aside = start.kind !== 'resumed' && !spec.resume ? setAsideCheckpoints(runDir) : undefined;
+  if (aside) log({ level: 'warn', msg: `resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}` });
   if (start.kind === 'resumed') log({ msg: 'resumed', step: trainer.step, dir: start.dir, writerRanks: start.writerRanks, restart: env.restart });
   else if (start.kind === 'initialised') log({ msg: 'initialised', fromStep: start.step, dir: start.dir, writerRanks: start.writerRanks, restart: env.restart });
   else log({ msg: 'started', restart: env.restart });

@@ -4,7 +4,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
-import { BackgroundSaver } from '../checkpoint/store.js';
+import { BackgroundSaver, setAsideCheckpoints } from '../checkpoint/store.js';
 import { startSpec } from '../checkpoint/resume.js';
 import { findResume, initWeights } from './start.js';
 import { joinDocuments, readDocuments } from '../data/corpus.js';
@@ -39,6 +39,8 @@ export async function runTraining(opts: TrainOptions, dataPath: string, runDir: 
   const text = joinDocuments(readDocuments(dataPath));
   const spec = startSpec(env, runDir);
   const ck = findResume(spec, hooks.warn);
+  const aside = spec.resume ? undefined : setAsideCheckpoints(runDir);
+  if (aside) hooks.warn(`resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}`);
   // The tokenizer saved with the run wins; a new BPE run trains one (deterministically) up to vocab_size.
   const saved = ck?.files.get('tokenizer.json');
   const tokenizer = saved ? tokenizerFromJSON(JSON.parse(Buffer.from(saved).toString('utf8'))) : opts.tokenizer === 'bpe' ? bpeTokenizer(trainBpe(text, modelConfig(opts.preset, opts.overrides).vocab_size)) : byteTokenizer;

@@ -2,7 +2,7 @@
 // through the pod entrypoint (runtime/src/dist/main.ts) over 2 local ranks (ZeRO-1 DP=2).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,10 +99,15 @@ describe('distributed start: one agreed step, and the operator\'s resume variabl
   it('resumeFrom <uri> resumes another run folder\'s newest checkpoint; resumeFrom none starts fresh beside checkpoints', async () => {
     const src = stoppedAt6('src-from');
     assertResumedLike(await job(path.join(tmp, 'fresh-from'), { MOE_RESUME_FROM: `file://${src}` }), 6);
-    const none = await job(stoppedAt6('none'), { MOE_RESUME_FROM: 'none' });
+    const noneDir = stoppedAt6('none');
+    const none = await job(noneDir, { MOE_RESUME_FROM: 'none' });
     assert.deepEqual(none.codes, [0, 0], none.stderr);
     assert.equal(startLine(none)?.msg, 'started');
     assert.deepEqual([...losses(none)], [...expected]);
+    // The old checkpoints were moved aside, not mixed with (or pruned in favour of) the new run's.
+    const aside = readdirSync(noneDir).filter((n) => n.startsWith('checkpoints.replaced-'));
+    assert.equal(aside.length, 1);
+    assert.deepEqual(readdirSync(path.join(noneDir, aside[0]!)).sort(), ['step-00000002', 'step-00000004', 'step-00000006']);
   });
 
   it('a committed manifest listing a file that does not exist stops every rank with exit 1, naming the file', async () => {

@@ -2,11 +2,11 @@
 // and the single-process start (resume everything vs initialise the weights only).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { agreeRound, startSpec } from '../../../runtime/src/checkpoint/resume.js';
-import { CheckpointAbort, checkpointsDir, saveCheckpoint, stepDirName } from '../../../runtime/src/checkpoint/store.js';
+import { CheckpointAbort, checkpointsDir, listSteps, saveCheckpoint, setAsideCheckpoints, stepDirName } from '../../../runtime/src/checkpoint/store.js';
 import { findResume, initWeights } from '../../../runtime/src/train/start.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../../runtime/src/train/options.js';
@@ -65,6 +65,14 @@ describe('single-process start', () => {
     assert.equal(findResume(startSpec({}, dir), () => {})?.step, 3);
     assert.equal(findResume(startSpec({ MOE_RESUME_STEP: '2' }, dir), () => {})?.step, 2);
     assert.equal(findResume(startSpec({ MOE_RESUME_FROM: 'none' }, dir), () => {}), undefined);
+  }));
+
+  test('a fresh start (none) moves old checkpoints aside instead of sharing the folder with them', () => withRun((dir) => {
+    const to = setAsideCheckpoints(dir, new Date('2026-01-02T03:04:05.678Z'))!;
+    assert.equal(path.basename(to), 'checkpoints.replaced-2026-01-02T03-04-05-678Z');
+    assert.deepEqual(readdirSync(to).sort(), ['step-00000001', 'step-00000002', 'step-00000003']);
+    assert.deepEqual(listSteps(dir), []);
+    assert.equal(setAsideCheckpoints(dir), undefined, 'nothing left to move');
   }));
 
   test('every checkpoint corrupt is an error naming each, not a fresh start', () => withRun((dir) => {
