@@ -92,6 +92,11 @@ cluster-down: build ## Stop the local cluster and remove its state
 demo: build native cluster-bin ## Run the main job end to end on the local cluster
 	MOE_CLUSTER_BIN=$(CLUSTER_BIN) bash examples/demo.sh
 
+##@ Images
+.PHONY: images
+images: $(NODE_STAMP) ## Build the operator and runtime OCI images (buildah, no daemon; cached outside the repo); print digests and sizes
+	bash scripts/images/build.sh
+
 ##@ Benchmarks
 .PHONY: bench
 bench: build native pyenv ## Run benchmarks; JSON results in bench/results/
