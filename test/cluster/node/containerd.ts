@@ -40,6 +40,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 [plugins.'io.containerd.cri.v1.runtime']
   # Pod network namespaces live under the node's state folder, so that removing the node removes them.
   netns_mounts_under_state_dir = true
+  # This machine refuses to lower any process's OOM score, even for root; the kubelet asks for -998 for sandboxes.
+  restrict_oom_score_adj = true
   [plugins.'io.containerd.cri.v1.runtime'.containerd]
     default_runtime_name = "runc"
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
