@@ -1,14 +1,15 @@
 // End to end on the local cluster: the operator gang-starts a DualPipe PP=2 × EP=2 MoETrainingJob whose pods run the
-// distributed runtime (runtime/src/dist/main.ts) as processes; one rank's process is killed mid-run; every rank exits,
-// the operator restarts the gang from the latest checkpoint, and the job succeeds.
+// distributed runtime (runtime/src/dist/main.ts) as containers from the runtime image on two real nodes, in a
+// namespace under Pod Security `restricted`; one rank's process is killed mid-run; every rank exits, the operator
+// restarts the gang from the latest checkpoint, and the job succeeds.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { startCluster, type LocalCluster } from '../cluster/index.js';
+import type { LocalCluster } from '../cluster/index.js';
+import { RUNTIME_IMAGE, restrictedNamespaceWithVolume, startRealCluster } from './real-cluster.js';
 import { eventually } from '../util/poll.js';
-import { DEFAULT_TOPOLOGY, ROOT, applyYaml, crdPaths, json, startOperator } from '../integration/operator/harness.js';
+import { DEFAULT_TOPOLOGY, applyYaml, crdPaths, json, startOperator } from '../integration/operator/harness.js';
 import { collectivesAvailable } from '../../runtime/src/dist/collectives-binding.js';
 import { need } from '../util/need.js';
 
@@ -16,11 +17,10 @@ const NS = 'e2e';
 const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 let c: LocalCluster;
 let op: Awaited<ReturnType<typeof startOperator>> | undefined;
-const shared = mkdtempSync(path.join(os.tmpdir(), 'moe-e2e-ckpt-'));
+let shared = '';
 
 function jobYaml(name: string): string {
   // `moe-runtime train` (the runtime image's command) hands a multi-rank pod to the distributed entrypoint.
-  const cli = path.join(ROOT, 'dist/runtime/src/cli.js');
   return `apiVersion: moe.io/v1alpha1
 kind: MoETrainingJob
 metadata: {name: ${name}, namespace: ${NS}}
@@ -43,8 +43,8 @@ spec:
     spec:
       containers:
       - name: trainer
-        image: moe-runtime:local
-        command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(cli)}, train]
+        image: ${RUNTIME_IMAGE()}
+        command: [moe-runtime, train]
         env:
         - {name: MOE_POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
         - {name: MOE_DIST_TIMEOUT_MS, value: "60000"}
@@ -52,7 +52,7 @@ spec:
         - {name: MOE_DIST_GRACE_MS, value: "1000"}
         volumeMounts: [{name: ckpt, mountPath: /checkpoints}]
       volumes:
-      - {name: ckpt, hostPath: {path: ${JSON.stringify(shared)}, type: DirectoryOrCreate}}
+      - {name: ckpt, persistentVolumeClaim: {claimName: checkpoints}}
 `;
 }
 
@@ -81,7 +81,7 @@ function steps(job: string): number[] {
 
 describe('distributed runtime on the local cluster', { skip }, () => {
   before(async () => {
-    c = await startCluster({ fleet: { spines: 0, leavesPerSpine: 0, nodesPerLeaf: 0, gpusPerNode: 8 }, runnerNodes: 1 });
+    c = await startRealCluster();
     for (const f of crdPaths()) await c.kubectl(['apply', '--server-side', '-f', f]);
     // kubectl wait fails outright while a fresh CRD has no conditions yet: retry it.
     await eventually(async () => {
@@ -93,7 +93,7 @@ describe('distributed runtime on the local cluster', { skip }, () => {
       }
     }, { timeoutMs: 90_000, intervalMs: 500, what: 'CRDs Established' });
     await applyYaml(c, DEFAULT_TOPOLOGY);
-    await c.kubectl(['create', 'namespace', NS]);
+    shared = await restrictedNamespaceWithVolume(c, NS);
     op = await startOperator(c.kubeConfig());
   });
 

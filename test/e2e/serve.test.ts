@@ -1,16 +1,15 @@
 // End to end on the local cluster: a MoETrainingJob trains a tiny model over 2 ranks (expert parallelism) and exports
 // it; an InferenceDeployment serves that export with a prefill replica, a decode replica of 2 pods (experts split over
-// the pods) and a router, all as real processes on a process-runner node. A streaming chat completion returns tokens;
+// the pods) and a router, all as containers from the runtime image on two real nodes, under Pod Security `restricted`. A streaming chat completion returns tokens;
 // the operator publishes an EPLB placement from the load the decode pods report; killing the decode leader mid-stream
 // ends that stream with an error event, the operator restarts the replica's gang, and new requests succeed again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startCluster, type LocalCluster } from '../cluster/index.js';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { LocalCluster } from '../cluster/index.js';
+import { RUNTIME_IMAGE, podLogs, restrictedNamespaceWithVolume, startRealCluster } from './real-cluster.js';
 import { eventually } from '../util/poll.js';
-import { DEFAULT_TOPOLOGY, ROOT, applyYaml, installCrds, json, startOperator } from '../integration/operator/harness.js';
+import { DEFAULT_TOPOLOGY, applyYaml, installCrds, json, startOperator } from '../integration/operator/harness.js';
 import { collectivesAvailable } from '../../runtime/src/dist/collectives-binding.js';
 import { need } from '../util/need.js';
 
@@ -18,10 +17,9 @@ const NS = 'serve';
 const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
 let c: LocalCluster;
 let op: Awaited<ReturnType<typeof startOperator>> | undefined;
-const shared = mkdtempSync(path.join(os.tmpdir(), 'moe-e2e-serve-'));
-const cli = path.join(ROOT, 'dist/runtime/src/cli.js');
+let shared = '';
 
-const TRAIN = `apiVersion: moe.io/v1alpha1
+const TRAIN = (): string => `apiVersion: moe.io/v1alpha1
 kind: MoETrainingJob
 metadata: {name: tiny, namespace: ${NS}}
 spec:
@@ -37,15 +35,15 @@ spec:
     spec:
       containers:
       - name: trainer
-        image: moe-runtime:local
-        command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(cli)}, train]
+        image: ${RUNTIME_IMAGE()}
+        command: [moe-runtime, train]
         env: [{name: MOE_POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]
         volumeMounts: [{name: ckpt, mountPath: /checkpoints}]
       volumes:
-      - {name: ckpt, hostPath: {path: ${JSON.stringify(shared)}, type: DirectoryOrCreate}}
+      - {name: ckpt, persistentVolumeClaim: {claimName: checkpoints}}
 `;
 
-const SERVE = `apiVersion: moe.io/v1alpha1
+const SERVE = (): string => `apiVersion: moe.io/v1alpha1
 kind: InferenceDeployment
 metadata: {name: chat, namespace: ${NS}}
 spec:
@@ -60,11 +58,11 @@ spec:
     spec:
       containers:
       - name: server
-        image: moe-runtime:local
-        command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(cli)}]
+        image: ${RUNTIME_IMAGE()}
+        command: [moe-runtime]
         volumeMounts: [{name: ckpt, mountPath: /checkpoints, readOnly: true}]
       volumes:
-      - {name: ckpt, hostPath: {path: ${JSON.stringify(shared)}, type: DirectoryOrCreate}}
+      - {name: ckpt, persistentVolumeClaim: {claimName: checkpoints}}
 `;
 
 /** PIDs of this machine's processes whose environment names pod ns/name. */
@@ -117,19 +115,23 @@ async function readSse(res: Response, onChunk: (chunk: any) => void = () => {}):
 }
 
 /** The serving pods' logs (tail), for a failure message. */
-function servingLogs(): string {
-  return ['chat-router-0', 'chat-prefill-0-0', 'chat-decode-0-0', 'chat-decode-0-1']
-    .map((p) => `--- ${p}\n${c.podLog(NS, p, 'server').split('\n').slice(-15).join('\n')}`).join('\n');
+function servingLogs(): Promise<string> {
+  return podLogs(c, NS, ['chat-router-0', 'chat-prefill-0-0', 'chat-decode-0-0', 'chat-decode-0-1']);
+}
+
+/** Awaits `p`; a failure carries the serving pods' logs as they are at that moment. */
+async function orLogs<T>(p: Promise<T>): Promise<T> {
+  try { return await p; } catch (err) { throw new Error(`${(err as Error).message}\n${await servingLogs()}`); }
 }
 
 describe('serving a trained model on the local cluster', { skip }, () => {
   let url = '';
 
   before(async () => {
-    c = await startCluster({ fleet: { spines: 0, leavesPerSpine: 0, nodesPerLeaf: 0, gpusPerNode: 8 }, runnerNodes: 1 });
+    c = await startRealCluster();
     await installCrds(c);
     await applyYaml(c, DEFAULT_TOPOLOGY);
-    await c.kubectl(['create', 'namespace', NS]);
+    shared = await restrictedNamespaceWithVolume(c, NS);
     op = await startOperator(c.kubeConfig(), { infd: true });
   });
 
@@ -148,8 +150,8 @@ describe('serving a trained model on the local cluster', { skip }, () => {
 
   test('train → serve the export: Available, /v1/models, a streaming chat completion, a plain completion', async () => {
     // Applied together: the deployment waits (ModelReady=False) until the training job has succeeded.
-    await applyYaml(c, TRAIN);
-    await applyYaml(c, SERVE);
+    await applyYaml(c, TRAIN());
+    await applyYaml(c, SERVE());
     const waiting = await eventually(async () => {
       const d = await deployment();
       return d.status?.conditions?.find((x: any) => x.type === 'ModelReady') ?? false;
@@ -183,19 +185,19 @@ describe('serving a trained model on the local cluster', { skip }, () => {
     await eventually(async () => (await fetch(`${url}/readyz`)).ok || false, { timeoutMs: 60_000, what: 'router ready' });
     // The process runner runs the readiness probe (/readyz), so the decode pods count as Ready only once loaded; the
     // router may still answer 502 for a moment, until it has read the routes the operator published for them.
-    await eventually(async () => {
+    await orLogs(eventually(async () => {
       const r = await fetch(`${url}/v1/completions`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'tiny', prompt: 'warm up', max_tokens: 1 }),
       });
       return r.status === 200 || (r.status === 502 ? false : assert.fail(`warm-up answered ${r.status}: ${await r.text()}`));
-    }, { timeoutMs: 120_000, intervalMs: 1000, what: `the decode replica answering\n${servingLogs()}` });
+    }, { timeoutMs: 120_000, intervalMs: 1000, what: 'the decode replica answering' }));
 
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 12, temperature: 0, stream: true }),
     });
-    assert.equal(res.status, 200, `${await res.clone().text()}\n${servingLogs()}`);
+    if (res.status !== 200) assert.fail(`chat completion answered ${res.status}: ${await res.text()}\n${await servingLogs()}`);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const sse = await readSse(res);
     assert.equal(sse.error, undefined, JSON.stringify(sse.error));
@@ -274,13 +276,13 @@ describe('serving a trained model on the local cluster', { skip }, () => {
       const now = uids.trim().split(/\s+/).filter(Boolean);
       return now.length === 2 && now.every((u) => !decodeUids.includes(u)) || false;
     }, { timeoutMs: 120_000, intervalMs: 1000, what: 'both decode pods replaced' });
-    const body = await eventually<any>(async () => {
+    const body = await orLogs(eventually<any>(async () => {
       const r = await fetch(`${url}/v1/completions`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'tiny', prompt: 'again ', max_tokens: 4, temperature: 0 }),
       });
       return r.status === 200 ? r.json() : false;
-    }, { timeoutMs: 120_000, intervalMs: 2000, what: `a completion after the restart\n${servingLogs()}` });
+    }, { timeoutMs: 120_000, intervalMs: 2000, what: 'a completion after the restart' }));
     assert.ok(body.usage.completion_tokens >= 1, JSON.stringify(body));
     const d = await available('chat Available after the decode replica restarted');
     assert.equal(d.status.roles.decode.readyReplicas, 1);

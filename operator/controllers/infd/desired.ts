@@ -7,6 +7,7 @@ import { API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, I
 import type { IInferenceDeployment } from '../../api/types.gen.js';
 import { servedModelName, uriPath, type RoleShape } from './spec.js';
 import { masterPort } from '../master-port.js';
+import { withRestrictedDefaults } from '../pod-security.js';
 
 type Meta = { name: string; namespace: string; uid: string };
 
@@ -265,7 +266,7 @@ export function rolePod(d: IInferenceDeployment, s: RoleShape, replica: number, 
       ...(t.annotations ? { annotations: { ...t.annotations } } : {}),
       ownerReferences: [ownerRef(d)],
     },
-    spec,
+    spec: withRestrictedDefaults(spec),
   };
 }
 
@@ -290,7 +291,7 @@ export function routerPod(d: IInferenceDeployment, i: number, ctx: ServeContext,
       ...(t.annotations ? { annotations: { ...t.annotations } } : {}),
       ownerReferences: [ownerRef(d)],
     },
-    spec,
+    spec: withRestrictedDefaults(spec),
   };
 }
 

@@ -6,6 +6,7 @@ import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCH
 import type { IMoETrainingJob } from '../../api/types.gen.js';
 import type { TrainingPlan } from '../../plan/types.js';
 import { masterPort } from '../master-port.js';
+import { withRestrictedDefaults } from '../pod-security.js';
 
 export const PLAN_MOUNT = '/etc/moe/plan';
 export const PLAN_FILE = 'plan.json';
@@ -261,6 +262,6 @@ export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number
       annotations: { ...(tpl.metadata?.annotations ?? {}), 'moe.io/plan-hash': hash },
       ownerReferences: [ownerRef(job)],
     },
-    spec,
+    spec: withRestrictedDefaults(spec),
   };
 }

@@ -1,9 +1,10 @@
 // The real nodes' network: one network namespace per cluster, which the kubelets, containerd (and so every pod's
 // network), kube-proxy and CoreDNS share. A veth pair joins it to this machine: the host end (10.201.X.1/30) is where
 // the API server listens for the nodes, the namespace end (10.201.X.2) is every node's InternalIP. Pods live on one
-// bridge per node (10.244.<node>.0/24) inside the namespace, routed between bridges there, and masqueraded behind
-// the namespace end when they reach the API server, so this machine needs no route to them. Nothing here touches
-// the host's routes or firewall: deleting the namespace removes all of it.
+// bridge per node (10.(192+X).<node>.0/24) inside the namespace, routed between bridges there. This machine gets one
+// route, to the cluster's pod range through the veth, so that tests and the demo reach pods by their IPs as nodes of
+// a real cluster do; the route goes away with the veth. The namespace has no default route: nothing in it reaches
+// beyond this machine. Deleting the namespace removes all of it.
 import { execFileSync } from 'node:child_process';
 
 export interface NodeNetwork {
@@ -21,7 +22,8 @@ export interface NodeNetwork {
   clusterCidr: string;
 }
 
-export const POD_RANGE = '10.244.0.0/16';
+/** Clusters with real nodes at once on one machine: each gets its own link and pod range. */
+const MAX_CLUSTERS = 8;
 
 export function sh(cmd: string, args: string[], input?: string): string {
   try {
@@ -38,12 +40,13 @@ export function inNetns(netns: string, cmd: string, args: string[]): [string, st
   return ['nsenter', [`--net=/var/run/netns/${netns}`, '--', cmd, ...args]];
 }
 
-/** The third octet X of 10.201.X.0/30 that no interface on this machine uses yet. */
+/** The X of 10.201.X.0/30 that no interface on this machine uses yet. Pod ranges 10.(192+X).0.0/16 stay clear of
+ *  KWOK's make-believe pod addresses (10.128.0.0/10) and the Service range (10.96.0.0/16). */
 function freeLinkOctet(): number {
   const used = new Set<number>();
   for (const m of sh('ip', ['-4', '-o', 'addr', 'show']).matchAll(/inet 10\.201\.(\d+)\./g)) used.add(Number(m[1]));
-  for (let x = 1; x < 255; x++) if (!used.has(x)) return x;
-  throw new Error('no free 10.201.X.0/30 link for a new cluster: stop other local clusters (make cluster-down)');
+  for (let x = 1; x <= MAX_CLUSTERS; x++) if (!used.has(x)) return x;
+  throw new Error(`${MAX_CLUSTERS} local clusters with real nodes are running already: stop one (make cluster-down NAME=...)`);
 }
 
 /** Short, interface-safe names (Linux allows 15 characters) derived from the cluster's state folder name. */
@@ -70,13 +73,12 @@ export function createNetwork(cluster: string, nodes: number): NodeNetwork {
   ns(['addr', 'add', `${nodeIp}/30`, 'dev', nsIf]);
   ns(['link', 'set', nsIf, 'up']);
   // No default route: from the namespace only the host end (the API server) is reachable, nothing beyond it.
+  const clusterCidr = `10.${192 + x}.0.0/16`;
+  sh('ip', ['route', 'add', clusterCidr, 'via', nodeIp, 'dev', hostIf]);
   const [cmd, args] = inNetns(netns, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
   sh(cmd, args);
-  // Pods reach the host end under the namespace's own address: the host has no route to the pod bridges.
-  const [ipt, iptArgs] = inNetns(netns, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', POD_RANGE, '-o', nsIf, '-j', 'MASQUERADE']);
-  sh(ipt, iptArgs);
-  const podCidrs = Array.from({ length: nodes }, (_, i) => `10.244.${i}.0/24`);
-  return { netns, hostIp, nodeIp, hostIf, nsIf, podCidrs, clusterCidr: POD_RANGE };
+  const podCidrs = Array.from({ length: nodes }, (_, i) => `10.${192 + x}.${i}.0/24`);
+  return { netns, hostIp, nodeIp, hostIf, nsIf, podCidrs, clusterCidr };
 }
 
 /** Deletes the namespace (and with it the veth pair, the bridges and every rule inside). Idempotent. */
