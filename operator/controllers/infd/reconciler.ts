@@ -383,19 +383,21 @@ export class InfdReconciler {
     const podsToMake = place.nodeSelectors.map((sel, i) => rolePod(dep, s, replica, i, ctx, revision, sel));
     const made: V1Pod[] = [];
     const w = this.writer(dep);
-    const errors: unknown[] = [];
-    await mapLimit(podsToMake, 16, async (p) => {
+    const errors = new Map<number, unknown>();
+    await mapLimit([...podsToMake.keys()], 16, async (i) => {
       try {
         // A pod of the name that this deployment does not control is a NameConflict: never released, never deleted.
-        made.push(await w.createPod(p, signal));
-        this.track(p, namespace, s, used);
+        made.push(await w.createPod(podsToMake[i]!, signal));
+        this.track(podsToMake[i]!, namespace, s, used);
       } catch (e) {
-        errors.push(e);
+        errors.set(i, e);
       }
     });
-    if (errors.length) {
+    if (errors.size) {
       await this.deletePods(made, signal); // half a gang is no gang: the next try starts it whole
-      throw errors.find((e) => e instanceof NameConflictError) ?? errors[0];
+      // A conflict first, else the lowest index's error: a retry refused the same way repeats the same message.
+      const byIndex = [...errors.keys()].sort((a, b) => a - b).map((i) => errors.get(i));
+      throw byIndex.find((e) => e instanceof NameConflictError) ?? byIndex[0];
     }
     await this.release(made, signal);
     st.event('Normal', InfdReason.GangReleased, gangReleasedMessage(s.role, replica, place.nodes, place.leaves));

@@ -415,9 +415,16 @@ export class MtjReconciler {
     const w = this.writer(job);
     // An existing pod of the name is taken only when this job controls it (created by an earlier reconcile the cache
     // has not shown yet); anyone else's pod is a NameConflict and is never released or deleted.
+    const failed = new Map<number, unknown>();
     await mapLimit(missing, 32, async (i) => {
-      created.push(await w.createPod(buildPod(job, p.plan, i, ctx, p.hash), signal));
+      try {
+        created.push(await w.createPod(buildPod(job, p.plan, i, ctx, p.hash), signal));
+      } catch (e) {
+        failed.set(i, e);
+      }
     });
+    // The lowest index's error, so that a retry refused the same way reports the same message (one event, not one per try).
+    if (failed.size) throw failed.get(Math.min(...failed.keys()));
     return created;
   }
 
