@@ -49,6 +49,7 @@ build_one() { # operator|runtime
   local what="$1" ref="$REGISTRY/moe-$1:$VERSION" paths files content revision epoch created key archive
   [ "$what" = operator ] && ref="$REGISTRY/moe-operator:$VERSION"
   read -ra paths <<<"$(inputs "$what")"
+  paths+=(':(exclude,glob)**/*.md')  # READMEs are not copied (.dockerignore)
   files="$(git -C "$REPO" ls-files --cached --others --exclude-standard -- "${paths[@]}" | LC_ALL=C sort -u)"
   content="$(cd "$REPO" && while read -r f; do [ -f "$f" ] && sha256sum "$f"; done <<<"$files" | hash16)"
   # The revision label is the last commit of these inputs; uncommitted changes mark it -dirty.
