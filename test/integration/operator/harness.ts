@@ -13,11 +13,11 @@ import { eventually } from '../../util/poll.js';
 
 export const ROOT = process.cwd();
 
-export async function startOperator(kc: KubeConfig, opts: { namespace?: string; resyncMs?: number; workers?: number; infd?: boolean } = {}) {
+export async function startOperator(kc: KubeConfig, opts: { namespace?: string; namespaces?: string[]; resyncMs?: number; workers?: number; infd?: boolean } = {}) {
   const client = new KubeClient(kc);
   const metrics = new OperatorMetrics(false);
   const log = process.env.MOE_TEST_LOG ? makeLogger('debug') : silentLogger();
-  const common = { kc, client, metrics, log, workers: opts.workers ?? 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}) };
+  const common = { kc, client, metrics, log, workers: opts.workers ?? 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.namespaces ? { namespaces: opts.namespaces } : {}) };
   const mtj = new MtjController({ ...common, plan: await loadPlanner() });
   // The InferenceDeployment controller runs beside it when asked (its CRDs must be installed).
   const infd = opts.infd ? new InfdController(common) : undefined;
@@ -91,12 +91,12 @@ export function readExample(name: string): string {
 
 /**
  * A kubeconfig for the operator's ServiceAccount with exactly the chart's RBAC (helm template of rbac.yaml and
- * serviceaccount.yaml), so tests prove the least-privilege rules suffice.
+ * serviceaccount.yaml, with `helmArgs` such as --set watchNamespaces={a}), so tests prove the least-privilege rules suffice.
  */
-export async function chartRbacKubeConfig(c: LocalCluster, namespace = 'moe-system'): Promise<KubeConfig> {
+export async function chartRbacKubeConfig(c: LocalCluster, namespace = 'moe-system', helmArgs: string[] = []): Promise<KubeConfig> {
   const chart = join(ROOT, 'charts', 'moe-operator');
   await c.kubectl(['create', 'namespace', namespace]).catch(() => undefined);
-  const rbac = await c.helm(['template', 'moe', chart, '--namespace', namespace, '--show-only', 'templates/rbac.yaml', '--show-only', 'templates/serviceaccount.yaml']);
+  const rbac = await c.helm(['template', 'moe', chart, '--namespace', namespace, ...helmArgs, '--show-only', 'templates/rbac.yaml', '--show-only', 'templates/serviceaccount.yaml']);
   await c.kubectl(['apply', '-f', '-'], rbac);
   const token = (await c.kubectl(['-n', namespace, 'create', 'token', 'moe-moe-operator', '--duration=2h'])).trim();
   const admin = c.kubeConfig();
