@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 need_tools mmdebstrap buildah
+lock_cache
 
 RUNTIME_PKGS=libstdc++6
 BUILD_PKGS=libstdc++6,build-essential,python3,libgloo-dev

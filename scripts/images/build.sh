@@ -6,16 +6,14 @@
 # Reproducible: file times and the created date are the last commit that touched the image's inputs, so a rebuild
 # gives the same digest. Prints a summary and, per image, one line for scripts:
 #   IMAGE <name:tag> <archive> <manifest digest>
-# usage: build.sh [--force] [--no-cache] [operator|runtime]...
-#   --force     rebuild even when the archive exists      --no-cache   also ignore buildah's layer cache
+# usage: build.sh [--force] [operator|runtime]...    --force: rebuild even when the archive exists
 source "$(dirname "$0")/lib.sh"
-force=0 nocache=() which=()
+force=0 which=()
 for a in "$@"; do
   case "$a" in
     --force) force=1 ;;
-    --no-cache) nocache=(--no-cache); force=1 ;;
     operator|runtime) which+=("$a") ;;
-    *) die "unknown argument $a (usage: build.sh [--force] [--no-cache] [operator|runtime]...)" ;;
+    *) die "unknown argument $a (usage: build.sh [--force] [operator|runtime]...)" ;;
   esac
 done
 [ ${#which[@]} -gt 0 ] || which=(operator runtime)
@@ -23,6 +21,10 @@ need_root
 need_tools buildah skopeo
 export TMPDIR="$CACHE/tmp"
 mkdir -p "$CACHE/out" "$TMPDIR"
+# One build at a time per cache: a second caller waits, then finds the archives the first one wrote.
+lock_cache
+# Working containers of an earlier run that was killed (nothing else uses this store while we hold the lock).
+"${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true
 
 bases="$(bash "$REPO/scripts/images/base.sh")"
 base_runtime="$(awk '$2 == "runtime" { print $3 }' <<<"$bases")"
@@ -63,7 +65,9 @@ build_one() { # operator|runtime
   if [ "$force" = 1 ] || [ ! -s "$archive" ] || [ ! -s "$archive.info" ]; then
     local t0=$SECONDS
     log "building $ref (key $key, revision $revision)"
-    "${BUILDAH[@]}" bud --quiet --isolation chroot --layers "${nocache[@]}" --pull=never \
+    # No --layers: with vfs every cached step is a full copy of the root file system (tens of GB); the archive key
+    # is the cache.
+    "${BUILDAH[@]}" bud --quiet --isolation chroot --layers=false --pull=never \
       --timestamp "$epoch" --identity-label=false "${ca_args[@]}" \
       --build-arg "BUILD_IMAGE=$base_build" --build-arg "BASE_IMAGE=$base_runtime" \
       --build-arg "VERSION=$VERSION" --build-arg "REVISION=$revision" --build-arg "SOURCE=$SOURCE" \
@@ -76,6 +80,11 @@ build_one() { # operator|runtime
     # Unpacked size: the sum of the layers' uncompressed sizes, as a node stores them.
     "${BUILDAH[@]}" images --format '{{.Size}}' "$ref" | head -1 >>"$archive.info.partial"
     mv "$archive.partial" "$archive" && mv "$archive.info.partial" "$archive.info" && rm -f "$archive.digest"
+    # The archive is the product: drop the image and whatever the build left dangling from the store.
+    "${BUILDAH[@]}" rmi "$ref" >/dev/null
+    "${BUILDAH[@]}" rmi --prune >/dev/null 2>&1 || true
+    # Archives of this image from earlier keys.
+    find "$CACHE/out" -maxdepth 1 -name "moe-$what-*.oci.tar*" ! -name "moe-$what-$VERSION-$key.oci.tar*" -delete
     log "built $ref in $((SECONDS - t0)) s"
     state=built
   else

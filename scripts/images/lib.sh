@@ -37,5 +37,14 @@ need_root() {
   [ "$(id -u)" = 0 ] || die "run as root: mmdebstrap and buildah's chroot isolation need it (e.g. sudo make images)"
 }
 
+# Holds $CACHE/.lock until the script exits; nested scripts (build.sh runs base.sh) inherit it.
+lock_cache() {
+  [ -n "${MOE_IMAGES_LOCKED:-}" ] && return 0
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.lock"
+  if ! flock -n 9; then log "waiting for another image build ($CACHE/.lock)"; flock 9; fi
+  export MOE_IMAGES_LOCKED=1
+}
+
 # Short content hash of stdin.
 hash16() { sha256sum | cut -c1-16; }
