@@ -40,7 +40,8 @@ $(PYENV)/.stamp: bench/requirements.txt
 .PHONY: deps pyenv cluster-bin
 deps: node_modules/.stamp ## Install Node 24 (if needed) and the npm dependencies
 pyenv: $(PYENV)/.stamp ## Python venv with numpy + ml_dtypes (FP8 oracle and benchmark peer)
-cluster-bin: ## Build (or reuse) etcd, kube-*, kubectl, kwok, helm into the cache outside the repo
+cluster-bin: ## Build (or reuse) etcd, kube-*, kubelet, kubectl, kwok, helm, containerd, coredns into the cache outside the repo; Debian's runc and CNI plugins
+	@bash test/cluster/node/install-deps.sh
 	@bash test/cluster/build.sh
 
 ##@ Build
@@ -64,7 +65,7 @@ verify: build ## Regenerate generated files and fail on drift
 
 ##@ Test
 .PHONY: test test-unit test-native test-integration test-e2e
-test: build native pyenv cluster-bin ## Run every suite: unit, native, integration (real API server), e2e
+test: build native pyenv cluster-bin images ## Run every suite: unit, native, integration (real API server), e2e
 	MOE_CLUSTER_BIN=$(CLUSTER_BIN) $(NODE_TEST) --test-concurrency=1 \
 	  'dist/test/unit/**/*.test.js' 'dist/test/native/**/*.test.js' \
 	  'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
@@ -75,21 +76,21 @@ test-unit: build pyenv ## Pure-logic tests, no server
 test-native: build native pyenv ## Kernel parity, fuzz and API tests
 	$(NODE_TEST) 'dist/test/native/**/*.test.js'
 
-test-integration: build cluster-bin ## Tests against a real kube-apiserver + scheduler
+test-integration: build cluster-bin images ## Tests against a real kube-apiserver + scheduler
 	MOE_CLUSTER_BIN=$(CLUSTER_BIN) $(NODE_TEST) --test-concurrency=1 'dist/test/integration/**/*.test.js'
 
-test-e2e: build native cluster-bin ## Whole system on the local cluster
+test-e2e: build native cluster-bin images ## Whole system on the local cluster
 	MOE_CLUSTER_BIN=$(CLUSTER_BIN) $(NODE_TEST) --test-concurrency=1 'dist/test/e2e/**/*.test.js'
 
 ##@ Local cluster
 .PHONY: cluster-up cluster-down demo
-cluster-up: build cluster-bin ## Start the local control plane + simulated GPU fleet (FLEET=spines x leaves x nodes x gpus, RUNNER_NODES=n)
-	MOE_CLUSTER_BIN=$(CLUSTER_BIN) node dist/test/cluster/cli.js up $(if $(NAME),--name $(NAME)) $(if $(FLEET),--fleet $(FLEET)) $(if $(RUNNER_NODES),--runner-nodes $(RUNNER_NODES))
+cluster-up: build cluster-bin ## Start the local control plane + simulated GPU fleet (FLEET=spines x leaves x nodes x gpus, REAL_NODES=n, RUNNER_NODES=n)
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) node dist/test/cluster/cli.js up $(if $(NAME),--name $(NAME)) $(if $(FLEET),--fleet $(FLEET)) $(if $(REAL_NODES),--real-nodes $(REAL_NODES)) $(if $(RUNNER_NODES),--runner-nodes $(RUNNER_NODES))
 
 cluster-down: build ## Stop the local cluster and remove its state
 	node dist/test/cluster/cli.js down $(if $(NAME),--name $(NAME))
 
-demo: build native cluster-bin ## Run the main job end to end on the local cluster
+demo: build cluster-bin images ## Run the main job end to end on the local cluster
 	MOE_CLUSTER_BIN=$(CLUSTER_BIN) bash examples/demo.sh
 
 ##@ Images

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: the whole system on this machine. A local Kubernetes cluster (real control plane, a simulated 2048-GPU
-# fleet, two process-runner nodes), the operator installed with Helm and running as a pod, the DeepSeek-V3 671B layout
-# planned and gang-started on the simulated fleet, the tiny model trained for real by 8 ranks with checkpoints, and
-# that model served with prefill/decode disaggregation behind an OpenAI-compatible router.
+# `make demo`: the whole system on this machine. The project's two images (`make images`), a local Kubernetes cluster
+# (real control plane, a simulated 2048-GPU fleet, two real nodes: kubelet + containerd + runc), the operator installed
+# with Helm from its image, the DeepSeek-V3 671B layout planned and gang-started on the simulated fleet, the tiny model
+# trained for real by 8 ranks (containers from the runtime image, Pod Security `restricted`) with checkpoints, and that
+# model served with prefill/decode disaggregation behind an OpenAI-compatible router.
 # The cluster stays up afterwards for a look around; `make cluster-down NAME=demo` removes it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,27 +16,28 @@ field() { kubectl -n "$NS" get mtj "$1" -o "jsonpath=$2" 2>/dev/null || true; }
 # shellcheck source=demo/print.sh
 . "$ROOT/examples/demo/print.sh"   # progress lines, each from one read of the job
 
-# Pods on runner nodes find `moe-runtime` on PATH, as they would in the runtime image.
-mkdir -p .tools/bin
-printf '#!/bin/sh\nexec node "%s/dist/runtime/src/cli.js" "$@"\n' "$ROOT" > .tools/bin/moe-runtime
-chmod +x .tools/bin/moe-runtime
-export PATH="$ROOT/.tools/bin:$PATH"
 rm -rf /tmp/moe-demo
+# The shared checkpoint folder behind the demo's PersistentVolume; the runtime image runs as uid 65532.
+mkdir -p /tmp/moe-demo/checkpoints && chmod 0777 /tmp/moe-demo/checkpoints
 
-step "1/6 local cluster: control plane, simulated fleet $FLEET, 2 process-runner nodes"
+step "1/6 local cluster: control plane, simulated fleet $FLEET, 2 real nodes (kubelet + containerd + runc) with the images loaded"
+# `make demo` built the images already (cached): this prints their archives, digests and sizes.
+images=$(bash scripts/images/build.sh 2>/dev/null | tee /dev/stderr | awk '$1 == "IMAGE" {print $3}' | paste -sd, -)
 node dist/test/cluster/cli.js down --name "$NAME" >/dev/null
-node dist/test/cluster/cli.js up --name "$NAME" --fleet "$FLEET" --runner-nodes 2 | head -3
+node dist/test/cluster/cli.js up --name "$NAME" --fleet "$FLEET" --real-nodes 2 --runner-nodes 0 --images "$images" | head -3
 eval "$(node dist/test/cluster/cli.js env --name "$NAME")"
 kubectl get nodes --no-headers | awk '{print $2}' | sort | uniq -c | sed 's/^/  nodes: /'
+kubectl get nodes -o wide -l moe.io/real-node=true
 
-step "2/6 helm install the operator (it runs as a pod, on a runner node, with the chart's least-privilege RBAC)"
-helm install moe-operator charts/moe-operator --namespace moe-system --create-namespace --wait --timeout 120s \
-  --set-json "command=[\"$(command -v node)\"]" --set-json "args=[\"$ROOT/dist/operator/main.js\"]" \
-  --set 'metrics.bindAddress=$(POD_IP)' --set-string 'nodeSelector.moe\.io/process-runner=true' \
+step "2/6 helm install the operator from its image (a pod on a real node, with the chart's least-privilege RBAC)"
+helm install moe-operator charts/moe-operator --namespace moe-system --create-namespace --wait --timeout 180s \
+  --set 'metrics.bindAddress=$(POD_IP)' --set-string 'nodeSelector.moe\.io/real-node=true' \
   --set defaultTopology.nodeSelector.type=kwok | sed -n '1,6p'
 kubectl -n moe-system get pods -o wide
 kubectl create namespace "$NS" >/dev/null
-kubectl apply -f examples/demo/runner-topology.yaml
+# Every pod the operator creates here must pass Pod Security `restricted`.
+kubectl label namespace "$NS" pod-security.kubernetes.io/enforce=restricted >/dev/null
+kubectl apply -f examples/demo/local-nodes-topology.yaml -f examples/demo/checkpoints.yaml
 
 step "3/6 DeepSeek-V3 671B layout (PP16 DualPipe x EP64 x DP2 = 2048 GPUs) on the simulated fleet"
 kubectl -n "$NS" apply -f examples/deepseek-v3-671b.yaml
@@ -51,7 +53,7 @@ echo "  pods per leaf: $(kubectl -n "$NS" get pods -l moe.io/job-name=deepseek-v
 kubectl -n "$NS" get events --field-selector involvedObject.name=deepseek-v3-671b --no-headers | awk '{$1=$2=""; print "  event:" $0}' | tail -4
 kubectl -n "$NS" delete mtj deepseek-v3-671b --wait=false >/dev/null
 
-step "4/6 the tiny model trained for real by 8 ranks (DualPipe PP2 x EP2 x ZeRO-1 DP2) on the runner nodes"
+step "4/6 the tiny model trained for real by 8 ranks (DualPipe PP2 x EP2 x ZeRO-1 DP2), containers on the real nodes"
 kubectl -n "$NS" apply -f examples/demo/tiny-8-ranks.yaml
 t0=$(date +%s); last=""
 while :; do
@@ -64,6 +66,7 @@ while :; do
   sleep 2
 done
 kubectl -n "$NS" get mtj tiny-8-ranks
+kubectl -n "$NS" get pods -l moe.io/job-name=tiny-8-ranks -o wide
 [ "$phase" = Succeeded ] || { kubectl -n "$NS" describe mtj tiny-8-ranks | tail -20; exit 1; }
 
 step "5/6 the trained checkpoint"
@@ -84,7 +87,9 @@ until [ "$(infd '{.status.conditions[?(@.type=="Available")].status}')" = True ]
   sleep 2
 done
 kubectl -n "$NS" get inferencedeployment,inferencerole
-kubectl -n "$NS" get pods -l moe.io/deployment-name=tiny-serve -o wide --no-headers | awk '{print "  pod: " $1 "  " $3 "  " $6 "  " $7}'
+kubectl -n "$NS" get pods -l moe.io/deployment-name=tiny-serve -o wide
+echo "  kubectl exec into the decode leader: uid $(kubectl -n "$NS" exec tiny-serve-decode-0-0 -- id -u), $(kubectl -n "$NS" exec tiny-serve-decode-0-0 -- sh -c 'grep CapEff /proc/self/status')"
+echo "  kubectl logs of the operator (last line): $(kubectl -n moe-system logs deploy/moe-operator --tail=1 | cut -c1-160)"
 ROUTER="http://$(kubectl -n "$NS" get pod tiny-serve-router-0 -o jsonpath='{.status.podIP}'):8000"
 echo "  model: $(infd '{.status.model.uri}') (from $(infd '{.status.model.resolvedFrom}'))"
 echo "  router: $ROUTER  (in a real cluster: the Service tiny-serve)"

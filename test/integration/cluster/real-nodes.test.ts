@@ -92,7 +92,7 @@ subjects: [{kind: ServiceAccount, name: default, namespace: ${NS}}]
     assert.deepEqual(nodes.map((n) => n.metadata.name).sort(), ['node-0', 'node-1']);
     for (const n of nodes) {
       assert.equal(n.status.nodeInfo.kubeletVersion, 'v1.37.2');
-      assert.match(n.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/v2\./);
+      assert.match(n.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\/v?2\./);
       assert.equal(n.status.allocatable['nvidia.com/gpu'], '8', 'the pretend GPUs are advertised');
     }
   });
