@@ -30,7 +30,10 @@ kubectl get nodes --no-headers | awk '{print $2}' | sort | uniq -c | sed 's/^/  
 kubectl get nodes -o wide -l moe.io/real-node=true
 
 step "2/6 helm install the operator from its image (a pod on a real node, with the chart's least-privilege RBAC)"
-helm install moe-operator charts/moe-operator --namespace moe-system --create-namespace --wait --timeout 180s \
+# The operator's own namespace enforces Pod Security `restricted` too: the chart's pod passes it as it is.
+kubectl create namespace moe-system >/dev/null
+kubectl label namespace moe-system pod-security.kubernetes.io/enforce=restricted >/dev/null
+helm install moe-operator charts/moe-operator --namespace moe-system --wait --timeout 180s \
   --set 'metrics.bindAddress=$(POD_IP)' --set-string 'nodeSelector.moe\.io/real-node=true' \
   --set defaultTopology.nodeSelector.type=kwok | sed -n '1,6p'
 kubectl -n moe-system get pods -o wide

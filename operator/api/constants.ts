@@ -3,6 +3,9 @@
 export const GROUP = 'moe.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
+/** The runtime image of this release (`make images`): what a template without containers runs. Kept equal to
+ *  package.json's version by test/unit/api/runtime-image.test.ts. */
+export const RUNTIME_IMAGE = 'ghcr.io/moe-operator/moe-runtime:0.1.0';
 export const MTJ_KIND = 'MoETrainingJob';
 export const MTJ_PLURAL = 'moetrainingjobs';
 export const TOPOLOGY_KIND = 'ClusterTopology';

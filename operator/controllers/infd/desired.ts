@@ -3,7 +3,7 @@
 // runtime/src/serve/README.md.
 import { createHash } from 'node:crypto';
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, InfdLabels, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, infdNames, type RoleName } from '../../api/constants.js';
+import { API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, InfdLabels, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, infdNames, type RoleName, RUNTIME_IMAGE } from '../../api/constants.js';
 import type { IInferenceDeployment } from '../../api/types.gen.js';
 import { servedModelName, uriPath, type RoleShape } from './spec.js';
 import { masterPort } from '../master-port.js';
@@ -150,7 +150,7 @@ export function inferenceRole(d: IInferenceDeployment, role: RoleName, replicas:
   };
 }
 
-const DEFAULT_CONTAINER: V1Container = { name: 'server', image: 'moe-runtime:latest', command: ['moe-runtime'] };
+const DEFAULT_CONTAINER: V1Container = { name: 'server', image: RUNTIME_IMAGE, command: ['moe-runtime'] };
 
 const field = (name: string, fieldPath: string): V1EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 const vals = (o: Record<string, string | number>): V1EnvVar[] => Object.entries(o).map(([name, v]) => ({ name, value: String(v) }));

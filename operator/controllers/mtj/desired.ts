@@ -2,7 +2,7 @@
 // reporter ServiceAccount/Role/RoleBinding (least-privilege progress channel, see README.md) and the gated pods.
 import { createHash } from 'node:crypto';
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, childNames } from '../../api/constants.js';
+import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, childNames, RUNTIME_IMAGE } from '../../api/constants.js';
 import type { IMoETrainingJob } from '../../api/types.gen.js';
 import type { TrainingPlan } from '../../plan/types.js';
 import { masterPort } from '../master-port.js';
@@ -204,7 +204,7 @@ export function contractEnv(job: IMoETrainingJob, plan: TrainingPlan, pod: numbe
   return Object.entries(env).map(([k, value]) => ({ name: k, value }));
 }
 
-const DEFAULT_CONTAINER: V1Container = { name: 'trainer', image: 'moe-runtime:latest', command: ['moe-runtime', 'train'] };
+const DEFAULT_CONTAINER: V1Container = { name: 'trainer', image: RUNTIME_IMAGE, command: ['moe-runtime', 'train'] };
 
 /** The gated pod `index` of the gang. */
 export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number, ctx: RunContext, hash: string): V1Pod {

@@ -66,3 +66,18 @@ test('helm install puts CRDs, the default ClusterTopology and the operator into 
   await c.helm(['uninstall', 'moe', '--namespace', 'moe-system']);
   await eventually(async () => ((await c.kubectl(['-n', 'moe-system', 'get', 'deployments', '-o', 'name'])).trim() === '' ? true : false), { what: 'deployment removed' });
 });
+
+test("the chart's operator pods pass Pod Security restricted in their namespace", async () => {
+  await c.kubectl(['create', 'namespace', 'moe-restricted']);
+  await c.kubectl(['label', 'namespace', 'moe-restricted', 'pod-security.kubernetes.io/enforce=restricted']);
+  await c.helm(['install', 'moe-r', CHART, '--namespace', 'moe-restricted', '--set', 'replicaCount=2', '--set', 'defaultTopology.create=false', '--wait=false']);
+  // The ReplicaSet creates both pods only if admission lets them in; a refusal would leave FailedCreate events instead.
+  await eventually(async () => {
+    const pods = (await c.kubectl(['-n', 'moe-restricted', 'get', 'pods', '-o', 'name'])).trim().split('\n').filter(Boolean);
+    if (pods.length === 2) return true;
+    const events = await c.kubectl(['-n', 'moe-restricted', 'get', 'events', '--field-selector', 'reason=FailedCreate', '-o', 'jsonpath={.items[*].message}']);
+    assert.doesNotMatch(events, /violates PodSecurity/);
+    return false;
+  }, { timeoutMs: 60_000, what: 'two operator pods admitted under restricted' });
+  await c.helm(['uninstall', 'moe-r', '--namespace', 'moe-restricted']);
+});
