@@ -86,9 +86,18 @@ export async function advertiseGpus(kc: KubeConfig, names: string[], gpus: numbe
         await sleep(250);
       }
     }
-    const ops = [GPU_RESOURCE, IB_RESOURCE].map((r) => ({
-      op: 'add', path: `/status/capacity/${r.replace('/', '~1')}`, value: String(gpus),
-    }));
-    await api.patchNodeStatus({ name, body: ops }, patch);
+    // Allocatable too: the kubelet copies extended resources from capacity only at its next status update (up to
+    // 10 s later), and the scheduler and the planner read allocatable. Patched until both fields hold them, in case
+    // a status update the kubelet was sending at the same moment replaced ours.
+    const ops = [GPU_RESOURCE, IB_RESOURCE].flatMap((r) => ['capacity', 'allocatable'].map((field) => ({
+      op: 'add', path: `/status/${field}/${r.replace('/', '~1')}`, value: String(gpus),
+    })));
+    const has = (m: Record<string, string> | undefined) => m?.[GPU_RESOURCE] === String(gpus) && m?.[IB_RESOURCE] === String(gpus);
+    while (!has(node.status?.capacity) || !has(node.status?.allocatable)) {
+      if (Date.now() > deadline) throw new Error(`node ${name} does not keep ${gpus} ${GPU_RESOURCE} in capacity and allocatable`);
+      await api.patchNodeStatus({ name, body: ops }, patch);
+      await sleep(250);
+      node = await api.readNode({ name });
+    }
   }
 }
