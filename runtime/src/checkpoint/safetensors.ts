@@ -57,19 +57,19 @@ export interface ParsedFile {
   tensors: Map<string, TensorEntry>;
 }
 
-/** Parses and validates a whole file; every error names the tensor or the header field. */
-export function parse(buf: Uint8Array, label = 'safetensors'): ParsedFile {
-  if (buf.length < 8) throw new Error(`${label}: file is ${buf.length} bytes, shorter than the 8-byte header length`);
-  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  if (8 + n > buf.length) throw new Error(`${label}: header length ${n} runs past the end of the ${buf.length}-byte file (truncated?)`);
+/** A header entry: dtype, shape and byte offsets relative to the start of the data. */
+export interface HeaderEntry { dtype: Dtype; shape: number[]; begin: number; end: number }
+
+/** Parses the JSON header (the bytes after the 8-byte length): its metadata and each tensor's entry, checked for a
+ *  known dtype and present shape/offsets. Used for whole files and by readers that read only the header. */
+export function parseHeader(json: Uint8Array, label = 'safetensors'): { metadata: Record<string, string>; entries: Map<string, HeaderEntry> } {
   let obj: Record<string, unknown>;
   try {
-    obj = JSON.parse(Buffer.from(buf.subarray(8, 8 + n)).toString('utf8'));
+    obj = JSON.parse(Buffer.from(json).toString('utf8'));
   } catch (e) {
     throw new Error(`${label}: header is not valid JSON (${(e as Error).message})`);
   }
-  const dataStart = 8 + n;
-  const tensors = new Map<string, TensorEntry>();
+  const entries = new Map<string, HeaderEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, v] of Object.entries(obj)) {
     if (name === '__metadata__') {
@@ -79,11 +79,24 @@ export function parse(buf: Uint8Array, label = 'safetensors'): ParsedFile {
     const t = v as { dtype?: Dtype; shape?: number[]; data_offsets?: [number, number] };
     if (!t.dtype || !(t.dtype in DTYPE_BYTES)) throw new Error(`${label}: tensor ${name} has unknown dtype ${String(t.dtype)}`);
     if (!Array.isArray(t.shape) || !Array.isArray(t.data_offsets)) throw new Error(`${label}: tensor ${name} lacks shape or data_offsets`);
-    const [b, e] = t.data_offsets;
-    const want = t.shape.reduce((a, x) => a * x, 1) * DTYPE_BYTES[t.dtype];
-    if (e - b !== want) throw new Error(`${label}: tensor ${name} spans ${e - b} bytes, but ${t.dtype}${JSON.stringify(t.shape)} needs ${want}`);
+    entries.set(name, { dtype: t.dtype, shape: t.shape, begin: t.data_offsets[0], end: t.data_offsets[1] });
+  }
+  return { metadata, entries };
+}
+
+/** Parses and validates a whole file; every error names the tensor or the header field. */
+export function parse(buf: Uint8Array, label = 'safetensors'): ParsedFile {
+  if (buf.length < 8) throw new Error(`${label}: file is ${buf.length} bytes, shorter than the 8-byte header length`);
+  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
+  if (8 + n > buf.length) throw new Error(`${label}: header length ${n} runs past the end of the ${buf.length}-byte file (truncated?)`);
+  const { metadata, entries } = parseHeader(buf.subarray(8, 8 + n), label);
+  const dataStart = 8 + n;
+  const tensors = new Map<string, TensorEntry>();
+  for (const [name, { dtype, shape, begin: b, end: e }] of entries) {
+    const want = shape.reduce((a, x) => a * x, 1) * DTYPE_BYTES[dtype];
+    if (e - b !== want) throw new Error(`${label}: tensor ${name} spans ${e - b} bytes, but ${dtype}${JSON.stringify(shape)} needs ${want}`);
     if (dataStart + e > buf.length) throw new Error(`${label}: tensor ${name} ends at byte ${dataStart + e}, past the end of the ${buf.length}-byte file (truncated?)`);
-    tensors.set(name, { name, dtype: t.dtype, shape: t.shape, data: buf.subarray(dataStart + b, dataStart + e) });
+    tensors.set(name, { name, dtype, shape, data: buf.subarray(dataStart + b, dataStart + e) });
   }
   return { metadata, tensors };
 }

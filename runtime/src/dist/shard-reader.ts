@@ -10,7 +10,7 @@
 // exist means the folder was changed after it was committed: that is a CheckpointAbort (the job exits 1).
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { DTYPE_BYTES, type Dtype } from '../checkpoint/safetensors.js';
+import { DTYPE_BYTES, parseHeader, type HeaderEntry } from '../checkpoint/safetensors.js';
 import { CheckpointAbort, sha256 } from '../checkpoint/store.js';
 import { STATE_FILE } from '../train/state.js';
 export { stepsAt } from '../checkpoint/store.js';
@@ -26,7 +26,6 @@ export interface ShardedManifest {
 
 export { CheckpointAbort };
 
-interface HeaderEntry { dtype: Dtype; shape: number[]; begin: number; end: number }
 interface FileIndex { name: string; rank: number; size: number; sha256: string; dataStart: number; entries: Map<string, HeaderEntry>; metadata: Record<string, string> }
 interface StoredPiece { file: string; key: string; from: number; to: number }
 
@@ -51,23 +50,7 @@ function readHeader(file: string, label: string): { dataStart: number; entries: 
     if (n > 1 << 28) throw new Error(`${label}: header length ${n} is implausible (corrupt?)`);
     const hb = Buffer.alloc(n);
     if (readSync(fd, hb, 0, n, 8) !== n) throw new Error(`${label}: header runs past the end (truncated?)`);
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(hb.toString('utf8'));
-    } catch (e) {
-      throw new Error(`${label}: header is not valid JSON (${(e as Error).message})`);
-    }
-    const entries = new Map<string, HeaderEntry>();
-    let metadata: Record<string, string> = {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (k === '__metadata__') {
-        metadata = v as Record<string, string>;
-        continue;
-      }
-      const t = v as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
-      if (!(t.dtype in DTYPE_BYTES) || !Array.isArray(t.data_offsets)) throw new Error(`${label}: tensor ${k} has a bad header entry`);
-      entries.set(k, { dtype: t.dtype, shape: t.shape, begin: t.data_offsets[0], end: t.data_offsets[1] });
-    }
+    const { entries, metadata } = parseHeader(hb, label);
     return { dataStart: 8 + n, entries, metadata };
   } finally {
     closeSync(fd);
