@@ -137,6 +137,20 @@ export class WriteBackoff {
     this.m.delete(uid);
   }
 
+  /** Runs a reconcile's steps; a refused child write (or a name taken by someone else's object) becomes a condition
+   *  and event on the resource and a backoff, not an error the work queue would retry hot. Other errors propagate. */
+  async guard<R>(uid: string, generation: number, now: () => number, st: { writeFailed(f: WriteFailure): void },
+    steps: () => Promise<R>): Promise<R | { requeueAfterMs: number }> {
+    try {
+      return await steps();
+    } catch (e) {
+      const f = writeFailureOf(e);
+      if (!f) throw e;
+      st.writeFailed(f);
+      return { requeueAfterMs: this.failed(uid, generation, now(), f) };
+    }
+  }
+
   /** Whether the resource's last writes were refused (and nothing has gone through since). */
   failing(uid: string): boolean {
     return this.m.has(uid);

@@ -14,7 +14,7 @@ import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { isNotFound, pathOf, resourcePath, type KObject, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
-import { NameConflictError, WriteBackoff, childWriteError, writeFailureOf } from '../children.js';
+import { NameConflictError, WriteBackoff, childWriteError } from '../children.js';
 import { describeRestart, holdOf, observeReadiness, recordFailure, restartPolicy, type ReplicaRestarts } from './restarts.js';
 import { placeGang } from '../../plan/gang.js';
 import type { TopologySpec } from '../../plan/types.js';
@@ -116,16 +116,8 @@ export class InfdReconciler {
     const m = this.memo(cached.metadata.uid);
     const dep: IInferenceDeployment = { ...cached, apiVersion: API_VERSION, kind: INFD_KIND, spec: applyDefaults(specSchema, cached.spec), ...(m.written ? { status: m.written } : {}) };
     const st = new InfdStatusBuilder(dep, this.now());
-    let result: ReconcileResult | void;
-    try {
-      result = await this.steps(dep, m, st, signal);
-    } catch (e) {
-      // A refused child write or a name taken by someone else's object: status, event, backoff (not a hot retry).
-      const f = writeFailureOf(e);
-      if (!f) throw e;
-      st.writeFailed(f);
-      result = { requeueAfterMs: this.writeBackoff.failed(cached.metadata.uid, dep.metadata?.generation ?? 0, this.now().getTime(), f) };
-    }
+    const result = await this.writeBackoff.guard(cached.metadata.uid, dep.metadata?.generation ?? 0, () => this.now().getTime(), st,
+      () => this.steps(dep, m, st, signal));
     await this.writeStatus(dep, m, st, signal);
     if (st.events.length) void this.d.recorder.emitAll(dep, st.events);
     return result;

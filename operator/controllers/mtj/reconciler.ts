@@ -11,7 +11,7 @@ import type { Logger } from '../../kube/log.js';
 import type { OperatorMetrics } from '../../kube/metrics.js';
 import { pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
-import { WriteBackoff, childWriteError, writeFailureOf } from '../children.js';
+import { WriteBackoff, childWriteError } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, startContext, type RunContext } from './desired.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
@@ -121,16 +121,8 @@ export class MtjReconciler {
     await this.ensureFinalizer(job, signal);
 
     const st = new StatusBuilder(job, this.now());
-    let result: ReconcileResult | void;
-    try {
-      result = await this.steps(job, pods, st, signal);
-    } catch (e) {
-      // A refused child write or a name taken by someone else's object: status, event, backoff (not a hot retry).
-      const f = writeFailureOf(e);
-      if (!f) throw e;
-      st.writeFailed(f);
-      result = { requeueAfterMs: this.writeBackoff.failed(uid, job.metadata?.generation ?? 0, this.now().getTime(), f) };
-    }
+    const result = await this.writeBackoff.guard(uid, job.metadata?.generation ?? 0, () => this.now().getTime(), st,
+      () => this.steps(job, pods, st, signal));
     await this.writeStatus(job, st, signal);
     // Events are best effort and must not hold a worker: sent after the status write, not awaited.
     if (st.events.length) void this.d.recorder.emitAll(job, st.events);
