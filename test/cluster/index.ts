@@ -220,7 +220,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
     let real: RealNodes = { names: [], components: [] };
     if (net) {
       real = await startRealNodes(stateDir, binDir, pki, cp.server, net, kc, {
-        count: realCount, gpusPerNode: opts.realNodeGpus ?? 8, images: opts.images ?? [],
+        count: realCount, images: opts.images ?? [],
       });
       components.push(...real.components);
       await advertiseGpus(kc, real.names, opts.realNodeGpus ?? 8, timeoutMs, components);

@@ -21,7 +21,6 @@ export const LABEL_REAL_NODE = 'moe.io/real-node';
 
 export interface RealNodesOptions {
   count: number;
-  gpusPerNode: number;
   /** OCI archives to load into every node (e.g. from `make images`). */
   images: string[];
 }
@@ -59,7 +58,7 @@ export async function startRealNodes(stateDir: string, binDir: string, pki: Pki,
   const ports = await freePorts(2 * names.length);
   for (const [i, node] of names.entries()) {
     components.push(startKubelet(stateDir, binDir, net.netns, server, pki, {
-      node, index: i, nodeIp: net.nodeIp, podCidr: net.podCidrs[i]!, port: ports[2 * i]!, healthzPort: ports[2 * i + 1]!,
+      node, nodeIp: net.nodeIp, podCidr: net.podCidrs[i]!, port: ports[2 * i]!, healthzPort: ports[2 * i + 1]!,
       runtimeSocket: runtimes[i]!.socket, clusterDns: net.nodeIp, cgroupRoot: cgroupRoots[i]!,
       labels: {
         [LABEL_NVLINK_DOMAIN]: node, [LABEL_LEAF]: 'real-leaf', [LABEL_SPINE]: 'real-spine', [LABEL_REAL_NODE]: 'true',

@@ -12,7 +12,6 @@ import { ensureCgroupRoot } from './cgroups.js';
 
 export interface KubeletSpec {
   node: string;
-  index: number;
   nodeIp: string;
   podCidr: string;
   port: number;
