@@ -46,8 +46,9 @@ cluster-bin: ## Build (or reuse) etcd, kube-*, kubelet, kubectl, kwok, helm, con
 
 ##@ Build
 .PHONY: build native typecheck verify
-build: deps ## Compile the TypeScript to dist/
+build: deps ## Compile the TypeScript to dist/ (and drop output whose source was moved or deleted)
 	npx tsc -p tsconfig.json
+	@cd dist && find . -name '*.js' | while read -r f; do [ -f "../$${f%.js}.ts" ] || rm -f "$$f" "$$f.map"; done; find . -type d -empty -delete
 
 native: deps ## Build the nan addons: kernels (runtime/native) and Gloo collectives (runtime/collectives)
 	bash runtime/collectives/install-deps.sh

@@ -4,7 +4,7 @@
 // operations as in deepseek-ai/EPLB) timed in the same run when MOE_PYTHON is set.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { rng } from '../../operator/plan/baselines.js';
+import { rng } from '../../operator/plan/placement/baselines.js';
 import { rebalanceExperts } from '../../operator/plan/eplb.js';
 import { medianMs, repoRoot, writeResult } from './common.js';
 

@@ -2,14 +2,14 @@
 // 4096-token sequence) on a 2048-GPU fat tree (2 spines × 4 leaves × 32 nodes × 8 GPUs): cross-leaf bytes per step
 // of the planner vs its lower bound, and vs the kube-scheduler-like spread and a random placement measured in the
 // same run. Plan time (planTrainingJob end to end) for 2048 GPUs and for 16,384 GPUs (2 × 8 × 128 × 8, DP16).
-import { randomPlacement, spreadPlacement } from '../../operator/plan/baselines.js';
-import { evaluatePlacement } from '../../operator/plan/evaluate.js';
-import { defaultTopology, fleetNodes, type FleetShape } from '../../operator/plan/fleet.js';
+import { randomPlacement, spreadPlacement } from '../../operator/plan/placement/baselines.js';
+import { evaluatePlacement } from '../../operator/plan/placement/evaluate.js';
+import { defaultTopology, fleetNodes, type FleetShape } from '../../operator/plan/placement/fleet.js';
 import { planTrainingJob } from '../../operator/plan/index.js';
-import { rankNodes } from '../../operator/plan/placement.js';
+import { rankNodes } from '../../operator/plan/placement/pack.js';
 import { PRESETS } from '../../operator/plan/presets.js';
-import { buildCluster } from '../../operator/plan/topology.js';
-import { trafficVolumes } from '../../operator/plan/traffic.js';
+import { buildCluster } from '../../operator/plan/placement/topology.js';
+import { trafficVolumes } from '../../operator/plan/placement/traffic.js';
 import type { ParallelismSpec } from '../../operator/plan/types.js';
 import { medianMs, writeResult } from './common.js';
 

@@ -5,7 +5,7 @@ import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { modelConfig } from '../../runtime/src/model/config.js';
 import type { Engine } from '../../runtime/src/serve/engine/engine.js';
 import type { EngineOptions } from '../../runtime/src/serve/engine/types.js';
-import { nativeAvailable } from '../../runtime/src/train/precision.js';
+import { nativeAvailable } from '../../runtime/src/model/precision.js';
 import { repoRoot } from '../plan/common.js';
 
 export const config = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });

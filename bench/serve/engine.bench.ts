@@ -9,11 +9,11 @@
 import { loadavg } from 'node:os';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { modelConfig } from '../../runtime/src/model/config.js';
-import { buildParams, step } from '../../runtime/src/model/model.js';
+import { buildParams, step } from '../../runtime/src/model/transformer.js';
 import { Rng } from '../../runtime/src/model/rng.js';
 import { alloc32 } from '../../runtime/src/model/tensor.js';
 import { kernelInfo } from '../../runtime/src/native/index.js';
-import { nativeAvailable, precisionCtx, type Precision } from '../../runtime/src/train/precision.js';
+import { nativeAvailable, precisionCtx, type Precision } from '../../runtime/src/model/precision.js';
 import { Engine } from '../../runtime/src/serve/engine/engine.js';
 import { weightsFromParams } from '../../runtime/src/serve/engine/weights.js';
 import { writeResult } from '../plan/common.js';

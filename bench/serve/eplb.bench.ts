@@ -9,14 +9,14 @@
 import { loadavg } from 'node:os';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { modelConfig } from '../../runtime/src/model/config.js';
-import { buildParams } from '../../runtime/src/model/model.js';
+import { buildParams } from '../../runtime/src/model/transformer.js';
 import { Rng } from '../../runtime/src/model/rng.js';
 import { alloc32 } from '../../runtime/src/model/tensor.js';
-import { nativeAvailable } from '../../runtime/src/train/precision.js';
+import { nativeAvailable } from '../../runtime/src/model/precision.js';
 import { Engine } from '../../runtime/src/serve/engine/engine.js';
 import { weightsFromParams } from '../../runtime/src/serve/engine/weights.js';
 import { rebalanceExperts } from '../../operator/plan/eplb.js';
-import { balanceOf, contiguousPhy2log } from '../../operator/controllers/infd/eplb.js';
+import { balanceOf, contiguousPhy2log } from '../../operator/controllers/infd/expert-rebalance.js';
 import { writeResult } from '../plan/common.js';
 
 process.env.MOE_NUM_THREADS ??= '1';

@@ -14,7 +14,7 @@ import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { Sampler } from '../../runtime/src/data/sampler.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../runtime/src/train/options.js';
-import { nativeAvailable, type Precision } from '../../runtime/src/train/precision.js';
+import { nativeAvailable, type Precision } from '../../runtime/src/model/precision.js';
 import { kernelInfo } from '../../runtime/src/native/index.js';
 
 // Until the native pool's stale-worker race is fixed (a chunk can be run twice and the caller then waits forever;

@@ -5,7 +5,7 @@
 // Exit codes: 0 planned; 1 the job cannot be planned (each error names the field); 2 bad usage or unreadable input.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultTopology, fleetNodes, parseFleetShape } from '../plan/fleet.js';
+import { defaultTopology, fleetNodes, parseFleetShape } from '../plan/placement/fleet.js';
 import { planTrainingJob } from '../plan/index.js';
 import type { NodeLike, TopologySpec } from '../plan/types.js';
 import { InputError, parseJobYaml, parseTopologyYaml } from './load-job.js';
@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'report') {
     if (!file) throw new UsageError('report: give the run directory (the --run-dir of moe-runtime train)');
     // The runtime's report writer, not a second one: moectl only finds it for people.
-    const { writeReport } = await import('../../runtime/src/report/report.js');
+    const { writeReport } = await import('../report/training-report.js');
     for (const svg of writeReport(file, rest)) process.stdout.write(`${svg}\n`);
     return 0;
   }

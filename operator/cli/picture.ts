@@ -1,9 +1,9 @@
 // Pure builders of what moectl draws: the fleet map (spine → leaf → node, with the pipeline stage and data replica of
 // the pods on each node) and the schedule timeline (simulated with F=1, B=2, W=1, F&B=3).
 import { coordsOf } from '../plan/parallelism.js';
-import { fullSchedule } from '../plan/schedule-generate.js';
-import { simulateSchedule, type TimedOp } from '../plan/schedule-simulate.js';
-import { buildCluster, natural } from '../plan/topology.js';
+import { fullSchedule } from '../plan/schedule/generate.js';
+import { simulateSchedule, type TimedOp } from '../plan/schedule/simulate.js';
+import { buildCluster, natural } from '../plan/placement/topology.js';
 import type { NodeLike, TopologySpec, TrainingPlan } from '../plan/types.js';
 
 export interface MapNode {

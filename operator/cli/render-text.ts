@@ -1,6 +1,6 @@
 // The text report of `moectl plan`.
 import type { NodeLike, TopologySpec, TrainingPlan } from '../plan/types.js';
-import type { TimedOp } from '../plan/schedule-simulate.js';
+import type { TimedOp } from '../plan/schedule/simulate.js';
 import { fleetMap, scheduleTimeline } from './picture.js';
 
 const GB = 1e9;

@@ -1,17 +1,17 @@
 // The planner's single entry point for the operator, the CLI and the runtime: MoETrainingJob spec pieces + Nodes +
 // ClusterTopology → a JSON-serialisable plan, or field errors. Pure: no I/O.
-import { randomPlacement, spreadPlacement } from './baselines.js';
-import { evaluatePlacement, type PlacementCost } from './evaluate.js';
+import { randomPlacement, spreadPlacement } from './placement/baselines.js';
+import { evaluatePlacement, type PlacementCost } from './placement/evaluate.js';
 import { readJobSpec } from './job.js';
-import { lowerBound } from './lowerbound.js';
+import { lowerBound } from './placement/lowerbound.js';
 import { memoryPerGpu } from './memory.js';
-import { countParams } from './model.js';
+import { countParams } from './model-size.js';
 import { buildRankTable, buildStages, expertsByEpRank, validateParallelism, worldSize } from './parallelism.js';
-import { packPlacement, rankNodes } from './placement.js';
-import { checkRules, ruleLevelErrors } from './rules.js';
+import { packPlacement, rankNodes } from './placement/pack.js';
+import { checkRules, ruleLevelErrors } from './placement/rules.js';
 import { LABEL_HOSTNAME } from './labels.js';
-import { buildCluster, levelBandwidths, levelNames, topologyErrors, type ClusterModel } from './topology.js';
-import { trafficVolumes } from './traffic.js';
+import { buildCluster, levelBandwidths, levelNames, topologyErrors, type ClusterModel } from './placement/topology.js';
+import { trafficVolumes } from './placement/traffic.js';
 import type { FieldError, LevelTraffic, NodeLike, PlacementSummary, PlanResult, Toleration, TopologySpec } from './types.js';
 
 export * from './types.js';

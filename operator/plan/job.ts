@@ -1,6 +1,6 @@
 // Reads the planning-relevant parts of a MoETrainingJob spec (already parsed from YAML/JSON) into typed values,
 // applying the CRD's defaults, with errors that name the field and say what to write instead.
-import { resolveModel } from './model.js';
+import { resolveModel } from './model-size.js';
 import type { FieldError, ModelConfig, PackingRule, PackingSpec, ParallelismSpec, TrainingShape } from './types.js';
 
 export interface JobInput {

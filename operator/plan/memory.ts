@@ -6,9 +6,9 @@
 //   the 34·d BF16 figure of Korthikanti et al. with flash attention, since DeepSeek-V3 caches GEMM inputs in FP8 and
 //   recomputes RMSNorm and the MLA up-projections), plus per routed/shared expert copy the FP8 input (d) and the BF16
 //   gate/up outputs (4·moe_intermediate; the SwiGLU output is recomputed). A planning estimate, not a measurement.
-import { isMoeLayer } from './model.js';
+import { isMoeLayer } from './model-size.js';
 import { buildStages } from './parallelism.js';
-import type { TrafficVolumes } from './traffic.js';
+import type { TrafficVolumes } from './placement/traffic.js';
 import type { MemoryEstimate, ModelConfig, ParallelismSpec, TrainingShape } from './types.js';
 
 /**

@@ -1,6 +1,6 @@
 // Types of the planner's inputs and outputs. Everything here is plain data: the plan is JSON-serialisable (it is
 // written into the ConfigMap <job>-plan and mounted into pods as MOE_PLAN).
-import type { ScheduleName } from './schedule-types.js';
+import type { ScheduleName } from './schedule/ops.js';
 
 /** A field-level problem: `field` is a path in the job or topology spec (e.g. `spec.parallelism.expert`). */
 export interface FieldError {

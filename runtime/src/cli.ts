@@ -7,12 +7,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
 import { defaultTrainOptions, validateTrainOptions, type TrainOptions } from './train/options.js';
-import { PRECISIONS, type Precision } from './train/precision.js';
+import { PRECISIONS, type Precision } from './model/precision.js';
 import { metrics, runTraining } from './train/run.js';
 import { generate } from './generate.js';
-import { writeReport } from './report/report.js';
+import { writeReport } from '../../operator/report/training-report.js';
 import { syntheticCorpus } from './data/grammar.js';
-import { loadLatest } from './checkpoint/store.js';
+import { loadLatest } from './checkpoint/checkpoint-dirs.js';
 import { uriPath } from './checkpoint/resume.js';
 import { writeExport } from './checkpoint/export.js';
 import { readWeights, STATE_FILE } from './train/state.js';
@@ -74,7 +74,7 @@ async function train(argv: string[]): Promise<void> {
   // A pod of a multi-rank job: the distributed entrypoint takes everything from MOE_PLAN and the pod contract.
   if (Number(process.env.WORLD_SIZE ?? '1') > 1) {
     if (argv.length) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: the distributed trainer takes its settings from MOE_PLAN; drop the flags ${argv.join(' ')}`);
-    await import('./dist/main.js');
+    await import('./parallel/main.js');
     return;
   }
   const doc = readPlan();

@@ -1,12 +1,12 @@
 // Greedy generation from a run's latest good checkpoint (full recompute per token: the tiny model needs no cache).
 import { modelConfig } from './model/config.js';
-import { buildParams, step } from './model/model.js';
+import { buildParams, step } from './model/transformer.js';
 import { Rng } from './model/rng.js';
 import { alloc32 } from './model/tensor.js';
-import { loadLatest } from './checkpoint/store.js';
+import { loadLatest } from './checkpoint/checkpoint-dirs.js';
 import { tokenizerFromJSON } from './data/tokenizer.js';
 import { readWeights, STATE_FILE } from './train/state.js';
-import { precisionCtx, type Precision } from './train/precision.js';
+import { precisionCtx, type Precision } from './model/precision.js';
 import type { TrainOptions } from './train/options.js';
 
 export function generate(runDir: string, prompt: string, maxTokens: number, precision: Precision = 'bf16', warn: (m: string) => void = () => {}): string {

@@ -2,7 +2,7 @@
 // leaf × GPUs per node), labelled with the topology keys the default ClusterTopology reads. KWOK keeps them Ready and
 // runs their pods as make-believe; runner nodes are kept Ready by the process runner, which really runs their pods.
 import type { V1Node } from '@kubernetes/client-node';
-import { fleetNodes, parseFleetShape, type FleetShape } from '../../operator/plan/fleet.js';
+import { fleetNodes, parseFleetShape, type FleetShape } from '../../operator/plan/placement/fleet.js';
 import { GPU_RESOURCE, IB_RESOURCE, LABEL_HOSTNAME, LABEL_LEAF, LABEL_NVLINK_DOMAIN, LABEL_SPINE } from '../../operator/plan/labels.js';
 
 export { GPU_RESOURCE, IB_RESOURCE, LABEL_LEAF, LABEL_SPINE, type FleetShape };

@@ -1,5 +1,5 @@
 // End to end on the local cluster: the operator gang-starts a DualPipe PP=2 × EP=2 MoETrainingJob whose pods run the
-// distributed runtime (runtime/src/dist/main.ts) as containers from the runtime image on two real nodes, in a
+// distributed runtime (runtime/src/parallel/main.ts) as containers from the runtime image on two real nodes, in a
 // namespace under Pod Security `restricted`; one rank's process is killed mid-run; every rank exits, the operator
 // restarts the gang from the latest checkpoint, and the job succeeds.
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +10,7 @@ import type { LocalCluster } from '../cluster/index.js';
 import { RUNTIME_IMAGE, restrictedNamespaceWithVolume, startRealCluster } from './real-cluster.js';
 import { eventually } from '../util/poll.js';
 import { DEFAULT_TOPOLOGY, applyYaml, crdPaths, json, startOperator } from '../integration/operator/harness.js';
-import { collectivesAvailable } from '../../runtime/src/dist/collectives-binding.js';
+import { collectivesAvailable } from '../../runtime/src/comm/collectives-binding.js';
 import { need } from '../util/need.js';
 
 const NS = 'e2e';

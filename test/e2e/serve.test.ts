@@ -10,7 +10,7 @@ import type { LocalCluster } from '../cluster/index.js';
 import { RUNTIME_IMAGE, podLogs, restrictedNamespaceWithVolume, startRealCluster } from './real-cluster.js';
 import { eventually } from '../util/poll.js';
 import { DEFAULT_TOPOLOGY, applyYaml, installCrds, json, startOperator } from '../integration/operator/harness.js';
-import { collectivesAvailable } from '../../runtime/src/dist/collectives-binding.js';
+import { collectivesAvailable } from '../../runtime/src/comm/collectives-binding.js';
 import { need } from '../util/need.js';
 
 const NS = 'serve';

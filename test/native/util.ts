@@ -54,7 +54,7 @@ export function fp8Value(code: number, format: 'e4m3' | 'e5m2' = 'e4m3'): number
 }
 
 /** Deterministic PRNG (mulberry32): the planner's, so the project has one. */
-export { rng } from '../../operator/plan/baselines.js';
+export { rng } from '../../operator/plan/placement/baselines.js';
 
 /** Normal-ish random values (sum of uniforms), scaled. */
 export function randn(n: number, r: () => number, scale = 1): Float32Array {

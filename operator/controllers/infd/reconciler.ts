@@ -16,7 +16,7 @@ import { isNotFound, pathOf, resourcePath, type KObject, type KubeClient } from 
 import { ChildWriter } from '../child-writer.js';
 import { NameConflictError, WriteBackoff, childWriteError } from '../children.js';
 import { describeRestart, holdOf, observeReadiness, recordFailure, restartPolicy, type ReplicaRestarts } from './restarts.js';
-import { placeGang } from '../../plan/gang.js';
+import { placeGang } from '../../plan/placement/gang.js';
 import type { TopologySpec } from '../../plan/types.js';
 import { gpusInUse, toNodeLike } from '../mtj/plan-input.js';
 import { stableStringify } from '../mtj/reconciler.js';
@@ -24,9 +24,9 @@ import {
   depMeta, headlessService, inferenceRole, loadConfigMap, placementConfigMap, roleRevision, rolePod, roleSelector, routerPod, routerRevision, routerService, routerUrl,
   routesDocument, routingConfigMap, serveRbac, servePort, type Route, type ServeContext,
 } from './desired.js';
-import { addInto, decideRebalance, loadDelta, parseLoads, parsePlacement, parseState, smooth, type Reading } from './eplb.js';
+import { addInto, decideRebalance, loadDelta, parseLoads, parsePlacement, parseState, smooth, type Reading } from './expert-rebalance.js';
 import { gangReleasedMessage, isPodReady, observeGangs, type Gang } from './gangs.js';
-import { resolveArchitecture, resolveModelSource } from './model.js';
+import { resolveArchitecture, resolveModelSource } from './model-source.js';
 import { decideRollout, type RoleRolloutInput } from './rollout.js';
 import { roleShape, rolloutBounds, type RoleShape } from './spec.js';
 import { InfdStatusBuilder } from './status.js';

@@ -3,7 +3,7 @@
 import { numericBoundErrors } from '../../api/bounds.js';
 import { MoETrainingJobSchema, type IMoETrainingJob } from '../../api/types.gen.js';
 import { readJobSpec } from '../../plan/job.js';
-import { resolveModel } from '../../plan/model.js';
+import { resolveModel } from '../../plan/model-size.js';
 import { dnsLabelError } from '../names.js';
 import { masterPortError } from '../master-port.js';
 

@@ -1,6 +1,6 @@
 // gloo::rendezvous::Store over one TCP connection to the key-value store that rank 0 serves from TypeScript
-// (runtime/src/dist/store-server.ts). Gloo's threads call it while the JS event loop stays free to serve it.
-// Wire format (little-endian; runtime/src/dist/store-protocol.ts is the full definition):
+// (runtime/src/comm/rendezvous-server.ts). Gloo's threads call it while the JS event loop stays free to serve it.
+// Wire format (little-endian; runtime/src/comm/rendezvous-protocol.ts is the full definition):
 //   request  u8 op, u32 id, u32 len, body
 //            'S' body = u32 klen, key, value
 //            'G' body = u32 timeoutMs, key                -> the value once the key exists

@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeModelConfig } from '../model/config.js';
 import { isMoeLayer } from '../model/config.js';
-import { mtpPrefix } from '../model/model.js';
+import { mtpPrefix } from '../model/transformer.js';
 import { quantizeBlocks, toBf16 } from '../model/fp8.js';
 import { DTYPE_BYTES, type Dtype, type TensorEntry, bytesOf, serialize } from './safetensors.js';
 

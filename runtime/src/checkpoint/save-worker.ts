@@ -1,6 +1,6 @@
 // Worker thread that writes checkpoints (hashing, fsync, rename, pruning) while the trainer keeps computing.
 import { parentPort } from 'node:worker_threads';
-import { saveCheckpoint, type CkptFile } from './store.js';
+import { saveCheckpoint, type CkptFile } from './checkpoint-dirs.js';
 
 export interface SaveRequest {
   id: number;

@@ -5,7 +5,7 @@ import { addFfnParams, ffn } from './ffn.js';
 import type { Ctx } from './gemm.js';
 import type { Fwd } from './norm.js';
 import type { Params } from './params.js';
-import { balanceLoss, route, routeBackward, type RouteShape } from './router.js';
+import { balanceLoss, route, routeBackward, type RouteShape } from './gate.js';
 import { matmulN, matmulT, matmulTN, type Vec } from './tensor.js';
 
 export function addMoeParams(P: Params, prefix: string, c: RuntimeModelConfig): void {

@@ -1,6 +1,6 @@
 // Everything that defines a training run; saved as train.json in the run and in each checkpoint.
 import { ADAMW_DEFAULTS, type AdamWConfig } from './adamw.js';
-import type { Precision } from './precision.js';
+import type { Precision } from '../model/precision.js';
 import type { RuntimeModelConfig } from '../model/config.js';
 
 export interface TrainOptions {

@@ -4,7 +4,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
-import { BackgroundSaver, setAsideCheckpoints } from '../checkpoint/store.js';
+import { BackgroundSaver, setAsideCheckpoints } from '../checkpoint/checkpoint-dirs.js';
 import { startSpec } from '../checkpoint/resume.js';
 import { findResume, initWeights } from './start.js';
 import { joinDocuments, readDocuments } from '../data/corpus.js';

@@ -3,8 +3,8 @@
 // single-process and sharded checkpoints of any layout (dist/shard-reader.ts). A source with checkpoints of which
 // none is usable is an error naming each one's fault, never a silent start from step 0.
 import type { StartSpec } from '../checkpoint/resume.js';
-import { CheckpointAbort, readVerified as readStep, stepsAt } from '../checkpoint/store.js';
-import { copyBuffer, copyRange, openIndex, readVerified } from '../dist/shard-reader.js';
+import { CheckpointAbort, readVerified as readStep, stepsAt } from '../checkpoint/checkpoint-dirs.js';
+import { copyBuffer, copyRange, openIndex, readVerified } from '../checkpoint/shard-reader.js';
 import type { Trainer } from './trainer.js';
 
 export interface ResumePoint { step: number; dir: string; files: Map<string, Uint8Array> }

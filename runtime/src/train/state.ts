@@ -2,7 +2,7 @@
 // AdamW moments under optimizer.m./optimizer.v., router biases F32, the sampler position and step in __metadata__),
 // plus config.json, train.json and tokenizer.json. snapshot() copies, so saving can run in the background.
 import { asF32, asU16, bytesOf, parse, serialize, type TensorEntry } from '../checkpoint/safetensors.js';
-import type { CkptFile } from '../checkpoint/store.js';
+import type { CkptFile } from '../checkpoint/checkpoint-dirs.js';
 import type { Trainer } from './trainer.js';
 
 export const STATE_FILE = 'train_state.safetensors';

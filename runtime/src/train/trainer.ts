@@ -2,7 +2,7 @@
 // bias updates. Pure of I/O: the CLI does the logging and the saving with what trainStep/snapshot return.
 import { modelConfig, type RuntimeModelConfig } from '../model/config.js';
 import type { Ctx } from '../model/gemm.js';
-import { buildParams, step as modelStep } from '../model/model.js';
+import { buildParams, step as modelStep } from '../model/transformer.js';
 import type { Params } from '../model/params.js';
 import { Rng } from '../model/rng.js';
 import { alloc32 } from '../model/tensor.js';
@@ -10,7 +10,7 @@ import { Sampler } from '../data/sampler.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { AdamW, learningRate } from './adamw.js';
 import { biasSpread, updateBiases } from './balance.js';
-import { precisionCtx } from './precision.js';
+import { precisionCtx } from '../model/precision.js';
 import type { TrainOptions } from './options.js';
 
 export interface StepMetrics {

@@ -121,8 +121,8 @@ if (ok) {
     test('runtime: both native addons load and two Gloo ranks allreduce over loopback', () => {
       writeFileSync(join(runtime.rootfs, 'tmp', 'smoke.mjs'), `
         const { kernelInfo } = await import('/app/dist/runtime/src/native/index.js');
-        const { StoreServer } = await import('/app/dist/runtime/src/dist/store-server.js');
-        const { ProcessGroup } = await import('/app/dist/runtime/src/dist/process-group.js');
+        const { StoreServer } = await import('/app/dist/runtime/src/comm/rendezvous-server.js');
+        const { ProcessGroup } = await import('/app/dist/runtime/src/comm/process-group.js');
         const store = await StoreServer.start({ host: '127.0.0.1', port: 0, worldSize: 2, stallMs: 60000 });
         const spec = { name: 'smoke', ranks: [0, 1] };
         const groups = await Promise.all([0, 1].map((r) => ProcessGroup.connect({ spec, globalRank: r,

@@ -1,6 +1,6 @@
 // Where a gang starts, against a real API server (issue 13 §1): resumeFrom reaches the pods, the job's own recorded
 // checkpoint wins on a restart, initFrom.trainingJob waits for that job to succeed and then names its run folder, and
-// the schema refuses a malformed initFrom. (What the runtime does with these variables: test/native/dist/resume-agree.)
+// the schema refuses a malformed initFrom. (What the runtime does with these variables: test/native/parallel/resume-agree.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type LocalCluster } from '../../cluster/index.js';

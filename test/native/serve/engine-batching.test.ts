@@ -7,7 +7,7 @@ import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { modelConfig } from '../../../runtime/src/model/config.js';
 import { Engine } from '../../../runtime/src/serve/engine/engine.js';
 import { microServe } from './fixtures.js';
-import { nativeAvailable } from '../../../runtime/src/train/precision.js';
+import { nativeAvailable } from '../../../runtime/src/model/precision.js';
 import { BadRequestError, QueueFullError, type EngineOptions, type SamplingParams } from '../../../runtime/src/serve/engine/types.js';
 
 const native = need(nativeAvailable(), 'the native kernels addon (runtime/native)', 'run `make native`');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { modelConfig } from '../../../runtime/src/model/config.js';
 import { Engine } from '../../../runtime/src/serve/engine/engine.js';
-import type { Placement, SamplingParams } from '../../../runtime/src/serve/engine/types.js';
+import type { ExpertPlacement, SamplingParams } from '../../../runtime/src/serve/engine/types.js';
 import { microServe } from './fixtures.js';
 
 const c = modelConfig('deepseek-v3-tiny', microServe); // 3 layers, first dense: 2 MoE layers of 8 experts, top-2
@@ -55,7 +55,7 @@ test('placement with a replica of each layer\'s hottest expert: its tokens alter
   // 2 GPUs × 5 slots: experts 0..7 once, the hottest expert twice more (on both GPUs), slot 9 a spare copy of expert 0.
   const hot = before.map((row) => row.indexOf(Math.max(...row)));
   const phy2log = hot.map((h) => [0, 1, 2, 3, h, 4, 5, 6, 7, h].map((x, i) => (i === 9 && h === 0 ? 1 : x)));
-  const p: Placement = { version: 5, gpus: 2, slotsPerGpu: 5, phy2log };
+  const p: ExpertPlacement = { version: 5, gpus: 2, slotsPerGpu: 5, phy2log };
   e.setPlacement(p);
   assert.equal(e.stats().placementVersion, 5);
   assert.deepEqual(await gen(e, 'the cat sat on the mat'), want);
@@ -78,7 +78,7 @@ test('setPlacement mid-generation: requests in flight continue and give the same
   const ref = mk();
   const want = await gen(ref, 'swap me');
   const e = mk();
-  const p: Placement = { version: 2, gpus: 4, slotsPerGpu: 3, phy2log: [0, 1].map(() => [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3]) };
+  const p: ExpertPlacement = { version: 2, gpus: 4, slotsPerGpu: 3, phy2log: [0, 1].map(() => [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3]) };
   let swapped = false;
   const got = await gen(e, 'swap me', () => {
     if (!swapped) {
@@ -93,10 +93,10 @@ test('setPlacement mid-generation: requests in flight continue and give the same
 
 test('bad placements are refused with the field and the old placement stays', () => {
   const e = mk();
-  const ok: Placement = { version: 1, gpus: 2, slotsPerGpu: 4, phy2log: [0, 1].map(() => [0, 1, 2, 3, 4, 5, 6, 7]) };
+  const ok: ExpertPlacement = { version: 1, gpus: 2, slotsPerGpu: 4, phy2log: [0, 1].map(() => [0, 1, 2, 3, 4, 5, 6, 7]) };
   e.setPlacement(ok);
   const row = [0, 1, 2, 3, 4, 5, 6, 7];
-  const cases: [Placement, RegExp][] = [
+  const cases: [ExpertPlacement, RegExp][] = [
     [{ ...ok, version: 2, phy2log: [row] }, /phy2log must have one row per MoE layer \(2\), got 1/],
     [{ ...ok, version: 2, phy2log: [row, [0, 1, 2, 3, 4, 5, 6, 6]] }, /phy2log\[1\] gives expert 7 no slot/],
     [{ ...ok, version: 2, phy2log: [row, [0, 1, 2, 3, 4, 5, 6, 8]] }, /phy2log\[1\]\[7\] = 8 is not an expert id in \[0, 8\)/],

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { need } from '../../util/need.js';
 import { modelConfig, type RuntimeModelConfig } from '../../../runtime/src/model/config.js';
-import { buildParams, step } from '../../../runtime/src/model/model.js';
+import { buildParams, step } from '../../../runtime/src/model/transformer.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { alloc32 } from '../../../runtime/src/model/tensor.js';
-import { precisionCtx, nativeAvailable } from '../../../runtime/src/train/precision.js';
-import { InferenceModel, type Precision } from '../../../runtime/src/serve/engine/model.js';
+import { precisionCtx, nativeAvailable } from '../../../runtime/src/model/precision.js';
+import { InferenceModel, type Precision } from '../../../runtime/src/serve/engine/inference-model.js';
 import { weightsFromParams } from '../../../runtime/src/serve/engine/weights.js';
 
 const native = need(nativeAvailable(), 'the native kernels addon (runtime/native)', 'run `make native`');

@@ -1,18 +1,18 @@
 // One rank of the expert-parallel serving test, started by launch() with the pod contract's environment. Rank 0
 // serves (Engine with an ExpertParallelLeader), the others run serveExpertShard(); results go to stdout as one JSON
 // line. Every rank builds the same random weights (same seed), as pods load the same model folder.
-import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/dist/init.js';
-import { readDistEnv } from '../../../runtime/src/dist/env.js';
+import { initDistributed, distOptionsFromEnv } from '../../../runtime/src/comm/init.js';
+import { readDistEnv } from '../../../runtime/src/comm/pod-env.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { modelConfig } from '../../../runtime/src/model/config.js';
-import { buildParams } from '../../../runtime/src/model/model.js';
+import { buildParams } from '../../../runtime/src/model/transformer.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { alloc32 } from '../../../runtime/src/model/tensor.js';
 import { Engine } from '../../../runtime/src/serve/engine/engine.js';
 import { ExpertParallelLeader, serveExpertShard } from '../../../runtime/src/serve/engine/expert-parallel.js';
 import { joinReplica } from '../../../runtime/src/serve/engine/expert-parallel-pod.js';
 import { weightsFromParams } from '../../../runtime/src/serve/engine/weights.js';
-import type { Placement } from '../../../runtime/src/serve/engine/types.js';
+import type { ExpertPlacement } from '../../../runtime/src/serve/engine/types.js';
 import { EP_PROMPTS, EP_SEED, epPlacement } from './ep-fixture.js';
 import { microServe } from './fixtures.js';
 
@@ -44,7 +44,7 @@ if (dist.rank === 0) {
   const identity = await Promise.all(EP_PROMPTS.map((p) => gen(e, p)));
   // Idle past a few keep-alive ticks: the followers must still be there.
   await new Promise((r) => setTimeout(r, 700));
-  const p: Placement = epPlacement(dist.size);
+  const p: ExpertPlacement = epPlacement(dist.size);
   e.setPlacement(p);
   const replicated = await Promise.all(EP_PROMPTS.map((p) => gen(e, p)));
   const stats = e.stats();

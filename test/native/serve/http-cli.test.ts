@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { writeExport } from '../../../runtime/src/checkpoint/export.js';
-import { buildParams } from '../../../runtime/src/model/model.js';
+import { buildParams } from '../../../runtime/src/model/transformer.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { alloc32 } from '../../../runtime/src/model/tensor.js';
 import { call, deadUrl, post, sseEvents, tinyConfig } from './http-fixture.js';

@@ -1,7 +1,7 @@
 // EPLB bookkeeping: load deltas (restarts via startedAt), smoothing, balance measured by hand, publish decisions.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { balanceOf, decideRebalance, loadDelta, parseLoads, parseState, smooth } from '../../../operator/controllers/infd/eplb.js';
+import { balanceOf, decideRebalance, loadDelta, parseLoads, parseState, smooth } from '../../../operator/controllers/infd/expert-rebalance.js';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T01:00:00Z';

@@ -1,8 +1,8 @@
-// One serving replica placed with the training planner's placement (operator/plan/gang.ts) on synthetic fleets.
+// One serving replica placed with the training planner's placement (operator/plan/placement/gang.ts) on synthetic fleets.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { placeGang } from '../../../operator/plan/gang.js';
-import { defaultTopology, fleetNodes } from '../../../operator/plan/fleet.js';
+import { placeGang } from '../../../operator/plan/placement/gang.js';
+import { defaultTopology, fleetNodes } from '../../../operator/plan/placement/fleet.js';
 import type { NodeLike } from '../../../operator/plan/types.js';
 
 // 2 leaves × 4 nodes × 8 GPUs: gpu-s0-l0-n0 … gpu-s0-l1-n3.

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IMoETrainingJob } from '../../../operator/api/types.gen.js';
-import { resolveModelSource } from '../../../operator/controllers/infd/model.js';
+import { resolveModelSource } from '../../../operator/controllers/infd/model-source.js';
 import { InfdStatusBuilder, type RoleObservation } from '../../../operator/controllers/infd/status.js';
 import { validateDeployment } from '../../../operator/controllers/infd/validate.js';
 import { PRESETS } from '../../../operator/plan/presets.js';

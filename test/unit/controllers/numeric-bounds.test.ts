@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { numericBoundErrors } from '../../../operator/api/bounds.js';
 import { ClusterTopologySchema, InferenceDeploymentSchema, InferenceRoleSchema, MoETrainingJobSchema } from '../../../operator/api/types.gen.js';
 import type { JSONSchema } from '../../../operator/api/schema-to-ts.js';
-import { resolveArchitecture } from '../../../operator/controllers/infd/model.js';
+import { resolveArchitecture } from '../../../operator/controllers/infd/model-source.js';
 import { validateDeployment } from '../../../operator/controllers/infd/validate.js';
 import { MAX_WORLD_SIZE, validateJob } from '../../../operator/controllers/mtj/validate.js';
 import { makeJob } from './fixtures.js';

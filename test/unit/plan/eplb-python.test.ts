@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rng } from '../../../operator/plan/baselines.js';
+import { rng } from '../../../operator/plan/placement/baselines.js';
 import { rebalanceExperts } from '../../../operator/plan/eplb.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../../..');

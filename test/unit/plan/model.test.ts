@@ -1,7 +1,7 @@
 // Parameter counts against the published sizes, and model spec resolution errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countParams, resolveModel } from '../../../operator/plan/model.js';
+import { countParams, resolveModel } from '../../../operator/plan/model-size.js';
 import { PRESETS } from '../../../operator/plan/presets.js';
 
 test('deepseek-v3-671b: 671B total and 37B activated per token (TR), within 2%', () => {

@@ -3,14 +3,14 @@
 // the baselines must not beat it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomPlacement, spreadPlacement } from '../../../operator/plan/baselines.js';
-import { evaluatePlacement } from '../../../operator/plan/evaluate.js';
-import { defaultTopology, fleetNodes } from '../../../operator/plan/fleet.js';
-import { lowerBound } from '../../../operator/plan/lowerbound.js';
-import { packPlacement, rankNodes } from '../../../operator/plan/placement.js';
+import { randomPlacement, spreadPlacement } from '../../../operator/plan/placement/baselines.js';
+import { evaluatePlacement } from '../../../operator/plan/placement/evaluate.js';
+import { defaultTopology, fleetNodes } from '../../../operator/plan/placement/fleet.js';
+import { lowerBound } from '../../../operator/plan/placement/lowerbound.js';
+import { packPlacement, rankNodes } from '../../../operator/plan/placement/pack.js';
 import { PRESETS } from '../../../operator/plan/presets.js';
-import { buildCluster } from '../../../operator/plan/topology.js';
-import { trafficVolumes } from '../../../operator/plan/traffic.js';
+import { buildCluster } from '../../../operator/plan/placement/topology.js';
+import { trafficVolumes } from '../../../operator/plan/placement/traffic.js';
 import type { ParallelismSpec } from '../../../operator/plan/types.js';
 
 function* permutations(n: number): Generator<number[]> {

@@ -1,7 +1,7 @@
 // planTrainingJob end to end: the plan for the tiny and the full model, errors, exclusions, rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultTopology, fleetNodes } from '../../../operator/plan/fleet.js';
+import { defaultTopology, fleetNodes } from '../../../operator/plan/placement/fleet.js';
 import { planTrainingJob, type PlanInput } from '../../../operator/plan/index.js';
 
 const tiny = (o: Partial<PlanInput> = {}): PlanInput => ({

@@ -3,10 +3,10 @@
 // durations that satisfy the table's assumption B − W = F (the input-gradient half costs as much as a forward).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullSchedule } from '../../../operator/plan/schedule-generate.js';
-import { simulateSchedule, type Durations } from '../../../operator/plan/schedule-simulate.js';
-import { validateSchedule } from '../../../operator/plan/schedule-validate.js';
-import type { ScheduleName } from '../../../operator/plan/schedule-types.js';
+import { fullSchedule } from '../../../operator/plan/schedule/generate.js';
+import { simulateSchedule, type Durations } from '../../../operator/plan/schedule/simulate.js';
+import { validateSchedule } from '../../../operator/plan/schedule/validate.js';
+import type { ScheduleName } from '../../../operator/plan/schedule/ops.js';
 
 function grid(name: ScheduleName): [number, number][] {
   const out: [number, number][] = [];

@@ -2,10 +2,10 @@
 // description of DualPipe.step (REFERENCE.md §4) and the 1F1B rule, not produced by the generators.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dualPipeSchedule } from '../../../operator/plan/dualpipe.js';
-import { dualPipeVSchedule } from '../../../operator/plan/dualpipev.js';
-import { oneF1BSchedule } from '../../../operator/plan/onef1b.js';
-import { computeOrder, opText } from '../../../operator/plan/schedule-types.js';
+import { dualPipeSchedule } from '../../../operator/plan/schedule/dualpipe.js';
+import { dualPipeVSchedule } from '../../../operator/plan/schedule/dualpipev.js';
+import { oneF1BSchedule } from '../../../operator/plan/schedule/onef1b.js';
+import { computeOrder, opText } from '../../../operator/plan/schedule/ops.js';
 
 const split = (s: string) => s.trim().split(/\s+/);
 

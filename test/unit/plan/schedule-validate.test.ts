@@ -1,10 +1,10 @@
 // The validator and the simulator catch broken schedules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fullSchedule } from '../../../operator/plan/schedule-generate.js';
-import { simulateSchedule } from '../../../operator/plan/schedule-simulate.js';
-import { validateSchedule } from '../../../operator/plan/schedule-validate.js';
-import type { ScheduleOp } from '../../../operator/plan/schedule-types.js';
+import { fullSchedule } from '../../../operator/plan/schedule/generate.js';
+import { simulateSchedule } from '../../../operator/plan/schedule/simulate.js';
+import { validateSchedule } from '../../../operator/plan/schedule/validate.js';
+import type { ScheduleOp } from '../../../operator/plan/schedule/ops.js';
 
 const clone = (ops: ScheduleOp[][]) => ops.map((l) => l.map((o) => ({ ...o })));
 

@@ -1,9 +1,9 @@
 // The cluster model: exclusions with reasons, ordering, shared levels, NVLink domains over several nodes, fleets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultTopology, fleetNodes, parseFleetShape } from '../../../operator/plan/fleet.js';
+import { defaultTopology, fleetNodes, parseFleetShape } from '../../../operator/plan/placement/fleet.js';
 import { LABEL_HOSTNAME, LABEL_LEAF, LABEL_NVLINK_DOMAIN, LABEL_SPINE } from '../../../operator/plan/labels.js';
-import { buildCluster, leafLevel, sharedLevel, topologyErrors } from '../../../operator/plan/topology.js';
+import { buildCluster, leafLevel, sharedLevel, topologyErrors } from '../../../operator/plan/placement/topology.js';
 import type { NodeLike } from '../../../operator/plan/types.js';
 
 const node = (name: string, leaf: string, extra: Partial<NodeLike> = {}): NodeLike => ({

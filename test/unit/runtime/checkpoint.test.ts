@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync, readdirSync, existsSy
 import os from 'node:os';
 import path from 'node:path';
 import { parse, serialize, asF32, asU16 } from '../../../runtime/src/checkpoint/safetensors.js';
-import { BackgroundSaver, checkpointsDir, listSteps, loadLatest, saveCheckpoint, stepDirName } from '../../../runtime/src/checkpoint/store.js';
+import { BackgroundSaver, checkpointsDir, listSteps, loadLatest, saveCheckpoint, stepDirName } from '../../../runtime/src/checkpoint/checkpoint-dirs.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../../runtime/src/train/options.js';
 import { restore, snapshot } from '../../../runtime/src/train/state.js';

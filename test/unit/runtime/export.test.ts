@@ -5,7 +5,7 @@ import { modelConfig } from '../../../runtime/src/model/config.js';
 import { exportConfig, exportFiles, exportLayout, shardPlan } from '../../../runtime/src/checkpoint/export.js';
 import { parse, asF32 } from '../../../runtime/src/checkpoint/safetensors.js';
 import { decodeE4M3 } from '../../../runtime/src/model/fp8.js';
-import { buildParams } from '../../../runtime/src/model/model.js';
+import { buildParams } from '../../../runtime/src/model/transformer.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { alloc32 } from '../../../runtime/src/model/tensor.js';
 import { microOverrides } from './fixtures.js';

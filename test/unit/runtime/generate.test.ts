@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generate } from '../../../runtime/src/generate.js';
-import { saveCheckpoint } from '../../../runtime/src/checkpoint/store.js';
+import { saveCheckpoint } from '../../../runtime/src/checkpoint/checkpoint-dirs.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../../runtime/src/train/options.js';
 import { snapshot } from '../../../runtime/src/train/state.js';

@@ -9,7 +9,7 @@ import { addFfnParams, ffn } from '../../../runtime/src/model/ffn.js';
 import { addAttentionParams, attention } from '../../../runtime/src/model/attention.js';
 import { addMoeParams, moe } from '../../../runtime/src/model/moe.js';
 import { addBlockParams, block } from '../../../runtime/src/model/block.js';
-import { buildParams, step } from '../../../runtime/src/model/model.js';
+import { buildParams, step } from '../../../runtime/src/model/transformer.js';
 import { crossEntropy } from '../../../runtime/src/model/loss.js';
 import { ctx64, dotObjective, gradCheck, microConfig, randomVec } from './gradcheck.js';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { decodeE4M3, encodeE4M3, fromBf16, toBf16, quantizeBlocks } from '../../../runtime/src/model/fp8.js';
-import { route } from '../../../runtime/src/model/router.js';
+import { route } from '../../../runtime/src/model/gate.js';
 import { learningRate, AdamW, ADAMW_DEFAULTS } from '../../../runtime/src/train/adamw.js';
 import { updateBiases } from '../../../runtime/src/train/balance.js';
 import { Params } from '../../../runtime/src/model/params.js';
@@ -14,7 +14,7 @@ import { syntheticCorpus } from '../../../runtime/src/data/grammar.js';
 import { parseJsonl } from '../../../runtime/src/data/corpus.js';
 import { modelConfig } from '../../../runtime/src/model/config.js';
 import { validateTrainOptions, defaultTrainOptions } from '../../../runtime/src/train/options.js';
-import { gradScale } from '../../../runtime/src/train/precision.js';
+import { gradScale } from '../../../runtime/src/model/precision.js';
 
 test('E4M3 encode: known codes, round-to-nearest-even, saturation at 448, subnormals', () => {
   const cases: [number, number][] = [[0, 0x00], [1, 0x38], [-1, 0xb8], [448, 0x7e], [1000, 0x7e], [2 ** -9, 0x01], [2 ** -6, 0x08], [1.0625, 0x38], [1.1875, 0x3a], [0.5, 0x30], [3.5, 0x46]];

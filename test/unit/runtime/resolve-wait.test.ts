@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveHostWhenListed } from '../../../runtime/src/dist/resolve.js';
+import { resolveHostWhenListed } from '../../../runtime/src/comm/resolve.js';
 
 test('a name that appears in the hosts file after the start is resolved once listed', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'hosts-')), 'hosts');

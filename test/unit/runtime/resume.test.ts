@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { agreeRound, startSpec } from '../../../runtime/src/checkpoint/resume.js';
-import { CheckpointAbort, checkpointsDir, listSteps, saveCheckpoint, setAsideCheckpoints, stepDirName } from '../../../runtime/src/checkpoint/store.js';
+import { CheckpointAbort, checkpointsDir, listSteps, saveCheckpoint, setAsideCheckpoints, stepDirName } from '../../../runtime/src/checkpoint/checkpoint-dirs.js';
 import { findResume, initWeights } from '../../../runtime/src/train/start.js';
 import { Trainer } from '../../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../../runtime/src/train/options.js';

@@ -8,18 +8,18 @@
 // a step (possible only with expert parallelism, whose step awaits the network) takes effect at the next step.
 import type { Tokenizer } from '../../data/tokenizer.js';
 import type { RuntimeModelConfig } from '../../model/config.js';
-import { buildParams } from '../../model/model.js';
+import { buildParams } from '../../model/transformer.js';
 import { Rng } from '../../model/rng.js';
 import { alloc32 } from '../../model/tensor.js';
-import { nativeAvailable } from '../../train/precision.js';
+import { nativeAvailable } from '../../model/precision.js';
 import { ExpertLoad } from './expert-load.js';
 import { SequenceCache } from './kv-cache.js';
 import { loadModelFolder } from './load.js';
-import { InferenceModel, type Precision } from './model.js';
+import { InferenceModel, type Precision } from './inference-model.js';
 import type { ExpertParallelLeader } from './expert-parallel.js';
-import { identityPlacement, resolvePlacement, type ResolvedPlacement } from './placement.js';
+import { identityPlacement, resolvePlacement, type ResolvedPlacement } from './expert-slots.js';
 import { sample } from './sampler.js';
-import { QueueFullError, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type Placement, type ServeEngine } from './types.js';
+import { QueueFullError, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type ExpertPlacement, type ServeEngine } from './types.js';
 import { validateRequest } from './validate.js';
 import { weightsFromParams, type ModelWeights } from './weights.js';
 
@@ -62,9 +62,9 @@ export class Engine implements ServeEngine {
   private stepping = false;
   /** Sequences taken from the queue by the step in progress. */
   private admitting: Seq[] = [];
-  private pendingPlacement?: { r: ResolvedPlacement; raw: Placement };
+  private pendingPlacement?: { r: ResolvedPlacement; raw: ExpertPlacement };
   /** The placement in force as the operator wrote it (shipped to the EP followers). */
-  private rawPlacement?: Placement;
+  private rawPlacement?: ExpertPlacement;
 
   private constructor(readonly model: InferenceModel, readonly tokenizer: Tokenizer, private readonly opts: EngineOptions, trainedSeqLen?: number) {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new Error(`engine: maxBatch must be an integer >= 1, got ${String(opts.maxBatch)}`);
@@ -149,7 +149,7 @@ export class Engine implements ServeEngine {
     return this.load.cumulative();
   }
 
-  setPlacement(p: Placement): void {
+  setPlacement(p: ExpertPlacement): void {
     // Validated in full before anything changes, so a bad placement leaves the old one in force.
     const r = resolvePlacement(p, this.model.moeLayers, this.model.config.n_routed_experts);
     // The operator counts GPUs (pods × GPUs per pod); this runtime runs one EP process per pod.
@@ -159,7 +159,7 @@ export class Engine implements ServeEngine {
     else this.applyPlacement(r, p);
   }
 
-  private applyPlacement(r: ResolvedPlacement, raw: Placement): void {
+  private applyPlacement(r: ResolvedPlacement, raw: ExpertPlacement): void {
     this.load.setPlacement(r);
     this.rawPlacement = raw;
     this.log({ msg: 'placement swapped', version: r.version, gpus: r.gpus, slotsPerGpu: r.slotsPerGpu });

@@ -4,7 +4,7 @@
 // and so the tokens per GPU (EP rank = floor(slot / slotsPerGpu)).
 // balance() = max / mean tokens per GPU over the last `window` steps, per MoE layer, averaged over the layers.
 import type { Dispatch } from './moe.js';
-import type { ResolvedPlacement } from './placement.js';
+import type { ResolvedPlacement } from './expert-slots.js';
 
 export class ExpertLoad {
   private readonly counts: Float64Array[];

@@ -1,10 +1,10 @@
 // Wiring of expert parallelism for the pods of one replica (WORLD_SIZE > 1; RANK = the pod's index in the gang):
 // every pod joins the replica's process group (rendezvous at MASTER_ADDR:MASTER_PORT, as in training); rank 0 gets
 // an Engine whose routed experts run across the pods, the other ranks serve their expert slots until rank 0 closes.
-import { resolveDistAddresses } from '../../dist/resolve.js';
-import { distOptionsFromEnv, initDistributed, type Dist } from '../../dist/init.js';
-import { readDistEnv } from '../../dist/env.js';
-import { nativeAvailable } from '../../train/precision.js';
+import { resolveDistAddresses } from '../../comm/resolve.js';
+import { distOptionsFromEnv, initDistributed, type Dist } from '../../comm/init.js';
+import { readDistEnv } from '../../comm/pod-env.js';
+import { nativeAvailable } from '../../model/precision.js';
 import { Engine } from './engine.js';
 import { ExpertParallelLeader, serveExpertShard, type ShardStats } from './expert-parallel.js';
 import { loadModelFolder } from './load.js';

@@ -11,12 +11,12 @@
 //   result   Float32[rows·d], follower → leader                   tag 3
 // The leader sends NOOP controls while idle so a follower's receive never times out on a quiet server.
 // Rows travel in float32 so a sequence's tokens do not depend on which pod ran its experts.
-import type { ProcessGroup } from '../../dist/process-group.js';
+import type { ProcessGroup } from '../../comm/process-group.js';
 import { isMoeLayer, type RuntimeModelConfig } from '../../model/config.js';
 import { Experts } from './experts.js';
 import type { GemmPrecision } from './linear.js';
-import type { MoeCall } from './model.js';
-import type { ResolvedPlacement } from './placement.js';
+import type { MoeCall } from './inference-model.js';
+import type { ResolvedPlacement } from './expert-slots.js';
 import type { ModelWeights } from './weights.js';
 
 const OP_NOOP = 0;

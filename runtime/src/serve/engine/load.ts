@@ -4,7 +4,7 @@
 // whose servable model is the export rank 0 wrote into <run>/export (distributed runs: their checkpoints are shards).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadLatest } from '../../checkpoint/store.js';
+import { loadLatest } from '../../checkpoint/checkpoint-dirs.js';
 import { asF32, asU16, parse, type TensorEntry } from '../../checkpoint/safetensors.js';
 import { tokenizerFromJSON, type Tokenizer } from '../../data/tokenizer.js';
 import { modelConfig, RUNTIME_DEFAULTS, validateConfig, type RuntimeModelConfig } from '../../model/config.js';

@@ -1,9 +1,9 @@
-// DeepSeekMoE for inference: the training gate and router (runtime/src/model/router.ts, so routing is bit-identical),
+// DeepSeekMoE for inference: the training gate and router (runtime/src/model/gate.ts, so routing is bit-identical),
 // each routed (token, expert) pair handed to `dispatch` (which picks the physical replica, counts the load and returns
 // the slot), the experts run on their rows grouped by expert (experts.ts) — here, or on the EP ranks hosting the
 // chosen slots (expert-parallel.ts) — and are combined in expert order as in training, plus the shared expert.
 import type { RuntimeModelConfig } from '../../model/config.js';
-import { route, type RouteResult, type RouteShape } from '../../model/router.js';
+import { route, type RouteResult, type RouteShape } from '../../model/gate.js';
 import { matmulT } from '../../model/tensor.js';
 import { Experts } from './experts.js';
 import { Ffn } from './ffn.js';

@@ -31,7 +31,7 @@ export interface Handoff {
 }
 
 /** Expert placement of one role (the operator's EPLB output, see ../README.md). */
-export interface Placement {
+export interface ExpertPlacement {
   version: number;
   gpus: number;
   slotsPerGpu: number;
@@ -87,7 +87,7 @@ export interface ServeEngine {
   /** Cumulative routed-token counts [moe layer][logical expert] since start. */
   expertLoad(): number[][];
   /** Swaps the expert placement between two steps; requests in flight continue. */
-  setPlacement(p: Placement): void;
+  setPlacement(p: ExpertPlacement): void;
   stats(): EngineStats;
   /** Stops admitting, finishes nothing more, rejects waiters; resolves when the loop has stopped. */
   close(): Promise<void>;

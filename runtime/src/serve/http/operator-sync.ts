@@ -4,11 +4,11 @@
 //  - load: every few seconds merge-patches key `<pod name>` of `<deployment>-expert-load` with the cumulative routed
 //    tokens per expert and this process's start time (the operator takes differences between reports).
 import type { ConfigMapStore } from '../../kube/configmaps.js';
-import type { Placement, ServeEngine } from '../engine/types.js';
+import type { ExpertPlacement, ServeEngine } from '../engine/types.js';
 import { Poller } from './poll.js';
 import type { Log } from './server.js';
 
-export function parsePlacement(text: string, source: string): Placement {
+export function parsePlacement(text: string, source: string): ExpertPlacement {
   let j: unknown;
   try {
     j = JSON.parse(text);

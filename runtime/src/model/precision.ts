@@ -1,0 +1,120 @@
+// The precision modes of the training path (REFERENCE.md §2):
+//   fp8  — attention/FFN/expert linears: forward, dgrad and wgrad GEMMs on E4M3 inputs, 1×128 tiles for the left
+//          operand and 128×128 blocks for the right one, FP32 accumulation promoted every 128 of K; head and MTP
+//          projection in BF16.
+//   bf16 — the same model with every GEMM on BF16 inputs (the comparison run).
+//   fp32 — plain float32 loops (tests, no addon needed).
+// Native kernels come from runtime/src/native; without the addon, fp8/bf16 fall back to TypeScript emulation
+// (same quantisation, float32 loops) with a warning, so the trainer still runs.
+import { existsSync } from 'node:fs';
+import { refGemm, type Ctx, type Gemm } from './gemm.js';
+import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
+import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
+import * as native from '../native/index.js';
+
+export type Precision = 'fp8' | 'bf16' | 'fp32';
+export const PRECISIONS: Precision[] = ['fp8', 'bf16', 'fp32'];
+
+export function nativeAvailable(): boolean {
+  return existsSync(native.addonPath());
+}
+
+function f32(v: Vec): Float32Array {
+  if (!(v instanceof Float32Array)) throw new TypeError('the fp8/bf16 training path needs Float32Array tensors (use fp32 for float64)');
+  return v;
+}
+
+function tr(a: Float32Array, rows: number, cols: number): Float32Array {
+  return transpose(a, rows, cols, new Float32Array(a.length)) as Float32Array;
+}
+
+/** C[m,n] = A[m,k]·B[n,k]ᵀ with A in 1×128 tiles and B in 128×128 blocks. */
+function nativeFp8(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
+  return native.fp8Gemm(native.quantizeActivations(a, m, k), native.quantizeWeights(b, n, k));
+}
+
+function nativeBf16(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
+  return native.bf16Gemm(native.f32ToBf16(a), native.f32ToBf16(b), m, n, k);
+}
+
+function emulatedFp8(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
+  const y = new Float32Array(m * n);
+  matmulT(fakeQuant(a, m, k, 1, 128), fakeQuant(b, n, k, 128, 128), m, k, n, y);
+  return y;
+}
+
+function roundBf16(a: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = fromBf16(toBf16(a[i]));
+  return out;
+}
+
+function emulatedBf16(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
+  const y = new Float32Array(m * n);
+  matmulT(roundBf16(a), roundBf16(b), m, k, n, y);
+  return y;
+}
+
+type Kernel = (a: Float32Array, b: Float32Array, m: number, n: number, k: number) => Float32Array;
+
+/**
+ * Gradients are often far smaller than the 1e-4 amax floor of the tile scale (measured on the tiny preset: a
+ * quarter of the dgrad inputs have amax 2e-7…1e-4), which would quantise them coarsely or flush them to zero. So the
+ * gradient operand is multiplied by a power of two that brings its amax into [1, 2) and the product divided by it
+ * again: exact in binary floating point, and it leaves every per-tile scale doing the work it is meant to.
+ */
+export function gradScale(g: Float32Array): number {
+  let amax = 0;
+  for (let i = 0; i < g.length; i++) {
+    const a = Math.abs(g[i]);
+    if (a > amax) amax = a;
+  }
+  if (!(amax > 0) || !Number.isFinite(amax)) return 1;
+  return 2 ** -Math.floor(Math.log2(amax));
+}
+
+function scaled(g: Float32Array, c: number): Float32Array {
+  if (c === 1) return g;
+  const out = new Float32Array(g.length);
+  for (let i = 0; i < g.length; i++) out[i] = g[i] * c;
+  return out;
+}
+
+function addScaled(dst: Vec, src: Float32Array, inv: number): void {
+  for (let i = 0; i < src.length; i++) dst[i] += src[i] * inv;
+}
+
+/** A Gemm whose three products all go through `k` as C = A·Bᵀ; `rescale` applies gradScale to the gradients. */
+function gemmOf(name: string, k: Kernel, rescale: boolean): Gemm {
+  return {
+    name,
+    forward: (x, W, T, inF, outF) => k(f32(x), f32(W), T, outF, inF),
+    // dx[T,in] = dy[T,out] · W[out,in] = dy · (Wᵀ[in,out])ᵀ
+    dgrad: (dy, W, T, outF, inF, dx) => {
+      const c = rescale ? gradScale(f32(dy)) : 1;
+      addScaled(dx, k(scaled(f32(dy), c), tr(f32(W), outF, inF), T, inF, outF), 1 / c);
+    },
+    // dW[out,in] = dyᵀ[out,T] · (xᵀ[in,T])ᵀ
+    wgrad: (dy, x, T, outF, inF, dW) => {
+      const c = rescale ? gradScale(f32(dy)) : 1;
+      addScaled(dW, k(tr(scaled(f32(dy), c), T, outF), tr(f32(x), T, inF), outF, inF, T), 1 / c);
+    },
+  };
+}
+
+const fp32Gemm: Gemm = {
+  name: 'fp32',
+  forward: refGemm.forward,
+  dgrad: (dy, W, T, outF, inF, dx) => matmulN(dy, W, T, outF, inF, dx),
+  wgrad: (dy, x, T, outF, inF, dW) => matmulTN(dy, x, T, outF, inF, dW),
+};
+
+/** The context for a precision mode; `useNative` false forces the TypeScript emulation. */
+export function precisionCtx(p: Precision, useNative = nativeAvailable()): Ctx {
+  if (!PRECISIONS.includes(p)) throw new Error(`precision must be one of ${PRECISIONS.join(', ')}, got ${String(p)}`);
+  if (p === 'fp32') return { alloc: alloc32, linear: fp32Gemm, head: fp32Gemm };
+  const bf16 = gemmOf(useNative ? 'bf16-native' : 'bf16-emulated', useNative ? nativeBf16 : emulatedBf16, false);
+  if (p === 'bf16') return { alloc: alloc32, linear: bf16, head: bf16 };
+  const fp8 = gemmOf(useNative ? 'fp8-native' : 'fp8-emulated', useNative ? nativeFp8 : emulatedFp8, true);
+  return { alloc: alloc32, linear: fp8, head: bf16 };
+}

@@ -1,0 +1,129 @@
+// The distributed training entrypoint of a pod (I/O wiring): `node dist/runtime/src/parallel/main.js`. Reads the pod
+// contract (DESIGN.md §4) and the plan document in $MOE_PLAN, joins the job (rendezvous, watchdog), builds the
+// engine the plan asks for (pipeline schedule from the planner, expert/data parallelism, ZeRO-1), resumes from the
+// checkpoint step all ranks agree on (or initialises weights from MOE_INIT_URI; start-point.ts), trains, checkpoints every intervalSteps and at the end, and exits 0; a lost peer makes
+// it exit 75 (EXIT_PEER_LOST) so the operator restarts the gang. Progress goes to stdout as JSON lines (rank 0).
+import '../comm/threadpool.js'; // first: sizes libuv's pool for the Gloo waits
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { joinDocuments, readDocuments } from '../data/corpus.js';
+import { syntheticCorpus } from '../data/grammar.js';
+import { byteTokenizer } from '../data/tokenizer.js';
+import { defaultTrainOptions } from '../train/options.js';
+import { settingsFromPlan, type PlanDoc } from '../train/plan.js';
+import { writeExport } from '../checkpoint/export.js';
+import type { ScheduleName } from '../../../operator/plan/schedule/ops.js';
+import { startEngine } from './rank-engine.js';
+import { readDistEnv } from '../comm/pod-env.js';
+import { gatherWeights } from './gather.js';
+import { distOptionsFromEnv, initDistributed } from '../comm/init.js';
+import { rankGroups, type RankTableLike } from './rank-groups.js';
+import { resolveDistAddresses } from '../comm/resolve.js';
+import { podPath } from '../kube/pod-path.js';
+import { saveSharded } from './sharded-checkpoint.js';
+import { startSpec, uriPath } from '../checkpoint/resume.js';
+import { setAsideCheckpoints } from '../checkpoint/checkpoint-dirs.js';
+import { CheckpointAbort } from '../checkpoint/shard-reader.js';
+import { StartFailure, startPoint, type StartResult } from './start-point.js';
+import { OperatorReporter, checkpointUri } from './progress-report.js';
+
+interface DistPlanDoc extends PlanDoc {
+  plan?: PlanDoc['plan'] & {
+    rankTable?: RankTableLike;
+    parallelism?: { pipeline: { stages: number; schedule: ScheduleName; microBatches: number }; expert: number; data: number };
+  };
+  checkpoint?: PlanDoc['checkpoint'] & { resumeStep?: number | null };
+}
+
+
+let metricsFile: string | undefined;
+
+/** stdout, and (rank 0) <runDir>/metrics.jsonl, which survives restarts of the gang. */
+function log(fields: Record<string, unknown>): void {
+  const line = JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n';
+  process.stdout.write(line);
+  if (metricsFile) appendFileSync(metricsFile, line);
+}
+
+const env = await resolveDistAddresses(readDistEnv(process.env, process.env.HOSTNAME ?? os.hostname()), distOptionsFromEnv().timeoutMs);
+if (!env.planPath) throw new Error('MOE_PLAN is not set: the path of the plan document the operator mounts');
+const doc = JSON.parse(readFileSync(podPath(env.planPath), 'utf8')) as DistPlanDoc;
+const settings = settingsFromPlan(doc, defaultTrainOptions());
+// The engines split one global batch over the data-parallel ranks and micro-batches.
+const opts = { ...settings.options, batch: doc.training?.globalBatchSize ?? settings.options.batch };
+const ckDir = process.env.MOE_CHECKPOINT_DIR ? uriPath(process.env.MOE_CHECKPOINT_DIR, 'MOE_CHECKPOINT_DIR') : undefined;
+const runDir = podPath(process.env.MOE_RUN_DIR ?? ckDir ?? settings.runDir ?? path.join(os.tmpdir(), 'moe-run', env.job ?? 'local'));
+// Resume and init sources are pod paths too (MOE_POD_ROOT maps them on the local runner).
+const spec = startSpec(process.env, runDir);
+if (spec.resume) spec.resume.path = podPath(spec.resume.path);
+if (spec.init) spec.init.path = podPath(spec.init.path);
+if (env.rank === 0) {
+  mkdirSync(runDir, { recursive: true });
+  metricsFile = path.join(runDir, 'metrics.jsonl');
+}
+const text = settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
+
+const dist = await initDistributed(env, distOptionsFromEnv());
+const par = doc.plan?.parallelism;
+const table: RankTableLike = doc.plan?.rankTable ?? {
+  pp: Array(env.worldSize).fill(0), ep: Array(env.worldSize).fill(0), dp: Array.from({ length: env.worldSize }, (_, i) => i), tp: Array(env.worldSize).fill(0),
+};
+const groups = rankGroups(table, env.rank); // validates the table (no tensor parallelism, complete pipelines)
+// Each rank builds only the parameters it holds (param-placement.ts) and the groups over their holders.
+const { trainer, engine, placement } = await dist.guard(() => startEngine(dist, {
+  options: opts, tokenizer: byteTokenizer, tokens: byteTokenizer.encode(text), table, ep: { dispatch: 'fp8', combine: 'bf16' },
+  layout: {
+    schedule: par?.pipeline.schedule ?? '1F1B', pp: groups.pp.length, ep: par?.expert ?? 1,
+    dp: par?.data ?? env.worldSize / groups.pp.length, microBatches: par?.pipeline.microBatches ?? groups.pp.length,
+  },
+}));
+
+let start: StartResult;
+try {
+  start = await startPoint(dist, trainer, engine.zero, spec, (f) => {
+    if (env.rank === 0) log(f);
+  });
+} catch (e) {
+  if (!(e instanceof StartFailure || e instanceof CheckpointAbort)) await dist.guard(() => Promise.reject(e));
+  // Every rank reached the same verdict from the same reports: stop with it (exit 1, not a lost peer), after a last
+  // rendezvous so that rank 0's store outlives everyone's verdict.
+  if (env.rank === 0) log({ level: 'error', msg: (e as Error).message });
+  process.stderr.write(`rank ${env.rank}: ${(e as Error).message}\n`);
+  await dist.shutdown().catch(() => undefined);
+  process.exit(1);
+}
+if (env.rank === 0) {
+  // Before any step, so before any save: a fresh start must not share its folder with an old run's checkpoints.
+  const aside = start.kind !== 'resumed' && !spec.resume ? setAsideCheckpoints(runDir) : undefined;
+  if (aside) log({ level: 'warn', msg: `resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}` });
+  if (start.kind === 'resumed') log({ msg: 'resumed', step: trainer.step, dir: start.dir, writerRanks: start.writerRanks, restart: env.restart });
+  else if (start.kind === 'initialised') log({ msg: 'initialised', fromStep: start.step, dir: start.dir, writerRanks: start.writerRanks, restart: env.restart });
+  else log({ msg: 'started', restart: env.restart });
+}
+const reporter = env.rank === 0 ? OperatorReporter.fromEnv(process.env, (msg) => log({ level: 'warn', msg })) : undefined;
+while (trainer.step < opts.steps) {
+  const m = await dist.guard(() => engine.trainStep());
+  if (env.rank === 0) {
+    log({ msg: 'step', step: m.step, loss: m.loss, mainLoss: m.mainLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: m.tokens / m.seconds });
+    // Every step holds the same number of tokens, so the total is step × tokens per step, across restarts too.
+    reporter?.progress({ step: m.step, tokens: m.step * m.tokens, loss: m.loss, tokensPerSecond: m.tokens / m.seconds });
+  }
+  if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) {
+    const dir = await dist.guard(() => saveSharded(runDir, trainer, engine.zero, dist.world, opts.keep));
+    if (env.rank === 0) {
+      log({ msg: 'checkpoint', step: m.step, dir });
+      await reporter?.checkpoint({ step: m.step, uri: checkpointUri(dir, process.env.MOE_POD_ROOT) });
+    }
+  }
+}
+await reporter?.flush();
+// Each rank holds only its part of the model: the writer of each tensor sends it to rank 0, which writes the export.
+const weights = await dist.guard(() => gatherWeights(trainer, placement, dist.world));
+await dist.shutdown();
+if (weights) {
+  const exportDir = path.join(runDir, 'export');
+  writeExport(exportDir, trainer.config, weights, byteTokenizer.toJSON());
+  log({ msg: 'exported', step: trainer.step, dir: exportDir });
+}
+if (env.rank === 0) log({ msg: 'done', step: trainer.step });
