@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, file, ...rest] = positionals;
   if (cmd === 'report') {
     if (!file) throw new UsageError('report: give the run directory (the --run-dir of moe-runtime train)');
-    // The runtime's report writer, not a second one: moectl only finds it for people.
+    // The same report writer as `moe-runtime report` (operator/report), not a second one.
     const { writeReport } = await import('../report/training-report.js');
     for (const svg of writeReport(file, rest)) process.stdout.write(`${svg}\n`);
     return 0;

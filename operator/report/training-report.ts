@@ -1,7 +1,7 @@
-// `moe-runtime report RUN_DIR [OTHER_RUN...]`: reads each run's metrics.jsonl and writes SVGs into RUN_DIR/report/:
+// The training report of `moe-runtime report RUN_DIR [OTHER_RUN...]` and `moectl report`: reads each run's metrics.jsonl and writes SVGs into RUN_DIR/report/:
 // loss.svg (main loss per step, every run), fp8-vs-bf16.svg (relative loss difference of the fp8 run against the
 // bf16 run, when both are given) and experts.svg (expert load per MoE layer over the last logged steps).
-// moectl can call it as: `import { writeReport } from '<dist>/runtime/src/report/report.js'; writeReport(dir, others)`.
+// It lives beside the planner, which both the operator side and the runtime import, so neither reaches into the other.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { heatmap, lineChart, type Series } from './svg.js';
