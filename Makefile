@@ -32,14 +32,14 @@ node_modules/.stamp: package.json package-lock.json $(NODE_STAMP)
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(PYENV)/.stamp: bench/requirements.txt
+$(PYENV)/.stamp: bench/requirements.txt test/requirements.txt
 	python3 -m venv $(PYENV)
-	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt -r test/requirements.txt
 	@touch $@
 
 .PHONY: deps pyenv cluster-bin
 deps: node_modules/.stamp ## Install Node 24 (if needed) and the npm dependencies
-pyenv: $(PYENV)/.stamp ## Python venv with numpy + ml_dtypes (FP8 oracle and benchmark peer)
+pyenv: $(PYENV)/.stamp ## Python venv: numpy + ml_dtypes (FP8 oracle, benchmark peer), tokenizers/safetensors/transformers (interop tests)
 cluster-bin: ## Build (or reuse) etcd, kube-*, kubelet, kubectl, kwok, helm, containerd, coredns into the cache outside the repo; Debian's runc and CNI plugins
 	@bash test/cluster/node/install-deps.sh
 	@bash test/cluster/build.sh

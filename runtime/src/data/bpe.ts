@@ -80,6 +80,7 @@ export function bpeTokenizer(merges: [number, number][]): Tokenizer {
       if (!(id >= 0 && id < bytesOf.length)) throw new Error(`decode: token ${id} is outside the vocabulary [0, ${bytesOf.length})`);
       return bytesOf[id];
     })).toString('utf8'),
+    tokenBytes: (id) => bytesOf[id],
     toJSON: () => ({ kind: 'bpe', vocabSize: 256 + merges.length, merges }),
   };
 }

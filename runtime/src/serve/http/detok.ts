@@ -1,22 +1,12 @@
-// Incremental detokenisation: token ids in, text out as soon as it is whole. Both tokenizers are byte-level (a token is
-// a run of UTF-8 bytes, data/tokenizer.ts and data/bpe.ts), so the bytes of each token go through a streaming UTF-8
+// Incremental detokenisation: token ids in, text out as soon as it is whole. Every tokenizer is byte-level (a token is
+// a run of UTF-8 bytes, data/tokenizer.ts), so the bytes of each token go through a streaming UTF-8
 // decoder, which holds back a character until its last byte has arrived: a chunk never ends in half a character, and
 // the concatenated chunks equal the tokenizer's decode of all ids. Invalid bytes become U+FFFD, as decode makes them.
 import type { Tokenizer } from '../../data/tokenizer.js';
 
-/** id → its bytes, for the byte and the BPE tokenizer (BPE rebuilt from its saved merges, in id order). */
+/** id → its bytes, for every kind of tokenizer (all are byte-level). */
 export function tokenBytesTable(t: Tokenizer): Uint8Array[] {
-  const table: Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
-  if (t.kind === 'bytes') return table;
-  const merges = (t.toJSON() as { merges?: [number, number][] }).merges;
-  if (!Array.isArray(merges)) throw new Error(`tokenizer ${t.kind}: no merges in toJSON(); cannot detokenise incrementally`);
-  for (const [a, b] of merges) {
-    const m = new Uint8Array(table[a].length + table[b].length);
-    m.set(table[a]);
-    m.set(table[b], table[a].length);
-    table.push(m);
-  }
-  return table;
+  return Array.from({ length: t.vocabSize }, (_, id) => t.tokenBytes(id) ?? new Uint8Array(0));
 }
 
 export class IncrementalDetokenizer {
