@@ -6,7 +6,7 @@ import { paramSpecs } from './held-params.js';
 import type { ParamPlacement } from './param-placement.js';
 import type { ProcessGroup } from '../comm/process-group.js';
 
-const TAG = 0x7000000; // above every pipeline tag (pp-trainer.ts)
+const TAG = 0x7000000; // above every pipeline tag (pp-ops.ts tagOf)
 
 interface Entry { name: string; length: number; writer: number; buffer: boolean }
 

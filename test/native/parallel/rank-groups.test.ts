@@ -6,7 +6,7 @@ import { rankGroups } from '../../../runtime/src/parallel/rank-groups.js';
 import { lookupHosts } from '../../../runtime/src/comm/resolve.js';
 import { shardPieces, zero1Layout } from '../../../runtime/src/parallel/zero1-layout.js';
 import { stageLayers } from '../../../runtime/src/parallel/stage.js';
-import { globalMicroBatch, stageCount, stageOf } from '../../../runtime/src/parallel/pp-trainer.js';
+import { globalMicroBatch, stageCount, stageOf } from '../../../runtime/src/parallel/pp-ops.js';
 import { checkPlacement } from '../../../runtime/src/parallel/moe-ep.js';
 
 describe('rank groups from the rank table (order tp, ep, pp, dp)', () => {
