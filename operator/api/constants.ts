@@ -1,4 +1,6 @@
-// Names shared by the operator, the chart, the runtime and the tests. Changing one is an API change.
+// Names shared by the operator, the chart, the runtime and the tests. Changing one is an API change. The names and
+// keys of the ConfigMaps and the env the pods see are the pod contract's (../contract/).
+import { LoadConfigMap, PlacementConfigMap, PlanConfigMap, ReportConfigMap, RoutingConfigMap } from '../contract/configmaps.js';
 
 export const GROUP = 'moe.io';
 export const VERSION = 'v1alpha1';
@@ -34,12 +36,6 @@ export const QUEUE_LABEL_PREFIXES = ['kueue.x-k8s.io/', 'volcano.sh/', 'scheduli
 export const Annotations = {
   /** On pods: the plan's hash, so a changed plan is visible. */
   planHash: 'moe.io/plan-hash',
-} as const;
-
-/** Keys of the report ConfigMap <job>-report that rank 0 patches (the least-privilege progress channel). */
-export const ReportKeys = {
-  progress: 'progress',
-  checkpoint: 'checkpoint',
 } as const;
 
 export const ConditionType = {
@@ -106,8 +102,8 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
 
 /** Child object names, derived from the job name (all ≤ 63 chars when the job name is ≤ 40). */
 export const childNames = (job: string) => ({
-  planConfigMap: `${job}-plan`,
-  reportConfigMap: `${job}-report`,
+  planConfigMap: PlanConfigMap.name(job),
+  reportConfigMap: ReportConfigMap.name(job),
   service: job,
   reporterServiceAccount: `${job}-reporter`,
   reporterRole: `${job}-reporter`,
@@ -140,13 +136,6 @@ export const InfdLabels = {
 export const InfdAnnotations = {
   /** On an InferenceRole: the deployment's spec.roles.<role>.replicas last copied into its spec.replicas. */
   propagatedReplicas: 'moe.io/propagated-replicas',
-} as const;
-
-/** Keys of the ConfigMaps shared with the serving pods (runtime/src/serve/README.md). */
-export const ServeKeys = {
-  routes: 'routes',
-  /** Operator-private key of <deployment>-placement: smoothed loads per role, survives an operator restart. */
-  eplbState: 'eplb-state',
 } as const;
 
 export const InfdConditionType = {
@@ -206,9 +195,9 @@ export type InfdPhase = (typeof InfdPhase)[keyof typeof InfdPhase];
 export const infdNames = (d: string) => ({
   service: d,
   headless: `${d}-pods`,
-  routingConfigMap: `${d}-routing`,
-  placementConfigMap: `${d}-placement`,
-  loadConfigMap: `${d}-expert-load`,
+  routingConfigMap: RoutingConfigMap.name(d),
+  placementConfigMap: PlacementConfigMap.name(d),
+  loadConfigMap: LoadConfigMap.name(d),
   routerServiceAccount: `${d}-router`,
   leaderServiceAccount: `${d}-leader`,
   role: (r: RoleName) => `${d}-${r}`,

@@ -17,7 +17,8 @@ import { uriPath } from './checkpoint/resume.js';
 import { writeExport } from './checkpoint/export.js';
 import { readWeights, STATE_FILE } from './train/state.js';
 import { modelConfig } from './model/config.js';
-import { settingsFromPlan, type PlanDoc } from './train/plan.js';
+import { settingsFromPlan } from './train/plan.js';
+import { RankEnv, TrainEnv, parsePlanDocument, type PodPlanDocument } from '../../operator/contract/index.js';
 import { SERVE_USAGE } from './serve/http/usage.js';
 
 const USAGE = `usage: moe-runtime <command> [flags]
@@ -50,14 +51,16 @@ function parseOverrides(v: string | undefined): Record<string, number> {
 }
 
 /** The operator's plan document (MOE_PLAN), if the pod has one. */
-function readPlan(): PlanDoc | undefined {
-  const file = process.env.MOE_PLAN;
+function readPlan(): PodPlanDocument | undefined {
+  const file = process.env[TrainEnv.plan];
   if (!file) return undefined;
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as PlanDoc;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`MOE_PLAN=${file}: cannot read the plan document (${(e as Error).message})`);
+    throw new Error(`${TrainEnv.plan}=${file}: cannot read the plan document (${(e as Error).message})`);
   }
+  return parsePlanDocument(text, `${TrainEnv.plan}=${file}`);
 }
 
 async function train(argv: string[]): Promise<void> {
@@ -72,15 +75,17 @@ async function train(argv: string[]): Promise<void> {
     },
   });
   // A pod of a multi-rank job: the distributed entrypoint takes everything from MOE_PLAN and the pod contract.
-  if (Number(process.env.WORLD_SIZE ?? '1') > 1) {
-    if (argv.length) throw new Error(`WORLD_SIZE=${process.env.WORLD_SIZE}: the distributed trainer takes its settings from MOE_PLAN; drop the flags ${argv.join(' ')}`);
+  const worldSize = process.env[RankEnv.worldSize];
+  if (Number(worldSize ?? '1') > 1) {
+    if (argv.length) throw new Error(`${RankEnv.worldSize}=${worldSize}: the distributed trainer takes its settings from ${TrainEnv.plan}; drop the flags ${argv.join(' ')}`);
     await import('./parallel/main.js');
     return;
   }
   const doc = readPlan();
   const fromPlan = doc ? settingsFromPlan(doc, defaultTrainOptions()) : undefined;
   // The operator sets MOE_CHECKPOINT_DIR to the plan's checkpoint.dir; a --run-dir flag wins over both.
-  const runDir = values['run-dir'] ?? (process.env.MOE_CHECKPOINT_DIR ? uriPath(process.env.MOE_CHECKPOINT_DIR, 'MOE_CHECKPOINT_DIR') : undefined) ?? fromPlan?.runDir;
+  const ckDir = process.env[TrainEnv.checkpointDir];
+  const runDir = values['run-dir'] ?? (ckDir ? uriPath(ckDir, TrainEnv.checkpointDir) : undefined) ?? fromPlan?.runDir;
   if (!runDir) throw new Error('--run-dir is required (or MOE_PLAN with checkpoint.dir)');
   const precision = (values.precision ?? fromPlan?.options.precision ?? 'fp8') as Precision;
   if (!PRECISIONS.includes(precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${precision}`);
@@ -156,7 +161,7 @@ function doExport(argv: string[]): void {
   const weights = readWeights(ck.files.get(STATE_FILE)!);
   const tok = ck.files.get('tokenizer.json');
   if (!tok) throw new Error(`${ck.dir} lacks tokenizer.json; the export needs the run's tokenizer`);
-  writeExport(values.out, c, weights, JSON.parse(Buffer.from(tok).toString('utf8')) as object);
+  writeExport(values.out, c, weights, { tokenizer: JSON.parse(Buffer.from(tok).toString('utf8')) as object, maxPositions: opts.seqLen });
   process.stdout.write(`exported step ${ck.step} to ${values.out}\n`);
 }
 

@@ -7,6 +7,7 @@ import { API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, I
 import type { IInferenceDeployment } from '../../api/types.gen.js';
 import { servedModelName, uriPath, type RoleShape } from './spec.js';
 import { masterPort } from '../master-port.js';
+import { RankEnv, RoutingConfigMap, ServeEnv, formatRoutes, type RouteEntry, type RouteTable } from '../../contract/index.js';
 import { withRestrictedDefaults } from '../pod-security.js';
 
 type Meta = { name: string; namespace: string; uid: string };
@@ -86,19 +87,17 @@ export function routerUrl(d: IInferenceDeployment): string {
   return `http://${name}.${namespace}.svc:${servePort(d)}`;
 }
 
-export interface Route {
-  replica: number;
-  url: string;
-}
+/** A ready replica's entry of the routes document. */
+export type Route = RouteEntry;
 
-/** The `routes` document of <d>-routing (contract): leader URLs of ready replicas, sorted by replica. */
-export function routesDocument(d: IInferenceDeployment, routes: Record<RoleName, Route[]>) {
+/** The `routes` document of <d>-routing (contract/routes.ts): leader URLs of ready replicas, sorted by replica. */
+export function routesDocument(d: IInferenceDeployment, routes: Record<RoleName, Route[]>): RouteTable {
   const sort = (r: Route[]) => [...r].sort((a, b) => a.replica - b.replica);
   return { model: servedModelName(d), prefill: sort(routes.prefill), decode: sort(routes.decode) };
 }
 
-export function routingConfigMap(d: IInferenceDeployment, routes: ReturnType<typeof routesDocument>) {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(d, infdNames(depMeta(d).name).routingConfigMap, { [InfdLabels.component]: 'routing' }), data: { routes: JSON.stringify(routes) } };
+export function routingConfigMap(d: IInferenceDeployment, routes: RouteTable) {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(d, infdNames(depMeta(d).name).routingConfigMap, { [InfdLabels.component]: 'routing' }), data: { [RoutingConfigMap.key]: formatRoutes(routes) } };
 }
 
 /** <d>-placement: the operator owns its data (keys prefill, decode, and its private EPLB state). */
@@ -159,10 +158,10 @@ const vals = (o: Record<string, string | number>): V1EnvVar[] => Object.entries(
 function commonEnv(d: IInferenceDeployment, role: string, ctx: ServeContext): V1EnvVar[] {
   const { name, namespace } = depMeta(d);
   return [
-    ...vals({ MOE_SERVE_ROLE: role, MOE_DEPLOYMENT: name, MOE_NAMESPACE: namespace }),
-    field('MOE_POD_NAME', 'metadata.name'),
-    field('POD_IP', 'status.podIP'),
-    ...vals({ MOE_MODEL_PATH: uriPath(ctx.modelUri), MOE_SERVED_MODEL_NAME: servedModelName(d), MOE_SERVE_PORT: servePort(d) }),
+    ...vals({ [ServeEnv.role]: role, [ServeEnv.deployment]: name, [RankEnv.namespace]: namespace }),
+    field(ServeEnv.podName, 'metadata.name'),
+    field(RankEnv.podIp, 'status.podIP'),
+    ...vals({ [ServeEnv.modelPath]: uriPath(ctx.modelUri), [ServeEnv.servedModelName]: servedModelName(d), [ServeEnv.port]: servePort(d) }),
   ];
 }
 
@@ -173,32 +172,33 @@ export function roleEnv(d: IInferenceDeployment, s: RoleShape, replica: number, 
   const env = [
     ...commonEnv(d, s.role, ctx),
     ...vals({
-      MOE_REPLICA: replica,
-      MOE_POD_INDEX: index,
-      MOE_PODS_PER_REPLICA: s.pods,
-      MASTER_ADDR: `${n.pod(s.role, replica, 0)}.${n.headless}.${namespace}.svc`,
-      MASTER_PORT: masterPort(d.spec.template),
-      WORLD_SIZE: s.pods * s.gpusPerPod,
-      RANK: index * s.gpusPerPod,
-      NODE_RANK: index,
-      NNODES: s.pods,
-      LOCAL_RANK: 0,
-      LOCAL_WORLD_SIZE: s.gpusPerPod,
-      MOE_EP_SIZE: s.ep,
-      MOE_TP_SIZE: s.tp,
-      MOE_DP_SIZE: s.dp,
-      MOE_REDUNDANT_EXPERTS: s.redundantExperts,
-      MOE_MAX_BATCH: s.maxBatch,
-      MOE_MAX_QUEUE: s.maxQueue,
+      [ServeEnv.replica]: replica,
+      [ServeEnv.podIndex]: index,
+      [ServeEnv.podsPerReplica]: s.pods,
+      [RankEnv.masterAddr]: `${n.pod(s.role, replica, 0)}.${n.headless}.${namespace}.svc`,
+      [RankEnv.masterPort]: masterPort(d.spec.template),
+      [RankEnv.worldSize]: s.pods * s.gpusPerPod,
+      [RankEnv.rank]: index * s.gpusPerPod,
+      [RankEnv.nodeRank]: index,
+      [RankEnv.nnodes]: s.pods,
+      [RankEnv.localRank]: 0,
+      [RankEnv.localWorldSize]: s.gpusPerPod,
+      [ServeEnv.epSize]: s.ep,
+      // Read by no code yet (contract/pod-env.ts says who decides): they only moved into the contract.
+      [ServeEnv.tpSize]: s.tp,
+      [ServeEnv.dpSize]: s.dp,
+      [ServeEnv.redundantExperts]: s.redundantExperts,
+      [ServeEnv.maxBatch]: s.maxBatch,
+      [ServeEnv.maxQueue]: s.maxQueue,
     }),
   ];
   // Only the leader holds a token (see serveRbac), so only it is told where the ConfigMaps are.
-  if (index === 0) env.push(...vals({ MOE_PLACEMENT_CONFIGMAP: n.placementConfigMap, MOE_LOAD_CONFIGMAP: n.loadConfigMap }));
+  if (index === 0) env.push(...vals({ [ServeEnv.placementConfigMap]: n.placementConfigMap, [ServeEnv.loadConfigMap]: n.loadConfigMap }));
   return env;
 }
 
 export function routerEnv(d: IInferenceDeployment, ctx: ServeContext): V1EnvVar[] {
-  return [...commonEnv(d, 'router', ctx), ...vals({ MOE_ROUTING_CONFIGMAP: infdNames(depMeta(d).name).routingConfigMap })];
+  return [...commonEnv(d, 'router', ctx), ...vals({ [ServeEnv.routingConfigMap]: infdNames(depMeta(d).name).routingConfigMap })];
 }
 
 /** The template's first container with the contract env, the port, `serve` args and a readiness probe. */

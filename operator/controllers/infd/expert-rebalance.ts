@@ -1,50 +1,13 @@
-// Pure EPLB bookkeeping around the planner's rebalanceExperts (operator/plan/eplb.ts, the one implementation):
-// parse the leaders' cumulative load reports, turn them into per-interval deltas (a new startedAt = a restarted pod),
-// smooth them exponentially, measure balance (Σ over layers of the busiest GPU's load / Σ of the mean GPU load, i.e.
+// Pure EPLB bookkeeping around the planner's rebalanceExperts (operator/plan/eplb.ts, the one implementation): turn
+// the leaders' cumulative load reports (read with contract/reports.ts) into per-interval deltas (a new startedAt = a
+// restarted pod), smooth them exponentially, measure balance (Σ over layers of the busiest GPU's load / Σ of the mean GPU load, i.e.
 // how much longer a step takes than under perfect balance), and decide whether a new placement is worth publishing.
 import { eplbErrors, rebalanceExperts } from '../../plan/eplb.js';
-
-export interface LoadReport {
-  pod: string;
-  role: string;
-  replica: number;
-  startedAt: string;
-  /** [moe layer][logical expert] cumulative routed tokens since startedAt. */
-  counts: number[][];
-}
+import { isLoadTable, type ExpertPlacementDoc } from '../../contract/index.js';
 
 export interface Reading {
   startedAt: string;
   counts: number[][];
-}
-
-/** A published placement (the contract's payload of <d>-placement keys prefill/decode). */
-export interface PlacementDoc {
-  version: number;
-  gpus: number;
-  slotsPerGpu: number;
-  phy2log: number[][];
-  logcnt: number[][];
-  balance: { before: number; after: number };
-}
-
-const isMatrix = (v: unknown): v is number[][] =>
-  Array.isArray(v) && v.length > 0 && v.every((row) => Array.isArray(row) && row.length > 0 && row.length === (v[0] as unknown[]).length && row.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0));
-
-/** Reports from the load ConfigMap's data; malformed values are ignored (pods are not trusted to be well-formed). */
-export function parseLoads(data: Record<string, string> | undefined): LoadReport[] {
-  const out: LoadReport[] = [];
-  for (const [pod, text] of Object.entries(data ?? {})) {
-    try {
-      const v = JSON.parse(text) as Record<string, unknown>;
-      if (!v || typeof v !== 'object') continue;
-      if (typeof v.role !== 'string' || typeof v.startedAt !== 'string' || !Number.isInteger(v.replica) || !isMatrix(v.counts)) continue;
-      out.push({ pod, role: v.role, replica: v.replica as number, startedAt: v.startedAt, counts: v.counts });
-    } catch {
-      /* ignore malformed report */
-    }
-  }
-  return out.sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0));
 }
 
 const sameShape = (a: number[][], b: number[][]) => a.length === b.length && a.every((row, i) => row.length === b[i]!.length);
@@ -104,7 +67,7 @@ export function balanceOf(load: number[][], phy2log: number[][], gpus: number): 
 
 export interface RebalanceInput {
   load: number[][];
-  current?: PlacementDoc;
+  current?: ExpertPlacementDoc;
   slots: number;
   groups: number;
   nodes: number;
@@ -113,7 +76,7 @@ export interface RebalanceInput {
 }
 
 export type RebalanceDecision =
-  | { ok: true; publish: boolean; before: number; after: number; placement: Omit<PlacementDoc, 'version'> }
+  | { ok: true; publish: boolean; before: number; after: number; placement: Required<Omit<ExpertPlacementDoc, 'version'>> }
   | { ok: false; error: string };
 
 const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
@@ -137,16 +100,6 @@ export function decideRebalance(x: RebalanceInput): RebalanceDecision {
   };
 }
 
-export function parsePlacement(text: string | undefined): PlacementDoc | undefined {
-  if (!text) return undefined;
-  try {
-    const v = JSON.parse(text) as PlacementDoc;
-    return Number.isInteger(v.version) && Array.isArray(v.phy2log) && Number.isInteger(v.gpus) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The operator-private EPLB state kept in <d>-placement (survives an operator restart). */
 export interface EplbState {
   smoothed: Record<string, number[][]>;
@@ -157,7 +110,7 @@ export function parseState(text: string | undefined): EplbState {
     const v = text ? (JSON.parse(text) as EplbState) : undefined;
     if (v && typeof v.smoothed === 'object' && v.smoothed) {
       const smoothed: Record<string, number[][]> = {};
-      for (const [k, m] of Object.entries(v.smoothed)) if (isMatrix(m)) smoothed[k] = m;
+      for (const [k, m] of Object.entries(v.smoothed)) if (isLoadTable(m)) smoothed[k] = m;
       return { smoothed };
     }
   } catch {

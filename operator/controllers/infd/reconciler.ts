@@ -3,7 +3,7 @@
 // patches, then writes status once and emits the events it collected.
 import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
 import {
-  API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, InfdLabels, InfdReason, ROLES, SCHEDULING_GATE, ServeKeys, infdNames, type RoleName,
+  API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, InfdLabels, InfdReason, ROLES, SCHEDULING_GATE, infdNames, type RoleName,
 } from '../../api/constants.js';
 import { applyDefaults } from '../../api/defaults.js';
 import { InferenceDeploymentSchema, type IClusterTopology, type IInferenceDeployment, type IInferenceRole, type IMoETrainingJob } from '../../api/types.gen.js';
@@ -24,7 +24,8 @@ import {
   depMeta, headlessService, inferenceRole, loadConfigMap, placementConfigMap, roleRevision, rolePod, roleSelector, routerPod, routerRevision, routerService, routerUrl,
   routesDocument, routingConfigMap, serveRbac, servePort, type Route, type ServeContext,
 } from './desired.js';
-import { addInto, decideRebalance, loadDelta, parseLoads, parsePlacement, parseState, smooth, type Reading } from './expert-rebalance.js';
+import { addInto, decideRebalance, loadDelta, parseState, smooth, type Reading } from './expert-rebalance.js';
+import { PlacementConfigMap, RoutingConfigMap, formatPlacement, formatRoutes, readLoadReports, readPlacement, type RouteTable } from '../../contract/index.js';
 import { gangReleasedMessage, isPodReady, observeGangs, type Gang } from './gangs.js';
 import { resolveArchitecture, resolveModelSource } from './model-source.js';
 import { decideRollout, type RoleRolloutInput } from './rollout.js';
@@ -453,9 +454,9 @@ export class InfdReconciler {
     m.applied = h;
   }
 
-  private async applyRoutes(dep: IInferenceDeployment, m: Memory, doc: ReturnType<typeof routesDocument>, signal: AbortSignal): Promise<void> {
-    const text = JSON.stringify(doc);
-    const cached = this.d.configMaps.get(infdNames(depMeta(dep).name).routingConfigMap, depMeta(dep).namespace)?.data?.routes;
+  private async applyRoutes(dep: IInferenceDeployment, m: Memory, doc: RouteTable, signal: AbortSignal): Promise<void> {
+    const text = formatRoutes(doc);
+    const cached = this.d.configMaps.get(infdNames(depMeta(dep).name).routingConfigMap, depMeta(dep).namespace)?.data?.[RoutingConfigMap.key];
     if (m.routes === text && cached !== undefined) return;
     if (cached === text) {
       m.routes = text;
@@ -542,11 +543,11 @@ export class InfdReconciler {
     const n = infdNames(name);
     // Only reports of this deployment's live leader pods count; a deleted pod's last report stays in the ConfigMap.
     const live = new Set(this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.[InfdLabels.deployment] === name && !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!));
-    const reports = parseLoads(this.d.configMaps.get(n.loadConfigMap, namespace)?.data).filter((x) => live.has(x.pod));
+    const reports = readLoadReports(this.d.configMaps.get(n.loadConfigMap, namespace)?.data).filter((x) => live.has(x.pod));
     for (const pod of m.readings.keys()) if (!live.has(pod)) m.readings.delete(pod);
     if (!reports.length) return intervalMs;
     const data = { ...(m.placementData ?? this.d.configMaps.get(n.placementConfigMap, namespace)?.data ?? {}) };
-    const state = parseState(data[ServeKeys.eplbState]);
+    const state = parseState(data[PlacementConfigMap.stateKey]);
     let changed = false;
     for (const r of ROLES) {
       let delta: number[][] | undefined;
@@ -568,7 +569,7 @@ export class InfdReconciler {
       }
       const dec = decideRebalance({
         load: smoothed,
-        current: parsePlacement(data[r]),
+        current: readPlacement(data[r]),
         slots: experts + s.redundantExperts,
         groups: e.policy === 'global' ? 1 : (arch?.n_group ?? 1),
         nodes: s.pods,
@@ -580,12 +581,12 @@ export class InfdReconciler {
         continue;
       }
       if (!dec.publish) continue;
-      const version = (parsePlacement(data[r])?.version ?? 0) + 1;
-      data[r] = JSON.stringify({ version, ...dec.placement });
+      const version = (readPlacement(data[r])?.version ?? 0) + 1;
+      data[r] = formatPlacement({ version, ...dec.placement });
       st.placementPublished(r, version, dec.before, dec.after);
     }
     if (changed) {
-      data[ServeKeys.eplbState] = JSON.stringify(state);
+      data[PlacementConfigMap.stateKey] = JSON.stringify(state);
       await this.writer(dep).applyAll([placementConfigMap(dep, data)], signal, this.cachedConfigMap);
       m.placementData = data;
     }

@@ -5,11 +5,9 @@ import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from 
 import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, childNames, RUNTIME_IMAGE } from '../../api/constants.js';
 import type { IMoETrainingJob } from '../../api/types.gen.js';
 import type { TrainingPlan } from '../../plan/types.js';
+import { PlanConfigMap, RankEnv, TrainEnv, formatPlanDocument, type PlanDocument } from '../../contract/index.js';
 import { masterPort } from '../master-port.js';
 import { withRestrictedDefaults } from '../pod-security.js';
-
-export const PLAN_MOUNT = '/etc/moe/plan';
-export const PLAN_FILE = 'plan.json';
 
 type Meta = { name: string; namespace: string; uid: string };
 
@@ -79,7 +77,7 @@ export function checkpointDir(job: IMoETrainingJob): string {
 }
 
 /** The document mounted into every pod as MOE_PLAN. */
-export function planDocument(job: IMoETrainingJob, plan: TrainingPlan, ctx: RunContext) {
+export function planDocument(job: IMoETrainingJob, plan: TrainingPlan, ctx: RunContext): PlanDocument {
   const { name, namespace } = jobMeta(job);
   return {
     job: { namespace, name, attempt: ctx.attempt },
@@ -104,7 +102,7 @@ export function planHash(doc: unknown): string {
   return createHash('sha256').update(JSON.stringify(doc)).digest('hex').slice(0, 16);
 }
 
-export function planConfigMap(job: IMoETrainingJob, doc: ReturnType<typeof planDocument>) {
+export function planConfigMap(job: IMoETrainingJob, doc: PlanDocument) {
   const { name, namespace } = jobMeta(job);
   return {
     apiVersion: 'v1',
@@ -115,7 +113,7 @@ export function planConfigMap(job: IMoETrainingJob, doc: ReturnType<typeof planD
       labels: { ...childLabels(job), [Labels.component]: 'plan', [Labels.attempt]: String(doc.job.attempt) },
       ownerReferences: [ownerRef(job)],
     },
-    data: { [PLAN_FILE]: JSON.stringify(doc) },
+    data: { [PlanConfigMap.key]: formatPlanDocument(doc) },
   };
 }
 
@@ -177,30 +175,30 @@ export function contractEnv(job: IMoETrainingJob, plan: TrainingPlan, pod: numbe
   const r = placement.firstRank;
   const t = plan.rankTable;
   const env: Record<string, string> = {
-    MASTER_ADDR: `${n.pod(0)}.${n.service}.${namespace}.svc`,
-    MASTER_PORT: String(masterPort(job.spec.template)),
-    WORLD_SIZE: String(plan.worldSize),
-    RANK: String(r),
-    NODE_RANK: String(pod),
-    NNODES: String(plan.pods),
-    LOCAL_RANK: '0',
-    LOCAL_WORLD_SIZE: String(plan.gpusPerPod),
-    MOE_PP_RANK: String(t.pp[r]),
-    MOE_EP_RANK: String(t.ep[r]),
-    MOE_DP_RANK: String(t.dp[r]),
-    MOE_TP_RANK: String(t.tp[r]),
-    MOE_PLAN: `${PLAN_MOUNT}/${PLAN_FILE}`,
-    MOE_JOB: `${namespace}/${name}`,
-    MOE_RESTART: String(ctx.attempt),
-    MOE_CHECKPOINT_DIR: checkpointDir(job),
-    MOE_REPORT_CONFIGMAP: n.reportConfigMap,
-    MOE_NAMESPACE: namespace,
+    [RankEnv.masterAddr]: `${n.pod(0)}.${n.service}.${namespace}.svc`,
+    [RankEnv.masterPort]: String(masterPort(job.spec.template)),
+    [RankEnv.worldSize]: String(plan.worldSize),
+    [RankEnv.rank]: String(r),
+    [RankEnv.nodeRank]: String(pod),
+    [RankEnv.nnodes]: String(plan.pods),
+    [RankEnv.localRank]: '0',
+    [RankEnv.localWorldSize]: String(plan.gpusPerPod),
+    [TrainEnv.ppRank]: String(t.pp[r]),
+    [TrainEnv.epRank]: String(t.ep[r]),
+    [TrainEnv.dpRank]: String(t.dp[r]),
+    [TrainEnv.tpRank]: String(t.tp[r]),
+    [TrainEnv.plan]: `${PlanConfigMap.mountPath}/${PlanConfigMap.key}`,
+    [TrainEnv.job]: `${namespace}/${name}`,
+    [TrainEnv.restart]: String(ctx.attempt),
+    [TrainEnv.checkpointDir]: checkpointDir(job),
+    [TrainEnv.reportConfigMap]: n.reportConfigMap,
+    [RankEnv.namespace]: namespace,
   };
   // Read by runtime/src/checkpoint/resume.ts.
-  env.MOE_RESUME_FROM = job.spec.checkpoint?.resumeFrom ?? 'latest';
-  if (ctx.resumeStep !== undefined) env.MOE_RESUME_STEP = String(ctx.resumeStep);
-  if (ctx.resumeUri !== undefined) env.MOE_RESUME_URI = ctx.resumeUri;
-  if (ctx.initUri !== undefined) env.MOE_INIT_URI = ctx.initUri;
+  env[TrainEnv.resumeFrom] = job.spec.checkpoint?.resumeFrom ?? 'latest';
+  if (ctx.resumeStep !== undefined) env[TrainEnv.resumeStep] = String(ctx.resumeStep);
+  if (ctx.resumeUri !== undefined) env[TrainEnv.resumeUri] = ctx.resumeUri;
+  if (ctx.initUri !== undefined) env[TrainEnv.initUri] = ctx.initUri;
   return Object.entries(env).map(([k, value]) => ({ name: k, value }));
 }
 
@@ -221,7 +219,7 @@ export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number
   const limits: Record<string, string> = { ...(main.resources?.limits ?? {}), [ctx.gpuResource]: String(plan.gpusPerPod) };
   if (ctx.rdmaResource) limits[ctx.rdmaResource] = '1';
   main.resources = { ...(main.resources ?? {}), limits, requests: { ...(main.resources?.requests ?? {}), [ctx.gpuResource]: String(plan.gpusPerPod), ...(ctx.rdmaResource ? { [ctx.rdmaResource]: '1' } : {}) } };
-  main.volumeMounts = [...(main.volumeMounts ?? []).filter((m) => m.name !== 'moe-plan'), { name: 'moe-plan', mountPath: PLAN_MOUNT, readOnly: true }];
+  main.volumeMounts = [...(main.volumeMounts ?? []).filter((m) => m.name !== 'moe-plan'), { name: 'moe-plan', mountPath: PlanConfigMap.mountPath, readOnly: true }];
   main.ports = main.ports?.length ? main.ports : [{ name: 'rendezvous', containerPort: masterPort(job.spec.template) }];
 
   const isReporter = placement.firstRank === 0;

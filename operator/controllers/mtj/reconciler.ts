@@ -13,10 +13,11 @@ import { pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
 import { WriteBackoff, childWriteError } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
-import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, PLAN_FILE, startContext, type RunContext } from './desired.js';
+import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, startContext, type RunContext } from './desired.js';
+import { PlanConfigMap, readJobReport, type PlanDocument } from '../../contract/index.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
-import { StatusBuilder, isTerminalPhase, parseReport, placementDegraded, rankZeroSucceededMessage } from './status.js';
+import { StatusBuilder, isTerminalPhase, placementDegraded, rankZeroSucceededMessage } from './status.js';
 import { validateJob } from './validate.js';
 
 export interface PlanInput {
@@ -54,7 +55,7 @@ interface PlanEntry {
   attempt: number;
   plan: TrainingPlan;
   hash: string;
-  doc: ReturnType<typeof planDocument>;
+  doc: PlanDocument;
   ctx: RunContext;
   /** Whether this process has applied the ConfigMaps, Service and RBAC for this attempt (once is enough: SSA). */
   applied?: boolean;
@@ -151,7 +152,7 @@ export class MtjReconciler {
     st.valid();
 
     // 3. Progress and checkpoints reported by rank 0 through <job>-report.
-    const report = parseReport(this.d.configMaps.get(n.reportConfigMap, namespace)?.data);
+    const report = readJobReport(this.d.configMaps.get(n.reportConfigMap, namespace)?.data);
     st.report(report.progress, report.checkpoint);
     this.observeCheckpointAge(job, st);
 
@@ -294,9 +295,9 @@ export class MtjReconciler {
     const have = this.plans.get(uid);
     if (have && have.attempt === attempt) return have;
     const cm = this.d.configMaps.get(childNames(job.metadata!.name!).planConfigMap, job.metadata!.namespace!);
-    if (cm?.metadata?.labels?.[Labels.attempt] !== String(attempt) || !cm.data?.[PLAN_FILE]) return undefined;
+    if (cm?.metadata?.labels?.[Labels.attempt] !== String(attempt) || !cm.data?.[PlanConfigMap.key]) return undefined;
     try {
-      const doc = JSON.parse(cm.data[PLAN_FILE]) as ReturnType<typeof planDocument>;
+      const doc = JSON.parse(cm.data[PlanConfigMap.key]) as PlanDocument; // our own writing
       const topo = this.d.topologies.get(job.spec.topologyRef?.name ?? 'default');
       const ctx: RunContext = { attempt, gpuResource: topo?.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo?.spec.rdmaResource ?? 'rdma/ib' };
       if (doc.checkpoint.resumeStep !== null) ctx.resumeStep = doc.checkpoint.resumeStep;
@@ -389,7 +390,7 @@ export class MtjReconciler {
     return { attempt, gpuResource: topo.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo.spec.rdmaResource ?? 'rdma/ib', ...start };
   }
 
-  private async applyChildren(job: IMoETrainingJob, doc: ReturnType<typeof planDocument>, signal: AbortSignal): Promise<void> {
+  private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal): Promise<void> {
     const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
     // Only objects this job controls are written: one of the names taken by someone else stops here (NameConflict)
     // before anything is written, so a user's Role or Service is never rewritten or adopted (and then GC'd).

@@ -4,48 +4,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ConditionType, Labels, Phase, Reason } from '../../api/constants.js';
 import type { IMoETrainingJob, IMoETrainingJobStatus } from '../../api/types.gen.js';
 import type { WriteFailure } from '../children.js';
+import { PROGRESS_FIELDS, type CheckpointReport, type ProgressReport } from '../../contract/index.js';
 import { StatusBuilderBase } from '../status-builder.js';
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-export interface ProgressReport {
-  step?: number;
-  tokens?: number;
-  loss?: number;
-  tokensPerSecond?: number;
-}
-
-export interface CheckpointReport {
-  step: number;
-  uri: string;
-}
-
-/** Parses the report ConfigMap's data; malformed entries are ignored (rank 0 is not trusted to be well-formed). */
-export function parseReport(data: Record<string, string> | undefined): { progress?: ProgressReport; checkpoint?: CheckpointReport } {
-  const out: { progress?: ProgressReport; checkpoint?: CheckpointReport } = {};
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  try {
-    const p = data?.progress ? (JSON.parse(data.progress) as Record<string, unknown>) : undefined;
-    if (p && typeof p === 'object') {
-      const r: ProgressReport = {};
-      for (const k of ['step', 'tokens', 'loss', 'tokensPerSecond'] as const) {
-        const v = num(p[k]);
-        if (v !== undefined) r[k] = v;
-      }
-      out.progress = r;
-    }
-  } catch {
-    /* ignore malformed progress */
-  }
-  try {
-    const c = data?.checkpoint ? (JSON.parse(data.checkpoint) as Record<string, unknown>) : undefined;
-    const step = num(c?.step);
-    if (c && step !== undefined && Number.isInteger(step) && step >= 0 && typeof c.uri === 'string' && c.uri.length > 0) out.checkpoint = { step, uri: c.uri };
-  } catch {
-    /* ignore malformed checkpoint */
-  }
-  return out;
-}
 
 export const isTerminalPhase = (p: string | undefined) => p === Phase.Succeeded || p === Phase.Failed;
 
@@ -81,10 +43,11 @@ export class StatusBuilder extends StatusBuilderBase<IMoETrainingJobStatus> {
     this.status.plan = summary;
   }
 
-  report(progress: ProgressReport | undefined, checkpoint: CheckpointReport | undefined): void {
+  /** What rank 0 reported (contract/reports.ts readJobReport): the progress fields that were well-formed, the checkpoint. */
+  report(progress: Partial<ProgressReport> | undefined, checkpoint: CheckpointReport | undefined): void {
     if (progress && Object.keys(progress).length) {
       const prev = this.status.progress ?? {};
-      const same = (['step', 'tokens', 'loss', 'tokensPerSecond'] as const).every((k) => prev[k] === progress[k]);
+      const same = PROGRESS_FIELDS.every((k) => prev[k] === progress[k]);
       if (!same) this.status.progress = { ...progress, updateTime: iso(this.now) };
     }
     const latest = this.status.checkpoints?.latest;

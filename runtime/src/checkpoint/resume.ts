@@ -1,6 +1,7 @@
 // Where a run starts (pure): what the operator asked for in the environment, and the one step every rank agrees on.
 //
-// Environment (set by operator/controllers/mtj/desired.ts; local runs may set them by hand):
+// Environment (set by operator/controllers/mtj/desired.ts, named in operator/contract/pod-env.ts TrainEnv; local runs
+// may set them by hand):
 //   MOE_CHECKPOINT_DIR  this job's run folder (file:// URI or path); checkpoints go to <it>/checkpoints/step-N
 //   MOE_RESUME_FROM     latest (default) | none | <uri>: the job's spec.checkpoint.resumeFrom
 //   MOE_RESUME_URI      a checkpoint the operator recorded (a step folder); with MOE_RESUME_STEP, its step
@@ -13,6 +14,7 @@
 // before all agree. In rounds, every rank reports the newest step at or below the current ceiling that it can verify
 // (or that it must abort); the new ceiling is the lowest report; when every report equals it, that step is the
 // resume step. The ceiling only falls, so this ends within as many rounds as there are steps.
+import { TrainEnv } from '../../../operator/contract/index.js';
 
 export interface StartSpec {
   /** Where to look for a checkpoint to resume, or undefined to start fresh. */
@@ -29,9 +31,9 @@ export function uriPath(uri: string, name: string): string {
 }
 
 function stepOf(env: NodeJS.ProcessEnv): number | undefined {
-  const raw = env.MOE_RESUME_STEP;
+  const raw = env[TrainEnv.resumeStep];
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw new Error(`MOE_RESUME_STEP must be a non-negative integer, got '${raw}'`);
+  if (!/^\d+$/.test(raw)) throw new Error(`${TrainEnv.resumeStep} must be a non-negative integer, got '${raw}'`);
   return Number(raw);
 }
 
@@ -39,15 +41,17 @@ function stepOf(env: NodeJS.ProcessEnv): number | undefined {
 export function startSpec(env: NodeJS.ProcessEnv, runDir: string): StartSpec {
   const out: StartSpec = {};
   const step = stepOf(env);
-  const from = env.MOE_RESUME_FROM || 'latest';
-  if (env.MOE_RESUME_URI) {
-    out.resume = { path: uriPath(env.MOE_RESUME_URI, 'MOE_RESUME_URI'), origin: `MOE_RESUME_URI=${env.MOE_RESUME_URI}`, ...(step !== undefined ? { step } : {}) };
+  const from = env[TrainEnv.resumeFrom] || 'latest';
+  const uri = env[TrainEnv.resumeUri];
+  if (uri) {
+    out.resume = { path: uriPath(uri, TrainEnv.resumeUri), origin: `${TrainEnv.resumeUri}=${uri}`, ...(step !== undefined ? { step } : {}) };
   } else if (from === 'latest') {
     out.resume = { path: runDir, origin: 'this job\'s run folder', ...(step !== undefined ? { step } : {}) };
   } else if (from !== 'none') {
-    out.resume = { path: uriPath(from, 'MOE_RESUME_FROM'), origin: `MOE_RESUME_FROM=${from}`, ...(step !== undefined ? { step } : {}) };
+    out.resume = { path: uriPath(from, TrainEnv.resumeFrom), origin: `${TrainEnv.resumeFrom}=${from}`, ...(step !== undefined ? { step } : {}) };
   }
-  if (env.MOE_INIT_URI) out.init = { path: uriPath(env.MOE_INIT_URI, 'MOE_INIT_URI'), origin: `MOE_INIT_URI=${env.MOE_INIT_URI}` };
+  const init = env[TrainEnv.initUri];
+  if (init) out.init = { path: uriPath(init, TrainEnv.initUri), origin: `${TrainEnv.initUri}=${init}` };
   return out;
 }
 

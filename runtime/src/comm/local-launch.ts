@@ -2,6 +2,7 @@
 // loopback, a free MASTER_PORT) and collects their exit codes and output: tests, benchmarks and local runs (I/O).
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { RankEnv } from '../../../operator/contract/index.js';
 
 export interface RankResult { rank: number; code: number | null; signal: string | null; stdout: string; stderr: string; ms: number }
 
@@ -43,8 +44,8 @@ export async function launch(o: LaunchOptions): Promise<{ results: RankResult[];
   const results = await Promise.all(ranks.map((rank) => new Promise<RankResult>((resolve) => {
     const child = spawn(o.command ?? process.execPath, [o.script, ...(o.args ?? [])], {
       env: {
-        ...process.env, RANK: String(rank), WORLD_SIZE: String(o.worldSize), LOCAL_RANK: String(rank),
-        LOCAL_WORLD_SIZE: String(o.worldSize), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+        ...process.env, [RankEnv.rank]: String(rank), [RankEnv.worldSize]: String(o.worldSize), [RankEnv.localRank]: String(rank),
+        [RankEnv.localWorldSize]: String(o.worldSize), [RankEnv.masterAddr]: '127.0.0.1', [RankEnv.masterPort]: String(port),
         MOE_POD_IP: '127.0.0.1', ...o.env, ...(o.rankEnv ? o.rankEnv(rank) : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],

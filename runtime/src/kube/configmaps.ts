@@ -1,8 +1,9 @@
 // The pods' one way to the API server: read and merge-patch ConfigMaps of their own namespace with the pod's
 // ServiceAccount token (least privilege: each role may touch only the ConfigMaps the operator's RBAC names, see
-// operator/controllers/mtj/README.md and ../serve/README.md). Used by training's rank 0 (parallel/progress-report.ts) and by the
-// serving pods (serve/http/operator-sync.ts, serve/http/routes.ts).
+// operator/controllers/mtj/README.md and ../serve/README.md). Used by training's rank 0 (parallel/progress-report.ts)
+// and by the serving pods (serve/http/operator-sync.ts, serve/http/routes.ts); names and payloads: operator/contract/.
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { RankEnv } from '../../../operator/contract/index.js';
 
 export interface ConfigMapStore {
   readonly namespace: string;
@@ -17,7 +18,7 @@ export interface ConfigMapStore {
  * The API server's address comes from process.env (client-node's loadFromCluster reads it there), as in every pod.
  */
 export function inClusterConfigMaps(env: NodeJS.ProcessEnv): ConfigMapStore | undefined {
-  const namespace = env.MOE_NAMESPACE;
+  const namespace = env[RankEnv.namespace];
   if (!namespace || !env.KUBERNETES_SERVICE_HOST) return undefined;
   const kc = new KubeConfig();
   // MOE_POD_ROOT: where the pod's files are when the local cluster's process runner runs it (unset in real pods).

@@ -11,9 +11,9 @@ import { joinDocuments, readDocuments } from '../data/corpus.js';
 import { syntheticCorpus } from '../data/grammar.js';
 import { byteTokenizer } from '../data/tokenizer.js';
 import { defaultTrainOptions } from '../train/options.js';
-import { settingsFromPlan, type PlanDoc } from '../train/plan.js';
+import { settingsFromPlan } from '../train/plan.js';
 import { writeExport } from '../checkpoint/export.js';
-import type { ScheduleName } from '../../../operator/plan/schedule/ops.js';
+import { TrainEnv, parsePlanDocument } from '../../../operator/contract/index.js';
 import { startEngine } from './rank-engine.js';
 import { readDistEnv } from '../comm/pod-env.js';
 import { gatherWeights } from './gather.js';
@@ -28,15 +28,6 @@ import { CheckpointAbort } from '../checkpoint/shard-reader.js';
 import { StartFailure, startPoint, type StartResult } from './start-point.js';
 import { OperatorReporter, checkpointUri } from './progress-report.js';
 
-interface DistPlanDoc extends PlanDoc {
-  plan?: PlanDoc['plan'] & {
-    rankTable?: RankTableLike;
-    parallelism?: { pipeline: { stages: number; schedule: ScheduleName; microBatches: number }; expert: number; data: number };
-  };
-  checkpoint?: PlanDoc['checkpoint'] & { resumeStep?: number | null };
-}
-
-
 let metricsFile: string | undefined;
 
 /** stdout, and (rank 0) <runDir>/metrics.jsonl, which survives restarts of the gang. */
@@ -47,12 +38,13 @@ function log(fields: Record<string, unknown>): void {
 }
 
 const env = await resolveDistAddresses(readDistEnv(process.env, process.env.HOSTNAME ?? os.hostname()), distOptionsFromEnv().timeoutMs);
-if (!env.planPath) throw new Error('MOE_PLAN is not set: the path of the plan document the operator mounts');
-const doc = JSON.parse(readFileSync(podPath(env.planPath), 'utf8')) as DistPlanDoc;
+if (!env.planPath) throw new Error(`${TrainEnv.plan} is not set: the path of the plan document the operator mounts`);
+const doc = parsePlanDocument(readFileSync(podPath(env.planPath), 'utf8'), `${TrainEnv.plan}=${env.planPath}`);
 const settings = settingsFromPlan(doc, defaultTrainOptions());
 // The engines split one global batch over the data-parallel ranks and micro-batches.
 const opts = { ...settings.options, batch: doc.training?.globalBatchSize ?? settings.options.batch };
-const ckDir = process.env.MOE_CHECKPOINT_DIR ? uriPath(process.env.MOE_CHECKPOINT_DIR, 'MOE_CHECKPOINT_DIR') : undefined;
+const ckDirUri = process.env[TrainEnv.checkpointDir];
+const ckDir = ckDirUri ? uriPath(ckDirUri, TrainEnv.checkpointDir) : undefined;
 const runDir = podPath(process.env.MOE_RUN_DIR ?? ckDir ?? settings.runDir ?? path.join(os.tmpdir(), 'moe-run', env.job ?? 'local'));
 // Resume and init sources are pod paths too (MOE_POD_ROOT maps them on the local runner).
 const spec = startSpec(process.env, runDir);
@@ -123,7 +115,7 @@ const weights = await dist.guard(() => gatherWeights(trainer, placement, dist.wo
 await dist.shutdown();
 if (weights) {
   const exportDir = path.join(runDir, 'export');
-  writeExport(exportDir, trainer.config, weights, byteTokenizer.toJSON());
+  writeExport(exportDir, trainer.config, weights, { tokenizer: byteTokenizer.toJSON(), maxPositions: opts.seqLen });
   log({ msg: 'exported', step: trainer.step, dir: exportDir });
 }
 if (env.rank === 0) log({ msg: 'done', step: trainer.step });

@@ -1,10 +1,9 @@
 // Rank 0's reports to the operator: merge patches of `data.progress` and `data.checkpoint` on the job's report
 // ConfigMap ($MOE_REPORT_CONFIGMAP in $MOE_NAMESPACE), the one object its ServiceAccount may patch (see
-// operator/controllers/mtj/README.md). A report that fails is logged and training goes on: status lags, nothing breaks.
+// operator/controllers/mtj/README.md). The reports and their keys are the pod contract's (operator/contract/reports.ts).
+// A report that fails is logged and training goes on: status lags, nothing breaks.
+import { ReportConfigMap, TrainEnv, formatCheckpoint, formatProgress, type CheckpointReport, type ProgressReport } from '../../../operator/contract/index.js';
 import { inClusterConfigMaps, type ConfigMapStore } from '../kube/configmaps.js';
-
-export interface ProgressReport { step: number; tokens: number; loss: number; tokensPerSecond: number }
-export interface CheckpointReport { step: number; uri: string }
 
 export class OperatorReporter {
   private inFlight: Promise<void> | undefined;
@@ -15,7 +14,7 @@ export class OperatorReporter {
 
   /** A reporter when this process runs as a job's rank 0 inside the cluster; undefined otherwise (local runs). */
   static fromEnv(env: NodeJS.ProcessEnv, warn: (msg: string) => void): OperatorReporter | undefined {
-    const name = env.MOE_REPORT_CONFIGMAP;
+    const name = env[TrainEnv.reportConfigMap];
     const store = name ? inClusterConfigMaps(env) : undefined;
     return name && store ? new OperatorReporter(store, name, warn) : undefined;
   }
@@ -34,14 +33,14 @@ export class OperatorReporter {
       const next = this.pending;
       this.pending = undefined;
       if (!next) return undefined;
-      return this.patch({ progress: JSON.stringify(next) }).then(() => { this.inFlight = send(); });
+      return this.patch({ [ReportConfigMap.keys.progress]: formatProgress(next) }).then(() => { this.inFlight = send(); });
     };
     this.inFlight = send();
   }
 
   /** Called once a checkpoint is committed; awaited so that the operator learns of it before the next step. */
   async checkpoint(c: CheckpointReport): Promise<void> {
-    await this.patch({ checkpoint: JSON.stringify(c) });
+    await this.patch({ [ReportConfigMap.keys.checkpoint]: formatCheckpoint(c) });
   }
 
   async flush(): Promise<void> {

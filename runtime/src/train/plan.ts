@@ -1,25 +1,8 @@
-// Training options from the operator's plan document (MOE_PLAN, written by operator/controllers/mtj/desired.ts
-// planDocument): {plan: {model: {preset?, ...config}}, training, precision, data, checkpoint: {dir, intervalSteps,
-// keep, resumeStep}}. Pure; the CLI reads the file. Fields absent from the document keep the given defaults.
-import type { RuntimeModelConfig } from '../model/config.js';
+// Training options from the operator's plan document (MOE_PLAN; its type and parse are the pod contract's,
+// operator/contract/plan-document.ts): {plan: {model: {preset?, ...config}}, training, precision, data, checkpoint:
+// {dir, intervalSteps, keep}}. Pure; the CLI reads the file. Fields absent from the document keep the given defaults.
+import type { PodPlanDocument } from '../../../operator/contract/index.js';
 import type { TrainOptions } from './options.js';
-
-export interface PlanDoc {
-  plan?: { model?: Partial<RuntimeModelConfig> & { preset?: string } };
-  training?: {
-    steps?: number;
-    microBatchSize?: number;
-    globalBatchSize?: number;
-    sequenceLength?: number;
-    seed?: number;
-    optimizer?: { learningRate?: number; minLearningRate?: number; warmupSteps?: number; beta1?: number; beta2?: number; weightDecay?: number; gradClip?: number };
-    balance?: { biasUpdateSpeed?: number; sequenceAuxAlpha?: number };
-    mtpLambda?: number;
-  };
-  precision?: { format?: string };
-  data?: { format?: string; uri?: string };
-  checkpoint?: { dir?: string; intervalSteps?: number; keep?: number };
-}
 
 export interface PlanSettings {
   options: TrainOptions;
@@ -35,7 +18,7 @@ function localPath(uri: string | undefined, field: string): string | undefined {
   return uri;
 }
 
-export function settingsFromPlan(doc: PlanDoc, base: TrainOptions): PlanSettings {
+export function settingsFromPlan(doc: PodPlanDocument, base: TrainOptions): PlanSettings {
   const t = doc.training ?? {};
   const o = t.optimizer ?? {};
   const model = doc.plan?.model ?? {};

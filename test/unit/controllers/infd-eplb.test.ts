@@ -1,24 +1,13 @@
 // EPLB bookkeeping: load deltas (restarts via startedAt), smoothing, balance measured by hand, publish decisions.
+// Reading the load reports themselves: test/unit/contract/reports.test.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { balanceOf, decideRebalance, loadDelta, parseLoads, parseState, smooth } from '../../../operator/controllers/infd/expert-rebalance.js';
+import { balanceOf, decideRebalance, loadDelta, parseState, smooth } from '../../../operator/controllers/infd/expert-rebalance.js';
 
 const T0 = '2026-01-01T00:00:00Z';
 const T1 = '2026-01-01T01:00:00Z';
 
 describe('load reports', () => {
-  test('malformed reports are ignored, good ones parsed', () => {
-    const good = JSON.stringify({ role: 'decode', replica: 0, startedAt: T0, counts: [[1, 2], [3, 4]] });
-    const out = parseLoads({
-      'p-0': good,
-      'p-1': 'not json',
-      'p-2': JSON.stringify({ role: 'decode', replica: 0, startedAt: T0, counts: [[1, 2], [3]] }), // ragged
-      'p-3': JSON.stringify({ role: 'decode', replica: 0, startedAt: T0, counts: [[1, -2]] }), // negative
-      'p-4': JSON.stringify({ role: 'decode', startedAt: T0, counts: [[1]] }), // no replica
-    });
-    assert.deepEqual(out, [{ pod: 'p-0', role: 'decode', replica: 0, startedAt: T0, counts: [[1, 2], [3, 4]] }]);
-  });
-
   test('delta against the previous reading of the same process', () => {
     assert.deepEqual(loadDelta({ startedAt: T0, counts: [[10, 20]] }, { startedAt: T0, counts: [[15, 50]] }), [[5, 30]]);
   });

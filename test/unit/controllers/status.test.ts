@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StatusBuilder, parseReport, placementDegraded } from '../../../operator/controllers/mtj/status.js';
+import { StatusBuilder, placementDegraded } from '../../../operator/controllers/mtj/status.js';
 import { validateJob } from '../../../operator/controllers/mtj/validate.js';
 import { stableStringify } from '../../../operator/controllers/mtj/reconciler.js';
 import { gpusInUse, toNodeLike } from '../../../operator/controllers/mtj/plan-input.js';
@@ -8,15 +8,6 @@ import { makeJob } from './fixtures.js';
 
 const now = new Date('2026-03-01T10:00:00Z');
 const pod = (stage: number, phase: string) => ({ metadata: { labels: { 'moe.io/stage': String(stage) } }, status: { phase } }) as any;
-
-test('malformed reports are ignored; well-formed ones are parsed', () => {
-  assert.deepEqual(parseReport({ progress: '{"step": 12, "loss": 2.5, "junk": "x"}', checkpoint: '{"step": 10, "uri": "file:///c/10"}' }), {
-    progress: { step: 12, loss: 2.5 },
-    checkpoint: { step: 10, uri: 'file:///c/10' },
-  });
-  assert.deepEqual(parseReport({ progress: 'not json', checkpoint: '{"step": -1, "uri": "x"}' }), {});
-  assert.deepEqual(parseReport(undefined), {});
-});
 
 test('a newer checkpoint is recorded with an event; an older one is not', () => {
   const st = new StatusBuilder(makeJob('a').with((j) => (j.status = { checkpoints: { latest: { step: 20, uri: 'u20', time: 't' } } })).obj(), now);

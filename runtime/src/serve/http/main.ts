@@ -1,10 +1,11 @@
-// `moe-runtime serve`: one process of an InferenceDeployment (../README.md). Settings come from the pod contract's env;
-// flags override them for local runs. Logs are JSON lines on stdout. SIGTERM/SIGINT: stop accepting, let requests in
+// `moe-runtime serve`: one process of an InferenceDeployment (../README.md). Settings come from the pod contract's env
+// (operator/contract/pod-env.ts); flags override them for local runs. Logs are JSON lines on stdout. SIGTERM/SIGINT: stop accepting, let requests in
 // flight finish within the grace period, stop the engine, exit 0.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tokenizerFromJSON, type Tokenizer } from '../../data/tokenizer.js';
+import { RankEnv, ServeEnv } from '../../../../operator/contract/index.js';
 import { inClusterConfigMaps } from '../../kube/configmaps.js';
 import { podPath } from '../../kube/pod-path.js';
 import { Engine } from '../engine/engine.js';
@@ -32,7 +33,7 @@ export function loadTokenizer(modelPath: string): Tokenizer {
   for (const f of [path.join(modelPath, 'tokenizer.json'), path.join(modelPath, 'export', 'tokenizer.json')]) {
     if (existsSync(f)) return tokenizerFromJSON(JSON.parse(readFileSync(f, 'utf8')));
   }
-  throw new Error(`${modelPath} has no tokenizer.json (nor export/tokenizer.json); the router needs the model's tokenizer (MOE_MODEL_PATH / --model)`);
+  throw new Error(`${modelPath} has no tokenizer.json (nor export/tokenizer.json); the router needs the model's tokenizer (${ServeEnv.modelPath} / --model)`);
 }
 
 export async function serveMain(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -54,14 +55,14 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       'max-in-flight': { type: 'string' }, 'grace-seconds': { type: 'string' },
     },
   });
-  const role = values.role ?? env.MOE_SERVE_ROLE;
-  if (role !== 'router' && role !== 'prefill' && role !== 'decode') throw new Error(`serve: the role must be router, prefill or decode (--role or MOE_SERVE_ROLE), got ${JSON.stringify(role)}`);
-  const given = values.model ?? env.MOE_MODEL_PATH;
+  const role = values.role ?? env[ServeEnv.role];
+  if (role !== 'router' && role !== 'prefill' && role !== 'decode') throw new Error(`serve: the role must be router, prefill or decode (--role or ${ServeEnv.role}), got ${JSON.stringify(role)}`);
+  const given = values.model ?? env[ServeEnv.modelPath];
   const modelPath = given && podPath(given, env);
-  if (!modelPath) throw new Error('serve: the model folder is required (--model PATH or MOE_MODEL_PATH)');
-  const port = intOf(values.port ?? env.MOE_SERVE_PORT, '--port / MOE_SERVE_PORT', 8000, 0);
-  const host = values.host ?? env.POD_IP ?? '127.0.0.1';
-  const modelName = values['model-name'] ?? env.MOE_SERVED_MODEL_NAME ?? env.MOE_DEPLOYMENT;
+  if (!modelPath) throw new Error(`serve: the model folder is required (--model PATH or ${ServeEnv.modelPath})`);
+  const port = intOf(values.port ?? env[ServeEnv.port], `--port / ${ServeEnv.port}`, 8000, 0);
+  const host = values.host ?? env[RankEnv.podIp] ?? '127.0.0.1';
+  const modelName = values['model-name'] ?? env[ServeEnv.servedModelName] ?? env[ServeEnv.deployment];
   const graceMs = intOf(values['grace-seconds'], '--grace-seconds', 30, 0) * 1000;
   const expertMetrics = expertMetricsOption(env.MOE_SERVE_EXPERT_METRICS);
   // Only pods that are told about a ConfigMap hold an API token (non-leaders have none), so the client is made on demand.
@@ -74,26 +75,26 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     let routes: RouteSource;
     if (values.routes) routes = staticRoutes(values.routes);
     else {
-      const cms = env.MOE_ROUTING_CONFIGMAP ? store() : undefined;
-      if (!cms) throw new Error('serve --role router: routes are required: --routes FILE|JSON locally, or MOE_ROUTING_CONFIGMAP (with MOE_NAMESPACE) inside the cluster');
-      routes = await configMapRoutes(cms, env.MOE_ROUTING_CONFIGMAP!, 2_000, log);
+      const cms = env[ServeEnv.routingConfigMap] ? store() : undefined;
+      if (!cms) throw new Error(`serve --role router: routes are required: --routes FILE|JSON locally, or ${ServeEnv.routingConfigMap} (with ${RankEnv.namespace}) inside the cluster`);
+      routes = await configMapRoutes(cms, env[ServeEnv.routingConfigMap]!, 2_000, log);
     }
     stops.push(() => routes.stop());
     server = createRouter({ tokenizer, routes, modelName, log, maxInFlight: intOf(values['max-in-flight'], '--max-in-flight', 256, 1) });
   } else {
     const opts: EngineOptions = {
-      maxBatch: intOf(values['max-batch'] ?? env.MOE_MAX_BATCH, '--max-batch / MOE_MAX_BATCH', 8, 1),
-      maxQueue: intOf(values['max-queue'] ?? env.MOE_MAX_QUEUE, '--max-queue / MOE_MAX_QUEUE', 64, 0),
+      maxBatch: intOf(values['max-batch'] ?? env[ServeEnv.maxBatch], `--max-batch / ${ServeEnv.maxBatch}`, 8, 1),
+      maxQueue: intOf(values['max-queue'] ?? env[ServeEnv.maxQueue], `--max-queue / ${ServeEnv.maxQueue}`, 64, 0),
       precision: values.precision as EngineOptions['precision'],
-      epSize: intOf(env.MOE_EP_SIZE, 'MOE_EP_SIZE', 1, 1),
+      epSize: intOf(env[ServeEnv.epSize], ServeEnv.epSize, 1, 1),
       log,
     };
-    const pods = intOf(env.MOE_PODS_PER_REPLICA, 'MOE_PODS_PER_REPLICA', 1, 1);
-    const index = intOf(env.MOE_POD_INDEX, 'MOE_POD_INDEX', 0, 0);
+    const pods = intOf(env[ServeEnv.podsPerReplica], ServeEnv.podsPerReplica, 1, 1);
+    const index = intOf(env[ServeEnv.podIndex], ServeEnv.podIndex, 0, 0);
     let engine: Engine;
     if (pods > 1) {
       // Expert parallelism across the replica's pods, one process per pod: rank = the pod's index in the gang.
-      const member = await joinReplica(modelPath, { ...opts, epSize: pods }, { ...env, WORLD_SIZE: String(pods), RANK: String(index) });
+      const member = await joinReplica(modelPath, { ...opts, epSize: pods }, { ...env, [RankEnv.worldSize]: String(pods), [RankEnv.rank]: String(index) });
       if (!('engine' in member)) return followPod(member, role, port, host, graceMs);
       engine = member.engine;
       stops.push(() => engine.close(), () => member.dist.shutdown());
@@ -104,11 +105,11 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     const metrics = ServeMetrics.forEngine(role, engine, expertMetrics);
     server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log, metrics });
     const leader = index === 0;
-    const cms = leader && (env.MOE_PLACEMENT_CONFIGMAP || env.MOE_LOAD_CONFIGMAP) ? store() : undefined;
+    const cms = leader && (env[ServeEnv.placementConfigMap] || env[ServeEnv.loadConfigMap]) ? store() : undefined;
     if (cms) {
       const sync = new OperatorSync({
-        store: cms, engine, role, log, placementConfigMap: env.MOE_PLACEMENT_CONFIGMAP, loadConfigMap: env.MOE_LOAD_CONFIGMAP,
-        podName: env.MOE_POD_NAME ?? `${role}-${env.MOE_REPLICA ?? 0}`, replica: intOf(env.MOE_REPLICA, 'MOE_REPLICA', 0, 0),
+        store: cms, engine, role, log, placementConfigMap: env[ServeEnv.placementConfigMap], loadConfigMap: env[ServeEnv.loadConfigMap],
+        podName: env[ServeEnv.podName] ?? `${role}-${env[ServeEnv.replica] ?? 0}`, replica: intOf(env[ServeEnv.replica], ServeEnv.replica, 0, 0),
       });
       await sync.start();
       stops.unshift(() => sync.stop());

@@ -3,27 +3,12 @@
 //    version changes (a placement the engine refuses is logged once and the old one stays);
 //  - load: every few seconds merge-patches key `<pod name>` of `<deployment>-expert-load` with the cumulative routed
 //    tokens per expert and this process's start time (the operator takes differences between reports).
+// Both messages are the pod contract's (operator/contract/expert-placement.ts, reports.ts).
+import { formatLoadReport, parsePlacement } from '../../../../operator/contract/index.js';
 import type { ConfigMapStore } from '../../kube/configmaps.js';
-import type { ExpertPlacement, ServeEngine } from '../engine/types.js';
+import type { ServeEngine } from '../engine/types.js';
 import { Poller } from './poll.js';
 import type { Log } from './server.js';
-
-export function parsePlacement(text: string, source: string): ExpertPlacement {
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${source}: not JSON (${(e as Error).message})`);
-  }
-  const o = (j ?? {}) as Record<string, unknown>;
-  for (const k of ['version', 'gpus', 'slotsPerGpu'] as const) {
-    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) throw new Error(`${source}: ${k} must be an integer >= 0, got ${JSON.stringify(o[k])}`);
-  }
-  if (!Array.isArray(o.phy2log) || !o.phy2log.every((row) => Array.isArray(row) && row.every((x) => Number.isInteger(x)))) {
-    throw new Error(`${source}: phy2log must be number[layers][gpus*slotsPerGpu]`);
-  }
-  return { version: o.version as number, gpus: o.gpus as number, slotsPerGpu: o.slotsPerGpu as number, phy2log: o.phy2log as number[][] };
-}
 
 export interface SyncOptions {
   store: ConfigMapStore;
@@ -59,7 +44,8 @@ export class OperatorSync {
     const data = await this.o.store.read(name);
     const text = data?.[this.o.role];
     if (text === undefined) return;
-    const p = parsePlacement(text, `ConfigMap ${this.o.store.namespace}/${name} key ${this.o.role}`);
+    const { version, gpus, slotsPerGpu, phy2log } = parsePlacement(text, `ConfigMap ${this.o.store.namespace}/${name} key ${this.o.role}`);
+    const p = { version, gpus, slotsPerGpu, phy2log }; // what the engine takes
     if (p.version === this.applied || p.version === this.refused) return;
     try {
       this.o.engine.setPlacement(p);
@@ -73,7 +59,7 @@ export class OperatorSync {
 
   async reportLoad(): Promise<void> {
     const body = { role: this.o.role, replica: this.o.replica, startedAt: this.startedAt, counts: this.o.engine.expertLoad() };
-    await this.o.store.mergePatch(this.o.loadConfigMap!, { [this.o.podName]: JSON.stringify(body) });
+    await this.o.store.mergePatch(this.o.loadConfigMap!, { [this.o.podName]: formatLoadReport(body) });
   }
 
   /** Stops polling; sends a last load report so the counts up to shutdown are not lost. */
