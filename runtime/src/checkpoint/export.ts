@@ -1,13 +1,22 @@
-// Inference export in DeepSeek's released layout (REFERENCE.md §2): projection weights as F8_E4M3 with a float32
-// `<name>_scale_inv` per 128×128 block; embedding, lm_head, norms and the gate in BF16; the routers'
-// e_score_correction_bias in F32; the MTP layer (index = num_hidden_layers) carries its own copies of the embedding
-// and head as the release does. config.json carries quantization_config; model.safetensors.index.json maps names
-// to shards; tokenizer.json (when given) carries the run's tokenizer so a server can load the folder on its own.
+// Inference export in DeepSeek's released layout (REFERENCE.md §2), readable as it is by HuggingFace transformers:
+// projection weights as F8_E4M3 with a float32 `<name>_scale_inv` per 128×128 block; embedding, lm_head, norms, the
+// gate and the MTP eh_proj in BF16, as the release keeps them; the routers' e_score_correction_bias in F32; the MTP
+// layer (index = num_hidden_layers) carries its own copies of the embedding and head as the release does.
+// Partial blocks: a projection whose sides are not both multiples of 128 (the release's kv_a_proj_with_mqa has 576 rows;
+// small models have many) either stays BF16 and is named in quantization_config.modules_to_not_convert (`whole`, the
+// default: transformers derives the block size from rows ÷ scale rows and refuses a partial block, and DeepSeek's
+// fp8_cast_bf16 passes BF16 tensors through), or is FP8 with a rounded-up scale grid (`release`: exactly the released
+// layout, which DeepSeek's FP8 inference expects). config.json is the released one (hf-config.ts); tokenizer.json is in
+// HuggingFace's format with a tokenizer_config.json carrying the chat template, so AutoTokenizer loads the folder.
 // exportLayout() is pure and needs no weights, so the 671B layout can be checked without them.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeModelConfig } from '../model/config.js';
 import { isMoeLayer } from '../model/config.js';
+import { toHfTokenizerJSON } from '../data/hf-tokenizer.js';
+import { tokenizerFromJSON } from '../data/tokenizer.js';
+import { CHAT_TEMPLATE_JINJA } from '../data/chat-template.js';
+import { toHfConfig } from './hf-config.js';
 import { mtpPrefix } from '../model/transformer.js';
 import { quantizeBlocks, toBf16 } from '../model/fp8.js';
 import { DTYPE_BYTES, type Dtype, type TensorEntry, bytesOf, serialize } from './safetensors.js';
@@ -22,8 +31,16 @@ export interface LayoutEntry {
   source: string;
 }
 
-function isFp8(name: string): boolean {
-  return /_proj(_with_mqa)?\.weight$/.test(name);
+/** How projections with a partial 128×128 block are written (see the top of this file). */
+export type Fp8Blocks = 'whole' | 'release';
+
+/** FP8 where the release has it: the attention and FFN projections (not the MTP eh_proj). */
+function isFp8(name: string, shape: number[], blocks: Fp8Blocks): boolean {
+  return isProjection(name) && (blocks === 'release' || shape.every((n) => n % WEIGHT_BLOCK === 0));
+}
+
+function isProjection(name: string): boolean {
+  return /_proj(_with_mqa)?\.weight$/.test(name) && !name.endsWith('.eh_proj.weight');
 }
 
 function attnShapes(c: RuntimeModelConfig): [string, number[]][] {
@@ -57,12 +74,12 @@ function blockShapes(c: RuntimeModelConfig, layer: number): [string, number[]][]
 }
 
 /** Every tensor of the export, in file order, with dtype and shape. */
-export function exportLayout(c: RuntimeModelConfig): LayoutEntry[] {
+export function exportLayout(c: RuntimeModelConfig, blocks: Fp8Blocks = 'whole'): LayoutEntry[] {
   const d = c.hidden_size;
   const out: LayoutEntry[] = [];
   const add = (name: string, shape: number[], source = name): void => {
     if (name.endsWith('e_score_correction_bias')) out.push({ name, dtype: 'F32', shape, source });
-    else if (isFp8(name)) {
+    else if (isFp8(name, shape, blocks)) {
       out.push({ name, dtype: 'F8_E4M3', shape, source });
       out.push({ name: `${name}_scale_inv`, dtype: 'F32', shape: [Math.ceil(shape[0] / WEIGHT_BLOCK), Math.ceil(shape[1] / WEIGHT_BLOCK)], source });
     } else out.push({ name, dtype: 'BF16', shape, source });
@@ -110,20 +127,55 @@ export function shardPlan(layout: LayoutEntry[], maxShardBytes = 5 * 2 ** 30): {
   return { shards, names, index: { metadata: { total_size: total }, weight_map } };
 }
 
-/** The released config.json: our config plus the architecture tags and the FP8 quantization_config. */
-export function exportConfig(c: RuntimeModelConfig): Record<string, unknown> {
+export interface ExportOptions {
+  /** Largest shard in bytes (default 5 GiB, as the release). */
+  maxShardBytes?: number;
+  /** The run's tokenizer.json (any format tokenizerFromJSON reads); written in HuggingFace's format. */
+  tokenizer?: object;
+  /** The context the model was trained for (config.json max_position_embeddings). */
+  maxPositions?: number;
+  /** Partial 128×128 blocks: BF16 (`whole`, default) or FP8 as released (`release`). */
+  fp8Blocks?: Fp8Blocks;
+}
+
+/** The released config.json: the architecture, the FP8 quantization_config, and BOS/EOS when the tokenizer has them. */
+export function exportConfig(c: RuntimeModelConfig, o: Omit<ExportOptions, 'maxShardBytes'> = {}): Record<string, unknown> {
+  const bf16Projections = exportLayout(c, o.fp8Blocks).filter((e) => e.dtype === 'BF16' && isProjection(e.name)).map((e) => e.name.replace(/\.weight$/, ''));
+  const added = o.tokenizer ? (toHfTokenizerJSON(tokenizerFromJSON(o.tokenizer)).added_tokens as { id: number; content: string }[]) : [];
+  const idOf = (content: string): number | null => added.find((t) => t.content === content)?.id ?? null;
+  return toHfConfig(c, {
+    maxPositions: o.maxPositions,
+    bosTokenId: idOf(BOS),
+    eosTokenId: idOf(EOS),
+    quantization: {
+      quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [WEIGHT_BLOCK, WEIGHT_BLOCK],
+      ...(bf16Projections.length > 0 ? { modules_to_not_convert: bf16Projections } : {}),
+    },
+  });
+}
+
+const BOS = '<｜begin▁of▁sentence｜>';
+const EOS = '<｜end▁of▁sentence｜>';
+
+/** tokenizer_config.json: the fast tokenizer class, special tokens when present, and the chat template the router uses. */
+function tokenizerConfig(hf: Record<string, unknown>, maxPositions: number | undefined): Record<string, unknown> {
+  const added = hf.added_tokens as { content: string }[];
+  const has = (t: string): boolean => added.some((a) => a.content === t);
   return {
-    architectures: ['DeepseekV3ForCausalLM'],
-    model_type: 'deepseek_v3',
-    ...c,
-    torch_dtype: 'bfloat16',
-    quantization_config: { quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [WEIGHT_BLOCK, WEIGHT_BLOCK] },
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    bos_token: has(BOS) ? BOS : null,
+    eos_token: has(EOS) ? EOS : null,
+    add_bos_token: false,
+    clean_up_tokenization_spaces: false,
+    model_max_length: maxPositions ?? 4096,
+    chat_template: CHAT_TEMPLATE_JINJA,
   };
 }
 
-/** Files of the export (name → bytes), from float32 weights by source name; `tokenizer` is the run's tokenizer.json. */
-export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32Array>, maxShardBytes?: number, tokenizer?: object): Map<string, Uint8Array> {
-  const plan = shardPlan(exportLayout(c), maxShardBytes);
+/** Files of the export (name → bytes), from float32 weights by source name. */
+export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32Array>, o: ExportOptions = {}): Map<string, Uint8Array> {
+  const layout = exportLayout(c, o.fp8Blocks);
+  const plan = shardPlan(layout, o.maxShardBytes);
   const files = new Map<string, Uint8Array>();
   const quant = new Map<string, { q: Uint8Array; scaleInv: Float32Array }>();
   plan.shards.forEach((shard, i) => {
@@ -138,7 +190,7 @@ export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32A
         const base = e.name.replace(/_scale_inv$/, '');
         let qz = quant.get(base);
         if (!qz) {
-          const [rows, cols] = shard.find((x) => x.name === base)?.shape ?? exportLayout(c).find((x) => x.name === base)!.shape;
+          const [rows, cols] = shard.find((x) => x.name === base)?.shape ?? layout.find((x) => x.name === base)!.shape;
           qz = quantizeBlocks(w, rows, cols, WEIGHT_BLOCK);
           quant.set(base, qz);
         }
@@ -149,17 +201,21 @@ export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32A
     files.set(plan.names[i], serialize(entries, { format: 'pt' }));
   });
   files.set('model.safetensors.index.json', Buffer.from(JSON.stringify(plan.index, null, 2)));
-  files.set('config.json', Buffer.from(JSON.stringify(exportConfig(c), null, 2)));
-  if (tokenizer) files.set('tokenizer.json', Buffer.from(JSON.stringify(tokenizer)));
+  files.set('config.json', Buffer.from(JSON.stringify(exportConfig(c, o), null, 2)));
+  if (o.tokenizer) {
+    const hf = toHfTokenizerJSON(tokenizerFromJSON(o.tokenizer));
+    files.set('tokenizer.json', Buffer.from(JSON.stringify(hf)));
+    files.set('tokenizer_config.json', Buffer.from(JSON.stringify(tokenizerConfig(hf, o.maxPositions), null, 2)));
+  }
   return files;
 }
 
 /** Writes the export into `dir`: built in a sibling temporary folder, then renamed into place (replacing an old one). */
-export function writeExport(dir: string, c: RuntimeModelConfig, weights: Map<string, Float32Array>, tokenizer?: object): void {
+export function writeExport(dir: string, c: RuntimeModelConfig, weights: Map<string, Float32Array>, o: ExportOptions = {}): void {
   const tmp = path.join(path.dirname(dir), `.${path.basename(dir)}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  for (const [name, bytes] of exportFiles(c, weights, undefined, tokenizer)) writeFileSync(path.join(tmp, name), bytes);
+  for (const [name, bytes] of exportFiles(c, weights, o)) writeFileSync(path.join(tmp, name), bytes);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
 }

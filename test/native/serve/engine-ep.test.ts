@@ -62,7 +62,7 @@ test('pod wiring: joinReplica over an export folder — rank 0 serves, ranks 1-2
   try {
     const P = buildParams(c, alloc32, new Rng(EP_SEED));
     const w = new Map([...P.list().map((p) => [p.name, p.data as Float32Array] as const), ...[...P.buffers].map(([n, b]) => [n, b as Float32Array] as const)]);
-    writeExport(dir, c, w, byteTokenizer.toJSON());
+    writeExport(dir, c, w, { tokenizer: byteTokenizer.toJSON() });
     const single = await Engine.load(dir, { maxBatch: 4, maxQueue: 8, precision: 'fp32' });
     const want = await Promise.all(EP_PROMPTS.map(async (p) => {
       const out: number[] = [];

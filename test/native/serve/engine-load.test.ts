@@ -56,12 +56,15 @@ test('export folder: FP8 codes and scales kept as shipped, dequantised values fo
   try {
     const t = trainer();
     const w = liveWeights(t);
-    writeExport(path.join(dir, 'export'), t.config, w, byteTokenizer.toJSON());
+    // The released layout (partial 128×128 blocks in FP8, as DeepSeek-V3's kv_a_proj_with_mqa), so that the micro
+    // model's small projections are shipped as FP8 codes.
+    writeExport(path.join(dir, 'export'), t.config, w, { tokenizer: byteTokenizer.toJSON(), fp8Blocks: 'release' });
     // A run folder without checkpoints but with the export rank 0 wrote resolves to the export.
     const m = loadModelFolder(dir);
     assert.equal(m.kind, 'export');
     assert.deepEqual(m.config, t.config);
-    assert.equal(m.tokenizer.kind, 'bytes');
+    assert.equal(m.tokenizer.kind, 'hf');
+    assert.deepEqual(Array.from(m.tokenizer.encode('the cat')), Array.from(byteTokenizer.encode('the cat')));
     const name = 'model.layers.1.mlp.experts.3.up_proj.weight';
     const src = w.get(name)!;
     const want = quantizeBlocks(src, 16, 32);
@@ -81,7 +84,7 @@ test('export folder: serves in fp8 (shipped codes) and fp32 (dequantised); their
   const dir = mkdtempSync(path.join(os.tmpdir(), 'serve-export-'));
   try {
     const t = trainer();
-    writeExport(dir, t.config, liveWeights(t), byteTokenizer.toJSON());
+    writeExport(dir, t.config, liveWeights(t), { tokenizer: byteTokenizer.toJSON(), fp8Blocks: 'release' });
     const f8 = await Engine.load(dir, { maxBatch: 2, maxQueue: 2, precision: 'fp8' });
     const f32 = await Engine.load(dir, { maxBatch: 2, maxQueue: 2, precision: 'fp32' });
     assert.equal(f8.maxSequenceLength, 4096);
@@ -109,12 +112,12 @@ test('export without tokenizer.json, or a folder with no model, fails naming wha
     const t = trainer();
     writeExport(path.join(dir, 'e'), t.config, liveWeights(t));
     await assert.rejects(Engine.load(path.join(dir, 'e'), { maxBatch: 1, maxQueue: 1 }), /e\/tokenizer\.json is missing: the export must carry the tokenizer/);
-    await assert.rejects(Engine.load(dir, { maxBatch: 1, maxQueue: 1 }), /holds neither an export .* nor a run's checkpoints/);
+    await assert.rejects(Engine.load(dir, { maxBatch: 1, maxQueue: 1 }), /holds neither a model folder .* nor a run's checkpoints/);
     // A distributed run's checkpoint (per-rank shards, no train_state.safetensors) without its export.
     await saveCheckpoint(path.join(dir, 'dist'), 3, [{ name: 'rank-0.safetensors', bytes: new Uint8Array(8) }], 1);
     await assert.rejects(Engine.load(path.join(dir, 'dist'), { maxBatch: 1, maxQueue: 1 }), /sharded \(distributed\) checkpoint without train_state\.safetensors.*export.* is missing/);
     // With the export next to it, the export is served.
-    writeExport(path.join(dir, 'dist', 'export'), t.config, liveWeights(t), byteTokenizer.toJSON());
+    writeExport(path.join(dir, 'dist', 'export'), t.config, liveWeights(t), { tokenizer: byteTokenizer.toJSON() });
     assert.equal(loadModelFolder(path.join(dir, 'dist')).kind, 'export');
     await assert.rejects(Engine.load(path.join(dir, 'nope'), { maxBatch: 1, maxQueue: 1 }), /does not exist/);
   } finally {

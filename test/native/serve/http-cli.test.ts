@@ -24,7 +24,7 @@ before(() => {
   const weights = new Map<string, Float32Array>();
   for (const p of P.list()) weights.set(p.name, p.data as Float32Array);
   for (const [name, b] of P.buffers) weights.set(name, Float32Array.from(b));
-  writeExport(path.join(dir, 'export'), tinyConfig, weights, byteTokenizer.toJSON());
+  writeExport(path.join(dir, 'export'), tinyConfig, weights, { tokenizer: byteTokenizer.toJSON() });
 });
 after(() => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');

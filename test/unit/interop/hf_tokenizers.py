@@ -3,7 +3,8 @@ from PyPI.
 
   encode TOKENIZER_JSON TEXTS_JSON      ids of every text (no special tokens added), and the decode of each
   train KIND CORPUS OUT_JSON            a byte-level BPE trained by `tokenizers` (KIND: gpt2 | deepseek), with added tokens
-  chat FOLDER MESSAGES_JSON             transformers' AutoTokenizer from FOLDER: apply_chat_template(messages)
+  folder FOLDER TEXTS_JSON MESSAGES_JSON  transformers' AutoConfig and AutoTokenizer from an export FOLDER: config
+                                        fields, ids of every text, and apply_chat_template(messages)
 """
 import json
 import sys
@@ -46,13 +47,23 @@ def main():
         tok.train([corpus], trainer)
         tok.save(out)
         print(json.dumps({"vocab": tok.get_vocab_size()}))
-    elif mode == "chat":
-        from transformers import AutoTokenizer
+    elif mode == "folder":
+        from transformers import AutoConfig, AutoTokenizer
 
-        tok = AutoTokenizer.from_pretrained(sys.argv[2])
-        messages = json.load(open(sys.argv[3], encoding="utf8"))
-        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        print(json.dumps({"text": text, "ids": tok(text, add_special_tokens=False)["input_ids"]}))
+        folder = sys.argv[2]
+        cfg = AutoConfig.from_pretrained(folder)
+        tok = AutoTokenizer.from_pretrained(folder)
+        texts = json.load(open(sys.argv[3], encoding="utf8"))
+        messages = json.load(open(sys.argv[4], encoding="utf8"))
+        keys = ["model_type", "num_key_value_heads", "num_attention_heads", "q_lora_rank", "kv_lora_rank", "hidden_size",
+                "max_position_embeddings", "n_routed_experts", "num_experts_per_tok", "routed_scaling_factor", "head_dim"]
+        print(json.dumps({
+            "config": {k: getattr(cfg, k, None) for k in keys},
+            "rope": getattr(cfg, "rope_parameters", None),
+            "tokenizer_class": type(tok).__name__,
+            "ids": [tok(t, add_special_tokens=False)["input_ids"] for t in texts],
+            "chat": tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True),
+        }))
     else:
         raise SystemExit(f"unknown mode {mode}")
 

@@ -1,13 +1,14 @@
-// Loading a model folder for serving: either a DeepSeek-layout export (config.json, model.safetensors.index.json,
-// shards, tokenizer.json; FP8 E4M3 projections with 128×128 weight_scale_inv kept as codes for the FP8 GEMM and
-// dequantised for the other precisions) or a run folder's latest checkpoint (float32 master weights), or a run folder
+// Loading a model folder for serving: either a DeepSeek-layout export or a folder transformers' save_pretrained wrote
+// (config.json, tokenizer.json, and model.safetensors.index.json with its shards or one model.safetensors; FP8 E4M3
+// projections with 128×128 weight_scale_inv kept as codes for the FP8 GEMM and dequantised for the other precisions) or a run folder's latest checkpoint (float32 master weights), or a run folder
 // whose servable model is the export rank 0 wrote into <run>/export (distributed runs: their checkpoints are shards).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadLatest } from '../../checkpoint/checkpoint-dirs.js';
 import { asF32, asU16, parse, type TensorEntry } from '../../checkpoint/safetensors.js';
 import { tokenizerFromJSON, type Tokenizer } from '../../data/tokenizer.js';
-import { modelConfig, RUNTIME_DEFAULTS, validateConfig, type RuntimeModelConfig } from '../../model/config.js';
+import { fromHfConfig } from '../../checkpoint/hf-config.js';
+import { modelConfig, type RuntimeModelConfig } from '../../model/config.js';
 import { decodeE4M3, fromBf16 } from '../../model/fp8.js';
 import { readWeights, STATE_FILE } from '../../train/state.js';
 import type { TrainOptions } from '../../train/options.js';
@@ -23,18 +24,23 @@ export interface LoadedModel {
 }
 
 const INDEX = 'model.safetensors.index.json';
-const CONFIG_KEYS = ['vocab_size', 'hidden_size', 'intermediate_size', 'moe_intermediate_size', 'num_hidden_layers', 'first_k_dense_replace', 'num_attention_heads', 'q_lora_rank', 'kv_lora_rank', 'qk_nope_head_dim', 'qk_rope_head_dim', 'v_head_dim', 'n_routed_experts', 'n_shared_experts', 'num_experts_per_tok', 'n_group', 'topk_group', 'routed_scaling_factor', 'num_nextn_predict_layers', 'rms_norm_eps', 'rope_theta', 'initializer_range', 'scoring_func', 'topk_method', 'norm_topk_prob'] as const;
+/** What save_pretrained writes when the model fits one shard: no index. */
+const SINGLE = 'model.safetensors';
+
+function isModelFolder(dir: string): boolean {
+  return existsSync(path.join(dir, 'config.json')) && (existsSync(path.join(dir, INDEX)) || existsSync(path.join(dir, SINGLE)));
+}
 
 export function loadModelFolder(dir: string, warn: (m: string) => void = () => {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`model path ${dir} does not exist (MOE_MODEL_PATH: an export folder or a run folder)`);
-  if (existsSync(path.join(dir, INDEX))) return loadExport(dir, warn);
+  if (isModelFolder(dir)) return loadExport(dir);
   const ck = loadLatest(dir, warn);
-  const exported = existsSync(path.join(dir, 'export', INDEX));
+  const exported = isModelFolder(path.join(dir, 'export'));
   // A distributed run's checkpoints are per-rank shards; its servable model is the export rank 0 wrote at the end.
   if (ck && ck.files.has(STATE_FILE)) return loadRun(dir, ck.files);
-  if (exported) return loadExport(path.join(dir, 'export'), warn);
+  if (exported) return loadExport(path.join(dir, 'export'));
   if (ck) throw new Error(`${ck.dir} is a sharded (distributed) checkpoint without ${STATE_FILE}, and ${dir}/export (written when distributed training ends) is missing; serve an export (moe-runtime export, or the run's export folder)`);
-  throw new Error(`model path ${dir} holds neither an export (${INDEX}) nor a run's checkpoints (checkpoints/step-*) nor export/${INDEX}`);
+  throw new Error(`model path ${dir} holds neither a model folder (config.json with ${INDEX} or ${SINGLE}) nor a run's checkpoints (checkpoints/step-*) nor an export/ folder`);
 }
 
 function readJson(file: string): unknown {
@@ -43,20 +49,6 @@ function readJson(file: string): unknown {
     return JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** The RuntimeModelConfig fields of a DeepSeek config.json (other keys ignored), validated. */
-export function configFromJson(j: Record<string, unknown>, file: string, warn: (m: string) => void): RuntimeModelConfig {
-  if (j.scoring_func !== undefined && j.scoring_func !== 'sigmoid') throw new Error(`${file}: scoring_func ${String(j.scoring_func)} is not supported (sigmoid only)`);
-  if (j.topk_method !== undefined && j.topk_method !== 'noaux_tc') throw new Error(`${file}: topk_method ${String(j.topk_method)} is not supported (noaux_tc only)`);
-  if (j.rope_scaling) warn(`${file}: rope_scaling (YaRN) is ignored; positions beyond the trained length may degrade`);
-  const picked: Record<string, unknown> = { ...RUNTIME_DEFAULTS };
-  for (const k of CONFIG_KEYS) if (j[k] !== undefined) picked[k] = j[k];
-  try {
-    return validateConfig(picked as unknown as RuntimeModelConfig);
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
   }
 }
 
@@ -72,18 +64,24 @@ function dequantBlocks(q: Uint8Array, scaleInv: Float32Array, rows: number, cols
   return out;
 }
 
-function loadExport(dir: string, warn: (m: string) => void): LoadedModel {
+/** Shard files of a model folder: the index's, or the single model.safetensors. */
+function shardFiles(dir: string): string[] {
+  if (!existsSync(path.join(dir, INDEX))) return [SINGLE];
+  const index = readJson(path.join(dir, INDEX)) as { weight_map?: Record<string, string> };
+  if (!index.weight_map || typeof index.weight_map !== 'object') throw new Error(`${path.join(dir, INDEX)}: weight_map is missing`);
+  return [...new Set(Object.values(index.weight_map))];
+}
+
+function loadExport(dir: string): LoadedModel {
   const cfgFile = path.join(dir, 'config.json');
-  const config = configFromJson(readJson(cfgFile) as Record<string, unknown>, cfgFile, warn);
+  const config = fromHfConfig(readJson(cfgFile) as Record<string, unknown>, cfgFile);
   const tokFile = path.join(dir, 'tokenizer.json');
   if (!existsSync(tokFile)) throw new Error(`${tokFile} is missing: the export must carry the tokenizer it was trained with (re-export with this version of moe-runtime export)`);
   const tokenizer = tokenizerFromJSON(readJson(tokFile));
-  const index = readJson(path.join(dir, INDEX)) as { weight_map?: Record<string, string> };
-  if (!index.weight_map || typeof index.weight_map !== 'object') throw new Error(`${path.join(dir, INDEX)}: weight_map is missing`);
   const tensors = new Map<string, TensorEntry>();
-  for (const shard of new Set(Object.values(index.weight_map))) {
+  for (const shard of shardFiles(dir)) {
     const file = path.join(dir, shard);
-    if (!existsSync(file)) throw new Error(`${file} (listed in ${INDEX}) is missing`);
+    if (!existsSync(file)) throw new Error(shard === SINGLE ? `${file} is missing` : `${file} (listed in ${INDEX}) is missing`);
     for (const [name, t] of parse(readFileSync(file), file).tensors) tensors.set(name, t);
   }
   const weights: ModelWeights = { f32: new Map(), fp8: new Map() };
@@ -103,7 +101,7 @@ function loadExport(dir: string, warn: (m: string) => void): LoadedModel {
       const q = Uint8Array.from(t.data);
       weights.fp8.set(name, { q, scaleInv, rows, cols });
       weights.f32.set(name, dequantBlocks(q, scaleInv, rows, cols));
-    } else throw new Error(`${dir}: tensor ${name} has dtype ${t.dtype}; an export holds F8_E4M3, BF16 and F32`);
+    } else throw new Error(`${dir}: tensor ${name} has dtype ${t.dtype}; this runtime loads F8_E4M3 (with 128×128 scale_inv), BF16 and F32`);
   }
   return { kind: 'export', config, tokenizer, weights };
 }

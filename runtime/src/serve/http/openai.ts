@@ -4,7 +4,7 @@
 // neutral value, so a client never silently gets something other than what it asked for.
 import { randomInt } from 'node:crypto';
 import { invalidField } from './errors.js';
-import { renderChat, type ChatMessage, type ChatRole } from './chat-template.js';
+import { renderChat, type ChatMessage, type ChatRole } from '../../data/chat-template.js';
 
 export type ApiKind = 'completion' | 'chat';
 

@@ -1,0 +1,41 @@
+// config.json both ways (runtime/src/checkpoint/hf-config.ts): the export's fields, and the import of DeepSeek's and
+// transformers' forms, with what this runtime does not implement refused by field.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fromHfConfig, toHfConfig } from '../../../runtime/src/checkpoint/hf-config.js';
+import { modelConfig } from '../../../runtime/src/model/config.js';
+
+const tiny = modelConfig('deepseek-v3-tiny');
+
+describe('config.json', () => {
+  it('round-trips every field the model uses', () => {
+    assert.deepEqual(fromHfConfig(toHfConfig(tiny), 'c.json'), tiny);
+    const noQ = modelConfig('deepseek-v3-tiny', { q_lora_rank: 0, rope_theta: 50000 });
+    const j = toHfConfig(noQ);
+    assert.equal(j.q_lora_rank, null);
+    assert.deepEqual(fromHfConfig(j, 'c.json'), noQ);
+  });
+
+  it('reads q_lora_rank null, rope_theta inside rope_parameters (transformers 5), and ignores fields that change nothing', () => {
+    const j = { ...toHfConfig(tiny), q_lora_rank: null, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 12345 }, ep_size: 8, use_cache: false };
+    const c = fromHfConfig(j, 'c.json');
+    assert.equal(c.q_lora_rank, 0);
+    assert.equal(c.rope_theta, 12345);
+  });
+
+  it('refuses by field what would change the function here', () => {
+    const base = toHfConfig(tiny);
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ rope_scaling: { type: 'yarn', factor: 40 } }, /c\.json: rope_scaling\.rope_type: "yarn" is not implemented/],
+      [{ rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 40 } }, /rope_parameters\.rope_type: "yarn"/],
+      [{ hidden_act: 'gelu' }, /hidden_act: "gelu" is not implemented/],
+      [{ norm_topk_prob: false }, /norm_topk_prob: false is not implemented/],
+      [{ tie_word_embeddings: true }, /tie_word_embeddings/],
+      [{ num_key_value_heads: 1 }, /num_key_value_heads: 1 differs from num_attention_heads \(4\)/],
+      [{ model_type: 'llama' }, /model_type: "llama" is not deepseek_v3/],
+      [{ rope_parameters: { rope_type: 'default', rope_theta: -1 } }, /rope_parameters\.rope_theta: must be a number > 0/],
+      [{ hidden_size: 0 }, /c\.json: model config: hidden_size must be a positive integer/],
+    ];
+    for (const [patch, re] of cases) assert.throws(() => fromHfConfig({ ...base, ...patch }, 'c.json'), re, JSON.stringify(patch));
+  });
+});
