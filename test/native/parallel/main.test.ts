@@ -63,7 +63,8 @@ describe('distributed entrypoint with a plan document', { skip }, () => {
       for (const l of [1, 2]) {
         for (const w of ['gate_proj', 'up_proj', 'down_proj']) {
           const name = `model.layers.${l}.mlp.experts.7.${w}.weight`;
-          assert.ok(index.weight_map[name] && index.weight_map[`${name}_scale_inv`], `export lacks ${name}`);
+          // (No _scale_inv: the micro model's projections are smaller than one 128×128 block, so they export as BF16.)
+          assert.ok(index.weight_map[name], `export lacks ${name}`);
           assert.ok(existsSync(path.join(tmp, 'full', 'export', index.weight_map[name])));
         }
       }
