@@ -76,7 +76,7 @@ step "5/6 the trained checkpoint"
 echo "  latest: $(field tiny-8-ranks '{.status.checkpoints.latest.uri}{" (step "}{.status.checkpoints.latest.step}{")"}')"
 echo "  on this machine: /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/ (one shard per rank + manifest)"
 ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/checkpoints 2>/dev/null | sed 's/^/    /'
-echo "  inference export (DeepSeek's released layout: FP8 E4M3 weights + 128x128 weight_scale_inv, index, config.json):"
+echo "  inference export (DeepSeek's layout, loadable by transformers: FP8 E4M3 + 128x128 weight_scale_inv, BF16 where a block would be partial; config.json, tokenizer.json):"
 echo "    /tmp/moe-demo/checkpoints/$NS/tiny-8-ranks/export/"
 ls /tmp/moe-demo/checkpoints/"$NS"/tiny-8-ranks/export 2>/dev/null | sed 's/^/      /'
 echo "  training took $(( $(date +%s) - t0 )) s"
