@@ -28,7 +28,16 @@ const cases: [string, string, unknown, number, string | null, string?][] = [
   ['two prompts', '/v1/completions', { model: MODEL, prompt: ['a', 'b'] }, 400, 'prompt'],
   ['a token id outside the vocabulary', '/v1/completions', { model: MODEL, prompt: [1, 2, 999] }, 400, 'prompt'],
   ['stream_options without stream', '/v1/completions', { model: MODEL, prompt: 'hi', stream_options: { include_usage: true } }, 400, 'stream_options'],
-  ['logprobs', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }], logprobs: true }, 400, 'logprobs'],
+  ['chat logprobs not a boolean', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }], logprobs: 1 }, 400, 'logprobs'],
+  ['chat top_logprobs without logprobs', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }], top_logprobs: 3 }, 400, 'top_logprobs'],
+  ['chat top_logprobs 21', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }], logprobs: true, top_logprobs: 21 }, 400, 'top_logprobs'],
+  ['logprobs 21', '/v1/completions', { model: MODEL, prompt: 'hi', logprobs: 21 }, 400, 'logprobs'],
+  ['logprobs true (completions take a number)', '/v1/completions', { model: MODEL, prompt: 'hi', logprobs: true }, 400, 'logprobs'],
+  ['logprobs 1.5', '/v1/completions', { model: MODEL, prompt: 'hi', logprobs: 1.5 }, 400, 'logprobs'],
+  ['echo not a boolean', '/v1/completions', { model: MODEL, prompt: 'hi', echo: 'yes' }, 400, 'echo'],
+  ['max_tokens 0 without echo', '/v1/completions', { model: MODEL, prompt: 'hi', max_tokens: 0 }, 400, 'max_tokens'],
+  ['chat max_tokens 0', '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'x' }], max_tokens: 0 }, 400, 'max_tokens'],
+  ['suffix', '/v1/completions', { model: MODEL, prompt: 'hi', suffix: 'end' }, 400, 'suffix'],
   ['no model', '/v1/completions', { prompt: 'hi' }, 400, 'model'],
   ['a wrong model', '/v1/completions', { model: 'gpt-4', prompt: 'hi' }, 404, 'model', 'model_not_found'],
   ['a JSON array body', '/v1/completions', [1, 2], 400, 'body'],
@@ -64,4 +73,8 @@ test('the internal endpoints refuse bad bodies with the field named', async () =
   assertError(await post(d, '/internal/v1/generate', { id: 'a', promptIds: [1, -2], params: { maxTokens: 1, temperature: 0, topP: 1, seed: 0, stopTokenIds: [] } }), 400, 'promptIds[1]');
   assertError(await post(d, '/internal/v1/generate', { id: 'a', promptIds: [1], params: { maxTokens: 0, temperature: 0, topP: 1, seed: 0 } }), 400, 'params.maxTokens');
   assertError(await post(d, '/internal/v1/prefill', { id: 'a', promptIds: [1], params: {} }), 404, null);
+  assertError(await post(d, '/internal/v1/generate', { id: 'a', promptIds: [1], params: { maxTokens: 1, temperature: 0, topP: 1, seed: 0 }, logprobs: { topK: 21, prompt: false } }), 400, 'logprobs.topK');
+  assertError(await post(d, '/internal/v1/generate', { id: 'a', promptIds: [1], params: { maxTokens: 1, temperature: 0, topP: 1, seed: 0 }, logprobs: { topK: 1 } }), 400, 'logprobs.prompt');
+  // max_tokens 0 scores the prompt: allowed only with the prompt's log-probabilities.
+  assertError(await post(d, '/internal/v1/generate', { id: 'a', promptIds: [1], params: { maxTokens: 0, temperature: 0, topP: 1, seed: 0 }, logprobs: { topK: 1, prompt: false } }), 400, 'params.maxTokens');
 });

@@ -4,6 +4,10 @@ import { request } from 'node:http';
 import { modelConfig, type RuntimeModelConfig } from '../../../runtime/src/model/config.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { Engine } from '../../../runtime/src/serve/engine/engine.js';
+import { buildParams, step } from '../../../runtime/src/model/transformer.js';
+import { Rng } from '../../../runtime/src/model/rng.js';
+import { alloc32 } from '../../../runtime/src/model/tensor.js';
+import { precisionCtx } from '../../../runtime/src/model/precision.js';
 import { decodeHandoff, encodeHandoff } from '../../../runtime/src/serve/engine/handoff.js';
 import type { EngineOptions, ServeEngine } from '../../../runtime/src/serve/engine/types.js';
 import { createRoleServer } from '../../../runtime/src/serve/http/role-server.js';
@@ -25,6 +29,30 @@ export const quiet: Log = () => {};
 export function tinyEngine(opts: Partial<EngineOptions> = {}, seed = 7): Engine {
   return Engine.random(tinyConfig, byteTokenizer, { maxBatch: 8, maxQueue: 64, maxSequenceLength: 512, precision: 'fp32', ...opts }, seed);
 }
+
+/**
+ * The single-process reference for tinyEngine(seed)'s model: model/transformer.ts step() over the whole sequence, its
+ * logits as float64 log-softmax at every position ([position][token]: the distribution of the next token).
+ */
+export function referenceLogprobs(ids: ArrayLike<number>, seed = 7): Float64Array[] {
+  const V = tinyConfig.vocab_size;
+  const P = referenceParams.get(seed) ?? buildParams(tinyConfig, alloc32, new Rng(seed));
+  referenceParams.set(seed, P);
+  const S = ids.length;
+  const window = new Int32Array(S + 1 + tinyConfig.num_nextn_predict_layers);
+  window.set(Array.from(ids));
+  const logits = step(precisionCtx('fp32'), P, tinyConfig, window, 1, S, { alpha: 0, mtpLambda: 0, backward: false }).logits as Float32Array;
+  return Array.from({ length: S }, (_, p) => {
+    const row = logits.subarray(p * V, (p + 1) * V);
+    let m = -Infinity;
+    for (const x of row) m = Math.max(m, x);
+    let z = 0;
+    for (const x of row) z += Math.exp(x - m);
+    const lse = m + Math.log(z);
+    return Float64Array.from(row, (x) => x - lse);
+  });
+}
+const referenceParams = new Map<number, ReturnType<typeof buildParams>>();
 
 export const codec = { encode: (h: Parameters<typeof encodeHandoff>[0]) => encodeHandoff(h), decode: decodeHandoff };
 
@@ -119,9 +147,9 @@ export function observed(e: ServeEngine, hooks: { onToken?: (n: number) => void;
   return new Proxy(e, {
     get(target, prop) {
       if (prop === 'generate') {
-        return (req: Parameters<ServeEngine['generate']>[0], onToken: (t: number) => void, signal?: AbortSignal) => {
+        return (req: Parameters<ServeEngine['generate']>[0], onToken: Parameters<ServeEngine['generate']>[1], signal?: AbortSignal, onPrompt?: Parameters<ServeEngine['generate']>[3]) => {
           let n = 0;
-          const p = target.generate(req, (t) => { onToken(t); hooks.onToken?.(++n); }, signal);
+          const p = target.generate(req, (t, lp) => { onToken(t, lp); hooks.onToken?.(++n); }, signal, onPrompt);
           p.then((r) => hooks.outcomes?.push(r.finish), (err: Error) => hooks.outcomes?.push(`rejected: ${err.message}`));
           return p;
         };

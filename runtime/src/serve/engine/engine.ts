@@ -4,6 +4,8 @@
 //   2. runs ONE decode step for every running sequence together (their tokens batched through the projections and
 //      experts, attention per sequence over its own cache), samples, streams, and retires finished sequences,
 //   3. yields to the event loop (setImmediate) so the HTTP server stays responsive.
+// A request asking for prompt log-probabilities (echo) is prefilled in its own forward that keeps the logits of every
+// prompt position; the others keep only the last position's, so they pay nothing for it.
 // Aborts free the slot at once (a sequence aborted during a step is dropped before sampling); a placement set during
 // a step (possible only with expert parallelism, whose step awaits the network) takes effect at the next step.
 import type { Tokenizer } from '../../data/tokenizer.js';
@@ -19,7 +21,8 @@ import { InferenceModel, type Precision } from './inference-model.js';
 import type { ExpertParallelLeader } from './expert-parallel.js';
 import { identityPlacement, resolvePlacement, type ResolvedPlacement } from './expert-slots.js';
 import { sample } from './sampler.js';
-import { QueueFullError, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type ExpertPlacement, type ServeEngine } from './types.js';
+import { promptLogprobs, tokenLogprob } from './logprobs.js';
+import { QueueFullError, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type ExpertPlacement, type ServeEngine, type TokenLogprob } from './types.js';
 import { validateRequest } from './validate.js';
 import { weightsFromParams, type ModelWeights } from './weights.js';
 
@@ -31,7 +34,10 @@ interface Seq {
   /** The last sampled token, fed at the next decode step. */
   pending: number;
   completion: number;
-  onToken?: (token: number) => void;
+  onToken?: (token: number, logprob?: TokenLogprob) => void;
+  onPrompt?: (logprobs: TokenLogprob[]) => void;
+  /** Set by a prefill that kept every position's logits (req.logprobs.prompt). */
+  promptLogprobs?: TokenLogprob[];
   resolve(v: GenerateResult | Handoff): void;
   reject(e: unknown): void;
   signal?: AbortSignal;
@@ -108,11 +114,11 @@ export class Engine implements ServeEngine {
     return this.enqueue({ ...req, handoff: undefined }, 'prefill', undefined, signal) as Promise<Handoff>;
   }
 
-  generate(req: GenerateRequest, onToken: (token: number) => void, signal?: AbortSignal): Promise<GenerateResult> {
-    return this.enqueue(req, 'generate', onToken, signal) as Promise<GenerateResult>;
+  generate(req: GenerateRequest, onToken: (token: number, logprob?: TokenLogprob) => void, signal?: AbortSignal, onPrompt?: (logprobs: TokenLogprob[]) => void): Promise<GenerateResult> {
+    return this.enqueue(req, 'generate', onToken, signal, onPrompt) as Promise<GenerateResult>;
   }
 
-  private enqueue(req: GenerateRequest, kind: Seq['kind'], onToken: ((t: number) => void) | undefined, signal?: AbortSignal): Promise<GenerateResult | Handoff> {
+  private enqueue(req: GenerateRequest, kind: Seq['kind'], onToken: Seq['onToken'], signal?: AbortSignal, onPrompt?: Seq['onPrompt']): Promise<GenerateResult | Handoff> {
     if (this.closed) return Promise.reject(new Error('the engine is closed'));
     try {
       validateRequest(req, this.model.config, this.maxSequenceLength);
@@ -126,7 +132,7 @@ export class Engine implements ServeEngine {
       return Promise.reject(new QueueFullError(this.retryAfter()));
     }
     return new Promise((resolve, reject) => {
-      const s: Seq = { req, kind, rng: new Rng(req.params.seed), pending: -1, completion: 0, onToken, resolve, reject, signal, done: false };
+      const s: Seq = { req, kind, rng: new Rng(req.params.seed), pending: -1, completion: 0, onToken, onPrompt, resolve, reject, signal, done: false };
       if (signal) {
         s.onAbort = () => this.finish(s, abortError(signal));
         signal.addEventListener('abort', s.onAbort, { once: true });
@@ -251,40 +257,47 @@ export class Engine implements ServeEngine {
         s.cache = SequenceCache.from(h.latent, h.kpe, h.promptIds.length, this.config.kv_lora_rank, this.config.qk_rope_head_dim);
         // The prefill pod drew once from this seed for the first token.
         if (s.req.params.temperature > 0) s.rng.next();
-        this.running.push(s);
-        this.emit(s, h.firstToken);
+        // validateRequest checked that the hand-off carries what req.logprobs asks for.
+        s.promptLogprobs = s.req.logprobs?.prompt ? h.promptLogprobs : undefined;
+        this.start(s, h.firstToken, s.req.logprobs ? h.firstLogprob : undefined);
       } else toPrefill.push(s);
     }
     if (toPrefill.length > 0) {
       for (const s of toPrefill) s.cache = this.model.newCache(s.req.promptIds.length + 16);
-      sampled += await this.forwardAndSample(toPrefill, (s) => s.req.promptIds, (s, tok) => {
+      const prefilled = (s: Seq, tok: number, lp?: TokenLogprob): void => {
         if (s.kind === 'prefill') {
           const { latent, kpe } = s.cache!.export();
-          this.finish(s, undefined, { id: s.req.id, promptIds: s.req.promptIds, firstToken: tok, latent, kpe });
-        } else {
-          this.running.push(s);
-          this.emit(s, tok);
-        }
-      });
+          const lps = s.req.logprobs ? { firstLogprob: lp, ...(s.promptLogprobs ? { promptLogprobs: s.promptLogprobs } : {}) } : {};
+          this.finish(s, undefined, { id: s.req.id, promptIds: s.req.promptIds, firstToken: tok, latent, kpe, ...lps });
+        } else this.start(s, tok, lp);
+      };
+      const scoring = toPrefill.filter((s) => s.req.logprobs?.prompt);
+      const plain = toPrefill.filter((s) => !s.req.logprobs?.prompt);
+      if (plain.length > 0) sampled += await this.forwardAndSample(plain, (s) => s.req.promptIds, prefilled);
+      if (scoring.length > 0) sampled += await this.forwardAndSample(scoring, (s) => s.req.promptIds, prefilled, true);
     }
     // Sequences admitted this iteration already sampled (from their prompt or hand-off); they decode from the next.
     const decoding = this.running.filter((s) => !s.done && s.pending >= 0 && !admitted.includes(s));
-    if (decoding.length > 0) sampled += await this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok) => this.emit(s, tok));
+    if (decoding.length > 0) sampled += await this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok, lp) => this.emit(s, tok, lp));
     this.load.endStep();
     return sampled;
   }
 
-  /** One batched forward over the sequences' new tokens; a failure fails those sequences, not the engine. */
-  private async forwardAndSample(seqs: Seq[], tokens: (s: Seq) => Int32Array, then: (s: Seq, tok: number) => void): Promise<number> {
+  /**
+   * One batched forward over the sequences' new tokens; a failure fails those sequences, not the engine. With
+   * `allPositions` the logits of every new token come back and each sequence asking for prompt log-probabilities
+   * gets them; the last position's row is sampled either way.
+   */
+  private async forwardAndSample(seqs: Seq[], tokens: (s: Seq) => Int32Array, then: (s: Seq, tok: number, lp?: TokenLogprob) => void, allPositions = false): Promise<number> {
     let logits: Float32Array;
+    const items = seqs.map((s) => ({ cache: s.cache!, tokens: tokens(s) }));
     try {
-      const items = seqs.map((s) => ({ cache: s.cache!, tokens: tokens(s) }));
       const dispatch = (l: number) => this.load.dispatcher(l);
       const ep = this.ep;
       if (ep) {
         const placement = this.load.current;
-        logits = await this.model.forwardWith(items, dispatch, (call) => ep.run(call, placement, () => this.placementJson()));
-      } else logits = this.model.forward(items, dispatch);
+        logits = await this.model.forwardWith(items, dispatch, (call) => ep.run(call, placement, () => this.placementJson()), allPositions);
+      } else logits = this.model.forward(items, dispatch, allPositions);
     } catch (e) {
       this.log({ level: 'error', msg: 'forward failed', error: (e as Error).message });
       for (const s of seqs) this.finish(s, e);
@@ -292,19 +305,45 @@ export class Engine implements ServeEngine {
     }
     const V = this.config.vocab_size;
     const n = Math.min(V, this.tokenizer.vocabSize);
+    let row0 = 0;
     seqs.forEach((s, i) => {
+      const rows = allPositions ? items[i].tokens.length : 1;
+      const last = row0 + rows - 1;
+      if (allPositions && s.req.logprobs?.prompt) s.promptLogprobs = promptLogprobs(logits, row0, V, items[i].tokens, n, s.req.logprobs.topK);
+      row0 += rows;
       if (s.done) return;
       const p = s.req.params;
-      then(s, sample(logits.subarray(i * V, (i + 1) * V), n, p.temperature, p.topP, s.rng));
+      const row = logits.subarray(last * V, (last + 1) * V);
+      const tok = sample(row, n, p.temperature, p.topP, s.rng);
+      then(s, tok, s.req.logprobs ? tokenLogprob(row, n, tok, s.req.logprobs.topK) : undefined);
     });
     return seqs.length;
   }
 
+  /** A prefilled (or handed-off) sequence: its prompt log-probabilities, then its first token, or done at max_tokens 0. */
+  private start(s: Seq, tok: number, lp?: TokenLogprob): void {
+    if (s.promptLogprobs) {
+      try {
+        s.onPrompt?.(s.promptLogprobs);
+      } catch (e) {
+        this.finish(s, e);
+        return;
+      }
+    }
+    if (s.done) return;
+    if (s.req.params.maxTokens === 0) {
+      this.finish(s, undefined, { finish: 'length', usage: { promptTokens: s.req.promptIds.length, completionTokens: 0 } });
+      return;
+    }
+    this.running.push(s);
+    this.emit(s, tok, lp);
+  }
+
   /** Streams a sampled token and retires the sequence when it is finished. */
-  private emit(s: Seq, tok: number): void {
+  private emit(s: Seq, tok: number, lp?: TokenLogprob): void {
     s.completion++;
     try {
-      s.onToken?.(tok);
+      s.onToken?.(tok, lp);
     } catch (e) {
       this.finish(s, e);
       return;

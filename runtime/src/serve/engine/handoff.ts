@@ -2,7 +2,9 @@
 //   0   4  magic "MOEK"
 //   4   4  u32 LE format version (1)
 //   8   4  u32 LE header length N
-//   12  N  UTF-8 JSON header {id, promptLen, firstToken, layers, kvLoraRank, ropeDim, dtype: "f32"|"bf16"}
+//   12  N  UTF-8 JSON header {id, promptLen, firstToken, layers, kvLoraRank, ropeDim, dtype: "f32"|"bf16"}, and when
+//          the request asked for log-probabilities firstLogprob {logprob, top: [{id, logprob}]} and (echo)
+//          promptLogprobs [promptLen - 1 of those] (JSON numbers round-trip float64 exactly)
 //   …      padding to a multiple of 4
 //   …      prompt ids: promptLen × i32 LE
 //   …      per layer: latent c_kv [promptLen, kvLoraRank] then k_pe [promptLen, ropeDim], as f32 LE (4 bytes) or
@@ -11,7 +13,8 @@
 // length against the header and the header against the model and names what does not match.
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { fromBf16, toBf16 } from '../../model/fp8.js';
-import type { Handoff } from './types.js';
+import { asTokenLogprob } from './logprobs.js';
+import type { Handoff, TokenLogprob } from './types.js';
 
 const MAGIC = 0x4b454f4d; // "MOEK" read as u32 LE
 export const HANDOFF_VERSION = 1;
@@ -24,6 +27,8 @@ interface Header {
   kvLoraRank: number;
   ropeDim: number;
   dtype: 'f32' | 'bf16';
+  firstLogprob?: TokenLogprob;
+  promptLogprobs?: TokenLogprob[];
 }
 
 const pad4 = (n: number): number => (n + 3) & ~3;
@@ -40,6 +45,8 @@ export function encodeHandoff(h: Handoff, opts: { dtype?: 'f32' | 'bf16' } = {})
     if (h.latent[l].length !== n * kr || h.kpe[l].length !== n * dr) throw new Error(`encodeHandoff: layer ${l} sizes differ from layer 0`);
   }
   const header: Header = { id: h.id, promptLen: n, firstToken: h.firstToken, layers, kvLoraRank: kr, ropeDim: dr, dtype };
+  if (h.firstLogprob) header.firstLogprob = h.firstLogprob;
+  if (h.promptLogprobs) header.promptLogprobs = h.promptLogprobs;
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const eb = dtype === 'f32' ? 4 : 2;
   const idsAt = pad4(12 + json.length);
@@ -95,6 +102,13 @@ export function decodeHandoff(bytes: Uint8Array, c: RuntimeModelConfig): Handoff
   if (h.promptLen === 0) fail('the blob holds an empty prompt');
   if (h.firstToken >= c.vocab_size) fail(`first token ${h.firstToken} is outside the vocabulary [0, ${c.vocab_size})`);
   const n = h.promptLen;
+  let firstLogprob: TokenLogprob | undefined;
+  let promptLogprobs: TokenLogprob[] | undefined;
+  if (h.firstLogprob !== undefined) firstLogprob = asTokenLogprob(h.firstLogprob) ?? fail('header.firstLogprob must be {logprob, top: [{id, logprob}]}');
+  if (h.promptLogprobs !== undefined) {
+    if (!Array.isArray(h.promptLogprobs) || h.promptLogprobs.length !== n - 1) fail(`header.promptLogprobs must be an array of promptLen - 1 = ${n - 1} entries`);
+    promptLogprobs = h.promptLogprobs.map((e, i) => asTokenLogprob(e) ?? fail(`header.promptLogprobs[${i}] must be {logprob, top: [{id, logprob}]}`));
+  }
   const eb = h.dtype === 'f32' ? 4 : 2;
   const idsAt = pad4(12 + hl);
   const payloadAt = idsAt + 4 * n;
@@ -117,5 +131,5 @@ export function decodeHandoff(bytes: Uint8Array, c: RuntimeModelConfig): Handoff
     latent.push(take(n * h.kvLoraRank));
     kpe.push(take(n * h.ropeDim));
   }
-  return { id: h.id, promptIds, firstToken: h.firstToken, latent, kpe };
+  return { id: h.id, promptIds, firstToken: h.firstToken, latent, kpe, ...(firstLogprob ? { firstLogprob } : {}), ...(promptLogprobs ? { promptLogprobs } : {}) };
 }

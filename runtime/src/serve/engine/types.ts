@@ -4,7 +4,7 @@ import type { Tokenizer } from '../../data/tokenizer.js';
 import type { ExpertParallelLeader } from './expert-parallel.js';
 
 export interface SamplingParams {
-  /** Tokens to generate at most (the first token, sampled by prefill, counts). */
+  /** Tokens to generate at most (the first token, sampled by prefill, counts); 0 only to score the prompt (logprobs.prompt). */
   maxTokens: number;
   /** 0 = greedy. */
   temperature: number;
@@ -20,11 +20,29 @@ export type FinishReason = 'stop' | 'length';
 
 export interface Usage { promptTokens: number; completionTokens: number }
 
+/** A token's log-probability (float64 log-softmax of its logits, before temperature/top-p) and the top alternatives. */
+export interface TokenLogprob {
+  logprob: number;
+  /** The k most likely ids, by log-probability descending (ties: lower id first). */
+  top: { id: number; logprob: number }[];
+}
+
+/** Log-probabilities a request asks for (the API's `logprobs` and `echo`). */
+export interface LogprobRequest {
+  /** Alternatives per token, 0..MAX_TOP_LOGPROBS (logprobs.ts); the chosen token's value always comes. */
+  topK: number;
+  /** Also the prompt's tokens 1..n-1 (prefill keeps the logits of every prompt position for this request only). */
+  prompt: boolean;
+}
+
 /** What prefill hands to decode: the prompt's compressed KV cache and the first sampled token. */
 export interface Handoff {
   id: string;
   promptIds: Int32Array;
   firstToken: number;
+  /** When the request asked for log-probabilities: the first token's, and (with `prompt`) the prompt's. */
+  firstLogprob?: TokenLogprob;
+  promptLogprobs?: TokenLogprob[];
   /** Per layer (dense and MoE, in order): latent c_kv [promptLen, kv_lora_rank] and RoPE'd k_pe [promptLen, qk_rope_head_dim]. */
   latent: Float32Array[];
   kpe: Float32Array[];
@@ -53,6 +71,8 @@ export interface GenerateRequest {
   id: string;
   promptIds: Int32Array;
   params: SamplingParams;
+  /** Absent: no log-probabilities (and nothing computed for them). */
+  logprobs?: LogprobRequest;
   /** From a prefill pod; absent = prefill here. */
   handoff?: Handoff;
 }
@@ -82,8 +102,12 @@ export interface ServeEngine {
   readonly maxSequenceLength: number;
   /** Prefill only (prefill role): batched with other prompts by the scheduler. */
   prefill(req: Omit<GenerateRequest, 'handoff'>, signal?: AbortSignal): Promise<Handoff>;
-  /** Prefill (unless handed off) and decode with continuous batching; tokens stream through onToken as they are sampled. */
-  generate(req: GenerateRequest, onToken: (token: number) => void, signal?: AbortSignal): Promise<GenerateResult>;
+  /**
+   * Prefill (unless handed off) and decode with continuous batching; tokens stream through onToken as they are sampled
+   * (with their log-probability when req.logprobs asks). With req.logprobs.prompt, onPrompt gets the prompt's
+   * log-probabilities (tokens 1..n-1) once, before the first token.
+   */
+  generate(req: GenerateRequest, onToken: (token: number, logprob?: TokenLogprob) => void, signal?: AbortSignal, onPrompt?: (logprobs: TokenLogprob[]) => void): Promise<GenerateResult>;
   /** Cumulative routed-token counts [moe layer][logical expert] since start. */
   expertLoad(): number[][];
   /** Swaps the expert placement between two steps; requests in flight continue. */

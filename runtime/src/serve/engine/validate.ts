@@ -1,5 +1,6 @@
 // Admission checks of a request against the model (HTTP 400 via BadRequestError, naming the OpenAI parameter).
 import type { RuntimeModelConfig } from '../../model/config.js';
+import { MAX_TOP_LOGPROBS } from './logprobs.js';
 import { BadRequestError, type GenerateRequest } from './types.js';
 
 export function validateRequest(req: GenerateRequest, c: RuntimeModelConfig, maxSequenceLength: number): void {
@@ -15,7 +16,17 @@ export function validateRequest(req: GenerateRequest, c: RuntimeModelConfig, max
   }
   const p = req.params;
   if (typeof p !== 'object' || p === null) throw new BadRequestError('params', 'params must be an object {maxTokens, temperature, topP, seed, stopTokenIds}');
-  if (!Number.isInteger(p.maxTokens) || p.maxTokens < 1) throw new BadRequestError('max_tokens', `max_tokens must be an integer >= 1, got ${String(p.maxTokens)}`);
+  const lp = req.logprobs;
+  if (lp !== undefined) {
+    if (typeof lp !== 'object' || lp === null || !Number.isInteger(lp.topK) || lp.topK < 0 || lp.topK > MAX_TOP_LOGPROBS) {
+      throw new BadRequestError('logprobs', `logprobs must be an integer in [0, ${MAX_TOP_LOGPROBS}] (alternatives per token), got ${String((lp as { topK?: unknown } | null)?.topK)}`);
+    }
+    if (typeof lp.prompt !== 'boolean') throw new BadRequestError('echo', `echo must be true or false, got ${String(lp.prompt)}`);
+  }
+  // max_tokens 0 only scores the prompt, which needs its log-probabilities.
+  if (!Number.isInteger(p.maxTokens) || p.maxTokens < 0 || (p.maxTokens === 0 && !lp?.prompt)) {
+    throw new BadRequestError('max_tokens', `max_tokens must be an integer >= 1 (0 only with echo and logprobs, to score the prompt), got ${String(p.maxTokens)}`);
+  }
   if (typeof p.temperature !== 'number' || !Number.isFinite(p.temperature) || p.temperature < 0) throw new BadRequestError('temperature', `temperature must be a finite number >= 0, got ${String(p.temperature)}`);
   if (typeof p.topP !== 'number' || !(p.topP > 0 && p.topP <= 1)) throw new BadRequestError('top_p', `top_p must be in (0, 1], got ${String(p.topP)}`);
   if (!Number.isInteger(p.seed)) throw new BadRequestError('seed', `seed must be an integer, got ${String(p.seed)}`);
@@ -29,5 +40,7 @@ export function validateRequest(req: GenerateRequest, c: RuntimeModelConfig, max
       if (h.latent[l].length !== n * c.kv_lora_rank || h.kpe[l].length !== n * c.qk_rope_head_dim) throw new BadRequestError('handoff', `hand-off layer ${l} has the wrong size for ${n} tokens (kv_lora_rank ${c.kv_lora_rank}, qk_rope_head_dim ${c.qk_rope_head_dim})`);
     }
     if (!(Number.isInteger(h.firstToken) && h.firstToken >= 0 && h.firstToken < c.vocab_size)) throw new BadRequestError('handoff', `the hand-off's first token ${h.firstToken} is outside the vocabulary`);
+    if (lp && !h.firstLogprob) throw new BadRequestError('handoff', 'the request asks for logprobs but the hand-off carries no log-probability of its first token');
+    if (lp?.prompt && h.promptLogprobs?.length !== n - 1) throw new BadRequestError('handoff', `the request asks for the prompt's log-probabilities (echo) but the hand-off carries ${h.promptLogprobs?.length ?? 'none'} of the ${n - 1} needed`);
   }
 }

@@ -1,10 +1,16 @@
 // Parsing and validating the public OpenAI requests (/v1/completions, /v1/chat/completions) into one shape the router
 // serves. Every rejection is a 400 naming the field. Fields that would change the answer in ways this server does not
-// implement (logprobs, echo, suffix, best_of, penalties, logit_bias, tools) are refused unless they hold their
-// neutral value, so a client never silently gets something other than what it asked for.
+// implement (suffix, best_of, penalties, logit_bias, tools) are refused unless they hold their neutral value, so a
+// client never silently gets something other than what it asked for.
+// Log-probabilities (what evaluation tools such as lm-evaluation-harness drive):
+//   completions: `logprobs` k in [0, 20] (vLLM's limit; OpenAI's is 5): per token the chosen token's log-probability
+//   and the k most likely alternatives; `echo`: the prompt comes back in the text, and with logprobs its tokens with
+//   theirs (the first token's is null); `max_tokens: 0` (only with echo) scores the prompt and generates nothing.
+//   chat: `logprobs: true` with `top_logprobs` in [0, 20]. `logprobs: false` (and, for chat, no `logprobs`) is none.
 import { randomInt } from 'node:crypto';
 import { invalidField } from './errors.js';
 import { renderChat, type ChatMessage, type ChatRole } from '../../data/chat-template.js';
+import { MAX_TOP_LOGPROBS } from '../engine/logprobs.js';
 
 export type ApiKind = 'completion' | 'chat';
 
@@ -20,11 +26,16 @@ export interface PublicRequest {
   stop: string[];
   stream: boolean;
   includeUsage: boolean;
+  /** Alternatives per token when log-probabilities are asked for; undefined = none. */
+  logprobs?: number;
+  /** Completions: the prompt comes back before the completion. */
+  echo: boolean;
 }
 
 /** max_tokens when a request gives none: OpenAI's 16 for completions; chat has no OpenAI number we can use. */
 export const DEFAULT_MAX_TOKENS: Record<ApiKind, number> = { completion: 16, chat: 256 };
 const MAX_STOPS = 4;
+
 
 type Body = Record<string, unknown>;
 
@@ -63,7 +74,6 @@ function refuseUnsupported(b: Body, neutral: Record<string, (v: unknown) => bool
 }
 
 const zero = (v: unknown): boolean => v === 0;
-const no = (v: unknown): boolean => v === false;
 const emptyObject = (v: unknown): boolean => isObject(v) && Object.keys(v).length === 0;
 
 function parseStop(b: Body): string[] {
@@ -84,7 +94,14 @@ function parseSeed(b: Body): number {
   return ((v % 2 ** 32) + 2 ** 32) % 2 ** 32;
 }
 
-function common(b: Body, kind: ApiKind): Omit<PublicRequest, 'prompt' | 'kind'> {
+/** An integer in [0, MAX_TOP_LOGPROBS]. */
+function topK(b: Body, field: string): number {
+  const v = b[field];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_TOP_LOGPROBS) throw invalidField(field, `${field} must be an integer in [0, ${MAX_TOP_LOGPROBS}] (alternatives per token), got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function common(b: Body, kind: ApiKind, minMaxTokens = 1): Omit<PublicRequest, 'prompt' | 'kind' | 'logprobs' | 'echo'> {
   if (typeof b.model !== 'string' || b.model === '') throw invalidField('model', 'model must be the name of a served model (GET /v1/models lists it)');
   const n = b.n;
   if (n !== undefined && n !== null && n !== 1) throw invalidField('n', `n must be 1 (one choice per request), got ${JSON.stringify(n)}`);
@@ -101,7 +118,7 @@ function common(b: Body, kind: ApiKind): Omit<PublicRequest, 'prompt' | 'kind'> 
   const fallback = DEFAULT_MAX_TOKENS[kind];
   const maxTokens = kind === 'chat' && b.max_completion_tokens !== undefined && b.max_completion_tokens !== null
     ? optInt(b, 'max_completion_tokens', 1, fallback)
-    : optInt(b, 'max_tokens', 1, fallback);
+    : optInt(b, 'max_tokens', minMaxTokens, fallback);
   return {
     model: b.model,
     maxTokens,
@@ -116,15 +133,19 @@ function common(b: Body, kind: ApiKind): Omit<PublicRequest, 'prompt' | 'kind'> 
 
 export function parseCompletionRequest(body: unknown): PublicRequest {
   if (!isObject(body)) throw invalidField('body', 'the body must be a JSON object');
-  refuseUnsupported(body, { logprobs: (v) => v === 0 || v === false, echo: no, suffix: (v) => v === '', best_of: (v) => v === 1 });
-  const base = common(body, 'completion');
+  refuseUnsupported(body, { suffix: (v) => v === '', best_of: (v) => v === 1 });
+  const echo = optBool(body, 'echo');
+  const logprobs = body.logprobs === undefined || body.logprobs === null || body.logprobs === false ? undefined : topK(body, 'logprobs');
+  const base = common(body, 'completion', 0);
+  if (base.maxTokens === 0 && !echo) throw invalidField('max_tokens', 'max_tokens 0 generates nothing; it is allowed only with echo: true (to score the prompt)');
   let p = body.prompt;
-  if (Array.isArray(p) && p.length === 1 && typeof p[0] === 'string') p = p[0];
+  // One prompt per request, as a string or token ids, possibly inside a batch of one (lm-evaluation-harness sends [[ids]]).
+  if (Array.isArray(p) && p.length === 1 && (typeof p[0] === 'string' || Array.isArray(p[0]))) p = p[0];
   let prompt: string | number[];
   if (typeof p === 'string' && p !== '') prompt = p;
   else if (Array.isArray(p) && p.length > 0 && p.every((t) => typeof t === 'number' && Number.isInteger(t) && t >= 0)) prompt = p as number[];
   else throw invalidField('prompt', 'prompt must be a non-empty string, an array of one string, or an array of token ids (one prompt per request)');
-  return { kind: 'completion', ...base, prompt };
+  return { kind: 'completion', ...base, prompt, logprobs, echo };
 }
 
 const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
@@ -140,8 +161,12 @@ function messageText(content: unknown, field: string): string {
 
 export function parseChatRequest(body: unknown): PublicRequest {
   if (!isObject(body)) throw invalidField('body', 'the body must be a JSON object');
-  refuseUnsupported(body, { logprobs: no, top_logprobs: zero, tools: (v) => Array.isArray(v) && v.length === 0, tool_choice: (v) => v === 'none', functions: (v) => Array.isArray(v) && v.length === 0,
+  refuseUnsupported(body, { tools: (v) => Array.isArray(v) && v.length === 0, tool_choice: (v) => v === 'none', functions: (v) => Array.isArray(v) && v.length === 0,
     response_format: (v) => isObject(v) && v.type === 'text' });
+  const wantLogprobs = optBool(body, 'logprobs');
+  const hasTop = body.top_logprobs !== undefined && body.top_logprobs !== null;
+  const top = hasTop ? topK(body, 'top_logprobs') : 0;
+  if (top > 0 && !wantLogprobs) throw invalidField('top_logprobs', 'top_logprobs needs logprobs: true');
   const base = common(body, 'chat');
   const msgs = body.messages;
   if (!Array.isArray(msgs) || msgs.length === 0) throw invalidField('messages', 'messages must be a non-empty array of {role, content}');
@@ -150,5 +175,5 @@ export function parseChatRequest(body: unknown): PublicRequest {
     if (!ROLES.includes(m.role as ChatRole)) throw invalidField(`messages[${i}].role`, `messages[${i}].role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(m.role)}`);
     return { role: m.role as ChatRole, content: messageText(m.content, `messages[${i}].content`) };
   });
-  return { kind: 'chat', ...base, prompt: renderChat(messages) };
+  return { kind: 'chat', ...base, prompt: renderChat(messages), logprobs: wantLogprobs ? top : undefined, echo: false };
 }

@@ -1,6 +1,7 @@
 // The prefill and decode leaders' HTTP server (../README.md "Internal protocol"):
 //   prefill: POST /internal/v1/prefill  → engine.prefill, answers the encoded KV hand-off;
-//   decode:  POST /internal/v1/generate → pulls the hand-off from prefillUrl (or prefills here), streams NDJSON tokens.
+//   decode:  POST /internal/v1/generate → pulls the hand-off from prefillUrl (or prefills here), streams NDJSON tokens
+//            (with their log-probabilities, and first the prompt's, when the request asks: they travel in the hand-off).
 // The response head waits for the first token, so admission failures (429) and bad requests (400) are plain HTTP
 // statuses; after the head, a failure is a final {"error"} line. A client that disconnects aborts its engine request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -41,7 +42,7 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
     metrics.promptTokens.inc(r.promptIds.length);
     const timer = new RequestTimer(metrics);
     try {
-      const h = await engine.prefill({ id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params }, signal);
+      const h = await engine.prefill({ id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params, ...(r.logprobs ? { logprobs: r.logprobs } : {}) }, signal);
       timer.token();
       const bytes = o.codec.encode(h);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
@@ -58,7 +59,7 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
     const url = `${r.prefillUrl}${PREFILL_PATH}`;
     let res: IncomingMessage;
     try {
-      res = await postJson(url, { id: r.id, promptIds: r.promptIds, params: r.params }, { signal, idleTimeoutMs: prefillTimeoutMs });
+      res = await postJson(url, { id: r.id, promptIds: r.promptIds, params: r.params, ...(r.logprobs ? { logprobs: r.logprobs } : {}) }, { signal, idleTimeoutMs: prefillTimeoutMs });
     } catch (e) {
       if (signal.aborted) throw e;
       log({ level: 'warn', msg: 'prefill replica unreachable; prefilling locally', id: r.id, url, error: (e as Error).message });
@@ -66,7 +67,10 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
     }
     if (res.statusCode === 200) {
       try {
-        return o.codec.decode(new Uint8Array(await readAll(res)), engine.config);
+        const h = o.codec.decode(new Uint8Array(await readAll(res)), engine.config);
+        // A prefill pod of an older runtime ignores logprobs; its hand-off cannot serve this request.
+        if (r.logprobs && (!h.firstLogprob || (r.logprobs.prompt && !h.promptLogprobs))) throw new Error('the hand-off carries no log-probabilities (prefill replica of an older runtime?)');
+        return h;
       } catch (e) {
         if (signal.aborted) throw e;
         log({ level: 'warn', msg: 'hand-off from prefill failed; prefilling locally', id: r.id, url, error: (e as Error).message });
@@ -95,10 +99,11 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
     };
     try {
       const handoff = r.prefillUrl ? await pullHandoff(r, signal) : undefined;
-      const result = await engine.generate({ id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params, handoff }, (token) => {
+      const req = { id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params, handoff, ...(r.logprobs ? { logprobs: r.logprobs } : {}) };
+      const result = await engine.generate(req, (token, logprob) => {
         timer.token();
-        line({ token });
-      }, signal);
+        line(logprob ? { token, logprob } : { token });
+      }, signal, (prompt) => line({ prompt }));
       line({ finish: result.finish, usage: result.usage });
       res.end();
       timer.done();

@@ -1,18 +1,22 @@
-// The public OpenAI-compatible API (role `router`): /v1/completions, /v1/chat/completions, /v1/models. Prompts are
-// tokenised here, generation runs on a decode replica (upstream.ts), and the token stream comes back through the
-// incremental detokeniser and the stop-string matcher to SSE or one JSON body. Admission: beyond maxInFlight
+// The public OpenAI-compatible API (role `router`): /v1/completions, /v1/chat/completions, /v1/models, and vLLM's
+// /tokenize, /detokenize, /tokenizer_info (tokenizer-api.ts) so evaluation tools count tokens as the server does. Prompts
+// are tokenised here, generation runs on a decode replica (upstream.ts), and the token stream comes back through the
+// incremental detokeniser and the stop-string matcher to SSE or one JSON body. Echo puts the prompt's text (and, with
+// logprobs, its tokens' log-probabilities, which decode sends before the first token) ahead of the completion. Admission: beyond maxInFlight
 // requests the router answers 429 with Retry-After itself. A failure after the first token ends a stream with an
 // error event and a non-streaming request with 502; idle upstreams time out, so nothing hangs.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Tokenizer } from '../../data/tokenizer.js';
-import type { FinishReason } from '../engine/types.js';
+import type { FinishReason, TokenLogprob } from '../engine/types.js';
 import { readJson, DEFAULT_BODY_LIMIT } from './body.js';
 import { ApiError, invalidField, notFound, overloaded, sendJson, unavailable, upstreamFailed } from './errors.js';
 import { IncrementalDetokenizer, tokenBytesTable } from './detok.js';
 import { StopMatcher } from './stop.js';
 import { parseChatRequest, parseCompletionRequest, type PublicRequest } from './openai.js';
 import { JsonSink, SseSink, usageOf, type ResponseSink } from './responses.js';
+import { codePoints, LogprobFormatter, type LogprobEntry } from './logprob-format.js';
+import { tokenizerRoutes } from './tokenizer-api.js';
 import { Balancer } from './balancer.js';
 import { isGenerateEvent, openGeneration } from './upstream.js';
 import { RequestTimer, ServeMetrics } from './metrics.js';
@@ -40,6 +44,7 @@ export function createRouter(o: RouterOptions): HttpServer {
   const idleTimeoutMs = o.idleTimeoutMs ?? 120_000;
   const limit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const bytes = tokenBytesTable(o.tokenizer);
+  const formatter = new LogprobFormatter(bytes);
   let inFlight = 0;
   let waiting = 0;
   const metrics = o.metrics ?? new ServeMetrics('router', { queue: () => waiting, running: () => inFlight });
@@ -63,38 +68,87 @@ export function createRouter(o: RouterOptions): HttpServer {
     const timer = new RequestTimer(metrics);
     try {
       metrics.promptTokens.inc(ids.length);
-      const meta = { kind: pr.kind, id: `${pr.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, model: name, created: created() };
+      const want = pr.logprobs !== undefined ? { topK: pr.logprobs, prompt: pr.echo } : undefined;
+      const meta = { kind: pr.kind, id: `${pr.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`, model: name, created: created(), ...(want ? { logprobs: formatter } : {}) };
+      const detok = new IncrementalDetokenizer(bytes);
+      // Code points of the answer's text so far (echoed prompt included), for text_offset.
+      let chars = 0;
+      const pushText = (id: number): string => {
+        const piece = detok.push(id);
+        chars += codePoints(piece);
+        return piece;
+      };
+      /** The echoed prompt: its text, and with logprobs its entries (the first token has none). */
+      const echoPrompt = (sink: ResponseSink, lps?: TokenLogprob[]): void => {
+        const entries: LogprobEntry[] = [];
+        let text = '';
+        ids.forEach((id, i) => {
+          const lp = i === 0 ? undefined : lps?.[i - 1];
+          entries.push({ id, logprob: lp?.logprob ?? null, top: lp?.top ?? null, offset: chars });
+          text += pushText(id);
+        });
+        sink.text(text, want ? entries : undefined);
+      };
+      // max_tokens 0 without logprobs: the answer is the prompt; no replica is needed.
+      if (pr.maxTokens === 0 && !want) {
+        const sink: ResponseSink = pr.stream ? new SseSink(res, meta, pr.includeUsage) : new JsonSink(res, meta);
+        echoPrompt(sink);
+        sink.text(detok.flush());
+        sink.finish('length', usageOf(ids.length, 0));
+        timer.done();
+        return;
+      }
       waiting++;
       let up;
       try {
-        up = await openGeneration({ table: o.routes.current(), balancer, id: meta.id, promptIds: ids, params: { maxTokens: pr.maxTokens, temperature: pr.temperature, topP: pr.topP, seed: pr.seed, stopTokenIds: [] }, signal, idleTimeoutMs, log: o.log });
+        up = await openGeneration({ table: o.routes.current(), balancer, id: meta.id, promptIds: ids, params: { maxTokens: pr.maxTokens, temperature: pr.temperature, topP: pr.topP, seed: pr.seed, stopTokenIds: [] }, ...(want ? { logprobs: want } : {}), signal, idleTimeoutMs, log: o.log });
       } finally {
         waiting--;
       }
       const sink: ResponseSink = pr.stream ? new SseSink(res, meta, pr.includeUsage) : new JsonSink(res, meta);
-      const detok = new IncrementalDetokenizer(bytes);
       const stop = new StopMatcher(pr.stop);
       let tokens = 0;
       let finish: FinishReason | undefined;
+      let echoed = !pr.echo;
+      // Entries of tokens whose text the stop matcher still holds; they go out with the next text (or the finish).
+      const pending: LogprobEntry[] = [];
       // One event from decode; true once the request is finished.
       const take = (ev: unknown): boolean => {
         if (!isGenerateEvent(ev)) throw upstreamFailed(`decode replica ${up.url} sent an unreadable line: ${JSON.stringify(ev).slice(0, 100)}`);
+        if ('error' in ev) throw upstreamFailed(`decode replica ${up.url} failed mid-generation: ${ev.error.message}`);
+        if ('prompt' in ev) {
+          if (!want?.prompt || echoed) throw upstreamFailed(`decode replica ${up.url} sent prompt log-probabilities that were not asked for`);
+          if (ev.prompt.length !== ids.length - 1) throw upstreamFailed(`decode replica ${up.url} sent ${ev.prompt.length} prompt log-probabilities for a prompt of ${ids.length} tokens`);
+          echoed = true;
+          echoPrompt(sink, ev.prompt);
+          return false;
+        }
+        if (!echoed) {
+          // Decode sends the prompt's log-probabilities first when asked; a replica that does not is an older runtime.
+          if (want?.prompt) throw upstreamFailed(`decode replica ${up.url} did not send the prompt's log-probabilities (an older runtime?)`);
+          echoed = true;
+          echoPrompt(sink);
+        }
         if ('token' in ev) {
           tokens++;
           timer.token();
-          const s = stop.push(detok.push(ev.token));
-          if (s.emit) sink.text(s.emit);
+          if (want) {
+            if (!ev.logprob) throw upstreamFailed(`decode replica ${up.url} sent a token without its log-probability (an older runtime?)`);
+            pending.push({ id: ev.token, logprob: ev.logprob.logprob, top: ev.logprob.top, offset: chars });
+          }
+          const s = stop.push(pushText(ev.token));
+          if (s.emit) sink.text(s.emit, want ? pending.splice(0) : undefined);
           if (s.stopped) finish = 'stop';
           return s.stopped;
         }
         if ('finish' in ev) {
           const s = stop.push(detok.flush());
-          if (s.emit) sink.text(s.emit);
+          if (s.emit) sink.text(s.emit, want ? pending.splice(0) : undefined);
           if (!s.stopped) sink.text(stop.flush());
           finish = s.stopped ? 'stop' : ev.finish;
           return true;
         }
-        throw upstreamFailed(`decode replica ${up.url} failed mid-generation: ${ev.error.message}`);
+        return false;
       };
       try {
         let done = take(up.first);
@@ -114,7 +168,7 @@ export function createRouter(o: RouterOptions): HttpServer {
         // Ends the NDJSON reader if generation stopped early (stop string, failure), releasing its socket.
         void up.rest.return(undefined).catch(() => {});
       }
-      sink.finish(finish!, usageOf(ids.length, tokens));
+      sink.finish(finish!, usageOf(ids.length, tokens), want ? pending : undefined);
       timer.done();
     } finally {
       inFlight--;
@@ -132,6 +186,7 @@ export function createRouter(o: RouterOptions): HttpServer {
     routes: {
       'POST /v1/completions': handler(parseCompletionRequest),
       'POST /v1/chat/completions': handler(parseChatRequest),
+      ...tokenizerRoutes(o.tokenizer, limit),
       'GET /v1/models': async (_req, res) => {
         const name = served();
         if (name === undefined) throw unavailable('the served model is not known yet (no routes)');

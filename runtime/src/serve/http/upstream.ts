@@ -3,7 +3,7 @@
 // first token — nothing has reached the client yet, so trying another loses nothing. Only after the first token is
 // the request bound to its replica. When every replica is full the answer is 429 with the smallest Retry-After.
 import type { IncomingMessage } from 'node:http';
-import type { SamplingParams } from '../engine/types.js';
+import type { LogprobRequest, SamplingParams } from '../engine/types.js';
 import { ApiError, overloaded, unavailable, upstreamFailed } from './errors.js';
 import { ConnectError, errorOf, ndjson, postJson, retryAfterOf } from './client.js';
 import { GENERATE_PATH, type GenerateEvent } from './internal.js';
@@ -25,6 +25,7 @@ export interface DispatchOptions {
   id: string;
   promptIds: number[];
   params: SamplingParams;
+  logprobs?: LogprobRequest;
   signal: AbortSignal;
   idleTimeoutMs: number;
   log: Log;
@@ -33,7 +34,7 @@ export interface DispatchOptions {
 export function isGenerateEvent(v: unknown): v is GenerateEvent {
   if (!v || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return typeof o.token === 'number' || typeof o.finish === 'string' || (typeof o.error === 'object' && o.error !== null);
+  return typeof o.token === 'number' || Array.isArray(o.prompt) || typeof o.finish === 'string' || (typeof o.error === 'object' && o.error !== null);
 }
 
 export async function openGeneration(o: DispatchOptions): Promise<OpenedStream> {
@@ -57,7 +58,7 @@ export async function openGeneration(o: DispatchOptions): Promise<OpenedStream> 
       releasePrefill();
       releaseDecode();
     };
-    const body = { id: o.id, promptIds: o.promptIds, params: o.params, ...(prefill ? { prefillUrl: prefill.url } : {}) };
+    const body = { id: o.id, promptIds: o.promptIds, params: o.params, ...(o.logprobs ? { logprobs: o.logprobs } : {}), ...(prefill ? { prefillUrl: prefill.url } : {}) };
     let res: IncomingMessage;
     try {
       res = await postJson(`${decode.url}${GENERATE_PATH}`, body, { signal: ac.signal, idleTimeoutMs: o.idleTimeoutMs });
