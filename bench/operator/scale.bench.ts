@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster } from '../../test/cluster/index.js';
 import { installCrds, startOperator } from '../../test/integration/operator/harness.js';
+import { mtjMetrics } from '../../operator/controllers/mtj/metrics.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
     console.error(`[bench] big job bound in ${Math.round(performance.now() - t0)} ms`);
     const totalOpMs = performance.now() - t0;
     const reconcilesBig = (await reconcileCount(op.metrics)) - rBig0;
-    const gang = await op.metrics.gangReleaseSeconds.get();
+    const gang = await op.metrics.part(mtjMetrics).gangReleaseSeconds.get();
     const planned = (await client.list<any>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: 'moe.io/job-name=big' })).items.map((p) => p.spec.nodeSelector['kubernetes.io/hostname'] as string);
     await c.kubectl(['-n', 'bench', 'delete', 'mtj', 'big', '--wait=true', '--timeout=300s']);
 

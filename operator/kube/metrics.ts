@@ -1,4 +1,5 @@
-// Prometheus metrics of the operator, on their own registry so tests can create several.
+// Prometheus metrics of the operator, on their own registry so tests can create several. The framework's families
+// (reconciles, leader, watch restarts) live here; a controller adds its own with `part` (MTJ: mtj/metrics.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Default Node.js metrics that are gauges with a counter's `_total` suffix. */
@@ -14,17 +15,9 @@ export class OperatorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly jobsByPhase = new Gauge({ name: 'moe_jobs', help: 'MoETrainingJobs by phase', labelNames: ['phase'], registers: [this.registry] });
-  readonly gangReleaseSeconds = new Histogram({
-    name: 'moe_gang_release_seconds',
-    help: 'From the first pod of a gang created to its gates removed',
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
-    registers: [this.registry],
-  });
-  readonly restarts = new Counter({ name: 'moe_gang_restarts_total', help: 'Gang restarts by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly checkpointAge = new Gauge({ name: 'moe_checkpoint_age_seconds', help: 'Age of the latest good checkpoint per job', labelNames: ['namespace', 'job'], registers: [this.registry] });
   readonly isLeader = new Gauge({ name: 'moe_leader', help: '1 when this replica holds the leader lease', registers: [this.registry] });
   readonly watchRestarts = new Counter({ name: 'moe_watch_restarts_total', help: 'Informer restarts after errors or stalls', labelNames: ['resource'], registers: [this.registry] });
+  private readonly parts = new Map<(registry: Registry) => unknown, unknown>();
 
   constructor(defaults = true) {
     if (!defaults) return;
@@ -32,5 +25,11 @@ export class OperatorMetrics {
     // prom-client types these totals as gauges named `…_total`, which `promtool check metrics` refuses; each is the sum
     // of the same family without the suffix (by handle/request/resource type), so nothing is lost.
     for (const name of GAUGES_NAMED_TOTAL) this.registry.removeSingleMetric(name);
+  }
+
+  /** A controller's own metric families, registered on this registry once (every caller of one `make` shares them). */
+  part<T>(make: (registry: Registry) => T): T {
+    if (!this.parts.has(make)) this.parts.set(make, make(this.registry));
+    return this.parts.get(make) as T;
   }
 }

@@ -43,6 +43,7 @@ export interface KList<T> {
   items: T[];
 }
 
+/** Kubernetes' built-in kinds the framework writes or watches. A controller's own kinds are added with registerKinds. */
 const PLURALS: Record<string, string> = {
   Pod: 'pods',
   Service: 'services',
@@ -54,16 +55,27 @@ const PLURALS: Record<string, string> = {
   Role: 'roles',
   RoleBinding: 'rolebindings',
   Lease: 'leases',
-  MoETrainingJob: 'moetrainingjobs',
-  ClusterTopology: 'clustertopologies',
-  InferenceDeployment: 'inferencedeployments',
-  InferenceRole: 'inferenceroles',
 };
+
+/** Adds kinds (custom resources) and their plurals; registering a kind again with the same plural is a no-op. */
+export function registerKinds(kinds: Readonly<Record<string, string>>): void {
+  for (const [kind, plural] of Object.entries(kinds)) {
+    const have = PLURALS[kind];
+    if (have !== undefined && have !== plural) throw new Error(`registerKinds: ${kind} is registered as ${have}, not ${plural}`);
+    PLURALS[kind] = plural;
+  }
+}
+
+/** The plural of a known kind (the resource name in REST paths and in the watch-restart metric). */
+export function pluralOf(kind: string): string {
+  const plural = PLURALS[kind];
+  if (!plural) throw new Error(`resourcePath: unknown kind ${kind}; add its plural to PLURALS in operator/kube/rest.ts (a built-in kind) or register it with registerKinds (a controller's own kind)`);
+  return plural;
+}
 
 /** REST path of a collection or object. Pure. */
 export function resourcePath(apiVersion: string, kind: string, namespace?: string, name?: string, subresource?: string): string {
-  const plural = PLURALS[kind];
-  if (!plural) throw new Error(`resourcePath: unknown kind ${kind}; add its plural to PLURALS in operator/kube/rest.ts`);
+  const plural = pluralOf(kind);
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   const n = name ? `/${encodeURIComponent(name)}` : '';

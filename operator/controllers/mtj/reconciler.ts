@@ -1,14 +1,15 @@
 // MoETrainingJob reconciler: reads the job and its children from the informer caches, decides with the pure helpers
 // (validate, plan, desired, failure, status), writes children with server-side apply / create, and writes status once.
 import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
-import { FINALIZER, Labels, MTJ_KIND, API_VERSION, Phase, Reason, SCHEDULING_GATE, childNames } from '../../api/constants.js';
+import { FIELD_MANAGER, FINALIZER, Labels, MTJ_KIND, API_VERSION, Phase, Reason, SCHEDULING_GATE, childNames } from '../../api/constants.js';
 import { applyDefaults } from '../../api/defaults.js';
 import { MoETrainingJobSchema, type IClusterTopology, type IMoETrainingJob } from '../../api/types.gen.js';
+import { mapLimit } from '../../kube/concurrency.js';
 import type { ReconcileResult } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
+import { Expectations } from '../../kube/expectations.js';
 import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
-import type { OperatorMetrics } from '../../kube/metrics.js';
 import { pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
 import { WriteBackoff, childWriteError } from '../children.js';
@@ -16,6 +17,7 @@ import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, 
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, startContext, type RunContext } from './desired.js';
 import { PlanConfigMap, readJobReport, type PlanDocument } from '../../contract/index.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
+import type { MtjMetrics } from './metrics.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
 import { StatusBuilder, isTerminalPhase, placementDegraded, rankZeroSucceededMessage } from './status.js';
 import { validateJob } from './validate.js';
@@ -41,13 +43,10 @@ export interface MtjDeps {
   topologies: Informer<IClusterTopology & { metadata: any }>;
   plan: PlanFn;
   recorder: EventRecorder;
-  metrics: OperatorMetrics;
+  metrics: MtjMetrics;
   log: Logger;
   now?: () => Date;
 }
-
-/** How long after the gang's release a pod this process never saw in its cache may still be on its way. */
-const CACHE_LAG_MS = 60_000;
 
 interface PlanEntry {
   namespace: string;
@@ -78,19 +77,12 @@ export function stableStringify(v: unknown): string {
 const specSchema = MoETrainingJobSchema.properties!.spec!;
 const GATE_PATCH = { spec: { schedulingGates: [{ name: SCHEDULING_GATE, $patch: 'delete' }] } };
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const worker = async () => {
-    while (i < items.length) await fn(items[i++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 export class MtjReconciler {
   /** Plans by job uid + attempt: the informer may not show the plan ConfigMap yet when the next reconcile runs. */
   private readonly plans = new Map<string, PlanEntry>();
-  /** Pod names of the current attempt this process has seen in its cache, per job UID (see firstFailure). */
-  private readonly seenPods = new Map<string, { attempt: number; names: Set<string> }>();
+  /** Per job UID, the current attempt's pods expected since the gang's release and whether the cache has shown them
+   *  (a pod it never showed may still be on its way for CACHE_LAG_MS; see firstFailure). */
+  private readonly expected = new Expectations(undefined, () => this.now().getTime());
   /** The status this process last wrote, per job uid. */
   private readonly written = new Map<string, NonNullable<IMoETrainingJob['status']>>();
   /** When the first pod of a gang was created, for the gang-release latency metric. */
@@ -238,9 +230,15 @@ export class MtjReconciler {
   }
 
   private firstFailure(current: V1Pod[], expected: number, job: string, uid: string, attempt: number, releasedAt: string | undefined): PodFailure | undefined {
-    let seen = this.seenPods.get(uid);
-    if (seen?.attempt !== attempt) this.seenPods.set(uid, (seen = { attempt, names: new Set() }));
-    for (const p of current) seen.names.add(p.metadata!.name!);
+    // The informer may not have caught up with pods this process just created: a pod is missing once the cache has
+    // shown it, or once the gang has been out longer than the cache could plausibly lag.
+    // One ledger per release (an attempt, or a resume after suspend within it): the pods of an earlier release were
+    // other pods of the same names.
+    const release = `${attempt}@${releasedAt ?? ''}`;
+    if (!this.expected.holds(uid, release)) {
+      this.expected.expectCreations(uid, Array.from({ length: expected }, (_, i) => childNames(job).pod(i)), release, releasedAt ? Date.parse(releasedAt) : 0);
+    }
+    this.expected.observe(uid, current.map((p) => p.metadata!.name!));
     for (const p of current) {
       const f = podFailure(p);
       if (f) return f;
@@ -251,10 +249,7 @@ export class MtjReconciler {
     for (let i = 0; i < expected; i++) {
       const pn = childNames(job).pod(i);
       if (!names.has(pn)) {
-        // The informer may not have caught up with pods this process just created: a pod is missing once the cache
-        // has shown it, or once the gang has been out longer than the cache could plausibly lag.
-        const released = releasedAt ? Date.parse(releasedAt) : 0;
-        if (!seen.names.has(pn) && this.now().getTime() - released < CACHE_LAG_MS) continue;
+        if (this.expected.creationPending(uid, pn)) continue;
         const was = current.find((p) => p.metadata?.name === pn);
         const f: PodFailure = { pod: pn, reason: 'PodMissing', message: 'pod deleted after the gang was released' };
         if (was?.spec?.nodeName) f.node = was.spec.nodeName;
@@ -426,7 +421,7 @@ export class MtjReconciler {
     await mapLimit(gated, 32, async (p) => {
       const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } };
       await this.d.client
-        .request('PATCH', pathOf(obj), { body: GATE_PATCH, contentType: 'application/strategic-merge-patch+json', query: { fieldManager: 'moe-operator' }, signal })
+        .request('PATCH', pathOf(obj), { body: GATE_PATCH, contentType: 'application/strategic-merge-patch+json', query: { fieldManager: FIELD_MANAGER }, signal })
         .catch((e: unknown) => {
           throw childWriteError('patch', obj, e);
         });
@@ -469,6 +464,7 @@ export class MtjReconciler {
     this.plans.delete(uid);
     this.gangStart.delete(uid);
     this.written.delete(uid);
+    this.expected.forget(uid);
     this.d.metrics.checkpointAge.remove(job.metadata!.namespace!, job.metadata!.name!);
     if (!job.metadata?.finalizers?.includes(FINALIZER)) return;
     await this.deletePods(pods, signal);

@@ -2,6 +2,7 @@
 // and the serving pods' expert series stay bounded at DeepSeek-V3's size unless per-expert detail is asked for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mtjMetrics } from '../../../operator/controllers/mtj/metrics.js';
 import { OperatorMetrics } from '../../../operator/kube/metrics.js';
 import type { ServeEngine } from '../../../runtime/src/serve/engine/types.js';
 import { ServeMetrics, expertMetricsOption } from '../../../runtime/src/serve/http/metrics.js';
@@ -17,9 +18,12 @@ test("the operator's /metrics, default process and Node.js collectors included, 
   const m = new OperatorMetrics();
   m.reconciles.inc({ kind: 'MoETrainingJob', outcome: 'success' });
   m.reconcileSeconds.observe({ kind: 'MoETrainingJob' }, 0.02);
-  m.gangReleaseSeconds.observe(1.5);
-  m.checkpointAge.set({ namespace: 'ns', job: 'a' }, 12);
-  m.jobsByPhase.set({ phase: 'Running' }, 1);
+  // The MoETrainingJob controller's families (mtj/metrics.ts) on the same registry.
+  const mtj = m.part(mtjMetrics);
+  mtj.gangReleaseSeconds.observe(1.5);
+  mtj.checkpointAge.set({ namespace: 'ns', job: 'a' }, 12);
+  mtj.jobsByPhase.set({ phase: 'Running' }, 1);
+  mtj.restarts.inc({ reason: 'PodFailed' });
   const text = await m.registry.metrics();
   assert.deepEqual(lintExposition(text), []);
   // The per-type families that the removed totals summed are still there.
