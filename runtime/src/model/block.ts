@@ -1,8 +1,11 @@
-// One decoder layer: h + Attn(RMSNorm(h)), then + FFN or MoE of RMSNorm(·).
+// One decoder layer: h + Attn(RMSNorm(h)), then + MLP(RMSNorm(·)), the MLP being the dense FFN or the MoE. The
+// wiring is one generator (blockSteps) that stops at the MLP and its backward (mlp-hook.ts): block() runs it with the
+// local MLP; the layer-range forward (layer-range.ts) runs it with whatever hook it is given.
 import { addAttentionParams, attention } from './attention.js';
 import { isMoeLayer, type RuntimeModelConfig } from './config.js';
 import { addFfnParams, ffn } from './ffn.js';
 import type { Ctx } from './gemm.js';
+import { callHook, drive, type MlpBack, type MlpCall, type MlpFwd, type MlpHook, type MlpOut } from './mlp-hook.js';
 import { addMoeParams, moe } from './moe.js';
 import { rmsnorm, type Fwd } from './norm.js';
 import type { Params } from './params.js';
@@ -22,7 +25,13 @@ export interface BlockFwd extends Fwd {
   balance: number;
 }
 
-export function block(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, layer: number, h: Vec, T: number, S: number, alpha: number): BlockFwd {
+/** A layer after its forward, M being its MLP's forward; `back` is a generator that stops at the MLP's backward. */
+export interface BlockSteps<M> extends MlpOut {
+  back(dy: Vec): Generator<MlpBack<M>, Vec, Vec>;
+}
+
+export function* blockSteps<M extends MlpOut>(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, layer: number, h: Vec,
+  T: number, S: number, alpha: number): Generator<MlpCall, BlockSteps<M>, M> {
   const d = c.hidden_size;
   const n1 = P.get(`${prefix}.input_layernorm.weight`);
   const a1 = rmsnorm(h, n1.data, n1.grad, T, d, c.rms_norm_eps, ctx.alloc);
@@ -31,20 +40,34 @@ export function block(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig
   for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at.y[i];
   const n2 = P.get(`${prefix}.post_attention_layernorm.weight`);
   const a2 = rmsnorm(h1, n2.data, n2.grad, T, d, c.rms_norm_eps, ctx.alloc);
-  const m = isMoeLayer(c, layer) ? moe(ctx, P, `${prefix}.mlp`, c, a2.y, T, S, alpha) : undefined;
-  const f = m ?? ffn(ctx, P, `${prefix}.mlp`, a2.y, T);
+  const f = yield { prefix: `${prefix}.mlp`, layer, x: a2.y, T, S, alpha };
   const y = ctx.alloc(T * d);
   for (let i = 0; i < y.length; i++) y[i] = h1[i] + f.y[i];
   return {
     y,
-    counts: m?.counts,
-    balance: m?.balance ?? 0,
-    back(dy) {
-      const dh1 = a2.back(f.back(dy));
+    counts: f.counts,
+    balance: f.balance,
+    *back(dy) {
+      const dh1 = a2.back(yield { of: f, dy });
       for (let i = 0; i < dh1.length; i++) dh1[i] += dy[i];
       const dh = a1.back(at.back(dh1));
       for (let i = 0; i < dh.length; i++) dh[i] += dh1[i];
       return dh;
     },
   };
+}
+
+/** The layer's own MLP in this process: the MoE on MoE layers, the dense SwiGLU FFN elsewhere. */
+export const localMlp: MlpHook = (ctx, P, prefix, c, layer, x, T, S, alpha) => {
+  if (isMoeLayer(c, layer)) return moe(ctx, P, prefix, c, x, T, S, alpha);
+  const f = ffn(ctx, P, prefix, x, T);
+  return { y: f.y, balance: 0, back: f.back };
+};
+
+/** The backward answer of the synchronous driver. */
+export const localBack = (b: MlpBack<MlpFwd>): Vec => b.of.back(b.dy);
+
+export function block(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, layer: number, h: Vec, T: number, S: number, alpha: number): BlockFwd {
+  const f = drive(blockSteps<MlpFwd>(ctx, P, prefix, c, layer, h, T, S, alpha), callHook(localMlp, ctx, P, c));
+  return { y: f.y, counts: f.counts, balance: f.balance, back: (dy) => drive(f.back(dy), localBack) };
 }

@@ -5,7 +5,7 @@ import { addFfnParams, ffn } from './ffn.js';
 import type { Ctx } from './gemm.js';
 import type { Fwd } from './norm.js';
 import type { Params } from './params.js';
-import { balanceLoss, route, routeBackward, type RouteShape } from './gate.js';
+import { balanceLoss, route, routeBackward, type RouteResult, type RouteShape } from './gate.js';
 import { matmulN, matmulT, matmulTN, type Vec } from './tensor.js';
 
 export function addMoeParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
@@ -21,7 +21,16 @@ export interface MoeFwd extends Fwd {
   balance: number;
 }
 
-export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number, alpha: number): MoeFwd {
+/** The gate of one MoE forward: routing, balance loss, and the backward from the combine weights' gradient. */
+export interface MoeGate {
+  r: RouteResult;
+  balance: number;
+  /** dWeight [T·K]: gradient on the combine weights; adds the gate's input gradient into dx (and the gate weight's). */
+  back(dWeight: Float64Array, dx: Vec): void;
+}
+
+/** Gate logits, routing and (alpha > 0) the sequence-wise balance loss; shared by the local and expert-parallel MoE. */
+export function moeGate(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number, alpha: number): MoeGate {
   const d = c.hidden_size;
   const E = c.n_routed_experts;
   const K = c.num_experts_per_tok;
@@ -31,6 +40,30 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
   matmulT(x, gate.data, T, d, E, logits);
   const r = route(logits, P.buffer(`${prefix}.gate.e_score_correction_bias`), T, shape);
   const bal = alpha > 0 ? balanceLoss(r, T, S, E, K, alpha) : undefined;
+  return {
+    r,
+    balance: bal?.loss ?? 0,
+    back(dWeight, dx) {
+      const dl64 = routeBackward(r, dWeight, bal?.dScores, T, shape);
+      const dl = ctx.alloc(T * E);
+      dl.set(dl64);
+      matmulTN(dl, x, T, E, d, gate.grad);
+      matmulN(dl, gate.data, T, E, d, dx);
+    },
+  };
+}
+
+/** The shared expert(s) on every token, if the model has any. */
+export function sharedExperts(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number): Fwd | undefined {
+  return c.n_shared_experts > 0 ? ffn(ctx, P, `${prefix}.shared_experts`, x, T) : undefined;
+}
+
+export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number, alpha: number): MoeFwd {
+  const d = c.hidden_size;
+  const E = c.n_routed_experts;
+  const K = c.num_experts_per_tok;
+  const gating = moeGate(ctx, P, prefix, c, x, T, S, alpha);
+  const r = gating.r;
 
   const y = ctx.alloc(T * d);
   // Group (token, slot) pairs by expert, in token order, and run each expert on its rows.
@@ -58,13 +91,13 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
     }
     experts.push({ rows, slots, fwd });
   }
-  const shared = c.n_shared_experts > 0 ? ffn(ctx, P, `${prefix}.shared_experts`, x, T) : undefined;
+  const shared = sharedExperts(ctx, P, prefix, c, x, T);
   if (shared) for (let i = 0; i < y.length; i++) y[i] += shared.y[i];
 
   return {
     y,
     counts: r.counts,
-    balance: bal?.loss ?? 0,
+    balance: gating.balance,
     back(dy) {
       const dx = shared ? shared.back(dy) : ctx.alloc(T * d);
       const dWeight = new Float64Array(T * K);
@@ -84,11 +117,7 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
         const dxe = fwd.back(dye);
         for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) dx[rows[i] * d + j] += dxe[i * d + j];
       }
-      const dl64 = routeBackward(r, dWeight, bal?.dScores, T, shape);
-      const dl = ctx.alloc(T * E);
-      dl.set(dl64);
-      matmulTN(dl, x, T, E, d, gate.grad);
-      matmulN(dl, gate.data, T, E, d, dx);
+      gating.back(dWeight, dx);
       return dx;
     },
   };

@@ -11,12 +11,12 @@ import type { RuntimeModelConfig } from '../model/config.js';
 import { ffn } from '../model/ffn.js';
 import { decodeE4M3, encodeE4M3, fromBf16, tileScale, toBf16 } from '../model/fp8.js';
 import type { Ctx } from '../model/gemm.js';
+import type { MlpFwd } from '../model/mlp-hook.js';
+import { moeGate, sharedExperts } from '../model/moe.js';
 import type { Fwd } from '../model/norm.js';
 import type { Params } from '../model/params.js';
-import { balanceLoss, route, routeBackward, type RouteShape } from '../model/gate.js';
-import { matmulN, matmulT, matmulTN, type Vec } from '../model/tensor.js';
+import type { Vec } from '../model/tensor.js';
 import type { ProcessGroup } from '../comm/process-group.js';
-import type { AsyncBlockFwd } from './stage.js';
 import { decodeWire, encodeWire, wireBuffer, type WireFormat } from '../comm/wire.js';
 
 export interface EpOptions {
@@ -80,17 +80,14 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
   if (back.size !== ep.size || back.rank !== ep.rank) throw new Error(`expert parallelism: backward group ${back.name} does not match ${ep.name}`);
   const wire: WireFormat = o.backward ?? 'fp32';
   return async function moeEp(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number,
-    alpha: number): Promise<AsyncBlockFwd> {
+    alpha: number): Promise<MlpFwd<Promise<Vec>>> {
     const d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok, n = ep.size;
     checkPlacement(experts, E, n);
     if (!(x instanceof Float32Array)) throw new Error('expert parallelism needs float32 activations');
     const mine = experts[ep.rank]!;
-    const shape: RouteShape = { E, K, groups: c.n_group, topkGroup: c.topk_group, scale: c.routed_scaling_factor };
-    const gate = P.get(`${prefix}.gate.weight`);
-    const logits = ctx.alloc(T * E);
-    matmulT(x, gate.data, T, d, E, logits);
-    const r = route(logits, P.buffer(`${prefix}.gate.e_score_correction_bias`), T, shape);
-    const bal = alpha > 0 ? balanceLoss(r, T, S, E, K, alpha) : undefined;
+    // The model's gate and shared expert (model/moe.ts); only the routed experts travel.
+    const gating = moeGate(ctx, P, prefix, c, x, T, S, alpha);
+    const r = gating.r;
 
     // Local rows: by host, then expert in the host's order, then token.
     const slotOf = new Int32Array(T * K);
@@ -158,11 +155,11 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
       const s = slotOf[i], t = Math.floor(s / K), w = r.weight[s];
       for (let j = 0; j < d; j++) y[t * d + j] += w * outL[i * d + j];
     }
-    const shared = c.n_shared_experts > 0 ? ffn(ctx, P, `${prefix}.shared_experts`, x, T) : undefined;
+    const shared = sharedExperts(ctx, P, prefix, c, x, T);
     if (shared) for (let i = 0; i < y.length; i++) y[i] += shared.y[i];
 
     return {
-      y, counts: r.counts, balance: bal?.loss ?? 0,
+      y, counts: r.counts, balance: gating.balance,
       async back(dy) {
         const dx = shared ? shared.back(dy) : ctx.alloc(T * d);
         const dWeight = new Float64Array(T * K);
@@ -190,11 +187,7 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
           const t = Math.floor(slotOf[i] / K);
           for (let j = 0; j < d; j++) dx[t * d + j] += dxL[i * d + j];
         }
-        const dl64 = routeBackward(r, dWeight, bal?.dScores, T, shape);
-        const dl = ctx.alloc(T * E);
-        dl.set(dl64);
-        matmulTN(dl, x, T, E, d, gate.grad);
-        matmulN(dl, gate.data, T, E, d, dx);
+        gating.back(dWeight, dx);
         return dx;
       },
     };
