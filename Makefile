@@ -39,7 +39,7 @@ $(PYENV)/.stamp: bench/requirements.txt test/requirements.txt
 
 .PHONY: deps pyenv cluster-bin
 deps: node_modules/.stamp ## Install Node 24 (if needed) and the npm dependencies
-pyenv: $(PYENV)/.stamp ## Python venv: numpy + ml_dtypes (FP8 oracle, benchmark peer), tokenizers/safetensors/transformers (interop tests)
+pyenv: $(PYENV)/.stamp ## Python venv: numpy + ml_dtypes (FP8 oracle, benchmark peer), tokenizers/safetensors/transformers (interop tests), lm_eval (evaluation through the API)
 cluster-bin: ## Build (or reuse) etcd, kube-*, kubelet, kubectl, kwok, helm, containerd, coredns into the cache outside the repo; Debian's runc and CNI plugins
 	@bash test/cluster/node/install-deps.sh
 	@bash test/cluster/build.sh
