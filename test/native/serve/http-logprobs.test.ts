@@ -5,7 +5,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
-import { call, MODEL, post, referenceLogprobs as reference, sseEvents, stack, type Stack } from './http-fixture.js';
+import type { TokenLogprob } from '../../../runtime/src/serve/engine/types.js';
+import { call, MODEL, post, referenceLogprobs as reference, sseEvents, stack, tinyEngine, type Stack } from './http-fixture.js';
 
 /** A byte token's text in the API: ASCII as itself, other bytes (never whole UTF-8 alone) as OpenAI's bytes:\xNN. */
 const text = (t: number): string => (t < 0x80 ? String.fromCharCode(t) : `bytes:\\x${t.toString(16).padStart(2, '0')}`);
@@ -161,4 +162,53 @@ test('vLLM tokenizer endpoints: /tokenize, /detokenize, /tokenizer_info', async 
   const info = await call(s.url, 'GET', '/tokenizer_info');
   assert.equal(info.json.eos_token, null);
   assert.equal(info.json.vocab_size, 256);
+});
+
+test('a batch mixing scored prompts and plain generations: each answer is what it is alone', async () => {
+  const score = (p: string) => ({ model: MODEL, prompt: p, echo: true, logprobs: 2, max_tokens: 0 });
+  const gen = (p: string) => ({ model: MODEL, prompt: p, max_tokens: 4, temperature: 0 });
+  const bodies = [score('alpha beta'), gen('gamma'), score('delta'), gen('epsilon zeta eta'), { ...gen('theta'), logprobs: 1 }];
+  const alone: { text: string; logprobs: unknown }[] = [];
+  for (const b of bodies) alone.push((await post(s.url, '/v1/completions', b)).json.choices[0]);
+  const together = await Promise.all(bodies.map((b) => post(s.url, '/v1/completions', b)));
+  together.forEach((r, i) => {
+    assert.equal(r.json.choices[0].text, alone[i].text, `request ${i}`);
+    assert.deepEqual(r.json.choices[0].logprobs, alone[i].logprobs, `request ${i}`);
+  });
+});
+
+test('engine: a scored prompt (max_tokens 0) and a plain one admitted in the same step; only the scored one gets prompt values', async () => {
+  const params = (maxTokens: number) => ({ maxTokens, temperature: 0, topP: 1, seed: 0, stopTokenIds: [] });
+  const a = byteTokenizer.encode('alpha beta');
+  const b = byteTokenizer.encode('gamma delta');
+  const solo = tinyEngine();
+  const bAlone: number[] = [];
+  await solo.generate({ id: 'b', promptIds: b, params: params(3) }, (t) => bAlone.push(t));
+  await solo.close();
+  const e = tinyEngine();
+  const prompts: TokenLogprob[][] = [];
+  const aTokens: number[] = [];
+  const bTokens: number[] = [];
+  let bPrompt = false;
+  // Both are enqueued before the loop's first iteration (setImmediate), so one step admits both.
+  const pa = e.generate({ id: 'a', promptIds: a, params: params(0), logprobs: { topK: 2, prompt: true } }, (t) => aTokens.push(t), undefined, (l) => prompts.push(l));
+  const pb = e.generate({ id: 'b', promptIds: b, params: params(3) }, (t) => bTokens.push(t), undefined, () => { bPrompt = true; });
+  const [ra, rb] = await Promise.all([pa, pb]);
+  // max_tokens 0 is only for scoring a prompt; logprobs beyond 20 are refused by name.
+  await assert.rejects(e.generate({ id: 'c', promptIds: b, params: params(0) }, () => {}), (err: Error & { param?: string }) => err.param === 'max_tokens');
+  await assert.rejects(e.generate({ id: 'c', promptIds: b, params: params(0), logprobs: { topK: 1, prompt: false } }, () => {}), (err: Error & { param?: string }) => err.param === 'max_tokens');
+  await assert.rejects(e.generate({ id: 'c', promptIds: b, params: params(1), logprobs: { topK: 21, prompt: false } }, () => {}), (err: Error & { param?: string }) => err.param === 'logprobs');
+  await e.close();
+  assert.deepEqual(ra, { finish: 'length', usage: { promptTokens: a.length, completionTokens: 0 } });
+  assert.deepEqual(aTokens, []);
+  assert.equal(prompts.length, 1);
+  const ref = reference(a);
+  prompts[0].forEach((lp, i) => {
+    assert.ok(Math.abs(lp.logprob - ref[i][a[i + 1]]) < TOL);
+    assert.equal(lp.top.length, 2);
+    assert.ok(lp.top[0].logprob >= lp.top[1].logprob);
+  });
+  assert.equal(rb.usage.completionTokens, 3);
+  assert.deepEqual(bTokens, bAlone);
+  assert.equal(bPrompt, false);
 });
