@@ -308,10 +308,11 @@ export class Engine implements ServeEngine {
     let row0 = 0;
     seqs.forEach((s, i) => {
       const rows = allPositions ? items[i].tokens.length : 1;
+      const first = row0;
       const last = row0 + rows - 1;
-      if (allPositions && s.req.logprobs?.prompt) s.promptLogprobs = promptLogprobs(logits, row0, V, items[i].tokens, n, s.req.logprobs.topK);
       row0 += rows;
       if (s.done) return;
+      if (allPositions && s.req.logprobs?.prompt) s.promptLogprobs = promptLogprobs(logits, first, V, items[i].tokens, n, s.req.logprobs.topK);
       const p = s.req.params;
       const row = logits.subarray(last * V, (last + 1) * V);
       const tok = sample(row, n, p.temperature, p.topP, s.rng);
