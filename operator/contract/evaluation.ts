@@ -51,13 +51,25 @@ export interface TaskScore {
   score: number;
   stderr: number;
   n: number;
+  /** code: what isolated the candidate programs (runtime/src/sandbox/README.md), e.g. "network=netns limits=prlimit". */
+  isolation?: string;
 }
+
+/**
+ * `moe-runtime eval`'s exit codes (runtime/src/eval/README.md). The pod also patches its result with `error` before it
+ * exits non-zero, so the controller can name the failure in a condition without reading logs.
+ */
+export const EvalExitCode = { ok: 0, failed: 1, badTasks: 2, modelUnreachable: 3 } as const;
+export const EVAL_FAILURE_REASONS = ['Failed', 'BadTasks', 'ModelUnreachable'] as const;
+export type EvalFailureReason = typeof EVAL_FAILURE_REASONS[number];
 
 export interface EvalResult {
   checkpoint?: { step: number; uri: string };
   scores: TaskScore[];
   startedAt: string;
   finishedAt: string;
+  /** Set when the run failed: scores then hold the tasks finished before the failure. */
+  error?: { reason: EvalFailureReason; message: string };
 }
 
 /** `<evaluation>-eval` holds data["plan.json"]; `<evaluation>-eval-report` gets data.result from the pod. */
@@ -152,11 +164,18 @@ export function parseEvalResult(text: string, source: string = EvalConfigMaps.re
     return {
       name: string(s.name, source, at(f, 'name'), true), type: s.type as EvalTaskType, metric: string(s.metric, source, at(f, 'metric'), true),
       score, stderr, n: int(s.n, source, at(f, 'n')),
+      ...(s.isolation === undefined ? {} : { isolation: string(s.isolation, source, at(f, 'isolation'), true) }),
     };
   });
   const r: EvalResult = { scores, startedAt: string(o.startedAt, source, 'startedAt', true), finishedAt: string(o.finishedAt, source, 'finishedAt', true) };
   const ck = optional(o, 'checkpoint', (x) => checkpointOf(x, source, 'checkpoint'));
   if (ck) r.checkpoint = ck;
+  const err = optional(o, 'error', (x) => {
+    const e = object(x, source, 'error');
+    if (!EVAL_FAILURE_REASONS.includes(e.reason as EvalFailureReason)) fail(source, 'error.reason', `one of ${EVAL_FAILURE_REASONS.join(', ')}`, e.reason);
+    return { reason: e.reason as EvalFailureReason, message: string(e.message, source, 'error.message', true) };
+  });
+  if (err) r.error = err;
   return r;
 }
 

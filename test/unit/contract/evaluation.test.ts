@@ -1,7 +1,7 @@
 // The evaluation pod's messages: plan and result round-trip as written, and each malformed field is named.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatEvalPlan, formatEvalResult, parseEvalPlan, parseEvalResult, readEvalResult, type EvalPlan, type EvalResult } from '../../../operator/contract/index.js';
+import { EvalExitCode, formatEvalPlan, formatEvalResult, parseEvalPlan, parseEvalResult, readEvalResult, type EvalPlan, type EvalResult } from '../../../operator/contract/index.js';
 
 const plan: EvalPlan = {
   target: { kind: 'api', baseUrl: 'http://tiny-serve-router.ns.svc:8000/v1', model: 'tiny' },
@@ -41,5 +41,17 @@ describe('evaluation contract', () => {
     assert.throws(() => parseEvalResult(JSON.stringify({ ...result, scores: [{ ...result.scores[0], stderr: -1 }] })), /result: scores\[0\]\.stderr must be a number >= 0/);
     assert.equal(readEvalResult({ result: '{"scores": 3}' }), undefined);
     assert.deepEqual(readEvalResult({ result: formatEvalResult(result) }), result);
+  });
+
+  it('carries the sandbox isolation of code scores and the error of a failed run', () => {
+    const failed: EvalResult = {
+      ...result,
+      scores: [{ name: 'code', type: 'code', metric: 'pass@1', score: 0.5, stderr: 0.5, n: 2, isolation: 'network=netns limits=prlimit' }],
+      error: { reason: 'ModelUnreachable', message: 'http://x/v1: unreachable after 3 attempts (connect ECONNREFUSED)' },
+    };
+    assert.deepEqual(parseEvalResult(formatEvalResult(failed)), failed);
+    assert.throws(() => parseEvalResult(JSON.stringify({ ...failed, error: { reason: 'Oops', message: 'x' } })), /result: error\.reason must be one of Failed, BadTasks, ModelUnreachable, got "Oops"/);
+    assert.throws(() => parseEvalResult(JSON.stringify({ ...failed, error: { reason: 'Failed' } })), /result: error\.message must be a non-empty string/);
+    assert.deepEqual(EvalExitCode, { ok: 0, failed: 1, badTasks: 2, modelUnreachable: 3 });
   });
 });
