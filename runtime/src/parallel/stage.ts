@@ -32,5 +32,7 @@ export type StageFwd = RangeFwd<Promise<Vec | undefined>>;
 export function stageForward(ctx: Ctx, P: Params, c: RuntimeModelConfig, stage: number, stages: number,
   tokens: Int32Array, B: number, S: number, o: StageOptions, input?: Vec, blockFn: BlockFn = localMlp): Promise<StageFwd> {
   const { from, to } = stageLayers(c.num_hidden_layers, stages, stage);
+  const n = B * S * c.hidden_size;
+  if (stage > 0 && input?.length !== n) throw new Error(`stage ${stage}: expected input activations of ${n} values`);
   return forwardRangeAsync(ctx, P, c, tokens, B, S, { from, to, embed: stage === 0, head: stage === stages - 1 }, o, input, blockFn);
 }
