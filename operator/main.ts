@@ -12,6 +12,7 @@ import { TopologyController } from './controllers/topology/setup.js';
 import { LeaderElector } from './kube/leader.js';
 import { makeLogger } from './kube/log.js';
 import { OperatorMetrics } from './kube/metrics.js';
+import { FIELD_MANAGER } from './api/constants.js';
 import { KubeClient } from './kube/rest.js';
 import { startProbeServer } from './kube/server.js';
 
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   if (env.KUBECONFIG) kc.loadFromFile(env.KUBECONFIG);
   // MOE_POD_ROOT: where a pod's files are when the local process runner runs it (unset in a real pod).
   else kc.loadFromCluster(env.MOE_POD_ROOT ?? '');
-  const client = new KubeClient(kc);
+  const client = new KubeClient(kc, FIELD_MANAGER);
   const metrics = new OperatorMetrics();
   const plan = await loadPlanner();
   const namespaces = namespacesFromEnv(env);

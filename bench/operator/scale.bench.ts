@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster } from '../../test/cluster/index.js';
 import { installCrds, startOperator } from '../../test/integration/operator/harness.js';
 import { mtjMetrics } from '../../operator/controllers/mtj/metrics.js';
+import { FIELD_MANAGER } from '../../operator/api/constants.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
       await sleep(500);
     }
     const kc = c.kubeConfig();
-    const client = new KubeClient(kc);
+    const client = new KubeClient(kc, FIELD_MANAGER);
     const heap0 = process.memoryUsage();
     const op = await startOperator(kc, { workers: 16 });
 

@@ -1,7 +1,6 @@
 // A thin JSON client over client-node's auth and HTTP stack: any path, server-side apply (also on /status), JSON and
 // merge patches, and typed errors that carry the HTTP status. Everything the operator writes goes through here.
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../api/constants.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -99,8 +98,10 @@ export class KubeClient {
   private readonly http = new IsomorphicFetchHttpLibrary();
   private readonly server: string;
 
+  /** `fieldManager`: the one field manager of every create, apply and patch (the operator's is api/constants.ts's). */
   constructor(
     readonly kc: KubeConfig,
+    readonly fieldManager: string,
     private readonly timeoutMs = 30_000,
   ) {
     const cluster = kc.getCurrentCluster();
@@ -145,15 +146,15 @@ export class KubeClient {
 
   create<T extends KObject>(obj: T, signal?: AbortSignal): Promise<T> {
     const p = resourcePath(obj.apiVersion!, obj.kind!, obj.metadata?.namespace);
-    return this.request<T>('POST', p, { body: obj, query: { fieldManager: FIELD_MANAGER }, ...(signal ? { signal } : {}) });
+    return this.request<T>('POST', p, { body: obj, query: { fieldManager: this.fieldManager }, ...(signal ? { signal } : {}) });
   }
 
-  /** Server-side apply under the operator's one field manager. `force` takes over conflicting fields. */
+  /** Server-side apply under the client's one field manager. `force` takes over conflicting fields. */
   apply<T extends KObject>(obj: T, opts: { subresource?: string; force?: boolean; signal?: AbortSignal } = {}): Promise<T> {
     return this.request<T>('PATCH', pathOf(obj, opts.subresource), {
       body: obj,
       contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: FIELD_MANAGER, force: opts.force ?? true },
+      query: { fieldManager: this.fieldManager, force: opts.force ?? true },
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
@@ -162,7 +163,7 @@ export class KubeClient {
     return this.request<T>('PATCH', path, {
       body: ops,
       contentType: 'application/json-patch+json',
-      query: { fieldManager: FIELD_MANAGER },
+      query: { fieldManager: this.fieldManager },
       ...(signal ? { signal } : {}),
     });
   }
@@ -171,7 +172,7 @@ export class KubeClient {
     return this.request<T>('PATCH', path, {
       body: patch,
       contentType: 'application/merge-patch+json',
-      query: { fieldManager: FIELD_MANAGER },
+      query: { fieldManager: this.fieldManager },
       ...(signal ? { signal } : {}),
     });
   }

@@ -3,10 +3,11 @@
 // and stopping them together. Knows no kinds: the controller names them (its own registered with registerKinds).
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Controller, type Reconcile } from './controller.js';
+import { EventRecorder } from './events.js';
 import { makeInformer, type Informer } from './informer.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
-import { pluralOf, resourcePath, type KubeClient } from './rest.js';
+import { pluralOf, registerKinds, resourcePath, type KubeClient } from './rest.js';
 import { clampTimerMs } from './timers.js';
 
 export interface WiringOptions {
@@ -16,6 +17,8 @@ export interface WiringOptions {
   log: Logger;
   /** Watch only these namespaces (one informer source each); all namespaces when undefined. */
   namespaces?: readonly string[] | undefined;
+  /** The controller's own kinds (custom resources) and their plurals, registered for REST paths (registerKinds). */
+  kinds?: Readonly<Record<string, string>>;
 }
 
 /** What main.ts and the tests give a controller's setup. */
@@ -43,7 +46,9 @@ export class ControllerWiring {
   readonly informers: Array<Informer<any>> = [];
   private resync: NodeJS.Timeout | undefined;
 
-  constructor(private readonly o: WiringOptions) {}
+  constructor(private readonly o: WiringOptions) {
+    if (o.kinds) registerKinds(o.kinds);
+  }
 
   /** A cache of a namespaced kind: one source per watched namespace, or one cluster-wide. */
   namespaced<T>(apiVersion: string, kind: string, labelSelector?: string): Informer<Cached<T>> {
@@ -87,6 +92,22 @@ export class ControllerWiring {
       },
       reconcile,
     );
+  }
+
+  /** An event recorder under `component` that logs the events it could not record. */
+  recorder(component: string): EventRecorder {
+    return new EventRecorder(this.o.client, component, (e) => this.o.log.warn('event not recorded', { err: String(e) }));
+  }
+
+  /** Maps every change of these caches' objects to the key `<namespace>/<value of label>` of the object that owns
+   *  them (objects without the label, or outside the watched namespaces, are ignored). */
+  enqueueByLabel(controller: Controller, label: string, ...caches: ReadonlyArray<Informer<any>>): void {
+    const nss = this.o.namespaces;
+    const h = (x: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
+      const owner = x.metadata?.labels?.[label];
+      if (owner && (!nss || nss.includes(x.metadata?.namespace ?? ''))) controller.queue.add(`${x.metadata?.namespace}/${owner}`);
+    };
+    for (const c of caches) c.onAny(h);
   }
 
   /** Starts `controller` and queues `keys()` now and, with `resyncMs`, again every `resyncMs` (then calls `onResync`). */

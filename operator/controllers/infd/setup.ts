@@ -5,10 +5,9 @@ import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdLabels, MTJ_KIND, TOPOLOGY_KIND } from '../../api/constants.js';
 import type { IClusterTopology, IInferenceDeployment, IInferenceRole, IMoETrainingJob } from '../../api/types.gen.js';
 import type { Controller } from '../../kube/controller.js';
-import { EventRecorder } from '../../kube/events.js';
 import type { Informer } from '../../kube/informer.js';
 import { WiredController, keyOf, type Cached, type SetupOptions } from '../../kube/wiring.js';
-import { registerProjectKinds } from '../kinds.js';
+import { PROJECT_KINDS } from '../kinds.js';
 import { watchedNamespaces } from '../namespaces.js';
 import { InfdReconciler } from './reconciler.js';
 
@@ -19,10 +18,8 @@ export class InfdController extends WiredController {
   readonly deployments: Informer<Cached<IInferenceDeployment>>;
 
   constructor(private readonly o: InfdControllerOptions) {
-    super({ ...o, namespaces: watchedNamespaces(o) });
+    super({ ...o, namespaces: watchedNamespaces(o), kinds: PROJECT_KINDS });
     const { client, log } = o;
-    registerProjectKinds();
-    const nss = watchedNamespaces(o);
     const w = this.wiring;
     this.deployments = w.namespaced<IInferenceDeployment>(API_VERSION, INFD_KIND);
     const roles = w.namespaced<IInferenceRole>(API_VERSION, INFROLE_KIND, InfdLabels.deployment);
@@ -42,20 +39,14 @@ export class InfdController extends WiredController {
       nodes,
       topologies,
       jobs,
-      recorder: new EventRecorder(client, FIELD_MANAGER, (e) => log.warn('event not recorded', { err: String(e) })),
+      recorder: w.recorder(FIELD_MANAGER),
       log,
     });
     this.controller = w.controller('inferencedeployment', INFD_KIND, (key, signal) => reconciler.reconcile(key, signal), { workers: o.workers ?? 4, timeoutMs: o.timeoutMs ?? 60_000 });
 
     const q = this.controller.queue;
     this.deployments.onAny((d) => q.add(keyOf(d)));
-    const byLabel = (x: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
-      const d = x.metadata?.labels?.[InfdLabels.deployment];
-      if (d && (!nss || nss.includes(x.metadata?.namespace ?? ''))) q.add(`${x.metadata?.namespace}/${d}`);
-    };
-    roles.onAny(byLabel);
-    pods.onAny(byLabel);
-    configMaps.onAny(byLabel);
+    w.enqueueByLabel(this.controller, InfdLabels.deployment, roles, pods, configMaps);
     // A training job finishing (or changing) releases the deployments that serve it.
     jobs.onAny((j) => {
       for (const d of this.deployments.list(j.metadata?.namespace)) if (d.spec.model?.trainingJob?.name === j.metadata?.name) q.add(keyOf(d));

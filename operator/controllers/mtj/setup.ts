@@ -5,10 +5,9 @@ import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, TOPOLOGY_KIND } from '../../api/constants.js';
 import type { IClusterTopology, IMoETrainingJob } from '../../api/types.gen.js';
 import type { Controller } from '../../kube/controller.js';
-import { EventRecorder } from '../../kube/events.js';
 import type { Informer } from '../../kube/informer.js';
 import { WiredController, keyOf, type Cached, type SetupOptions } from '../../kube/wiring.js';
-import { registerProjectKinds } from '../kinds.js';
+import { PROJECT_KINDS } from '../kinds.js';
 import { watchedNamespaces } from '../namespaces.js';
 import { mtjMetrics } from './metrics.js';
 import { MtjReconciler, type PlanFn } from './reconciler.js';
@@ -22,9 +21,8 @@ export class MtjController extends WiredController {
   readonly jobs: Informer<Cached<IMoETrainingJob>>;
 
   constructor(private readonly o: MtjControllerOptions) {
-    super({ ...o, namespaces: watchedNamespaces(o) });
+    super({ ...o, namespaces: watchedNamespaces(o), kinds: PROJECT_KINDS });
     const { client, log } = o;
-    registerProjectKinds();
     const w = this.wiring;
     this.jobs = w.namespaced<IMoETrainingJob>(API_VERSION, MTJ_KIND);
     // Every pod the operator manages (training and serving): the planner must count the GPUs of both.
@@ -41,7 +39,7 @@ export class MtjController extends WiredController {
       nodes,
       topologies,
       plan: o.plan,
-      recorder: new EventRecorder(client, FIELD_MANAGER, (e) => log.warn('event not recorded', { err: String(e) })),
+      recorder: w.recorder(FIELD_MANAGER),
       metrics: o.metrics.part(mtjMetrics),
       log,
     });
@@ -49,12 +47,7 @@ export class MtjController extends WiredController {
 
     const q = this.controller.queue;
     this.jobs.onAny((j) => q.add(keyOf(j)));
-    const byJobLabel = (x: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
-      const j = x.metadata?.labels?.[Labels.job];
-      if (j) q.add(`${x.metadata?.namespace}/${j}`);
-    };
-    pods.onAny(byJobLabel);
-    configMaps.onAny(byJobLabel);
+    w.enqueueByLabel(this.controller, Labels.job, pods, configMaps);
     // A node or topology change can unblock an Unschedulable job or fail a running one: look at every active job.
     const all = () => {
       for (const j of this.jobs.list()) if (j.status?.phase !== 'Succeeded' && j.status?.phase !== 'Failed') q.add(keyOf(j));

@@ -6,7 +6,7 @@ import type { Controller } from '../../kube/controller.js';
 import type { Informer } from '../../kube/informer.js';
 import { isNotFound, resourcePath } from '../../kube/rest.js';
 import { WiredController, type Cached, type WiringOptions } from '../../kube/wiring.js';
-import { registerProjectKinds } from '../kinds.js';
+import { PROJECT_KINDS } from '../kinds.js';
 import { topologyStatusPatch } from './levels.js';
 
 /** Cluster-scoped: the watched namespaces do not apply. */
@@ -17,9 +17,8 @@ export class TopologyController extends WiredController {
   readonly topologies: Informer<Cached<IClusterTopology>>;
 
   constructor(o: TopologyControllerOptions) {
-    super(o);
+    super({ ...o, kinds: PROJECT_KINDS });
     const { client } = o;
-    registerProjectKinds();
     const w = this.wiring;
     this.topologies = w.clusterScoped<IClusterTopology>(API_VERSION, TOPOLOGY_KIND);
     this.controller = w.controller('clustertopology', TOPOLOGY_KIND, async (name, signal) => {

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { TopologyController } from '../../../operator/controllers/topology/setup.js';
 import { silentLogger } from '../../../operator/kube/log.js';
 import { OperatorMetrics } from '../../../operator/kube/metrics.js';
+import { FIELD_MANAGER } from '../../../operator/api/constants.js';
 import { KubeClient } from '../../../operator/kube/rest.js';
 import { startCluster, type LocalCluster } from '../../cluster/index.js';
 import { exampleResources, type ExampleResource } from '../../util/examples.js';
@@ -68,7 +69,7 @@ before(async () => {
   if (labels.length) await c.kubectl(['label', 'node', STAND_IN, ...labels.map(([k, v]) => `${k}=${v}`)]);
   const kc = await chartRbacKubeConfig(c);
   op = await startOperator(kc, { infd: true });
-  topo = new TopologyController({ kc, client: new KubeClient(kc), metrics: new OperatorMetrics(false), log: silentLogger() });
+  topo = new TopologyController({ kc, client: new KubeClient(kc, FIELD_MANAGER), metrics: new OperatorMetrics(false), log: silentLogger() });
   await topo.sync();
   topo.run();
 });

@@ -7,6 +7,7 @@ import { MtjController } from '../../../operator/controllers/mtj/setup.js';
 import { loadPlanner } from '../../../operator/controllers/mtj/planner.js';
 import { silentLogger, makeLogger } from '../../../operator/kube/log.js';
 import { OperatorMetrics } from '../../../operator/kube/metrics.js';
+import { FIELD_MANAGER } from '../../../operator/api/constants.js';
 import { KubeClient } from '../../../operator/kube/rest.js';
 import type { LocalCluster } from '../../cluster/index.js';
 import { eventually } from '../../util/poll.js';
@@ -14,7 +15,7 @@ import { eventually } from '../../util/poll.js';
 export const ROOT = process.cwd();
 
 export async function startOperator(kc: KubeConfig, opts: { namespace?: string; namespaces?: string[]; resyncMs?: number; workers?: number; infd?: boolean } = {}) {
-  const client = new KubeClient(kc);
+  const client = new KubeClient(kc, FIELD_MANAGER);
   const metrics = new OperatorMetrics(false);
   const log = process.env.MOE_TEST_LOG ? makeLogger('debug') : silentLogger();
   const common = { kc, client, metrics, log, workers: opts.workers ?? 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.namespaces ? { namespaces: opts.namespaces } : {}) };

@@ -6,6 +6,7 @@ import { startCluster, type LocalCluster } from '../../cluster/index.js';
 import { eventually } from '../../util/poll.js';
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { LeaderElector } from '../../../operator/kube/leader.js';
+import { FIELD_MANAGER } from '../../../operator/api/constants.js';
 import { KubeClient } from '../../../operator/kube/rest.js';
 import { DEFAULT_TOPOLOGY, applyYaml, chartRbacKubeConfig, installCrds, json, startOperator, tinyJob } from './harness.js';
 
@@ -235,7 +236,7 @@ describe('MoETrainingJob on a real API server', () => {
   });
 
   test('two candidates → one leader; when it stops, the standby takes over within the lease duration', async () => {
-    const client = new KubeClient(c.kubeConfig());
+    const client = new KubeClient(c.kubeConfig(), FIELD_MANAGER);
     const leading: string[] = [];
     const mk = (id: string) =>
       new LeaderElector({ client, namespace: 'default', name: 'test-lease', identity: id, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 1, onStartedLeading: () => leading.push(id), onStoppedLeading: () => leading.push(`-${id}`) });

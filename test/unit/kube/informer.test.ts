@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Informer, afterWatch, applyWatchEvent, relistDiff, type Store, type WatchLike } from '../../../operator/kube/informer.js';
-import { registerProjectKinds } from '../../../operator/controllers/kinds.js';
-import { resourcePath } from '../../../operator/kube/rest.js';
+import { PROJECT_KINDS } from '../../../operator/controllers/kinds.js';
+import { registerKinds, resourcePath } from '../../../operator/kube/rest.js';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace: string; resourceVersion: string } };
 const obj = (name: string, rv: string): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ns', resourceVersion: rv } });
@@ -188,7 +188,8 @@ test('one informer over several namespaces: readers see the union, and one names
 });
 
 test('resourcePath builds core, group, namespaced and subresource paths and names the fix for unknown kinds', () => {
-  registerProjectKinds(); // the controllers' own kinds (operator/controllers/kinds.ts)
+  assert.throws(() => resourcePath('moe.io/v1alpha1', 'InferenceRole'), /register it with registerKinds/, 'the framework knows no kinds of the project');
+  registerKinds(PROJECT_KINDS); // what the controllers' wiring registers (operator/controllers/kinds.ts)
   assert.equal(resourcePath('v1', 'Pod', 'ns', 'p'), '/api/v1/namespaces/ns/pods/p');
   assert.equal(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'ns', 'j', 'status'), '/apis/moe.io/v1alpha1/namespaces/ns/moetrainingjobs/j/status');
   assert.equal(resourcePath('moe.io/v1alpha1', 'ClusterTopology', undefined, 'default'), '/apis/moe.io/v1alpha1/clustertopologies/default');
