@@ -1,13 +1,13 @@
 // Interop with transformers' DeepseekV3ForCausalLM (torch from PyPI; CI has no torch, so this is a benchmark-level
 // check, not a test). Both directions, logits compared at every position of one prompt:
 //   1. transformers → us: random DeepseekV3 models saved by save_pretrained (q_lora_rank set and null, a non-default
-//      rope_theta) served by our engine in fp32;
+//      rope_theta, YaRN) served by our engine in fp32;
 //   2. us → transformers: our export (FP8 blocks, BF16 where a block would be partial) loaded by from_pretrained and
 //      dequantised, against our engine serving the same folder in fp32.
 // The python is MOE_TORCH_PYTHON (bench/interop/requirements-peer.txt), else the first of MOE_PYTHON / python3 that
 // imports torch and transformers; without one the result records why it was skipped. Writes bench/results/hf-interop.json.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeExport } from '../../runtime/src/checkpoint/export.js';
@@ -75,13 +75,27 @@ try {
   for (const [name, extra] of [
     ['q_lora_rank 64, rope_theta 50000', { q_lora_rank: 64, rope_parameters: { rope_type: 'default', rope_theta: 50000 } }],
     ['q_lora_rank null', { q_lora_rank: null }],
+    // YaRN over an original context shorter than the prompt, as released (mscale = mscale_all_dim = 1) and with
+    // transformers' defaults (no mscale fields: the rotated values get the factor's correction, the softmax none).
+    ['YaRN factor 4 over 16 positions, mscale 1/1', { q_lora_rank: 64, rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 4, original_max_position_embeddings: 16, beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1 } }],
+    ['YaRN factor 8 over 16 positions, no mscale fields', { q_lora_rank: 64, rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 8, original_max_position_embeddings: 16 } }],
   ] as const) {
     const dir = path.join(tmp, `hf-${fromHf.length}`);
     execFileSync(py, [peer, 'save-random', dir, JSON.stringify({ ...BASE, ...extra }), '7'], { stdio: ['ignore', 'ignore', 'pipe'] });
     writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(toHfTokenizerJSON(byteTokenizer)));
-    const r = compare(await ours(dir), theirs(py, dir));
+    const hf = theirs(py, dir);
+    const r = compare(await ours(dir), hf);
     console.log(`transformers → us (${name}): max |Δlogit| ${r.maxAbsDiff} of max |logit| ${r.maxAbsLogit}`);
-    fromHf.push({ case: name, ...r });
+    // What ignoring YaRN (the behaviour before it was implemented) costs on the same model.
+    let ignoringYarn: ReturnType<typeof compare> | undefined;
+    if ('rope_parameters' in extra && extra.rope_parameters.rope_type === 'yarn') {
+      const cfgFile = path.join(dir, 'config.json');
+      const cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+      writeFileSync(cfgFile, JSON.stringify({ ...cfg, rope_parameters: { rope_type: 'default', rope_theta: cfg.rope_parameters.rope_theta } }));
+      ignoringYarn = compare(await ours(dir), hf);
+      console.log(`  the same with YaRN ignored: max |Δlogit| ${ignoringYarn.maxAbsDiff}`);
+    }
+    fromHf.push({ case: name, ...r, ...(ignoringYarn ? { ignoringYarn } : {}) });
   }
   // Our export of a random model of the tiny preset's attention shape with a byte vocabulary.
   const c = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });

@@ -10,7 +10,7 @@ import { linear } from './linear.js';
 import { rmsnorm, type Fwd } from './norm.js';
 import type { Params } from './params.js';
 import { gatherHead, headBuffers, joinLatent, mlaDims, mlaFront, scatterHead } from './mla-projections.js';
-import { rope, windowPositions } from './rope.js';
+import { modelRopeTable, rope, windowPositions } from './rope.js';
 import type { Vec } from './tensor.js';
 import { coreBackward, coreForward } from './attention-core.js';
 
@@ -92,9 +92,10 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
           }
         }
       }
-      // Undo the rotations (the transpose of a rotation is the inverse rotation).
-      rope(dq, pos, qCols, dn, H, qk, dr, c.rope_theta, true);
-      rope(dkpe, pos, dr, 0, 1, dr, dr, c.rope_theta, true);
+      // Through the rotations: their transpose (the inverse rotation, times the table's factor).
+      const table = modelRopeTable(c);
+      rope(dq, pos, qCols, dn, H, qk, dr, table, true);
+      rope(dkpe, pos, dr, 0, 1, dr, dr, table, true);
       const dckv = f.kvn.back(kvb.back(dkv));
       const dkva = alloc(T * (kr + dr));
       joinLatent(dckv, dkpe, T, kr, dr, dkva);

@@ -4,9 +4,28 @@
 import type { ModelConfig } from '../../../operator/plan/types.js';
 import { PRESETS, PRESET_NAMES } from '../../../operator/plan/presets.js';
 
+/** YaRN (HuggingFace rope_parameters / rope_scaling of type yarn; REFERENCE.md §8). */
+export interface YarnScaling {
+  type: 'yarn';
+  factor: number;
+  original_max_position_embeddings: number;
+  beta_fast: number;
+  beta_slow: number;
+  /** 0 when absent (HuggingFace then scales the rotated values by the factor's plain correction). */
+  mscale: number;
+  /** 0 when absent: the softmax scale is left alone (HuggingFace's default); the release sets 1. */
+  mscale_all_dim: number;
+  /** HuggingFace's explicit factor on the rotated values, when the config gives one. */
+  attention_factor?: number;
+  /** Round the correction range outwards to whole dimensions (DeepSeek's reference; HuggingFace's default). */
+  truncate: boolean;
+}
+
 export interface RuntimeModelConfig extends ModelConfig {
   rms_norm_eps: number;
   rope_theta: number;
+  /** Absent: plain RoPE. */
+  rope_scaling?: YarnScaling;
   /** Std of the normal init of every matrix (HF config `initializer_range`). */
   initializer_range: number;
   scoring_func: 'sigmoid';
@@ -49,6 +68,14 @@ export function validateConfig(c: RuntimeModelConfig): RuntimeModelConfig {
     throw new Error(`model config: num_experts_per_tok (${c.num_experts_per_tok}) exceeds the experts in topk_group groups (${c.topk_group * perGroup})`);
   }
   if (!(c.rms_norm_eps > 0) || !(c.rope_theta > 0) || !(c.initializer_range > 0)) throw new Error('model config: rms_norm_eps, rope_theta and initializer_range must be > 0');
+  const y = c.rope_scaling;
+  if (y) {
+    if (!(y.factor >= 1)) throw new Error(`model config: rope_scaling.factor must be >= 1, got ${String(y.factor)}`);
+    if (!Number.isInteger(y.original_max_position_embeddings) || y.original_max_position_embeddings < 1) throw new Error(`model config: rope_scaling.original_max_position_embeddings must be a positive integer, got ${String(y.original_max_position_embeddings)}`);
+    for (const k of ['beta_fast', 'beta_slow'] as const) if (!(y[k] > 0)) throw new Error(`model config: rope_scaling.${k} must be > 0, got ${String(y[k])}`);
+    for (const k of ['mscale', 'mscale_all_dim'] as const) if (!(y[k] >= 0)) throw new Error(`model config: rope_scaling.${k} must be >= 0, got ${String(y[k])}`);
+    if (y.attention_factor !== undefined && !(y.attention_factor > 0)) throw new Error(`model config: rope_scaling.attention_factor must be > 0, got ${String(y.attention_factor)}`);
+  }
   return c;
 }
 

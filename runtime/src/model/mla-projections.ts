@@ -5,7 +5,7 @@
 //   q   = q_b(RMSNorm(q_a(x)))  (q_proj(x) when q_lora_rank = 0), rope on each head's last dr columns
 //   kva = kv_a_proj_with_mqa(x) = [c_kv | k_pe], rope on k_pe, c_kv normalised by kv_a_layernorm
 import type { RuntimeModelConfig } from './config.js';
-import { rope } from './rope.js';
+import { modelRopeTable, rope, yarnSoftmaxFactor } from './rope.js';
 import type { Alloc, Vec } from './tensor.js';
 
 export interface MlaDims {
@@ -17,13 +17,13 @@ export interface MlaDims {
   kr: number;
   /** dn + dr: query/key width per head. */
   qk: number;
-  /** 1 / sqrt(qk). */
+  /** 1 / sqrt(qk), times YaRN's softmax factor when the config scales RoPE. */
   scale: number;
 }
 
 export function mlaDims(c: RuntimeModelConfig): MlaDims {
   const dn = c.qk_nope_head_dim, dr = c.qk_rope_head_dim;
-  return { H: c.num_attention_heads, dn, dr, dv: c.v_head_dim, kr: c.kv_lora_rank, qk: dn + dr, scale: 1 / Math.sqrt(dn + dr) };
+  return { H: c.num_attention_heads, dn, dr, dv: c.v_head_dim, kr: c.kv_lora_rank, qk: dn + dr, scale: yarnSoftmaxFactor(c) / Math.sqrt(dn + dr) };
 }
 
 export type MlaProjName = 'q_a_proj' | 'q_b_proj' | 'q_proj' | 'kv_a_proj_with_mqa';
@@ -61,13 +61,14 @@ export function mlaFront<F extends { y: Vec }>(c: RuntimeModelConfig, ops: MlaOp
     qb = ops.proj('q_b_proj', qn.y, T);
   } else qb = ops.proj('q_proj', x, T);
   const q = qb.y;
-  rope(q, pos, H * qk, dn, H, qk, dr, c.rope_theta);
+  const table = modelRopeTable(c);
+  rope(q, pos, H * qk, dn, H, qk, dr, table);
 
   const kva = ops.proj('kv_a_proj_with_mqa', x, T);
   const ckvRaw = ops.alloc(T * kr);
   const kpe = ops.alloc(T * dr);
   splitLatent(kva.y, T, kr, dr, ckvRaw, kpe);
-  rope(kpe, pos, dr, 0, 1, dr, dr, c.rope_theta);
+  rope(kpe, pos, dr, 0, 1, dr, dr, table);
   const kvn = ops.norm('kv_a_layernorm', ckvRaw, T, kr);
   return { q, ckv: kvn.y, kpe, qa, qn, qb, kva, kvn };
 }

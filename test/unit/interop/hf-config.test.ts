@@ -23,11 +23,25 @@ describe('config.json', () => {
     assert.equal(c.rope_theta, 12345);
   });
 
+  it('reads YaRN as the release writes it (rope_scaling) and as transformers 5 does (rope_parameters), and writes it back', () => {
+    const released = { type: 'yarn', factor: 40, original_max_position_embeddings: 4096, beta_fast: 32, beta_slow: 1, mscale: 1.0, mscale_all_dim: 1.0 };
+    const c = fromHfConfig({ ...toHfConfig(tiny), rope_scaling: released }, 'c.json');
+    assert.deepEqual(c.rope_scaling, { ...released, truncate: true });
+    assert.deepEqual(toHfConfig(c).rope_scaling, released);
+    // transformers 5: theta inside, beta 0 meaning its default, the factor derived from the context lengths.
+    const t5 = fromHfConfig({ ...toHfConfig(tiny), max_position_embeddings: 1024, rope_theta: undefined,
+      rope_parameters: { rope_type: 'yarn', rope_theta: 50000, original_max_position_embeddings: 256, beta_fast: 0, truncate: false } }, 'c.json');
+    assert.equal(t5.rope_theta, 50000);
+    assert.deepEqual(t5.rope_scaling, { type: 'yarn', factor: 4, original_max_position_embeddings: 256, beta_fast: 32, beta_slow: 1, mscale: 0, mscale_all_dim: 0, truncate: false });
+  });
+
   it('refuses by field what would change the function here', () => {
     const base = toHfConfig(tiny);
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ rope_scaling: { type: 'yarn', factor: 40 } }, /c\.json: rope_scaling\.rope_type: "yarn" is not implemented/],
-      [{ rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 40 } }, /rope_parameters\.rope_type: "yarn"/],
+      [{ rope_scaling: { type: 'linear', factor: 4 } }, /c\.json: rope_scaling\.rope_type: "linear" is not implemented \(default and yarn are\)/],
+      [{ rope_parameters: { rope_type: 'llama3', rope_theta: 10000, factor: 8 } }, /rope_parameters\.rope_type: "llama3"/],
+      [{ rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 40 } }, /rope_parameters\.original_max_position_embeddings: must be a number/],
+      [{ rope_scaling: { type: 'yarn', factor: 0.5, original_max_position_embeddings: 64 } }, /rope_scaling\.factor must be >= 1/],
       [{ hidden_act: 'gelu' }, /hidden_act: "gelu" is not implemented/],
       [{ norm_topk_prob: false }, /norm_topk_prob: false is not implemented/],
       [{ tie_word_embeddings: true }, /tie_word_embeddings/],

@@ -43,10 +43,13 @@ test('SwiGLU FFN backward matches finite differences', () => {
   }, rng, { perParam: 8, perInput: 15 });
 });
 
-for (const qLora of [6, 0]) {
-  test(`MLA attention backward matches finite differences (q_lora_rank ${qLora}, two sequences, causal, RoPE)`, () => {
+// YaRN with transformers' defaults (no mscale fields) scales the rotated values by 0.1·ln 4 + 1, which the backward
+// must carry through the transposed rotation.
+const yarnNoMscale = { type: 'yarn', factor: 4, original_max_position_embeddings: 2, beta_fast: 32, beta_slow: 1, mscale: 0, mscale_all_dim: 0, truncate: true } as const;
+for (const [qLora, ropeScaling] of [[6, undefined], [0, undefined], [6, yarnNoMscale]] as const) {
+  test(`MLA attention backward matches finite differences (q_lora_rank ${qLora}, two sequences, causal, ${ropeScaling ? 'YaRN' : 'RoPE'})`, () => {
     const rng = new Rng(3);
-    const c = microConfig({ q_lora_rank: qLora });
+    const c = microConfig({ q_lora_rank: qLora, ...(ropeScaling ? { rope_scaling: ropeScaling } : {}) });
     const P = new Params(alloc64);
     addAttentionParams(P, 'attn', c);
     init(P, rng);
