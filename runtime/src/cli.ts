@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// moe-runtime: train | generate | export | report | corpus | serve. In a pod, settings come from MOE_PLAN and the env of
+// moe-runtime: train | generate | export | report | corpus | serve | eval. In a pod, settings come from MOE_PLAN and the env of
 // DESIGN.md §4; locally from flags.
 import { parseArgs } from 'node:util';
 import { createServer } from 'node:http';
@@ -20,6 +20,7 @@ import { modelConfig } from './model/config.js';
 import { settingsFromPlan } from './train/plan.js';
 import { RankEnv, TrainEnv, parsePlanDocument, type PodPlanDocument } from '../../operator/contract/index.js';
 import { SERVE_USAGE } from './serve/http/usage.js';
+import { EVAL_USAGE } from './eval/usage.js';
 
 const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
@@ -29,7 +30,8 @@ const USAGE = `usage: moe-runtime <command> [flags]
   export    --run-dir DIR --out DIR           (DeepSeek FP8 layout from the latest checkpoint)
   report    RUN_DIR [OTHER_RUN...]            (SVGs into RUN_DIR/report/)
   corpus    [--seed N] [--bytes N]            (the synthetic example corpus on stdout)
-${SERVE_USAGE}`;
+${SERVE_USAGE}
+${EVAL_USAGE}`;
 
 function num(v: string | undefined, flag: string, fallback: number): number {
   if (v === undefined) return fallback;
@@ -188,6 +190,12 @@ async function main(): Promise<void> {
       // Loaded on demand: the serving stack is not needed by the other commands.
       const { serveMain } = await import('./serve/http/main.js');
       return serveMain(rest);
+    }
+    case 'eval': {
+      // Loaded on demand, as serve: the engine and the sandbox are not needed by the other commands.
+      const { evalMain } = await import('./eval/main.js');
+      process.exitCode = await evalMain(rest);
+      return;
     }
     case 'corpus': {
       const { values } = parseArgs({ args: rest, options: { seed: { type: 'string' }, bytes: { type: 'string' } } });
