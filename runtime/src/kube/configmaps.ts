@@ -1,7 +1,8 @@
 // The pods' one way to the API server: read and merge-patch ConfigMaps of their own namespace with the pod's
 // ServiceAccount token (least privilege: each role may touch only the ConfigMaps the operator's RBAC names, see
-// operator/controllers/mtj/README.md and ../serve/README.md). Used by training's rank 0 (parallel/progress-report.ts)
-// and by the serving pods (serve/http/operator-sync.ts, serve/http/routes.ts); names and payloads: operator/contract/.
+// operator/controllers/mtj/README.md and ../serve/README.md). Used by training's rank 0 (parallel/progress-report.ts),
+// by the serving pods (serve/http/operator-sync.ts, serve/http/routes.ts) and by evaluation pods (eval/main.ts); names
+// and payloads: operator/contract/.
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { RankEnv } from '../../../operator/contract/index.js';
 
