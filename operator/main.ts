@@ -4,6 +4,7 @@
 // older WATCH_NAMESPACE adds one), LOG_LEVEL (info).
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
+import { EvalController } from './controllers/eval/setup.js';
 import { InfdController } from './controllers/infd/setup.js';
 import { MtjController } from './controllers/mtj/setup.js';
 import { loadPlanner } from './controllers/mtj/planner.js';
@@ -45,13 +46,15 @@ async function main(): Promise<void> {
     workers: Number(env.WORKERS ?? 8),
     ...(namespaces ? { namespaces } : {}),
   });
+  // MoEEvaluation: evaluation pods against served models, model folders and a training job's checkpoints.
+  const evaluations = new EvalController({ kc, client, metrics, log, workers: Number(env.WORKERS ?? 8), ...(namespaces ? { namespaces } : {}) });
   // Fills ClusterTopology status.levels, the LEVELS column of `kubectl get clustertopology`.
   const topology = new TopologyController({ kc, client, metrics, log });
   const [host, port] = (env.METRICS_ADDR ?? ':8080').split(':');
-  const server = await startProbeServer({ host: host || '0.0.0.0', port: Number(port), registry: metrics.registry, ready: () => mtj.synced() && infd.synced() && topology.synced() });
+  const server = await startProbeServer({ host: host || '0.0.0.0', port: Number(port), registry: metrics.registry, ready: () => mtj.synced() && infd.synced() && evaluations.synced() && topology.synced() });
   log.info('probe server listening', { addr: env.METRICS_ADDR ?? ':8080' });
 
-  await Promise.all([mtj.sync(), infd.sync(), topology.sync()]);
+  await Promise.all([mtj.sync(), infd.sync(), evaluations.sync(), topology.sync()]);
   log.info('caches synced');
 
   const identity = `${env.HOSTNAME ?? 'moe-operator'}_${randomBytes(4).toString('hex')}`;
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
         metrics.isLeader.set(1);
         mtj.run();
         infd.run();
+        evaluations.run();
         topology.run();
       },
       onStoppedLeading: () => {
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
     metrics.isLeader.set(1);
     mtj.run();
     infd.run();
+    evaluations.run();
     topology.run();
   }
 
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal: sig });
     await elector?.stop();
-    await Promise.all([mtj.stop(), infd.stop(), topology.stop()]);
+    await Promise.all([mtj.stop(), infd.stop(), evaluations.stop(), topology.stop()]);
     server.close();
     process.exit(0);
   };

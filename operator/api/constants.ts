@@ -1,6 +1,7 @@
 // Names shared by the operator, the chart, the runtime and the tests. Changing one is an API change. The names and
 // keys of the ConfigMaps and the env the pods see are the pod contract's (../contract/).
 import { LoadConfigMap, PlacementConfigMap, PlanConfigMap, ReportConfigMap, RoutingConfigMap } from '../contract/configmaps.js';
+import { EvalConfigMaps } from '../contract/evaluation.js';
 
 export const GROUP = 'moe.io';
 export const VERSION = 'v1alpha1';
@@ -204,3 +205,67 @@ export const infdNames = (d: string) => ({
   pod: (r: RoleName, replica: number, index: number) => `${d}-${r}-${replica}-${index}`,
   routerPod: (i: number) => `${d}-router-${i}`,
 });
+
+// ---- MoEEvaluation (operator/controllers/eval) --------------------------------------------------------------------
+
+export const EVAL_KIND = 'MoEEvaluation';
+export const EVAL_PLURAL = 'moeevaluations';
+
+export const EvalLabels = {
+  evaluation: 'moe.io/evaluation-name',
+  /** The run (0, 1, ...) a pod belongs to. */
+  run: 'moe.io/eval-run',
+  component: Labels.component,
+  managedBy: Labels.managedBy,
+} as const;
+
+export const EvalAnnotations = {
+  /** On an evaluation pod: the training checkpoint it evaluates (step and URI), when the target is one. */
+  checkpointStep: 'moe.io/checkpoint-step',
+  checkpointUri: 'moe.io/checkpoint-uri',
+} as const;
+
+/** Child object names of a MoEEvaluation (all ≤ 63 characters for names ≤ 40). */
+export const evalNames = (e: string) => ({
+  planConfigMap: EvalConfigMaps.plan.name(e),
+  reportConfigMap: EvalConfigMaps.report.name(e),
+  serviceAccount: `${e}-eval`,
+  pod: (run: number) => `${e}-eval-${run}`,
+});
+
+export const EvalConditionType = {
+  Valid: 'Valid',
+  /** The target exists and can be evaluated (a deployment Available, a training job found). */
+  TargetReady: 'TargetReady',
+  /** False when the last run could not reach the model (pod exit code 3). */
+  ModelReachable: 'ModelReachable',
+  Complete: 'Complete',
+  Failed: 'Failed',
+  Suspended: 'Suspended',
+  NameConflict: ConditionType.NameConflict,
+  WriteFailed: ConditionType.WriteFailed,
+} as const;
+
+export const EvalReason = {
+  TargetFound: 'TargetFound',
+  DeploymentNotFound: 'DeploymentNotFound',
+  WaitingForDeployment: 'WaitingForDeployment',
+  TrainingJobNotFound: 'TrainingJobNotFound',
+  TrainingJobFailed: 'TrainingJobFailed',
+  WaitingForCheckpoints: 'WaitingForCheckpoints',
+  Evaluating: 'Evaluating',
+  Evaluated: 'Evaluated',
+  Reached: 'Reached',
+  /** The pod's reasons (contract EVAL_FAILURE_REASONS) and the operator's own. */
+  ModelUnreachable: 'ModelUnreachable',
+  BadTasks: 'BadTasks',
+  Failed: 'Failed',
+  ResultMissing: 'ResultMissing',
+  PodMissing: 'PodMissing',
+  SuspendedBySpec: 'SuspendedBySpec',
+  Resumed: 'Resumed',
+  RunStarted: 'RunStarted',
+  CheckpointQueued: 'CheckpointQueued',
+} as const;
+
+export const EvalPhase = { Pending: 'Pending', Running: 'Running', Succeeded: 'Succeeded', Failed: 'Failed', Invalid: 'Invalid' } as const;

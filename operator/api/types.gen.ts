@@ -1316,6 +1316,740 @@ export const InferenceRoleSchema: JSONSchema = {
   }
 };
 
+// ---- moe.io_moeevaluations.yaml (v1alpha1) ----
+
+/** A MoETrainingJob in this namespace: each Nth new checkpoint it reports (status.checkpoints.latest) is evaluated, then its final export once it has Succeeded. The pod loads each from its URI (mount the job's checkpoint storage through the template). */
+export interface IMoEEvaluationSpecTargetTrainingJob {
+  /** Name of the MoETrainingJob. */
+  "name": string;
+  /** Evaluate every Nth checkpoint the operator sees (1 = each one); the final export always. Default: 1. */
+  "everyNthCheckpoint"?: number;
+}
+
+/** What is evaluated. Exactly one of inferenceDeployment, checkpoint or trainingJob. */
+export interface IMoEEvaluationSpecTarget {
+  /** Name of an InferenceDeployment in this namespace: evaluated through its router Service's OpenAI API (http://<name>.<namespace>.svc:<router.port>/v1), once the deployment is Available. */
+  "inferenceDeployment"?: string;
+  /** file:// URI of a model folder (export or run folder) as the evaluation pod sees it; mount it through the template, as for InferenceDeployment model.checkpoint. The pod loads the model itself. */
+  "checkpoint"?: string;
+  /** A MoETrainingJob in this namespace: each Nth new checkpoint it reports (status.checkpoints.latest) is evaluated, then its final export once it has Succeeded. The pod loads each from its URI (mount the job's checkpoint storage through the template). */
+  "trainingJob"?: IMoEEvaluationSpecTargetTrainingJob;
+}
+
+/** A key of a ConfigMap in this namespace, mounted into the evaluation pod. */
+export interface IMoEEvaluationSpecTasksItemSourceConfigMap {
+  /** The ConfigMap. */
+  "name": string;
+  /** The key holding the JSONL text. */
+  "key": string;
+}
+
+/** Where the JSONL file is. Exactly one of configMap or path. */
+export interface IMoEEvaluationSpecTasksItemSource {
+  /** A key of a ConfigMap in this namespace, mounted into the evaluation pod. */
+  "configMap"?: IMoEEvaluationSpecTasksItemSourceConfigMap;
+  /** Absolute path of the JSONL file in the pod, inside a volume the template mounts. */
+  "path"?: string;
+}
+
+export interface IMoEEvaluationSpecTasksItem {
+  /** Unique name (letters, digits, '-', '_', '.'); the task label of the metrics. */
+  "name": string;
+  /** multiple_choice (accuracy by log-likelihood, MMLU-style), generate (exact match after answer extraction, GSM8K-style) or code (pass@k with unit tests in the sandbox). */
+  "type": "multiple_choice" | "generate" | "code";
+  /** Where the JSONL file is. Exactly one of configMap or path. */
+  "source": IMoEEvaluationSpecTasksItemSource;
+  /** Use the first `limit` samples only. */
+  "limit"?: number;
+  /** generate and code; tokens per answer. */
+  "maxTokens"?: number;
+  /** generate; a regular expression whose first group is the answer (default \boxed{...}, else the last number). */
+  "answerPattern"?: string;
+  /** code; candidates per problem (the n of pass@k). Default 1. */
+  "samples"?: number;
+  /** code; the k values reported (pass@k each). Default [1]. */
+  "k"?: Array<number>;
+  /** code; time limit of one candidate run in the sandbox. */
+  "timeoutSeconds"?: number;
+  /** code; memory limit of one candidate run in the sandbox. */
+  "memoryMiB"?: number;
+}
+
+/** What to evaluate, on which tasks. */
+export interface IMoEEvaluationSpec {
+  /** What is evaluated. Exactly one of inferenceDeployment, checkpoint or trainingJob. */
+  "target": IMoEEvaluationSpecTarget;
+  /** Benchmark-format tasks, each a JSONL file (formats in runtime/src/eval/README.md). */
+  "tasks": Array<IMoEEvaluationSpecTasksItem>;
+  /** Per request to the model. Default: 120. */
+  "requestTimeoutSeconds"?: number;
+  /** How often a failed request is retried before the model counts as unreachable (pod exit code 3). Default: 3. */
+  "retries"?: number;
+  /** true deletes a running evaluation pod and starts none; false goes on (the interrupted run starts again). Default: false. */
+  "suspend"?: boolean;
+  /** Pod template (v1 PodTemplateSpec) of the evaluation pod: image, resources (GPUs to load a model), volumes and volumeMounts for task files and model folders. The first container runs `moe-runtime eval` (args default to [eval]); the operator adds the plan, the task ConfigMaps and the contract env. */
+  "template"?: Record<string, unknown>;
+}
+
+export interface IMoEEvaluationStatusConditionsItem {
+  /** Condition type. */
+  "type": string;
+  /** True, False or Unknown. */
+  "status": "True" | "False" | "Unknown";
+  /** The generation the condition describes. */
+  "observedGeneration"?: number;
+  /** When status last flipped. */
+  "lastTransitionTime": string;
+  /** CamelCase reason. */
+  "reason": string;
+  /** What a person can act on. */
+  "message": string;
+}
+
+/** The training checkpoint it evaluates. */
+export interface IMoEEvaluationStatusRunCheckpoint {
+  /** Training step. */
+  "step"?: number;
+  /** Where the model folder is. */
+  "uri"?: string;
+}
+
+/** The evaluation pod running now. */
+export interface IMoEEvaluationStatusRun {
+  /** Its name. */
+  "pod"?: string;
+  /** The training checkpoint it evaluates. */
+  "checkpoint"?: IMoEEvaluationStatusRunCheckpoint;
+  /** When the pod was created. */
+  "startedAt"?: string;
+}
+
+/** The training checkpoint it evaluates. */
+export interface IMoEEvaluationStatusTrainingQueuedItem {
+  /** Training step. */
+  "step"?: number;
+  /** Where the model folder is. */
+  "uri"?: string;
+}
+
+/** A trainingJob target's bookkeeping. */
+export interface IMoEEvaluationStatusTraining {
+  /** New checkpoints the operator has seen (every Nth is evaluated). */
+  "seen"?: number;
+  /** Step of the last checkpoint seen. */
+  "lastSeenStep"?: number;
+  /** Checkpoints waiting for the evaluation pod, oldest first: at most the newest Nth checkpoint and the final export (an evaluation that falls behind skips to the newest checkpoint: older ones may already be deleted by the job's checkpoint.keep). */
+  "queued"?: Array<IMoEEvaluationStatusTrainingQueuedItem>;
+  /** The job's final export is queued or evaluated. */
+  "final"?: boolean;
+}
+
+/** The first task's score in the latest result (printer columns). */
+export interface IMoEEvaluationStatusLatest {
+  /** Task name. */
+  "task"?: string;
+  /** accuracy, exact_match or pass@<k>. */
+  "metric"?: string;
+  /** The score. */
+  "score"?: number;
+  /** Training step evaluated, when known. */
+  "step"?: number;
+}
+
+/** The training checkpoint it evaluates. */
+export interface IMoEEvaluationStatusResultsItemCheckpoint {
+  /** Training step. */
+  "step"?: number;
+  /** Where the model folder is. */
+  "uri"?: string;
+}
+
+export interface IMoEEvaluationStatusResultsItemScoresItem {
+  /** Task name. */
+  "name"?: string;
+  /** Task type. */
+  "type"?: string;
+  /** accuracy (multiple_choice), exact_match (generate), pass@<k> (code). */
+  "metric"?: string;
+  /** Mean over the samples. */
+  "score"?: number;
+  /** Standard error of the mean (sample standard deviation / sqrt(n)). */
+  "stderr"?: number;
+  /** Samples scored. */
+  "n"?: number;
+}
+
+export interface IMoEEvaluationStatusResultsItem {
+  /** The training checkpoint it evaluates. */
+  "checkpoint"?: IMoEEvaluationStatusResultsItemCheckpoint;
+  /** What was evaluated (the API URL or the model folder). */
+  "target"?: string;
+  /** Hash of the spec it ran under (target, tasks, limits, template); a changed spec evaluates again. */
+  "specHash"?: string;
+  /** When the pod finished scoring. */
+  "finishedAt"?: string;
+  /** One per task, and per k for code tasks. */
+  "scores"?: Array<IMoEEvaluationStatusResultsItemScoresItem>;
+}
+
+/** Observed state, written by the operator only. */
+export interface IMoEEvaluationStatus {
+  /** Summary of the conditions. A trainingJob target stays Running until the job has finished and its last checkpoint is evaluated. */
+  "phase"?: "Pending" | "Running" | "Succeeded" | "Failed" | "Invalid";
+  /** The generation the status describes. */
+  "observedGeneration"?: number;
+  /** Valid, TargetReady, ModelReachable, Complete, Failed, NameConflict, WriteFailed. */
+  "conditions"?: Array<IMoEEvaluationStatusConditionsItem>;
+  /** specHash of the spec a run failed under; a changed spec tries again. */
+  "failedSpec"?: string;
+  /** Evaluation pods started so far; the next pod is <name>-<runs>. */
+  "runs"?: number;
+  /** The evaluation pod running now. */
+  "run"?: IMoEEvaluationStatusRun;
+  /** A trainingJob target's bookkeeping. */
+  "training"?: IMoEEvaluationStatusTraining;
+  /** The first task's score in the latest result (printer columns). */
+  "latest"?: IMoEEvaluationStatusLatest;
+  /** Number of results. */
+  "evaluated"?: number;
+  /** One per evaluated model or checkpoint, oldest first (the newest 100). */
+  "results"?: Array<IMoEEvaluationStatusResultsItem>;
+}
+
+/** MoEEvaluation scores a model on benchmark-format tasks (JSONL: multiple choice by log-likelihood, exact-match generation with answer extraction, code pass@k in a sandbox): a served InferenceDeployment through its OpenAI API, a model folder, or every Nth new checkpoint of a MoETrainingJob. One evaluation pod at a time runs `moe-runtime eval`; the scores (with standard error and n) accumulate in status.results. */
+export interface IMoEEvaluation extends TypeMeta {
+  "apiVersion": "moe.io/v1alpha1";
+  "kind": "MoEEvaluation";
+  "metadata"?: IObjectMeta;
+  /** What to evaluate, on which tasks. */
+  "spec": IMoEEvaluationSpec;
+  /** Observed state, written by the operator only. */
+  "status"?: IMoEEvaluationStatus;
+}
+
+export class MoEEvaluation extends Model<IMoEEvaluation> implements IMoEEvaluation {
+  declare "apiVersion": IMoEEvaluation["apiVersion"];
+  declare "kind": IMoEEvaluation["kind"];
+  declare "metadata"?: IObjectMeta;
+  declare "spec": IMoEEvaluation["spec"];
+  declare "status"?: IMoEEvaluation["status"];
+  static readonly apiVersion = "moe.io/v1alpha1";
+  static readonly kind = "MoEEvaluation";
+  static readonly is = createTypeMetaGuard<IMoEEvaluation>({ apiVersion: "moe.io/v1alpha1", kind: "MoEEvaluation" });
+  constructor(data?: ModelData<IMoEEvaluation>) {
+    super({ apiVersion: "moe.io/v1alpha1", kind: "MoEEvaluation", ...data } as ModelData<IMoEEvaluation>);
+  }
+}
+
+/** The openAPIV3Schema of MoEEvaluation v1alpha1, for defaulting and tests. */
+export const MoEEvaluationSchema: JSONSchema = {
+  "type": "object",
+  "description": "MoEEvaluation scores a model on benchmark-format tasks (JSONL: multiple choice by log-likelihood, exact-match generation with answer extraction, code pass@k in a sandbox): a served InferenceDeployment through its OpenAI API, a model folder, or every Nth new checkpoint of a MoETrainingJob. One evaluation pod at a time runs `moe-runtime eval`; the scores (with standard error and n) accumulate in status.results.",
+  "required": [
+    "spec"
+  ],
+  "x-kubernetes-validations": [
+    {
+      "rule": "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+      "message": "metadata.name must be a DNS label (lowercase letters, digits and '-', starting with a letter, no dots): pods are <name>-<run>, ConfigMaps <name>-eval and <name>-eval-report"
+    },
+    {
+      "rule": "size(self.metadata.name) <= 40",
+      "message": "metadata.name must be at most 40 characters (pod names are <name>-<run>, ConfigMaps <name>-eval-report)"
+    }
+  ],
+  "properties": {
+    "apiVersion": {
+      "type": "string",
+      "description": "APIVersion defines the versioned schema of this representation of an object."
+    },
+    "kind": {
+      "type": "string",
+      "description": "Kind is a string value representing the REST resource this object represents."
+    },
+    "metadata": {
+      "type": "object"
+    },
+    "spec": {
+      "type": "object",
+      "description": "What to evaluate, on which tasks.",
+      "required": [
+        "target",
+        "tasks"
+      ],
+      "properties": {
+        "target": {
+          "type": "object",
+          "description": "What is evaluated. Exactly one of inferenceDeployment, checkpoint or trainingJob.",
+          "x-kubernetes-validations": [
+            {
+              "rule": "(has(self.inferenceDeployment) ? 1 : 0) + (has(self.checkpoint) ? 1 : 0) + (has(self.trainingJob) ? 1 : 0) == 1",
+              "message": "target must set exactly one of target.inferenceDeployment, target.checkpoint or target.trainingJob"
+            }
+          ],
+          "properties": {
+            "inferenceDeployment": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 63,
+              "description": "Name of an InferenceDeployment in this namespace: evaluated through its router Service's OpenAI API (http://<name>.<namespace>.svc:<router.port>/v1), once the deployment is Available."
+            },
+            "checkpoint": {
+              "type": "string",
+              "minLength": 1,
+              "description": "file:// URI of a model folder (export or run folder) as the evaluation pod sees it; mount it through the template, as for InferenceDeployment model.checkpoint. The pod loads the model itself.",
+              "x-kubernetes-validations": [
+                {
+                  "rule": "self.startsWith('file:///')",
+                  "message": "target.checkpoint must be an absolute file:// URI such as file:///models/tiny"
+                }
+              ]
+            },
+            "trainingJob": {
+              "type": "object",
+              "description": "A MoETrainingJob in this namespace: each Nth new checkpoint it reports (status.checkpoints.latest) is evaluated, then its final export once it has Succeeded. The pod loads each from its URI (mount the job's checkpoint storage through the template).",
+              "required": [
+                "name"
+              ],
+              "properties": {
+                "name": {
+                  "type": "string",
+                  "minLength": 1,
+                  "maxLength": 63,
+                  "description": "Name of the MoETrainingJob."
+                },
+                "everyNthCheckpoint": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 1000000,
+                  "default": 1,
+                  "description": "Evaluate every Nth checkpoint the operator sees (1 = each one); the final export always."
+                }
+              }
+            }
+          }
+        },
+        "tasks": {
+          "type": "array",
+          "minItems": 1,
+          "maxItems": 64,
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": [
+            "name"
+          ],
+          "description": "Benchmark-format tasks, each a JSONL file (formats in runtime/src/eval/README.md).",
+          "items": {
+            "type": "object",
+            "required": [
+              "name",
+              "type",
+              "source"
+            ],
+            "x-kubernetes-validations": [
+              {
+                "rule": "!has(self.k) || self.k.all(x, x <= (has(self.samples) ? self.samples : 1))",
+                "message": "tasks[].k must be at most tasks[].samples (pass@k needs k <= n samples per problem); raise samples or lower k"
+              },
+              {
+                "rule": "self.type == 'code' || (!has(self.samples) && !has(self.k) && !has(self.timeoutSeconds) && !has(self.memoryMiB))",
+                "message": "tasks[].samples, k, timeoutSeconds and memoryMiB apply to type code only; remove them or set type to code"
+              },
+              {
+                "rule": "self.type == 'generate' || !has(self.answerPattern)",
+                "message": "tasks[].answerPattern applies to type generate only; remove it or set type to generate"
+              },
+              {
+                "rule": "self.type != 'multiple_choice' || !has(self.maxTokens)",
+                "message": "tasks[].maxTokens does not apply to type multiple_choice (it scores by log-likelihood, generating nothing); remove it"
+              }
+            ],
+            "properties": {
+              "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 63,
+                "pattern": "^[A-Za-z0-9][-_.A-Za-z0-9]*$",
+                "description": "Unique name (letters, digits, '-', '_', '.'); the task label of the metrics."
+              },
+              "type": {
+                "type": "string",
+                "enum": [
+                  "multiple_choice",
+                  "generate",
+                  "code"
+                ],
+                "description": "multiple_choice (accuracy by log-likelihood, MMLU-style), generate (exact match after answer extraction, GSM8K-style) or code (pass@k with unit tests in the sandbox)."
+              },
+              "source": {
+                "type": "object",
+                "description": "Where the JSONL file is. Exactly one of configMap or path.",
+                "x-kubernetes-validations": [
+                  {
+                    "rule": "has(self.configMap) != has(self.path)",
+                    "message": "tasks[].source must set exactly one of source.configMap or source.path"
+                  }
+                ],
+                "properties": {
+                  "configMap": {
+                    "type": "object",
+                    "description": "A key of a ConfigMap in this namespace, mounted into the evaluation pod.",
+                    "required": [
+                      "name",
+                      "key"
+                    ],
+                    "properties": {
+                      "name": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 253,
+                        "description": "The ConfigMap."
+                      },
+                      "key": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 253,
+                        "pattern": "^[-._a-zA-Z0-9]+$",
+                        "description": "The key holding the JSONL text."
+                      }
+                    }
+                  },
+                  "path": {
+                    "type": "string",
+                    "minLength": 2,
+                    "maxLength": 4096,
+                    "description": "Absolute path of the JSONL file in the pod, inside a volume the template mounts.",
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "self.startsWith('/')",
+                        "message": "tasks[].source.path must be an absolute path inside a volume the template mounts, such as /data/gsm8k.jsonl"
+                      }
+                    ]
+                  }
+                }
+              },
+              "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 10000000,
+                "description": "Use the first `limit` samples only."
+              },
+              "maxTokens": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 32768,
+                "description": "generate and code; tokens per answer."
+              },
+              "answerPattern": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 1024,
+                "description": "generate; a regular expression whose first group is the answer (default \\boxed{...}, else the last number)."
+              },
+              "samples": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1000,
+                "description": "code; candidates per problem (the n of pass@k). Default 1."
+              },
+              "k": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 16,
+                "description": "code; the k values reported (pass@k each). Default [1].",
+                "items": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 1000
+                }
+              },
+              "timeoutSeconds": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 3600,
+                "description": "code; time limit of one candidate run in the sandbox."
+              },
+              "memoryMiB": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 65536,
+                "description": "code; memory limit of one candidate run in the sandbox."
+              }
+            }
+          }
+        },
+        "requestTimeoutSeconds": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 3600,
+          "default": 120,
+          "description": "Per request to the model."
+        },
+        "retries": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 100,
+          "default": 3,
+          "description": "How often a failed request is retried before the model counts as unreachable (pod exit code 3)."
+        },
+        "suspend": {
+          "type": "boolean",
+          "default": false,
+          "description": "true deletes a running evaluation pod and starts none; false goes on (the interrupted run starts again)."
+        },
+        "template": {
+          "type": "object",
+          "x-kubernetes-preserve-unknown-fields": true,
+          "description": "Pod template (v1 PodTemplateSpec) of the evaluation pod: image, resources (GPUs to load a model), volumes and volumeMounts for task files and model folders. The first container runs `moe-runtime eval` (args default to [eval]); the operator adds the plan, the task ConfigMaps and the contract env."
+        }
+      }
+    },
+    "status": {
+      "type": "object",
+      "description": "Observed state, written by the operator only.",
+      "properties": {
+        "phase": {
+          "type": "string",
+          "enum": [
+            "Pending",
+            "Running",
+            "Succeeded",
+            "Failed",
+            "Invalid"
+          ],
+          "description": "Summary of the conditions. A trainingJob target stays Running until the job has finished and its last checkpoint is evaluated."
+        },
+        "observedGeneration": {
+          "type": "integer",
+          "description": "The generation the status describes."
+        },
+        "conditions": {
+          "type": "array",
+          "x-kubernetes-list-type": "map",
+          "x-kubernetes-list-map-keys": [
+            "type"
+          ],
+          "description": "Valid, TargetReady, ModelReachable, Complete, Failed, NameConflict, WriteFailed.",
+          "items": {
+            "type": "object",
+            "required": [
+              "type",
+              "status",
+              "lastTransitionTime",
+              "reason",
+              "message"
+            ],
+            "properties": {
+              "type": {
+                "type": "string",
+                "maxLength": 316,
+                "description": "Condition type."
+              },
+              "status": {
+                "type": "string",
+                "enum": [
+                  "True",
+                  "False",
+                  "Unknown"
+                ],
+                "description": "True, False or Unknown."
+              },
+              "observedGeneration": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The generation the condition describes."
+              },
+              "lastTransitionTime": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When status last flipped."
+              },
+              "reason": {
+                "type": "string",
+                "maxLength": 1024,
+                "description": "CamelCase reason."
+              },
+              "message": {
+                "type": "string",
+                "maxLength": 32768,
+                "description": "What a person can act on."
+              }
+            }
+          }
+        },
+        "failedSpec": {
+          "type": "string",
+          "description": "specHash of the spec a run failed under; a changed spec tries again."
+        },
+        "runs": {
+          "type": "integer",
+          "description": "Evaluation pods started so far; the next pod is <name>-<runs>."
+        },
+        "run": {
+          "type": "object",
+          "description": "The evaluation pod running now.",
+          "properties": {
+            "pod": {
+              "type": "string",
+              "description": "Its name."
+            },
+            "checkpoint": {
+              "type": "object",
+              "description": "The training checkpoint it evaluates.",
+              "properties": {
+                "step": {
+                  "type": "integer",
+                  "description": "Training step."
+                },
+                "uri": {
+                  "type": "string",
+                  "description": "Where the model folder is."
+                }
+              }
+            },
+            "startedAt": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When the pod was created."
+            }
+          }
+        },
+        "training": {
+          "type": "object",
+          "description": "A trainingJob target's bookkeeping.",
+          "properties": {
+            "seen": {
+              "type": "integer",
+              "description": "New checkpoints the operator has seen (every Nth is evaluated)."
+            },
+            "lastSeenStep": {
+              "type": "integer",
+              "description": "Step of the last checkpoint seen."
+            },
+            "queued": {
+              "type": "array",
+              "description": "Checkpoints waiting for the evaluation pod, oldest first: at most the newest Nth checkpoint and the final export (an evaluation that falls behind skips to the newest checkpoint: older ones may already be deleted by the job's checkpoint.keep).",
+              "items": {
+                "type": "object",
+                "description": "The training checkpoint it evaluates.",
+                "properties": {
+                  "step": {
+                    "type": "integer",
+                    "description": "Training step."
+                  },
+                  "uri": {
+                    "type": "string",
+                    "description": "Where the model folder is."
+                  }
+                }
+              }
+            },
+            "final": {
+              "type": "boolean",
+              "description": "The job's final export is queued or evaluated."
+            }
+          }
+        },
+        "latest": {
+          "type": "object",
+          "description": "The first task's score in the latest result (printer columns).",
+          "properties": {
+            "task": {
+              "type": "string",
+              "description": "Task name."
+            },
+            "metric": {
+              "type": "string",
+              "description": "accuracy, exact_match or pass@<k>."
+            },
+            "score": {
+              "type": "number",
+              "description": "The score."
+            },
+            "step": {
+              "type": "integer",
+              "description": "Training step evaluated, when known."
+            }
+          }
+        },
+        "evaluated": {
+          "type": "integer",
+          "description": "Number of results."
+        },
+        "results": {
+          "type": "array",
+          "maxItems": 100,
+          "description": "One per evaluated model or checkpoint, oldest first (the newest 100).",
+          "items": {
+            "type": "object",
+            "properties": {
+              "checkpoint": {
+                "type": "object",
+                "description": "The training checkpoint it evaluates.",
+                "properties": {
+                  "step": {
+                    "type": "integer",
+                    "description": "Training step."
+                  },
+                  "uri": {
+                    "type": "string",
+                    "description": "Where the model folder is."
+                  }
+                }
+              },
+              "target": {
+                "type": "string",
+                "description": "What was evaluated (the API URL or the model folder)."
+              },
+              "specHash": {
+                "type": "string",
+                "description": "Hash of the spec it ran under (target, tasks, limits, template); a changed spec evaluates again."
+              },
+              "finishedAt": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the pod finished scoring."
+              },
+              "scores": {
+                "type": "array",
+                "description": "One per task, and per k for code tasks.",
+                "items": {
+                  "type": "object",
+                  "properties": {
+                    "name": {
+                      "type": "string",
+                      "description": "Task name."
+                    },
+                    "type": {
+                      "type": "string",
+                      "description": "Task type."
+                    },
+                    "metric": {
+                      "type": "string",
+                      "description": "accuracy (multiple_choice), exact_match (generate), pass@<k> (code)."
+                    },
+                    "score": {
+                      "type": "number",
+                      "description": "Mean over the samples."
+                    },
+                    "stderr": {
+                      "type": "number",
+                      "description": "Standard error of the mean (sample standard deviation / sqrt(n))."
+                    },
+                    "n": {
+                      "type": "integer",
+                      "description": "Samples scored."
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
 // ---- moe.io_moetrainingjobs.yaml (v1alpha1) ----
 
 /** Explicit architecture; field names follow DeepSeek-V3's config.json. */

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig as KubeConfigCtor, type KubeConfig } from '@kubernetes/client-node';
+import { EvalController } from '../../../operator/controllers/eval/setup.js';
 import { InfdController } from '../../../operator/controllers/infd/setup.js';
 import { MtjController } from '../../../operator/controllers/mtj/setup.js';
 import { loadPlanner } from '../../../operator/controllers/mtj/planner.js';
@@ -14,7 +15,7 @@ import { eventually } from '../../util/poll.js';
 
 export const ROOT = process.cwd();
 
-export async function startOperator(kc: KubeConfig, opts: { namespace?: string; namespaces?: string[]; resyncMs?: number; workers?: number; infd?: boolean } = {}) {
+export async function startOperator(kc: KubeConfig, opts: { namespace?: string; namespaces?: string[]; resyncMs?: number; workers?: number; infd?: boolean; eval?: boolean } = {}) {
   const client = new KubeClient(kc, FIELD_MANAGER);
   const metrics = new OperatorMetrics(false);
   const log = process.env.MOE_TEST_LOG ? makeLogger('debug') : silentLogger();
@@ -22,10 +23,13 @@ export async function startOperator(kc: KubeConfig, opts: { namespace?: string; 
   const mtj = new MtjController({ ...common, plan: await loadPlanner() });
   // The InferenceDeployment controller runs beside it when asked (its CRDs must be installed).
   const infd = opts.infd ? new InfdController(common) : undefined;
-  await Promise.all([mtj.sync(), infd?.sync()]);
+  // The MoEEvaluation controller too, when asked.
+  const evaluations = opts.eval ? new EvalController(common) : undefined;
+  await Promise.all([mtj.sync(), infd?.sync(), evaluations?.sync()]);
   mtj.run();
   infd?.run();
-  return { mtj, infd, client, metrics, stop: () => Promise.all([mtj.stop(), infd?.stop()]).then(() => undefined) };
+  evaluations?.run();
+  return { mtj, infd, evaluations, client, metrics, stop: () => Promise.all([mtj.stop(), infd?.stop(), evaluations?.stop()]).then(() => undefined) };
 }
 
 export async function json<T = any>(c: LocalCluster, args: string[]): Promise<T> {
@@ -39,7 +43,7 @@ export async function applyYaml(c: LocalCluster, yaml: string): Promise<string> 
 /** Applies crds/ and waits until both are Established (kubectl wait races a CRD whose status is still empty). */
 export async function installCrds(c: LocalCluster): Promise<void> {
   for (const f of crdPaths()) await c.kubectl(['apply', '--server-side', '-f', f]);
-  for (const crd of ['moetrainingjobs.moe.io', 'clustertopologies.moe.io', 'inferencedeployments.moe.io', 'inferenceroles.moe.io']) {
+  for (const crd of ['moetrainingjobs.moe.io', 'clustertopologies.moe.io', 'inferencedeployments.moe.io', 'inferenceroles.moe.io', 'moeevaluations.moe.io']) {
     await eventually(
       async () => (await c.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}'])).trim() === 'True' || false,
       { timeoutMs: 60_000, what: `CRD ${crd} Established` },
@@ -48,7 +52,7 @@ export async function installCrds(c: LocalCluster): Promise<void> {
 }
 
 export function crdPaths(): string[] {
-  return ['moe.io_clustertopologies.yaml', 'moe.io_moetrainingjobs.yaml', 'moe.io_inferencedeployments.yaml', 'moe.io_inferenceroles.yaml'].map((f) => join(ROOT, 'crds', f));
+  return ['moe.io_clustertopologies.yaml', 'moe.io_moetrainingjobs.yaml', 'moe.io_inferencedeployments.yaml', 'moe.io_inferenceroles.yaml', 'moe.io_moeevaluations.yaml'].map((f) => join(ROOT, 'crds', f));
 }
 
 export const DEFAULT_TOPOLOGY = `apiVersion: moe.io/v1alpha1
