@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { InterpreterMissingError, runSandboxed, sandboxArgv, type SandboxLimits } from '../../../runtime/src/sandbox/sandbox.js';
 import { detectIsolation } from '../../../runtime/src/sandbox/isolation.js';
 
@@ -21,7 +23,7 @@ let server: Server;
 let port = 0;
 before(async () => {
   // Something that listens on the host's loopback: reachable from here, not from inside the sandbox's namespace.
-  server = createServer((s) => s.end('hello\n'));
+  server = createServer((s) => { s.on('error', () => {}); s.end('hello\n'); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   port = (server.address() as { port: number }).port;
   if (!PATH.split(':').some((d) => d && existsSync(path.join(d, 'python3')))) {
@@ -42,6 +44,27 @@ describe('isolation', () => {
     // Without prlimit: the same limits through the shell's ulimit (KiB, seconds, 512-byte blocks).
     const sh = sandboxArgv({ ...iso, network: 'none', networkPrefix: [], limits: 'ulimit', limitTool: '/bin/sh' }, 'python', ['python3', 'main.py'], limits);
     assert.deepEqual(sh, ['/bin/sh', '-c', `ulimit -v ${256 * 1024} && ulimit -t 6 && ulimit -f ${64 * 2048} && exec "$@"`, 'sh', 'python3', 'main.py']);
+  });
+});
+
+describe('isolation without root', () => {
+  it('as a non-root user (setpriv to nobody), plain unshare --net is refused and the user-namespace form is chosen; it refuses the network too', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to switch to nobody');
+    const mod = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runtime/src/sandbox/isolation.js');
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e',
+      `import { detectIsolation } from ${JSON.stringify(mod)}; console.log(JSON.stringify(detectIsolation()));`], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    assert.equal(r.status, 0, r.stderr);
+    const iso = JSON.parse(r.stdout) as ReturnType<typeof detectIsolation>;
+    // This machine allows unprivileged user namespaces (user.max_user_namespaces > 0, no seccomp filter).
+    assert.equal(iso.network, 'userns-netns');
+    const src = `const s = require("node:net").connect(${port}, "127.0.0.1");\ns.on("connect", () => { console.log("connected"); s.destroy(); });\ns.on("error", (e) => console.log("refused", e.code));\n`;
+    const run = await runSandboxed('javascript', src, limits, { path: PATH, isolation: iso });
+    assert.equal(run.isolation, 'network=userns-netns limits=prlimit');
+    assert.match(run.stdout, /^refused (ENETUNREACH|ECONNREFUSED)/);
+    // And with no namespace at all (MOE_SANDBOX_NETWORK=none), the same program connects, and the run says so.
+    const open = await runSandboxed('javascript', src, limits, { path: PATH, isolation: detectIsolation({ ...process.env, MOE_SANDBOX_NETWORK: 'none' }) });
+    assert.equal(open.isolation, 'network=none limits=prlimit');
+    assert.equal(open.stdout, 'connected\n');
   });
 });
 
