@@ -2,6 +2,7 @@
 // moectl (also installed as kubectl-moe, so `kubectl moe plan …` works): plans a MoETrainingJob on a fleet.
 //   moectl plan JOB.yaml --fleet 2x4x32x8 [--topology TOPO.yaml] [--exclude n1,n2] [--svg FILE] [-o json|text]
 //   moectl plan JOB.yaml --kubeconfig PATH [--context NAME]
+//   kubectl get moeeval NAME -o json | moectl eval-report - [--svg FILE]
 // Exit codes: 0 planned; 1 the job cannot be planned (each error names the field); 2 bad usage or unreadable input.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,12 +16,15 @@ import { renderText } from './render-text.js';
 const USAGE = `usage: moectl plan JOB.yaml (--fleet SPINESxLEAVESxNODESxGPUS | --kubeconfig PATH [--context NAME])
                    [--topology TOPOLOGY.yaml] [--exclude NODE,NODE] [--svg FILE] [-o text|json]
        moectl report RUN_DIR [OTHER_RUN_DIR ...]
+       moectl eval-report EVALUATION.json|- [--svg FILE]
 
 Plans a MoETrainingJob: world size and pods, placement on the topology (spine/leaf/node picture), traffic per
 level, memory per GPU and the pipeline schedule timeline. --fleet uses a synthetic fat-tree (e.g. 2x4x32x8 =
 2 spines × 4 leaves × 32 nodes × 8 GPUs); --kubeconfig reads the Nodes and the job's ClusterTopology.
 report draws a training run's loss curve, FP8-vs-BF16 comparison (against the other runs) and expert-load heatmap
-as SVG files in RUN_DIR/report/.`;
+as SVG files in RUN_DIR/report/.
+eval-report draws a MoEEvaluation's scores over checkpoints (one line per task and metric) from its status, as
+kubectl get moeeval NAME -o json prints it (- reads stdin), into FILE (default NAME-scores.svg).`;
 
 class UsageError extends Error {}
 
@@ -57,7 +61,28 @@ async function main(argv: string[]): Promise<number> {
     for (const svg of writeReport(file, rest)) process.stdout.write(`${svg}\n`);
     return 0;
   }
-  if (cmd !== 'plan') throw new UsageError(`unknown command "${cmd}"; the commands are "plan" and "report"`);
+  if (cmd === 'eval-report') {
+    if (!file) throw new UsageError('eval-report: give the MoEEvaluation JSON file (kubectl get moeeval NAME -o json), or - for stdin');
+    if (rest.length) throw new UsageError(`eval-report: unexpected arguments ${rest.join(' ')}`);
+    const { evalScoresSvg, parseEvaluation } = await import('../report/eval-scores.js');
+    let text: string;
+    try {
+      text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    } catch (e) {
+      throw new InputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    let ev;
+    try {
+      ev = parseEvaluation(text, file === '-' ? 'stdin' : file);
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+    const out = values.svg ?? `${ev.metadata?.name ?? 'evaluation'}-scores.svg`;
+    writeFileSync(out, evalScoresSvg(ev));
+    process.stdout.write(`${out}\n`);
+    return 0;
+  }
+  if (cmd !== 'plan') throw new UsageError(`unknown command "${cmd}"; the commands are "plan", "report" and "eval-report"`);
   if (!file) throw new UsageError('plan: give the MoETrainingJob YAML file');
   if (rest.length) throw new UsageError(`plan: unexpected arguments ${rest.join(' ')}`);
   if (values.output !== 'text' && values.output !== 'json') throw new UsageError(`-o/--output: expected text or json, got "${values.output}"`);
