@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { EvalConfigMaps, EvalEnv, EvalExitCode, formatEvalResult, parseEvalPlan, type EvalPlan, type EvalResult, type EvalTask, type TaskScore } from '../../../operator/contract/index.js';
 import { inClusterConfigMaps, type ConfigMapStore } from '../kube/configmaps.js';
+import { podPath } from '../kube/pod-path.js';
+import { uriPath } from '../checkpoint/resume.js';
 import { ApiModel } from './api-model.js';
 import { EngineModel } from './engine-model.js';
 import { BadTaskError, EvalError } from './errors.js';
@@ -62,6 +64,24 @@ function readPlanFile(file: string, source: string): EvalPlan {
   } catch (e) {
     throw new BadTaskError((e as Error).message);
   }
+}
+
+/**
+ * The plan's files as this process sees them: a file:// model URI as its path, and under the local cluster's process
+ * runner (MOE_POD_ROOT) the container's paths below the pod's root; unchanged in a real pod.
+ */
+export function localPlan(plan: EvalPlan, env: NodeJS.ProcessEnv): EvalPlan {
+  let target = plan.target;
+  if (target.kind === 'model') {
+    let p: string;
+    try {
+      p = uriPath(target.path, 'target.path');
+    } catch (e) {
+      throw new BadTaskError((e as Error).message);
+    }
+    target = { kind: 'model', path: podPath(p, env) };
+  }
+  return { ...plan, target, tasks: plan.tasks.map((t) => ({ ...t, file: podPath(t.file, env) })) };
 }
 
 function logger(json: boolean): EvalLog {
@@ -131,9 +151,10 @@ export async function evalMain(argv: string[], env: NodeJS.ProcessEnv = process.
     if (detailsFile) details = {};
     if (v.plan) plan = readPlanFile(v.plan, v.plan);
     else if (v.task?.length || v.model || v.url) plan = planFromFlags(v);
-    else if (env[EvalEnv.plan]) plan = readPlanFile(env[EvalEnv.plan]!, `${EvalEnv.plan}=${env[EvalEnv.plan]}`);
+    else if (env[EvalEnv.plan]) plan = readPlanFile(podPath(env[EvalEnv.plan]!, env), `${EvalEnv.plan}=${env[EvalEnv.plan]}`);
     else throw new BadTaskError(`eval needs --plan FILE, --task flags or ${EvalEnv.plan}\n${EVAL_USAGE}`);
-    await evaluate(plan, () => openModel(plan!, v.precision, log), {
+    const local = localPlan(plan, env);
+    await evaluate(local, () => openModel(local, v.precision, log), {
       log,
       onScores: (s) => scores.splice(0, scores.length, ...s),
       ...(details ? { onDetails: (task: string, d: unknown) => { details![task] = d; } } : {}),

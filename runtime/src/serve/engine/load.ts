@@ -1,10 +1,11 @@
 // Loading a model folder for serving: either a DeepSeek-layout export or a folder transformers' save_pretrained wrote
 // (config.json, tokenizer.json, and model.safetensors.index.json with its shards or one model.safetensors; FP8 E4M3
 // projections with 128×128 weight_scale_inv kept as codes for the FP8 GEMM and dequantised for the other precisions) or a run folder's latest checkpoint (float32 master weights), or a run folder
-// whose servable model is the export rank 0 wrote into <run>/export (distributed runs: their checkpoints are shards).
+// whose servable model is the export rank 0 wrote into <run>/export (distributed runs: their checkpoints are shards),
+// or one checkpoint folder (<run>/checkpoints/step-N: that step's weights, as an evaluation of a given step needs).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadLatest } from '../../checkpoint/checkpoint-dirs.js';
+import { loadLatest, readVerified } from '../../checkpoint/checkpoint-dirs.js';
 import { asF32, asU16, parse, type TensorEntry } from '../../checkpoint/safetensors.js';
 import { tokenizerFromJSON, type Tokenizer } from '../../data/tokenizer.js';
 import { fromHfConfig } from '../../checkpoint/hf-config.js';
@@ -34,6 +35,11 @@ function isModelFolder(dir: string): boolean {
 export function loadModelFolder(dir: string, warn: (m: string) => void = () => {}): LoadedModel {
   if (!existsSync(dir)) throw new Error(`model path ${dir} does not exist (MOE_MODEL_PATH: an export folder or a run folder)`);
   if (isModelFolder(dir)) return loadExport(dir);
+  if (existsSync(path.join(dir, 'manifest.json'))) {
+    const one = readVerified(dir);
+    if (one.files.has(STATE_FILE)) return loadRun(dir, one.files);
+    throw new Error(`${dir} is a sharded (distributed) checkpoint without ${STATE_FILE}; serve the run's export (moe-runtime export, or <run>/export)`);
+  }
   const ck = loadLatest(dir, warn);
   const exported = isModelFolder(path.join(dir, 'export'));
   // A distributed run's checkpoints are per-rank shards; its servable model is the export rank 0 wrote at the end.
