@@ -76,8 +76,15 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 describe('moe-runtime eval', () => {
   it('--plan: scores the three task types, prints the table, writes result.json', async () => {
     writeFileSync(f('plan.json'), JSON.stringify(plan()));
-    const r = await cli(['--plan', f('plan.json'), '--out', f('result.json'), '--precision', 'fp32']);
+    const r = await cli(['--plan', f('plan.json'), '--out', f('result.json'), '--details', f('details.json'), '--precision', 'fp32']);
     assert.equal(r.code, 0, r.stderr);
+    // Per sample: the choices' log-likelihoods, the completions and extracted answers, the sandbox outcomes.
+    const details = JSON.parse(readFileSync(f('details.json'), 'utf8')) as Record<string, any[]>;
+    assert.deepEqual(Object.keys(details), ['mc', 'gen', 'code']);
+    assert.equal(details.mc[0].choices.length, 3);
+    assert.equal(typeof details.mc[0].choices[0].logLikelihood, 'number');
+    assert.equal(typeof details.gen[1].completion, 'string');
+    assert.deepEqual(details.code[0].runs.map((x: { status: string }) => x.status), ['passed', 'passed']);
     const res = parseEvalResult(readFileSync(f('result.json'), 'utf8'));
     assert.deepEqual(res.checkpoint, { step: 40, uri: 'file:///ck/step-00000040' });
     assert.equal(res.error, undefined);
