@@ -51,7 +51,28 @@ export function argmax(xs: readonly number[]): number {
 /** Code points, as Python's len (the harness normalises by len(choice)). */
 const chars = (s: string): number => Array.from(s).length;
 
+/** The model with tokenize memoised (a sample's context is encoded once for all its choices, not once per choice). */
+function memoTokenize(model: EvalModel): EvalModel {
+  const seen = new Map<string, Promise<number[]>>();
+  return {
+    description: model.description,
+    tokenize: (text) => {
+      let p = seen.get(text);
+      if (!p) {
+        p = model.tokenize(text);
+        seen.set(text, p);
+        p.catch(() => seen.delete(text));
+      }
+      return p;
+    },
+    promptLogprobs: (ids) => model.promptLogprobs(ids),
+    complete: (prompt, o) => model.complete(prompt, o),
+    close: () => model.close(),
+  };
+}
+
 export async function scoreMultipleChoice(model: EvalModel, file: string, samples: MultipleChoiceSample[], concurrency: number): Promise<MultipleChoiceResult> {
+  model = memoTokenize(model);
   const scored = await mapLimit(samples, concurrency, async (s) => {
     const choices = await Promise.all(s.choices.map((c) => continuationLogLikelihood(model, s.context, TARGET_DELIMITER + c).catch((e: unknown) => {
       throw atSample(file, s.line, e);
