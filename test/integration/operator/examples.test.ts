@@ -68,7 +68,7 @@ before(async () => {
   const labels = resources.filter((r) => r.doc.kind === 'ClusterTopology').flatMap((r) => Object.entries<string>(r.doc.spec?.nodeSelector ?? {}));
   if (labels.length) await c.kubectl(['label', 'node', STAND_IN, ...labels.map(([k, v]) => `${k}=${v}`)]);
   const kc = await chartRbacKubeConfig(c);
-  op = await startOperator(kc, { infd: true });
+  op = await startOperator(kc, { infd: true, eval: true });
   topo = new TopologyController({ kc, client: new KubeClient(kc, FIELD_MANAGER), metrics: new OperatorMetrics(false), log: silentLogger() });
   await topo.sync();
   topo.run();
@@ -147,10 +147,32 @@ describe('examples and README resources on a real API server', () => {
     }
   });
 
+  test('MoEEvaluations (examples/evaluation.yaml, README) are valid: a served target waits for its deployment, a training target follows its job', async () => {
+    const evs = resources.filter((r) => r.doc.kind === 'MoEEvaluation');
+    assert.deepEqual(evs.map((r) => `${r.source}:${r.doc.metadata.name}`).sort(), ['README.md:tiny-every-2', 'examples/evaluation.yaml:tiny-8-ranks-every-2', 'examples/evaluation.yaml:tiny-serve-eval']);
+    for (const r of evs) await apply(r);
+    for (const r of evs) {
+      const o = await eventually(async () => {
+        const x = await json(c, ['-n', nsOf(r), 'get', 'moeeval', r.doc.metadata.name]);
+        return cond(x, 'TargetReady') ? x : false;
+      }, { what: `${r.source}: MoEEvaluation ${r.doc.metadata.name} TargetReady` });
+      assert.equal(cond(o, 'Valid')?.status, 'True', `${r.source}: ${cond(o, 'Valid')?.message}`);
+      if (r.doc.spec.target.inferenceDeployment) {
+        // Its deployment waits for a trained model here: the evaluation waits for the deployment.
+        assert.equal(o.status.phase, 'Pending');
+        assert.equal(cond(o, 'TargetReady').reason, 'WaitingForDeployment');
+      } else {
+        // The job runs (its pods do not train here): the evaluation waits for its checkpoints.
+        assert.equal(o.status.phase, 'Running');
+        assert.equal(cond(o, 'Complete').reason, 'WaitingForCheckpoints');
+      }
+    }
+  });
+
   test('every example and README resource was applied by a test above', async () => {
     const kinds: Record<string, string> = {
       MoETrainingJob: 'mtj', InferenceDeployment: 'inferencedeployment', ClusterTopology: 'clustertopology',
-      PersistentVolume: 'pv', PersistentVolumeClaim: 'pvc',
+      PersistentVolume: 'pv', PersistentVolumeClaim: 'pvc', MoEEvaluation: 'moeeval', ConfigMap: 'configmap',
     };
     for (const r of resources) {
       const kind = kinds[r.doc.kind];

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { numericBoundErrors } from '../../../operator/api/bounds.js';
-import { ClusterTopologySchema, InferenceDeploymentSchema, InferenceRoleSchema, MoETrainingJobSchema } from '../../../operator/api/types.gen.js';
+import { ClusterTopologySchema, InferenceDeploymentSchema, InferenceRoleSchema, MoEEvaluationSchema, MoETrainingJobSchema } from '../../../operator/api/types.gen.js';
 import type { JSONSchema } from '../../../operator/api/schema-to-ts.js';
 import { resolveArchitecture } from '../../../operator/controllers/infd/model-source.js';
 import { validateDeployment } from '../../../operator/controllers/infd/validate.js';
@@ -80,6 +80,6 @@ function unbounded(schema: JSONSchema, path: string, out: string[]): string[] {
   return out;
 }
 test('every numeric spec field of every CRD has a maximum', () => {
-  const all = { ClusterTopology: ClusterTopologySchema, MoETrainingJob: MoETrainingJobSchema, InferenceDeployment: InferenceDeploymentSchema, InferenceRole: InferenceRoleSchema };
+  const all = { ClusterTopology: ClusterTopologySchema, MoETrainingJob: MoETrainingJobSchema, InferenceDeployment: InferenceDeploymentSchema, InferenceRole: InferenceRoleSchema, MoEEvaluation: MoEEvaluationSchema };
   for (const [kind, s] of Object.entries(all)) assert.deepEqual(unbounded(s.properties!.spec!, 'spec', []), [], `${kind}: unbounded numeric fields`);
 });

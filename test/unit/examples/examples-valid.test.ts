@@ -7,7 +7,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyDefaults } from '../../../operator/api/defaults.js';
-import { InferenceDeploymentSchema, MoETrainingJobSchema, type IInferenceDeployment, type IMoETrainingJob } from '../../../operator/api/types.gen.js';
+import { InferenceDeploymentSchema, MoEEvaluationSchema, MoETrainingJobSchema, type IInferenceDeployment, type IMoEEvaluation, type IMoETrainingJob } from '../../../operator/api/types.gen.js';
+import { validateEvaluation } from '../../../operator/controllers/eval/validate.js';
 import { validateDeployment } from '../../../operator/controllers/infd/validate.js';
 import { validateJob } from '../../../operator/controllers/mtj/validate.js';
 import { exampleResources } from '../../util/examples.js';
@@ -27,6 +28,11 @@ for (const r of exampleResources(root)) {
   if (r.doc.kind === 'MoETrainingJob') {
     test(`${r.source}: MoETrainingJob ${r.doc.metadata.name} is valid as written`, () => {
       assert.deepEqual(validateJob(applyDefaults(MoETrainingJobSchema, r.doc as IMoETrainingJob)), []);
+    });
+  }
+  if (r.doc.kind === 'MoEEvaluation') {
+    test(`${r.source}: MoEEvaluation ${r.doc.metadata.name} is valid as written`, () => {
+      assert.deepEqual(validateEvaluation(applyDefaults(MoEEvaluationSchema, r.doc as IMoEEvaluation)), []);
     });
   }
   if (r.doc.kind === 'InferenceDeployment') {
