@@ -27,7 +27,9 @@ const USAGE = `usage: moe-runtime <command> [flags]
             [--seq-len S] [--lr X] [--warmup N] [--seed N] [--checkpoint-every N] [--keep K] [--gamma X] [--alpha X]
             [--mtp-lambda X] [--metrics-port P] [--json] [--model-overrides JSON] [--tokenizer bytes|bpe]
   generate  --run-dir DIR --prompt TEXT [--tokens N]
-  export    --run-dir DIR --out DIR           (DeepSeek FP8 layout from the latest checkpoint)
+  export    --run-dir DIR --out DIR [--fp8-blocks whole|release]
+            (DeepSeek's FP8 layout from the latest checkpoint, readable by transformers; partial 128×128 blocks in
+            BF16 (whole, default) or in FP8 as released (release, for DeepSeek's FP8 inference))
   report    RUN_DIR [OTHER_RUN...]            (SVGs into RUN_DIR/report/)
   corpus    [--seed N] [--bytes N]            (the synthetic example corpus on stdout)
 ${SERVE_USAGE}
@@ -154,8 +156,10 @@ async function train(argv: string[]): Promise<void> {
 }
 
 function doExport(argv: string[]): void {
-  const { values } = parseArgs({ args: argv, options: { 'run-dir': { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { 'run-dir': { type: 'string' }, out: { type: 'string' }, 'fp8-blocks': { type: 'string' } } });
   if (!values['run-dir'] || !values.out) throw new Error('export needs --run-dir DIR and --out DIR');
+  const blocks = values['fp8-blocks'] ?? 'whole';
+  if (blocks !== 'whole' && blocks !== 'release') throw new Error(`--fp8-blocks must be whole or release, got ${JSON.stringify(blocks)}`);
   const ck = loadLatest(values['run-dir'], (m) => process.stderr.write(`warning: ${m}\n`));
   if (!ck) throw new Error(`${values['run-dir']} has no usable checkpoint`);
   const opts = JSON.parse(Buffer.from(ck.files.get('train.json')!).toString()) as TrainOptions;
@@ -163,7 +167,7 @@ function doExport(argv: string[]): void {
   const weights = readWeights(ck.files.get(STATE_FILE)!);
   const tok = ck.files.get('tokenizer.json');
   if (!tok) throw new Error(`${ck.dir} lacks tokenizer.json; the export needs the run's tokenizer`);
-  writeExport(values.out, c, weights, { tokenizer: JSON.parse(Buffer.from(tok).toString('utf8')) as object, maxPositions: opts.seqLen });
+  writeExport(values.out, c, weights, { tokenizer: JSON.parse(Buffer.from(tok).toString('utf8')) as object, maxPositions: opts.seqLen, fp8Blocks: blocks });
   process.stdout.write(`exported step ${ck.step} to ${values.out}\n`);
 }
 

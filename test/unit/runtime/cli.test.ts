@@ -60,6 +60,14 @@ test('moe-runtime train → resume → report → export', () => {
     assert.equal(tok.model.type, 'BPE');
     assert.equal(Object.keys(tok.model.vocab).length, 256);
     assert.ok(existsSync(path.join(out, 'tokenizer_config.json')));
+    // --fp8-blocks release: DeepSeek's exact layout, the partial blocks in FP8 too.
+    const released = path.join(dir, 'export-release');
+    r = run(['export', '--run-dir', runDir, '--out', released, '--fp8-blocks', 'release']);
+    assert.equal(r.code, 0, r.err);
+    const index2 = JSON.parse(readFileSync(path.join(released, 'model.safetensors.index.json'), 'utf8'));
+    assert.ok(index2.weight_map['model.layers.1.mlp.experts.7.down_proj.weight_scale_inv']);
+    r = run(['export', '--run-dir', runDir, '--out', released, '--fp8-blocks', 'half']);
+    assert.match(r.err, /--fp8-blocks must be whole or release, got "half"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
