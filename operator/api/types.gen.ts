@@ -1442,6 +1442,8 @@ export interface IMoEEvaluationStatusTraining {
   "queued"?: Array<IMoEEvaluationStatusTrainingQueuedItem>;
   /** The job's final export is queued or evaluated. */
   "final"?: boolean;
+  /** Runs that failed other than on bad tasks (a checkpoint folder that no longer loads, say): that checkpoint is skipped with a warning event and the next one is evaluated. Bad tasks fail the evaluation. */
+  "failed"?: number;
 }
 
 /** The first task's score in the latest result (printer columns). */
@@ -1946,6 +1948,10 @@ export const MoEEvaluationSchema: JSONSchema = {
             "final": {
               "type": "boolean",
               "description": "The job's final export is queued or evaluated."
+            },
+            "failed": {
+              "type": "integer",
+              "description": "Runs that failed other than on bad tasks (a checkpoint folder that no longer loads, say): that checkpoint is skipped with a warning event and the next one is evaluated. Bad tasks fail the evaluation."
             }
           }
         },

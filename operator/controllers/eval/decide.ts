@@ -103,6 +103,9 @@ export function decide(ev: IMoEEvaluation, o: EvalObserved): EvalDecision {
         st.active();
         requeueAfterMs = out.waitMs;
       } else if (out.state === 'succeeded') st.recorded(out.result, ck, target, hash);
+      // A training checkpoint that does not load (deleted by the job's checkpoint.keep, say) is skipped; bad tasks
+      // would fail every run, so they fail the evaluation.
+      else if (t.trainingJob && out.reason !== R.BadTasks) st.runSkipped(out.reason, out.message, ck);
       else st.runFailed(out.reason, out.message, hash);
     }
   }
@@ -167,8 +170,8 @@ function nextRun(ev: IMoEEvaluation, o: EvalObserved, st: EvalStatusBuilder, has
   const q = (s.training?.queued ?? [])[0];
   if (q?.step !== undefined && q.uri) return { target: modelTarget(q.uri), label: q.uri, checkpoint: { step: q.step, uri: q.uri } };
   const fin = jobFinished(job);
-  const count = (s.results ?? []).length;
-  if (fin === 'Succeeded') return { done: `MoETrainingJob ${name} succeeded; evaluated ${count} checkpoint(s) including the final export` };
-  if (fin === 'Failed') return { failed: `MoETrainingJob ${name} failed; evaluated ${count} checkpoint(s) before it did`, reason: R.TrainingJobFailed };
+  const count = `${(s.results ?? []).length} checkpoint(s)${s.training?.failed ? ` (${s.training.failed} skipped: their runs failed)` : ''}`;
+  if (fin === 'Succeeded') return { done: `MoETrainingJob ${name} succeeded; evaluated ${count} including the final export` };
+  if (fin === 'Failed') return { failed: `MoETrainingJob ${name} failed; evaluated ${count} before it did`, reason: R.TrainingJobFailed };
   return { wait: `waiting for MoETrainingJob ${name}'s next checkpoint (seen ${s.training?.seen ?? 0}, last step ${s.training?.lastSeenStep ?? '-'})`, reason: R.WaitingForCheckpoints };
 }

@@ -119,6 +119,14 @@ export class EvalStatusBuilder extends StatusBuilderBase<IMoEEvaluationStatus> {
     this.failed(reason, message);
   }
 
+  /** A trainingJob target's run failed on its checkpoint (not on the tasks): skipped, the next checkpoint goes on. */
+  runSkipped(reason: string, message: string, checkpoint: Checkpoint | undefined): void {
+    delete this.status.run;
+    this.status.training = { ...(this.status.training ?? {}), failed: (this.status.training?.failed ?? 0) + 1 };
+    if (reason === R.ModelUnreachable) this.condition(C.ModelReachable, false, R.ModelUnreachable, message);
+    this.event('Warning', reason, `${checkpoint ? `checkpoint step ${checkpoint.step} skipped` : 'run skipped'}: ${message}`);
+  }
+
   failed(reason: string, message: string): void {
     this.status.phase = EvalPhase.Failed;
     this.condition(C.Complete, false, reason, message);

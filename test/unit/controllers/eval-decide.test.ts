@@ -167,6 +167,25 @@ describe('a trainingJob target: every Nth new checkpoint, then the final export'
     assert.deepEqual(s.results!.map((r) => r.checkpoint!.uri), [ck(100).uri, ck(200).uri, 'file:///ckpt/team/tj/export']);
   });
 
+  test('a checkpoint whose run cannot load it (exit 3) is skipped with ModelReachable=False; the next one runs; bad tasks fail the evaluation', () => {
+    const ev = makeEvaluation('e', { trainingJob: { name: 'tj' } });
+    let s = decide(ev, obs({ job: job('Running', 100) })).status.status;
+    s = decide({ ...ev, status: s }, obs({ job: job('Running', 200), pods: [pod('e-eval-0', 'Running')] })).status.status;
+    const d = decide({ ...ev, status: s }, obs({ job: job('Running', 200), pods: [pod('e-eval-0', 'Failed', { exitCode: 3, message: 'cannot load the model folder /ckpt/team/tj/checkpoints/step-100' })] }));
+    assert.ok(!d.hold && d.start);
+    assert.equal(d.start.pod.metadata!.name, 'e-eval-1');
+    s = d.status.status;
+    assert.equal(s.phase, 'Running');
+    assert.equal(s.training!.failed, 1);
+    assert.equal(cond(s, 'ModelReachable').status, 'False');
+    assert.equal(cond(s, 'Failed'), undefined);
+    assert.deepEqual(d.status.events.filter((x) => x.type === 'Warning').map((x) => x.message), ['checkpoint step 100 skipped: pod e-eval-0 (exit code 3): cannot load the model folder /ckpt/team/tj/checkpoints/step-100']);
+    const bad = decide({ ...ev, status: s }, obs({ job: job('Running', 200), pods: [pod('e-eval-1', 'Failed', { exitCode: 2, message: '/etc/moe/eval-tasks/0/mmlu.jsonl:3: missing field "choices"' })] }));
+    assert.equal(bad.status.status.phase, 'Failed');
+    assert.equal(cond(bad.status.status, 'Failed').reason, 'BadTasks');
+    assert.match(cond(bad.status.status, 'Failed').message, /mmlu\.jsonl:3: missing field "choices"/);
+  });
+
   test('suspend deletes the running pod and puts its checkpoint back in front of the queue', () => {
     const ev = makeEvaluation('e', { trainingJob: { name: 'tj' } });
     const s = decide(ev, obs({ job: job('Running', 100) })).status.status;
