@@ -43,7 +43,7 @@ inputs() {
   case "$1" in
     operator) echo operator/Dockerfile .dockerignore package.json package-lock.json tsconfig.json operator ;;
     runtime) echo runtime/Dockerfile .dockerignore package.json package-lock.json tsconfig.json operator/plan \
-      operator/contract operator/report operator/api/types.gen.ts runtime/native runtime/collectives runtime/src \
+      operator/contract operator/report operator/api runtime/native runtime/collectives runtime/src \
       scripts/images/collect-libs.sh ;;
   esac
 }
