@@ -5,8 +5,7 @@
 // (sample, choice). So our multiple_choice format and metrics are the harness's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../runtime/src/model/rng.js';
@@ -14,6 +13,7 @@ import { ApiModel } from '../../../runtime/src/eval/api-model.js';
 import { scoreMultipleChoice } from '../../../runtime/src/eval/multiple-choice.js';
 import { parseTaskLines, type MultipleChoiceSample } from '../../../runtime/src/eval/tasks.js';
 import { pythonWith } from '../../util/python.js';
+import { filesUnder, runLmEval } from '../../util/lm-eval.js';
 import { MODEL, stack, type Stack } from '../serve/http-fixture.js';
 
 let s: Stack;
@@ -27,24 +27,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function lmEval(py: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'hf'), TOKENIZERS_PARALLELISM: 'false', OPENAI_API_KEY: 'unused' };
-    const p = spawn(py, ['-m', 'lm_eval', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, out }));
-  });
-}
 
-function find(d: string, prefix: string): string[] {
-  return readdirSync(d).flatMap((n) => {
-    const f = join(d, n);
-    return statSync(f).isDirectory() ? find(f, prefix) : n.startsWith(prefix) ? [f] : [];
-  });
-}
 
 const WORDS = ['red', 'green', 'blue', 'cat', 'dog', 'owl', 'sun', 'moon', 'tree', 'rock', 'sea', 'sky', 'ice', 'fire', 'salt', 'iron', 'a', 'elephant'];
 
@@ -65,11 +48,11 @@ test('the same task file: lm_eval and moe-runtime eval agree on acc, acc_norm, s
     '  - metric: acc_norm', '    aggregation: mean', '    higher_is_better: true', '',
   ].join('\n'));
   const out = join(dir, 'out');
-  const r = await lmEval(py, ['--model', 'local-completions', '--model_args',
+  const r = await runLmEval(py, dir, ['--model', 'local-completions', '--model_args',
     `model=${MODEL},base_url=${s.url}/v1/completions,tokenizer_backend=remote,tokenized_requests=True,num_concurrent=1,max_retries=1,max_length=512`,
     '--tasks', join(dir, 'mc.yaml'), '--output_path', out, '--log_samples']);
   assert.equal(r.code, 0, r.out.slice(-4000));
-  const theirs = (JSON.parse(readFileSync(find(out, 'results_')[0], 'utf8')) as { results: Record<string, Record<string, number>> }).results.moe_parity;
+  const theirs = (JSON.parse(readFileSync(filesUnder(out, 'results_')[0], 'utf8')) as { results: Record<string, Record<string, number>> }).results.moe_parity;
 
   const ours = await scoreMultipleChoice(new ApiModel(`${s.url}/v1`, MODEL, { timeoutMs: 20_000, retries: 0 }), file,
     parseTaskLines(readFileSync(file, 'utf8'), file, 'multiple_choice').samples as MultipleChoiceSample[], 4);
@@ -79,7 +62,7 @@ test('the same task file: lm_eval and moe-runtime eval agree on acc, acc_norm, s
   near(ours.accuracy.stderr, theirs['acc_stderr,none'], 'acc_stderr');
   near(ours.accNorm.score, theirs['acc_norm,none'], 'acc_norm');
   near(ours.accNorm.stderr, theirs['acc_norm_stderr,none'], 'acc_norm_stderr');
-  const samples = readFileSync(find(out, 'samples_moe_parity')[0], 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { doc_id: number; resps: [[string | number, unknown]][] });
+  const samples = readFileSync(filesUnder(out, 'samples_moe_parity')[0], 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { doc_id: number; resps: [[string | number, unknown]][] });
   assert.equal(samples.length, docs.length);
   for (const sm of samples) {
     sm.resps.forEach(([[ll]], c) => near(ours.samples[sm.doc_id].choices[c].logLikelihood, Number(ll), `doc ${sm.doc_id} choice ${c}`));

@@ -9,13 +9,13 @@
 // hand-off path carries the log-probabilities.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { pythonWith } from '../../util/python.js';
+import { filesUnder, runLmEval } from '../../util/lm-eval.js';
 import { MODEL, referenceLogprobs, stack, type Stack } from './http-fixture.js';
 
 let py: string | undefined;
@@ -37,26 +37,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs lm_eval (its CLI, as a user would) without blocking the event loop the servers run on. */
-function lmEval(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, HF_DATASETS_OFFLINE: '1', HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'hf'), TOKENIZERS_PARALLELISM: 'false', OPENAI_API_KEY: 'unused' };
-    const p = spawn(py!, ['-m', 'lm_eval', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    p.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, out }));
-  });
-}
 
-/** Every file under `d` whose name starts with `prefix`. */
-function find(d: string, prefix: string): string[] {
-  return readdirSync(d).flatMap((n) => {
-    const f = join(d, n);
-    return statSync(f).isDirectory() ? find(f, prefix) : n.startsWith(prefix) ? [f] : [];
-  });
-}
 
 /** log P(continuation | context) under the reference, token by token as lm_eval splits them (byte tokens). */
 function loglikelihood(context: string, continuation: string): number {
@@ -110,14 +91,14 @@ test('lm_eval local-completions: multiple choice by log-likelihood scores what t
   // Token ids (lm_eval's own context + continuation split) and text (the server re-encodes; equal for byte tokens).
   for (const tokenized of ['True', 'False']) {
     const out = join(dir, `out-mc-${tokenized}`);
-    const r = await lmEval(['--model', 'local-completions', '--model_args',
+    const r = await runLmEval(py!, dir, ['--model', 'local-completions', '--model_args',
       `model=${MODEL},base_url=${s.url}/v1/completions,tokenizer_backend=remote,tokenized_requests=${tokenized},num_concurrent=1,max_retries=1,max_length=512`,
       '--tasks', join(dir, 'mc.yaml'), '--output_path', out, '--log_samples']);
     assert.equal(r.code, 0, r.out.slice(-4000));
-    const results = JSON.parse(readFileSync(find(out, 'results_')[0], 'utf8')) as { results: Record<string, Record<string, number>> };
+    const results = JSON.parse(readFileSync(filesUnder(out, 'results_')[0], 'utf8')) as { results: Record<string, Record<string, number>> };
     assert.equal(results.results.moe_mc['acc,none'], expected, `tokenized_requests=${tokenized}`);
     // Every (doc, choice) log-likelihood lm_eval received equals the reference's.
-    const samples = readFileSync(find(out, 'samples_moe_mc')[0], 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { doc_id: number; resps: [[string | number, unknown]][] });
+    const samples = readFileSync(filesUnder(out, 'samples_moe_mc')[0], 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { doc_id: number; resps: [[string | number, unknown]][] });
     assert.equal(samples.length, docs.length);
     for (const sm of samples) {
       sm.resps.forEach(([[ll]], c) => assert.ok(Math.abs(Number(ll) - lls[sm.doc_id][c]) < 1e-4, `tokenized_requests=${tokenized} doc ${sm.doc_id} choice ${c}: ${ll} vs ${lls[sm.doc_id][c]}`));
@@ -174,10 +155,10 @@ test('lm_eval local-chat-completions: greedy exact-match generation scores what 
   const expected = 3 / 6;
   t.diagnostic(`expected exact_match ${expected}`);
   const out = join(dir, 'out-gen');
-  const r = await lmEval(['--model', 'local-chat-completions', '--model_args',
+  const r = await runLmEval(py!, dir, ['--model', 'local-chat-completions', '--model_args',
     `model=${MODEL},base_url=${s.url}/v1/chat/completions,num_concurrent=1,max_retries=1`,
     '--apply_chat_template', '--tasks', join(dir, 'gen.yaml'), '--output_path', out, '--log_samples']);
   assert.equal(r.code, 0, r.out.slice(-4000));
-  const results = JSON.parse(readFileSync(find(out, 'results_')[0], 'utf8')) as { results: Record<string, Record<string, number>> };
+  const results = JSON.parse(readFileSync(filesUnder(out, 'results_')[0], 'utf8')) as { results: Record<string, Record<string, number>> };
   assert.equal(results.results.moe_gen['exact_match,none'], expected);
 });
