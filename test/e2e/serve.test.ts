@@ -124,6 +124,35 @@ async function orLogs<T>(p: Promise<T>): Promise<T> {
   try { return await p; } catch (err) { throw new Error(`${(err as Error).message}\n${await servingLogs()}`); }
 }
 
+// Two small local tasks (formats in runtime/src/eval/README.md); scored through the router's OpenAI API.
+const EVAL = (): string => `apiVersion: v1
+kind: ConfigMap
+metadata: {name: eval-tasks, namespace: ${NS}}
+data:
+  mc.jsonl: |
+    {"question": "the", "choices": [" cat", " dog", " fox"], "answer": 0}
+    {"question": "a", "choices": [" red", " blue"], "answer": 1}
+    {"question": "one", "choices": [" two", " three", " four"], "answer": 2}
+  sums.jsonl: |
+    {"prompt": "1 + 1 =", "answer": "2"}
+    {"prompt": "2 + 2 =", "answer": "4"}
+---
+apiVersion: moe.io/v1alpha1
+kind: MoEEvaluation
+metadata: {name: chat-eval, namespace: ${NS}}
+spec:
+  target: {inferenceDeployment: chat}
+  tasks:
+  - {name: mc, type: multiple_choice, source: {configMap: {name: eval-tasks, key: mc.jsonl}}}
+  - {name: sums, type: generate, source: {configMap: {name: eval-tasks, key: sums.jsonl}}, maxTokens: 4}
+  requestTimeoutSeconds: 60
+  retries: 3
+  template:
+    spec:
+      containers:
+      - {name: eval, image: ${RUNTIME_IMAGE()}, command: [moe-runtime]}
+`;
+
 describe('serving a trained model on the local cluster', { skip }, () => {
   let url = '';
 
@@ -132,7 +161,7 @@ describe('serving a trained model on the local cluster', { skip }, () => {
     await installCrds(c);
     await applyYaml(c, DEFAULT_TOPOLOGY);
     shared = await restrictedNamespaceWithVolume(c, NS);
-    op = await startOperator(c.kubeConfig(), { infd: true });
+    op = await startOperator(c.kubeConfig(), { infd: true, eval: true });
   });
 
   after(async () => {
@@ -215,6 +244,25 @@ describe('serving a trained model on the local cluster', { skip }, () => {
     assert.equal(body.object, 'text_completion');
     assert.ok(body.usage.completion_tokens >= 1 && body.usage.completion_tokens <= 8, JSON.stringify(body.usage));
     process.stdout.write(`# streamed ${sse.chunks.length} chunks: ${JSON.stringify(sse.text)}; completion ${JSON.stringify(body.choices[0].text)}\n`);
+  });
+
+  test('evaluation: a MoEEvaluation pod from the runtime image scores the served model through its router; scores reach status', async () => {
+    await applyYaml(c, EVAL());
+    const e = await eventually(async () => {
+      const x = await json(c, ['-n', NS, 'get', 'moeeval', 'chat-eval']);
+      return ['Succeeded', 'Failed', 'Invalid'].includes(x.status?.phase) ? x : false;
+    }, { timeoutMs: 300_000, intervalMs: 2000, what: 'evaluation chat-eval to finish' });
+    const logs = async (): Promise<string> => (await c.kubectl(['-n', NS, 'logs', '-l', 'moe.io/evaluation-name=chat-eval', '--tail', '40']).catch((err) => String(err)));
+    if (e.status.phase !== 'Succeeded') assert.fail(`evaluation ${e.status.phase}: ${JSON.stringify(e.status, null, 2)}\n${await logs()}`);
+    const scores = e.status.results.at(-1).scores;
+    const by = (task: string, metric: string) => scores.find((x: any) => x.name === task && x.metric === metric);
+    for (const [task, metric, n] of [['mc', 'accuracy', 3], ['sums', 'exact_match', 2]] as const) {
+      const sc = by(task, metric);
+      assert.ok(sc, `${task} ${metric} in ${JSON.stringify(scores)}`);
+      assert.equal(sc.n, n);
+      assert.ok(sc.score >= 0 && sc.score <= 1 && sc.stderr >= 0, JSON.stringify(sc));
+    }
+    process.stdout.write(`# evaluation scores: ${JSON.stringify(scores.map((x: any) => [x.name, x.metric, x.score]))}\n`);
   });
 
   test('EPLB: the decode pods report expert load and the operator publishes a placement they adopt', async () => {
