@@ -2,15 +2,19 @@
 //  1. a 2048-GPU MoETrainingJob (256 pods) from create to all pods bound, through the operator (plan, gated create,
 //     gang release, scheduler), against the peer: the same 256 pods created by a bare loop (node selectors, no gates);
 //  2. 100 small jobs created at once, each to phase Running: latency p50/p95/max, reconciles/s, operator memory.
+// Timing spans (operator/kube/spans.ts) give the breakdown of each run: planning, pod creation, gate removal, informer
+// lag (create sent → pod seen by the operator's watch), status writes and the client's own cost per request.
 // Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster } from '../../test/cluster/index.js';
 import { installCrds, startOperator } from '../../test/integration/operator/harness.js';
 import { mtjMetrics } from '../../operator/controllers/mtj/metrics.js';
 import { FIELD_MANAGER } from '../../operator/api/constants.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
+import { spans, type SpanStats } from '../../operator/kube/spans.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const fleet = small ? { spines: 1, leavesPerSpine: 2, nodesPerLeaf: 8, gpusPerNode: 8 } : { spines: 2, leavesPerSpine: 8, nodesPerLeaf: 16, gpusPerNode: 8 };
@@ -79,6 +83,8 @@ async function main(): Promise<void> {
     }
     const kc = c.kubeConfig();
     const client = new KubeClient(kc, FIELD_MANAGER);
+    client.spanName = 'bench'; // the bench's own polling, apart from the operator's requests
+    spans.enable();
     const heap0 = process.memoryUsage();
     const op = await startOperator(kc, { workers: 16 });
 
@@ -90,6 +96,7 @@ async function main(): Promise<void> {
     });
     (big.spec as any).topologyRef = { name: 'h800-ib' };
     const rBig0 = await reconcileCount(op.metrics);
+    spans.reset();
     const t0 = performance.now();
     await client.create(big as any);
     const world = BIG.stages * BIG.expert * BIG.data;
@@ -99,11 +106,13 @@ async function main(): Promise<void> {
     console.error(`[bench] big job bound in ${Math.round(performance.now() - t0)} ms`);
     const totalOpMs = performance.now() - t0;
     const reconcilesBig = (await reconcileCount(op.metrics)) - rBig0;
+    const bigSpans = spans.snapshot();
     const gang = await op.metrics.part(mtjMetrics).gangReleaseSeconds.get();
     const planned = (await client.list<any>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: 'moe.io/job-name=big' })).items.map((p) => p.spec.nodeSelector['kubernetes.io/hostname'] as string);
     await c.kubectl(['-n', 'bench', 'delete', 'mtj', 'big', '--wait=true', '--timeout=300s']);
 
     // 1b. Peer: the same pods by a bare loop (same node selectors as the plan chose, no gates, no operator).
+    spans.reset();
     const t1 = performance.now();
     let next = 0;
     await Promise.all(
@@ -127,10 +136,12 @@ async function main(): Promise<void> {
     const bareMs = await waitBound(client, 'bench=bare', pods, 600_000);
     console.error(`[bench] bare loop bound in ${Math.round(performance.now() - t1)} ms`);
     const totalBareMs = performance.now() - t1;
+    const bareSpans = spans.snapshot();
     await c.kubectl(['-n', 'bench', 'delete', 'pods', '-l', 'bench=bare', '--wait=true', '--timeout=300s']);
 
     // 2. Many small jobs at once.
     const r0 = await reconcileCount(op.metrics);
+    spans.reset();
     const t2 = performance.now();
     const created = new Map<string, number>();
     await Promise.all(
@@ -157,6 +168,7 @@ async function main(): Promise<void> {
     }
     const manyMs = performance.now() - t2;
     const r1 = await reconcileCount(op.metrics);
+    const manySpans = spans.snapshot();
     const mem = process.memoryUsage();
     await op.stop();
 
@@ -164,6 +176,7 @@ async function main(): Promise<void> {
     const result = {
       name: 'operator-scale',
       date: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) },
       fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
       bigJob: {
         worldSize: world,
@@ -171,6 +184,9 @@ async function main(): Promise<void> {
         operator: { createToAllBoundMs: Math.round(totalOpMs), waitMs: Math.round(opMs), reconciles: reconcilesBig, gangReleaseSeconds: gang.values.find((v) => v.metricName?.endsWith('_sum'))?.value },
         peerBareLoop: { createToAllBoundMs: Math.round(totalBareMs), waitAfterCreatesMs: Math.round(bareMs) },
         overheadVsPeer: Number((totalOpMs / totalBareMs).toFixed(2)),
+        breakdown: breakdown(bigSpans, 'client'),
+        peerBreakdown: breakdown(bareSpans, 'bench'),
+        spans: bigSpans,
       },
       smallJobs: {
         jobs: SMALL_JOBS,
@@ -179,6 +195,7 @@ async function main(): Promise<void> {
         wallMs: Math.round(manyMs),
         reconciles: r1 - r0,
         reconcilesPerSecond: Number(((r1 - r0) / (manyMs / 1000)).toFixed(1)),
+        breakdown: breakdown(manySpans, 'client'),
       },
       operatorMemory: {
         note: 'operator runs in the bench process; heap/rss growth from before the operator started to the end',
@@ -192,6 +209,30 @@ async function main(): Promise<void> {
   } finally {
     await c.stop();
   }
+}
+
+/** The issue's breakdown from the spans of one run; `client`: the span prefix of the client that did the writes. */
+function breakdown(s: Record<string, SpanStats>, client: string) {
+  const pick = (k: string) => (s[k] ? { count: s[k].count, wallMs: Math.round(s[k].wallMs), meanMs: s[k].meanMs, maxMs: s[k].maxMs } : null);
+  const requests = Object.entries(s).filter(([k]) => k.startsWith(`${client}.request.`)).reduce((a, [, v]) => a + v.count, 0);
+  const own = ['auth', 'serialize', 'parse'].reduce((a, k) => a + (s[`${client}.${k}`]?.totalMs ?? 0), 0);
+  return {
+    planning: pick('mtj.plan'),
+    podCreation: pick('mtj.createPods'),
+    gateRemoval: pick('mtj.releaseGang'),
+    informerLagPod: pick('informer.lag.Pod'),
+    statusWrites: pick('mtj.writeStatus'),
+    reconcileSteps: pick('mtj.steps'),
+    client: {
+      requests,
+      // Time the client spends on its own (auth + serialise + parse), per request; send = on the wire and in the server.
+      overheadMsPerRequest: requests ? Number((own / requests).toFixed(3)) : null,
+      authMsMean: s[`${client}.auth`]?.meanMs ?? null,
+      serializeMsMean: s[`${client}.serialize`]?.meanMs ?? null,
+      parseMsMean: s[`${client}.parse`]?.meanMs ?? null,
+      sendMsMean: s[`${client}.send`]?.meanMs ?? null,
+    },
+  };
 }
 
 async function reconcileCount(metrics: { reconciles: { get(): Promise<{ values: Array<{ value: number }> }> } }): Promise<number> {

@@ -10,6 +10,7 @@
 // - Several sources (one per watched namespace) each run this loop with their own store; readers see the union.
 // The pure pieces (store diff, watch-event application, what to do after a watch ends) are exported for tests.
 import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { spans } from './spans.js';
 import type { KubeClient } from './rest.js';
 import { clampTimerMs } from './timers.js';
 import { backoffDelay } from './workqueue.js';
@@ -302,6 +303,7 @@ class Reflector<T extends KubernetesObject> {
         }
         const rv = o?.metadata?.resourceVersion;
         if (type !== 'BOOKMARK') {
+          if (spans.enabled && type === 'ADDED') spans.seen(`informer.lag.${o?.kind ?? 'object'}`, `${(o?.kind ?? '').toLowerCase()}/${o?.metadata?.namespace}/${o?.metadata?.name}`);
           const verb = applyWatchEvent(this.store as Store<T & Meta>, type, o);
           if (verb) for (const h of this.inf.handlers[verb]) h(o);
         }

@@ -1,6 +1,7 @@
 // A thin JSON client over client-node's auth and HTTP stack: any path, server-side apply (also on /status), JSON and
 // merge patches, and typed errors that carry the HTTP status. Everything the operator writes goes through here.
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import { spans } from './spans.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -97,6 +98,10 @@ export interface RequestOptions {
 export class KubeClient {
   private readonly http = new IsomorphicFetchHttpLibrary();
   private readonly server: string;
+  /** Prefix of this client's timing spans (spans.ts; only recorded when enabled). */
+  spanName = 'client';
+  /** The connection pool every request of this client shares (see request). */
+  private dispatcher: ReturnType<RequestContext['getDispatcher']>;
 
   /** `fieldManager`: the one field manager of every create, apply and patch (the operator's is api/constants.ts's). */
   constructor(
@@ -110,24 +115,44 @@ export class KubeClient {
   }
 
   async request<T>(method: keyof typeof HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    const on = spans.enabled;
+    const t0 = on ? performance.now() : 0;
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), HttpMethod[method]);
     await this.kc.applySecurityAuthentication(ctx);
+    // client-node builds a new undici Agent on every applySecurityAuthentication, so each request would open its own
+    // TLS connection (a full handshake with the client certificate, on both ends). One Agent per client keeps its
+    // connections alive between requests, as client-go's transport does; headers (tokens) are still applied per request.
+    const fresh = ctx.getDispatcher();
+    if (fresh !== undefined) {
+      this.dispatcher ??= fresh;
+      ctx.setDispatcher(this.dispatcher);
+    }
+    if (on) spans.end(`${this.spanName}.auth`, t0);
     ctx.setHeaderParam('Accept', 'application/json');
+    const t1 = on ? performance.now() : 0;
     if (opts.body !== undefined) {
       ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
       ctx.setBody(JSON.stringify(opts.body));
+      if (on) spans.end(`${this.spanName}.serialize`, t1);
     }
     const timeout = AbortSignal.timeout(this.timeoutMs);
     ctx.setSignal(opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout);
+    const t2 = on ? performance.now() : 0;
     const resp = await this.http.send(ctx).toPromise();
     const text = await resp.body.text();
+    const t3 = on ? performance.now() : 0;
+    if (on) spans.end(`${this.spanName}.send`, t2);
     let data: unknown = undefined;
     try {
       data = text ? JSON.parse(text) : undefined;
     } catch {
       data = text;
+    }
+    if (on) {
+      spans.end(`${this.spanName}.parse`, t3);
+      spans.end(`${this.spanName}.request.${method}`, t0);
     }
     if (resp.httpStatusCode >= 400) {
       const st = (data ?? {}) as { reason?: string; message?: string };

@@ -5,6 +5,7 @@ import { FIELD_MANAGER, FINALIZER, Labels, MTJ_KIND, API_VERSION, Phase, Reason,
 import { applyDefaults } from '../../api/defaults.js';
 import { MoETrainingJobSchema, type IClusterTopology, type IMoETrainingJob } from '../../api/types.gen.js';
 import { mapLimit } from '../../kube/concurrency.js';
+import { spans } from '../../kube/spans.js';
 import type { ReconcileResult } from '../../kube/controller.js';
 import type { EventRecorder } from '../../kube/events.js';
 import { Expectations } from '../../kube/expectations.js';
@@ -113,10 +114,12 @@ export class MtjReconciler {
     if (job.metadata?.deletionTimestamp) return this.finalize(job, pods, signal);
     await this.ensureFinalizer(job, signal);
 
+    const tSteps = spans.enabled ? performance.now() : 0;
     const st = new StatusBuilder(job, this.now());
     const result = await this.writeBackoff.guard(uid, job.metadata?.generation ?? 0, () => this.now().getTime(), st,
       () => this.steps(job, pods, st, signal));
-    await this.writeStatus(job, st, signal);
+    spans.end('mtj.steps', tSteps);
+    await spans.time('mtj.writeStatus', () => this.writeStatus(job, st, signal));
     // Events are best effort and must not hold a worker: sent after the status write, not awaited.
     if (st.events.length) void this.d.recorder.emitAll(job, st.events);
     return result;
@@ -344,8 +347,10 @@ export class MtjReconciler {
       packing: (job.spec.packing ?? {}) as Partial<PackingSpec>,
     };
     let res: PlanResult;
+    const tPlan = spans.enabled ? performance.now() : 0;
     try {
       res = this.d.plan(input);
+      spans.end('mtj.plan', tPlan);
     } catch (e) {
       res = { ok: false, errors: [{ field: 'spec', message: `planner error: ${(e as Error).message}` }] };
     }
@@ -404,13 +409,19 @@ export class MtjReconciler {
     // An existing pod of the name is taken only when this job controls it (created by an earlier reconcile the cache
     // has not shown yet); anyone else's pod is a NameConflict and is never released or deleted.
     const failed = new Map<number, unknown>();
+    const tCreate = spans.enabled ? performance.now() : 0;
     await mapLimit(missing, 32, async (i) => {
       try {
-        created.push(await w.createPod(buildPod(job, p.plan, i, ctx, p.hash), signal));
+        const tBuild = spans.enabled ? performance.now() : 0;
+        const pod = buildPod(job, p.plan, i, ctx, p.hash);
+        spans.end('mtj.buildPod', tBuild);
+        spans.mark(`pod/${pod.metadata!.namespace}/${pod.metadata!.name}`);
+        created.push(await w.createPod(pod, signal));
       } catch (e) {
         failed.set(i, e);
       }
     });
+    if (missing.length) spans.end('mtj.createPods', tCreate);
     // The lowest index's error, so that a retry refused the same way reports the same message (one event, not one per try).
     if (failed.size) throw failed.get(Math.min(...failed.keys()));
     return created;
@@ -418,6 +429,7 @@ export class MtjReconciler {
 
   private async releaseGang(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
     const gated = pods.filter((p) => p.spec?.schedulingGates?.some((g) => g.name === SCHEDULING_GATE));
+    const tRelease = spans.enabled ? performance.now() : 0;
     await mapLimit(gated, 32, async (p) => {
       const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } };
       await this.d.client
@@ -426,6 +438,7 @@ export class MtjReconciler {
           throw childWriteError('patch', obj, e);
         });
     });
+    if (gated.length) spans.end('mtj.releaseGang', tRelease);
     const t0 = this.gangStart.get(job.metadata!.uid!);
     if (t0 !== undefined) {
       this.d.metrics.gangReleaseSeconds.observe((performance.now() - t0) / 1000);
