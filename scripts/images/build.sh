@@ -27,10 +27,11 @@ lock_cache
 "${BUILDAH[@]}" rm --all >/dev/null 2>&1 || true
 
 bases="$(bash "$REPO/scripts/images/base.sh")"
+base_operator="$(awk '$2 == "operator" { print $3 }' <<<"$bases")"
 base_runtime="$(awk '$2 == "runtime" { print $3 }' <<<"$bases")"
 base_build="$(awk '$2 == "build" { print $3 }' <<<"$bases")"
 image_id() { "${BUILDAH[@]}" inspect --type image --format '{{.FromImageID}}' "$1"; }
-base_ids="$(image_id "$base_runtime") $(image_id "$base_build")"
+base_ids="$(image_id "$base_operator") $(image_id "$base_runtime") $(image_id "$base_build")"
 # A TLS-intercepting proxy's CA (NODE_EXTRA_CA_CERTS or npm's cafile here) is mounted into the build's RUN steps so
 # that npm ci can reach the registry; it never lands in a layer.
 ca="${NODE_EXTRA_CA_CERTS:-$(npm config get cafile 2>/dev/null || true)}"
@@ -70,7 +71,7 @@ build_one() { # operator|runtime
     # is the cache.
     "${BUILDAH[@]}" bud --quiet --isolation chroot --layers=false --pull=never \
       --timestamp "$epoch" --identity-label=false "${ca_args[@]}" \
-      --build-arg "BUILD_IMAGE=$base_build" --build-arg "BASE_IMAGE=$base_runtime" \
+      --build-arg "BUILD_IMAGE=$base_build" --build-arg "BASE_IMAGE=$([ "$what" = operator ] && echo "$base_operator" || echo "$base_runtime")" \
       --build-arg "VERSION=$VERSION" --build-arg "REVISION=$revision" --build-arg "SOURCE=$SOURCE" \
       --label "org.opencontainers.image.created=$created" \
       -f "$REPO/$what/Dockerfile" -t "$ref" "$REPO" >&2

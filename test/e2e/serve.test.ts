@@ -136,6 +136,9 @@ data:
   sums.jsonl: |
     {"prompt": "1 + 1 =", "answer": "2"}
     {"prompt": "2 + 2 =", "answer": "4"}
+  code.jsonl: |
+    {"prompt": "def add(a, b):\\n    return a + b\\n# ", "tests": "def check(f):\\n    assert f(2, 3) == 5\\n", "language": "python", "entry_point": "add"}
+    {"prompt": "def sub(a, b):\\n    return a + b\\n# ", "tests": "def check(f):\\n    assert f(5, 3) == 2\\n", "language": "python", "entry_point": "sub"}
 ---
 apiVersion: moe.io/v1alpha1
 kind: MoEEvaluation
@@ -145,6 +148,9 @@ spec:
   tasks:
   - {name: mc, type: multiple_choice, source: {configMap: {name: eval-tasks, key: mc.jsonl}}}
   - {name: sums, type: generate, source: {configMap: {name: eval-tasks, key: sums.jsonl}}, maxTokens: 4}
+  # One token lands in a comment, so the programs are the prompts: add passes its test and sub fails it, whatever the
+  # model says; pass@1 is 1/2 exactly when python3 runs the candidates in the pod's sandbox.
+  - {name: code, type: code, source: {configMap: {name: eval-tasks, key: code.jsonl}}, maxTokens: 1, samples: 1, timeoutSeconds: 20}
   requestTimeoutSeconds: 60
   retries: 3
   template:
@@ -262,6 +268,9 @@ describe('serving a trained model on the local cluster', { skip }, () => {
       assert.equal(sc.n, n);
       assert.ok(sc.score >= 0 && sc.score <= 1 && sc.stderr >= 0, JSON.stringify(sc));
     }
+    const code = by('code', 'pass@1');
+    assert.ok(code, `code pass@1 in ${JSON.stringify(scores)}`);
+    assert.deepEqual([code.score, code.n], [0.5, 2], JSON.stringify(code));
     process.stdout.write(`# evaluation scores: ${JSON.stringify(scores.map((x: any) => [x.name, x.metric, x.score]))}\n`);
   });
 

@@ -54,7 +54,7 @@ const FILE_SIZE_MIB = 64;
 export function interpreter(language: SandboxLanguage, file: string, memoryMiB: number, pathVar: string): string[] {
   if (language === 'python') {
     const py = onPath('python3', pathVar);
-    if (!py) throw new InterpreterMissingError(`python3 is not on PATH (${pathVar || 'empty'}): python code tasks need it; the runtime image has no Python (runtime/Dockerfile), so use language "javascript" there or an image with python3`);
+    if (!py) throw new InterpreterMissingError(`python3 is not on PATH (${pathVar || 'empty'}): python code tasks need it (the runtime image carries it: scripts/images/base.sh), or use language "javascript"`);
     // -I: ignore PYTHON* variables and the user's site-packages; -B: write no .pyc files.
     return [py, '-I', '-B', file];
   }
