@@ -16,7 +16,7 @@ import { isMoeLayer } from '../model/config.js';
 import { toHfTokenizerJSON } from '../data/hf-tokenizer.js';
 import { tokenizerFromJSON } from '../data/tokenizer.js';
 import { CHAT_TEMPLATE_JINJA } from '../data/chat-template.js';
-import { toHfConfig } from './hf-config.js';
+import { DEFAULT_MAX_POSITIONS, toHfConfig } from './hf-config.js';
 import { mtpPrefix } from '../model/transformer.js';
 import { quantizeBlocks, toBf16 } from '../model/fp8.js';
 import { DTYPE_BYTES, type Dtype, type TensorEntry, bytesOf, serialize } from './safetensors.js';
@@ -140,11 +140,19 @@ export interface ExportOptions {
 
 /** The released config.json: the architecture, the FP8 quantization_config, and BOS/EOS when the tokenizer has them. */
 export function exportConfig(c: RuntimeModelConfig, o: Omit<ExportOptions, 'maxShardBytes'> = {}): Record<string, unknown> {
-  const bf16Projections = exportLayout(c, o.fp8Blocks).filter((e) => e.dtype === 'BF16' && isProjection(e.name)).map((e) => e.name.replace(/\.weight$/, ''));
-  const added = o.tokenizer ? (toHfTokenizerJSON(tokenizerFromJSON(o.tokenizer)).added_tokens as { id: number; content: string }[]) : [];
+  return configOf(c, exportLayout(c, o.fp8Blocks), hfTokenizerOf(o.tokenizer), o.maxPositions);
+}
+
+/** The run's tokenizer.json in HuggingFace's format. */
+const hfTokenizerOf = (tokenizer: object | undefined): Record<string, unknown> | undefined =>
+  tokenizer ? toHfTokenizerJSON(tokenizerFromJSON(tokenizer)) : undefined;
+
+function configOf(c: RuntimeModelConfig, layout: LayoutEntry[], hf: Record<string, unknown> | undefined, maxPositions: number | undefined): Record<string, unknown> {
+  const bf16Projections = layout.filter((e) => e.dtype === 'BF16' && isProjection(e.name)).map((e) => e.name.replace(/\.weight$/, ''));
+  const added = (hf?.added_tokens ?? []) as { id: number; content: string }[];
   const idOf = (content: string): number | null => added.find((t) => t.content === content)?.id ?? null;
   return toHfConfig(c, {
-    maxPositions: o.maxPositions,
+    maxPositions,
     bosTokenId: idOf(BOS),
     eosTokenId: idOf(EOS),
     quantization: {
@@ -167,7 +175,7 @@ function tokenizerConfig(hf: Record<string, unknown>, maxPositions: number | und
     eos_token: has(EOS) ? EOS : null,
     add_bos_token: false,
     clean_up_tokenization_spaces: false,
-    model_max_length: maxPositions ?? 4096,
+    model_max_length: maxPositions ?? DEFAULT_MAX_POSITIONS,
     chat_template: CHAT_TEMPLATE_JINJA,
   };
 }
@@ -175,6 +183,8 @@ function tokenizerConfig(hf: Record<string, unknown>, maxPositions: number | und
 /** Files of the export (name → bytes), from float32 weights by source name. */
 export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32Array>, o: ExportOptions = {}): Map<string, Uint8Array> {
   const layout = exportLayout(c, o.fp8Blocks);
+  const shapeOf = new Map(layout.map((e) => [e.name, e.shape]));
+  const hf = hfTokenizerOf(o.tokenizer);
   const plan = shardPlan(layout, o.maxShardBytes);
   const files = new Map<string, Uint8Array>();
   const quant = new Map<string, { q: Uint8Array; scaleInv: Float32Array }>();
@@ -190,7 +200,7 @@ export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32A
         const base = e.name.replace(/_scale_inv$/, '');
         let qz = quant.get(base);
         if (!qz) {
-          const [rows, cols] = shard.find((x) => x.name === base)?.shape ?? layout.find((x) => x.name === base)!.shape;
+          const [rows, cols] = shapeOf.get(base)!;
           qz = quantizeBlocks(w, rows, cols, WEIGHT_BLOCK);
           quant.set(base, qz);
         }
@@ -201,9 +211,8 @@ export function exportFiles(c: RuntimeModelConfig, weights: Map<string, Float32A
     files.set(plan.names[i], serialize(entries, { format: 'pt' }));
   });
   files.set('model.safetensors.index.json', Buffer.from(JSON.stringify(plan.index, null, 2)));
-  files.set('config.json', Buffer.from(JSON.stringify(exportConfig(c, o), null, 2)));
-  if (o.tokenizer) {
-    const hf = toHfTokenizerJSON(tokenizerFromJSON(o.tokenizer));
+  files.set('config.json', Buffer.from(JSON.stringify(configOf(c, layout, hf, o.maxPositions), null, 2)));
+  if (hf) {
     files.set('tokenizer.json', Buffer.from(JSON.stringify(hf)));
     files.set('tokenizer_config.json', Buffer.from(JSON.stringify(tokenizerConfig(hf, o.maxPositions), null, 2)));
   }

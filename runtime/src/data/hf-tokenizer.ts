@@ -39,9 +39,12 @@ function fail(field: string, msg: string): never {
   throw new Error(`tokenizer.json: ${field}: ${msg}`);
 }
 
+/** `s` as a regular expression that matches exactly it. */
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 function regexOf(pattern: unknown, field: string): RegExp {
   const p = pattern as { Regex?: unknown; String?: unknown } | undefined;
-  const src = typeof p?.Regex === 'string' ? p.Regex : typeof p?.String === 'string' ? p.String.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : undefined;
+  const src = typeof p?.Regex === 'string' ? p.Regex : typeof p?.String === 'string' ? escapeRegex(p.String) : undefined;
   if (src === undefined) fail(field, `expected {"Regex": …} or {"String": …}, got ${JSON.stringify(pattern)}`);
   try {
     return new RegExp(jsRegex(src), 'gu');
@@ -172,7 +175,7 @@ export function hfTokenizerFromJSON(j: Json): Tokenizer & { added: AddedToken[] 
   for (let id = 0; id < vocabSize; id++) if (!byId[id]) byId[id] = new Uint8Array(0);
   const addedIds = new Map(added.map((a) => [a.content, a.id]));
   const addedRe = added.length > 0
-    ? new RegExp([...addedIds.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gu')
+    ? new RegExp([...addedIds.keys()].sort((a, b) => b.length - a.length).map(escapeRegex).join('|'), 'gu')
     : undefined;
 
   const cache = new Map<string, number[]>();
