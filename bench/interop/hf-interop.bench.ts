@@ -6,7 +6,7 @@
 //      dequantised, against our engine serving the same folder in fp32.
 // The python is MOE_TORCH_PYTHON (bench/interop/requirements-peer.txt), else the first of MOE_PYTHON / python3 that
 // imports torch and transformers; without one the result records why it was skipped. Writes bench/results/hf-interop.json.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,15 +19,10 @@ import { buildParams } from '../../runtime/src/model/transformer.js';
 import { toHfTokenizerJSON } from '../../runtime/src/data/hf-tokenizer.js';
 import { Engine } from '../../runtime/src/serve/engine/engine.js';
 import { repoRoot, writeResult } from '../plan/common.js';
+import { findPython } from '../../test/util/python.js';
 
 const peer = path.join(repoRoot, 'bench/interop/hf_peer.py');
 
-function torchPython(): string | undefined {
-  for (const py of [process.env.MOE_TORCH_PYTHON, process.env.MOE_PYTHON, 'python3']) {
-    if (py && spawnSync(py, ['-c', 'import torch, transformers'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return undefined;
-}
 
 const PROMPT = Array.from(byteTokenizer.encode('The red fox jumps over the lazy dog again and again.'));
 
@@ -64,7 +59,7 @@ const BASE = {
   max_position_embeddings: 256, num_nextn_predict_layers: 1,
 };
 
-const py = torchPython();
+const py = findPython([process.env.MOE_TORCH_PYTHON, process.env.MOE_PYTHON, 'python3'], ['torch', 'transformers']);
 if (!py) {
   console.log(`wrote ${writeResult('hf-interop', { skipped: 'no python with torch and transformers: set MOE_TORCH_PYTHON (bench/interop/requirements-peer.txt says how)' })}`);
   process.exit(0);

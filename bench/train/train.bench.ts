@@ -7,7 +7,7 @@
 //  2. Throughput: our FP8 and BF16 training tokens/s against a PyTorch CPU implementation of the same architecture
 //     (bench/train/torch_peer.py), same batch, sequence length and thread count, measured in this run.
 // Writes bench/results/train.json.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
@@ -16,6 +16,7 @@ import { Trainer } from '../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../runtime/src/train/options.js';
 import { nativeAvailable, type Precision } from '../../runtime/src/model/precision.js';
 import { kernelInfo } from '../../runtime/src/native/index.js';
+import { findPython } from '../../test/util/python.js';
 
 // Until the native pool's stale-worker race is fixed (a chunk can be run twice and the caller then waits forever;
 // seen once in ~75 training steps on 2 threads), the bench defaults to one kernel thread; the PyTorch peer gets the
@@ -56,14 +57,6 @@ function run(precision: Precision, seed: number): { losses: number[]; heldOut: n
   return { losses, heldOut: held, tokensPerSec: (opts.batch * opts.seqLen) / step, stepSeconds: step };
 }
 
-function findTorchPython(): string | undefined {
-  for (const py of [process.env.MOE_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const info = nativeAvailable() ? kernelInfo() : { path: 'none (TypeScript emulation)', threads: 1 };
@@ -92,7 +85,7 @@ const seedSpread = SEEDS > 1 ? std(bfHeld) / mean(bfHeld) : null;
 const opts = defaultTrainOptions({ steps: PEER_STEPS });
 const cfg = new Trainer({ ...opts, steps: 1 }, byteTokenizer, trainTokens.subarray(0, 4096)).config;
 let peer: Record<string, unknown> = { skipped: 'no python with torch: apt-get install python3-torch (Debian) or pip install -r bench/train/requirements-torch.txt into the venv' };
-const py = findTorchPython();
+const py = findPython([process.env.MOE_PYTHON, 'python3', '/usr/bin/python3'], ['torch']);
 if (py) {
   const spec = { config: cfg, batch: opts.batch, seqLen: opts.seqLen, steps: PEER_STEPS, threads: info.threads, mtpLambda: opts.mtpLambda, tokens: Array.from(trainTokens.subarray(0, 200000)) };
   const out = execFileSync(py, [new URL('../../../bench/train/torch_peer.py', import.meta.url).pathname], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 26 });

@@ -1,6 +1,6 @@
 // The project's Python (MOE_PYTHON, .tools/pyenv from `make pyenv`) for tests that check against real Python
 // libraries; a missing interpreter or module fails the test with the command that installs it.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export function pythonWith(modules: string[]): string {
@@ -12,6 +12,12 @@ export function pythonWith(modules: string[]): string {
     throw new Error(`${py} cannot import ${modules.join(', ')} (${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').pop()}): run "make pyenv", which installs test/requirements.txt`);
   }
   return py;
+}
+
+/** The first of `candidates` (unset ones skipped) that imports every module, for a benchmark's optional peer. */
+export function findPython(candidates: (string | undefined)[], modules: string[]): string | undefined {
+  const code = modules.map((m) => `import ${m}`).join('; ');
+  return candidates.find((py) => py !== undefined && spawnSync(py, ['-c', code], { stdio: 'ignore' }).status === 0);
 }
 
 /** Runs `script` with args; its stdout parsed as JSON. */

@@ -3,22 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rng } from '../../../operator/plan/placement/baselines.js';
 import { rebalanceExperts } from '../../../operator/plan/eplb.js';
+import { pythonWith } from '../../util/python.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../../..');
 const script = join(root, 'test/unit/plan/eplb_ref.py');
 
-function python(): string {
-  const py = process.env.MOE_PYTHON;
-  if (!py || !existsSync(py)) {
-    throw new Error(`MOE_PYTHON is ${py ? `"${py}", which does not exist` : 'not set'}: run "make pyenv" (Python with numpy) and run the tests through make, which exports MOE_PYTHON`);
-  }
-  return py;
-}
 
 const SHAPES: [number, number, number, number, number][] = [
   // experts, replicas, groups, nodes, gpus
@@ -32,7 +25,7 @@ const SHAPES: [number, number, number, number, number][] = [
 ];
 
 test('TypeScript EPLB equals the NumPy port of the reference on random tie-heavy and float cases', () => {
-  const py = python();
+  const py = pythonWith(['numpy']);
   const rand = rng(2025);
   const reqs: { load: number[][]; replicas: number; groups: number; nodes: number; gpus: number; kind: string }[] = [];
   for (const [experts, replicas, groups, nodes, gpus] of SHAPES) {
