@@ -2178,6 +2178,63 @@ export interface IMoETrainingJobSpecTrainingBalance {
   "sequenceAuxAlpha"?: number;
 }
 
+/** Supervised fine-tuning (mode sft). The learning rate follows optimizer (warm-up, then cosine decay to minLearningRate), as DeepSeek-V3's SFT decays 5e-6 to 1e-6 over two epochs. */
+export interface IMoETrainingJobSpecTrainingSft {
+  /** Passes over the chat data; the job ends after this many epochs, or at training.steps if that comes first. Default: 2. */
+  "epochs"?: number;
+  /** Pack several samples into one sequence, with attention that does not cross samples. Default: true. */
+  "packing"?: boolean;
+}
+
+/** judge only; a model-based reward through the deployment's OpenAI API. */
+export interface IMoETrainingJobSpecTrainingGrpoRewardsItemJudge {
+  /** Name of an InferenceDeployment in the job's namespace. */
+  "inferenceDeployment": string;
+  /** The judge prompt; {prompt}, {response} and {reference} are replaced. */
+  "prompt"?: string;
+  /** A regular expression whose first group is the score in the judge's answer (default ([0-9]+(?:[.][0-9]+)?)). */
+  "scorePattern"?: string;
+  /** The score is divided by this (default 10). */
+  "maxScore"?: number;
+  /** Retries of a failed judge call (default 2). */
+  "retries"?: number;
+}
+
+export interface IMoETrainingJobSpecTrainingGrpoRewardsItem {
+  /** exactMatch (response equals the reference after trimming), regex (pattern matches the response), boxed (the last \boxed{} holds the reference number), code (the response passes the reference's tests in a sandbox), judge (an InferenceDeployment scores the response). */
+  "type": "exactMatch" | "regex" | "boxed" | "code" | "judge";
+  /** Weight in the sum. Default: 1. */
+  "weight"?: number;
+  /** regex only; a JavaScript regular expression. */
+  "pattern"?: string;
+  /** code and judge; time limit of one evaluation (default 10). */
+  "timeoutSeconds"?: number;
+  /** code only; address-space limit of the sandboxed process (default 512). */
+  "memoryMiB"?: number;
+  /** judge only; a model-based reward through the deployment's OpenAI API. */
+  "judge"?: IMoETrainingJobSpecTrainingGrpoRewardsItemJudge;
+}
+
+/** Group Relative Policy Optimization (mode grpo). Rollouts are generated inside the training pods by the runtime's serving engine from the current weights; the reference policy is the starting checkpoint. */
+export interface IMoETrainingJobSpecTrainingGrpo {
+  /** G, samples per prompt; advantages are normalised within each group. Default: 8. */
+  "groupSize"?: number;
+  /** Prompts per optimizer step (across all data-parallel ranks); a step trains on promptsPerStep x groupSize samples. Default: 8. */
+  "promptsPerStep"?: number;
+  /** Sampling temperature of the rollouts (0 is greedy). Default: 1. */
+  "temperature"?: number;
+  /** Nucleus sampling of the rollouts. Default: 1. */
+  "topP"?: number;
+  /** Longest response a rollout may generate. Default: 64. */
+  "maxNewTokens"?: number;
+  /** epsilon of the clipped policy ratio. Default: 0.2. */
+  "clipEpsilon"?: number;
+  /** beta, weight of the KL penalty against the reference policy. Default: 0.04. */
+  "klCoef"?: number;
+  /** Reward functions; a sample's reward is the weighted sum. A reward that throws or times out scores the sample 0 and is counted in status. */
+  "rewards"?: Array<IMoETrainingJobSpecTrainingGrpoRewardsItem>;
+}
+
 /** Optimisation settings. */
 export interface IMoETrainingJobSpecTraining {
   /** Optimizer steps to run; the job succeeds when rank 0 reports the last one. Default: 1000. */
@@ -2196,14 +2253,22 @@ export interface IMoETrainingJobSpecTraining {
   "balance"?: IMoETrainingJobSpecTrainingBalance;
   /** Weight of the multi-token-prediction loss. Default: 0.3. */
   "mtpLambda"?: number;
+  /** pretrain (next-token loss on every token), sft (supervised fine-tuning on chat data, loss on assistant tokens only) or grpo (reinforcement learning with group-normalised advantages). sft and grpo usually start from checkpoint.initFrom. Default: "pretrain". */
+  "mode"?: "pretrain" | "sft" | "grpo";
+  /** Supervised fine-tuning (mode sft). The learning rate follows optimizer (warm-up, then cosine decay to minLearningRate), as DeepSeek-V3's SFT decays 5e-6 to 1e-6 over two epochs. Default: {}. */
+  "sft"?: IMoETrainingJobSpecTrainingSft;
+  /** Group Relative Policy Optimization (mode grpo). Rollouts are generated inside the training pods by the runtime's serving engine from the current weights; the reference policy is the starting checkpoint. Default: {}. */
+  "grpo"?: IMoETrainingJobSpecTrainingGrpo;
 }
 
 /** Training data. */
 export interface IMoETrainingJobSpecData {
-  /** synthetic generates tokens from the seed; tokens reads a flat uint32 token file; jsonl reads text records. Default: "synthetic". */
-  "format"?: "synthetic" | "tokens" | "jsonl";
+  /** synthetic generates tokens from the seed; tokens reads a flat uint32 token file; jsonl reads text records; chat reads {"messages":[{"role","content"}]} records (mode sft); prompts reads {"prompt", "reference"} records (mode grpo). Default: "synthetic". */
+  "format"?: "synthetic" | "tokens" | "jsonl" | "chat" | "prompts";
   /** Where the data lives (file:// or a path inside the pod); required unless format is synthetic. */
   "uri"?: string;
+  /** Held-out data in the same format (sft, grpo); its loss (sft) or reward (grpo) is reported. */
+  "heldOutUri"?: string;
 }
 
 /** The ClusterTopology to place the job on. */
@@ -2506,6 +2571,18 @@ export const MoETrainingJobSchema: JSONSchema = {
         {
           "rule": "!has(self.model.config) || self.parallelism.pipeline.stages <= self.model.config.num_hidden_layers",
           "message": "parallelism.pipeline.stages must not exceed model.config.num_hidden_layers (each stage needs at least one layer)"
+        },
+        {
+          "rule": "!has(self.training) || !has(self.training.mode) || self.training.mode != 'sft' || (has(self.data) && has(self.data.format) && self.data.format == 'chat')",
+          "message": "training.mode sft needs data.format: chat (JSONL lines of {\"messages\": [{\"role\", \"content\"}]}) and data.uri"
+        },
+        {
+          "rule": "!has(self.training) || !has(self.training.mode) || self.training.mode != 'grpo' || (has(self.data) && has(self.data.format) && self.data.format == 'prompts')",
+          "message": "training.mode grpo needs data.format: prompts (JSONL lines of {\"prompt\", \"reference\"}) and data.uri"
+        },
+        {
+          "rule": "!has(self.training) || !has(self.training.mode) || self.training.mode != 'grpo' || (has(self.training.grpo) && has(self.training.grpo.rewards))",
+          "message": "training.mode grpo needs training.grpo.rewards (at least one of exactMatch, regex, boxed, code, judge)"
         }
       ],
       "properties": {
@@ -2986,6 +3063,184 @@ export const MoETrainingJobSchema: JSONSchema = {
               "maximum": 10,
               "default": 0.3,
               "description": "Weight of the multi-token-prediction loss."
+            },
+            "mode": {
+              "type": "string",
+              "enum": [
+                "pretrain",
+                "sft",
+                "grpo"
+              ],
+              "default": "pretrain",
+              "description": "pretrain (next-token loss on every token), sft (supervised fine-tuning on chat data, loss on assistant tokens only) or grpo (reinforcement learning with group-normalised advantages). sft and grpo usually start from checkpoint.initFrom."
+            },
+            "sft": {
+              "type": "object",
+              "description": "Supervised fine-tuning (mode sft). The learning rate follows optimizer (warm-up, then cosine decay to minLearningRate), as DeepSeek-V3's SFT decays 5e-6 to 1e-6 over two epochs.",
+              "default": {},
+              "properties": {
+                "epochs": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 1000,
+                  "default": 2,
+                  "description": "Passes over the chat data; the job ends after this many epochs, or at training.steps if that comes first."
+                },
+                "packing": {
+                  "type": "boolean",
+                  "default": true,
+                  "description": "Pack several samples into one sequence, with attention that does not cross samples."
+                }
+              }
+            },
+            "grpo": {
+              "type": "object",
+              "description": "Group Relative Policy Optimization (mode grpo). Rollouts are generated inside the training pods by the runtime's serving engine from the current weights; the reference policy is the starting checkpoint.",
+              "default": {},
+              "properties": {
+                "groupSize": {
+                  "type": "integer",
+                  "minimum": 2,
+                  "maximum": 1024,
+                  "default": 8,
+                  "description": "G, samples per prompt; advantages are normalised within each group."
+                },
+                "promptsPerStep": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 65536,
+                  "default": 8,
+                  "description": "Prompts per optimizer step (across all data-parallel ranks); a step trains on promptsPerStep x groupSize samples."
+                },
+                "temperature": {
+                  "type": "number",
+                  "minimum": 0,
+                  "maximum": 10,
+                  "default": 1,
+                  "description": "Sampling temperature of the rollouts (0 is greedy)."
+                },
+                "topP": {
+                  "type": "number",
+                  "minimum": 0,
+                  "maximum": 1,
+                  "default": 1,
+                  "description": "Nucleus sampling of the rollouts."
+                },
+                "maxNewTokens": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 1048576,
+                  "default": 64,
+                  "description": "Longest response a rollout may generate."
+                },
+                "clipEpsilon": {
+                  "type": "number",
+                  "minimum": 0,
+                  "maximum": 10,
+                  "default": 0.2,
+                  "description": "epsilon of the clipped policy ratio."
+                },
+                "klCoef": {
+                  "type": "number",
+                  "minimum": 0,
+                  "maximum": 100,
+                  "default": 0.04,
+                  "description": "beta, weight of the KL penalty against the reference policy."
+                },
+                "rewards": {
+                  "type": "array",
+                  "minItems": 1,
+                  "maxItems": 16,
+                  "description": "Reward functions; a sample's reward is the weighted sum. A reward that throws or times out scores the sample 0 and is counted in status.",
+                  "items": {
+                    "type": "object",
+                    "required": [
+                      "type"
+                    ],
+                    "x-kubernetes-validations": [
+                      {
+                        "rule": "self.type != 'regex' || has(self.pattern)",
+                        "message": "a regex reward needs pattern"
+                      },
+                      {
+                        "rule": "self.type != 'judge' || has(self.judge)",
+                        "message": "a judge reward needs judge.inferenceDeployment"
+                      }
+                    ],
+                    "properties": {
+                      "type": {
+                        "type": "string",
+                        "enum": [
+                          "exactMatch",
+                          "regex",
+                          "boxed",
+                          "code",
+                          "judge"
+                        ],
+                        "description": "exactMatch (response equals the reference after trimming), regex (pattern matches the response), boxed (the last \\boxed{} holds the reference number), code (the response passes the reference's tests in a sandbox), judge (an InferenceDeployment scores the response)."
+                      },
+                      "weight": {
+                        "type": "number",
+                        "minimum": -1000,
+                        "maximum": 1000,
+                        "default": 1,
+                        "description": "Weight in the sum."
+                      },
+                      "pattern": {
+                        "type": "string",
+                        "maxLength": 4096,
+                        "description": "regex only; a JavaScript regular expression."
+                      },
+                      "timeoutSeconds": {
+                        "type": "number",
+                        "minimum": 0.1,
+                        "maximum": 3600,
+                        "description": "code and judge; time limit of one evaluation (default 10)."
+                      },
+                      "memoryMiB": {
+                        "type": "integer",
+                        "minimum": 16,
+                        "maximum": 65536,
+                        "description": "code only; address-space limit of the sandboxed process (default 512)."
+                      },
+                      "judge": {
+                        "type": "object",
+                        "required": [
+                          "inferenceDeployment"
+                        ],
+                        "description": "judge only; a model-based reward through the deployment's OpenAI API.",
+                        "properties": {
+                          "inferenceDeployment": {
+                            "type": "string",
+                            "description": "Name of an InferenceDeployment in the job's namespace."
+                          },
+                          "prompt": {
+                            "type": "string",
+                            "maxLength": 65536,
+                            "description": "The judge prompt; {prompt}, {response} and {reference} are replaced."
+                          },
+                          "scorePattern": {
+                            "type": "string",
+                            "maxLength": 4096,
+                            "description": "A regular expression whose first group is the score in the judge's answer (default ([0-9]+(?:[.][0-9]+)?))."
+                          },
+                          "maxScore": {
+                            "type": "number",
+                            "minimum": 0.000001,
+                            "description": "The score is divided by this (default 10)."
+                          },
+                          "retries": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": 10,
+                            "description": "Retries of a failed judge call (default 2)."
+                          }
+                        }
+                      }
+                    }
+                  }
+                }
+              }
             }
           }
         },
@@ -2999,14 +3254,20 @@ export const MoETrainingJobSchema: JSONSchema = {
               "enum": [
                 "synthetic",
                 "tokens",
-                "jsonl"
+                "jsonl",
+                "chat",
+                "prompts"
               ],
               "default": "synthetic",
-              "description": "synthetic generates tokens from the seed; tokens reads a flat uint32 token file; jsonl reads text records."
+              "description": "synthetic generates tokens from the seed; tokens reads a flat uint32 token file; jsonl reads text records; chat reads {\"messages\":[{\"role\",\"content\"}]} records (mode sft); prompts reads {\"prompt\", \"reference\"} records (mode grpo)."
             },
             "uri": {
               "type": "string",
               "description": "Where the data lives (file:// or a path inside the pod); required unless format is synthetic."
+            },
+            "heldOutUri": {
+              "type": "string",
+              "description": "Held-out data in the same format (sft, grpo); its loss (sft) or reward (grpo) is reported."
             }
           },
           "x-kubernetes-validations": [
