@@ -1,13 +1,22 @@
 // Deterministic batches over one token stream: windows of W tokens starting every S tokens, visited in a fresh
 // seeded permutation each epoch. The position (epoch, index) is all a checkpoint needs for an exact resume.
 import { Rng } from '../model/rng.js';
+import type { TokenBatch } from '../model/token-batch.js';
 
 export interface DataPosition {
   epoch: number;
   index: number;
 }
 
-export class Sampler {
+/** Where a trainer's batches come from: the text sampler here, or SFT's chat batches (chat-batches.ts). */
+export interface BatchSource {
+  /** The data position a checkpoint saves; setting it resumes there. */
+  pos: DataPosition;
+  /** The next B windows (with their segments and objective, if any); advances the position. */
+  nextBatch(B: number): TokenBatch;
+}
+
+export class Sampler implements BatchSource {
   readonly windows: number;
   private perm: Uint32Array;
   private permEpoch = -1;
@@ -32,6 +41,10 @@ export class Sampler {
       this.permEpoch = epoch;
     }
     return this.perm;
+  }
+
+  nextBatch(B: number): TokenBatch {
+    return { tokens: this.next(B) };
   }
 
   /** B windows, row-major [B, W]; advances the position. */

@@ -31,7 +31,8 @@ export function addAttentionParams(P: Params, prefix: string, c: RuntimeModelCon
   P.add(`${prefix}.o_proj.weight`, [d, H * c.v_head_dim], true);
 }
 
-export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number): Fwd {
+/** starts [T]: where each position's segment starts in its sequence (packed samples, token-batch.ts); absent: 0. */
+export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Vec, T: number, S: number, starts?: Int32Array): Fwd {
   const { alloc } = ctx;
   const m = mlaDims(c);
   const { H, dn, dr, dv, kr, qk, scale } = m;
@@ -61,7 +62,7 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       gatherHead(m, q, kv, kpe, b * S, b * S, S, h, Qh, Kh, Vh);
-      coreForward(Qh, Kh, Vh, S, qk, dv, scale, probs.subarray((b * H + h) * S * S, (b * H + h + 1) * S * S), Oh);
+      coreForward(Qh, Kh, Vh, S, qk, dv, scale, probs.subarray((b * H + h) * S * S, (b * H + h + 1) * S * S), Oh, S, starts?.subarray(b * S, b * S + S));
       scatterHead(m, Oh, o, b * S, S, h);
     }
   }
@@ -80,7 +81,7 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
         for (let h = 0; h < H; h++) {
           gatherHead(m, q, kv, kpe, b * S, b * S, S, h, Qh, Kh, Vh);
           for (let i = 0; i < S; i++) for (let e = 0; e < dv; e++) dOh[i * dv + e] = dO[(b * S + i) * H * dv + h * dv + e];
-          coreBackward(Qh, Kh, Vh, probs.subarray((b * H + h) * S * S, (b * H + h + 1) * S * S), dOh, S, qk, dv, scale, dQh, dKh, dVh, dp);
+          coreBackward(Qh, Kh, Vh, probs.subarray((b * H + h) * S * S, (b * H + h + 1) * S * S), dOh, S, qk, dv, scale, dQh, dKh, dVh, dp, starts?.subarray(b * S, b * S + S));
           for (let i = 0; i < S; i++) {
             const t = b * S + i;
             const qo = t * qCols + h * qk;

@@ -30,12 +30,13 @@ export interface BlockSteps<M> extends MlpOut {
   back(dy: Vec): Generator<MlpBack<M>, Vec, Vec>;
 }
 
+/** starts: segment starts of packed samples for the attention (attention.ts); absent: whole sequences. */
 export function* blockSteps<M extends MlpOut>(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, layer: number, h: Vec,
-  T: number, S: number, alpha: number): Generator<MlpCall, BlockSteps<M>, M> {
+  T: number, S: number, alpha: number, starts?: Int32Array): Generator<MlpCall, BlockSteps<M>, M> {
   const d = c.hidden_size;
   const n1 = P.get(`${prefix}.input_layernorm.weight`);
   const a1 = rmsnorm(h, n1.data, n1.grad, T, d, c.rms_norm_eps, ctx.alloc);
-  const at = attention(ctx, P, `${prefix}.self_attn`, c, a1.y, T, S);
+  const at = attention(ctx, P, `${prefix}.self_attn`, c, a1.y, T, S, starts);
   const h1 = ctx.alloc(T * d);
   for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at.y[i];
   const n2 = P.get(`${prefix}.post_attention_layernorm.weight`);

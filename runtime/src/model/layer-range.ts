@@ -9,11 +9,12 @@ import { blockSteps, localBack, localMlp, type BlockSteps } from './block.js';
 import type { RuntimeModelConfig } from './config.js';
 import type { Ctx } from './gemm.js';
 import { linear } from './linear.js';
-import { crossEntropy } from './loss.js';
+import { crossEntropy, objectiveLoss, type TokenObjective } from './loss.js';
 import { callHook, drive, driveAsync, type AsyncMlpFwd, type AsyncMlpHook, type MlpBack, type MlpCall, type MlpFwd, type MlpHook, type MlpOut } from './mlp-hook.js';
 import { rmsnorm } from './norm.js';
 import type { Params } from './params.js';
 import type { Alloc, Vec } from './tensor.js';
+import { segmentStarts } from './token-batch.js';
 
 export function mtpPrefix(c: RuntimeModelConfig, k: number): string {
   return `model.layers.${c.num_hidden_layers + k}`;
@@ -35,6 +36,10 @@ export interface RangeOptions {
   mtpLambda: number;
   /** Micro-batches in the step: every loss and its gradient counts 1/C (1: the whole batch). */
   microBatches: number;
+  /** Segment ids of the batch's tokens [B·W] (packed samples; token-batch.ts): attention stays inside a segment. */
+  segments?: Int32Array;
+  /** A per-token objective in place of mean cross-entropy (loss.ts), for this batch's rows; read by the head end. */
+  objective?: TokenObjective;
 }
 
 export interface RangeFwd<B> {
@@ -80,6 +85,8 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
     for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) out.push(tokens[b * W + i + off]);
     return out;
   };
+  const starts = o.segments ? segmentStarts(o.segments, B, W, S) : undefined;
+  const obj = o.objective;
   const counts = new Map<string, Int32Array>();
   let balance = 0;
   let emb: ReturnType<typeof embed> | undefined;
@@ -93,7 +100,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
   }
   const blocks: BlockSteps<M>[] = [];
   for (let l = r.from; l < r.to; l++) {
-    const f: BlockSteps<M> = yield* blockSteps<M>(ctx, P, `model.layers.${l}`, c, l, h, T, S, o.alpha / C);
+    const f: BlockSteps<M> = yield* blockSteps<M>(ctx, P, `model.layers.${l}`, c, l, h, T, S, o.alpha / C, starts);
     if (f.counts) counts.set(`model.layers.${l}.mlp`, f.counts);
     balance += f.balance;
     blocks.push(f);
@@ -114,13 +121,15 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
   const fn = P.get('model.norm.weight');
   const norm = rmsnorm(hMain, fn.data, fn.grad, T, d, c.rms_norm_eps, ctx.alloc);
   const head = linear(ctx.head, P.get('lm_head.weight'), norm.y, T, ctx.alloc);
-  const main = crossEntropy(head.y, at(1), T, V, 1 / C, ctx.alloc);
+  const main = obj ? objectiveLoss(head.y, at(1), T, V, 1 / C, (lp) => obj.main(lp), ctx.alloc) : crossEntropy(head.y, at(1), T, V, 1 / C, ctx.alloc);
 
   // MTP modules, each fed by the previous depth's hidden states.
   const mtpBacks: ((dNext: Vec) => Generator<MlpBack<M>, Vec, Vec>)[] = [];
   let mtpLoss = 0;
   let hPrev = hMain;
-  for (let k = 0; k < D; k++) {
+  // An objective without MTP targets (GRPO) skips the MTP modules.
+  const depth = obj && !obj.mtp ? 0 : D;
+  for (let k = 0; k < depth; k++) {
     const pre = mtpPrefix(c, k);
     const e = embed(P, at(k + 1), d, ctx.alloc);
     const en = P.get(`${pre}.enorm.weight`), hn = P.get(`${pre}.hnorm.weight`);
@@ -132,13 +141,14 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
       cat.set(nh.y.subarray(t * d, t * d + d), t * 2 * d + d);
     }
     const proj = linear(ctx.head, P.get(`${pre}.eh_proj.weight`), cat, T, ctx.alloc);
-    const blk: BlockSteps<M> = yield* blockSteps<M>(ctx, P, pre, c, c.num_hidden_layers + k, proj.y, T, S, o.alpha / C);
+    const blk: BlockSteps<M> = yield* blockSteps<M>(ctx, P, pre, c, c.num_hidden_layers + k, proj.y, T, S, o.alpha / C, starts);
     if (blk.counts) counts.set(`${pre}.mlp`, blk.counts);
     balance += blk.balance;
     const sn = P.get(`${pre}.shared_head.norm.weight`);
     const norm2 = rmsnorm(blk.y, sn.data, sn.grad, T, d, c.rms_norm_eps, ctx.alloc);
     const head2 = linear(ctx.head, P.get('lm_head.weight'), norm2.y, T, ctx.alloc);
-    const ce = crossEntropy(head2.y, at(k + 2), T, V, o.mtpLambda / (D * C), ctx.alloc);
+    const ce = obj?.mtp ? objectiveLoss(head2.y, at(k + 2), T, V, o.mtpLambda / (D * C), (lp) => obj.mtp!(k, lp), ctx.alloc)
+      : crossEntropy(head2.y, at(k + 2), T, V, o.mtpLambda / (D * C), ctx.alloc);
     mtpLoss += ce.loss / D;
     // Backward of module k: returns the gradient on its input hidden states hPrev.
     mtpBacks.push(function* (dNext) {
@@ -166,7 +176,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
       const dh = norm.back(head.back(main.dlogits));
       // Depth k's output feeds depth k+1's hnorm: walk the MTP chain from the deepest module back.
       let dChain: Vec | undefined;
-      for (let k = D - 1; k >= 0; k--) dChain = yield* mtpBacks[k](dChain ?? ctx.alloc(0));
+      for (let k = depth - 1; k >= 0; k--) dChain = yield* mtpBacks[k](dChain ?? ctx.alloc(0));
       if (dChain) for (let i = 0; i < dh.length; i++) dh[i] += dChain[i];
       return yield* backBlocks(dh);
     },

@@ -6,6 +6,7 @@ import type { RuntimeModelConfig } from './config.js';
 import type { Ctx } from './gemm.js';
 import { forwardRange, mtpPrefix } from './layer-range.js';
 import { Params } from './params.js';
+import type { TokenObjective } from './loss.js';
 import type { Rng } from './rng.js';
 import type { Alloc, Vec } from './tensor.js';
 
@@ -41,6 +42,10 @@ export interface StepOptions {
   mtpLambda: number;
   /** Run the backward pass (accumulating into the gradients). */
   backward: boolean;
+  /** Segment ids of packed samples [B·W] (token-batch.ts). */
+  segments?: Int32Array;
+  /** A per-token objective in place of mean cross-entropy (loss.ts); mainLoss and mtpLoss are then its values. */
+  objective?: TokenObjective;
 }
 
 export interface StepResult {
@@ -60,7 +65,7 @@ export function step(ctx: Ctx, P: Params, c: RuntimeModelConfig, tokens: Int32Ar
   const W = S + 1 + c.num_nextn_predict_layers;
   if (tokens.length !== B * W) throw new Error(`model step: tokens has length ${tokens.length}, expected B·(S+1+D) = ${B}·${W}`);
   const f = forwardRange(ctx, P, c, tokens, B, S, { from: 0, to: c.num_hidden_layers, embed: true, head: true },
-    { alpha: opt.alpha, mtpLambda: opt.mtpLambda, microBatches: 1 });
+    { alpha: opt.alpha, mtpLambda: opt.mtpLambda, microBatches: 1, segments: opt.segments, objective: opt.objective });
   if (opt.backward) f.back();
   return { loss: f.loss, mainLoss: f.mainLoss, mtpLoss: f.mtpLoss, balance: f.balance, counts: f.counts, logits: f.logits! };
 }

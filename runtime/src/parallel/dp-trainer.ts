@@ -5,6 +5,7 @@
 // ranks (one data replica group of the plan) hosts the routed experts as the plan places them, tokens travel to
 // their hosts (moe-ep.ts), and an expert's gradient is reduced over the ranks hosting it.
 import { step as modelStep } from '../model/transformer.js';
+import { sliceBatch } from '../model/token-batch.js';
 import { biasSpread } from '../train/balance.js';
 import type { StepMetrics, Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from '../comm/process-group.js';
@@ -41,17 +42,17 @@ export class DataParallelTrainer {
     const { batch, seqLen, alpha, mtpLambda } = t.options;
     const W = seqLen + 1 + t.config.num_nextn_predict_layers;
     const local = batch / this.dp.size;
-    const all = t.sampler.next(batch);
-    const mine = all.subarray(this.dp.rank * local * W, (this.dp.rank + 1) * local * W);
+    const mine = sliceBatch(t.sampler.nextBatch(batch), W, this.dp.rank * local, (this.dp.rank + 1) * local);
+    const extra = { segments: mine.segments, objective: mine.objective };
     t.params.zeroGrad();
     let r: { loss: number; mainLoss: number; mtpLoss: number; balance: number; counts: Map<string, Int32Array> };
     if (this.blockFn) {
-      const f = await stageForward(t.ctx, t.params, t.config, 0, 1, mine, local, seqLen,
-        { microBatches: 1, alpha, mtpLambda }, undefined, this.blockFn);
+      const f = await stageForward(t.ctx, t.params, t.config, 0, 1, mine.tokens, local, seqLen,
+        { microBatches: 1, alpha, mtpLambda, ...extra }, undefined, this.blockFn);
       await f.back();
       r = f;
     } else {
-      r = modelStep(t.ctx, t.params, t.config, mine, local, seqLen, { alpha, mtpLambda, backward: true });
+      r = modelStep(t.ctx, t.params, t.config, mine.tokens, local, seqLen, { alpha, mtpLambda, backward: true, ...extra });
     }
     // The global mean gradient is the mean of the DP ranks' means (equal slices).
     const { gradNorm, lr } = await this.zero.step(1 / this.dp.size);

@@ -25,6 +25,7 @@ import {
 } from './pp-ops.js';
 import type { PipelineStepState, PipelineTiming } from './pp-step-state.js';
 import { stageForward, type BlockFn } from './stage.js';
+import { sliceBatch } from '../model/token-batch.js';
 
 type OpOf<K extends ScheduleOp['kind']> = ScheduleOp & { kind: K };
 
@@ -174,9 +175,9 @@ export class PipelineExecutor {
     const c = chunkAt(this.x.seat, ref), from = forwardInput(c);
     const input = from === undefined ? undefined : await (st.inputs.get(from.received) ?? st.outputs.get(from.local));
     if (from && !input) throw new Error(`pipeline rank ${this.x.pp.rank}: no input for stage ${c.stage} micro-batch ${c.mb}`);
-    const tokens = b.tokens.subarray(c.mb * b.rows * b.window, (c.mb + 1) * b.rows * b.window);
-    const f = await stageForward(this.x.ctx, t.params, t.config, c.stage, this.x.stages, tokens, b.rows, b.seqLen, b.stage,
-      input, this.x.blockFn);
+    const mb = sliceBatch(b, b.window, c.mb * b.rows, (c.mb + 1) * b.rows);
+    const f = await stageForward(this.x.ctx, t.params, t.config, c.stage, this.x.stages, mb.tokens, b.rows, b.seqLen,
+      { ...b.stage, segments: mb.segments, objective: mb.objective }, input, this.x.blockFn);
     st.fwds.set(c.key, f);
     if (f.y) st.outputs.set(c.key, f.y);
     st.addForward(f);

@@ -3,12 +3,16 @@
 // forwards waiting for their backward, the queued and posted messages, the loss parts and expert loads, and the
 // counters of the overlap report.
 import type { Vec } from '../model/tensor.js';
+import type { TokenObjective } from '../model/loss.js';
 import type { StageFwd, StageOptions } from './stage.js';
 
 /** This DP replica's tokens for the step and the shape of one micro-batch. */
 export interface StepBatch {
   /** `microBatches × rows` windows of `window` tokens. */
   tokens: Int32Array;
+  /** Their segment ids and per-token objective (model/token-batch.ts), cut per micro-batch by the executor. */
+  segments?: Int32Array;
+  objective?: TokenObjective;
   /** Sequences per micro-batch. */
   rows: number;
   /** Tokens per window: seqLen + 1 + MTP depth. */

@@ -9,6 +9,7 @@
 import { rankSchedule, scheduleErrors } from '../../../operator/plan/schedule/generate.js';
 import type { ScheduleName, ScheduleOp } from '../../../operator/plan/schedule/ops.js';
 import { biasSpread } from '../train/balance.js';
+import { sliceBatch } from '../model/token-batch.js';
 import type { StepMetrics, Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from '../comm/process-group.js';
 import type { WireFormat } from '../comm/wire.js';
@@ -80,10 +81,10 @@ export class PipelineTrainer {
     const C = this.o.microBatches;
     const window = seqLen + 1 + t.config.num_nextn_predict_layers;
     const local = batch / this.dpSize, rows = local / C;
-    const tokens = t.sampler.next(batch).subarray(this.dpRank * local * window, (this.dpRank + 1) * local * window);
+    const mine = sliceBatch(t.sampler.nextBatch(batch), window, this.dpRank * local, (this.dpRank + 1) * local);
     t.params.zeroGrad();
     const st = new PipelineStepState({
-      tokens, rows, window, seqLen, stage: { microBatches: C, alpha, mtpLambda }, messageValues: rows * seqLen * t.config.hidden_size,
+      tokens: mine.tokens, segments: mine.segments, objective: mine.objective, rows, window, seqLen, stage: { microBatches: C, alpha, mtpLambda }, messageValues: rows * seqLen * t.config.hidden_size,
     }, this.overlap);
     this.lastTiming = await this.executor.run(st);
     return this.optimizerStep(st, t0);

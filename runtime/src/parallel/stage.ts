@@ -10,6 +10,7 @@ import { forwardRangeAsync, type RangeFwd } from '../model/layer-range.js';
 import type { AsyncMlpHook } from '../model/mlp-hook.js';
 import type { Params } from '../model/params.js';
 import type { Vec } from '../model/tensor.js';
+import type { TokenObjective } from '../model/loss.js';
 import { stageLayerRange } from './param-placement.js';
 
 /** Layers [from, to) of stage `s` out of `stages`: the planner's split (param-placement.ts), which also says who holds them. */
@@ -20,6 +21,9 @@ export interface StageOptions {
   microBatches: number;
   alpha: number;
   mtpLambda: number;
+  /** This micro-batch's segment ids and per-token objective (model/token-batch.ts); absent in pre-training. */
+  segments?: Int32Array;
+  objective?: TokenObjective;
 }
 
 /** The hook that runs each layer's MLP (dense FFN or MoE) of a stage: model/mlp-hook.ts (named for pp-trainer.ts). */

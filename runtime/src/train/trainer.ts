@@ -6,7 +6,7 @@ import { buildParams, step as modelStep } from '../model/transformer.js';
 import type { Params } from '../model/params.js';
 import { Rng } from '../model/rng.js';
 import { alloc32 } from '../model/tensor.js';
-import { Sampler } from '../data/sampler.js';
+import { Sampler, type BatchSource } from '../data/sampler.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { AdamW, learningRate } from './adamw.js';
 import { biasSpread, updateBiases } from './balance.js';
@@ -31,21 +31,24 @@ export interface StepMetrics {
 export class Trainer {
   readonly config: RuntimeModelConfig;
   readonly params: Params;
-  readonly sampler: Sampler;
+  readonly sampler: BatchSource;
   readonly ctx: Ctx;
   /** Steps completed. */
   step = 0;
 
   private whole?: AdamW;
 
-  /** buildHeld: builds the parameters this process holds (a distributed rank, only its own); default the whole model. */
-  constructor(readonly options: TrainOptions, readonly tokenizer: Tokenizer, tokens: Int32Array, ctx?: Ctx,
+  /**
+   * data: a token stream (pre-training: the seeded window sampler) or a batch source (SFT's chat batches).
+   * buildHeld: builds the parameters this process holds (a distributed rank, only its own); default the whole model.
+   */
+  constructor(readonly options: TrainOptions, readonly tokenizer: Tokenizer, data: Int32Array | BatchSource, ctx?: Ctx,
     buildHeld?: (c: RuntimeModelConfig, rng: Rng) => Params) {
     this.config = modelConfig(options.preset, options.overrides);
     if (tokenizer.vocabSize > this.config.vocab_size) throw new Error(`the tokenizer has ${tokenizer.vocabSize} tokens but vocab_size is ${this.config.vocab_size}; raise vocab_size`);
     this.ctx = ctx ?? precisionCtx(options.precision);
     this.params = buildHeld ? buildHeld(this.config, new Rng(options.seed)) : buildParams(this.config, alloc32, new Rng(options.seed));
-    this.sampler = new Sampler(tokens, options.seqLen, options.seqLen + 1 + this.config.num_nextn_predict_layers, options.seed);
+    this.sampler = data instanceof Int32Array ? new Sampler(data, options.seqLen, options.seqLen + 1 + this.config.num_nextn_predict_layers, options.seed) : data;
   }
 
   /** The whole-model optimizer, made on first use: distributed engines keep their own sharded one instead. */
@@ -56,9 +59,10 @@ export class Trainer {
   trainStep(): StepMetrics {
     const t0 = performance.now();
     const { batch, seqLen } = this.options;
-    const tokens = this.sampler.next(batch);
+    const b = this.sampler.nextBatch(batch);
     this.params.zeroGrad();
-    const r = modelStep(this.ctx, this.params, this.config, tokens, batch, seqLen, { alpha: this.options.alpha, mtpLambda: this.options.mtpLambda, backward: true });
+    const r = modelStep(this.ctx, this.params, this.config, b.tokens, batch, seqLen,
+      { alpha: this.options.alpha, mtpLambda: this.options.mtpLambda, backward: true, segments: b.segments, objective: b.objective });
     if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss} at step ${this.step}: lower --lr or check the data`);
     const gradNorm = this.opt.clipGrads();
     const lr = learningRate(this.options.optimizer, this.step);
