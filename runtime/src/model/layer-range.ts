@@ -11,6 +11,7 @@ import type { Ctx } from './gemm.js';
 import { linear } from './linear.js';
 import { crossEntropy, objectiveLoss, type TokenObjective } from './loss.js';
 import { callHook, drive, driveAsync, type AsyncMlpFwd, type AsyncMlpHook, type MlpBack, type MlpCall, type MlpFwd, type MlpHook, type MlpOut } from './mlp-hook.js';
+import { mtpConcat, mtpSplit } from './mtp-input.js';
 import { rmsnorm } from './norm.js';
 import type { Params } from './params.js';
 import type { Alloc, Vec } from './tensor.js';
@@ -135,11 +136,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
     const en = P.get(`${pre}.enorm.weight`), hn = P.get(`${pre}.hnorm.weight`);
     const ne = rmsnorm(e.y, en.data, en.grad, T, d, c.rms_norm_eps, ctx.alloc);
     const nh = rmsnorm(hPrev, hn.data, hn.grad, T, d, c.rms_norm_eps, ctx.alloc);
-    const cat = ctx.alloc(T * 2 * d);
-    for (let t = 0; t < T; t++) {
-      cat.set(ne.y.subarray(t * d, t * d + d), t * 2 * d);
-      cat.set(nh.y.subarray(t * d, t * d + d), t * 2 * d + d);
-    }
+    const cat = mtpConcat(ne.y, nh.y, T, d, ctx.alloc);
     const proj = linear(ctx.head, P.get(`${pre}.eh_proj.weight`), cat, T, ctx.alloc);
     const blk: BlockSteps<M> = yield* blockSteps<M>(ctx, P, pre, c, c.num_hidden_layers + k, proj.y, T, S, o.alpha / C, starts);
     if (blk.counts) counts.set(`${pre}.mlp`, blk.counts);
@@ -156,13 +153,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
       // dNext: gradient reaching this module's output states from the next depth's hnorm.
       if (dNext.length > 0) for (let i = 0; i < dBlkOut.length; i++) dBlkOut[i] += dNext[i];
       const dCat = proj.back(yield* blk.back(dBlkOut));
-      const dne = ctx.alloc(T * d), dnh = ctx.alloc(T * d);
-      for (let t = 0; t < T; t++) {
-        for (let j = 0; j < d; j++) {
-          dne[t * d + j] = dCat[t * 2 * d + j];
-          dnh[t * d + j] = dCat[t * 2 * d + d + j];
-        }
-      }
+      const { dne, dnh } = mtpSplit(dCat, T, d, ctx.alloc);
       e.back(ne.back(dne));
       return nh.back(dnh);
     });
