@@ -21,6 +21,8 @@ NAN_MODULE_INIT(Init) {
       {"dispatchPlan", DispatchPlan},   {"dispatchRows", DispatchRows},
       {"dispatchBackward", DispatchBackward}, {"combine", Combine},
       {"combineBackward", CombineBackward},
+      {"mlaAttention", MlaAttention},   {"kvWrite", KvWrite},
+      {"kvRead", KvRead},
   };
   for (const Entry& e : entries) Nan::SetMethod(target, e.name, e.fn);
 }

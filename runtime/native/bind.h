@@ -32,5 +32,8 @@ NAN_METHOD(DispatchRows);
 NAN_METHOD(DispatchBackward);
 NAN_METHOD(Combine);
 NAN_METHOD(CombineBackward);
+NAN_METHOD(MlaAttention);
+NAN_METHOD(KvWrite);
+NAN_METHOD(KvRead);
 }  // namespace bind
 }  // namespace moe

@@ -10,6 +10,7 @@
         "bind_gemm.cc",
         "bind_ops.cc",
         "bind_routing.cc",
+        "bind_attention.cc",
         "kernels/cpu.cc",
         "kernels/fp8.cc",
         "kernels/fp8_ref.cc",
@@ -17,7 +18,9 @@
         "kernels/gemm.cc",
         "kernels/ops.cc",
         "kernels/routing.cc",
-        "kernels/peak.cc"
+        "kernels/peak.cc",
+        "kernels/mla.cc",
+        "kernels/mla_ref.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")", "kernels"],
       "cflags!": ["-fno-exceptions", "-O2"],
@@ -38,7 +41,7 @@
     {
       "target_name": "moe_avx512",
       "type": "static_library",
-      "sources": ["kernels/fp8_avx512.cc", "kernels/gemm_avx512.cc"],
+      "sources": ["kernels/fp8_avx512.cc", "kernels/gemm_avx512.cc", "kernels/mla_avx512.cc"],
       "include_dirs": ["kernels"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
@@ -47,7 +50,7 @@
     {
       "target_name": "moe_avx2",
       "type": "static_library",
-      "sources": ["kernels/fp8_avx2.cc", "kernels/gemm_avx2.cc"],
+      "sources": ["kernels/fp8_avx2.cc", "kernels/gemm_avx2.cc", "kernels/mla_avx2.cc"],
       "include_dirs": ["kernels"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],

@@ -7,6 +7,7 @@ export * from './quant.js';
 export * from './gemm.js';
 export * from './ops.js';
 export * from './routing.js';
+export * from './attention.js';
 
 /** Which implementation runs ('reference' is the scalar oracle), what the CPU supports, pool size. */
 export function kernelInfo(): { path: KernelPathName; detected: KernelPathName; threads: number } {

@@ -100,22 +100,29 @@ test('fp32: a wrong position (RoPE restarting at 0 in decode) would be caught â€
 });
 
 for (const precision of ['fp32', 'bf16', 'fp8'] as const) {
-  test(`${precision}: a prompt's prefill is step() exactly; decode steps stay as close to step() as the precision allows`, { skip: precision !== 'fp32' && !native && 'see the failing prerequisite test' }, () => {
+  test(`${precision}: a prompt's prefill and the decode steps stay as close to step() as the precision allows (fp32: prefill exactly)`, { skip: precision !== 'fp32' && !native && 'see the failing prerequisite test' }, () => {
     const c = modelConfig('deepseek-v3-tiny', micro);
     const P = setup(c, 13, 1);
     const tokens = ids(10, c.vocab_size, 4);
     const m = new InferenceModel(c, weightsFromParams(P), precision);
     const ref = reference(c, P, tokens, precision);
-    // A fresh prompt runs the training form through the same kernels and quantised weights: identical logits.
-    const once = incremental(m, tokens, tokens.length);
-    assert.equal(relErr(once, ref), 0, `${precision}: one-shot prefill vs step()`);
-    // Decode steps use the absorbed form, whose kv_b sees the latent unquantised (as DeepSeek's absorbed decode
-    // does) where step()'s kv_b GEMM quantises it: the engine may differ from step() by about as much as step() in
-    // this precision differs from fp32 (measured: bf16 0.25% vs gap 0.34%, fp8 1.0% vs gap 1.8%), not more.
-    const inc = incremental(m, tokens, 3);
     const gap = relErr(ref, reference(c, P, tokens, 'fp32'));
+    const once = incremental(m, tokens, tokens.length);
+    const inc = incremental(m, tokens, 3);
+    const eOnce = relErr(once, ref);
     const e = relErr(inc, ref);
-    if (precision === 'fp32') assert.ok(e < 2e-5, `fp32 decode ${e}`);
-    else assert.ok(e <= 1.25 * gap && e > 0, `${precision}: engine vs step() ${e}, step() vs fp32 ${gap}`);
+    console.log(`${precision}: prefill vs step() ${eOnce}, prefill 3 + decode vs step() ${e}, step() vs fp32 ${gap}`);
+    if (precision === 'fp32') {
+      // The fp32 engine's fresh prompt runs the training form: step()'s arithmetic exactly.
+      assert.equal(eOnce, 0, 'fp32: one-shot prefill vs step()');
+      assert.ok(e < 2e-5, `fp32 decode ${e}`);
+      return;
+    }
+    // The bf16/fp8 engines attend in the native kernel over the bf16 cache (absorbed form, fp32 accumulation) for
+    // prompts and decode alike, where step() runs kv_b as a GEMM on the latent quantised in its precision (bf16: the
+    // same rounding the cache makes; fp8: 1Ã—128 E4M3 tiles): the engine may differ from step() by about as much as
+    // step() in this precision differs from fp32, not more.
+    assert.ok(eOnce <= 1.25 * gap, `${precision}: prefill vs step() ${eOnce}, step() vs fp32 ${gap}`);
+    assert.ok(e <= 1.25 * gap, `${precision}: engine vs step() ${e}, step() vs fp32 ${gap}`);
   });
 }

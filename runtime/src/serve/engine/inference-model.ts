@@ -6,7 +6,7 @@ import { isMoeLayer, type RuntimeModelConfig } from '../../model/config.js';
 import { rmsnorm } from '../../model/norm.js';
 import { alloc32 } from '../../model/tensor.js';
 import { Ffn } from './ffn.js';
-import { SequenceCache } from './kv-cache.js';
+import { SequenceCache, type KvCacheType } from './kv-cache.js';
 import { Linear, type GemmPrecision } from './linear.js';
 import { Mla, type Segment } from './mla.js';
 import { Moe, type Dispatch, type MoePlan } from './moe.js';
@@ -59,8 +59,18 @@ export class InferenceModel {
     this.head = new Linear('lm_head', c.vocab_size, d, need(w, 'lm_head.weight', c.vocab_size * d, source), headPrecision);
   }
 
-  newCache(initial = 16): SequenceCache {
-    return new SequenceCache(this.config.num_hidden_layers, this.config.kv_lora_rank, this.config.qk_rope_head_dim, initial);
+  private kvType?: KvCacheType;
+  /** How new caches store tokens: f32 in the fp32 engine (exact), else bf16; fp8 is the opt-in quarter-size cache. */
+  get kvCache(): KvCacheType {
+    return this.kvType ?? (this.precision === 'fp32' ? 'f32' : 'bf16');
+  }
+  set kvCache(t: KvCacheType) {
+    if (t !== 'f32' && t !== 'bf16' && t !== 'fp8') throw new Error(`kvCache must be f32, bf16 or fp8, got ${String(t)}`);
+    this.kvType = t;
+  }
+
+  newCache(initial = 16, type: KvCacheType = this.kvCache): SequenceCache {
+    return new SequenceCache(this.config.num_hidden_layers, this.config.kv_lora_rank, this.config.qk_rope_head_dim, initial, type);
   }
 
   /**

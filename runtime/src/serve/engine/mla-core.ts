@@ -1,6 +1,6 @@
-// The absorbed MLA core for one (token, head) over the cached positions 0..last, in float64 like the training core.
-// Kept as a small monomorphic function (typed arrays of fixed kinds, 4-way unrolled dot products) so V8 compiles it
-// to tight loops: at batch 32 this is most of a decode step on the CPU.
+// The absorbed MLA core for one (token, head) over the cached positions 0..last, in float64 like the training core:
+// the engine's attention when the native addon is not built (fp32 engine only). Kept as a small monomorphic
+// function (typed arrays of fixed kinds, 4-way unrolled dot products) so V8 compiles it to tight loops.
 
 /** Σ a[ao+r]·b[bo+r], r < n. */
 function dot(a: Float64Array, b: Float32Array, bo: number, n: number): number {
@@ -26,16 +26,19 @@ function axpy(acc: Float64Array, c: number, b: Float32Array | Float64Array, bo: 
 
 /**
  * q: the token's rotated query row (q_nope at qo, q_pe at qo+dn); kvb [H·(dn+dv), kr] with this head's k half at
- * row wk/kr; C [.., kr] and K [.., dr] the cache; writes o[oo..oo+dv). qlat, olat [kr], p [last+1] are scratch.
+ * row wk/kr; the cache's c_kv of position j at C[j·ldc ..+kr) and its k_pe at K[k0 + j·ldk ..+dr) (separate arrays:
+ * ldc = kr, ldk = dr; one f32 row cache: C = K, ldc = ldk = kr+dr, k0 = kr); writes o[oo..oo+dv). qlat, olat [kr],
+ * p [last+1] are scratch. The TypeScript fallback of the native kernel (runtime/native/kernels/mla.h).
  */
 export function attendAbsorbed(q: Float32Array, qo: number, kvb: Float64Array, wk: number, C: Float32Array, K: Float32Array, last: number,
-  kr: number, dn: number, dr: number, dv: number, scale: number, qlat: Float64Array, olat: Float64Array, qpe: Float64Array, p: Float64Array, o: Float32Array, oo: number): void {
+  kr: number, dn: number, dr: number, dv: number, scale: number, qlat: Float64Array, olat: Float64Array, qpe: Float64Array, p: Float64Array, o: Float32Array, oo: number,
+  ldc = kr, ldk = dr, k0 = 0): void {
   qlat.fill(0);
   for (let e = 0; e < dn; e++) axpy(qlat, q[qo + e], kvb, wk + e * kr, kr);
   for (let e = 0; e < dr; e++) qpe[e] = q[qo + dn + e];
   let mx = -Infinity;
   for (let j = 0; j <= last; j++) {
-    const sc = (dot(qlat, C, j * kr, kr) + dot(qpe, K, j * dr, dr)) * scale;
+    const sc = (dot(qlat, C, j * ldc, kr) + dot(qpe, K, k0 + j * ldk, dr)) * scale;
     p[j] = sc;
     if (sc > mx) mx = sc;
   }
@@ -46,7 +49,7 @@ export function attendAbsorbed(q: Float32Array, qo: number, kvb: Float64Array, w
     z += v;
   }
   olat.fill(0);
-  for (let j = 0; j <= last; j++) axpy(olat, p[j] / z, C, j * kr, kr);
+  for (let j = 0; j <= last; j++) axpy(olat, p[j] / z, C, j * ldc, kr);
   const wv = wk + dn * kr;
   for (let e = 0; e < dv; e++) {
     const wo = wv + e * kr;

@@ -3,18 +3,20 @@
 //   score(j) = (q_lat[h]·c_kv[j] + q_pe[h]·k_pe[j]) / sqrt(dn+dr)        over every cached position j ≤ i
 //   o[h]     = W_uv[h] · Σ_j p(j)·c_kv[j]                  (kv_b's v half applied once to the attended latent)
 // which equals the training form (k_nope = W_uk·c_kv, v = W_uv·c_kv per head) up to rounding. A segment of n new
-// tokens at positions [L, L+n) appends its c_kv/k_pe to the sequence's cache and attends over [0, L+n). A fresh prompt
-// (L = 0, n > 1) runs the training form instead — per-head keys and values through kv_b in the engine's precision, as
-// step() does; cheaper for long prompts (dn+dr per score instead of kv_lora_rank+dr) and step()'s exact arithmetic —
-// and still caches only c_kv and k_pe. Decode steps use the absorbed form. The cores run in float64. The projections
-// up to the core, RoPE at the cached positions and the per-head layout are the training layer's
-// (model/mla-projections.ts); the cache, the absorbed core and the prompt's use of the training core are this file's.
+// tokens at positions [L, L+n) appends its c_kv/k_pe to the sequence's cache and attends causally over [0, L+n) as
+// the cache holds them (bf16/fp8 rounded in such a cache, as DeepSeek's absorbed kernels read them). All segments of a
+// batch — decode tokens and whole prompts alike — go to the native kernel in one call (runtime/native/kernels/mla.h,
+// fp32 accumulation). Two exceptions keep the fp32 engine exact and addon-free: its fresh prompts (L = 0, n > 1) run
+// the training form — per-head keys and values through kv_b, the float64 training core, so step()'s exact logits — and
+// without the addon its decode runs the float64 TypeScript core (mla-core.ts). The projections up to the core, RoPE at
+// the cached positions and the per-head layout are the training layer's (model/mla-projections.ts).
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { fromBf16, toBf16 } from '../../model/fp8.js';
 import { gatherHead, headBuffers, mlaDims, mlaFront, scatterHead, type MlaDims, type MlaNormName, type MlaOps, type MlaProjName } from '../../model/mla-projections.js';
 import { rmsnorm } from '../../model/norm.js';
 import { alloc32, type Vec } from '../../model/tensor.js';
-import { dequantizeWeights, quantizeWeights } from '../../native/index.js';
+import { dequantizeWeights, mlaAttention, quantizeWeights, type MlaSegment } from '../../native/index.js';
+import { nativeAvailable } from '../../model/precision.js';
 import type { SequenceCache } from './kv-cache.js';
 import { Linear, type GemmPrecision } from './linear.js';
 import { coreForward } from '../../model/attention-core.js';
@@ -34,11 +36,13 @@ export class Mla {
   private readonly ops: MlaOps<{ y: Vec }>;
   /** kv_b [H·(dn+dv), kr] in the values the GEMM path would see (dequantised FP8 / rounded BF16). */
   private readonly kvb: Float64Array;
+  /** The same in float32 for the native kernel (absent without the addon: the TypeScript core runs). */
+  private readonly kvb32?: Float32Array;
   /** kv_b as a projection, for the training form of a prompt. */
   private readonly kvbLinear: Linear;
   private readonly o: Linear;
 
-  constructor(private readonly c: RuntimeModelConfig, w: ModelWeights, prefix: string, precision: GemmPrecision, source: string) {
+  constructor(private readonly c: RuntimeModelConfig, w: ModelWeights, prefix: string, private readonly precision: GemmPrecision, source: string) {
     const d = c.hidden_size;
     this.m = mlaDims(c);
     const { H, qk, kr, dr, dn, dv } = this.m;
@@ -65,6 +69,7 @@ export class Mla {
     if (precision === 'fp8') seen = dequantizeWeights(w.fp8.get(kvbName) ?? quantizeWeights(kvb32, kvbRows, kr));
     else if (precision === 'bf16') seen = Float32Array.from(kvb32, (v) => fromBf16(toBf16(v)));
     this.kvb = Float64Array.from(seen);
+    if (nativeAvailable()) this.kvb32 = seen === kvb32 ? Float32Array.from(kvb32) : seen;
     this.kvbLinear = lin('kv_b_proj', kvbRows, kr);
     this.o = lin('o_proj', d, H * dv);
   }
@@ -77,31 +82,34 @@ export class Mla {
     const f = mlaFront(this.c, this.ops, x, T, pos);
     const q = f.q as Float32Array, ckv = f.ckv as Float32Array, kpe = f.kpe as Float32Array;
 
-    // Append to the caches (the caller reserved room and advances cache.length after the last layer).
-    for (const s of segs) {
-      const L = s.cache.length;
-      const lc = s.cache.layers[layer];
-      lc.ckv.set(ckv.subarray(s.row0 * kr, (s.row0 + s.n) * kr), L * kr);
-      lc.kpe.set(kpe.subarray(s.row0 * dr, (s.row0 + s.n) * dr), L * dr);
+    // The fp32 engine's fresh prompts run the training form (step()'s exact arithmetic); every other segment appends
+    // to its cache and attends over it in the native kernel (the caller reserved room and advances cache.length
+    // after the last layer), or in the TypeScript core when the addon is not built.
+    const exact = (s: Segment): boolean => this.precision === 'fp32' && s.cache.length === 0 && s.n > 1;
+    const native: MlaSegment[] = [];
+    if (this.kvb32) {
+      for (const s of segs) if (!exact(s)) native.push({ cache: s.cache.layers[layer].rows, type: s.cache.type, L: s.cache.length, n: s.n, row0: s.row0 });
     }
-
-    const o = new Float32Array(T * H * dv);
+    const o = native.length > 0 ? mlaAttention(this.m, q, ckv, kpe, this.kvb32!, native, T) : new Float32Array(T * H * dv);
     const kvb = this.kvb;
     const qlat = new Float64Array(kr);
     const olat = new Float64Array(kr);
     const qpe = new Float64Array(dr);
+    const w = kr + dr;
     for (const s of segs) {
+      if (this.kvb32 && !exact(s)) continue;
       const L = s.cache.length;
-      if (L === 0 && s.n > 1) {
+      s.cache.write(layer, L, s.n, ckv.subarray(s.row0 * kr, (s.row0 + s.n) * kr), kpe.subarray(s.row0 * dr, (s.row0 + s.n) * dr));
+      if (exact(s)) {
         this.prompt(q, ckv, kpe, s, o);
         continue;
       }
-      const { ckv: C, kpe: K } = s.cache.layers[layer];
+      const C = s.cache.f32(layer);
       const p = new Float64Array(L + s.n);
       for (let i = 0; i < s.n; i++) {
         const t = s.row0 + i;
         for (let h = 0; h < H; h++) {
-          attendAbsorbed(q, t * H * qk + h * qk, kvb, h * (dn + dv) * kr, C, K, L + i, kr, dn, dr, dv, scale, qlat, olat, qpe, p, o, t * H * dv + h * dv);
+          attendAbsorbed(q, t * H * qk + h * qk, kvb, h * (dn + dv) * kr, C, C, L + i, kr, dn, dr, dv, scale, qlat, olat, qpe, p, o, t * H * dv + h * dv, w, w, kr);
         }
       }
     }

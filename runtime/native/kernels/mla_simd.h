@@ -1,0 +1,80 @@
+// The MLA primitives over a SIMD width, included by mla_avx2.cc and mla_avx512.cc with their ISA flags.
+// V: struct with `using R` (register), W (lanes), zero(), load(p), set1(x), fma(a, b, c), hsum(r).
+// dots: 4 query rows x 1 key row per pass, fp32 accumulators across w, horizontal sum at the end.
+// mix:  4 output rows x 2 registers of k per pass, keys streamed once per pass.
+#pragma once
+#include <cstddef>
+
+namespace moe {
+namespace mla {
+namespace simd {
+
+template <class V, int MR>
+static inline void dots_rows(const float* Q, size_t ldq, const float* K, size_t ldk, size_t N, size_t w, float* S, size_t lds) {
+  constexpr size_t W = V::W;
+  const size_t wv = w - w % W;
+  for (size_t j = 0; j < N; ++j) {
+    const float* k = K + j * ldk;
+    typename V::R acc[MR];
+    for (int i = 0; i < MR; ++i) acc[i] = V::zero();
+    for (size_t c = 0; c < wv; c += W) {
+      typename V::R kv = V::load(k + c);
+      for (int i = 0; i < MR; ++i) acc[i] = V::fma(V::load(Q + i * ldq + c), kv, acc[i]);
+    }
+    for (int i = 0; i < MR; ++i) {
+      float s = V::hsum(acc[i]);
+      for (size_t c = wv; c < w; ++c) s += Q[i * ldq + c] * k[c];
+      S[i * lds + j] = s;
+    }
+  }
+}
+
+template <class V>
+static void dots(const float* Q, size_t ldq, size_t m, const float* K, size_t ldk, size_t N, size_t w, float* S, size_t lds) {
+  size_t r = 0;
+  for (; r + 4 <= m; r += 4) dots_rows<V, 4>(Q + r * ldq, ldq, K, ldk, N, w, S + r * lds, lds);
+  for (; r + 2 <= m; r += 2) dots_rows<V, 2>(Q + r * ldq, ldq, K, ldk, N, w, S + r * lds, lds);
+  for (; r < m; ++r) dots_rows<V, 1>(Q + r * ldq, ldq, K, ldk, N, w, S + r * lds, lds);
+}
+
+template <class V, int MR, int NV>
+static inline void mix_block(const float* P, size_t lds, const float* K, size_t ldk, size_t N, float* O, size_t ldo) {
+  typename V::R acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  for (size_t j = 0; j < N; ++j) {
+    typename V::R kv[NV];
+    for (int v = 0; v < NV; ++v) kv[v] = V::load(K + j * ldk + v * V::W);
+    for (int i = 0; i < MR; ++i) {
+      typename V::R p = V::set1(P[i * lds + j]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(p, kv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) V::store(O + i * ldo + v * V::W, acc[i][v]);
+}
+
+template <class V, int MR>
+static inline void mix_rows(const float* P, size_t lds, const float* K, size_t ldk, size_t N, size_t k, float* O, size_t ldo) {
+  constexpr size_t W = V::W;
+  size_t c = 0;
+  for (; c + 2 * W <= k; c += 2 * W) mix_block<V, MR, 2>(P, lds, K + c, ldk, N, O + c, ldo);
+  for (; c + W <= k; c += W) mix_block<V, MR, 1>(P, lds, K + c, ldk, N, O + c, ldo);
+  for (; c < k; ++c)
+    for (int i = 0; i < MR; ++i) {
+      float s = 0;
+      for (size_t j = 0; j < N; ++j) s += P[i * lds + j] * K[j * ldk + c];
+      O[i * ldo + c] = s;
+    }
+}
+
+template <class V>
+static void mix(const float* P, size_t lds, size_t m, const float* K, size_t ldk, size_t N, size_t k, float* O, size_t ldo) {
+  size_t r = 0;
+  for (; r + 4 <= m; r += 4) mix_rows<V, 4>(P + r * lds, lds, K, ldk, N, k, O + r * ldo, ldo);
+  for (; r < m; ++r) mix_rows<V, 1>(P + r * lds, lds, K, ldk, N, k, O + r * ldo, ldo);
+}
+
+}  // namespace simd
+}  // namespace mla
+}  // namespace moe
