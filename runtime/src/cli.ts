@@ -18,6 +18,7 @@ import { writeExport } from './checkpoint/export.js';
 import { readWeights, STATE_FILE } from './train/state.js';
 import { modelConfig } from './model/config.js';
 import { settingsFromPlan } from './train/plan.js';
+import { SFT_DEFAULTS, validateSft } from './train/sft.js';
 import { RankEnv, TrainEnv, parsePlanDocument, type PodPlanDocument } from '../../operator/contract/index.js';
 import { SERVE_USAGE } from './serve/http/usage.js';
 import { EVAL_USAGE } from './eval/usage.js';
@@ -26,6 +27,9 @@ const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
             [--seq-len S] [--lr X] [--warmup N] [--seed N] [--checkpoint-every N] [--keep K] [--gamma X] [--alpha X]
             [--mtp-lambda X] [--metrics-port P] [--json] [--model-overrides JSON] [--tokenizer bytes|bpe]
+            [--mode pretrain|sft] [--epochs N] [--packing true|false] [--held-out PATH]
+            (sft: --data is chat JSONL, {"messages": [{"role", "content"}]} a line; start from a checkpoint with
+            MOE_INIT_URI=<run or step folder>; steps = min(--steps, the epochs over the packed data))
   generate  --run-dir DIR --prompt TEXT [--tokens N]
   export    --run-dir DIR --out DIR [--fp8-blocks whole|release]
             (DeepSeek's FP8 layout from the latest checkpoint, readable by transformers; partial 128×128 blocks in
@@ -67,6 +71,25 @@ function readPlan(): PodPlanDocument | undefined {
   return parsePlanDocument(text, `${TrainEnv.plan}=${file}`);
 }
 
+/** --mode sft and its flags over the plan's training.sft (train/sft.ts); pretrain drops them. */
+function sftFlags(v: { mode?: string; epochs?: string; packing?: string; 'held-out'?: string }, base: TrainOptions): Pick<TrainOptions, 'sft'> {
+  const mode = v.mode ?? (base.sft ? 'sft' : 'pretrain');
+  if (mode !== 'pretrain' && mode !== 'sft') throw new Error(`--mode must be pretrain or sft, got ${mode}`);
+  if (mode === 'pretrain') {
+    if (v.epochs ?? v.packing ?? v['held-out']) throw new Error('--epochs, --packing and --held-out are SFT flags: add --mode sft');
+    return { sft: undefined };
+  }
+  if (v.packing !== undefined && v.packing !== 'true' && v.packing !== 'false') throw new Error(`--packing must be true or false, got ${v.packing}`);
+  const heldOutPath = v['held-out'] ?? base.sft?.heldOutPath;
+  return {
+    sft: validateSft({
+      epochs: num(v.epochs, '--epochs', base.sft?.epochs ?? SFT_DEFAULTS.epochs),
+      packing: v.packing === undefined ? base.sft?.packing ?? SFT_DEFAULTS.packing : v.packing === 'true',
+      ...(heldOutPath ? { heldOutPath } : {}),
+    }),
+  };
+}
+
 async function train(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -76,6 +99,7 @@ async function train(argv: string[]): Promise<void> {
       warmup: { type: 'string' }, seed: { type: 'string' }, 'checkpoint-every': { type: 'string' }, keep: { type: 'string' },
       gamma: { type: 'string' }, alpha: { type: 'string' }, 'mtp-lambda': { type: 'string' }, 'metrics-port': { type: 'string' },
       json: { type: 'boolean' }, 'model-overrides': { type: 'string' }, tokenizer: { type: 'string' },
+      mode: { type: 'string' }, epochs: { type: 'string' }, packing: { type: 'string' }, 'held-out': { type: 'string' },
     },
   });
   // A pod of a multi-rank job: the distributed entrypoint takes everything from MOE_PLAN and the pod contract.
@@ -113,6 +137,7 @@ async function train(argv: string[]): Promise<void> {
     gamma: num(values.gamma, '--gamma', base.gamma),
     alpha: num(values.alpha, '--alpha', base.alpha),
     mtpLambda: num(values['mtp-lambda'], '--mtp-lambda', base.mtpLambda),
+    ...sftFlags(values, base),
   });
   const tty = process.stderr.isTTY && !values.json;
   const log = winston.createLogger({ level: 'info', format: winston.format.combine(winston.format.timestamp(), winston.format.json()), transports: [new winston.transports.Console({ stderrLevels: [] })] });
@@ -138,14 +163,16 @@ async function train(argv: string[]): Promise<void> {
     await runTraining(opts, dataPath, runDir, {
       info,
       warn: (m) => (tty ? process.stderr.write(`\nwarning: ${m}\n`) : log.warn(m)),
-      onStep(m) {
+      onStep(m, t) {
         const tps = m.tokens / m.seconds;
         ema = ema === 0 ? tps : 0.9 * ema + 0.1 * tps;
         if (tty) {
           const w = 30;
-          const done = Math.round((w * m.step) / opts.steps);
-          const eta = ((opts.steps - m.step) * opts.batch * opts.seqLen) / ema;
-          process.stderr.write(`\r[${'#'.repeat(done)}${'-'.repeat(w - done)}] step ${m.step}/${opts.steps} loss ${m.mainLoss.toFixed(4)} ${ema.toFixed(0)} tok/s ETA ${Math.round(eta)}s   `);
+          // SFT's run may be shorter than --steps (its epochs): the trainer's options hold the run's length.
+          const steps = t.options.steps;
+          const done = Math.round((w * m.step) / steps);
+          const eta = ((steps - m.step) * opts.batch * opts.seqLen) / ema;
+          process.stderr.write(`\r[${'#'.repeat(done)}${'-'.repeat(w - done)}] step ${m.step}/${steps} loss ${m.mainLoss.toFixed(4)} ${ema.toFixed(0)} tok/s ETA ${Math.round(eta)}s   `);
         } else log.info('step', { step: m.step, loss: m.loss, mainLoss: m.mainLoss, mtpLoss: m.mtpLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: Math.round(tps) });
       },
     });

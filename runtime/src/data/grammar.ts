@@ -44,3 +44,33 @@ export function syntheticCorpus(seed: number, bytes: number): string {
   }
   return paras.join('\n\n') + '\n';
 }
+
+/**
+ * `n` conversations in the corpus's language (SFT's example data, chat JSONL objects): sums ("what do three and two
+ * make?" → "three and two make five."), repetition ("repeat: <sentence>" → the sentence) and a scene's closing line,
+ * some with a system turn. Same seed → same conversations.
+ */
+export function syntheticChat(seed: number, n: number): { messages: { role: 'system' | 'user' | 'assistant'; content: string }[] }[] {
+  const rng = new Rng(seed);
+  const out: { messages: { role: 'system' | 'user' | 'assistant'; content: string }[] }[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = rng.int(3);
+    let user: string, answer: string;
+    if (kind === 0) {
+      const a = rng.int(6), b = rng.int(5);
+      user = `what do ${NUM[a]} and ${NUM[b]} make?`;
+      answer = `${NUM[a]} and ${NUM[b]} make ${NUM[a + b]}.`;
+    } else if (kind === 1) {
+      answer = sentence(rng);
+      user = `repeat: ${answer}`;
+    } else {
+      user = `how does the story of the ${pick(rng, NOUN)} end?`;
+      answer = 'that is the end of the story.';
+    }
+    const messages: { role: 'system' | 'user' | 'assistant'; content: string }[] = [];
+    if (rng.int(4) === 0) messages.push({ role: 'system', content: 'answer in one sentence.' });
+    messages.push({ role: 'user', content: user }, { role: 'assistant', content: answer });
+    out.push({ messages });
+  }
+  return out;
+}

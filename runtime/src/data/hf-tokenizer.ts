@@ -241,7 +241,7 @@ export function hfTokenizerFromJSON(j: Json): Tokenizer & { added: AddedToken[] 
 /** A tokenizer.json that HuggingFace `tokenizers` loads and that encodes exactly as `t` (our bytes or BPE tokenizer). */
 export function toHfTokenizerJSON(t: Tokenizer): Json {
   if (t.kind === 'hf') return t.toJSON() as Json;
-  const own = t.toJSON() as { merges?: [number, number][] };
+  const own = t.toJSON() as { merges?: [number, number][]; special?: string[] };
   const merges = own.merges ?? [];
   const tokens = Array.from({ length: 256 }, (_, b) => BYTE_CHAR[b]);
   for (const [a, b] of merges) tokens.push(tokens[a] + tokens[b]);
@@ -256,7 +256,10 @@ export function toHfTokenizerJSON(t: Tokenizer): Json {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [],
+    // Our special tokens (tokenizer.ts withChatTokens) follow the base vocabulary, as HuggingFace's added tokens.
+    added_tokens: (own.special ?? []).map((content, i) => ({
+      id: tokens.length + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    })),
     normalizer: null,
     pre_tokenizer: {
       type: 'Sequence',

@@ -2,6 +2,7 @@
 import { ADAMW_DEFAULTS, type AdamWConfig } from './adamw.js';
 import type { Precision } from '../model/precision.js';
 import type { RuntimeModelConfig } from '../model/config.js';
+import type { SftOptions } from './sft.js';
 
 export interface TrainOptions {
   preset: string;
@@ -24,6 +25,8 @@ export interface TrainOptions {
   mtpLambda: number;
   checkpointEvery: number;
   keep: number;
+  /** Supervised fine-tuning on chat data (training.mode sft, train/sft.ts); absent: pre-training on text. */
+  sft?: SftOptions;
 }
 
 export function defaultTrainOptions(over: Partial<TrainOptions> = {}): TrainOptions {

@@ -3,6 +3,7 @@
 // {dir, intervalSteps, keep}}. Pure; the CLI reads the file. Fields absent from the document keep the given defaults.
 import type { PodPlanDocument } from '../../../operator/contract/index.js';
 import type { TrainOptions } from './options.js';
+import { SFT_DEFAULTS } from './sft.js';
 
 export interface PlanSettings {
   options: TrainOptions;
@@ -53,6 +54,14 @@ export function settingsFromPlan(doc: PodPlanDocument, base: TrainOptions): Plan
     keep: doc.checkpoint?.keep ?? base.keep,
   };
   if (doc.data?.format === 'tokens') throw new Error('MOE_PLAN data.format tokens: this runtime reads text (jsonl or files); token files are not supported yet');
+  const mode = t.mode ?? 'pretrain';
+  if (mode === 'sft') {
+    if (doc.data?.format !== 'chat') throw new Error(`MOE_PLAN training.mode sft needs data.format chat, got ${String(doc.data?.format)}`);
+    const heldOutPath = localPath(doc.data.heldOutUri, 'data.heldOutUri');
+    options.sft = { epochs: t.sft?.epochs ?? SFT_DEFAULTS.epochs, packing: t.sft?.packing ?? SFT_DEFAULTS.packing, ...(heldOutPath ? { heldOutPath } : {}) };
+  } else if (mode === 'pretrain' && doc.data?.format === 'chat') {
+    throw new Error('MOE_PLAN data.format chat is read by training.mode sft; pre-training reads jsonl text');
+  }
   return {
     options,
     dataPath: doc.data?.format === 'synthetic' || doc.data?.format === undefined ? undefined : localPath(doc.data?.uri, 'data.uri'),

@@ -8,7 +8,9 @@ import { BackgroundSaver, setAsideCheckpoints } from '../checkpoint/checkpoint-d
 import { startSpec } from '../checkpoint/resume.js';
 import { findResume, initWeights } from './start.js';
 import { joinDocuments, readDocuments } from '../data/corpus.js';
-import { byteTokenizer, tokenizerFromJSON } from '../data/tokenizer.js';
+import { byteTokenizer, tokenizerFromJSON, withChatTokens, type Tokenizer } from '../data/tokenizer.js';
+import { checkpointTokenizer } from '../post/start.js';
+import { chatLayout, heldOutLoss, sftData } from './sft.js';
 import { bpeTokenizer, trainBpe } from '../data/bpe.js';
 import { modelConfig } from '../model/config.js';
 import { restore, snapshot } from './state.js';
@@ -31,21 +33,32 @@ const gTps = new client.Gauge({ name: 'moe_train_tokens_per_second', help: 'Trai
 const gStep = new client.Gauge({ name: 'moe_train_step', help: 'Steps completed', registers: [reg] });
 const gLoad = new client.Gauge({ name: 'moe_expert_load_tokens', help: 'Tokens routed to each expert in the last step', labelNames: ['layer', 'expert'], registers: [reg] });
 const gSpread = new client.Gauge({ name: 'moe_router_bias_spread', help: 'max − min of the routers\u2019 correction bias', registers: [reg] });
+const gHeldOut = new client.Gauge({ name: 'moe_train_held_out_loss', help: 'SFT: mean cross-entropy over the held-out assistant tokens', registers: [reg] });
 const hCkpt = new client.Histogram({ name: 'moe_checkpoint_seconds', help: 'Checkpoint write duration', buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: [reg] });
 
 export async function runTraining(opts: TrainOptions, dataPath: string, runDir: string, hooks: RunHooks,
   env: NodeJS.ProcessEnv = process.env): Promise<Trainer> {
   mkdirSync(runDir, { recursive: true });
-  const text = joinDocuments(readDocuments(dataPath));
+  const text = opts.sft ? undefined : joinDocuments(readDocuments(dataPath));
   const spec = startSpec(env, runDir);
   const ck = findResume(spec, hooks.warn);
   const aside = spec.resume ? undefined : setAsideCheckpoints(runDir);
   if (aside) hooks.warn(`resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}`);
-  // The tokenizer saved with the run wins; a new BPE run trains one (deterministically) up to vocab_size.
+  // The tokenizer saved with the run wins, then (fine-tuning) the initial checkpoint's; a new BPE run trains one
+  // (deterministically) up to vocab_size. The chat template's special tokens get ids when the vocabulary has room.
   const saved = ck?.files.get('tokenizer.json');
-  const tokenizer = saved ? tokenizerFromJSON(JSON.parse(Buffer.from(saved).toString('utf8'))) : opts.tokenizer === 'bpe' ? bpeTokenizer(trainBpe(text, modelConfig(opts.preset, opts.overrides).vocab_size)) : byteTokenizer;
+  const vocab = modelConfig(opts.preset, opts.overrides).vocab_size;
+  const fresh = (): Tokenizer => (opts.sft && spec.init && checkpointTokenizer(spec.init.path))
+    || (opts.tokenizer === 'bpe' ? bpeTokenizer(trainBpe(text ?? '', vocab)) : byteTokenizer);
+  const tokenizer = saved ? tokenizerFromJSON(JSON.parse(Buffer.from(saved).toString('utf8'))) : withChatTokens(fresh(), vocab);
   if (tokenizer.kind !== opts.tokenizer) throw new Error(`${runDir} was trained with the ${tokenizer.kind} tokenizer; pass --tokenizer ${tokenizer.kind} or use a new --run-dir`);
-  const t = new Trainer(opts, tokenizer, tokenizer.encode(text));
+  const sft = opts.sft ? sftData(opts, opts.sft, modelConfig(opts.preset, opts.overrides), tokenizer, dataPath) : undefined;
+  if (sft) {
+    opts = sft.options;
+    hooks.info('sft data', { conversations: sft.batches.samples.length, windowsPerEpoch: sft.batches.windowsOf(0).length, epochSteps: sft.epochSteps, steps: opts.steps });
+  }
+  const t = new Trainer(opts, tokenizer, sft ? sft.batches : tokenizer.encode(text!));
+  const heldOut = (): number | undefined => sft?.heldOut && opts.sft ? heldOutLoss(t, sft.heldOut, chatLayout(opts, opts.sft, t.config), opts.batch) : undefined;
   writeFileSync(path.join(runDir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
   if (ck) {
     restore(t, ck.files);
@@ -55,11 +68,19 @@ export async function runTraining(opts: TrainOptions, dataPath: string, runDir: 
     hooks.info(`initialised weights from ${from.dir}`, { fromStep: from.step, writerRanks: from.writers });
   }
   writeFileSync(path.join(runDir, 'train.json'), JSON.stringify(opts, null, 2));
+  const metricsFile = path.join(runDir, 'metrics.jsonl');
+  const logHeldOut = (): void => {
+    const h = heldOut();
+    if (h === undefined) return;
+    gHeldOut.set(h);
+    appendFileSync(metricsFile, JSON.stringify({ step: t.step, heldOutLoss: h }) + '\n');
+    hooks.info('held-out loss', { step: t.step, heldOutLoss: Number(h.toFixed(4)) });
+  };
+  logHeldOut();
   const saver = new BackgroundSaver(runDir, opts.keep, (step, dir, s) => {
     hCkpt.observe(s);
     hooks.info('checkpoint written', { step, dir, seconds: Number(s.toFixed(3)) });
   }, (e) => hooks.warn(`checkpoint failed: ${e.message}`));
-  const metricsFile = path.join(runDir, 'metrics.jsonl');
   while (t.step < opts.steps) {
     const m = t.trainStep();
     const tps = m.tokens / m.seconds;
@@ -71,7 +92,10 @@ export async function runTraining(opts: TrainOptions, dataPath: string, runDir: 
     const logLoad = m.step % 10 === 0 || m.step === opts.steps;
     appendFileSync(metricsFile, JSON.stringify({ step: m.step, loss: m.loss, mainLoss: m.mainLoss, mtpLoss: m.mtpLoss, balance: m.balance, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: tps, precision: opts.precision, biasSpread: m.biasSpread, ...(logLoad ? { expertLoad: m.expertLoad } : {}) }) + '\n');
     hooks.onStep?.(m, t);
-    if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) void saver.save(m.step, snapshot(t));
+    if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) {
+      void saver.save(m.step, snapshot(t));
+      logHeldOut();
+    }
     // Let finished saves report and the metrics endpoint answer between steps.
     await new Promise((r) => setImmediate(r));
   }

@@ -19,7 +19,7 @@ test('a streaming chat completion is SSE chunks ending in [DONE] whose text equa
   assert.equal(plain.json.choices[0].message.role, 'assistant');
   assert.equal(plain.json.choices[0].finish_reason, 'length');
   assert.equal(plain.json.usage.completion_tokens, 24);
-  const prompt = '<|system|>\nYou are terse.\n<|user|>\nTell me a fable.\n<|assistant|>\n';
+  const prompt = '<｜begin▁of▁sentence｜>You are terse.<｜User｜>Tell me a fable.<｜Assistant｜>';
   assert.equal(plain.json.usage.prompt_tokens, Buffer.byteLength(prompt));
   assert.equal(plain.json.usage.total_tokens, plain.json.usage.prompt_tokens + 24);
 

@@ -7,7 +7,8 @@
 // error event and a non-streaming request with 502; idle upstreams time out, so nothing hangs.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Tokenizer } from '../../data/tokenizer.js';
+import { specialId, type Tokenizer } from '../../data/tokenizer.js';
+import { CHAT_TOKENS } from '../../data/chat-template.js';
 import type { FinishReason, TokenLogprob } from '../engine/types.js';
 import { readJson, DEFAULT_BODY_LIMIT } from './body.js';
 import { ApiError, invalidField, notFound, overloaded, sendJson, unavailable, upstreamFailed } from './errors.js';
@@ -44,6 +45,7 @@ export function createRouter(o: RouterOptions): HttpServer {
   const idleTimeoutMs = o.idleTimeoutMs ?? 120_000;
   const limit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const bytes = tokenBytesTable(o.tokenizer);
+  const eos = specialId(o.tokenizer, CHAT_TOKENS.eos);
   const formatter = new LogprobFormatter(bytes);
   let inFlight = 0;
   let waiting = 0;
@@ -101,12 +103,14 @@ export function createRouter(o: RouterOptions): HttpServer {
       waiting++;
       let up;
       try {
-        up = await openGeneration({ table: o.routes.current(), balancer, id: meta.id, promptIds: ids, params: { maxTokens: pr.maxTokens, temperature: pr.temperature, topP: pr.topP, seed: pr.seed, stopTokenIds: [] }, ...(want ? { logprobs: want } : {}), signal, idleTimeoutMs, log: o.log });
+        up = await openGeneration({ table: o.routes.current(), balancer, id: meta.id, promptIds: ids, params: { maxTokens: pr.maxTokens, temperature: pr.temperature, topP: pr.topP, seed: pr.seed, stopTokenIds: pr.kind === 'chat' && eos !== undefined ? [eos] : [] }, ...(want ? { logprobs: want } : {}), signal, idleTimeoutMs, log: o.log });
       } finally {
         waiting--;
       }
       const sink: ResponseSink = pr.stream ? new SseSink(res, meta, pr.includeUsage) : new JsonSink(res, meta);
-      const stop = new StopMatcher(pr.stop);
+      // A chat answer ends at the template's end-of-sentence (its token stops the engine when the vocabulary has it),
+      // which the text leaves out.
+      const stop = new StopMatcher(pr.kind === 'chat' ? [...pr.stop, CHAT_TOKENS.eos] : pr.stop);
       let tokens = 0;
       let finish: FinishReason | undefined;
       let echoed = !pr.echo;
