@@ -2,10 +2,7 @@
 // the weights to initialise from (router biases included; fresh optimizer, step 0, data from the start). Init reads
 // single-process and sharded checkpoints of any layout (dist/shard-reader.ts). A source with checkpoints of which
 // none is usable is an error naming each one's fault, never a silent start from step 0.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { StartSpec } from '../checkpoint/resume.js';
-import { tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
 import { CheckpointAbort, readVerified as readStep, stepsAt } from '../checkpoint/checkpoint-dirs.js';
 import { copyBuffer, copyRange, openIndex, readVerified } from '../checkpoint/shard-reader.js';
 import type { Trainer } from './trainer.js';
@@ -53,14 +50,4 @@ export function initWeights(t: Trainer, init: NonNullable<StartSpec['init']>, wa
     }
   }
   throw new Error(`init from ${init.origin}: no usable checkpoint: ${reasons.join('; ') || 'there is none (expected a run folder with checkpoints/, or a step-N folder)'}`);
-}
-
-/** tokenizer.json of the newest step under `p` (a run folder or a step folder), if it has one: a fine-tuning run
- *  encodes as the model it starts from did. */
-export function checkpointTokenizer(p: string): Tokenizer | undefined {
-  for (const s of stepsAt(p)) {
-    const f = path.join(s.dir, 'tokenizer.json');
-    if (existsSync(f)) return tokenizerFromJSON(JSON.parse(readFileSync(f, 'utf8')));
-  }
-  return undefined;
 }
