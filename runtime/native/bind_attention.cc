@@ -72,12 +72,13 @@ NAN_METHOD(MlaAttention) {
       break;
     }
     next_row = row0 + n;
-    const KvType t = kv_type(a, types[i], "types" + at);
+    // Read the element before any check can throw: V8 calls with an exception pending would drop it.
     Nan::MaybeLocal<v8::Value> mv = Nan::Get(arr, static_cast<uint32_t>(i));
     if (mv.IsEmpty()) {
       a.fail("caches" + at + " could not be read");
       break;
     }
+    const KvType t = kv_type(a, types[i], "types" + at);
     uint8_t* c = cache_arg(a, mv.ToLocalChecked(), "caches" + at, L + n, kv_row_bytes(t, kr, dr));
     seqs[i] = {c, t, L, n, row0};
   }
@@ -95,7 +96,7 @@ NAN_METHOD(MlaAttention) {
   });
 }
 
-// kvWrite(cache, type, kr, dr, pos, n, ckv [n*kr], kpe [n*dr]): encodes rows [pos, pos+n).
+// kvWrite(cache, type, kr, dr, pos, n, ckv [n*kr], kpe [n*dr], cb?): encodes rows [pos, pos+n).
 NAN_METHOD(KvWrite) {
   Args a(info, "kvWrite");
   const size_t kr = a.size(2, "kr"), dr = a.size(3, "dr"), pos = a.size(4, "pos"), n = a.size(5, "n");
@@ -105,10 +106,13 @@ NAN_METHOD(KvWrite) {
   const size_t rb = kv_row_bytes(t, kr, dr);
   uint8_t* c = cache_arg(a, info[0], "cache", pos + n, rb);
   if (!a.ok()) return;
-  kv_encode_rows(t, ckv, kpe, n, kr, dr, c + pos * rb);
+  run_or_queue(info, 8, "kvWrite", [=] {
+    kv_encode_rows(t, ckv, kpe, n, kr, dr, c + pos * rb);
+    return std::string();
+  });
 }
 
-// kvRead(cache, type, kr, dr, pos, n, out [n*(kr+dr)]): decodes rows [pos, pos+n) as c_kv | k_pe per row.
+// kvRead(cache, type, kr, dr, pos, n, out [n*(kr+dr)], cb?): decodes rows [pos, pos+n) as c_kv | k_pe per row.
 NAN_METHOD(KvRead) {
   Args a(info, "kvRead");
   const size_t kr = a.size(2, "kr"), dr = a.size(3, "dr"), pos = a.size(4, "pos"), n = a.size(5, "n");
@@ -117,7 +121,10 @@ NAN_METHOD(KvRead) {
   const size_t rb = kv_row_bytes(t, kr, dr);
   const uint8_t* c = cache_arg(a, info[0], "cache", pos + n, rb);
   if (!a.ok()) return;
-  kv_decode_rows(t, c + pos * rb, n, kr, dr, out);
+  run_or_queue(info, 7, "kvRead", [=] {
+    kv_decode_rows(t, c + pos * rb, n, kr, dr, out);
+    return std::string();
+  });
 }
 
 }  // namespace bind

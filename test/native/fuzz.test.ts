@@ -40,20 +40,27 @@ const VALID: Record<string, () => unknown[]> = {
   dispatchBackward: () => [f32(12), i32(4), 2, 2, 3, f32(6)],
   combine: () => [f32(12), f32(4), i32(4), 2, 2, 3, f32(6)],
   combineBackward: () => [f32(6), f32(12), f32(4), i32(4), 2, 2, 3, f32(12), f32(4)],
+  // T=2, H=1, dn=dr=dv=2, kr=4; one sequence at L=1 with n=2 new rows in an f32 cache of 3 rows x 24 bytes.
+  mlaAttention: () => [f32(8), f32(8), f32(4), f32(16), [u8(72)], Int32Array.of(0), Int32Array.of(1), Int32Array.of(2), Int32Array.of(0), 2, 1, 2, 2, 2, 4, 0.5, f32(4)],
+  kvWrite: () => [u8(72), 0, 4, 2, 1, 2, f32(8), f32(4)],
+  kvRead: () => [u8(36), 2, 4, 2, 1, 2, f32(12)],
 };
+// Cache arguments may be longer than needed (capacity grows by doubling): only shorter ones are wrong.
+const GROWABLE: Record<string, number[]> = { kvWrite: [0], kvRead: [0] };
 // Number arguments that are real values rather than sizes (negative or fractional may be valid).
-const REAL: Record<string, number[]> = { rmsnorm: [4], rope: [5], route: [7], routeBackward: [6] };
+const REAL: Record<string, number[]> = { rmsnorm: [4], rope: [5], route: [7], routeBackward: [6], mlaAttention: [15] };
 // Int32 arguments whose contents are indices or offsets.
 const INDEX_ARGS: Array<[string, number]> = [
   ['routeBackward', 1], ['dispatchPlan', 0], ['dispatchRows', 3], ['dispatchBackward', 1], ['combine', 2], ['combineBackward', 3], ['fp8GemmGrouped', 4],
-  ['fp8GemmGroupedPacked', 4],
+  ['fp8GemmGroupedPacked', 4], ['mlaAttention', 6], ['mlaAttention', 7], ['mlaAttention', 8], ['mlaAttention', 5],
 ];
 
 function mutations(name: string, i: number, v: unknown): unknown[] {
   const common = ['x', null, undefined, {}, [1, 2]];
   if (ArrayBuffer.isView(v)) {
     const n = (v as unknown as { length: number }).length;
-    return [...common, 3, new Int8Array(n), new Float64Array(n), new (v.constructor as new (k: number) => unknown)(n + 1)];
+    const other = (GROWABLE[name] ?? []).includes(i) ? n - 1 : n + 1;
+    return [...common, 3, new Int8Array(n), new Float64Array(n), new (v.constructor as new (k: number) => unknown)(other)];
   }
   if (typeof v === 'boolean') return [...common, 1];
   if ((REAL[name] ?? []).includes(i)) return [...common, NaN, Infinity, -Infinity, f32(1)];
