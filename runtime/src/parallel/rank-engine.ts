@@ -1,6 +1,7 @@
 // Builds one rank's engine from a layout (I/O wiring shared by main.ts, the tests' worker and the benchmark): the
 // placement, a trainer holding only this rank's parameters, the Gloo groups (pipeline, expert all-to-all, and one
 // per holder set), and the pipeline or data-parallel engine over them.
+import type { BatchSource } from '../data/sampler.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { modelConfig } from '../model/config.js';
 import { alloc32 } from '../model/tensor.js';
@@ -87,7 +88,8 @@ export async function connectEngineGroups(dist: Dist, pl: ParamPlacement, ep?: E
 export interface EngineSpec {
   options: TrainOptions;
   tokenizer: Tokenizer;
-  tokens: Int32Array;
+  /** The token stream (pre-training's window sampler) or a batch source (GRPO's prompt sampler). */
+  tokens: Int32Array | BatchSource;
   layout: DistLayout;
   /** The plan's rank table (default: the planner's order for the layout). */
   table?: RankTableLike;

@@ -18,7 +18,7 @@ import type { StepMetrics, Trainer } from '../../../runtime/src/train/trainer.js
 import { PipelineTrainer } from '../../../runtime/src/parallel/pp-trainer.js';
 import type { Precision } from '../../../runtime/src/model/precision.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
-import { fixtureOptions, fixtureTokens } from './train-fixture.js';
+import { fixtureData, fixtureOptions } from './train-fixture.js';
 
 const scenario = process.argv[2] ?? 'collectives';
 const env = readDistEnv(process.env);
@@ -98,6 +98,8 @@ interface TrainSpec {
   pp?: number; epSize?: number; schedule?: ScheduleName; microBatches?: number; ep?: EpOptions;
   /** DualPipe's paired chunks interleaved (default: the engine's, on). */
   overlap?: boolean;
+  /** SFT's masked chat batches (train-fixture.ts fixtureChat) instead of text windows. */
+  sft?: 'packed' | 'padded';
 }
 
 /** The plan-order layout of a test run over `size` ranks. */
@@ -110,7 +112,7 @@ function layoutOf(spec: TrainSpec): DistLayout {
 
 async function engineFor(spec: TrainSpec) {
   return startEngine(dist, {
-    options: fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers ?? 2), tokenizer: byteTokenizer, tokens: fixtureTokens(),
+    options: fixtureOptions(spec.precision, spec.steps, spec.batch, spec.layers ?? 2), tokenizer: byteTokenizer, tokens: fixtureData(spec.sft),
     layout: layoutOf(spec), ...(spec.ep ? { ep: spec.ep } : {}), ...(spec.overlap !== undefined ? { overlap: spec.overlap } : {}),
   });
 }
