@@ -29,6 +29,17 @@ export interface PlanDocument {
   };
   /** The report ConfigMap rank 0 patches (configmaps.ts, reports.ts). */
   report: { configMap: string; namespace: string };
+  /**
+   * training.mode grpo with judge rewards: each judge InferenceDeployment (by name) resolved to its router Service's
+   * OpenAI base URL and served model name (controllers/mtj/judges.ts); absent otherwise.
+   */
+  judges?: Record<string, JudgeEndpoint>;
+}
+
+/** An OpenAI-compatible endpoint: base URL ending in /v1, and the model name to send. */
+export interface JudgeEndpoint {
+  baseUrl: string;
+  model: string;
 }
 
 /**
@@ -47,6 +58,7 @@ export interface PodPlanDocument {
   data?: PlanDocument['data'];
   checkpoint?: Partial<PlanDocument['checkpoint']>;
   report?: Partial<PlanDocument['report']>;
+  judges?: Record<string, JudgeEndpoint>;
 }
 
 export const formatPlanDocument = (doc: PlanDocument): string => JSON.stringify(doc);
@@ -104,5 +116,12 @@ export function parsePlanDocument(text: string, source: string): PodPlanDocument
   present(par, source, 'plan.parallelism', ['pipeline', 'expert', 'data']);
   present(par?.pipeline, source, 'plan.parallelism.pipeline', ['stages', 'schedule', 'microBatches']);
   present(doc.plan?.rankTable, source, 'plan.rankTable', ['pp', 'ep', 'dp', 'tp']);
+  if (doc.judges !== undefined) {
+    for (const [name, j] of Object.entries(object(doc.judges, source, 'judges'))) {
+      object(j, source, at('judges', name));
+      string((j as Fields).baseUrl, source, at(at('judges', name), 'baseUrl'));
+      string((j as Fields).model, source, at(at('judges', name), 'model'));
+    }
+  }
   return doc;
 }

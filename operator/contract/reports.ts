@@ -12,7 +12,27 @@ export interface ProgressReport {
   tokens: number;
   loss: number;
   tokensPerSecond: number;
+  /** training.mode grpo: the step's rollouts (runtime/src/post). */
+  grpo?: GrpoProgress;
 }
+
+/** A GRPO step: reward mean and spread, KL to the reference, response length, groups with signal, failed rewards. */
+export interface GrpoProgress {
+  rewardMean: number;
+  rewardStd: number;
+  kl: number;
+  responseLength: number;
+  /** Fraction of groups whose rewards are not all equal. */
+  signalFraction: number;
+  /** Reward evaluations that threw or timed out (each scored 0). */
+  rewardErrors: number;
+  /** When judge calls failed: how many of how many, and the judge's URL with the last error. */
+  judgeFailures?: number;
+  judgeCalls?: number;
+  judgeError?: { url: string; error: string };
+}
+
+export const GRPO_PROGRESS_FIELDS = ['rewardMean', 'rewardStd', 'kl', 'responseLength', 'signalFraction', 'rewardErrors', 'judgeFailures', 'judgeCalls'] as const;
 
 /** Rank 0 once a checkpoint is committed: its step and where it is, as the pod sees it (file://...). */
 export interface CheckpointReport {
@@ -28,6 +48,15 @@ export interface LoadReport {
   startedAt: string;
   /** [moe layer][logical expert] routed tokens since startedAt. */
   counts: number[][];
+  /** Decode leaders that draft (speculative decoding): cumulative counts since startedAt. */
+  speculative?: SpeculativeCounts;
+}
+
+/** Draft tokens proposed and accepted, and sequence-steps that verified drafts (each emits accepted + 1 tokens). */
+export interface SpeculativeCounts {
+  drafted: number;
+  accepted: number;
+  steps: number;
 }
 
 /** A load report with the pod that sent it (the key it patched). */
@@ -46,7 +75,18 @@ export const formatLoadReport = (r: LoadReport): string => JSON.stringify(r);
 export function parseProgress(text: string, source: string = ReportConfigMap.keys.progress): ProgressReport {
   const o = object(parseJson(text, source, '{step, tokens, loss, tokensPerSecond}'), source, '');
   const [step, tokens, loss, tokensPerSecond] = PROGRESS_FIELDS.map((k) => finite(o[k], source, k)) as [number, number, number, number];
-  return { step, tokens, loss, tokensPerSecond };
+  if (o.grpo === undefined) return { step, tokens, loss, tokensPerSecond };
+  const g = object(o.grpo, source, 'grpo');
+  const grpo: Partial<GrpoProgress> = {};
+  for (const k of GRPO_PROGRESS_FIELDS) {
+    if (g[k] !== undefined) grpo[k] = finite(g[k], source, `grpo.${k}`);
+    else if (k !== 'judgeFailures' && k !== 'judgeCalls') fail(source, `grpo.${k}`, 'a finite number', undefined);
+  }
+  if (g.judgeError !== undefined) {
+    const e = object(g.judgeError, source, 'grpo.judgeError');
+    grpo.judgeError = { url: string(e.url, source, 'grpo.judgeError.url'), error: string(e.error, source, 'grpo.judgeError.error') };
+  }
+  return { step, tokens, loss, tokensPerSecond, grpo: grpo as GrpoProgress };
 }
 
 export function parseCheckpoint(text: string, source: string = ReportConfigMap.keys.checkpoint): CheckpointReport {
@@ -71,13 +111,20 @@ export function isLoadTable(v: unknown): v is number[][] {
 }
 
 export function parseLoadReport(text: string, source: string): LoadReport {
-  const o = object(parseJson(text, source, '{role, replica, startedAt, counts}'), source, '');
-  return {
+  const o = object(parseJson(text, source, '{role, replica, startedAt, counts, speculative?}'), source, '');
+  const r: LoadReport = {
     role: string(o.role, source, 'role'),
     replica: integer(o.replica, source, 'replica'),
     startedAt: string(o.startedAt, source, 'startedAt'),
     counts: loadCounts(o.counts, source, 'counts'),
   };
+  if (o.speculative !== undefined) {
+    const s = object(o.speculative, source, 'speculative');
+    const [drafted, accepted, steps] = (['drafted', 'accepted', 'steps'] as const).map((k) => int(s[k], source, `speculative.${k}`));
+    if (accepted > drafted) fail(source, 'speculative.accepted', `at most speculative.drafted (${drafted})`, accepted);
+    r.speculative = { drafted, accepted, steps };
+  }
+  return r;
 }
 
 export interface JobReport {
@@ -100,6 +147,14 @@ export function readJobReport(data: Record<string, string> | undefined): JobRepo
 function pickProgress(o: Fields): Partial<ProgressReport> {
   const r: Partial<ProgressReport> = {};
   for (const k of PROGRESS_FIELDS) if (isFiniteNumber(o[k])) r[k] = o[k];
+  if (isObject(o.grpo)) {
+    const g = o.grpo;
+    const grpo: Partial<GrpoProgress> = {};
+    for (const k of GRPO_PROGRESS_FIELDS) if (isFiniteNumber(g[k])) grpo[k] = g[k];
+    const e = g.judgeError;
+    if (isObject(e) && typeof e.url === 'string' && typeof e.error === 'string') grpo.judgeError = { url: e.url.slice(0, 500), error: e.error.slice(0, 1000) };
+    r.grpo = grpo as GrpoProgress;
+  }
   return r;
 }
 

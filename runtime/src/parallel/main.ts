@@ -27,6 +27,9 @@ import { setAsideCheckpoints } from '../checkpoint/checkpoint-dirs.js';
 import { CheckpointAbort } from '../checkpoint/shard-reader.js';
 import { StartFailure, startPoint, type StartResult } from './start-point.js';
 import { OperatorReporter, checkpointUri } from './progress-report.js';
+import { grpoFromPlan, startGrpo, type GrpoRank } from '../post/dist-start.js';
+import { dpGrpoStep } from './dp-grpo.js';
+import type { DataParallelTrainer } from './dp-trainer.js';
 
 let metricsFile: string | undefined;
 
@@ -54,7 +57,10 @@ if (env.rank === 0) {
   mkdirSync(runDir, { recursive: true });
   metricsFile = path.join(runDir, 'metrics.jsonl');
 }
-const text = settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
+// training.mode grpo: prompts instead of text, checked (layout, prompt lengths) before any rank connects.
+const grpo = doc.training?.mode === 'grpo' ? grpoFromPlan(doc, settings, opts, spec, env.worldSize) : undefined;
+const text = grpo ? '' : settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
+const tokenizer = grpo?.tokenizer ?? byteTokenizer;
 
 const dist = await initDistributed(env, distOptionsFromEnv());
 const par = doc.plan?.parallelism;
@@ -64,7 +70,7 @@ const table: RankTableLike = doc.plan?.rankTable ?? {
 const groups = rankGroups(table, env.rank); // validates the table (no tensor parallelism, complete pipelines)
 // Each rank builds only the parameters it holds (param-placement.ts) and the groups over their holders.
 const { trainer, engine, placement } = await dist.guard(() => startEngine(dist, {
-  options: opts, tokenizer: byteTokenizer, tokens: byteTokenizer.encode(text), table, ep: { dispatch: 'fp8', combine: 'bf16' },
+  options: opts, tokenizer, tokens: grpo?.source ?? byteTokenizer.encode(text), table, ep: { dispatch: 'fp8', combine: 'bf16' },
   layout: {
     schedule: par?.pipeline.schedule ?? '1F1B', pp: groups.pp.length, ep: par?.expert ?? 1,
     dp: par?.data ?? env.worldSize / groups.pp.length, microBatches: par?.pipeline.microBatches ?? groups.pp.length,
@@ -94,13 +100,25 @@ if (env.rank === 0) {
   else log({ msg: 'started', restart: env.restart });
 }
 const reporter = env.rank === 0 ? OperatorReporter.fromEnv(process.env, (msg) => log({ level: 'warn', msg })) : undefined;
+const grpoRank: GrpoRank | undefined = grpo ? startGrpo(grpo, trainer, spec, (msg) => log({ level: 'warn', msg })) : undefined;
 while (trainer.step < opts.steps) {
-  const m = await dist.guard(() => engine.trainStep());
-  if (env.rank === 0) {
-    log({ msg: 'step', step: m.step, loss: m.loss, mainLoss: m.mainLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: m.tokens / m.seconds });
-    // Every step holds the same number of tokens, so the total is step × tokens per step, across restarts too.
-    reporter?.progress({ step: m.step, tokens: m.step * m.tokens, loss: m.loss, tokensPerSecond: m.tokens / m.seconds });
+  if (grpoRank) {
+    const { batch, ...m } = await dist.guard(() => dpGrpoStep(engine as DataParallelTrainer, grpoRank.grpo));
+    // Every rank sees the same sums, so every rank stops at the same step when the judge is down (exit 1, reported).
+    if (grpoRank.after(m, batch, env.rank === 0 ? { log, reporter } : undefined) === 'judge-unavailable') {
+      await reporter?.flush();
+      await dist.shutdown().catch(() => undefined);
+      process.exit(1);
+    }
+  } else {
+    const m = await dist.guard(() => engine.trainStep());
+    if (env.rank === 0) {
+      log({ msg: 'step', step: m.step, loss: m.loss, mainLoss: m.mainLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: m.tokens / m.seconds });
+      // Every step holds the same number of tokens, so the total is step × tokens per step, across restarts too.
+      reporter?.progress({ step: m.step, tokens: m.step * m.tokens, loss: m.loss, tokensPerSecond: m.tokens / m.seconds });
+    }
   }
+  const m = { step: trainer.step };
   if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) {
     const dir = await dist.guard(() => saveSharded(runDir, trainer, engine.zero, dist.world, opts.keep));
     if (env.rank === 0) {
@@ -115,7 +133,7 @@ const weights = await dist.guard(() => gatherWeights(trainer, placement, dist.wo
 await dist.shutdown();
 if (weights) {
   const exportDir = path.join(runDir, 'export');
-  writeExport(exportDir, trainer.config, weights, { tokenizer: byteTokenizer.toJSON(), maxPositions: opts.seqLen });
+  writeExport(exportDir, trainer.config, weights, { tokenizer: tokenizer.toJSON(), maxPositions: opts.seqLen });
   log({ msg: 'exported', step: trainer.step, dir: exportDir });
 }
 if (env.rank === 0) log({ msg: 'done', step: trainer.step });
