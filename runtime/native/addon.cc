@@ -22,7 +22,8 @@ NAN_MODULE_INIT(Init) {
       {"dispatchBackward", DispatchBackward}, {"combine", Combine},
       {"combineBackward", CombineBackward},
       {"mlaAttention", MlaAttention},   {"kvWrite", KvWrite},
-      {"kvRead", KvRead},
+      {"kvRead", KvRead},               {"siluMulRows", SiluMulRows},
+      {"matmulTF64", MatmulTF64},
   };
   for (const Entry& e : entries) Nan::SetMethod(target, e.name, e.fn);
 }

@@ -35,5 +35,7 @@ NAN_METHOD(CombineBackward);
 NAN_METHOD(MlaAttention);
 NAN_METHOD(KvWrite);
 NAN_METHOD(KvRead);
+NAN_METHOD(SiluMulRows);
+NAN_METHOD(MatmulTF64);
 }  // namespace bind
 }  // namespace moe

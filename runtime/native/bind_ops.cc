@@ -1,7 +1,8 @@
-// Bindings: float32 helpers (RMSNorm, SwiGLU, softmax, RoPE).
+// Bindings: float32 helpers (RMSNorm, SwiGLU, softmax, RoPE) and the serving engine's row kernels.
 #include "bind.h"
 #include "bind_util.h"
 #include "ops.h"
+#include "serve_ops.h"
 
 namespace moe {
 namespace bind {
@@ -52,6 +53,28 @@ NAN_METHOD(Rope) {
   float* y = a.array<float>(6, "y", T * H * Dr);
   if (!a.ok()) return;
   run_or_queue(info, 7, "rope", [=] { rope(x, pos, T, H, Dr, static_cast<float>(theta), y); return std::string(); });
+}
+
+// siluMulRows(y [T*ld], T, ld, g0, u0, n, out [T*n], cb?): out[t,i] = silu(y[t,g0+i]) * y[t,u0+i]
+NAN_METHOD(SiluMulRows) {
+  Args a(info, "siluMulRows");
+  size_t T = a.size(1, "T"), ld = a.size(2, "ld"), g0 = a.size(3, "g0"), u0 = a.size(4, "u0"), n = a.size(5, "n");
+  if (a.ok() && (g0 + n > ld || u0 + n > ld)) a.fail("columns [g0, g0+n) and [u0, u0+n) must lie in a row of ld = " + std::to_string(ld));
+  const float* y = a.array<float>(0, "y", a.mul(T, ld, "T*ld"));
+  float* out = a.array<float>(6, "out", a.mul(T, n, "T*n"));
+  if (!a.ok()) return;
+  run_or_queue(info, 7, "siluMulRows", [=] { silu_mul_rows(y, T, ld, g0, u0, n, out); return std::string(); });
+}
+
+// matmulTF64(x [T*in], wt: Float64Array [in*out], T, in, out, y [T*out], cb?): training matmulT's exact result
+NAN_METHOD(MatmulTF64) {
+  Args a(info, "matmulTF64");
+  size_t T = a.size(2, "T"), in = a.size(3, "in"), out = a.size(4, "out");
+  const float* x = a.array<float>(0, "x", a.mul(T, in, "T*in"));
+  const double* wt = a.array<double>(1, "wt", a.mul(in, out, "in*out"));
+  float* y = a.array<float>(5, "y", a.mul(T, out, "T*out"));
+  if (!a.ok()) return;
+  run_or_queue(info, 6, "matmulTF64", [=] { matmul_t_f64(x, wt, T, in, out, y); return std::string(); });
 }
 
 }  // namespace bind

@@ -17,6 +17,7 @@ template <> struct ArrayKind<float> { using V8 = v8::Float32Array; static conste
 template <> struct ArrayKind<uint16_t> { using V8 = v8::Uint16Array; static constexpr const char* name = "Uint16Array"; };
 template <> struct ArrayKind<uint8_t> { using V8 = v8::Uint8Array; static constexpr const char* name = "Uint8Array"; };
 template <> struct ArrayKind<int32_t> { using V8 = v8::Int32Array; static constexpr const char* name = "Int32Array"; };
+template <> struct ArrayKind<double> { using V8 = v8::Float64Array; static constexpr const char* name = "Float64Array"; };
 
 // Collects arguments; the first failure throws and turns every later call into a no-op.
 class Args {
@@ -38,6 +39,7 @@ class Args {
         !(std::is_same<T, float>::value ? info_[i]->IsFloat32Array()
           : std::is_same<T, uint16_t>::value ? info_[i]->IsUint16Array()
           : std::is_same<T, uint8_t>::value ? info_[i]->IsUint8Array()
+          : std::is_same<T, double>::value  ? info_[i]->IsFloat64Array()
                                               : info_[i]->IsInt32Array())) {
       fail(std::string(name) + " must be a " + K::name);
       return nullptr;

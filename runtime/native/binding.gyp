@@ -20,7 +20,8 @@
         "kernels/routing.cc",
         "kernels/peak.cc",
         "kernels/mla.cc",
-        "kernels/mla_ref.cc"
+        "kernels/mla_ref.cc",
+        "kernels/serve_ops.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")", "kernels"],
       "cflags!": ["-fno-exceptions", "-O2"],
@@ -41,7 +42,7 @@
     {
       "target_name": "moe_avx512",
       "type": "static_library",
-      "sources": ["kernels/fp8_avx512.cc", "kernels/gemm_avx512.cc", "kernels/mla_avx512.cc"],
+      "sources": ["kernels/fp8_avx512.cc", "kernels/gemm_avx512.cc", "kernels/mla_avx512.cc", "kernels/serve_ops_avx512.cc"],
       "include_dirs": ["kernels"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
@@ -50,7 +51,7 @@
     {
       "target_name": "moe_avx2",
       "type": "static_library",
-      "sources": ["kernels/fp8_avx2.cc", "kernels/gemm_avx2.cc", "kernels/mla_avx2.cc"],
+      "sources": ["kernels/fp8_avx2.cc", "kernels/gemm_avx2.cc", "kernels/mla_avx2.cc", "kernels/serve_ops_avx2.cc"],
       "include_dirs": ["kernels"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],

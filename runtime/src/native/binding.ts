@@ -43,6 +43,8 @@ export interface RawBinding {
   mlaAttention(q: F32, ckv: F32, kpe: F32, kvb: F32, caches: U8[], types: I32, L: I32, n: I32, row0: I32, t: number, h: number, dn: number, dr: number, dv: number, kr: number, scale: number, o: F32, cb?: Cb): void;
   kvWrite(cache: U8, type: number, kr: number, dr: number, pos: number, n: number, ckv: F32, kpe: F32): void;
   kvRead(cache: U8, type: number, kr: number, dr: number, pos: number, n: number, out: F32): void;
+  siluMulRows(y: F32, t: number, ld: number, g0: number, u0: number, n: number, out: F32, cb?: Cb): void;
+  matmulTF64(x: F32, wt: Float64Array, t: number, inF: number, outF: number, y: F32, cb?: Cb): void;
 }
 
 /** 'amx' = AVX-512 plus AMX-BF16 tiles for the GEMMs. */

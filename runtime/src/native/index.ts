@@ -8,6 +8,7 @@ export * from './gemm.js';
 export * from './ops.js';
 export * from './routing.js';
 export * from './attention.js';
+export * from './serve-ops.js';
 
 /** Which implementation runs ('reference' is the scalar oracle), what the CPU supports, pool size. */
 export function kernelInfo(): { path: KernelPathName; detected: KernelPathName; threads: number } {

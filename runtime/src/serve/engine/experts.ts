@@ -1,16 +1,17 @@
 // Routed experts of one MoE layer as one unit — all of them, or the ones an EP rank hosts (`ids`, ascending): rows
 // arrive grouped by local expert (offsets [ids.length+1]). In fp8 the experts'
-// weights are stacked and packed once and each projection is ONE grouped FP8 GEMM over all experts (the gate and up
-// projections share one quantisation of the input), instead of three GEMM calls per active expert; per row the
+// weights are stacked and packed once and each projection is ONE grouped FP8 GEMM over all experts (gate and up
+// stacked into one matrix: one quantisation of the input, one GEMM), instead of three GEMM calls per active expert; per row the
 // arithmetic is the same as a per-expert GEMM. bf16/fp32 run expert by expert.
 import { fp8GemmGroupedPacked, packWeights, quantizeActivations, quantizeWeights, type Fp8Weights, type PackedFp8Weights } from '../../native/index.js';
-import { sigmoid } from '../../model/tensor.js';
-import { Ffn } from './ffn.js';
-import type { GemmPrecision } from './linear.js';
+import { Ffn, swigluRows } from './ffn.js';
+import { stackFp8, type GemmPrecision } from './linear.js';
 import { need, type ModelWeights } from './weights.js';
 
 export class Experts {
-  private readonly packed?: { gate: PackedFp8Weights; up: PackedFp8Weights; down: PackedFp8Weights };
+  private readonly packed?: { gateUp: PackedFp8Weights; down: PackedFp8Weights };
+  private readonly upOffset: number = 0;
+  private readonly guRows: number = 0;
   private readonly each?: Ffn[];
 
   private readonly E: number;
@@ -21,12 +22,11 @@ export class Experts {
       this.each = ids.map((e) => new Ffn(w, `${prefix}.experts.${e}`, d, inner, precision, source));
       return;
     }
-    const stack = (proj: string, rows: number, cols: number): PackedFp8Weights => {
-      const parts: Fp8Weights[] = [];
-      for (const e of ids) {
-        const name = `${prefix}.experts.${e}.${proj}.weight`;
-        parts.push(w.fp8.get(name) ?? quantizeWeights(need(w, name, rows * cols, source), rows, cols));
-      }
+    const get = (e: number, proj: string, rows: number, cols: number): Fp8Weights => {
+      const name = `${prefix}.experts.${e}.${proj}.weight`;
+      return w.fp8.get(name) ?? quantizeWeights(need(w, name, rows * cols, source), rows, cols);
+    };
+    const stack = (parts: Fp8Weights[], rows: number, cols: number): PackedFp8Weights => {
       const q = new Uint8Array(parts.reduce((s, p) => s + p.q.length, 0));
       const scaleInv = new Float32Array(parts.reduce((s, p) => s + p.scaleInv.length, 0));
       let qo = 0;
@@ -39,7 +39,12 @@ export class Experts {
       }
       return packWeights({ q, scaleInv, experts: E, rows, cols });
     };
-    this.packed = { gate: stack('gate_proj', inner, d), up: stack('up_proj', inner, d), down: stack('down_proj', d, inner) };
+    // Gate and up of each expert stacked into one matrix (stackFp8: each keeps its own 128-row blocks), so the two
+    // projections are one grouped GEMM.
+    const gu = ids.map((e) => stackFp8([get(e, 'gate_proj', inner, d), get(e, 'up_proj', inner, d)]));
+    this.upOffset = gu[0].offsets[1];
+    this.guRows = gu[0].w.rows;
+    this.packed = { gateUp: stack(gu.map((g) => g.w), this.guRows, d), down: stack(ids.map((e) => get(e, 'down_proj', d, inner)), d, inner) };
   }
 
   /** xs [rows, d] grouped by expert → expert outputs [rows, d]. */
@@ -56,11 +61,8 @@ export class Experts {
       return y;
     }
     const p = this.packed!;
-    const qx = quantizeActivations(xs, rows, this.d);
-    const g = fp8GemmGroupedPacked(qx, p.gate, offsets);
-    const u = fp8GemmGroupedPacked(qx, p.up, offsets);
-    const a = new Float32Array(g.length);
-    for (let i = 0; i < g.length; i++) a[i] = g[i] * sigmoid(g[i]) * u[i];
+    const gu = fp8GemmGroupedPacked(quantizeActivations(xs, rows, this.d), p.gateUp, offsets);
+    const a = swigluRows(gu, rows, this.guRows, 0, this.upOffset, this.inner);
     return fp8GemmGroupedPacked(quantizeActivations(a, rows, this.inner), p.down, offsets);
   }
 }

@@ -28,3 +28,53 @@ export class Linear {
     return y;
   }
 }
+
+/**
+ * FP8 weights of several projections of the same input stacked by rows into one matrix, each part starting at a
+ * multiple of 128 rows (zero rows pad a part to the boundary), so every 128×128 block — its codes and its scale — is
+ * the part's own and one GEMM gives each part's outputs exactly as its own GEMM would. offsets: each part's first
+ * output column.
+ */
+export function stackFp8(parts: Fp8Weights[]): { w: Fp8Weights; offsets: number[] } {
+  const cols = parts[0].cols;
+  const padded = parts.map((p) => Math.ceil(p.rows / 128) * 128);
+  const rows = padded.reduce((s, r) => s + r, 0);
+  const q = new Uint8Array(rows * cols);
+  const scaleInv = new Float32Array((rows / 128) * Math.ceil(cols / 128));
+  const offsets: number[] = [];
+  let r0 = 0;
+  let s0 = 0;
+  parts.forEach((p, i) => {
+    if (p.cols !== cols) throw new Error(`stackFp8: part ${i} has ${p.cols} columns, part 0 ${cols}`);
+    offsets.push(r0);
+    q.set(p.q, r0 * cols);
+    scaleInv.set(p.scaleInv, s0);
+    r0 += padded[i];
+    s0 += p.scaleInv.length;
+  });
+  return { w: { q, scaleInv, rows, cols }, offsets };
+}
+
+/** One FP8 GEMM for several projections of the same input (stackFp8): y [T, rows] with part i at columns offsets[i]. */
+export class FusedFp8Linear {
+  private readonly packed: PackedFp8Weights;
+  readonly offsets: number[];
+  readonly rows: number;
+
+  constructor(parts: Fp8Weights[]) {
+    const s = stackFp8(parts);
+    this.packed = packWeights(s.w);
+    this.offsets = s.offsets;
+    this.rows = s.w.rows;
+  }
+
+  /** The shipped codes of a weight, or the training recipe's quantisation of its float32 values. */
+  static weights(w: Float32Array, rows: number, cols: number, fp8?: Fp8Weights): Fp8Weights {
+    return fp8 ?? quantizeWeights(w, rows, cols);
+  }
+
+  forward(x: Float32Array, T: number): Float32Array {
+    if (T === 0) return new Float32Array(0);
+    return fp8GemmPacked(quantizeActivations(x, T, this.packed.cols), this.packed);
+  }
+}

@@ -18,7 +18,7 @@ import { alloc32, type Vec } from '../../model/tensor.js';
 import { dequantizeWeights, mlaAttention, quantizeWeights, type MlaSegment } from '../../native/index.js';
 import { nativeAvailable } from '../../model/precision.js';
 import type { SequenceCache } from './kv-cache.js';
-import { Linear, type GemmPrecision } from './linear.js';
+import { FusedFp8Linear, Linear, type GemmPrecision } from './linear.js';
 import { coreForward } from '../../model/attention-core.js';
 import { attendAbsorbed } from './mla-core.js';
 import { need, type ModelWeights } from './weights.js';
@@ -57,8 +57,32 @@ export class Mla {
     proj.kv_a_proj_with_mqa = lin('kv_a_proj_with_mqa', kr + dr, d);
     norms.kv_a_layernorm = need(w, `${prefix}.kv_a_layernorm.weight`, kr, source);
     const scratch = new Float32Array(1);
+    // fp8: the input's two projections (q_a or q_proj, and kv_a) as one GEMM over their stacked weights (stackFp8:
+    // each output exactly its own GEMM's); mlaFront asks for the query's first, and kv_a's comes from the same call.
+    const first: MlaProjName = c.q_lora_rank > 0 ? 'q_a_proj' : 'q_proj';
+    const firstRows = c.q_lora_rank > 0 ? c.q_lora_rank : H * qk;
+    const wq = (name: string, rows: number) => FusedFp8Linear.weights(need(w, `${prefix}.${name}.weight`, rows * d, source), rows, d, w.fp8.get(`${prefix}.${name}.weight`));
+    const fused = precision === 'fp8' ? new FusedFp8Linear([wq(first, firstRows), wq('kv_a_proj_with_mqa', kr + dr)]) : undefined;
+    let pending: { x: unknown; y: Float32Array } | undefined;
+    const cols = (y: Float32Array, T: number, c0: number, n: number): Float32Array => {
+      const out = new Float32Array(T * n);
+      for (let t = 0; t < T; t++) out.set(y.subarray(t * fused!.rows + c0, t * fused!.rows + c0 + n), t * n);
+      return out;
+    };
     this.ops = {
-      proj: (name, x, T) => ({ y: proj[name]!.forward(x as Float32Array, T) }),
+      proj: (name, x, T) => {
+        if (fused && name === first) {
+          const y = fused.forward(x as Float32Array, T);
+          pending = { x, y };
+          return { y: cols(y, T, 0, firstRows) };
+        }
+        if (fused && name === 'kv_a_proj_with_mqa' && pending?.x === x) {
+          const y = pending.y;
+          pending = undefined;
+          return { y: cols(y, T, fused.offsets[1], kr + dr) };
+        }
+        return { y: proj[name]!.forward(x as Float32Array, T) };
+      },
       norm: (name, x, T, width) => ({ y: rmsnorm(x, norms[name]!, scratch, T, width, c.rms_norm_eps, alloc32).y }),
       alloc: alloc32,
     };

@@ -5,6 +5,8 @@
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { route, type RouteResult, type RouteShape } from '../../model/gate.js';
 import { matmulT } from '../../model/tensor.js';
+import { nativeAvailable } from '../../model/precision.js';
+import { matmulTF64, transposeF64 } from '../../native/index.js';
 import { Experts } from './experts.js';
 import { Ffn } from './ffn.js';
 import type { GemmPrecision } from './linear.js';
@@ -32,6 +34,8 @@ export interface MoePlan {
 export class Moe {
   private readonly gate: Float32Array;
   private readonly bias: Float32Array;
+  /** The gate transposed in float64 for the native kernel (absent without the addon). */
+  private readonly gateT?: Float64Array;
   readonly experts: Experts;
   private readonly shared?: Ffn;
   private readonly shape: RouteShape;
@@ -41,6 +45,8 @@ export class Moe {
     const E = c.n_routed_experts;
     this.gate = need(w, `${prefix}.gate.weight`, E * d, source);
     this.bias = need(w, `${prefix}.gate.e_score_correction_bias`, E, source);
+    // The native kernel gives matmulT's bits (float64 sums in input order), so routing stays the training router's.
+    if (nativeAvailable()) this.gateT = transposeF64(this.gate, E, d);
     this.experts = new Experts(w, prefix, Array.from({ length: E }, (_, e) => e), d, c.moe_intermediate_size, precision, source);
     if (c.n_shared_experts > 0) this.shared = new Ffn(w, `${prefix}.shared_experts`, d, c.n_shared_experts * c.moe_intermediate_size, precision, source);
     this.shape = { E, K: c.num_experts_per_tok, groups: c.n_group, topkGroup: c.topk_group, scale: c.routed_scaling_factor };
@@ -50,8 +56,12 @@ export class Moe {
   plan(x: Float32Array, T: number, dispatch: Dispatch): MoePlan {
     const d = this.c.hidden_size;
     const { E, K } = this.shape;
-    const logits = new Float32Array(T * E);
-    matmulT(x, this.gate, T, d, E, logits);
+    let logits: Float32Array;
+    if (this.gateT) logits = matmulTF64(x, this.gateT, T, d, E);
+    else {
+      logits = new Float32Array(T * E);
+      matmulT(x, this.gate, T, d, E, logits);
+    }
     const r = route(logits, this.bias, T, this.shape);
     const slots = dispatch(r.idx, T);
     const offsets = new Int32Array(E + 1);
