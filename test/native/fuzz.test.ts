@@ -44,6 +44,8 @@ const VALID: Record<string, () => unknown[]> = {
   mlaAttention: () => [f32(8), f32(8), f32(4), f32(16), [u8(72)], Int32Array.of(0), Int32Array.of(1), Int32Array.of(2), Int32Array.of(0), 2, 1, 2, 2, 2, 4, 0.5, f32(4)],
   kvWrite: () => [u8(72), 0, 4, 2, 1, 2, f32(8), f32(4)],
   kvRead: () => [u8(36), 2, 4, 2, 1, 2, f32(12)],
+  siluMulRows: () => [f32(6), 2, 3, 0, 1, 2, f32(4)],
+  matmulTF64: () => [f32(6), new Float64Array(6), 2, 3, 2, f32(4)],
 };
 // Cache arguments may be longer than needed (capacity grows by doubling): only shorter ones are wrong.
 const GROWABLE: Record<string, number[]> = { kvWrite: [0], kvRead: [0] };
@@ -60,7 +62,7 @@ function mutations(name: string, i: number, v: unknown): unknown[] {
   if (ArrayBuffer.isView(v)) {
     const n = (v as unknown as { length: number }).length;
     const other = (GROWABLE[name] ?? []).includes(i) ? n - 1 : n + 1;
-    return [...common, 3, new Int8Array(n), new Float64Array(n), new (v.constructor as new (k: number) => unknown)(other)];
+    return [...common, 3, new Int8Array(n), v instanceof Float64Array ? new Float32Array(n) : new Float64Array(n), new (v.constructor as new (k: number) => unknown)(other)];
   }
   if (typeof v === 'boolean') return [...common, 1];
   if ((REAL[name] ?? []).includes(i)) return [...common, NaN, Infinity, -Infinity, f32(1)];
