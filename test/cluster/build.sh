@@ -4,6 +4,7 @@
 #   etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl,
 #   kubelet, kube-proxy                                                     <- test/cluster/tools (one module)
 #   kwok, helm, containerd (+ shim, ctr), coredns                           <- go install NAME@VERSION (own go.mod)
+#   kueue (+ its manifests, kueue-config)                                   <- test/cluster/tools-kueue (own module)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
@@ -18,12 +19,46 @@ fi
 
 sum=$(cat "$here/versions.env" "$here/tools/go.sum" | sha256sum | cut -c1-12)
 key="k8s-${KUBE_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}-helm-${HELM_VERSION}-ctd-${CONTAINERD_VERSION}-dns-${COREDNS_VERSION}-${sum}"
-bin="${MOE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/moe-operator}/$key/bin"
+cache="${MOE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/moe-operator}"
+bin="$cache/$key/bin"
 tools=(etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kubelet kube-proxy kwok helm
        containerd containerd-shim-runc-v2 ctr coredns)
+step() { echo "build.sh: [$(date +%H:%M:%S)] $*" >&2; }
+
+# Kueue pins its own k8s.io libraries, so it is a module of its own (test/cluster/tools-kueue) with a cache folder of
+# its own, keyed by its version and that module's go.sum; the bin folder links to it (kueue, kueue-config), so a new
+# Kueue version rebuilds Kueue only. kueue-config: the CRDs, webhook configurations and ClusterRole of its release,
+# copied from the module source (test/cluster/kueue.ts installs them).
+kueue_version=$(sed -n 's#^[[:space:]]*sigs.k8s.io/kueue \(v[^ ]*\).*#\1#p' "$here/tools-kueue/go.mod" | head -1)
+[ -n "$kueue_version" ] || { echo "build.sh: no sigs.k8s.io/kueue requirement in $here/tools-kueue/go.mod" >&2; exit 1; }
+kueue_dir="$cache/kueue-${kueue_version}-$(sha256sum < "$here/tools-kueue/go.sum" | cut -c1-12)"
+kueue_complete() {
+  [ -x "$kueue_dir/kueue" ] && [ -f "$kueue_dir/config/webhook/manifests.yaml" ] && [ -f "$kueue_dir/config/rbac/manager_secrets_role.yaml" ] &&
+    [ "$(readlink "$bin/kueue")" = "$kueue_dir/kueue" ] && [ "$(readlink "$bin/kueue-config")" = "$kueue_dir/config" ]
+}
+build_kueue() {
+  kueue_complete && return 0
+  mkdir -p "$kueue_dir"
+  if [ ! -x "$kueue_dir/kueue" ]; then
+    step "building kueue ${kueue_version}"
+    (cd "$here/tools-kueue" && go build -trimpath \
+      -ldflags "-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion=${kueue_version} -X sigs.k8s.io/kueue/pkg/version.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+      -o "$kueue_dir/kueue.tmp" sigs.k8s.io/kueue/cmd/kueue) && mv "$kueue_dir/kueue.tmp" "$kueue_dir/kueue"
+  fi
+  if [ ! -f "$kueue_dir/config/webhook/manifests.yaml" ] || [ ! -f "$kueue_dir/config/rbac/manager_secrets_role.yaml" ]; then
+    src=$(cd "$here/tools-kueue" && go list -m -f '{{.Dir}}' sigs.k8s.io/kueue)
+    rm -rf "$kueue_dir/config.tmp" && mkdir -p "$kueue_dir/config.tmp/crd" "$kueue_dir/config.tmp/webhook" "$kueue_dir/config.tmp/rbac"
+    cp "$src"/config/components/crd/bases/*.yaml "$kueue_dir/config.tmp/crd/"
+    cp "$src/config/components/webhook/manifests.yaml" "$kueue_dir/config.tmp/webhook/"
+    for r in role manager_secrets_role manager_clusterprofiles_role; do cp "$src/config/components/rbac/$r.yaml" "$kueue_dir/config.tmp/rbac/"; done
+    chmod -R u+w "$kueue_dir/config.tmp" && rm -rf "$kueue_dir/config" && mv "$kueue_dir/config.tmp" "$kueue_dir/config"
+  fi
+  ln -sfn "$kueue_dir/kueue" "$bin/kueue"
+  ln -sfn "$kueue_dir/config" "$bin/kueue-config"
+}
 
 complete() { for t in "${tools[@]}"; do [ -x "$bin/$t" ] || return 1; done; }
-if complete; then echo "$bin"; exit 0; fi
+if complete && kueue_complete; then echo "$bin"; exit 0; fi
 mkdir -p "$bin"
 
 date_now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -34,7 +69,6 @@ kube_ldflags="-s -w -X $ver.gitVersion=${KUBE_VERSION} -X $ver.gitMajor=1 -X $ve
  -X k8s.io/client-go/pkg/version.gitVersion=${KUBE_VERSION} -X k8s.io/client-go/pkg/version.gitMajor=1 \
  -X k8s.io/client-go/pkg/version.gitMinor=${minor}"
 
-step() { echo "build.sh: [$(date +%H:%M:%S)] $*" >&2; }
 cd "$here/tools"
 for c in kube-apiserver kube-scheduler kube-controller-manager kubectl kubelet kube-proxy; do
   [ -x "$bin/$c" ] && continue
@@ -73,6 +107,7 @@ if [ ! -x "$bin/coredns" ]; then
   GOFLAGS= GOBIN="$gobin" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@${COREDNS_VERSION}"
   mv "$gobin/coredns" "$bin/coredns"
 fi
-complete || { echo "build.sh: build finished but binaries are missing in $bin" >&2; exit 1; }
+build_kueue
+complete && kueue_complete || { echo "build.sh: build finished but binaries are missing in $bin" >&2; exit 1; }
 step "done"
 echo "$bin"

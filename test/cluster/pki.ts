@@ -63,6 +63,16 @@ export function clientCert(pki: Pki, file: string, subject: string): { cert: str
   return out;
 }
 
+/** A serving certificate for one more loopback server (an admission webhook the API server calls), made once. */
+export function webhookCert(pki: Pki, file: string, subject: string, ips: string[] = ['127.0.0.1']): { cert: string; key: string } {
+  const out = { cert: join(pki.dir, `${file}.crt`), key: join(pki.dir, `${file}.key`) };
+  if (!existsSync(out.cert)) {
+    signed(pki.dir, file, subject, 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
+      `subjectAltName=${[...ips.map((ip) => `IP:${ip}`), 'DNS:localhost'].join(',')}\n`);
+  }
+  return out;
+}
+
 /** Creates (or reuses, when complete) the certificates under `dir`; `serverIps` are extra addresses the API server
  *  is reached at (the real nodes' link), named in its certificate beside loopback. */
 export function ensurePki(dir: string, serverIps: string[] = []): Pki {

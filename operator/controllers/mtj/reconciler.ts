@@ -11,7 +11,7 @@ import type { EventRecorder } from '../../kube/events.js';
 import { Expectations } from '../../kube/expectations.js';
 import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
-import { pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
+import { isNotFound, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
 import { WriteBackoff, childWriteError } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
@@ -22,6 +22,7 @@ import type { MtjMetrics } from './metrics.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
 import { StatusBuilder, isTerminalPhase, placementDegraded, rankZeroSucceededMessage } from './status.js';
 import { validateJob } from './validate.js';
+import { FINISH_MARK_PATCH, admittedByKueue, awaitingAdmission, dropFinalizerPatch, kueueQueue, kueueStop, needFinishMark, preemptedByKueue, queuedByKueue, withKueueGroup } from './kueue.js';
 
 export interface PlanInput {
   model: unknown;
@@ -133,6 +134,7 @@ export class MtjReconciler {
     // 1. Finished jobs only clean up pods per cleanPodPolicy.
     if (isTerminalPhase(job.status?.phase)) {
       this.plans.delete(job.metadata!.uid!);
+      await this.markKueueGroupFinished(job, pods, signal);
       await this.cleanPods(job, pods, signal);
       return;
     }
@@ -164,7 +166,16 @@ export class MtjReconciler {
     const attempt = st.attempt;
     const current = pods.filter((p) => p.metadata?.labels?.[Labels.attempt] === String(attempt));
     const stale = pods.filter((p) => p.metadata?.labels?.[Labels.attempt] !== String(attempt));
-    await this.deletePods(stale.filter((p) => !p.metadata?.deletionTimestamp), signal);
+    await this.deletePods(stale, signal);
+
+    // Kueue stopped the gang (preempted, or lost its quota): restart it uncounted; the new pods queue again.
+    const stop = kueueQueue(job) ? kueueStop(current) : undefined;
+    if (stop) {
+      preemptedByKueue(st, job, stop);
+      this.plans.delete(job.metadata!.uid!);
+      await this.deletePods(current, signal);
+      return { requeueAfterMs: 500 };
+    }
 
     // 6. After release: success of rank 0, or a failure that restarts or fails the gang.
     const planned = this.existingPlan(job, attempt);
@@ -210,12 +221,16 @@ export class MtjReconciler {
     if (!st.status.startTime) {
       const created = await this.createPods(job, p, current, signal);
       const all = [...current, ...created];
-      if (all.length === p.plan.pods) {
+      // With a queue, the gang is released only once Kueue has admitted it (its own gate is gone from every pod).
+      const held = kueueQueue(job) ? awaitingAdmission(all) : [];
+      if (all.length === p.plan.pods && !held.length) {
         await this.releaseGang(job, all, signal);
         st.released(all.length);
+        admittedByKueue(st, job);
       }
       this.childrenWritten(job, st);
       st.fromPods(all, p.plan.pods);
+      if (held.length) queuedByKueue(st, job, held.length, p.plan.pods);
       return;
     }
     this.childrenWritten(job, st);
@@ -413,7 +428,7 @@ export class MtjReconciler {
     await mapLimit(missing, 32, async (i) => {
       try {
         const tBuild = spans.enabled ? performance.now() : 0;
-        const pod = buildPod(job, p.plan, i, ctx, p.hash);
+        const pod = withKueueGroup(buildPod(job, p.plan, i, ctx, p.hash), job, p.plan.pods);
         spans.end('mtj.buildPod', tBuild);
         spans.mark(`pod/${pod.metadata!.namespace}/${pod.metadata!.name}`);
         created.push(await w.createPod(pod, signal));
@@ -446,12 +461,28 @@ export class MtjReconciler {
     }
   }
 
+  /** Deletes the pods not yet deleting; Kueue's finalizer, where a pod has it, goes too (see kueue.ts). */
   private async deletePods(pods: V1Pod[], signal: AbortSignal): Promise<void> {
     await mapLimit(
-      pods.filter((p) => !p.metadata?.deletionTimestamp),
+      pods.filter((p) => !p.metadata?.deletionTimestamp || dropFinalizerPatch(p)),
       32,
-      (p) => this.d.client.delete(resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!), { gracePeriodSeconds: 0, signal }),
+      async (p) => {
+        const path = resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!);
+        if (!p.metadata?.deletionTimestamp) await this.d.client.delete(path, { gracePeriodSeconds: 0, signal });
+        const drop = dropFinalizerPatch(p);
+        if (drop) await this.d.client.jsonPatch(path, drop, signal).catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+      },
     );
+  }
+
+  /** A finished Kueue-managed job marks its pods not retriable, so Kueue finishes the Workload and frees the quota
+   *  (a gang whose rank 0 succeeded is done even when other ranks did not exit 0). */
+  private async markKueueGroupFinished(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
+    await mapLimit(needFinishMark(job, pods), 32, async (p) => {
+      const path = resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!);
+      await this.d.client.request('PATCH', path, { body: FINISH_MARK_PATCH, contentType: 'application/merge-patch+json', signal })
+        .catch((e: unknown) => { if (!isNotFound(e)) throw e; });
+    });
   }
 
   private async cleanPods(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
