@@ -14,6 +14,8 @@ export interface ProgressReport {
   tokensPerSecond: number;
   /** training.mode grpo: the step's rollouts (runtime/src/post). */
   grpo?: GrpoProgress;
+  /** training.mode sft: mean cross-entropy over data.heldOutUri's assistant tokens, last measured (start and end). */
+  heldOutLoss?: number;
 }
 
 /** A GRPO step: reward mean and spread, KL to the reference, response length, groups with signal, failed rewards. */
@@ -75,7 +77,8 @@ export const formatLoadReport = (r: LoadReport): string => JSON.stringify(r);
 export function parseProgress(text: string, source: string = ReportConfigMap.keys.progress): ProgressReport {
   const o = object(parseJson(text, source, '{step, tokens, loss, tokensPerSecond}'), source, '');
   const [step, tokens, loss, tokensPerSecond] = PROGRESS_FIELDS.map((k) => finite(o[k], source, k)) as [number, number, number, number];
-  if (o.grpo === undefined) return { step, tokens, loss, tokensPerSecond };
+  const heldOut = o.heldOutLoss === undefined ? {} : { heldOutLoss: finite(o.heldOutLoss, source, 'heldOutLoss') };
+  if (o.grpo === undefined) return { step, tokens, loss, tokensPerSecond, ...heldOut };
   const g = object(o.grpo, source, 'grpo');
   const grpo: Partial<GrpoProgress> = {};
   for (const k of GRPO_PROGRESS_FIELDS) {
@@ -86,7 +89,7 @@ export function parseProgress(text: string, source: string = ReportConfigMap.key
     const e = object(g.judgeError, source, 'grpo.judgeError');
     grpo.judgeError = { url: string(e.url, source, 'grpo.judgeError.url'), error: string(e.error, source, 'grpo.judgeError.error') };
   }
-  return { step, tokens, loss, tokensPerSecond, grpo: grpo as GrpoProgress };
+  return { step, tokens, loss, tokensPerSecond, ...heldOut, grpo: grpo as GrpoProgress };
 }
 
 export function parseCheckpoint(text: string, source: string = ReportConfigMap.keys.checkpoint): CheckpointReport {
@@ -147,6 +150,7 @@ export function readJobReport(data: Record<string, string> | undefined): JobRepo
 function pickProgress(o: Fields): Partial<ProgressReport> {
   const r: Partial<ProgressReport> = {};
   for (const k of PROGRESS_FIELDS) if (isFiniteNumber(o[k])) r[k] = o[k];
+  if (isFiniteNumber(o.heldOutLoss)) r.heldOutLoss = o.heldOutLoss;
   if (isObject(o.grpo)) {
     const g = o.grpo;
     const grpo: Partial<GrpoProgress> = {};

@@ -27,6 +27,9 @@ import { setAsideCheckpoints } from '../checkpoint/checkpoint-dirs.js';
 import { CheckpointAbort } from '../checkpoint/shard-reader.js';
 import { StartFailure, startPoint, type StartResult } from './start-point.js';
 import { OperatorReporter, checkpointUri } from './progress-report.js';
+import { chatLayout, heldOutLossOfWeights, sftData, sftTokenizer } from '../train/sft.js';
+import { modelConfig } from '../model/config.js';
+import type { ProgressReport } from '../../../operator/contract/index.js';
 import { grpoFromPlan, startGrpo, type GrpoRank } from '../post/dist-start.js';
 import { dpGrpoStep } from './dp-grpo.js';
 import type { DataParallelTrainer } from './dp-trainer.js';
@@ -59,8 +62,17 @@ if (env.rank === 0) {
 }
 // training.mode grpo: prompts instead of text, checked (layout, prompt lengths) before any rank connects.
 const grpo = doc.training?.mode === 'grpo' ? grpoFromPlan(doc, settings, opts, spec, env.worldSize) : undefined;
-const text = grpo ? '' : settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
-const tokenizer = grpo?.tokenizer ?? byteTokenizer;
+const text = grpo || opts.sft ? '' : settings.dataPath ? joinDocuments(readDocuments(podPath(settings.dataPath))) : syntheticCorpus(opts.seed, 200_000);
+const config = modelConfig(opts.preset, opts.overrides);
+const tokenizer = grpo?.tokenizer ?? (opts.sft ? sftTokenizer(spec, config.vocab_size) : byteTokenizer);
+// training.mode sft: chat data as masked, packed batches (every rank the same, like the text sampler); the run's
+// length from its epochs, capped by training.steps (train/sft.ts).
+const sft = opts.sft ? sftData(opts, { ...opts.sft, ...(opts.sft.heldOutPath ? { heldOutPath: podPath(opts.sft.heldOutPath) } : {}) }, config, tokenizer, podPath(settings.dataPath ?? '')) : undefined;
+if (sft) Object.assign(opts, { steps: sft.options.steps, optimizer: sft.options.optimizer });
+/** SFT's held-out assistant-token loss of the whole model (rank 0, from the gathered weights). */
+const heldOut = (w: Map<string, Float32Array>): number | undefined =>
+  sft?.heldOut && opts.sft ? heldOutLossOfWeights(config, opts.precision, w, sft.heldOut, chatLayout(opts, opts.sft, config), opts.batch) : undefined;
+let heldOutLoss: number | undefined;
 
 const dist = await initDistributed(env, distOptionsFromEnv());
 const par = doc.plan?.parallelism;
@@ -70,13 +82,14 @@ const table: RankTableLike = doc.plan?.rankTable ?? {
 const groups = rankGroups(table, env.rank); // validates the table (no tensor parallelism, complete pipelines)
 // Each rank builds only the parameters it holds (param-placement.ts) and the groups over their holders.
 const { trainer, engine, placement } = await dist.guard(() => startEngine(dist, {
-  options: opts, tokenizer, tokens: grpo?.source ?? byteTokenizer.encode(text), table, ep: { dispatch: 'fp8', combine: 'bf16' },
+  options: opts, tokenizer, tokens: grpo?.source ?? sft?.batches ?? byteTokenizer.encode(text), table, ep: { dispatch: 'fp8', combine: 'bf16' },
   layout: {
     schedule: par?.pipeline.schedule ?? '1F1B', pp: groups.pp.length, ep: par?.expert ?? 1,
     dp: par?.data ?? env.worldSize / groups.pp.length, microBatches: par?.pipeline.microBatches ?? groups.pp.length,
   },
 }));
 
+let lastProgress: ProgressReport | undefined;
 let start: StartResult;
 try {
   start = await startPoint(dist, trainer, engine.zero, spec, (f) => {
@@ -100,6 +113,15 @@ if (env.rank === 0) {
   else log({ msg: 'started', restart: env.restart });
 }
 const reporter = env.rank === 0 ? OperatorReporter.fromEnv(process.env, (msg) => log({ level: 'warn', msg })) : undefined;
+if (sft) log({ msg: 'sft data', conversations: sft.batches.samples.length, windowsPerEpoch: sft.batches.windowsOf(0).length, epochSteps: sft.epochSteps, steps: opts.steps });
+if (sft?.heldOut) {
+  // Every rank takes part in the gather; rank 0 scores the starting model.
+  const w = await dist.guard(() => gatherWeights(trainer, placement, dist.world));
+  if (w) {
+    heldOutLoss = heldOut(w);
+    log({ msg: 'held-out loss', step: trainer.step, heldOutLoss });
+  }
+}
 const grpoRank: GrpoRank | undefined = grpo ? startGrpo(grpo, trainer, spec, (msg) => log({ level: 'warn', msg })) : undefined;
 while (trainer.step < opts.steps) {
   if (grpoRank) {
@@ -115,7 +137,8 @@ while (trainer.step < opts.steps) {
     if (env.rank === 0) {
       log({ msg: 'step', step: m.step, loss: m.loss, mainLoss: m.mainLoss, gradNorm: m.gradNorm, lr: m.lr, tokensPerSec: m.tokens / m.seconds });
       // Every step holds the same number of tokens, so the total is step × tokens per step, across restarts too.
-      reporter?.progress({ step: m.step, tokens: m.step * m.tokens, loss: m.loss, tokensPerSecond: m.tokens / m.seconds });
+      reporter?.progress({ step: m.step, tokens: m.step * m.tokens, loss: m.loss, tokensPerSecond: m.tokens / m.seconds, ...(heldOutLoss !== undefined ? { heldOutLoss } : {}) });
+      lastProgress = { step: m.step, tokens: m.step * m.tokens, loss: m.loss, tokensPerSecond: m.tokens / m.seconds };
     }
   }
   const m = { step: trainer.step };
@@ -127,10 +150,15 @@ while (trainer.step < opts.steps) {
     }
   }
 }
-await reporter?.flush();
 // Each rank holds only its part of the model: the writer of each tensor sends it to rank 0, which writes the export.
 const weights = await dist.guard(() => gatherWeights(trainer, placement, dist.world));
 await dist.shutdown();
+if (weights && sft?.heldOut) {
+  heldOutLoss = heldOut(weights);
+  log({ msg: 'held-out loss', step: trainer.step, heldOutLoss });
+  if (lastProgress && heldOutLoss !== undefined) reporter?.progress({ ...lastProgress, heldOutLoss });
+}
+await reporter?.flush();
 if (weights) {
   const exportDir = path.join(runDir, 'export');
   writeExport(exportDir, trainer.config, weights, { tokenizer: tokenizer.toJSON(), maxPositions: opts.seqLen });

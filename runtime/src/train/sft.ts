@@ -3,11 +3,16 @@
 // capped by training.steps) with the LR schedule over them, and the held-out assistant-token loss. I/O: reads the data.
 import { readChat, encodeSample, type EncodedSample } from '../data/chat-data.js';
 import { ChatBatches, heldOutBatches, type ChatLayout } from '../data/chat-batches.js';
-import type { Tokenizer } from '../data/tokenizer.js';
+import { byteTokenizer, withChatTokens, type Tokenizer } from '../data/tokenizer.js';
+import type { StartSpec } from '../checkpoint/resume.js';
 import type { RuntimeModelConfig } from '../model/config.js';
 import type { Ctx } from '../model/gemm.js';
 import type { Params } from '../model/params.js';
-import { step as modelStep } from '../model/transformer.js';
+import { precisionCtx, type Precision } from '../model/precision.js';
+import { Rng } from '../model/rng.js';
+import { alloc32 } from '../model/tensor.js';
+import { buildParams, step as modelStep } from '../model/transformer.js';
+import { checkpointTokenizer } from '../post/start.js';
 import type { TrainOptions } from './options.js';
 
 export interface SftOptions {
@@ -68,4 +73,29 @@ export function heldOutLoss(m: { ctx: Ctx; params: Params; config: RuntimeModelC
   }
   if (count === 0) throw new Error('held-out data: no assistant tokens to score');
   return sum / count;
+}
+
+/**
+ * The distributed run's tokenizer: the resumed run's or the initial checkpoint's tokenizer.json when it has one
+ * (single-process checkpoints carry it), else bytes; with the chat tokens when the vocabulary has room.
+ */
+export function sftTokenizer(spec: StartSpec, vocab: number): Tokenizer {
+  const base = (spec.resume && checkpointTokenizer(spec.resume.path)) || (spec.init && checkpointTokenizer(spec.init.path)) || byteTokenizer;
+  return withChatTokens(base, vocab);
+}
+
+/** heldOutLoss over a whole model given as weights by name (what rank 0 gathers for the export). */
+export function heldOutLossOfWeights(config: RuntimeModelConfig, precision: Precision, weights: Map<string, Float32Array>,
+  samples: readonly EncodedSample[], layout: ChatLayout, batch: number): number {
+  const params = buildParams(config, alloc32, new Rng(0));
+  for (const p of params.list()) {
+    const w = weights.get(p.name);
+    if (!w || w.length !== p.data.length) throw new Error(`held-out loss: weight ${p.name} is missing or has another size`);
+    p.data.set(w);
+  }
+  for (const [name, b] of params.buffers) {
+    const w = weights.get(name);
+    if (w) b.set(w);
+  }
+  return heldOutLoss({ ctx: precisionCtx(precision), params, config }, samples, layout, batch);
 }
