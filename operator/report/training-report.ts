@@ -1,6 +1,7 @@
 // The training report of `moe-runtime report RUN_DIR [OTHER_RUN...]` and `moectl report`: reads each run's metrics.jsonl and writes SVGs into RUN_DIR/report/:
 // loss.svg (main loss per step, every run), fp8-vs-bf16.svg (relative loss difference of the fp8 run against the
-// bf16 run, when both are given) and experts.svg (expert load per MoE layer over the last logged steps).
+// bf16 run, when both are given), experts.svg (expert load per MoE layer over the last logged steps) and, for SFT
+// runs, held-out.svg (the held-out assistant-token loss, {step, heldOutLoss} rows).
 // It lives beside the planner, which both the operator side and the runtime import, so neither reaches into the other.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,8 @@ export interface MetricRow {
   precision?: string;
   tokensPerSec?: number;
   expertLoad?: number[][];
+  /** SFT: a held-out evaluation row (no step loss). */
+  heldOutLoss?: number;
 }
 
 export function readMetrics(runDir: string): MetricRow[] {
@@ -24,10 +27,10 @@ export function readMetrics(runDir: string): MetricRow[] {
     .map((l) => JSON.parse(l) as MetricRow);
 }
 
-/** Keeps the last row per step (a resumed run logs the replayed steps again). */
+/** Keeps the last step row per step (a resumed run logs the replayed steps again); other rows are left out. */
 export function lastPerStep(rows: MetricRow[]): MetricRow[] {
   const m = new Map<number, MetricRow>();
-  for (const r of rows) m.set(r.step, r);
+  for (const r of rows) if (Number.isFinite(r.mainLoss)) m.set(r.step, r);
   return [...m.values()].sort((a, b) => a.step - b.step);
 }
 
@@ -40,6 +43,15 @@ export function relativeDiff(a: MetricRow[], b: MetricRow[]): [number, number][]
 export interface ReportRun {
   label: string;
   rows: MetricRow[];
+  /** SFT's held-out loss by step (the last one logged at each step). */
+  heldOut?: [number, number][];
+}
+
+/** The held-out rows ({step, heldOutLoss}) as points, the last per step. */
+export function heldOutPoints(rows: MetricRow[]): [number, number][] {
+  const m = new Map<number, number>();
+  for (const r of rows) if (Number.isFinite(r.heldOutLoss)) m.set(r.step, r.heldOutLoss!);
+  return [...m].sort((a, b) => a[0] - b[0]);
 }
 
 /** The SVG documents of a report (pure). */
@@ -52,6 +64,8 @@ export function buildReport(runs: ReportRun[]): Map<string, string> {
     const diff: Series = { label: `(${fp8.label} − ${bf16.label}) / ${bf16.label}`, points: relativeDiff(fp8.rows, bf16.rows).map(([s, d]) => [s, 100 * d]) };
     out.set('fp8-vs-bf16.svg', lineChart('FP8 vs BF16: relative loss difference (%)', 'step', 'percent', [diff, { label: '±0.25% bar', points: [[diff.points[0]?.[0] ?? 0, 0.25], [diff.points.at(-1)?.[0] ?? 1, 0.25]] }]));
   }
+  const held = runs.filter((r) => r.heldOut?.length);
+  if (held.length) out.set('held-out.svg', lineChart('SFT: held-out assistant-token loss', 'step', 'cross-entropy (nats/token)', held.map((r) => ({ label: r.label, points: r.heldOut! }))));
   const withLoad = runs[0].rows.filter((r) => r.expertLoad && r.expertLoad.length);
   if (withLoad.length) {
     const recent = withLoad.slice(-Math.min(20, withLoad.length));
@@ -64,7 +78,10 @@ export function buildReport(runs: ReportRun[]): Map<string, string> {
 
 /** Writes RUN_DIR/report/*.svg; returns the paths written. */
 export function writeReport(runDir: string, others: string[] = []): string[] {
-  const runs = [runDir, ...others].map((d) => ({ label: path.basename(path.resolve(d)), rows: lastPerStep(readMetrics(d)) }));
+  const runs = [runDir, ...others].map((d) => {
+    const rows = readMetrics(d);
+    return { label: path.basename(path.resolve(d)), rows: lastPerStep(rows), heldOut: heldOutPoints(rows) };
+  });
   const outDir = path.join(runDir, 'report');
   mkdirSync(outDir, { recursive: true });
   return [...buildReport(runs)].map(([name, svg]) => {

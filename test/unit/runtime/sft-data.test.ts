@@ -9,6 +9,7 @@ import { encodeSample, parseChat } from '../../../runtime/src/data/chat-data.js'
 import { ChatBatches, chatBatch, checkLengths, heldOutBatches, packWindows } from '../../../runtime/src/data/chat-batches.js';
 import { settingsFromPlan } from '../../../runtime/src/train/plan.js';
 import { defaultTrainOptions } from '../../../runtime/src/train/options.js';
+import { buildReport, heldOutPoints, lastPerStep, type MetricRow } from '../../../operator/report/training-report.js';
 
 const BOS = '<｜begin▁of▁sentence｜>', EOS = '<｜end▁of▁sentence｜>', U = '<｜User｜>', A = '<｜Assistant｜>';
 
@@ -132,4 +133,15 @@ test('the plan document: mode sft reads data.format chat, training.sft and data.
   assert.deepEqual(d.options.sft, { epochs: 2, packing: true });
   assert.throws(() => settingsFromPlan({ training: { mode: 'sft' }, data: { format: 'jsonl', uri: '/d' } } as never, base), /training\.mode sft needs data\.format chat, got jsonl/);
   assert.throws(() => settingsFromPlan({ training: {}, data: { format: 'chat', uri: '/d' } } as never, base), /data\.format chat is read by training\.mode sft/);
+});
+
+test('the training report: held-out rows do not replace a step\'s loss and get their own chart', () => {
+  const rows = [
+    { step: 0, heldOutLoss: 3.2 }, { step: 1, loss: 5, mainLoss: 4 }, { step: 2, loss: 4, mainLoss: 3 }, { step: 2, heldOutLoss: 2.5 },
+  ] as MetricRow[];
+  assert.deepEqual(lastPerStep(rows).map((r) => [r.step, r.mainLoss]), [[1, 4], [2, 3]]);
+  assert.deepEqual(heldOutPoints(rows), [[0, 3.2], [2, 2.5]]);
+  const svgs = buildReport([{ label: 'sft', rows: lastPerStep(rows), heldOut: heldOutPoints(rows) }]);
+  assert.ok(svgs.get('held-out.svg')?.includes('held-out assistant-token loss'));
+  assert.equal(buildReport([{ label: 'pre', rows: lastPerStep(rows) }]).has('held-out.svg'), false);
 });
