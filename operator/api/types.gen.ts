@@ -2436,6 +2436,8 @@ export interface IMoETrainingJobStatusProgress {
   "loss"?: number;
   /** Throughput over the last report interval. */
   "tokensPerSecond"?: number;
+  /** training.mode sft: mean cross-entropy over the assistant tokens of data.heldOutUri, as last measured (at the start and at the end of the run). */
+  "heldOutLoss"?: number;
   /** When the report arrived. */
   "updateTime"?: string;
 }
@@ -3681,6 +3683,10 @@ export const MoETrainingJobSchema: JSONSchema = {
             "tokensPerSecond": {
               "type": "number",
               "description": "Throughput over the last report interval."
+            },
+            "heldOutLoss": {
+              "type": "number",
+              "description": "training.mode sft: mean cross-entropy over the assistant tokens of data.heldOutUri, as last measured (at the start and at the end of the run)."
             },
             "updateTime": {
               "type": "string",

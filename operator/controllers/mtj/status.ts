@@ -47,7 +47,8 @@ export class StatusBuilder extends StatusBuilderBase<IMoETrainingJobStatus> {
   report(progress: Partial<ProgressReport> | undefined, checkpoint: CheckpointReport | undefined): void {
     if (progress && Object.keys(progress).length) {
       const prev = this.status.progress ?? {};
-      const same = PROGRESS_FIELDS.every((k) => prev[k] === progress[k]);
+      // SFT's held-out loss arrives once more after the last step, with the same step fields.
+      const same = PROGRESS_FIELDS.every((k) => prev[k] === progress[k]) && prev.heldOutLoss === progress.heldOutLoss;
       if (!same) this.status.progress = { ...progress, updateTime: iso(this.now) };
     }
     const latest = this.status.checkpoints?.latest;
