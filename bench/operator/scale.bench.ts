@@ -1,15 +1,18 @@
 // Scale check (not a timed test): on a simulated fleet of 256 nodes × 8 GPUs,
 //  1. a 2048-GPU MoETrainingJob (256 pods) from create to all pods bound, through the operator (plan, gated create,
-//     gang release, scheduler), against the peer: the same 256 pods created by a bare loop (node selectors, no gates);
+//     gang release, scheduler), against the peer: the same 256 pods created by a bare loop (node selectors, no gates).
+//     ROUNDS rounds, the two in turn (operator first in odd rounds, bare loop first in even ones), on one cluster;
 //  2. 100 small jobs created at once, each to phase Running: latency p50/p95/max, reconciles/s, operator memory.
 // Timing spans (operator/kube/spans.ts) give the breakdown of each run: planning, pod creation, gate removal, informer
 // lag (create sent → pod seen by the operator's watch), status writes and the client's own cost per request.
-// Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run;
+// MOE_BENCH_FLEET=16k runs part 1 only, on 2048 nodes with a 16,384-GPU job of 2048 pods
+// (→ bench/results/operator-scale-16k.json); MOE_BENCH_ROUNDS (default 3); MOE_BENCH_SMALL_JOBS (default 100).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startCluster } from '../../test/cluster/index.js';
+import { startCluster, type LocalCluster } from '../../test/cluster/index.js';
 import { installCrds, startOperator } from '../../test/integration/operator/harness.js';
 import { mtjMetrics } from '../../operator/controllers/mtj/metrics.js';
 import { FIELD_MANAGER } from '../../operator/api/constants.js';
@@ -17,10 +20,17 @@ import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import { spans, type SpanStats } from '../../operator/kube/spans.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
-const fleet = small ? { spines: 1, leavesPerSpine: 2, nodesPerLeaf: 8, gpusPerNode: 8 } : { spines: 2, leavesPerSpine: 8, nodesPerLeaf: 16, gpusPerNode: 8 };
+const huge = process.env.MOE_BENCH_FLEET === '16k';
+const ROUNDS = Number(process.env.MOE_BENCH_ROUNDS ?? 3);
+const fleet = small
+  ? { spines: 1, leavesPerSpine: 2, nodesPerLeaf: 8, gpusPerNode: 8 }
+  : huge
+    ? { spines: 4, leavesPerSpine: 16, nodesPerLeaf: 32, gpusPerNode: 8 }
+    : { spines: 2, leavesPerSpine: 8, nodesPerLeaf: 16, gpusPerNode: 8 };
 const nodes = fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf;
-const BIG = small ? { stages: 4, expert: 16, data: 2 } : { stages: 16, expert: 64, data: 2 }; // world = PP·EP·DP
-const SMALL_JOBS = small ? 10 : 100;
+// world = PP·EP·DP
+const BIG = small ? { stages: 4, expert: 16, data: 2 } : huge ? { stages: 16, expert: 64, data: 16 } : { stages: 16, expert: 64, data: 2 };
+const SMALL_JOBS = Number(process.env.MOE_BENCH_SMALL_JOBS ?? (small ? 10 : 100));
 
 const bigJob = (name: string) => ({
   apiVersion: 'moe.io/v1alpha1',
@@ -87,57 +97,53 @@ async function main(): Promise<void> {
     spans.enable();
     const heap0 = process.memoryUsage();
     const op = await startOperator(kc, { workers: 16 });
-
-    // 1a. The big job through the operator.
-    const big = bigJob('big');
     await client.request('PATCH', resourcePath('moe.io/v1alpha1', 'ClusterTopology', undefined, 'h800-ib'), {
       body: { spec: { rails: 0 } },
       contentType: 'application/merge-patch+json',
     });
-    (big.spec as any).topologyRef = { name: 'h800-ib' };
-    const rBig0 = await reconcileCount(op.metrics);
-    spans.reset();
-    const t0 = performance.now();
-    await client.create(big as any);
     const world = BIG.stages * BIG.expert * BIG.data;
     const pods = world / 8;
-    console.error(`[bench] ${nodes} nodes ready; big job: ${pods} pods`);
-    const opMs = await waitBound(client, 'moe.io/job-name=big', pods, 600_000, 'big');
-    console.error(`[bench] big job bound in ${Math.round(performance.now() - t0)} ms`);
-    const totalOpMs = performance.now() - t0;
-    const reconcilesBig = (await reconcileCount(op.metrics)) - rBig0;
-    const bigSpans = spans.snapshot();
-    const gang = await op.metrics.part(mtjMetrics).gangReleaseSeconds.get();
-    const planned = (await client.list<any>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: 'moe.io/job-name=big' })).items.map((p) => p.spec.nodeSelector['kubernetes.io/hostname'] as string);
-    await c.kubectl(['-n', 'bench', 'delete', 'mtj', 'big', '--wait=true', '--timeout=300s']);
-
-    // 1b. Peer: the same pods by a bare loop (same node selectors as the plan chose, no gates, no operator).
-    spans.reset();
-    const t1 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < pods) {
-          const i = next++;
-          await client.create({
-            apiVersion: 'v1',
-            kind: 'Pod',
-            metadata: { name: `bare-${i}`, namespace: 'bench', labels: { bench: 'bare' } },
-            spec: {
-              restartPolicy: 'Never',
-              nodeSelector: { 'kubernetes.io/hostname': planned[i]! },
-              tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
-              containers: [{ name: 'trainer', image: 'moe-runtime:bench', resources: { limits: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' }, requests: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' } } }],
-            },
-          } as any);
-        }
-      }),
-    );
-    const bareMs = await waitBound(client, 'bench=bare', pods, 600_000);
-    console.error(`[bench] bare loop bound in ${Math.round(performance.now() - t1)} ms`);
-    const totalBareMs = performance.now() - t1;
-    const bareSpans = spans.snapshot();
-    await c.kubectl(['-n', 'bench', 'delete', 'pods', '-l', 'bench=bare', '--wait=true', '--timeout=300s']);
+    console.error(`[bench] ${nodes} nodes ready; big job: ${pods} pods; ${ROUNDS} rounds`);
+    const rounds: Array<{ operator: BigRun; bare: BigRun; ratio: number; loadAverage: number[] }> = [];
+    let planned: string[] | undefined;
+    for (let r = 0; r < ROUNDS; r++) {
+      // The bare loop needs the nodes the plan chose: the operator goes first in round 0, then the two take turns.
+      const order = r % 2 === 0 ? (['operator', 'bare'] as const) : (['bare', 'operator'] as const);
+      const got: Partial<Record<'operator' | 'bare', BigRun>> = {};
+      for (const who of order) {
+        if (who === 'operator') {
+          const run = await bigThroughOperator(c, client, op, `big-${r}`, pods);
+          planned = run.planned;
+          got.operator = run.result;
+        } else got.bare = await bigBareLoop(c, client, planned!, r);
+      }
+      const ratio = Number((got.operator!.createToAllBoundMs / got.bare!.createToAllBoundMs).toFixed(2));
+      rounds.push({ operator: got.operator!, bare: got.bare!, ratio, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) });
+      console.error(`[bench] round ${r}: operator ${got.operator!.createToAllBoundMs} ms, bare loop ${got.bare!.createToAllBoundMs} ms, ${ratio}×`);
+    }
+    const ratios = rounds.map((x) => x.ratio);
+    const bigJob = {
+      worldSize: world,
+      pods,
+      rounds: rounds.length,
+      overheadVsPeer: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+      operatorMs: { median: median(rounds.map((x) => x.operator.createToAllBoundMs)) },
+      bareLoopMs: { median: median(rounds.map((x) => x.bare.createToAllBoundMs)) },
+      perRound: rounds,
+    };
+    if (huge) {
+      const mem = process.memoryUsage();
+      await op.stop();
+      write('operator-scale-16k.json', {
+        name: 'operator-scale-16k',
+        date: new Date().toISOString(),
+        machine: machine(),
+        fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
+        bigJob,
+        operatorMemory: { note: 'operator runs in the bench process; rss and heap at the end', heapUsedMB: Number((mem.heapUsed / 2 ** 20).toFixed(1)), rssMB: Number((mem.rss / 2 ** 20).toFixed(1)) },
+      });
+      return;
+    }
 
     // 2. Many small jobs at once.
     const r0 = await reconcileCount(op.metrics);
@@ -176,18 +182,9 @@ async function main(): Promise<void> {
     const result = {
       name: 'operator-scale',
       date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) },
+      machine: machine(),
       fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
-      bigJob: {
-        worldSize: world,
-        pods,
-        operator: { createToAllBoundMs: Math.round(totalOpMs), waitMs: Math.round(opMs), reconciles: reconcilesBig, gangReleaseSeconds: gang.values.find((v) => v.metricName?.endsWith('_sum'))?.value },
-        peerBareLoop: { createToAllBoundMs: Math.round(totalBareMs), waitAfterCreatesMs: Math.round(bareMs) },
-        overheadVsPeer: Number((totalOpMs / totalBareMs).toFixed(2)),
-        breakdown: breakdown(bigSpans, 'client'),
-        peerBreakdown: breakdown(bareSpans, 'bench'),
-        spans: bigSpans,
-      },
+      bigJob,
       smallJobs: {
         jobs: SMALL_JOBS,
         reachedRunning: lat.length,
@@ -203,12 +200,116 @@ async function main(): Promise<void> {
         rssMB: Number((mem.rss / 2 ** 20).toFixed(1)),
       },
     };
-    mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
-    writeFileSync(join(process.cwd(), 'bench', 'results', 'operator-scale.json'), JSON.stringify(result, null, 2));
-    console.log(JSON.stringify(result, null, 2));
+    write('operator-scale.json', result);
   } finally {
     await c.stop();
   }
+}
+
+interface BigRun {
+  createToAllBoundMs: number;
+  /** CPU of this process (the operator and the bench's polling; the bare loop: the loop and the polling), ms. */
+  benchProcessCpuMs: number;
+  reconciles?: number;
+  gangReleaseSeconds?: number;
+  planningMs?: number;
+  breakdown: ReturnType<typeof breakdown>;
+}
+
+type Op = Awaited<ReturnType<typeof startOperator>>;
+
+async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, name: string, pods: number): Promise<{ result: BigRun; planned: string[] }> {
+  const big = bigJob(name);
+  (big.spec as any).topologyRef = { name: 'h800-ib' };
+  const rBig0 = await reconcileCount(op.metrics);
+  const gang0 = await gangSum(op);
+  spans.reset();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await client.create(big as any);
+  await waitBound(client, `moe.io/job-name=${name}`, pods, 900_000, name);
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  console.error(`[bench] ${name} bound in ${Math.round(ms)} ms`);
+  const s = spans.snapshot();
+  const planned = (await client.list<any>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: `moe.io/job-name=${name}` })).items
+    .sort((a, b) => Number(a.metadata.labels['moe.io/pod-index']) - Number(b.metadata.labels['moe.io/pod-index']))
+    .map((p) => p.spec.nodeSelector['kubernetes.io/hostname'] as string);
+  const result: BigRun = {
+    createToAllBoundMs: Math.round(ms),
+    benchProcessCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    reconciles: (await reconcileCount(op.metrics)) - rBig0,
+    gangReleaseSeconds: Number(((await gangSum(op)) - gang0).toFixed(3)),
+    breakdown: breakdown(s, 'client'),
+  };
+  await c.kubectl(['-n', 'bench', 'delete', 'mtj', name, '--wait=true', '--timeout=600s']);
+  await waitGone(client, `moe.io/job-name=${name}`);
+  return { result, planned };
+}
+
+/** The peer: the same pods by a bare loop (same node selectors as the plan chose, no gates, no operator). */
+async function bigBareLoop(c: LocalCluster, client: KubeClient, planned: string[], round: number): Promise<BigRun> {
+  const pods = planned.length;
+  spans.reset();
+  const cpu0 = process.cpuUsage();
+  const t1 = performance.now();
+  let next = 0;
+  const label = `bare-${round}`;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < pods) {
+        const i = next++;
+        await client.create({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `${label}-${i}`, namespace: 'bench', labels: { bench: label } },
+          spec: {
+            restartPolicy: 'Never',
+            nodeSelector: { 'kubernetes.io/hostname': planned[i]! },
+            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
+            containers: [{ name: 'trainer', image: 'moe-runtime:bench', resources: { limits: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' }, requests: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' } } }],
+          },
+        } as any);
+      }
+    }),
+  );
+  await waitBound(client, `bench=${label}`, pods, 900_000);
+  const ms = performance.now() - t1;
+  const cpu = process.cpuUsage(cpu0);
+  console.error(`[bench] bare loop bound in ${Math.round(ms)} ms`);
+  const result: BigRun = { createToAllBoundMs: Math.round(ms), benchProcessCpuMs: Math.round((cpu.user + cpu.system) / 1000), breakdown: breakdown(spans.snapshot(), 'bench') };
+  await c.kubectl(['-n', 'bench', 'delete', 'pods', '-l', `bench=${label}`, '--wait=true', '--timeout=600s']);
+  return result;
+}
+
+async function waitGone(client: KubeClient, selector: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if ((await client.list(resourcePath('v1', 'Pod', 'bench'), { labelSelector: selector })).items.length === 0) return;
+    await sleep(250);
+  }
+  throw new Error(`pods ${selector} not gone after 300 s`);
+}
+
+async function gangSum(op: Op): Promise<number> {
+  const gang = await op.metrics.part(mtjMetrics).gangReleaseSeconds.get();
+  return gang.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : Number(((s[m - 1]! + s[m]!) / 2).toFixed(2));
+};
+
+function machine() {
+  const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpus()[0]?.model;
+  return { cpu: model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) };
+}
+
+function write(file: string, result: unknown): void {
+  mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
+  writeFileSync(join(process.cwd(), 'bench', 'results', file), JSON.stringify(result, null, 2));
+  console.log(JSON.stringify(result, null, 2));
 }
 
 /** The issue's breakdown from the spans of one run; `client`: the span prefix of the client that did the writes. */

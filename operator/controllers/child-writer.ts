@@ -30,40 +30,48 @@ export class ChildWriter {
   }
 
   /**
-   * Server-side apply of children, in order. Objects the cache shows as ours are applied at once; the others are
-   * read first, and if any exists without this owner's controller reference nothing at all is written: one
+   * Server-side apply of children (RoleBindings last). Objects the cache shows as ours are applied at once; the others
+   * are read first, and if any exists without this owner's controller reference nothing at all is written: one
    * NameConflictError names every such object.
    */
   async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined): Promise<void> {
-    const rvs: Array<string | undefined> = [];
-    const conflicts: NameConflictError[] = [];
-    for (const o of objs) {
-      const c = cached(o);
-      if (c && ownershipOf(c, this.owner).state === 'ours') {
-        rvs.push(undefined);
-        continue;
-      }
-      const live = await this.live(o, signal);
-      rvs.push(live?.metadata?.resourceVersion);
-      try {
-        if (live) this.check(live);
-      } catch (e) {
-        conflicts.push(e as NameConflictError);
-      }
-    }
+    // The reads at once (each is a round trip on a new job's path to its first pod).
+    const rvs = await Promise.all(
+      objs.map(async (o): Promise<{ rv?: string | undefined; conflict?: NameConflictError }> => {
+        const c = cached(o);
+        if (c && ownershipOf(c, this.owner).state === 'ours') return {};
+        const live = await this.live(o, signal);
+        try {
+          if (live) this.check(live);
+        } catch (e) {
+          return { conflict: e as NameConflictError };
+        }
+        return { rv: live?.metadata?.resourceVersion };
+      }),
+    );
+    const conflicts = rvs.flatMap((r) => (r.conflict ? [r.conflict] : []));
     if (conflicts.length) {
       const stale = conflicts.every((c) => c.stale);
       throw new NameConflictError(conflicts.map((c) => c.object).join(', '), stale, conflicts.map((c) => c.message).join('; '));
     }
-    for (const [i, o] of objs.entries()) {
+    const write = async (o: KObject, i: number) => {
       // The resourceVersion read above makes the apply conditional: a change in between is a 409, retried.
-      const rv = rvs[i];
+      const rv = rvs[i]!.rv;
       const body = rv ? { ...o, metadata: { ...o.metadata, resourceVersion: rv } } : o;
       try {
         await this.client.apply(body, signal ? { signal } : {});
       } catch (e) {
         throw childWriteError('apply', o, e);
       }
+    };
+    // RoleBindings after everything else: the API server's escalation check reads the Role when a RoleBinding is
+    // created, and answers 404 while that Role does not exist yet (seen with the chart's least-privilege account).
+    // The rest at once, in order of the list for the lowest index's error to be the one reported.
+    const waves = [objs.map((o, i) => [o, i] as const).filter(([o]) => o.kind !== 'RoleBinding'), objs.map((o, i) => [o, i] as const).filter(([o]) => o.kind === 'RoleBinding')];
+    for (const wave of waves) {
+      const results = await Promise.allSettled(wave.map(([o, i]) => write(o, i)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
   }
 

@@ -25,14 +25,20 @@ export type LeaseAction = 'create' | 'renew' | 'takeover' | 'wait';
 /** MicroTime as the API server writes it (6 fractional digits). */
 export const microTime = (d: Date): string => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
-/** What `me` should do with the lease it just read (undefined: none exists). Pure. */
-export function decide(lease: LeaseSpec | undefined, me: string, now: Date, leaseDurationSeconds: number): { action: LeaseAction; spec: LeaseSpec } {
+/**
+ * What `me` should do with the lease it just read (undefined: none exists). Pure. `pod`: the pod incarnation this
+ * process runs in (`<pod name>_<pod uid>`, a prefix of `me`), when known: a lease held by another identity under the
+ * same prefix belongs to an earlier process of this very container, which the kubelet restarted only after it died,
+ * so it is taken over at once instead of after the lease duration.
+ */
+export function decide(lease: LeaseSpec | undefined, me: string, now: Date, leaseDurationSeconds: number, pod?: string): { action: LeaseAction; spec: LeaseSpec } {
   const t = microTime(now);
   if (!lease) return { action: 'create', spec: { holderIdentity: me, leaseDurationSeconds, acquireTime: t, renewTime: t, leaseTransitions: 0 } };
   if (lease.holderIdentity === me) return { action: 'renew', spec: { ...lease, leaseDurationSeconds, renewTime: t } };
   const renewed = lease.renewTime ? Date.parse(lease.renewTime) : 0;
   const duration = (lease.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-  const expired = !lease.holderIdentity || now.getTime() > renewed + duration;
+  const predecessor = !!pod && me.startsWith(`${pod}_`) && !!lease.holderIdentity?.startsWith(`${pod}_`);
+  const expired = !lease.holderIdentity || predecessor || now.getTime() > renewed + duration;
   if (!expired) return { action: 'wait', spec: lease };
   return {
     action: 'takeover',
@@ -40,11 +46,23 @@ export function decide(lease: LeaseSpec | undefined, me: string, now: Date, leas
   };
 }
 
+/** This process's identity: `<pod>_<random>`, where `pod` is `<POD_NAME>_<POD_UID>` when both are known (the chart
+ *  sets them from the downward API; see decide), else HOSTNAME alone and no same-pod takeover. */
+export function leaderIdentity(env: Record<string, string | undefined>, random: string): { identity: string; pod?: string } {
+  if (env.POD_NAME && env.POD_UID) {
+    const pod = `${env.POD_NAME}_${env.POD_UID}`;
+    return { identity: `${pod}_${random}`, pod };
+  }
+  return { identity: `${env.HOSTNAME ?? 'moe-operator'}_${random}` };
+}
+
 export interface LeaderElectorOptions {
   client: KubeClient;
   namespace: string;
   name: string;
   identity: string;
+  /** The pod incarnation `identity` starts with (leaderIdentity), for taking over from this container's predecessor. */
+  pod?: string;
   leaseDurationSeconds?: number;
   renewDeadlineSeconds?: number;
   retryPeriodSeconds?: number;
@@ -127,7 +145,7 @@ export class LeaderElector {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    const { action, spec } = decide(current?.spec, this.o.identity, new Date(), duration);
+    const { action, spec } = decide(current?.spec, this.o.identity, new Date(), duration, this.o.pod);
     if (action === 'wait') {
       if (this.leading) {
         this.leading = false;

@@ -100,8 +100,13 @@ export class KubeClient {
   private readonly server: string;
   /** Prefix of this client's timing spans (spans.ts; only recorded when enabled). */
   spanName = 'client';
-  /** The connection pool every request of this client shares (see request). */
+  /** The connection pool every request of this client shares (see auth). */
   private dispatcher: ReturnType<RequestContext['getDispatcher']>;
+  /** The auth headers of the last applySecurityAuthentication and when they were taken (see auth). */
+  private authCache: { headers: Promise<Record<string, string>>; at: number } | undefined;
+  /** How long auth headers are reused. Tokens are re-read this often (client-go re-reads a projected token file
+   *  every minute; the kubelet rotates it at 80% of an hour or more), and exec plugins cache their own credentials. */
+  static authTtlMs = 10_000;
 
   /** `fieldManager`: the one field manager of every create, apply and patch (the operator's is api/constants.ts's). */
   constructor(
@@ -120,15 +125,9 @@ export class KubeClient {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-    await this.kc.applySecurityAuthentication(ctx);
-    // client-node builds a new undici Agent on every applySecurityAuthentication, so each request would open its own
-    // TLS connection (a full handshake with the client certificate, on both ends). One Agent per client keeps its
-    // connections alive between requests, as client-go's transport does; headers (tokens) are still applied per request.
-    const fresh = ctx.getDispatcher();
-    if (fresh !== undefined) {
-      this.dispatcher ??= fresh;
-      ctx.setDispatcher(this.dispatcher);
-    }
+    const auth = await this.auth();
+    for (const [k, v] of Object.entries(auth.headers)) ctx.setHeaderParam(k, v);
+    if (auth.dispatcher !== undefined) ctx.setDispatcher(auth.dispatcher);
     if (on) spans.end(`${this.spanName}.auth`, t0);
     ctx.setHeaderParam('Accept', 'application/json');
     const t1 = on ? performance.now() : 0;
@@ -159,6 +158,32 @@ export class KubeClient {
       throw new ApiError(resp.httpStatusCode, st.reason ?? '', `${method} ${path}: ${resp.httpStatusCode} ${st.message ?? text}`, data);
     }
     return data as T;
+  }
+
+  /**
+   * The auth headers and the connection pool for a request. client-node's applySecurityAuthentication re-reads the
+   * kubeconfig's credentials and builds a new undici Agent on every call (0.7 ms of CPU per request in the scale
+   * bench, and without a kept pool each request would open its own TLS connection, a full handshake on both ends).
+   * Here it runs once per authTtlMs: its headers (a token) are reused until then, and its first Agent is kept for the
+   * client's life, as client-go's transport keeps its connections.
+   */
+  private async auth(): Promise<{ headers: Record<string, string>; dispatcher: ReturnType<RequestContext['getDispatcher']> }> {
+    const now = performance.now();
+    let cache = this.authCache;
+    if (!cache || now - cache.at > KubeClient.authTtlMs) {
+      // One refresh for all the requests that find the headers stale; a failed one is retried by the next request.
+      const headers = (async () => {
+        const probe = new RequestContext(this.server, HttpMethod.GET);
+        await this.kc.applySecurityAuthentication(probe);
+        this.dispatcher ??= probe.getDispatcher();
+        return { ...probe.getHeaders() };
+      })();
+      cache = this.authCache = { headers, at: now };
+      headers.catch(() => {
+        if (this.authCache?.headers === headers) this.authCache = undefined;
+      });
+    }
+    return { headers: await cache.headers, dispatcher: this.dispatcher };
   }
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {

@@ -1,7 +1,7 @@
 // MoETrainingJob reconciler: reads the job and its children from the informer caches, decides with the pure helpers
 // (validate, plan, desired, failure, status), writes children with server-side apply / create, and writes status once.
 import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
-import { FIELD_MANAGER, FINALIZER, Labels, MTJ_KIND, API_VERSION, Phase, Reason, SCHEDULING_GATE, childNames } from '../../api/constants.js';
+import { FINALIZER, Labels, MTJ_KIND, API_VERSION, Phase, Reason, childNames } from '../../api/constants.js';
 import { applyDefaults } from '../../api/defaults.js';
 import { MoETrainingJobSchema, type IClusterTopology, type IMoETrainingJob } from '../../api/types.gen.js';
 import { mapLimit } from '../../kube/concurrency.js';
@@ -13,14 +13,15 @@ import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import { isNotFound, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
-import { WriteBackoff, childWriteError } from '../children.js';
+import { isGated, releaseGates } from '../gates.js';
+import { WriteBackoff } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, startContext, type RunContext } from './desired.js';
 import { PlanConfigMap, readJobReport, type PlanDocument } from '../../contract/index.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
 import type { MtjMetrics } from './metrics.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
-import { StatusBuilder, isTerminalPhase, placementDegraded, rankZeroSucceededMessage } from './status.js';
+import { StatusBuilder, countsOnly, isTerminalPhase, placementDegraded, rankZeroSucceededMessage } from './status.js';
 import { validateJob } from './validate.js';
 import { FINISH_MARK_PATCH, admittedByKueue, awaitingAdmission, dropFinalizerPatch, kueueQueue, kueueStop, needFinishMark, preemptedByKueue, queuedByKueue, withKueueGroup } from './kueue.js';
 
@@ -77,7 +78,8 @@ export function stableStringify(v: unknown): string {
 }
 
 const specSchema = MoETrainingJobSchema.properties!.spec!;
-const GATE_PATCH = { spec: { schedulingGates: [{ name: SCHEDULING_GATE, $patch: 'delete' }] } };
+/** A status change of counts only (see countsOnly) is written at most this often per job; the rest at once. */
+export const COUNTS_WRITE_INTERVAL_MS = 1000;
 
 export class MtjReconciler {
   /** Plans by job uid + attempt: the informer may not show the plan ConfigMap yet when the next reconcile runs. */
@@ -87,6 +89,8 @@ export class MtjReconciler {
   private readonly expected = new Expectations(undefined, () => this.now().getTime());
   /** The status this process last wrote, per job uid. */
   private readonly written = new Map<string, NonNullable<IMoETrainingJob['status']>>();
+  /** When this process last wrote each job's status (performance.now(), not the injected clock). */
+  private readonly writtenAt = new Map<string, number>();
   /** When the first pod of a gang was created, for the gang-release latency metric. */
   private readonly gangStart = new Map<string, number>();
   /** Jobs whose child writes were refused: no retry before their backoff ends (see children.ts). */
@@ -120,10 +124,11 @@ export class MtjReconciler {
     const result = await this.writeBackoff.guard(uid, job.metadata?.generation ?? 0, () => this.now().getTime(), st,
       () => this.steps(job, pods, st, signal));
     spans.end('mtj.steps', tSteps);
-    await spans.time('mtj.writeStatus', () => this.writeStatus(job, st, signal));
+    const later = await spans.time('mtj.writeStatus', () => this.writeStatus(job, st, signal));
     // Events are best effort and must not hold a worker: sent after the status write, not awaited.
     if (st.events.length) void this.d.recorder.emitAll(job, st.events);
-    return result;
+    if (later === undefined) return result;
+    return { requeueAfterMs: Math.min(result?.requeueAfterMs ?? later, later) };
   }
 
   /** The reconcile proper, as a list of short steps; returns when a step decides the rest must wait. */
@@ -409,8 +414,7 @@ export class MtjReconciler {
     const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
     // Only objects this job controls are written: one of the names taken by someone else stops here (NameConflict)
     // before anything is written, so a user's Role or Service is never rewritten or adopted (and then GC'd).
-    // In order, not at once: the API server's escalation check reads the Role when a RoleBinding is created, and
-    // answers 404 while that Role does not exist yet (seen with the chart's least-privilege ServiceAccount).
+    // RoleBindings go last (applyAll): the API server's escalation check reads the Role when a RoleBinding is created.
     await this.writer(job).applyAll(objs, signal, (o) => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined));
   }
 
@@ -443,17 +447,9 @@ export class MtjReconciler {
   }
 
   private async releaseGang(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
-    const gated = pods.filter((p) => p.spec?.schedulingGates?.some((g) => g.name === SCHEDULING_GATE));
     const tRelease = spans.enabled ? performance.now() : 0;
-    await mapLimit(gated, 32, async (p) => {
-      const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } };
-      await this.d.client
-        .request('PATCH', pathOf(obj), { body: GATE_PATCH, contentType: 'application/strategic-merge-patch+json', query: { fieldManager: FIELD_MANAGER }, signal })
-        .catch((e: unknown) => {
-          throw childWriteError('patch', obj, e);
-        });
-    });
-    if (gated.length) spans.end('mtj.releaseGang', tRelease);
+    await releaseGates(this.d.client, pods, signal);
+    if (pods.some(isGated)) spans.end('mtj.releaseGang', tRelease);
     const t0 = this.gangStart.get(job.metadata!.uid!);
     if (t0 !== undefined) {
       this.d.metrics.gangReleaseSeconds.observe((performance.now() - t0) / 1000);
@@ -508,6 +504,7 @@ export class MtjReconciler {
     this.plans.delete(uid);
     this.gangStart.delete(uid);
     this.written.delete(uid);
+    this.writtenAt.delete(uid);
     this.expected.forget(uid);
     this.d.metrics.checkpointAge.remove(job.metadata!.namespace!, job.metadata!.name!);
     if (!job.metadata?.finalizers?.includes(FINALIZER)) return;
@@ -525,13 +522,21 @@ export class MtjReconciler {
     );
   }
 
-  private async writeStatus(job: IMoETrainingJob, st: StatusBuilder, signal: AbortSignal): Promise<void> {
-    if (stableStringify(st.status) === stableStringify(job.status ?? {})) return;
-    this.written.delete(job.metadata!.uid!);
+  /** Writes the status if it changed; returns when to look again if a counts-only change was held back. */
+  private async writeStatus(job: IMoETrainingJob, st: StatusBuilder, signal: AbortSignal): Promise<number | undefined> {
+    if (stableStringify(st.status) === stableStringify(job.status ?? {})) return undefined;
+    const uid = job.metadata!.uid!;
+    // A starting gang moves its counts on every pod event (hundreds per second at scale): each status write is an SSA
+    // on the API server and a watch event back here, in competition with the pods' own writes.
+    const since = performance.now() - (this.writtenAt.get(uid) ?? -Infinity);
+    if (job.status && !st.events.length && since < COUNTS_WRITE_INTERVAL_MS && countsOnly(job.status, st.status)) return COUNTS_WRITE_INTERVAL_MS - since;
+    this.written.delete(uid);
     await this.d.client.apply(
       { apiVersion: API_VERSION, kind: MTJ_KIND, metadata: { name: job.metadata!.name!, namespace: job.metadata!.namespace! }, status: st.status } as IMoETrainingJob & { metadata: { name: string; namespace: string } },
       { subresource: 'status', signal },
     );
-    this.written.set(job.metadata!.uid!, structuredClone(st.status));
+    this.written.set(uid, structuredClone(st.status));
+    this.writtenAt.set(uid, performance.now());
+    return undefined;
   }
 }

@@ -90,3 +90,22 @@ test('a placement is degraded when cross-leaf traffic is over 5% above its bound
   assert.equal(placementDegraded(at(106)), true);
   assert.equal(placementDegraded(at(100, ['3 node(s) excluded (see excludedNodes)'])), true);
 });
+
+test('countsOnly: stage counts and condition messages are counts; phase, a condition status or reason, anything else is not', async () => {
+  const { countsOnly } = await import('../../../operator/controllers/mtj/status.js');
+  const base = new StatusBuilder(makeJob('a').obj(), now);
+  base.released(2);
+  base.fromPods([pod(0, 'Running'), pod(1, 'Pending')], 2);
+  const prev = structuredClone(base.status);
+  const more = new StatusBuilder(makeJob('a').with((j) => (j.status = structuredClone(prev))).obj(), now);
+  more.fromPods([pod(0, 'Running'), pod(1, 'Pending'), pod(1, 'Running')], 3);
+  assert.notDeepEqual(more.status.stages, prev.stages);
+  assert.equal(countsOnly(prev, more.status), true, 'a pod more running, same phase');
+  const running = new StatusBuilder(makeJob('a').with((j) => (j.status = structuredClone(prev))).obj(), now);
+  running.fromPods([pod(0, 'Running'), pod(1, 'Running')], 2);
+  assert.equal(running.status.phase, 'Running');
+  assert.equal(countsOnly(prev, running.status), false, 'the phase moved to Running');
+  assert.equal(countsOnly(prev, { ...prev, restarts: 1 }), false);
+  assert.equal(countsOnly(prev, { ...prev, conditions: prev.conditions!.map((c) => (c.type === 'Running' ? { ...c, reason: 'Other' } : c)) }), false);
+  assert.equal(countsOnly(prev, structuredClone(prev)), true);
+});

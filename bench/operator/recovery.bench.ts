@@ -1,0 +1,154 @@
+// Recovery check (not a timed test), issue 16 §3: on the scale bench's fleet (256 nodes × 8 GPUs), a 2048-GPU
+// MoETrainingJob (256 pods) from create to all pods Running, with the operator (operator/main.ts as a real process,
+// run as the chart runs it: POD_NAME/POD_UID, leader election on) left alone, against the same with the operator
+// SIGKILLed once during the gang's creation and release (its container restarted after ~1 s, as the kubelet does).
+// The kill moments are spread evenly over the fault-free time to gang release; fault-free and killed runs take turns
+// on one cluster. Each killed run is checked: no pod index missing or twice, no orphan, no pod left gated.
+// Writes bench/results/operator-recovery.json. Env: MOE_BENCH_KILLS (default 7), MOE_BENCH_SMALL=1 (16 nodes, 8 pods).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startCluster, type LocalCluster } from '../../test/cluster/index.js';
+import { installCrds } from '../../test/integration/operator/harness.js';
+import { OperatorPod, gangProblems, leaseHolder } from '../../test/integration/operator/operator-pod.js';
+import { FIELD_MANAGER, SCHEDULING_GATE } from '../../operator/api/constants.js';
+import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
+
+const small = process.env.MOE_BENCH_SMALL === '1';
+const KILLS = Number(process.env.MOE_BENCH_KILLS ?? 7);
+const fleet = small ? { spines: 1, leavesPerSpine: 2, nodesPerLeaf: 8, gpusPerNode: 8 } : { spines: 2, leavesPerSpine: 8, nodesPerLeaf: 16, gpusPerNode: 8 };
+const BIG = small ? { stages: 2, expert: 16, data: 2 } : { stages: 16, expert: 64, data: 2 };
+const PODS = (BIG.stages * BIG.expert * BIG.data) / 8;
+
+const job = (name: string) => ({
+  apiVersion: 'moe.io/v1alpha1',
+  kind: 'MoETrainingJob',
+  metadata: { name, namespace: 'bench' },
+  spec: {
+    model: { preset: 'deepseek-v3-671b' },
+    topologyRef: { name: 'h800-ib' },
+    parallelism: { pipeline: { stages: BIG.stages, schedule: 'DualPipe', microBatches: 2 * BIG.stages }, expert: BIG.expert, data: BIG.data, gpusPerPod: 8 },
+    training: { globalBatchSize: BIG.expert * BIG.data * 2 * BIG.stages * 4, sequenceLength: 4096 },
+    template: { spec: { containers: [{ name: 'trainer', image: 'moe-runtime:bench' }] } },
+  },
+});
+
+type Pod = { metadata: { name: string }; spec: { schedulingGates?: Array<{ name: string }> }; status?: { phase?: string } };
+
+interface Run {
+  kind: 'fault-free' | 'kill';
+  createToAllRunningMs: number;
+  /** When all pods existed and none was gated any more (ms after create), as the bench's polling saw it. */
+  releasedMs?: number;
+  kill?: { atMs: number; podsAtKill: number; gatedAtKill: number; newLeaderAfterMs: number | null };
+  problems: string[];
+}
+
+async function runOnce(c: LocalCluster, client: KubeClient, op: OperatorPod, name: string, killAtMs?: number): Promise<Run> {
+  const sel = { labelSelector: `moe.io/job-name=${name}` };
+  const holder0 = await leaseHolder(client);
+  let kill: Run['kill'];
+  const t0 = performance.now();
+  await client.create(job(name) as never);
+  let killer: Promise<void> | undefined;
+  if (killAtMs !== undefined) {
+    killer = (async () => {
+      await sleep(killAtMs);
+      op.kill();
+      const atMs = Math.round(performance.now() - t0);
+      const items = (await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), sel)).items;
+      kill = { atMs, podsAtKill: items.length, gatedAtKill: items.filter((p) => p.spec.schedulingGates?.some((g) => g.name === SCHEDULING_GATE)).length, newLeaderAfterMs: null };
+      for (let i = 0; i < 1200; i++) {
+        const h = await leaseHolder(client);
+        if (h && h !== holder0) {
+          kill.newLeaderAfterMs = Math.round(performance.now() - t0 - atMs);
+          return;
+        }
+        await sleep(50);
+      }
+    })();
+  }
+  let releasedMs: number | undefined;
+  for (;;) {
+    const items = (await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), sel)).items;
+    if (releasedMs === undefined && items.length === PODS && !items.some((p) => p.spec.schedulingGates?.length)) releasedMs = Math.round(performance.now() - t0);
+    if (items.length === PODS && items.every((p) => p.status?.phase === 'Running')) break;
+    if (performance.now() - t0 > 300_000) throw new Error(`${name}: only ${items.filter((p) => p.status?.phase === 'Running').length}/${PODS} pods Running after 300 s; operator log: ${op.log()}`);
+    await sleep(100);
+  }
+  const ms = Math.round(performance.now() - t0);
+  await killer;
+  const problems = await gangProblems(client, 'bench', name, PODS);
+  console.error(`[bench] ${name}: ${ms} ms${kill ? ` (killed at ${kill.atMs} ms with ${kill.podsAtKill} pods, ${kill.gatedAtKill} gated; new leader ${kill.newLeaderAfterMs} ms later)` : ''}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
+  await c.kubectl(['-n', 'bench', 'delete', 'mtj', name, '--wait=true', '--timeout=300s']);
+  for (let i = 0; i < 1200 && (await client.list(resourcePath('v1', 'Pod', 'bench'), sel)).items.length > 0; i++) await sleep(250);
+  return { kind: killAtMs === undefined ? 'fault-free' : 'kill', createToAllRunningMs: ms, ...(releasedMs !== undefined ? { releasedMs } : {}), ...(kill ? { kill } : {}), problems };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const c = await startCluster({ fleet, runnerNodes: 0, timeoutMs: 300_000 });
+  let op: OperatorPod | undefined;
+  try {
+    await installCrds(c);
+    await c.kubectl(['apply', '-f', join(process.cwd(), 'examples', 'cluster-topology.yaml')]);
+    await c.kubectl(['create', 'namespace', 'bench']);
+    for (let i = 0; i < 600; i++) {
+      const tainted = JSON.parse(await c.kubectl(['get', 'nodes', '-o', 'json'])).items.filter((n: any) => (n.spec.taints ?? []).some((t: any) => t.key.startsWith('node.kubernetes.io/'))).length;
+      if (tainted === 0) break;
+      await sleep(500);
+    }
+    const kc = c.kubeConfig();
+    const client = new KubeClient(kc, FIELD_MANAGER);
+    await client.request('PATCH', resourcePath('moe.io/v1alpha1', 'ClusterTopology', undefined, 'h800-ib'), { body: { spec: { rails: 0 } }, contentType: 'application/merge-patch+json' });
+    op = new OperatorPod(c, kc);
+    await op.start();
+    for (let i = 0; i < 600 && !(await leaseHolder(client)); i++) await sleep(100);
+    console.error(`[bench] ${PODS}-pod gang, ${KILLS} kills; leader ${await leaseHolder(client)}`);
+
+    const runs: Run[] = [];
+    // A first fault-free run gives the span of creation and release that the kills are spread over.
+    const first = await runOnce(c, client, op, 'warm');
+    const span = first.releasedMs ?? first.createToAllRunningMs;
+    for (let k = 0; k < KILLS; k++) {
+      runs.push(await runOnce(c, client, op, `ok-${k}`));
+      runs.push(await runOnce(c, client, op, `kill-${k}`, Math.round(((k + 0.5) / KILLS) * span)));
+    }
+    const ok = runs.filter((r) => r.kind === 'fault-free').map((r) => r.createToAllRunningMs);
+    const killed = runs.filter((r) => r.kind === 'kill').map((r) => r.createToAllRunningMs);
+    const faultFree = median(ok);
+    const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpus()[0]?.model;
+    const result = {
+      name: 'operator-recovery',
+      date: new Date().toISOString(),
+      machine: { cpu: model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) },
+      fleet: { ...fleet, nodes: fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf },
+      pods: PODS,
+      operator: { leaseDurationSeconds: 15, restartDelayMs: op.restartDelayMs, processStarts: op.starts, warmRun: first },
+      faultFreeMs: { median: faultFree, min: Math.min(...ok), max: Math.max(...ok) },
+      oneKillMs: { median: median(killed), min: Math.min(...killed), max: Math.max(...killed) },
+      ratio: { median: Number((median(killed) / faultFree).toFixed(2)), worst: Number((Math.max(...killed) / faultFree).toFixed(2)) },
+      newLeaderAfterKillMs: runs.flatMap((r) => (r.kill?.newLeaderAfterMs != null ? [r.kill.newLeaderAfterMs] : [])),
+      problems: runs.flatMap((r) => r.problems),
+      runs,
+    };
+    mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
+    writeFileSync(join(process.cwd(), 'bench', 'results', 'operator-recovery.json'), JSON.stringify(result, null, 2));
+    console.log(JSON.stringify(result, null, 2));
+    if (result.problems.length) process.exitCode = 1;
+  } finally {
+    await op?.stop();
+    await c.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
