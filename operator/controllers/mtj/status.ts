@@ -1,5 +1,6 @@
 // Pure status computation. The reconciler feeds observations in (pods, report, decisions) and writes the result
 // once; events are collected here and emitted only after that write succeeded.
+import { isDeepStrictEqual } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ConditionType, Labels, Phase, Reason } from '../../api/constants.js';
 import type { IMoETrainingJob, IMoETrainingJobStatus } from '../../api/types.gen.js';
@@ -171,3 +172,14 @@ export function rankZeroSucceededMessage(pod: string | undefined, step: number |
 export function placementDegraded(s: { crossLeafBytes: number; crossLeafLowerBound: number; explanations: string[] }): boolean {
   return s.crossLeafBytes > s.crossLeafLowerBound * 1.05 || s.explanations.some((e) => e.includes('excluded'));
 }
+
+/**
+ * Whether `next` differs from `prev` only in counts: the per-stage pod counts and condition messages ("12/256 pods
+ * running"), not in phase, condition status or reason, or any other field. A gang starting moves these on every pod
+ * event; the reconciler writes such a change at most once a second per job. Pure.
+ */
+export function countsOnly(prev: IMoETrainingJobStatus, next: IMoETrainingJobStatus): boolean {
+  const strip = (s: IMoETrainingJobStatus) => ({ ...s, stages: undefined, conditions: s.conditions?.map((c) => ({ ...c, message: undefined })) });
+  return isDeepStrictEqual(strip(prev), strip(next)); // key order aside: the API server's differs from ours
+}
+
