@@ -67,6 +67,9 @@ export const ServeEnv = {
   redundantExperts: 'MOE_REDUNDANT_EXPERTS',
   maxBatch: 'MOE_MAX_BATCH',
   maxQueue: 'MOE_MAX_QUEUE',
+  /** Decode role with spec.roles.decode.speculative: the drafting method (`mtp`) and the tokens drafted per step. */
+  speculativeMethod: 'MOE_SPECULATIVE_METHOD',
+  speculativeTokens: 'MOE_SPECULATIVE_TOKENS',
   /** Role leaders only (pod index 0, the only role pods with a token). */
   placementConfigMap: 'MOE_PLACEMENT_CONFIGMAP',
   loadConfigMap: 'MOE_LOAD_CONFIGMAP',

@@ -51,7 +51,7 @@ test('run folder: the latest checkpoint serves exactly the trainer\'s model; max
   }
 });
 
-test('export folder: FP8 codes and scales kept as shipped, dequantised values for fp32, BF16 tensors widened; MTP layer skipped', () => {
+test('export folder: FP8 codes and scales kept as shipped, dequantised values for fp32, BF16 tensors widened; the first MTP module loaded (the drafter)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'serve-export-'));
   try {
     const t = trainer();
@@ -74,7 +74,9 @@ test('export folder: FP8 codes and scales kept as shipped, dequantised values fo
     const norm = m.weights.f32.get('model.layers.0.input_layernorm.weight')!;
     assert.equal(norm[3], fromBf16(toBf16(w.get('model.layers.0.input_layernorm.weight')![3])));
     assert.ok(m.weights.f32.get('model.layers.1.mlp.gate.e_score_correction_bias')!.every((v, i) => v === w.get('model.layers.1.mlp.gate.e_score_correction_bias')![i]));
-    assert.equal([...m.weights.f32.keys()].some((k) => k.startsWith(`model.layers.${t.config.num_hidden_layers}.`)), false);
+    const mtp = `model.layers.${t.config.num_hidden_layers}`;
+    for (const k of ['enorm.weight', 'hnorm.weight', 'eh_proj.weight', 'shared_head.norm.weight', 'self_attn.kv_b_proj.weight']) assert.ok(m.weights.f32.has(`${mtp}.${k}`), `${mtp}.${k} should be loaded`);
+    assert.equal(m.weights.f32.get(`${mtp}.hnorm.weight`)![2], fromBf16(toBf16(w.get(`${mtp}.hnorm.weight`)![2])));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -89,6 +91,11 @@ test('export folder: serves in fp8 (shipped codes) and fp32 (dequantised); their
     const f32 = await Engine.load(dir, { maxBatch: 2, maxQueue: 2, precision: 'fp32' });
     assert.equal(f8.maxSequenceLength, 4096);
     assert.equal((await tokens(f8, 'the cat sat')).length, 8);
+    // The export's MTP module drafts: greedy tokens are the same with drafting.
+    const drafting = await Engine.load(dir, { maxBatch: 2, maxQueue: 2, precision: 'fp8', speculative: { method: 'mtp', tokens: 2 } });
+    assert.deepEqual(await tokens(drafting, 'the cat sat'), await tokens(f8, 'the cat sat'));
+    assert.ok(drafting.stats().speculative!.drafted > 0);
+    await drafting.close();
     // Same weights, activations in FP8 or not: the logits of a prompt agree to FP8 activation rounding.
     const ids = byteTokenizer.encode('the cat sat on');
     const l8 = f8.model.forward([{ cache: f8.model.newCache(), tokens: ids }], undefined, true);

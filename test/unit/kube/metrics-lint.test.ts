@@ -69,3 +69,18 @@ test('MOE_SERVE_EXPERT_METRICS accepts aggregate or per-expert and names itself 
   assert.deepEqual(expertMetricsOption('per-expert'), { perExpert: true });
   assert.throws(() => expertMetricsOption('all'), /MOE_SERVE_EXPERT_METRICS must be "aggregate" \(the default\) or "per-expert", got "all"/);
 });
+
+test('a drafting decode pod exposes its speculative-decoding counters and the acceptance gauges, promtool-clean', async () => {
+  const spec = { drafted: 200, accepted: 170, steps: 200 };
+  const e = { ...engine(2, 4), stats: () => ({ waiting: 0, running: 0, kvTokens: 0, placementVersion: 1, balance: 1, speculative: spec }) } as unknown as ServeEngine;
+  const text = await ServeMetrics.forEngine('decode', e).registry.metrics();
+  assert.deepEqual(lintExposition(text), []);
+  const value = (name: string) => Number(parseExposition(text).find((x) => x.name === name)?.samples[0]?.value);
+  assert.equal(value('moe_serve_spec_draft_tokens_total'), 200);
+  assert.equal(value('moe_serve_spec_accepted_tokens_total'), 170);
+  assert.equal(value('moe_serve_spec_verify_steps_total'), 200);
+  assert.equal(value('moe_serve_spec_acceptance_rate'), 0.85);
+  assert.equal(value('moe_serve_spec_mean_accepted_length'), 1.85);
+  // Without drafting none of them.
+  assert.doesNotMatch(await ServeMetrics.forEngine('decode', engine(2, 4)).registry.metrics(), /moe_serve_spec_/);
+});

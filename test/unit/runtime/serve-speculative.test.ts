@@ -124,3 +124,15 @@ test('sampling: a draft the target gives probability 0 is always rejected; a dra
   assert.equal(accepted, 200);
   assert.throws(() => verifyDrafts(target, V, V, [{ id: 0 }], shape, rng), /needs the distribution it was drawn from/);
 });
+
+test('the pod setting: MOE_SPECULATIVE_METHOD / MOE_SPECULATIVE_TOKENS (or the flags) read and checked, naming the variable', async () => {
+  const { speculativeOption } = await import('../../../runtime/src/serve/http/main.js');
+  assert.equal(speculativeOption(undefined, undefined), undefined);
+  assert.equal(speculativeOption('', ''), undefined);
+  assert.deepEqual(speculativeOption('mtp', undefined), { method: 'mtp', tokens: 1 });
+  assert.deepEqual(speculativeOption('mtp', '3'), { method: 'mtp', tokens: 3 });
+  assert.throws(() => speculativeOption('eagle', '1'), /--speculative \/ MOE_SPECULATIVE_METHOD must be mtp .*got "eagle"/);
+  assert.throws(() => speculativeOption('mtp', '0'), /MOE_SPECULATIVE_TOKENS must be an integer >= 1, got "0"/);
+  assert.throws(() => speculativeOption('mtp', '9'), /MOE_SPECULATIVE_TOKENS must be at most 8, got 9/);
+  assert.throws(() => speculativeOption(undefined, '2'), /MOE_SPECULATIVE_TOKENS is set without --speculative \/ MOE_SPECULATIVE_METHOD/);
+});

@@ -4,6 +4,10 @@
 //   2. runs ONE decode step for every running sequence together (their tokens batched through the projections and
 //      experts, attention per sequence over its own cache), samples, streams, and retires finished sequences,
 //   3. yields to the event loop (setImmediate) so the HTTP server stays responsive.
+// With speculative decoding (opts.speculative) step 2 first lets the MTP module draft up to N tokens per sequence
+// (batched across sequences; its own cache per sequence), then verifies every sequence's pending token + drafts in
+// one forward of the main model and emits the accepted prefix plus one token (speculative.ts); the main and MTP
+// caches are cut back to the accepted length, so sequences in one batch advance by different numbers of tokens.
 // A request asking for prompt log-probabilities (echo) is prefilled in its own forward that keeps the logits of every
 // prompt position; the others keep only the last position's, so they pay nothing for it.
 // Aborts free the slot at once (a sequence aborted during a step is dropped before sampling); a placement set during
@@ -17,17 +21,31 @@ import { nativeAvailable } from '../../model/precision.js';
 import { ExpertLoad } from './expert-load.js';
 import { SequenceCache } from './kv-cache.js';
 import { loadModelFolder } from './load.js';
-import { InferenceModel, type Precision } from './inference-model.js';
+import { InferenceModel, type BatchItem, type ForwardOut, type Precision } from './inference-model.js';
 import type { ExpertParallelLeader } from './expert-parallel.js';
 import { identityPlacement, resolvePlacement, type ResolvedPlacement } from './expert-slots.js';
 import { sample } from './sampler.js';
+import { draftToken, verifyDrafts, type Draft } from './speculative.js';
 import { promptLogprobs, tokenLogprob } from './logprobs.js';
-import { QueueFullError, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type ExpertPlacement, type ServeEngine, type TokenLogprob } from './types.js';
+import { MAX_SPECULATIVE_TOKENS, QueueFullError, type SpeculativeOptions, type SpeculativeStats, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type ExpertPlacement, type ServeEngine, type TokenLogprob } from './types.js';
 import { validateRequest } from './validate.js';
 import { weightsFromParams, type ModelWeights } from './weights.js';
 
+/** A sequence's MTP drafter state. */
+interface SpecState {
+  /** The MTP module's cache: entries 0..length-1, each built from a verified main-model hidden state. */
+  cache: SequenceCache;
+  /** Main-model hidden states [rows, d] of the positions from cache.length up to the main cache's last one. */
+  hidden: Float32Array;
+  /** The tokens following those positions, but for the last (the sequence's pending token). */
+  known: number[];
+}
+
 interface Seq {
   req: GenerateRequest;
+  spec?: SpecState;
+  /** This step's drafts (set by draft(), cleared by the verify). */
+  drafts?: Draft[];
   kind: 'generate' | 'prefill';
   rng: Rng;
   cache?: SequenceCache;
@@ -55,6 +73,7 @@ function abortError(signal: AbortSignal): Error {
 
 export class Engine implements ServeEngine {
   readonly maxSequenceLength: number;
+  readonly speculative?: SpeculativeOptions;
   private readonly waiting: Seq[] = [];
   private running: Seq[] = [];
   private readonly load: ExpertLoad;
@@ -71,6 +90,9 @@ export class Engine implements ServeEngine {
   private pendingPlacement?: { r: ResolvedPlacement; raw: ExpertPlacement };
   /** The placement in force as the operator wrote it (shipped to the EP followers). */
   private rawPlacement?: ExpertPlacement;
+  /** Draft tokens per step (0: speculative decoding off). */
+  private readonly draftTokens: number;
+  private readonly specStats: SpeculativeStats = { drafted: 0, accepted: 0, steps: 0 };
 
   private constructor(readonly model: InferenceModel, readonly tokenizer: Tokenizer, private readonly opts: EngineOptions, trainedSeqLen?: number) {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new Error(`engine: maxBatch must be an integer >= 1, got ${String(opts.maxBatch)}`);
@@ -86,6 +108,14 @@ export class Engine implements ServeEngine {
     if (this.ep && opts.epSize !== undefined && opts.epSize !== this.ep.size) throw new Error(`engine: epSize ${opts.epSize} differs from the expert-parallel group size ${this.ep.size}`);
     this.load = new ExpertLoad(model.moeLayers, c.n_routed_experts, identityPlacement(model.moeLayers, c.n_routed_experts, gpus));
     this.log = opts.log ?? (() => {});
+    const sp = opts.speculative;
+    if (sp !== undefined) {
+      if (sp.method !== 'mtp') throw new Error(`engine: speculative.method must be "mtp", got ${JSON.stringify(sp.method)}`);
+      if (!Number.isInteger(sp.tokens) || sp.tokens < 1 || sp.tokens > MAX_SPECULATIVE_TOKENS) throw new Error(`engine: speculative.tokens must be an integer in 1..${MAX_SPECULATIVE_TOKENS}, got ${String(sp.tokens)}`);
+      if (!model.mtp) throw new Error(`engine: speculative decoding with method mtp needs the model's MTP module (num_nextn_predict_layers >= 1 and the weights of model.layers.${c.num_hidden_layers}.*); this model has ${c.num_nextn_predict_layers === 0 ? 'num_nextn_predict_layers 0' : 'no such weights'}: serve a model trained with MTP, or turn speculative off`);
+    }
+    this.draftTokens = sp?.tokens ?? 0;
+    if (sp) this.speculative = { method: sp.method, tokens: sp.tokens };
   }
 
   get config(): RuntimeModelConfig {
@@ -174,7 +204,7 @@ export class Engine implements ServeEngine {
   stats(): EngineStats {
     let kv = 0;
     for (const s of this.running) kv += s.cache?.length ?? 0;
-    return { running: this.running.length, waiting: this.waiting.length, kvTokens: kv, placementVersion: this.load.version, balance: this.load.balance() };
+    return { running: this.running.length, waiting: this.waiting.length, kvTokens: kv, placementVersion: this.load.version, balance: this.load.balance(), ...(this.draftTokens > 0 ? { speculative: { ...this.specStats } } : {}) };
   }
 
   async close(): Promise<void> {
@@ -255,6 +285,12 @@ export class Engine implements ServeEngine {
       const h = s.req.handoff;
       if (h) {
         s.cache = SequenceCache.from(h.latent, h.kpe, h.promptIds.length, this.config.kv_lora_rank, this.config.qk_rope_head_dim);
+        // Without the drafter's state (a prefill pod not asked for it, or of an older runtime) the sequence decodes
+        // one token per step.
+        if (this.draftTokens > 0 && h.mtp) {
+          const n = h.promptIds.length - 1;
+          s.spec = { cache: SequenceCache.from([h.mtp.latent], [h.mtp.kpe], n, this.config.kv_lora_rank, this.config.qk_rope_head_dim, this.model.kvCache), hidden: h.mtp.hidden, known: [] };
+        }
         // The prefill pod drew once from this seed for the first token.
         if (s.req.params.temperature > 0) s.rng.next();
         // validateRequest checked that the hand-off carries what req.logprobs asks for.
@@ -264,61 +300,208 @@ export class Engine implements ServeEngine {
     }
     if (toPrefill.length > 0) {
       for (const s of toPrefill) s.cache = this.model.newCache(s.req.promptIds.length + 16);
-      const prefilled = (s: Seq, tok: number, lp?: TokenLogprob): void => {
+      const d = this.config.hidden_size;
+      const prefilled = (s: Seq, tok: number, lp?: TokenLogprob, hidden?: Float32Array): void => {
+        const ids = s.req.promptIds;
         if (s.kind === 'prefill') {
           const { latent, kpe } = s.cache!.export();
           const lps = s.req.logprobs ? { firstLogprob: lp, ...(s.promptLogprobs ? { promptLogprobs: s.promptLogprobs } : {}) } : {};
-          this.finish(s, undefined, { id: s.req.id, promptIds: s.req.promptIds, firstToken: tok, latent, kpe, ...lps });
-        } else this.start(s, tok, lp);
+          let mtp: Handoff['mtp'];
+          if (hidden && this.model.mtp) {
+            try {
+              mtp = this.mtpPrompt(ids, hidden);
+            } catch (e) {
+              this.finish(s, e);
+              return;
+            }
+          }
+          this.finish(s, undefined, { id: s.req.id, promptIds: ids, firstToken: tok, latent, kpe, ...lps, ...(mtp ? { mtp } : {}) });
+        } else {
+          // The drafter catches up over the prompt at this sequence's first draft.
+          if (hidden) s.spec = { cache: this.model.mtp!.newCache(ids.length + 16), hidden: hidden.slice(0, ids.length * d), known: Array.from(ids.subarray(1)) };
+          this.start(s, tok, lp);
+        }
       };
+      const wantsHidden = (s: Seq): boolean => !!this.model.mtp && (s.kind === 'prefill' ? s.req.mtp === true : this.draftTokens > 0);
       const scoring = toPrefill.filter((s) => s.req.logprobs?.prompt);
       const plain = toPrefill.filter((s) => !s.req.logprobs?.prompt);
-      if (plain.length > 0) sampled += await this.forwardAndSample(plain, (s) => s.req.promptIds, prefilled);
-      if (scoring.length > 0) sampled += await this.forwardAndSample(scoring, (s) => s.req.promptIds, prefilled, true);
+      if (plain.length > 0) sampled += await this.forwardAndSample(plain, (s) => s.req.promptIds, prefilled, false, plain.some(wantsHidden) ? wantsHidden : undefined);
+      if (scoring.length > 0) sampled += await this.forwardAndSample(scoring, (s) => s.req.promptIds, prefilled, true, scoring.some(wantsHidden) ? wantsHidden : undefined);
     }
     // Sequences admitted this iteration already sampled (from their prompt or hand-off); they decode from the next.
     const decoding = this.running.filter((s) => !s.done && s.pending >= 0 && !admitted.includes(s));
-    if (decoding.length > 0) sampled += await this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok, lp) => this.emit(s, tok, lp));
+    if (decoding.length > 0) sampled += this.draftTokens > 0 ? await this.speculativeStep(decoding) : await this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok, lp) => this.emit(s, tok, lp));
     this.load.endStep();
     return sampled;
   }
 
-  /**
-   * One batched forward over the sequences' new tokens; a failure fails those sequences, not the engine. With
-   * `allPositions` the logits of every new token come back and each sequence asking for prompt log-probabilities
-   * gets them; the last position's row is sampled either way.
-   */
-  private async forwardAndSample(seqs: Seq[], tokens: (s: Seq) => Int32Array, then: (s: Seq, tok: number, lp?: TokenLogprob) => void, allPositions = false): Promise<number> {
-    let logits: Float32Array;
-    const items = seqs.map((s) => ({ cache: s.cache!, tokens: tokens(s) }));
+  /** One batched forward (expert parallel or local); undefined when it failed, having failed its sequences. */
+  private async runForward(seqs: Seq[], items: BatchItem[], all: boolean, hidden: boolean): Promise<ForwardOut | undefined> {
     try {
       const dispatch = (l: number) => this.load.dispatcher(l);
       const ep = this.ep;
       if (ep) {
         const placement = this.load.current;
-        logits = await this.model.forwardWith(items, dispatch, (call) => ep.run(call, placement, () => this.placementJson()), allPositions);
-      } else logits = this.model.forward(items, dispatch, allPositions);
+        return await this.model.runWith(items, dispatch, (call) => ep.run(call, placement, () => this.placementJson()), { all, hidden });
+      }
+      return this.model.run(items, dispatch, { all, hidden });
     } catch (e) {
       this.log({ level: 'error', msg: 'forward failed', error: (e as Error).message });
       for (const s of seqs) this.finish(s, e);
-      return 0;
+      return undefined;
     }
+  }
+
+  /**
+   * One batched forward over the sequences' new tokens; a failure fails those sequences, not the engine. With
+   * `allPositions` the logits of every new token come back and each sequence asking for prompt log-probabilities
+   * gets them; the last position's row is sampled either way. Sequences `hidden` picks also get their new tokens'
+   * hidden states [n, d] (the MTP drafter's input).
+   */
+  private async forwardAndSample(seqs: Seq[], tokens: (s: Seq) => Int32Array, then: (s: Seq, tok: number, lp?: TokenLogprob, hidden?: Float32Array) => void,
+    allPositions = false, hidden?: (s: Seq) => boolean): Promise<number> {
+    const items = seqs.map((s) => ({ cache: s.cache!, tokens: tokens(s) }));
+    const out = await this.runForward(seqs, items, allPositions, hidden !== undefined);
+    if (!out) return 0;
+    const logits = out.logits;
     const V = this.config.vocab_size;
+    const d = this.config.hidden_size;
     const n = Math.min(V, this.tokenizer.vocabSize);
     let row0 = 0;
+    let tok0 = 0;
     seqs.forEach((s, i) => {
       const rows = allPositions ? items[i].tokens.length : 1;
       const first = row0;
       const last = row0 + rows - 1;
       row0 += rows;
+      const t0 = tok0;
+      tok0 += items[i].tokens.length;
       if (s.done) return;
       if (allPositions && s.req.logprobs?.prompt) s.promptLogprobs = promptLogprobs(logits, first, V, items[i].tokens, n, s.req.logprobs.topK);
       const p = s.req.params;
       const row = logits.subarray(last * V, (last + 1) * V);
       const tok = sample(row, n, p.temperature, p.topP, s.rng);
-      then(s, tok, s.req.logprobs ? tokenLogprob(row, n, tok, s.req.logprobs.topK) : undefined);
+      const h = out.hidden && hidden?.(s) ? out.hidden.subarray(t0 * d, tok0 * d) : undefined;
+      then(s, tok, s.req.logprobs ? tokenLogprob(row, n, tok, s.req.logprobs.topK) : undefined, h);
     });
     return seqs.length;
+  }
+
+  /** Tokens a sequence may draft this step: none past max_tokens or the sequence limit (the step emits drafts + 1). */
+  private draftBudget(s: Seq): number {
+    if (!s.spec) return 0;
+    const done = s.req.promptIds.length + s.completion;
+    return Math.max(0, Math.min(this.draftTokens, s.req.params.maxTokens - s.completion - 1, this.maxSequenceLength - done - 1));
+  }
+
+  /** The MTP state a prefill pod hands over: the module run over prompt entries 0..n-2, and h_{n-1}. */
+  private mtpPrompt(ids: Int32Array, hidden: Float32Array): NonNullable<Handoff['mtp']> {
+    const mtp = this.model.mtp!;
+    const d = this.config.hidden_size;
+    const n = ids.length;
+    const cache = mtp.newCache(n);
+    if (n > 1) mtp.forward([{ cache, hidden: hidden.subarray(0, (n - 1) * d), tokens: ids.subarray(1) }]);
+    const { latent, kpe } = cache.export();
+    return { latent: latent[0], kpe: kpe[0], hidden: hidden.slice((n - 1) * d, n * d) };
+  }
+
+  /**
+   * The MTP module drafts for the sequences: its first forward adds each sequence's entries up to the main cache's
+   * last position (verified states) and drafts one token; each further draft feeds the module its own output. The
+   * speculative entries are cut off again, so the module's cache stays at the main cache's length.
+   */
+  private draft(seqs: Seq[]): void {
+    const mtp = this.model.mtp!;
+    const d = this.config.hidden_size;
+    const V = this.config.vocab_size;
+    const n = Math.min(V, this.tokenizer.vocabSize);
+    let act = seqs;
+    let items = act.map((s) => ({ cache: s.spec!.cache, hidden: s.spec!.hidden, tokens: Int32Array.from([...s.spec!.known, s.pending]) }));
+    for (let j = 1; act.length > 0; j++) {
+      const out = mtp.forward(items);
+      const next: Seq[] = [];
+      const nextItems: typeof items = [];
+      act.forEach((s, i) => {
+        const dr = draftToken(out.logits.subarray(i * V, (i + 1) * V), n, s.req.params, s.rng);
+        (s.drafts ??= []).push(dr);
+        if (j < this.draftBudget(s)) {
+          next.push(s);
+          nextItems.push({ cache: s.spec!.cache, hidden: out.out.slice(i * d, (i + 1) * d), tokens: Int32Array.of(dr.id) });
+        }
+      });
+      act = next;
+      items = nextItems;
+    }
+    for (const s of seqs) {
+      s.spec!.cache.length = s.cache!.length;
+      s.spec!.hidden = new Float32Array(0);
+      s.spec!.known = [];
+    }
+  }
+
+  /**
+   * A decode step with drafting: drafts, then one forward of the main model over every sequence's pending token and
+   * drafts, the verdict per sequence, the caches cut back to what was accepted, and the emitted tokens streamed.
+   */
+  private async speculativeStep(seqs: Seq[]): Promise<number> {
+    const drafting = seqs.filter((s) => this.draftBudget(s) > 0);
+    if (drafting.length > 0) {
+      try {
+        this.draft(drafting);
+      } catch (e) {
+        this.log({ level: 'error', msg: 'draft failed', error: (e as Error).message });
+        for (const s of drafting) this.finish(s, e);
+        seqs = seqs.filter((s) => !s.done);
+        if (seqs.length === 0) return 0;
+      }
+    }
+    const items = seqs.map((s) => ({ cache: s.cache!, tokens: Int32Array.from([s.pending, ...(s.drafts ?? []).map((x) => x.id)]) }));
+    const before = seqs.map((s) => s.cache!.length);
+    const out = await this.runForward(seqs, items, true, true);
+    if (!out) return 0;
+    const V = this.config.vocab_size;
+    const d = this.config.hidden_size;
+    const n = Math.min(V, this.tokenizer.vocabSize);
+    let row0 = 0;
+    let emitted = 0;
+    seqs.forEach((s, i) => {
+      const rows = items[i].tokens.length;
+      const r0 = row0;
+      row0 += rows;
+      const drafts = s.drafts ?? [];
+      s.drafts = undefined;
+      if (s.done) return;
+      const rowsOf = out.logits.subarray(r0 * V, (r0 + rows) * V);
+      const v = verifyDrafts(rowsOf, V, n, drafts, s.req.params, s.rng);
+      // Keep the pending token and the accepted drafts in the main cache; the rest is overwritten later.
+      s.cache!.length = before[i] + 1 + v.accepted;
+      const spec = s.spec;
+      if (spec) {
+        const h = out.hidden!.subarray(r0 * d, (r0 + 1 + v.accepted) * d);
+        if (drafts.length > 0) {
+          spec.hidden = h.slice();
+          spec.known = drafts.slice(0, v.accepted).map((x) => x.id);
+        } else {
+          const grown = new Float32Array(spec.hidden.length + h.length);
+          grown.set(spec.hidden);
+          grown.set(h, spec.hidden.length);
+          spec.hidden = grown;
+          spec.known.push(s.pending);
+        }
+      }
+      if (drafts.length > 0) {
+        this.specStats.drafted += drafts.length;
+        this.specStats.accepted += v.accepted;
+        this.specStats.steps++;
+      }
+      v.tokens.forEach((tok, j) => {
+        if (s.done) return;
+        const row = rowsOf.subarray(j * V, (j + 1) * V);
+        this.emit(s, tok, s.req.logprobs ? tokenLogprob(row, n, tok, s.req.logprobs.topK) : undefined);
+        emitted++;
+      });
+    });
+    return emitted;
   }
 
   /** A prefilled (or handed-off) sequence: its prompt log-probabilities, then its first token, or done at max_tokens 0. */

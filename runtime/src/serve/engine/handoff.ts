@@ -9,6 +9,9 @@
 //   …      prompt ids: promptLen × i32 LE
 //   …      per layer: latent c_kv [promptLen, kvLoraRank] then k_pe [promptLen, ropeDim], as f32 LE (4 bytes) or
 //          bf16 (the high half of the f32, round-to-nearest-even, 2 bytes; halves the transfer, not exact)
+//   …      only when the header has "mtp": {"hiddenSize": d} (the decode pod drafts with the MTP module): the module's
+//          c_kv [promptLen-1, kvLoraRank], k_pe [promptLen-1, ropeDim] and the main model's last hidden state [d],
+//          in the same element type
 // f32 is the default because it makes a handed-off decode bit-identical to a local one. decodeHandoff checks every
 // length against the header and the header against the model and names what does not match.
 import type { RuntimeModelConfig } from '../../model/config.js';
@@ -29,6 +32,7 @@ interface Header {
   dtype: 'f32' | 'bf16';
   firstLogprob?: TokenLogprob;
   promptLogprobs?: TokenLogprob[];
+  mtp?: { hiddenSize: number };
 }
 
 const pad4 = (n: number): number => (n + 3) & ~3;
@@ -47,11 +51,16 @@ export function encodeHandoff(h: Handoff, opts: { dtype?: 'f32' | 'bf16' } = {})
   const header: Header = { id: h.id, promptLen: n, firstToken: h.firstToken, layers, kvLoraRank: kr, ropeDim: dr, dtype };
   if (h.firstLogprob) header.firstLogprob = h.firstLogprob;
   if (h.promptLogprobs) header.promptLogprobs = h.promptLogprobs;
+  const mtp = h.mtp;
+  if (mtp) {
+    if (mtp.latent.length !== (n - 1) * kr || mtp.kpe.length !== (n - 1) * dr) throw new Error(`encodeHandoff: the MTP cache must hold promptLen - 1 = ${n - 1} entries`);
+    header.mtp = { hiddenSize: mtp.hidden.length };
+  }
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const eb = dtype === 'f32' ? 4 : 2;
   const idsAt = pad4(12 + json.length);
   const payloadAt = idsAt + 4 * n;
-  const total = payloadAt + layers * n * (kr + dr) * eb;
+  const total = payloadAt + (layers * n * (kr + dr) + (mtp ? (n - 1) * (kr + dr) + mtp.hidden.length : 0)) * eb;
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, MAGIC, true);
@@ -69,6 +78,11 @@ export function encodeHandoff(h: Handoff, opts: { dtype?: 'f32' | 'bf16' } = {})
   for (let l = 0; l < layers; l++) {
     put(h.latent[l]);
     put(h.kpe[l]);
+  }
+  if (mtp) {
+    put(mtp.latent);
+    put(mtp.kpe);
+    put(mtp.hidden);
   }
   return out;
 }
@@ -109,11 +123,13 @@ export function decodeHandoff(bytes: Uint8Array, c: RuntimeModelConfig): Handoff
     if (!Array.isArray(h.promptLogprobs) || h.promptLogprobs.length !== n - 1) fail(`header.promptLogprobs must be an array of promptLen - 1 = ${n - 1} entries`);
     promptLogprobs = h.promptLogprobs.map((e, i) => asTokenLogprob(e) ?? fail(`header.promptLogprobs[${i}] must be {logprob, top: [{id, logprob}]}`));
   }
+  if (h.mtp !== undefined && (typeof h.mtp !== 'object' || h.mtp === null || h.mtp.hiddenSize !== c.hidden_size)) fail(`header.mtp must be {"hiddenSize": ${c.hidden_size}} (this model's hidden_size), got ${JSON.stringify(h.mtp)}`);
   const eb = h.dtype === 'f32' ? 4 : 2;
   const idsAt = pad4(12 + hl);
   const payloadAt = idsAt + 4 * n;
-  const want = payloadAt + h.layers * n * (h.kvLoraRank + h.ropeDim) * eb;
-  if (bytes.length !== want) fail(`the blob has ${bytes.length} bytes, its header (${n} tokens, ${h.layers} layers, ${h.dtype}) needs ${want}${bytes.length < want ? ' (truncated?)' : ''}`);
+  const mtpValues = h.mtp ? (n - 1) * (h.kvLoraRank + h.ropeDim) + c.hidden_size : 0;
+  const want = payloadAt + (h.layers * n * (h.kvLoraRank + h.ropeDim) + mtpValues) * eb;
+  if (bytes.length !== want) fail(`the blob has ${bytes.length} bytes, its header (${n} tokens, ${h.layers} layers${h.mtp ? ' + MTP' : ''}, ${h.dtype}) needs ${want}${bytes.length < want ? ' (truncated?)' : ''}`);
   const promptIds = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     promptIds[i] = dv.getInt32(idsAt + 4 * i, true);
@@ -131,5 +147,6 @@ export function decodeHandoff(bytes: Uint8Array, c: RuntimeModelConfig): Handoff
     latent.push(take(n * h.kvLoraRank));
     kpe.push(take(n * h.ropeDim));
   }
-  return { id: h.id, promptIds, firstToken: h.firstToken, latent, kpe, ...(firstLogprob ? { firstLogprob } : {}), ...(promptLogprobs ? { promptLogprobs } : {}) };
+  const mtp = h.mtp ? { latent: take((n - 1) * h.kvLoraRank), kpe: take((n - 1) * h.ropeDim), hidden: take(c.hidden_size) } : undefined;
+  return { id: h.id, promptIds, firstToken: h.firstToken, latent, kpe, ...(firstLogprob ? { firstLogprob } : {}), ...(promptLogprobs ? { promptLogprobs } : {}), ...(mtp ? { mtp } : {}) };
 }

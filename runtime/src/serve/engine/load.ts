@@ -93,9 +93,9 @@ function loadExport(dir: string): LoadedModel {
   const weights: ModelWeights = { f32: new Map(), fp8: new Map() };
   for (const [name, t] of tensors) {
     if (name.endsWith('_scale_inv')) continue;
-    // The MTP layers are not used for serving.
+    // The first MTP module (layer num_hidden_layers) drafts for speculative decoding; deeper ones are not used.
     const m = /^model\.layers\.(\d+)\./.exec(name);
-    if (m && Number(m[1]) >= config.num_hidden_layers) continue;
+    if (m && Number(m[1]) > config.num_hidden_layers) continue;
     if (t.dtype === 'F32') weights.f32.set(name, asF32(t));
     else if (t.dtype === 'BF16') weights.f32.set(name, Float32Array.from(asU16(t), fromBf16));
     else if (t.dtype === 'F8_E4M3') {

@@ -46,6 +46,41 @@ export interface Handoff {
   /** Per layer (dense and MoE, in order): latent c_kv [promptLen, kv_lora_rank] and RoPE'd k_pe [promptLen, qk_rope_head_dim]. */
   latent: Float32Array[];
   kpe: Float32Array[];
+  /** What the MTP drafter needs (the request asked with `mtp`): see MtpHandoff. */
+  mtp?: MtpHandoff;
+}
+
+/**
+ * The MTP module's state after a prompt of n tokens: its cache entries 0..n-2 (each built from the main model's
+ * hidden state at i and prompt token i+1) and the main model's last hidden state h_{n-1}, which with the first token
+ * makes entry n-1 on the decode side.
+ */
+export interface MtpHandoff {
+  /** c_kv [n-1, kv_lora_rank] and k_pe [n-1, qk_rope_head_dim] of the module's attention. */
+  latent: Float32Array;
+  kpe: Float32Array;
+  /** [hidden_size]. */
+  hidden: Float32Array;
+}
+
+/** Speculative decoding (an InferenceDeployment role's `speculative`). */
+export interface SpeculativeOptions {
+  /** The model's own first MTP module drafts. */
+  method: 'mtp';
+  /** Tokens drafted per decode step, 1..MAX_SPECULATIVE_TOKENS. */
+  tokens: number;
+}
+
+export const MAX_SPECULATIVE_TOKENS = 8;
+
+/** Cumulative counts since the engine started. */
+export interface SpeculativeStats {
+  /** Draft tokens proposed. */
+  drafted: number;
+  /** Draft tokens the main model accepted. */
+  accepted: number;
+  /** Sequence-steps that verified at least one draft (each emits accepted + 1 tokens). */
+  steps: number;
 }
 
 /** Expert placement of one role (the operator's EPLB output, see ../README.md). */
@@ -65,6 +100,8 @@ export interface EngineStats {
   placementVersion: number;
   /** max/mean routed tokens per GPU (EP rank) over the last window, under the current placement. */
   balance: number;
+  /** With speculative decoding on. */
+  speculative?: SpeculativeStats;
 }
 
 export interface GenerateRequest {
@@ -75,6 +112,8 @@ export interface GenerateRequest {
   logprobs?: LogprobRequest;
   /** From a prefill pod; absent = prefill here. */
   handoff?: Handoff;
+  /** Prefill only: also hand over the MTP drafter's state (Handoff.mtp), for a decode pod that drafts. */
+  mtp?: boolean;
 }
 
 export interface GenerateResult { finish: FinishReason; usage: Usage }
@@ -100,6 +139,8 @@ export interface ServeEngine {
   readonly tokenizer: Tokenizer;
   /** Longest prompt + completion a sequence may reach. */
   readonly maxSequenceLength: number;
+  /** Set when the engine drafts (decode asks prefill for the drafter's state in the hand-off). */
+  readonly speculative?: SpeculativeOptions;
   /** Prefill only (prefill role): batched with other prompts by the scheduler. */
   prefill(req: Omit<GenerateRequest, 'handoff'>, signal?: AbortSignal): Promise<Handoff>;
   /**
@@ -136,6 +177,8 @@ export interface EngineOptions {
   precision?: 'fp8' | 'bf16' | 'fp32';
   /** EP ranks the identity placement (no setPlacement yet) spreads the experts over, for stats().balance; default 1. */
   epSize?: number;
+  /** Draft tokens with the model's MTP module and verify them in one forward (absent: one token per step). */
+  speculative?: SpeculativeOptions;
   /** Rank 0 of a multi-pod replica: routed experts run on the EP ranks hosting their slots (expert-parallel.ts). */
   expertParallel?: ExpertParallelLeader;
   log?: (entry: Record<string, unknown>) => void;

@@ -31,6 +31,7 @@ export function validateRequest(req: GenerateRequest, c: RuntimeModelConfig, max
   if (typeof p.topP !== 'number' || !(p.topP > 0 && p.topP <= 1)) throw new BadRequestError('top_p', `top_p must be in (0, 1], got ${String(p.topP)}`);
   if (!Number.isInteger(p.seed)) throw new BadRequestError('seed', `seed must be an integer, got ${String(p.seed)}`);
   if (!Array.isArray(p.stopTokenIds) || !p.stopTokenIds.every((t) => Number.isInteger(t))) throw new BadRequestError('stop', 'stopTokenIds must be an array of integer token ids');
+  if (req.mtp !== undefined && typeof req.mtp !== 'boolean') throw new BadRequestError('mtp', `mtp must be true or false, got ${String(req.mtp)}`);
   const h = req.handoff;
   if (h) {
     const n = ids.length;
@@ -40,6 +41,10 @@ export function validateRequest(req: GenerateRequest, c: RuntimeModelConfig, max
       if (h.latent[l].length !== n * c.kv_lora_rank || h.kpe[l].length !== n * c.qk_rope_head_dim) throw new BadRequestError('handoff', `hand-off layer ${l} has the wrong size for ${n} tokens (kv_lora_rank ${c.kv_lora_rank}, qk_rope_head_dim ${c.qk_rope_head_dim})`);
     }
     if (!(Number.isInteger(h.firstToken) && h.firstToken >= 0 && h.firstToken < c.vocab_size)) throw new BadRequestError('handoff', `the hand-off's first token ${h.firstToken} is outside the vocabulary`);
+    const m = h.mtp;
+    if (m && (m.latent.length !== (n - 1) * c.kv_lora_rank || m.kpe.length !== (n - 1) * c.qk_rope_head_dim || m.hidden.length !== c.hidden_size)) {
+      throw new BadRequestError('handoff', `the hand-off's MTP state has the wrong size for ${n} tokens (${n - 1} cache entries and one hidden state of ${c.hidden_size})`);
+    }
     if (lp && !h.firstLogprob) throw new BadRequestError('handoff', 'the request asks for logprobs but the hand-off carries no log-probability of its first token');
     if (lp?.prompt && h.promptLogprobs?.length !== n - 1) throw new BadRequestError('handoff', `the request asks for the prompt's log-probabilities (echo) but the hand-off carries ${h.promptLogprobs?.length ?? 'none'} of the ${n - 1} needed`);
   }

@@ -13,6 +13,8 @@ export interface InternalRequest {
   params: SamplingParams;
   /** Log-probabilities to return ({topK, prompt}); absent = none. */
   logprobs?: LogprobRequest;
+  /** Prefill only: also hand over the MTP drafter's state (a decode pod that drafts asks for it). */
+  mtp?: boolean;
   /** Generate only: base URL of a prefill leader (`http://host:port`); decode posts to `${prefillUrl}/internal/v1/prefill`. */
   prefillUrl?: string;
 }
@@ -59,6 +61,10 @@ export function parseInternalRequest(v: unknown, withPrefillUrl: boolean): Inter
   const logprobs = parseLogprobRequest(b.logprobs);
   const out: InternalRequest = { id: b.id, promptIds, params: parseSamplingParams(b.params, 'params', logprobs?.prompt ?? false) };
   if (logprobs) out.logprobs = logprobs;
+  if (b.mtp !== undefined) {
+    if (typeof b.mtp !== 'boolean') throw invalidField('mtp', `mtp must be true or false, got ${JSON.stringify(b.mtp)}`);
+    if (!withPrefillUrl) out.mtp = b.mtp;
+  }
   if (withPrefillUrl && b.prefillUrl !== undefined) {
     if (typeof b.prefillUrl !== 'string' || !/^https?:\/\/[^/]+/.test(b.prefillUrl)) throw invalidField('prefillUrl', `prefillUrl must be an http(s) base URL, got ${JSON.stringify(b.prefillUrl)}`);
     out.prefillUrl = b.prefillUrl.replace(/\/+$/, '');

@@ -11,7 +11,7 @@ import { podPath } from '../../kube/pod-path.js';
 import { Engine } from '../engine/engine.js';
 import { joinReplica } from '../engine/expert-parallel-pod.js';
 import { decodeHandoff, encodeHandoff } from '../engine/handoff.js';
-import type { EngineOptions } from '../engine/types.js';
+import { MAX_SPECULATIVE_TOKENS, type EngineOptions, type SpeculativeOptions } from '../engine/types.js';
 import { OperatorSync } from './operator-sync.js';
 import { createRoleServer } from './role-server.js';
 import { createRouter } from './router.js';
@@ -26,6 +26,18 @@ function intOf(v: string | undefined, what: string, fallback: number, min: numbe
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new Error(`${what} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** --speculative / MOE_SPECULATIVE_METHOD and --speculative-tokens / MOE_SPECULATIVE_TOKENS (default 1); undefined = off. */
+export function speculativeOption(method: string | undefined, tokens: string | undefined): SpeculativeOptions | undefined {
+  if (method === undefined || method === '') {
+    if (tokens !== undefined && tokens !== '') throw new Error(`--speculative-tokens / ${ServeEnv.speculativeTokens} is set without --speculative / ${ServeEnv.speculativeMethod}; set the method (mtp) too`);
+    return undefined;
+  }
+  if (method !== 'mtp') throw new Error(`--speculative / ${ServeEnv.speculativeMethod} must be mtp (the model's MTP module drafts), got ${JSON.stringify(method)}`);
+  const n = intOf(tokens, `--speculative-tokens / ${ServeEnv.speculativeTokens}`, 1, 1);
+  if (n > MAX_SPECULATIVE_TOKENS) throw new Error(`--speculative-tokens / ${ServeEnv.speculativeTokens} must be at most ${MAX_SPECULATIVE_TOKENS}, got ${n}`);
+  return { method, tokens: n };
 }
 
 /** The router needs only the tokenizer: <model>/tokenizer.json (export or run folder) or <model>/export/tokenizer.json. */
@@ -52,7 +64,7 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     options: {
       role: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, routes: { type: 'string' },
       'model-name': { type: 'string' }, 'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, precision: { type: 'string' },
-      'max-in-flight': { type: 'string' }, 'grace-seconds': { type: 'string' },
+      'max-in-flight': { type: 'string' }, 'grace-seconds': { type: 'string' }, speculative: { type: 'string' }, 'speculative-tokens': { type: 'string' },
     },
   });
   const role = values.role ?? env[ServeEnv.role];
@@ -89,6 +101,9 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       epSize: intOf(env[ServeEnv.epSize], ServeEnv.epSize, 1, 1),
       log,
     };
+    // Decode drafts; a prefill pod hands the drafter's state over whenever a decode pod asks (no option needed).
+    const speculative = speculativeOption(values.speculative ?? env[ServeEnv.speculativeMethod], values['speculative-tokens'] ?? env[ServeEnv.speculativeTokens]);
+    if (speculative && role === 'decode') opts.speculative = speculative;
     const pods = intOf(env[ServeEnv.podsPerReplica], ServeEnv.podsPerReplica, 1, 1);
     const index = intOf(env[ServeEnv.podIndex], ServeEnv.podIndex, 0, 0);
     let engine: Engine;

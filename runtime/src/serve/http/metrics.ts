@@ -52,6 +52,15 @@ export class ServeMetrics {
         this.inc(engine.expertLoad().reduce((s, row) => row.reduce((t, v) => t + v, s), 0));
       },
     });
+    if (engine.stats().speculative) {
+      const spec = () => engine.stats().speculative!;
+      const counter = (name: string, help: string, value: () => number) => new client.Counter({ name, help, registers, collect() { this.reset(); this.inc(value()); } });
+      counter('moe_serve_spec_draft_tokens_total', 'Tokens the MTP module drafted (speculative decoding)', () => spec().drafted);
+      counter('moe_serve_spec_accepted_tokens_total', 'Drafted tokens the main model accepted', () => spec().accepted);
+      counter('moe_serve_spec_verify_steps_total', 'Sequence-steps that verified drafts (each emits accepted drafts + 1 tokens)', () => spec().steps);
+      new client.Gauge({ name: 'moe_serve_spec_acceptance_rate', help: 'Accepted / drafted tokens since start', registers, collect() { const s = spec(); this.set(s.drafted > 0 ? s.accepted / s.drafted : 0); } });
+      new client.Gauge({ name: 'moe_serve_spec_mean_accepted_length', help: 'Tokens emitted per verify step of a sequence since start (accepted drafts + 1)', registers, collect() { const s = spec(); this.set(s.steps > 0 ? (s.accepted + s.steps) / s.steps : 0); } });
+    }
     if (opts.perExpert) {
       new client.Counter({
         name: 'moe_serve_expert_routed_tokens_by_expert_total', help: 'Tokens routed to each logical expert since start, by MoE layer and expert (MOE_SERVE_EXPERT_METRICS=per-expert)', labelNames: ['layer', 'expert'], registers,

@@ -58,7 +58,8 @@ export class OperatorSync {
   }
 
   async reportLoad(): Promise<void> {
-    const body = { role: this.o.role, replica: this.o.replica, startedAt: this.startedAt, counts: this.o.engine.expertLoad() };
+    const spec = this.o.engine.stats().speculative;
+    const body = { role: this.o.role, replica: this.o.replica, startedAt: this.startedAt, counts: this.o.engine.expertLoad(), ...(spec ? { speculative: spec } : {}) };
     await this.o.store.mergePatch(this.o.loadConfigMap!, { [this.o.podName]: formatLoadReport(body) });
   }
 

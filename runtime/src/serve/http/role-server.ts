@@ -42,7 +42,7 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
     metrics.promptTokens.inc(r.promptIds.length);
     const timer = new RequestTimer(metrics);
     try {
-      const h = await engine.prefill({ id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params, ...(r.logprobs ? { logprobs: r.logprobs } : {}) }, signal);
+      const h = await engine.prefill({ id: r.id, promptIds: Int32Array.from(r.promptIds), params: r.params, ...(r.logprobs ? { logprobs: r.logprobs } : {}), ...(r.mtp ? { mtp: true } : {}) }, signal);
       timer.token();
       const bytes = o.codec.encode(h);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength });
@@ -59,7 +59,9 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
     const url = `${r.prefillUrl}${PREFILL_PATH}`;
     let res: IncomingMessage;
     try {
-      res = await postJson(url, { id: r.id, promptIds: r.promptIds, params: r.params, ...(r.logprobs ? { logprobs: r.logprobs } : {}) }, { signal, idleTimeoutMs: prefillTimeoutMs });
+      // A drafting decode pod asks for the MTP drafter's state too (a prefill pod of an older runtime leaves it out,
+      // and the sequence then decodes one token per step).
+      res = await postJson(url, { id: r.id, promptIds: r.promptIds, params: r.params, ...(r.logprobs ? { logprobs: r.logprobs } : {}), ...(engine.speculative ? { mtp: true } : {}) }, { signal, idleTimeoutMs: prefillTimeoutMs });
     } catch (e) {
       if (signal.aborted) throw e;
       log({ level: 'warn', msg: 'prefill replica unreachable; prefilling locally', id: r.id, url, error: (e as Error).message });
