@@ -52,6 +52,8 @@ export const ConditionType = {
   NameConflict: 'NameConflict',
   /** The API server refused a child write (invalid pod, Pod Security, ...); retried with backoff. */
   WriteFailed: 'WriteFailed',
+  /** training.mode grpo: a judge InferenceDeployment is missing, not serving, or its calls fail (the URL and error). */
+  JudgeUnavailable: 'JudgeUnavailable',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -85,6 +87,12 @@ export const Reason = {
   FailedPatch: 'FailedPatch',
   /** A NameConflict or WriteFailed condition cleared: the writes went through. */
   ChildrenWritten: 'ChildrenWritten',
+  /** GRPO judges: the InferenceDeployment does not exist / is not Available yet / its calls failed / it answers. */
+  JudgeNotFound: 'JudgeNotFound',
+  JudgeNotReady: 'JudgeNotReady',
+  JudgeCallsFailed: 'JudgeCallsFailed',
+  JudgeAnswering: 'JudgeAnswering',
+  JudgesResolved: 'JudgesResolved',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

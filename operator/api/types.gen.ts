@@ -2426,6 +2426,34 @@ export interface IMoETrainingJobStatusStagesItem {
   "ready"?: number;
 }
 
+/** The judge's URL and the last error, when judge calls failed. */
+export interface IMoETrainingJobStatusProgressGrpoJudgeError {
+  "url"?: string;
+  "error"?: string;
+}
+
+/** training.mode grpo, the last step's rollouts. */
+export interface IMoETrainingJobStatusProgressGrpo {
+  /** Mean reward of the step's samples. */
+  "rewardMean"?: number;
+  /** Standard deviation of the step's rewards. */
+  "rewardStd"?: number;
+  /** Mean KL estimate (k3) per response token against the reference policy. */
+  "kl"?: number;
+  /** Mean response length in tokens. */
+  "responseLength"?: number;
+  /** Fraction of groups whose rewards are not all equal (the groups that carry a gradient). */
+  "signalFraction"?: number;
+  /** Reward evaluations of the step that threw or timed out (each scored 0). */
+  "rewardErrors"?: number;
+  /** Judge calls of the step that found the judge unavailable. */
+  "judgeFailures"?: number;
+  /** Judge calls of the step. */
+  "judgeCalls"?: number;
+  /** The judge's URL and the last error, when judge calls failed. */
+  "judgeError"?: IMoETrainingJobStatusProgressGrpoJudgeError;
+}
+
 /** Latest progress reported by rank 0. */
 export interface IMoETrainingJobStatusProgress {
   /** Optimizer steps done. */
@@ -2438,6 +2466,8 @@ export interface IMoETrainingJobStatusProgress {
   "tokensPerSecond"?: number;
   /** training.mode sft: mean cross-entropy over the assistant tokens of data.heldOutUri, as last measured (at the start and at the end of the run). */
   "heldOutLoss"?: number;
+  /** training.mode grpo, the last step's rollouts. */
+  "grpo"?: IMoETrainingJobStatusProgressGrpo;
   /** When the report arrived. */
   "updateTime"?: string;
 }
@@ -3687,6 +3717,56 @@ export const MoETrainingJobSchema: JSONSchema = {
             "heldOutLoss": {
               "type": "number",
               "description": "training.mode sft: mean cross-entropy over the assistant tokens of data.heldOutUri, as last measured (at the start and at the end of the run)."
+            },
+            "grpo": {
+              "type": "object",
+              "description": "training.mode grpo, the last step's rollouts.",
+              "properties": {
+                "rewardMean": {
+                  "type": "number",
+                  "description": "Mean reward of the step's samples."
+                },
+                "rewardStd": {
+                  "type": "number",
+                  "description": "Standard deviation of the step's rewards."
+                },
+                "kl": {
+                  "type": "number",
+                  "description": "Mean KL estimate (k3) per response token against the reference policy."
+                },
+                "responseLength": {
+                  "type": "number",
+                  "description": "Mean response length in tokens."
+                },
+                "signalFraction": {
+                  "type": "number",
+                  "description": "Fraction of groups whose rewards are not all equal (the groups that carry a gradient)."
+                },
+                "rewardErrors": {
+                  "type": "integer",
+                  "description": "Reward evaluations of the step that threw or timed out (each scored 0)."
+                },
+                "judgeFailures": {
+                  "type": "integer",
+                  "description": "Judge calls of the step that found the judge unavailable."
+                },
+                "judgeCalls": {
+                  "type": "integer",
+                  "description": "Judge calls of the step."
+                },
+                "judgeError": {
+                  "type": "object",
+                  "description": "The judge's URL and the last error, when judge calls failed.",
+                  "properties": {
+                    "url": {
+                      "type": "string"
+                    },
+                    "error": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
             },
             "updateTime": {
               "type": "string",

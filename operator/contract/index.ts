@@ -3,6 +3,7 @@
 export * from './configmaps.js';
 export * from './evaluation.js';
 export * from './expert-placement.js';
+export * from './grpo.js';
 export * from './plan-document.js';
 export * from './pod-env.js';
 export * from './reports.js';

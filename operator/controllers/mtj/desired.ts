@@ -5,7 +5,7 @@ import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from 
 import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, childNames, RUNTIME_IMAGE } from '../../api/constants.js';
 import type { IMoETrainingJob } from '../../api/types.gen.js';
 import type { TrainingPlan } from '../../plan/types.js';
-import { PlanConfigMap, RankEnv, TrainEnv, formatPlanDocument, type PlanDocument } from '../../contract/index.js';
+import { PlanConfigMap, RankEnv, TrainEnv, formatPlanDocument, type JudgeEndpoint, type PlanDocument } from '../../contract/index.js';
 import { masterPort } from '../master-port.js';
 import { withRestrictedDefaults } from '../pod-security.js';
 
@@ -43,6 +43,8 @@ export interface RunContext {
   initUri?: string;
   gpuResource: string;
   rdmaResource: string;
+  /** training.mode grpo: the judge InferenceDeployments' endpoints (judges.ts), for the plan document. */
+  judges?: Record<string, JudgeEndpoint>;
 }
 
 /**
@@ -95,6 +97,7 @@ export function planDocument(job: IMoETrainingJob, plan: TrainingPlan, ctx: RunC
       initUri: ctx.initUri ?? null,
     },
     report: { configMap: childNames(name).reportConfigMap, namespace },
+    ...(ctx.judges && Object.keys(ctx.judges).length ? { judges: ctx.judges } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
 import { FINALIZER, Labels, MTJ_KIND, API_VERSION, Phase, Reason, childNames } from '../../api/constants.js';
 import { applyDefaults } from '../../api/defaults.js';
-import { MoETrainingJobSchema, type IClusterTopology, type IMoETrainingJob } from '../../api/types.gen.js';
+import { MoETrainingJobSchema, type IClusterTopology, type IInferenceDeployment, type IMoETrainingJob } from '../../api/types.gen.js';
 import { mapLimit } from '../../kube/concurrency.js';
 import { spans } from '../../kube/spans.js';
 import type { ReconcileResult } from '../../kube/controller.js';
@@ -19,7 +19,8 @@ import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, 
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, startContext, type RunContext } from './desired.js';
 import { PlanConfigMap, readJobReport, type PlanDocument } from '../../contract/index.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
-import type { MtjMetrics } from './metrics.js';
+import { observeGrpo, type MtjMetrics } from './metrics.js';
+import { judgeConditionFromProgress, judgeConditionFromResolution, judgeNames, resolveJudges } from './judges.js';
 import { gpusInUse, toNodeLike } from './plan-input.js';
 import { StatusBuilder, countsOnly, isTerminalPhase, placementDegraded, rankZeroSucceededMessage } from './status.js';
 import { validateJob } from './validate.js';
@@ -44,6 +45,8 @@ export interface MtjDeps {
   configMaps: Informer<V1ConfigMap & { metadata: any }>;
   nodes: Informer<V1Node & { metadata: any }>;
   topologies: Informer<IClusterTopology & { metadata: any }>;
+  /** InferenceDeployments: GRPO judges (judges.ts). Without it, a job with a judge reward waits with JudgeNotFound. */
+  deployments?: Informer<IInferenceDeployment & { metadata: any }>;
   plan: PlanFn;
   recorder: EventRecorder;
   metrics: MtjMetrics;
@@ -156,6 +159,8 @@ export class MtjReconciler {
     // 3. Progress and checkpoints reported by rank 0 through <job>-report.
     const report = readJobReport(this.d.configMaps.get(n.reportConfigMap, namespace)?.data);
     st.report(report.progress, report.checkpoint);
+    judgeConditionFromProgress(st, report.progress?.step, report.progress?.grpo);
+    observeGrpo(this.d.metrics, namespace, name, report.progress?.grpo);
     this.observeCheckpointAge(job, st);
 
     // 4. Suspend: delete the pods, keep the status (checkpoints, restarts).
@@ -385,6 +390,17 @@ export class MtjReconciler {
     if (typeof ctx === 'string') {
       st.unschedulable(Reason.InitSourceNotReady, ctx);
       return undefined;
+    }
+    // GRPO judges: every judge InferenceDeployment must exist and serve before the gang starts.
+    const names = judgeNames(job);
+    if (names.length) {
+      const r = resolveJudges(job, (n) => this.d.deployments?.get(n, namespace));
+      judgeConditionFromResolution(st, r, names);
+      if ('waiting' in r) {
+        st.unschedulable(r.reason, r.waiting);
+        return undefined;
+      }
+      ctx.judges = r.judges;
     }
     const doc = planDocument(job, plan, ctx);
     const entry: PlanEntry = { namespace, name, attempt, plan, doc, hash: planHash(doc), ctx };

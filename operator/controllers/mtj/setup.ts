@@ -2,8 +2,8 @@
 // map every change to the owning job's key, a periodic resync that also counts jobs by phase. The informer, work-queue
 // and resync plumbing is the framework's (kube/wiring.ts).
 import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
-import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, TOPOLOGY_KIND } from '../../api/constants.js';
-import type { IClusterTopology, IMoETrainingJob } from '../../api/types.gen.js';
+import { API_VERSION, FIELD_MANAGER, INFD_KIND, Labels, MTJ_KIND, TOPOLOGY_KIND } from '../../api/constants.js';
+import type { IClusterTopology, IInferenceDeployment, IMoETrainingJob } from '../../api/types.gen.js';
 import type { Controller } from '../../kube/controller.js';
 import type { Informer } from '../../kube/informer.js';
 import { WiredController, keyOf, type Cached, type SetupOptions } from '../../kube/wiring.js';
@@ -11,6 +11,7 @@ import { PROJECT_KINDS } from '../kinds.js';
 import { watchedNamespaces } from '../namespaces.js';
 import { mtjMetrics } from './metrics.js';
 import { MtjReconciler, type PlanFn } from './reconciler.js';
+import { judgeNames } from './judges.js';
 
 export interface MtjControllerOptions extends SetupOptions {
   plan: PlanFn;
@@ -30,6 +31,8 @@ export class MtjController extends WiredController {
     const configMaps = w.namespaced<V1ConfigMap>('v1', 'ConfigMap', Labels.job);
     const nodes = w.clusterScoped<V1Node>('v1', 'Node');
     const topologies = w.clusterScoped<IClusterTopology>(API_VERSION, TOPOLOGY_KIND);
+    // GRPO judges (judges.ts): a job waiting for its judge moves when the deployment appears or becomes Available.
+    const deployments = w.namespaced<IInferenceDeployment>(API_VERSION, INFD_KIND);
 
     const reconciler = new MtjReconciler({
       client,
@@ -38,6 +41,7 @@ export class MtjController extends WiredController {
       configMaps,
       nodes,
       topologies,
+      deployments,
       plan: o.plan,
       recorder: w.recorder(FIELD_MANAGER),
       metrics: o.metrics.part(mtjMetrics),
@@ -60,6 +64,9 @@ export class MtjController extends WiredController {
     nodes.on('add', unschedulable);
     nodes.on('update', unschedulable);
     topologies.onAny(all);
+    deployments.onAny((d) => {
+      for (const j of this.jobs.list(d.metadata?.namespace)) if (judgeNames(j).includes(d.metadata?.name ?? '')) q.add(keyOf(j));
+    });
   }
 
   run(): void {

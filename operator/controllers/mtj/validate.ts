@@ -6,6 +6,7 @@ import { readJobSpec } from '../../plan/job.js';
 import { resolveModel } from '../../plan/model-size.js';
 import { dnsLabelError } from '../names.js';
 import { masterPortError } from '../master-port.js';
+import { grpoLayoutProblem } from '../../contract/index.js';
 
 /** Pod names are <job>-<index> and double as DNS hostnames (≤ 63 characters). */
 export const MAX_JOB_NAME = 50;
@@ -57,5 +58,9 @@ export function validateJob(job: IMoETrainingJob): string[] {
   }
   const port = masterPortError(s.template);
   if (port) errs.push(port);
+  if (s.training?.mode === 'grpo') {
+    const g = grpoLayoutProblem({ pp, ep, dp: p.data ?? 1 }, s.training.grpo?.promptsPerStep ?? 8);
+    if (g) errs.push(`spec.${g}`);
+  }
   return errs;
 }

@@ -4,21 +4,12 @@
 // the ZeRO-1 step averages the gradients (each rank's objective is the mean over its own sequences, so the average is
 // the mean over the step's). Sample seeds are numbered across the step, so the rollouts do not depend on DP. The
 // step's metrics are sums over the ranks. Layouts where a rank lacks part of the model (pipeline or expert
-// parallelism) are refused before anything starts (grpoLayoutProblem).
+// parallelism) are refused before anything starts (grpoLayoutProblem, operator/contract/grpo.ts).
 import { gatherF64, globalBiasUpdate } from './zero1.js';
 import { moeLayerKeys } from './held-params.js';
 import type { DataParallelTrainer } from './dp-trainer.js';
+export { grpoLayoutProblem } from '../../../operator/contract/index.js';
 import { SUM_KEYS, grpoMetrics, type Grpo, type GrpoMetrics, type LocalBatch, type StepSums } from '../post/grpo.js';
-
-/** Why this layout cannot run GRPO, or undefined: rollouts need every rank to hold the whole model. */
-export function grpoLayoutProblem(layout: { pp: number; ep: number; dp: number }, promptsPerStep: number): string | undefined {
-  if (layout.pp > 1 || layout.ep > 1) {
-    return `training.mode grpo needs every rank to hold the whole model (the rollouts run the serving engine over the rank's own weights): ` +
-      `set parallelism.pipeline.stages 1 and parallelism.expert 1 and scale with parallelism.data (ZeRO-1 shards the optimizer); got pipeline ${layout.pp}, expert ${layout.ep}`;
-  }
-  if (promptsPerStep % layout.dp !== 0) return `training.grpo.promptsPerStep ${promptsPerStep} must be a multiple of the data-parallel size ${layout.dp}`;
-  return undefined;
-}
 
 export async function dpGrpoStep(dp: DataParallelTrainer, gr: Grpo): Promise<GrpoMetrics & { batch: LocalBatch }> {
   const t = gr.t;
