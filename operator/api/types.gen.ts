@@ -223,6 +223,14 @@ export interface IInferenceDeploymentSpecRolesPrefillParallelism {
   "expert"?: number;
 }
 
+/** Speculative decoding (decode role only): the model's own MTP module drafts tokens and the main model verifies them in one forward per step. Greedy output is unchanged and sampling keeps its distribution (standard rejection rule). Needs a model trained with MTP (num_nextn_predict_layers >= 1). Sets MOE_SPECULATIVE_METHOD and MOE_SPECULATIVE_TOKENS. */
+export interface IInferenceDeploymentSpecRolesPrefillSpeculative {
+  /** mtp drafts with the model's first MTP module (DeepSeek-V3 report 5.4.3). */
+  "method": "mtp";
+  /** Tokens drafted per decode step (DeepSeek-V3 drafts 1). Default: 1. */
+  "tokens"?: number;
+}
+
 /** Prompt processing; hands the compressed KV cache to decode. replicas 0 means decode prefills locally. */
 export interface IInferenceDeploymentSpecRolesPrefill {
   /** Replicas (gangs) the deployment starts with. Afterwards the InferenceRole <deployment>-<role> holds the live count (kubectl scale, HPA); a change of this field is propagated to it once. Default: 1. */
@@ -239,6 +247,8 @@ export interface IInferenceDeploymentSpecRolesPrefill {
   "maxBatch"?: number;
   /** Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE). Default: 256. */
   "maxQueue"?: number;
+  /** Speculative decoding (decode role only): the model's own MTP module drafts tokens and the main model verifies them in one forward per step. Greedy output is unchanged and sampling keeps its distribution (standard rejection rule). Needs a model trained with MTP (num_nextn_predict_layers >= 1). Sets MOE_SPECULATIVE_METHOD and MOE_SPECULATIVE_TOKENS. */
+  "speculative"?: IInferenceDeploymentSpecRolesPrefillSpeculative;
 }
 
 /** Inside one replica of G = podsPerReplica x gpusPerPod GPUs: experts are split over all G (expert = G), attention runs data-parallel x tensor-parallel (data x tensor = G). */
@@ -249,6 +259,14 @@ export interface IInferenceDeploymentSpecRolesDecodeParallelism {
   "data"?: number;
   /** Expert-parallel degree; G when absent (the only allowed value). */
   "expert"?: number;
+}
+
+/** Speculative decoding (decode role only): the model's own MTP module drafts tokens and the main model verifies them in one forward per step. Greedy output is unchanged and sampling keeps its distribution (standard rejection rule). Needs a model trained with MTP (num_nextn_predict_layers >= 1). Sets MOE_SPECULATIVE_METHOD and MOE_SPECULATIVE_TOKENS. */
+export interface IInferenceDeploymentSpecRolesDecodeSpeculative {
+  /** mtp drafts with the model's first MTP module (DeepSeek-V3 report 5.4.3). */
+  "method": "mtp";
+  /** Tokens drafted per decode step (DeepSeek-V3 drafts 1). Default: 1. */
+  "tokens"?: number;
 }
 
 /** Token generation with continuous batching; at least one replica. */
@@ -267,6 +285,8 @@ export interface IInferenceDeploymentSpecRolesDecode {
   "maxBatch"?: number;
   /** Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE). Default: 256. */
   "maxQueue"?: number;
+  /** Speculative decoding (decode role only): the model's own MTP module drafts tokens and the main model verifies them in one forward per step. Greedy output is unchanged and sampling keeps its distribution (standard rejection rule). Needs a model trained with MTP (num_nextn_predict_layers >= 1). Sets MOE_SPECULATIVE_METHOD and MOE_SPECULATIVE_TOKENS. */
+  "speculative"?: IInferenceDeploymentSpecRolesDecodeSpeculative;
 }
 
 /** The prefill and decode roles. Pod-relevant changes roll out one gang at a time. */
@@ -386,6 +406,18 @@ export interface IInferenceDeploymentStatusRolesPrefillPlacement {
   "updatedAt"?: string;
 }
 
+/** Speculative decoding of the role's live leader pods since each started (their reports in ConfigMap <deployment>-expert-load); absent when none drafts. */
+export interface IInferenceDeploymentStatusRolesPrefillSpeculative {
+  /** Tokens the MTP module drafted. */
+  "draftedTokens"?: number;
+  /** Drafted tokens the main model accepted. */
+  "acceptedTokens"?: number;
+  /** acceptedTokens / draftedTokens. */
+  "acceptanceRate"?: number;
+  /** Tokens emitted per verify step of a sequence (accepted drafts + 1). */
+  "meanAcceptedLength"?: number;
+}
+
 /** State of one role. */
 export interface IInferenceDeploymentStatusRolesPrefill {
   /** Desired replicas (the InferenceRole's spec.replicas). */
@@ -404,6 +436,8 @@ export interface IInferenceDeploymentStatusRolesPrefill {
   "endpoints"?: Array<string>;
   /** The expert placement published in ConfigMap <deployment>-placement. */
   "placement"?: IInferenceDeploymentStatusRolesPrefillPlacement;
+  /** Speculative decoding of the role's live leader pods since each started (their reports in ConfigMap <deployment>-expert-load); absent when none drafts. */
+  "speculative"?: IInferenceDeploymentStatusRolesPrefillSpeculative;
 }
 
 /** The expert placement published in ConfigMap <deployment>-placement. */
@@ -416,6 +450,18 @@ export interface IInferenceDeploymentStatusRolesDecodePlacement {
   "balanceAfter"?: number;
   /** When it was published. */
   "updatedAt"?: string;
+}
+
+/** Speculative decoding of the role's live leader pods since each started (their reports in ConfigMap <deployment>-expert-load); absent when none drafts. */
+export interface IInferenceDeploymentStatusRolesDecodeSpeculative {
+  /** Tokens the MTP module drafted. */
+  "draftedTokens"?: number;
+  /** Drafted tokens the main model accepted. */
+  "acceptedTokens"?: number;
+  /** acceptedTokens / draftedTokens. */
+  "acceptanceRate"?: number;
+  /** Tokens emitted per verify step of a sequence (accepted drafts + 1). */
+  "meanAcceptedLength"?: number;
 }
 
 /** State of one role. */
@@ -436,6 +482,8 @@ export interface IInferenceDeploymentStatusRolesDecode {
   "endpoints"?: Array<string>;
   /** The expert placement published in ConfigMap <deployment>-placement. */
   "placement"?: IInferenceDeploymentStatusRolesDecodePlacement;
+  /** Speculative decoding of the role's live leader pods since each started (their reports in ConfigMap <deployment>-expert-load); absent when none drafts. */
+  "speculative"?: IInferenceDeploymentStatusRolesDecodeSpeculative;
 }
 
 /** Per-role state. */
@@ -613,6 +661,12 @@ export const InferenceDeploymentSchema: JSONSchema = {
           "type": "object",
           "description": "The prefill and decode roles. Pod-relevant changes roll out one gang at a time.",
           "default": {},
+          "x-kubernetes-validations": [
+            {
+              "rule": "!has(self.prefill) || !has(self.prefill.speculative)",
+              "message": "speculative applies to the decode role only (prefill pods do not decode; they hand the MTP drafter's state to a drafting decode pod); move it to roles.decode.speculative"
+            }
+          ],
           "properties": {
             "prefill": {
               "type": "object",
@@ -704,6 +758,29 @@ export const InferenceDeploymentSchema: JSONSchema = {
                   "maximum": 1048576,
                   "default": 256,
                   "description": "Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE)."
+                },
+                "speculative": {
+                  "type": "object",
+                  "description": "Speculative decoding (decode role only): the model's own MTP module drafts tokens and the main model verifies them in one forward per step. Greedy output is unchanged and sampling keeps its distribution (standard rejection rule). Needs a model trained with MTP (num_nextn_predict_layers >= 1). Sets MOE_SPECULATIVE_METHOD and MOE_SPECULATIVE_TOKENS.",
+                  "required": [
+                    "method"
+                  ],
+                  "properties": {
+                    "method": {
+                      "type": "string",
+                      "enum": [
+                        "mtp"
+                      ],
+                      "description": "mtp drafts with the model's first MTP module (DeepSeek-V3 report 5.4.3)."
+                    },
+                    "tokens": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 8,
+                      "default": 1,
+                      "description": "Tokens drafted per decode step (DeepSeek-V3 drafts 1)."
+                    }
+                  }
                 }
               }
             },
@@ -797,6 +874,29 @@ export const InferenceDeploymentSchema: JSONSchema = {
                   "maximum": 1048576,
                   "default": 256,
                   "description": "Waiting requests beyond which a replica answers 429 (MOE_MAX_QUEUE)."
+                },
+                "speculative": {
+                  "type": "object",
+                  "description": "Speculative decoding (decode role only): the model's own MTP module drafts tokens and the main model verifies them in one forward per step. Greedy output is unchanged and sampling keeps its distribution (standard rejection rule). Needs a model trained with MTP (num_nextn_predict_layers >= 1). Sets MOE_SPECULATIVE_METHOD and MOE_SPECULATIVE_TOKENS.",
+                  "required": [
+                    "method"
+                  ],
+                  "properties": {
+                    "method": {
+                      "type": "string",
+                      "enum": [
+                        "mtp"
+                      ],
+                      "description": "mtp drafts with the model's first MTP module (DeepSeek-V3 report 5.4.3)."
+                    },
+                    "tokens": {
+                      "type": "integer",
+                      "minimum": 1,
+                      "maximum": 8,
+                      "default": 1,
+                      "description": "Tokens drafted per decode step (DeepSeek-V3 drafts 1)."
+                    }
+                  }
                 }
               }
             }
@@ -1118,6 +1218,28 @@ export const InferenceDeploymentSchema: JSONSchema = {
                       "description": "When it was published."
                     }
                   }
+                },
+                "speculative": {
+                  "type": "object",
+                  "description": "Speculative decoding of the role's live leader pods since each started (their reports in ConfigMap <deployment>-expert-load); absent when none drafts.",
+                  "properties": {
+                    "draftedTokens": {
+                      "type": "integer",
+                      "description": "Tokens the MTP module drafted."
+                    },
+                    "acceptedTokens": {
+                      "type": "integer",
+                      "description": "Drafted tokens the main model accepted."
+                    },
+                    "acceptanceRate": {
+                      "type": "number",
+                      "description": "acceptedTokens / draftedTokens."
+                    },
+                    "meanAcceptedLength": {
+                      "type": "number",
+                      "description": "Tokens emitted per verify step of a sequence (accepted drafts + 1)."
+                    }
+                  }
                 }
               }
             },
@@ -1176,6 +1298,28 @@ export const InferenceDeploymentSchema: JSONSchema = {
                       "type": "string",
                       "format": "date-time",
                       "description": "When it was published."
+                    }
+                  }
+                },
+                "speculative": {
+                  "type": "object",
+                  "description": "Speculative decoding of the role's live leader pods since each started (their reports in ConfigMap <deployment>-expert-load); absent when none drafts.",
+                  "properties": {
+                    "draftedTokens": {
+                      "type": "integer",
+                      "description": "Tokens the MTP module drafted."
+                    },
+                    "acceptedTokens": {
+                      "type": "integer",
+                      "description": "Drafted tokens the main model accepted."
+                    },
+                    "acceptanceRate": {
+                      "type": "number",
+                      "description": "acceptedTokens / draftedTokens."
+                    },
+                    "meanAcceptedLength": {
+                      "type": "number",
+                      "description": "Tokens emitted per verify step of a sequence (accepted drafts + 1)."
                     }
                   }
                 }

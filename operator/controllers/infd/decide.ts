@@ -6,6 +6,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { InfdAnnotations, InfdLabels, InfdReason, ROLES, infdNames, type RoleName } from '../../api/constants.js';
 import type { IClusterTopology, IInferenceDeployment, IInferenceRole, IMoETrainingJob } from '../../api/types.gen.js';
+import type { PodLoadReport } from '../../contract/index.js';
 import type { ReconcileResult } from '../../kube/controller.js';
 import type { PendingEvent } from '../../kube/events.js';
 import { placeGang } from '../../plan/placement/gang.js';
@@ -17,7 +18,7 @@ import { resolveArchitecture, resolveModelSource } from './model-source.js';
 import { describeRestart, holdOf, observeReadiness, recordFailure, restartPolicy, type ReplicaRestarts } from './restarts.js';
 import { decideRollout, type RoleDecision, type RoleRolloutInput } from './rollout.js';
 import { roleShape, rolloutBounds, type RoleShape } from './spec.js';
-import { InfdStatusBuilder, type RoleObservation } from './status.js';
+import { InfdStatusBuilder, speculativeStatus, type RoleObservation } from './status.js';
 import { validateDeployment } from './validate.js';
 
 /** What the reconciler remembers of replica failures from one reconcile to the next (restarts.ts). */
@@ -50,6 +51,8 @@ export interface InfdObserved {
   creating: ReadonlySet<string>;
   /** Names of the deployment's pods this process deleted: a gang going away, not a broken one. */
   deleting: ReadonlySet<string>;
+  /** Load reports of the deployment's live leader pods (ConfigMap <deployment>-expert-load). */
+  loadReports?: readonly PodLoadReport[];
   /** Refused writes back off for this long (ms; 0: go ahead). */
   backoffMs: number;
   memory: RestartMemory;
@@ -276,6 +279,8 @@ export function decide(dep: IInferenceDeployment, o: InfdObserved): InfdDecision
     const settling = current !== desired[r] || ready !== desired[r] || gangs[r].some((g) => g.terminating);
     inFlight ||= settling || dec.rolling;
     summaryRoles[r] = { desired: desired[r], current, ready, updated, revision: revisions[r], endpoints: routes[r].map((x) => x.url), rolling: dec.rolling || updated < desired[r], settling, ...(dec.waiting ? { waiting: dec.waiting } : {}) };
+    const spec = speculativeStatus(o.loadReports ?? [], r);
+    if (spec) summaryRoles[r].speculative = spec;
     const ir = o.roles[r];
     if (ir) roleStatuses[r] = { replicas: current, readyReplicas: ready, updatedReplicas: updated, selector: roleSelector(dep, r), observedGeneration: ir.metadata?.generation ?? 0 };
   }

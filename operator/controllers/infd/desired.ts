@@ -192,6 +192,7 @@ export function roleEnv(d: IInferenceDeployment, s: RoleShape, replica: number, 
       [ServeEnv.maxQueue]: s.maxQueue,
     }),
   ];
+  if (s.speculative) env.push(...vals({ [ServeEnv.speculativeMethod]: s.speculative.method, [ServeEnv.speculativeTokens]: s.speculative.tokens }));
   // Only the leader holds a token (see serveRbac), so only it is told where the ConfigMaps are.
   if (index === 0) env.push(...vals({ [ServeEnv.placementConfigMap]: n.placementConfigMap, [ServeEnv.loadConfigMap]: n.loadConfigMap }));
   return env;

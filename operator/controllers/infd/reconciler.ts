@@ -134,9 +134,13 @@ export class InfdReconciler {
     }
     const job = dep.spec.model.trainingJob ? (this.d.jobs.get(dep.spec.model.trainingJob.name, namespace) as IMoETrainingJob | undefined) : undefined;
     const now = this.now();
+    // Reports of live leader pods only: a deleted pod's last report stays in the ConfigMap.
+    const live = new Set(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!));
+    const loadReports = readLoadReports(this.d.configMaps.get(infdNames(name).loadConfigMap, namespace)?.data).filter((x) => live.has(x.pod));
     return {
       now,
       job,
+      loadReports,
       topology: this.d.topologies.get(dep.spec.topologyRef?.name ?? 'default') as IClusterTopology | undefined,
       roles,
       pods,

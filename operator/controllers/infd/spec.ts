@@ -15,6 +15,8 @@ export interface RoleShape {
   redundantExperts: number;
   maxBatch: number;
   maxQueue: number;
+  /** Speculative decoding (the decode role's spec.roles.decode.speculative). */
+  speculative?: { method: 'mtp'; tokens: number };
 }
 
 export function roleShape(d: IInferenceDeployment, role: RoleName): RoleShape {
@@ -34,6 +36,7 @@ export function roleShape(d: IInferenceDeployment, role: RoleName): RoleShape {
     redundantExperts: r.redundantExperts ?? 0,
     maxBatch: r.maxBatch ?? 64,
     maxQueue: r.maxQueue ?? 256,
+    ...(r.speculative ? { speculative: { method: r.speculative.method, tokens: r.speculative.tokens ?? 1 } } : {}),
   };
 }
 

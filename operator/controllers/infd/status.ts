@@ -2,6 +2,7 @@
 // events are collected here and emitted only after that write succeeded.
 import { InfdConditionType as C, InfdPhase, InfdReason as R, ROLES, type RoleName } from '../../api/constants.js';
 import type { IInferenceDeploymentStatus, IInferenceDeploymentStatusRolesDecode } from '../../api/types.gen.js';
+import type { PodLoadReport } from '../../contract/index.js';
 import type { WriteFailure } from '../children.js';
 import { StatusBuilderBase } from '../status-builder.js';
 
@@ -20,6 +21,22 @@ export interface RoleObservation {
   /** Replicas missing, extra, or not ready: scaling or starting. */
   settling: boolean;
   waiting?: string;
+  /** Speculative decoding of the role's live leaders (speculativeStatus). */
+  speculative?: RoleStatus['speculative'];
+}
+
+/** A role's speculative decoding from its live leaders' load reports (cumulative since each started); undefined when none drafts. */
+export function speculativeStatus(reports: readonly PodLoadReport[], role: RoleName): RoleStatus['speculative'] {
+  let drafted = 0, accepted = 0, steps = 0;
+  for (const r of reports) {
+    if (r.role !== role || !r.speculative) continue;
+    drafted += r.speculative.drafted;
+    accepted += r.speculative.accepted;
+    steps += r.speculative.steps;
+  }
+  if (drafted === 0 || steps === 0) return undefined;
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  return { draftedTokens: drafted, acceptedTokens: accepted, acceptanceRate: round(accepted / drafted), meanAcceptedLength: round((accepted + steps) / steps) };
 }
 
 export class InfdStatusBuilder extends StatusBuilderBase<IInferenceDeploymentStatus> {
@@ -94,6 +111,7 @@ export class InfdStatusBuilder extends StatusBuilderBase<IInferenceDeploymentSta
     };
     const p = placement ?? roles[role]?.placement;
     if (p) s.placement = p;
+    if (o.speculative) s.speculative = o.speculative;
     roles[role] = s;
   }
 

@@ -31,6 +31,9 @@ export function validateDeployment(d: IInferenceDeployment, arch?: ModelConfig):
     if (s.ep !== g) errs.push(`${f}.parallelism.expert: ${s.ep} must equal podsPerReplica x gpusPerPod = ${g}; omit it to get ${g}`);
     if (s.gpusPerPod % s.tp !== 0) errs.push(`${f}.parallelism.tensor: ${s.tp} must divide gpusPerPod (${s.gpusPerPod})`);
     else if (s.dp * s.tp !== g) errs.push(`${f}.parallelism.data: data x tensor = ${s.dp * s.tp} must equal ${g}; omit data to get ${g / s.tp}`);
+    if (s.speculative && arch && arch.num_nextn_predict_layers < 1) {
+      errs.push(`${f}.speculative: method ${s.speculative.method} drafts with the model's MTP module, but the architecture has num_nextn_predict_layers ${arch.num_nextn_predict_layers}; serve a model trained with MTP (num_nextn_predict_layers >= 1) or remove speculative`);
+    }
     if (arch) {
       const slots = arch.n_routed_experts + s.redundantExperts;
       if (slots % s.ep !== 0) {
