@@ -46,6 +46,7 @@ export function validateJob(job: IMoETrainingJob): string[] {
     const r = readJobSpec({ model: s.model, parallelism: s.parallelism, training: s.training ?? {}, packing: s.packing ?? {} }, 'spec');
     if (!r.ok) for (const e of r.errors) if (!errs.some((x) => x.startsWith(e.field))) errs.push(`${e.field}: ${e.message}`);
   }
+  errs.push(...postTrainingDataErrors(s));
   const tpl = s.template as { spec?: { containers?: unknown } } | undefined;
   if (tpl?.spec?.containers !== undefined) {
     const cs = tpl.spec.containers;
@@ -62,5 +63,21 @@ export function validateJob(job: IMoETrainingJob): string[] {
     const g = grpoLayoutProblem({ pp, ep, dp: p.data ?? 1 }, s.training.grpo?.promptsPerStep ?? 8);
     if (g) errs.push(`spec.${g}`);
   }
+  return errs;
+}
+
+/**
+ * What the schema cannot say about the data of the post-training modes: the runtime reads file:// URIs and pod paths
+ * only; data.heldOutUri is read by sft and grpo. (training.sft is defaulted on every job, so it is not checked.)
+ */
+function postTrainingDataErrors(s: IMoETrainingJob['spec']): string[] {
+  const errs: string[] = [];
+  const mode = s.training?.mode ?? 'pretrain';
+  for (const [field, uri] of [['spec.data.uri', s.data?.uri], ['spec.data.heldOutUri', s.data?.heldOutUri]] as const) {
+    if (mode !== 'pretrain' && uri && /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !uri.startsWith('file://')) {
+      errs.push(`${field}: ${uri} — the runtime reads file:// URIs or paths inside the pod; mount the data through spec.template`);
+    }
+  }
+  if (mode === 'pretrain' && s.data?.heldOutUri) errs.push('spec.data.heldOutUri: read by training.mode sft (held-out loss) and grpo (held-out reward); remove it or set the mode');
   return errs;
 }
