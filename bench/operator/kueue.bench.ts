@@ -12,9 +12,10 @@ import { startCluster } from '../../test/cluster/index.js';
 import { startKueue } from '../../test/cluster/kueue.js';
 import { DEFAULT_TOPOLOGY, installCrds, startOperator } from '../../test/integration/operator/harness.js';
 import { FIELD_MANAGER } from '../../operator/api/constants.js';
-import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
+import { KubeClient, registerKinds, resourcePath } from '../../operator/kube/rest.js';
 import { podGroupName } from '../../operator/controllers/mtj/kueue.js';
 
+registerKinds({ Workload: 'workloads' });
 const small = process.env.MOE_BENCH_SMALL === '1';
 const ROUNDS = small ? 2 : 5;
 const fleet = { spines: 1, leavesPerSpine: 4, nodesPerLeaf: 8, gpusPerNode: 8 };
@@ -52,6 +53,7 @@ const job = (name: string, queued: boolean) => ({
     model: { preset: 'deepseek-v3-tiny' },
     // PP 2 × EP 8 × DP 8 = 128 ranks = 16 pods of 8 GPUs.
     parallelism: { pipeline: { stages: 2, schedule: 'DualPipe', microBatches: 4 }, expert: 8, data: 8, gpusPerPod: 8 },
+    training: { globalBatchSize: 256 },
     template: { spec: { containers: [{ name: 'trainer', image: 'moe-runtime:bench' }] } },
   },
 });
@@ -81,6 +83,8 @@ async function oneRound(client: KubeClient, name: string, queued: boolean, kueue
       const w = await client.get<any>(wl).catch(() => undefined);
       if (w?.status?.conditions?.some((c: any) => c.type === 'Admitted' && c.status === 'True')) admittedMs = performance.now() - t0;
     }
+    const j = await client.get<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', NS, name));
+    if (['Invalid', 'Failed', 'Unschedulable'].includes(j.status?.phase)) throw new Error(`${name} is ${j.status.phase}: ${JSON.stringify(j.status.conditions)}`);
     const pods = await client.list<any>(resourcePath('v1', 'Pod', NS), { labelSelector: `moe.io/job-name=${name}` });
     const bound = pods.items.filter((p: any) => p.spec.nodeName).length;
     if (bound === PODS && (!queued || admittedMs !== undefined)) break;

@@ -2,53 +2,29 @@
 // server with a KWOK fleet of 8 nodes × 8 GPUs (1 spine, 2 leaves). A ClusterQueue holds 16 GPUs: one tiny job (2 pods
 // × 8 GPUs). Kueue admits pod groups; the operator places them (its planner's nodes) and releases its own gate only
 // after Kueue's. Each step builds on the previous one.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type LocalCluster } from '../../cluster/index.js';
 import { startKueue, type RunningKueue } from '../../cluster/kueue.js';
 import { eventually } from '../../util/poll.js';
-import { DEFAULT_TOPOLOGY, applyYaml, chartRbacKubeConfig, installCrds, json, startOperator, tinyJob } from '../operator/harness.js';
+import { DEFAULT_TOPOLOGY, ROOT, applyYaml, chartRbacKubeConfig, installCrds, json, startOperator, tinyJob } from '../operator/harness.js';
 
 let c: LocalCluster;
 let kueue: RunningKueue;
 let op: Awaited<ReturnType<typeof startOperator>>;
 const NS = 'team';
 
-const QUEUES = `apiVersion: kueue.x-k8s.io/v1beta2
-kind: ResourceFlavor
-metadata: {name: gpu}
-spec:
-  nodeLabels: {type: kwok}
----
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: ClusterQueue
-metadata: {name: gpus}
-spec:
-  namespaceSelector: {}
-  preemption: {withinClusterQueue: LowerPriority}
-  resourceGroups:
-  - coveredResources: [nvidia.com/gpu, rdma/ib]
-    flavors:
-    - name: gpu
-      resources:
-      - {name: nvidia.com/gpu, nominalQuota: 16}
-      - {name: rdma/ib, nominalQuota: 2}
----
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: LocalQueue
-metadata: {name: q1, namespace: ${NS}}
-spec: {clusterQueue: gpus}
----
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: WorkloadPriorityClass
-metadata: {name: low}
-value: 10
----
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: WorkloadPriorityClass
-metadata: {name: high}
-value: 1000
-`;
+/** The Kueue objects of the README's Kueue section (a ResourceFlavor, a 16-GPU ClusterQueue, LocalQueue q1 in
+ *  namespace team, WorkloadPriorityClasses low and high), applied as written. */
+function readmeQueues(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = [...readme.matchAll(/^```yaml\n([\s\S]*?)^```/gm)].map((m) => m[1]!)
+    .find((b) => /^apiVersion: kueue\.x-k8s\.io\//m.test(b) && /^kind: ClusterQueue$/m.test(b));
+  if (!block) throw new Error('README.md has no yaml block with a Kueue ClusterQueue (section "Kueue: quotas, queueing and preemption")');
+  return block;
+}
 
 type Pod = {
   metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
@@ -89,7 +65,7 @@ before(async () => {
   await installCrds(c);
   await applyYaml(c, DEFAULT_TOPOLOGY);
   await c.kubectl(['create', 'namespace', NS]);
-  await applyYaml(c, QUEUES);
+  await applyYaml(c, readmeQueues());
   // The operator runs with the chart's least-privilege RBAC: it needs no rights on Kueue's objects.
   op = await startOperator(await chartRbacKubeConfig(c));
 });
