@@ -29,6 +29,7 @@ const cases: Case[] = [
   { name: 'EP=2, packed', ranks: 2, args: 'dp-train', batch: 4, layers: 2, sft: 'packed', ep: fp32, epSize: 2 },
   { name: '1F1B PP=2, 4 micro-batches, packed', ranks: 2, args: 'pp-train', batch: 4, layers: 2, sft: 'packed', pp: 2, schedule: '1F1B', microBatches: 4 },
   { name: 'ZB1P PP=2, 4 micro-batches, packed', ranks: 2, args: 'pp-train', batch: 4, layers: 2, sft: 'packed', pp: 2, schedule: 'ZB1P', microBatches: 4 },
+  { name: 'DualPipeV PP=2, 4 layers, packed', ranks: 2, args: 'pp-train', batch: 4, layers: 4, sft: 'packed', pp: 2, schedule: 'DualPipeV', microBatches: 4 },
   { name: 'DualPipe PP=2 × EP=2 × DP=2 (the demo layout), packed', ranks: 8, args: 'pp-train', batch: 16, layers: 2, sft: 'packed', pp: 2, schedule: 'DualPipe', microBatches: 4, ep: fp32, epSize: 2 },
 ];
 
