@@ -1,6 +1,6 @@
 // End to end on the local cluster: a MoETrainingJob trains a tiny model over 2 ranks (expert parallelism) and exports
 // it; an InferenceDeployment serves that export with a prefill replica, a decode replica of 2 pods (experts split over
-// the pods) and a router, all as containers from the runtime image on two real nodes, under Pod Security `restricted`. A streaming chat completion returns tokens;
+// the pods, drafting 2 tokens per step with the model's MTP module) and a router, all as containers from the runtime image on two real nodes, under Pod Security `restricted`. A streaming chat completion returns tokens;
 // the operator publishes an EPLB placement from the load the decode pods report; killing the decode leader mid-stream
 // ends that stream with an error event, the operator restarts the replica's gang, and new requests succeed again.
 import { after, before, describe, test } from 'node:test';
@@ -51,7 +51,7 @@ spec:
   servedModelName: tiny
   roles:
     prefill: {replicas: 1, podsPerReplica: 1, gpusPerPod: 1, maxBatch: 4, maxQueue: 16}
-    decode: {replicas: 1, podsPerReplica: 2, gpusPerPod: 1, redundantExperts: 2, maxBatch: 8, maxQueue: 16}
+    decode: {replicas: 1, podsPerReplica: 2, gpusPerPod: 1, redundantExperts: 2, maxBatch: 8, maxQueue: 16, speculative: {method: mtp, tokens: 2}}
   router: {replicas: 1, port: 8000}
   eplb: {intervalSeconds: 3, minImprovement: 0}
   template:
@@ -299,6 +299,21 @@ describe('serving a trained model on the local cluster', { skip }, () => {
       const line = m.split('\n').find((l) => /placement_version/.test(l) && !l.startsWith('#'));
       return line !== undefined && Number(line.split(' ').pop()) >= 1;
     }, { timeoutMs: 30_000, what: 'the decode leader reporting placement version >= 1 in /metrics' });
+  });
+
+  test('speculative decoding: the decode leader drafts with the MTP module (its metrics) and status.roles.decode.speculative reports it', async () => {
+    const dec = (await c.kubectl(['-n', NS, 'get', 'pod', 'chat-decode-0-0', '-o', 'json']).then((t) => JSON.parse(t)));
+    assert.equal(dec.spec.containers[0].env.find((e: any) => e.name === 'MOE_SPECULATIVE_TOKENS')?.value, '2');
+    await Promise.all(Array.from({ length: 2 }, (_, i) => fetch(`${url}/v1/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny', prompt: `draft ${i} `, max_tokens: 16, temperature: 0 }),
+    }).then((r) => r.json())));
+    const m = await (await fetch(`http://${dec.status.podIP}:8000/metrics`)).text();
+    const drafted = Number(/^moe_serve_spec_draft_tokens_total\{[^}]*\} (\d+)/m.exec(m)?.[1]);
+    assert.ok(drafted > 0, `the decode leader should have drafted: ${m.split('\n').filter((l) => l.includes('spec')).join('; ')}`);
+    const st = await eventually(async () => (await deployment()).status?.roles?.decode?.speculative ?? false, { timeoutMs: 30_000, what: 'status.roles.decode.speculative' });
+    assert.ok(st.draftedTokens > 0 && st.acceptanceRate >= 0 && st.acceptanceRate <= 1 && st.meanAcceptedLength >= 1, JSON.stringify(st));
+    process.stdout.write(`# speculative decoding on the trained tiny model: ${JSON.stringify(st)}\n`);
   });
 
   test('kill the decode leader mid-stream: that stream ends with an error event; the gang restarts; new requests succeed', async () => {

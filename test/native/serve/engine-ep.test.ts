@@ -56,7 +56,7 @@ for (const precision of ['fp32', 'fp8'] as const) {
   });
 }
 
-test('pod wiring: joinReplica over an export folder — rank 0 serves, ranks 1-2 host experts; tokens as one process', { skip: !present && 'see the failing prerequisite test' }, async () => {
+test('pod wiring: joinReplica over an export folder — rank 0 serves and drafts with the MTP module, ranks 1-2 host experts; greedy tokens as one process without drafting', { skip: !present && 'see the failing prerequisite test' }, async () => {
   const c = modelConfig('deepseek-v3-tiny', microServe);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'serve-ep-'));
   try {
@@ -70,10 +70,11 @@ test('pod wiring: joinReplica over an export folder — rank 0 serves, ranks 1-2
       return out;
     }));
     await single.close();
-    const { results } = await launch({ script: worker, worldSize: 3, killAfterMs: 90_000, env: { EP_MODEL_PATH: dir } });
+    const { results } = await launch({ script: worker, worldSize: 3, killAfterMs: 90_000, env: { EP_MODEL_PATH: dir, EP_SPECULATIVE: '2' } });
     for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
     const out = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!));
     assert.deepEqual(out.find((o) => o.rank === 0).tokens, want);
+    assert.ok(out.find((o) => o.rank === 0).speculative.drafted > 0, 'the leader drafted');
     for (const f of out.filter((o) => o.rank > 0)) assert.ok(f.rows.some((n: number) => n > 0), `rank ${f.rank} rows ${JSON.stringify(f.rows)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

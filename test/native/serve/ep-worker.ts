@@ -21,13 +21,16 @@ const gen = (e: Engine, p: string): Promise<number[]> => {
   return e.generate({ id: p, promptIds: byteTokenizer.encode(p), params: { maxTokens: 8, temperature: 0, topP: 1, seed: 0, stopTokenIds: [] } }, (t) => out.push(t)).then(() => out);
 };
 
-// EP_MODEL_PATH: the pod wiring (joinReplica over a model folder) instead of in-memory weights.
+// EP_MODEL_PATH: the pod wiring (joinReplica over a model folder) instead of in-memory weights; EP_SPECULATIVE=N: the
+// leader drafts N tokens per step with the export's MTP module (which runs on the leader).
 if (process.env.EP_MODEL_PATH) {
-  const role = await joinReplica(process.env.EP_MODEL_PATH, { maxBatch: 4, maxQueue: 8, precision: 'fp32' });
+  const n = Number(process.env.EP_SPECULATIVE ?? 0);
+  const role = await joinReplica(process.env.EP_MODEL_PATH, { maxBatch: 4, maxQueue: 8, precision: 'fp32', ...(n > 0 ? { speculative: { method: 'mtp', tokens: n } } : {}) });
   if ('engine' in role) {
     const tokens = await Promise.all(EP_PROMPTS.map((p) => gen(role.engine, p)));
+    const speculative = role.engine.stats().speculative;
     await role.engine.close();
-    process.stdout.write(JSON.stringify({ rank: 0, tokens }) + '\n');
+    process.stdout.write(JSON.stringify({ rank: 0, tokens, speculative }) + '\n');
   } else process.stdout.write(JSON.stringify({ rank: role.rank, ...(await role.done) }) + '\n');
   await role.dist.shutdown();
   process.exit(0);
