@@ -85,8 +85,8 @@ test-e2e: build native cluster-bin images ## Whole system on the local cluster
 
 ##@ Local cluster
 .PHONY: cluster-up cluster-down demo
-cluster-up: build cluster-bin ## Start the local control plane + simulated GPU fleet (FLEET=spines x leaves x nodes x gpus, REAL_NODES=n, RUNNER_NODES=n)
-	MOE_CLUSTER_BIN=$(CLUSTER_BIN) node dist/test/cluster/cli.js up $(if $(NAME),--name $(NAME)) $(if $(FLEET),--fleet $(FLEET)) $(if $(REAL_NODES),--real-nodes $(REAL_NODES)) $(if $(RUNNER_NODES),--runner-nodes $(RUNNER_NODES))
+cluster-up: build cluster-bin ## Start the local control plane + simulated GPU fleet (FLEET=spines x leaves x nodes x gpus, REAL_NODES=n, RUNNER_NODES=n, KUEUE=1)
+	MOE_CLUSTER_BIN=$(CLUSTER_BIN) node dist/test/cluster/cli.js up $(if $(NAME),--name $(NAME)) $(if $(FLEET),--fleet $(FLEET)) $(if $(REAL_NODES),--real-nodes $(REAL_NODES)) $(if $(RUNNER_NODES),--runner-nodes $(RUNNER_NODES)) $(if $(KUEUE),--kueue)
 
 cluster-down: build ## Stop the local cluster and remove its state
 	node dist/test/cluster/cli.js down $(if $(NAME),--name $(NAME))

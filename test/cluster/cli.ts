@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { attachCluster, startCluster } from './index.js';
+import { startKueue } from './kueue.js';
 import { DEFAULT_FLEET, parseFleet } from './fleet.js';
 import { removeCluster, stateRoot } from './state.js';
 
@@ -14,6 +15,7 @@ const { positionals, values } = parseArgs({
     'runner-nodes': { type: 'string' },
     'real-nodes': { type: 'string' },
     images: { type: 'string' },
+    kueue: { type: 'boolean', default: false },
     name: { type: 'string', default: 'default' },
   },
 });
@@ -30,9 +32,12 @@ async function main(): Promise<void> {
     const images = (values.images ?? '').split(',').filter(Boolean);
     const t0 = Date.now();
     const c = await startCluster({ fleet, runnerNodes: runners, realNodes: real, images, name, owner: 'cli', timeoutMs: 180_000 });
+    // Kueue's controller-manager outlives this command like the rest (its pid file is in the cluster's state).
+    const kueue = values.kueue ? await startKueue(c) : undefined;
     const gpus = fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf * fleet.gpusPerNode;
     console.log(`cluster "${name}" up in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${c.server}`);
     console.log(`  simulated fleet ${fleet.spines}x${fleet.leavesPerSpine}x${fleet.nodesPerLeaf}x${fleet.gpusPerNode} (${gpus} GPUs), real nodes: ${c.realNodes.join(', ') || 'none'}, runner nodes: ${c.runnerNodes.join(', ') || 'none'}`);
+    if (kueue) console.log(`  Kueue ${kueue.version}, webhooks at ${kueue.webhookUrl}`);
     console.log(`  logs: ${join(c.stateDir, 'logs')}`);
     console.log(`export KUBECONFIG=${c.kubeconfigPath}`);
     console.log(`export PATH=${c.binDir}:$PATH`);
@@ -45,7 +50,7 @@ async function main(): Promise<void> {
     const c = attachCluster(name);
     console.log(`export KUBECONFIG=${c.kubeconfigPath}\nexport PATH=${c.binDir}:$PATH`);
   } else {
-    console.error('usage: cli.js up [--fleet SxLxNxG] [--real-nodes N] [--images A.tar,B.tar] [--runner-nodes N] [--name NAME] | down [--name NAME] | env [--name NAME]');
+    console.error('usage: cli.js up [--fleet SxLxNxG] [--real-nodes N] [--images A.tar,B.tar] [--runner-nodes N] [--kueue] [--name NAME] | down [--name NAME] | env [--name NAME]');
     process.exit(2);
   }
 }
