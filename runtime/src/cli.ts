@@ -11,7 +11,7 @@ import { PRECISIONS, type Precision } from './model/precision.js';
 import { metrics, runTraining } from './train/run.js';
 import { generate } from './generate.js';
 import { writeReport } from '../../operator/report/training-report.js';
-import { syntheticCorpus } from './data/grammar.js';
+import { syntheticChat, syntheticCorpus } from './data/grammar.js';
 import { loadLatest } from './checkpoint/checkpoint-dirs.js';
 import { uriPath } from './checkpoint/resume.js';
 import { writeExport } from './checkpoint/export.js';
@@ -19,6 +19,8 @@ import { readWeights, STATE_FILE } from './train/state.js';
 import { modelConfig } from './model/config.js';
 import { settingsFromPlan } from './train/plan.js';
 import { SFT_DEFAULTS, validateSft } from './train/sft.js';
+import { runGrpo } from './post/run-grpo.js';
+import { grpoSettings, parseJudgeFlag } from './post/settings.js';
 import { RankEnv, TrainEnv, parsePlanDocument, type PodPlanDocument } from '../../operator/contract/index.js';
 import { SERVE_USAGE } from './serve/http/usage.js';
 import { EVAL_USAGE } from './eval/usage.js';
@@ -27,15 +29,20 @@ const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
             [--seq-len S] [--lr X] [--warmup N] [--seed N] [--checkpoint-every N] [--keep K] [--gamma X] [--alpha X]
             [--mtp-lambda X] [--metrics-port P] [--json] [--model-overrides JSON] [--tokenizer bytes|bpe]
-            [--mode pretrain|sft] [--epochs N] [--packing true|false] [--held-out PATH]
+            [--mode pretrain|sft|grpo] [--epochs N] [--packing true|false] [--held-out PATH]
+            [--grpo JSON] [--judge NAME=URL[,MODEL]]...
             (sft: --data is chat JSONL, {"messages": [{"role", "content"}]} a line; start from a checkpoint with
             MOE_INIT_URI=<run or step folder>; steps = min(--steps, the epochs over the packed data))
+            (grpo: --data is prompts JSONL, {"prompt" or "messages", "reference"} a line; --grpo is the job's
+            spec.training.grpo as JSON, e.g. '{"groupSize":8,"rewards":[{"type":"boxed"}]}'; --judge gives the OpenAI
+            base URL of each judge InferenceDeployment named in its rewards)
   generate  --run-dir DIR --prompt TEXT [--tokens N]
   export    --run-dir DIR --out DIR [--fp8-blocks whole|release]
             (DeepSeek's FP8 layout from the latest checkpoint, readable by transformers; partial 128×128 blocks in
             BF16 (whole, default) or in FP8 as released (release, for DeepSeek's FP8 inference))
   report    RUN_DIR [OTHER_RUN...]            (SVGs into RUN_DIR/report/)
-  corpus    [--seed N] [--bytes N]            (the synthetic example corpus on stdout)
+  corpus    [--seed N] [--bytes N] [--chat N]  (the synthetic example corpus on stdout; --chat: N conversations as
+                                              chat JSONL in its language, SFT's example data)
 ${SERVE_USAGE}
 ${EVAL_USAGE}`;
 
@@ -74,8 +81,8 @@ function readPlan(): PodPlanDocument | undefined {
 /** --mode sft and its flags over the plan's training.sft (train/sft.ts); pretrain drops them. */
 function sftFlags(v: { mode?: string; epochs?: string; packing?: string; 'held-out'?: string }, base: TrainOptions): Pick<TrainOptions, 'sft'> {
   const mode = v.mode ?? (base.sft ? 'sft' : 'pretrain');
-  if (mode !== 'pretrain' && mode !== 'sft') throw new Error(`--mode must be pretrain or sft, got ${mode}`);
-  if (mode === 'pretrain') {
+  if (mode !== 'pretrain' && mode !== 'sft' && mode !== 'grpo') throw new Error(`--mode must be pretrain, sft or grpo, got ${mode}`);
+  if (mode !== 'sft') {
     if (v.epochs ?? v.packing ?? v['held-out']) throw new Error('--epochs, --packing and --held-out are SFT flags: add --mode sft');
     return { sft: undefined };
   }
@@ -100,6 +107,7 @@ async function train(argv: string[]): Promise<void> {
       gamma: { type: 'string' }, alpha: { type: 'string' }, 'mtp-lambda': { type: 'string' }, 'metrics-port': { type: 'string' },
       json: { type: 'boolean' }, 'model-overrides': { type: 'string' }, tokenizer: { type: 'string' },
       mode: { type: 'string' }, epochs: { type: 'string' }, packing: { type: 'string' }, 'held-out': { type: 'string' },
+      grpo: { type: 'string' }, judge: { type: 'string', multiple: true },
     },
   });
   // A pod of a multi-rank job: the distributed entrypoint takes everything from MOE_PLAN and the pod contract.
@@ -160,6 +168,29 @@ async function train(argv: string[]): Promise<void> {
       writeFileSync(dataPath, syntheticCorpus(opts.seed, 400000));
     }
     dataPath ??= 'examples/corpus';
+    const mode = values.mode ?? doc?.training?.mode ?? 'pretrain';
+    if (mode !== 'grpo' && (values.grpo ?? values.judge)) throw new Error('--grpo and --judge are GRPO flags: add --mode grpo');
+    // The one switch between the modes' loops: GRPO has its own (post/run-grpo.ts); pretrain and sft share runTraining.
+    if (mode === 'grpo') {
+      const judges = { ...(doc?.judges ?? {}), ...Object.fromEntries((values.judge ?? []).map(parseJudgeFlag)) };
+      let spec = doc?.training?.grpo;
+      if (values.grpo !== undefined) {
+        try {
+          spec = JSON.parse(values.grpo);
+        } catch (e) {
+          throw new Error(`--grpo must be the JSON of spec.training.grpo, e.g. '{"groupSize":8,"rewards":[{"type":"boxed"}]}': ${(e as Error).message}`);
+        }
+      }
+      await runGrpo({ ...opts, mtpLambda: 0 }, grpoSettings(spec, judges), dataPath, runDir, {
+        info, warn: (m) => (tty ? process.stderr.write(`\nwarning: ${m}\n`) : log.warn(m)),
+        onStep(m) {
+          if (tty) process.stderr.write(`\rstep ${m.step}/${opts.steps} reward ${m.rewardMean.toFixed(3)} ± ${m.rewardStd.toFixed(3)} kl ${m.kl.toFixed(4)} signal ${m.signalFraction.toFixed(2)} len ${m.responseLength.toFixed(1)}   `);
+          else log.info('step', { mode: 'grpo', step: m.step, loss: m.loss, rewardMean: m.rewardMean, rewardStd: m.rewardStd, kl: m.kl, responseLength: m.responseLength, signalFraction: m.signalFraction, rewardErrors: m.rewardErrors });
+        },
+      });
+      info('training finished', { runDir, seconds: (Date.now() - t0) / 1000 });
+      return;
+    }
     await runTraining(opts, dataPath, runDir, {
       info,
       warn: (m) => (tty ? process.stderr.write(`\nwarning: ${m}\n`) : log.warn(m)),
@@ -229,8 +260,10 @@ async function main(): Promise<void> {
       return;
     }
     case 'corpus': {
-      const { values } = parseArgs({ args: rest, options: { seed: { type: 'string' }, bytes: { type: 'string' } } });
-      process.stdout.write(syntheticCorpus(num(values.seed, '--seed', 42), num(values.bytes, '--bytes', 400000)));
+      const { values } = parseArgs({ args: rest, options: { seed: { type: 'string' }, bytes: { type: 'string' }, chat: { type: 'string' } } });
+      const seed = num(values.seed, '--seed', 42);
+      if (values.chat !== undefined) process.stdout.write(syntheticChat(seed, num(values.chat, '--chat', 0)).map((c) => JSON.stringify(c)).join('\n') + '\n');
+      else process.stdout.write(syntheticCorpus(seed, num(values.bytes, '--bytes', 400000)));
       return;
     }
     default:

@@ -17,6 +17,8 @@ import { JudgeUnavailableError } from './judge.js';
 import { Rewards } from './rewards.js';
 import type { GrpoSettings } from './settings.js';
 import { grpoTokenizer, grpoTrainer, loadPromptData, referencePolicy } from './start.js';
+import { OperatorReporter, checkpointUri } from '../parallel/progress-report.js';
+import { grpoProgress } from './report.js';
 
 const reg = metrics.registry;
 const gauge = (name: string, help: string): client.Gauge => new client.Gauge({ name, help, registers: [reg] });
@@ -73,14 +75,19 @@ export async function runGrpo(opts: TrainOptions, s: GrpoSettings, promptsFile: 
   const gr = new Grpo(t, s, data, new Rewards(s.rewards, { judges: s.judges }), referencePolicy(opts, tokenizer, data, spec, hooks.warn));
   writeFileSync(path.join(runDir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
   writeFileSync(path.join(runDir, 'train.json'), JSON.stringify({ ...opts, mode: 'grpo', grpo: { ...s, judges: undefined } }, null, 2));
-  const saver = new BackgroundSaver(runDir, opts.keep, (step, dir, secs) => hooks.info('checkpoint written', { step, dir, seconds: Number(secs.toFixed(3)) }),
-    (e) => hooks.warn(`checkpoint failed: ${e.message}`));
+  // In a one-rank pod, rank 0's reports reach the operator as the distributed entrypoint's do.
+  const reporter = OperatorReporter.fromEnv(env, hooks.warn);
+  const saver = new BackgroundSaver(runDir, opts.keep, (step, dir, secs) => {
+    hooks.info('checkpoint written', { step, dir, seconds: Number(secs.toFixed(3)) });
+    void reporter?.checkpoint({ step, uri: checkpointUri(dir, env.MOE_POD_ROOT) });
+  }, (e) => hooks.warn(`checkpoint failed: ${e.message}`));
   const metricsFile = path.join(runDir, 'metrics.jsonl');
   let reportedIsolation = false;
   try {
     while (t.step < opts.steps) {
       const { batch, ...m } = await grpoStep(gr);
       setGrpoGauges(m);
+      reporter?.progress(grpoProgress(m));
       appendFileSync(metricsFile, JSON.stringify({ mode: 'grpo', ...grpoLogFields(m) }) + '\n');
       if (batch.messages.length) hooks.warn(`step ${m.step}: ${m.rewardErrors} reward evaluation(s) failed and scored 0: ${batch.messages.join('; ')}`);
       if (batch.isolation && !reportedIsolation) {
@@ -94,6 +101,7 @@ export async function runGrpo(opts: TrainOptions, s: GrpoSettings, promptsFile: 
     }
   } finally {
     await saver.close();
+    await reporter?.flush();
   }
   return t;
 }

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { collectivesAvailable } from '../../../runtime/src/comm/collectives-binding.js';
 import { launch } from '../../../runtime/src/comm/local-launch.js';
 import { runGrpo } from '../../../runtime/src/post/run-grpo.js';
@@ -19,6 +20,7 @@ import { microOverrides } from '../parallel/train-fixture.js';
 import { need } from '../../util/need.js';
 
 const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runtime/src/parallel/main.js');
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runtime/src/cli.js');
 const grpoSpec = { groupSize: 4, promptsPerStep: 4, maxNewTokens: 6, temperature: 1, topP: 1, rewards: [{ type: 'boxed' as const }, { type: 'regex' as const, pattern: '^[0-9]', weight: 0.5 }] };
 
 function prompts(dir: string): string {
@@ -48,6 +50,30 @@ function metricsByStep(runDir: string): Map<number, Record<string, unknown>> {
 const quiet = { info: () => {}, warn: () => {} };
 
 describe('GRPO in processes', () => {
+  it('moe-runtime train --mode grpo from flags; bad prompt data and bad flags are named', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'moe-grpo-cli-'));
+    try {
+      const file = prompts(tmp);
+      const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'train', '--mode', 'grpo', '--run-dir', path.join(tmp, 'run'), '--precision', 'fp32', '--seq-len', '16', '--steps', '2', '--json',
+        '--model-overrides', JSON.stringify(microOverrides), ...args], { encoding: 'utf8', env: { ...process.env, MOE_RESUME_FROM: 'none' } });
+      const ok = run('--data', file, '--grpo', JSON.stringify(grpoSpec));
+      assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+      const lines = readFileSync(path.join(tmp, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(lines.map((l) => [l.mode, l.step]), [['grpo', 1], ['grpo', 2]]);
+      assert.equal(lines[0].samples, 16);
+      writeFileSync(path.join(tmp, 'bad.jsonl'), '{"prompt":"1+1=","reference":"2"}\n{"prompt": 3}\n');
+      const bad = run('--data', path.join(tmp, 'bad.jsonl'), '--grpo', JSON.stringify(grpoSpec));
+      assert.notEqual(bad.status, 0);
+      assert.match(bad.stderr + bad.stdout, /bad\.jsonl:2: missing "prompt"/);
+      const long = run('--data', file, '--grpo', JSON.stringify({ ...grpoSpec, maxNewTokens: 12 }));
+      assert.match(long.stderr + long.stdout, /prompts\.jsonl:1: the prompt is 6 tokens, longer than the limit of 4 \(training\.sequenceLength 16 minus training\.grpo\.maxNewTokens 12\)/);
+      const flag = run('--data', file, '--grpo', '{groupSize: 8}');
+      assert.match(flag.stderr + flag.stdout, /--grpo must be the JSON of spec\.training\.grpo/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('an interrupted run resumed from its checkpoint gives the uninterrupted metrics exactly', async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'moe-grpo-'));
     try {
