@@ -136,6 +136,20 @@ describe('examples and README resources on a real API server', () => {
     }
   });
 
+  test('examples/sft-job.yaml (training.mode sft) is valid and waits for the job it starts from (InitSourceNotReady)', async () => {
+    const r = of('MoETrainingJob', 'tiny-sft', 'examples/sft-job.yaml');
+    await apply(r);
+    // The tiny job it initialises from (applied above) runs but never succeeds here: no runner executes the pods.
+    const j = await eventually(async () => {
+      const o = await json(c, ['-n', nsOf(r), 'get', 'mtj', 'tiny-sft']);
+      return o.status?.conditions?.some((x: any) => x.reason === 'InitSourceNotReady') ? o : false;
+    }, { what: 'tiny-sft waiting for MoETrainingJob tiny (InitSourceNotReady)' });
+    assert.notEqual(cond(j, 'Valid')?.status, 'False', cond(j, 'Valid')?.message);
+    assert.equal(j.spec.training.mode, 'sft');
+    assert.deepEqual(j.spec.training.sft, { epochs: 2, packing: true });
+    assert.match(JSON.stringify(j.status.conditions), /MoETrainingJob tiny is \w+; waiting until it has Succeeded/);
+  });
+
   test('InferenceDeployments (examples/demo/tiny-serve.yaml, README) are valid and wait for their training job', async () => {
     const deps = resources.filter((r) => r.doc.kind === 'InferenceDeployment');
     assert.deepEqual(deps.map((r) => r.source).sort(), ['README.md', 'examples/demo/tiny-serve.yaml']);
