@@ -4,7 +4,9 @@
 // SIGKILLed once during the gang's creation and release (its container restarted after ~1 s, as the kubelet does).
 // The kill moments are spread evenly over the fault-free time to gang release; fault-free and killed runs take turns
 // on one cluster. Each killed run is checked: no pod index missing or twice, no orphan, no pod left gated.
-// Writes bench/results/operator-recovery.json. Env: MOE_BENCH_KILLS (default 7), MOE_BENCH_SMALL=1 (16 nodes, 8 pods).
+// Writes bench/results/operator-recovery.json. Env: MOE_BENCH_KILLS (default 7), MOE_BENCH_SMALL=1 (16 nodes, 8 pods),
+// MOE_BENCH_SAME_POD_TAKEOVER=0: the process runs without POD_UID, so its successor waits for the lease to expire as
+// before the same-pod takeover (→ bench/results/operator-recovery-lease-expiry.json).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +16,12 @@ import { installCrds } from '../../test/integration/operator/harness.js';
 import { OperatorPod, gangProblems, leaseHolder } from '../../test/integration/operator/operator-pod.js';
 import { FIELD_MANAGER, SCHEDULING_GATE } from '../../operator/api/constants.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
+import type { Informer } from '../../operator/kube/informer.js';
+import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const KILLS = Number(process.env.MOE_BENCH_KILLS ?? 7);
+const samePod = process.env.MOE_BENCH_SAME_POD_TAKEOVER !== '0';
 const fleet = small ? { spines: 1, leavesPerSpine: 2, nodesPerLeaf: 8, gpusPerNode: 8 } : { spines: 2, leavesPerSpine: 8, nodesPerLeaf: 16, gpusPerNode: 8 };
 const BIG = small ? { stages: 2, expert: 16, data: 2 } : { stages: 16, expert: 64, data: 2 };
 const PODS = (BIG.stages * BIG.expert * BIG.data) / 8;
@@ -34,7 +39,8 @@ const job = (name: string) => ({
   },
 });
 
-type Pod = { metadata: { name: string }; spec: { schedulingGates?: Array<{ name: string }> }; status?: { phase?: string } };
+let podView: Informer<CachedPod> | undefined;
+const gated = (p: CachedPod) => !!p.spec?.schedulingGates?.some((g) => g.name === SCHEDULING_GATE);
 
 interface Run {
   kind: 'fault-free' | 'kill';
@@ -46,7 +52,7 @@ interface Run {
 }
 
 async function runOnce(c: LocalCluster, client: KubeClient, op: OperatorPod, name: string, killAtMs?: number): Promise<Run> {
-  const sel = { labelSelector: `moe.io/job-name=${name}` };
+  const label = `moe.io/job-name=${name}`;
   const holder0 = await leaseHolder(client);
   let kill: Run['kill'];
   const t0 = performance.now();
@@ -57,8 +63,8 @@ async function runOnce(c: LocalCluster, client: KubeClient, op: OperatorPod, nam
       await sleep(killAtMs);
       op.kill();
       const atMs = Math.round(performance.now() - t0);
-      const items = (await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), sel)).items;
-      kill = { atMs, podsAtKill: items.length, gatedAtKill: items.filter((p) => p.spec.schedulingGates?.some((g) => g.name === SCHEDULING_GATE)).length, newLeaderAfterMs: null };
+      const items = podsWith(podView!, label);
+      kill = { atMs, podsAtKill: items.length, gatedAtKill: items.filter(gated).length, newLeaderAfterMs: null };
       for (let i = 0; i < 1200; i++) {
         const h = await leaseHolder(client);
         if (h && h !== holder0) {
@@ -70,19 +76,22 @@ async function runOnce(c: LocalCluster, client: KubeClient, op: OperatorPod, nam
     })();
   }
   let releasedMs: number | undefined;
-  for (;;) {
-    const items = (await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), sel)).items;
-    if (releasedMs === undefined && items.length === PODS && !items.some((p) => p.spec.schedulingGates?.length)) releasedMs = Math.round(performance.now() - t0);
-    if (items.length === PODS && items.every((p) => p.status?.phase === 'Running')) break;
-    if (performance.now() - t0 > 300_000) throw new Error(`${name}: only ${items.filter((p) => p.status?.phase === 'Running').length}/${PODS} pods Running after 300 s; operator log: ${op.log()}`);
-    await sleep(100);
-  }
+  await waitPods(
+    podView!,
+    label,
+    (ps) => {
+      if (releasedMs === undefined && ps.length === PODS && !ps.some(gated)) releasedMs = Math.round(performance.now() - t0);
+      return ps.length === PODS && ps.every((p) => p.status?.phase === 'Running');
+    },
+    300_000,
+    `${name}: all ${PODS} pods Running (operator log: ${op.log()})`,
+  );
   const ms = Math.round(performance.now() - t0);
   await killer;
   const problems = await gangProblems(client, 'bench', name, PODS);
   console.error(`[bench] ${name}: ${ms} ms${kill ? ` (killed at ${kill.atMs} ms with ${kill.podsAtKill} pods, ${kill.gatedAtKill} gated; new leader ${kill.newLeaderAfterMs} ms later)` : ''}${problems.length ? ` PROBLEMS: ${problems.join('; ')}` : ''}`);
   await c.kubectl(['-n', 'bench', 'delete', 'mtj', name, '--wait=true', '--timeout=300s']);
-  for (let i = 0; i < 1200 && (await client.list(resourcePath('v1', 'Pod', 'bench'), sel)).items.length > 0; i++) await sleep(250);
+  await waitPods(podView!, label, (ps) => ps.length === 0, 300_000, `${name}: pods gone`);
   return { kind: killAtMs === undefined ? 'fault-free' : 'kill', createToAllRunningMs: ms, ...(releasedMs !== undefined ? { releasedMs } : {}), ...(kill ? { kill } : {}), problems };
 }
 
@@ -107,7 +116,8 @@ async function main(): Promise<void> {
     const kc = c.kubeConfig();
     const client = new KubeClient(kc, FIELD_MANAGER);
     await client.request('PATCH', resourcePath('moe.io/v1alpha1', 'ClusterTopology', undefined, 'h800-ib'), { body: { spec: { rails: 0 } }, contentType: 'application/merge-patch+json' });
-    op = new OperatorPod(c, kc);
+    podView = await podCache(kc, client, 'bench');
+    op = new OperatorPod(c, kc, 'moe-operator-0', samePod ? {} : { POD_UID: '' });
     await op.start();
     for (let i = 0; i < 600 && !(await leaseHolder(client)); i++) await sleep(100);
     console.error(`[bench] ${PODS}-pod gang, ${KILLS} kills; leader ${await leaseHolder(client)}`);
@@ -125,12 +135,12 @@ async function main(): Promise<void> {
     const faultFree = median(ok);
     const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpus()[0]?.model;
     const result = {
-      name: 'operator-recovery',
+      name: samePod ? 'operator-recovery' : 'operator-recovery-lease-expiry',
       date: new Date().toISOString(),
       machine: { cpu: model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) },
       fleet: { ...fleet, nodes: fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf },
       pods: PODS,
-      operator: { leaseDurationSeconds: 15, restartDelayMs: op.restartDelayMs, processStarts: op.starts, warmRun: first },
+      operator: { samePodTakeover: samePod, leaseDurationSeconds: 15, restartDelayMs: op.restartDelayMs, processStarts: op.starts, warmRun: first },
       faultFreeMs: { median: faultFree, min: Math.min(...ok), max: Math.max(...ok) },
       oneKillMs: { median: median(killed), min: Math.min(...killed), max: Math.max(...killed) },
       ratio: { median: Number((median(killed) / faultFree).toFixed(2)), worst: Number((Math.max(...killed) / faultFree).toFixed(2)) },
@@ -139,11 +149,12 @@ async function main(): Promise<void> {
       runs,
     };
     mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
-    writeFileSync(join(process.cwd(), 'bench', 'results', 'operator-recovery.json'), JSON.stringify(result, null, 2));
+    writeFileSync(join(process.cwd(), 'bench', 'results', samePod ? 'operator-recovery.json' : 'operator-recovery-lease-expiry.json'), JSON.stringify(result, null, 2));
     console.log(JSON.stringify(result, null, 2));
     if (result.problems.length) process.exitCode = 1;
   } finally {
     await op?.stop();
+    await podView?.stop();
     await c.stop();
   }
 }

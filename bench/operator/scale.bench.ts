@@ -18,6 +18,8 @@ import { mtjMetrics } from '../../operator/controllers/mtj/metrics.js';
 import { FIELD_MANAGER } from '../../operator/api/constants.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import { spans, type SpanStats } from '../../operator/kube/spans.js';
+import type { Informer } from '../../operator/kube/informer.js';
+import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const huge = process.env.MOE_BENCH_FLEET === '16k';
@@ -56,22 +58,19 @@ const smallJob = (name: string) => ({
   },
 });
 
-type Pod = { metadata: { name: string }; spec: { nodeName?: string } };
+let podView: Informer<CachedPod> | undefined;
 
+/** Waits until `want` pods with label `selector` are bound (the pod cache); with `job`, fails on a job that cannot start. */
 async function waitBound(client: KubeClient, selector: string, want: number, timeoutMs: number, job?: string): Promise<number> {
   const t0 = performance.now();
-  for (;;) {
-    if (job) {
-      const j = await client.get<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench', job));
-      const ph = j.status?.phase;
-      if ((ph === 'Unschedulable' && performance.now() - t0 > 60_000) || ph === 'Invalid' || ph === 'Failed') throw new Error(`job ${job} is ${ph}: ${JSON.stringify(j.status.conditions)}`);
-    }
-    const l = await client.list<Pod>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: selector });
-    const bound = l.items.filter((p) => p.spec.nodeName).length;
-    if (bound >= want) return performance.now() - t0;
-    if (performance.now() - t0 > timeoutMs) throw new Error(`only ${bound}/${want} pods bound (${selector}) after ${timeoutMs} ms`);
-    await sleep(50);
-  }
+  const check = job
+    ? async () => {
+        const j = await client.get<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench', job));
+        const ph = j.status?.phase;
+        if ((ph === 'Unschedulable' && performance.now() - t0 > 60_000) || ph === 'Invalid' || ph === 'Failed') throw new Error(`job ${job} is ${ph}: ${JSON.stringify(j.status.conditions)}`);
+      }
+    : undefined;
+  return waitPods(podView!, selector, (ps) => ps.filter((p) => p.spec?.nodeName).length >= want, timeoutMs, `${want} pods bound`, check);
 }
 
 const pct = (xs: number[], p: number) => {
@@ -94,6 +93,7 @@ async function main(): Promise<void> {
     const kc = c.kubeConfig();
     const client = new KubeClient(kc, FIELD_MANAGER);
     client.spanName = 'bench'; // the bench's own polling, apart from the operator's requests
+    podView = await podCache(kc, client, 'bench');
     spans.enable();
     const heap0 = process.memoryUsage();
     const op = await startOperator(kc, { workers: 16 });
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
         console.error(`[bench] small jobs: ${JSON.stringify(hist)}; e.g. ${stuck?.metadata.name}: ${JSON.stringify(stuck?.status?.conditions?.map((c: any) => `${c.type}=${c.status} ${c.reason} ${c.message}`))}`);
       }
       for (const j of l.items) if (j.status?.phase === 'Running' && !latencies.has(j.metadata.name)) latencies.set(j.metadata.name, performance.now() - created.get(j.metadata.name)!);
-      await sleep(100);
+      await sleep(100); // 100 small objects: a cheap list
     }
     const manyMs = performance.now() - t2;
     const r1 = await reconcileCount(op.metrics);
@@ -202,6 +202,7 @@ async function main(): Promise<void> {
     };
     write('operator-scale.json', result);
   } finally {
+    await podView?.stop();
     await c.stop();
   }
 }
@@ -232,9 +233,9 @@ async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, n
   const cpu = process.cpuUsage(cpu0);
   console.error(`[bench] ${name} bound in ${Math.round(ms)} ms`);
   const s = spans.snapshot();
-  const planned = (await client.list<any>(resourcePath('v1', 'Pod', 'bench'), { labelSelector: `moe.io/job-name=${name}` })).items
-    .sort((a, b) => Number(a.metadata.labels['moe.io/pod-index']) - Number(b.metadata.labels['moe.io/pod-index']))
-    .map((p) => p.spec.nodeSelector['kubernetes.io/hostname'] as string);
+  const planned = podsWith(podView!, `moe.io/job-name=${name}`)
+    .sort((a, b) => Number(a.metadata.labels!['moe.io/pod-index']) - Number(b.metadata.labels!['moe.io/pod-index']))
+    .map((p) => p.spec!.nodeSelector!['kubernetes.io/hostname']!);
   const result: BigRun = {
     createToAllBoundMs: Math.round(ms),
     benchProcessCpuMs: Math.round((cpu.user + cpu.system) / 1000),
@@ -243,7 +244,7 @@ async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, n
     breakdown: breakdown(s, 'client'),
   };
   await c.kubectl(['-n', 'bench', 'delete', 'mtj', name, '--wait=true', '--timeout=600s']);
-  await waitGone(client, `moe.io/job-name=${name}`);
+  await waitGone(`moe.io/job-name=${name}`);
   return { result, planned };
 }
 
@@ -282,12 +283,8 @@ async function bigBareLoop(c: LocalCluster, client: KubeClient, planned: string[
   return result;
 }
 
-async function waitGone(client: KubeClient, selector: string): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    if ((await client.list(resourcePath('v1', 'Pod', 'bench'), { labelSelector: selector })).items.length === 0) return;
-    await sleep(250);
-  }
-  throw new Error(`pods ${selector} not gone after 300 s`);
+async function waitGone(selector: string): Promise<void> {
+  await waitPods(podView!, selector, (ps) => ps.length === 0, 300_000, `pods ${selector} gone`);
 }
 
 async function gangSum(op: Op): Promise<number> {
