@@ -59,3 +59,20 @@ test('bf16 and fp8 caches: logits within 1% (bf16) and 10% (fp8) of max |logit| 
   for (let i = 32; i < ids.length; i++) out.set(m.forward([{ cache: wiped, tokens: ids.subarray(i, i + 1) }]), (i - 31) * V);
   assert.ok(err(out, ref).max > 0.1, `wiped cache ${err(out, ref).max}`);
 });
+
+test('EngineOptions.kvCache picks the cache format (default bf16 in fp8, f32 in fp32); a bad one is refused naming it', { skip: !native && 'see the failing prerequisite test' }, async () => {
+  const c = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });
+  const tok = (await import('../../../runtime/src/data/tokenizer.js')).byteTokenizer;
+  const { Engine } = await import('../../../runtime/src/serve/engine/engine.js');
+  const greedy = { maxTokens: 4, temperature: 0, topP: 1, seed: 0, stopTokenIds: [] };
+  for (const [precision, kvCache, want] of [['fp8', undefined, 'bf16'], ['fp32', undefined, 'f32'], ['fp8', 'fp8', 'fp8'], ['fp8', 'f32', 'f32']] as const) {
+    const e = Engine.random(c, tok, { maxBatch: 2, maxQueue: 2, precision, ...(kvCache ? { kvCache } : {}) }, 3);
+    assert.equal(e.model.kvCache, want);
+    assert.equal(e.model.newCache().type, want);
+    const out: number[] = [];
+    await e.generate({ id: 'x', promptIds: Int32Array.from([1, 2, 3, 4, 5]), params: greedy }, (t) => out.push(t));
+    await e.close();
+    assert.equal(out.length, 4);
+  }
+  assert.throws(() => Engine.random(c, tok, { maxBatch: 1, maxQueue: 1, kvCache: 'fp16' as 'fp8' }, 3), /kvCache must be f32, bf16 or fp8, got fp16/);
+});

@@ -108,6 +108,7 @@ export class Engine implements ServeEngine {
     if (this.ep && opts.epSize !== undefined && opts.epSize !== this.ep.size) throw new Error(`engine: epSize ${opts.epSize} differs from the expert-parallel group size ${this.ep.size}`);
     this.load = new ExpertLoad(model.moeLayers, c.n_routed_experts, identityPlacement(model.moeLayers, c.n_routed_experts, gpus));
     this.log = opts.log ?? (() => {});
+    if (opts.kvCache !== undefined) model.kvCache = opts.kvCache;
     const sp = opts.speculative;
     if (sp !== undefined) {
       if (sp.method !== 'mtp') throw new Error(`engine: speculative.method must be "mtp", got ${JSON.stringify(sp.method)}`);
@@ -284,7 +285,7 @@ export class Engine implements ServeEngine {
     for (const s of admitted) {
       const h = s.req.handoff;
       if (h) {
-        s.cache = SequenceCache.from(h.latent, h.kpe, h.promptIds.length, this.config.kv_lora_rank, this.config.qk_rope_head_dim);
+        s.cache = SequenceCache.from(h.latent, h.kpe, h.promptIds.length, this.config.kv_lora_rank, this.config.qk_rope_head_dim, this.model.kvCache);
         // Without the drafter's state (a prefill pod not asked for it, or of an older runtime) the sequence decodes
         // one token per step.
         if (this.draftTokens > 0 && h.mtp) {

@@ -175,6 +175,8 @@ export interface EngineOptions {
   maxPrefillTokens?: number;
   /** Default fp8 when the native kernels are built, else fp32. */
   precision?: 'fp8' | 'bf16' | 'fp32';
+  /** How KV caches store tokens (kv-cache.ts): default f32 in the fp32 engine, else bf16; fp8 is a quarter of f32. */
+  kvCache?: 'f32' | 'bf16' | 'fp8';
   /** EP ranks the identity placement (no setPlacement yet) spreads the experts over, for stats().balance; default 1. */
   epSize?: number;
   /** Draft tokens with the model's MTP module and verify them in one forward (absent: one token per step). */
