@@ -4,7 +4,7 @@
 // on loopback with a certificate of the cluster's CA, and every webhook configuration (and the CRDs' conversion
 // webhook) points at that URL instead of an in-cluster Service. Only the plain-pod integration is enabled: the
 // operator's pods are pod groups (see operator/controllers/mtj/kueue.ts).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -52,20 +52,26 @@ export function kueueInstall(binDir: string): { binary: string; config: string; 
   return { binary, config, version };
 }
 
-/** The metrics certificate at Kueue's fixed path: made once (self-signed, loopback) when absent; never overwritten. */
+/** The metrics certificate at Kueue's fixed path: made once (self-signed, loopback) when absent; never overwritten.
+ *  Key and certificate are made in a folder of their own and moved into place together (rename(2) of a folder onto
+ *  an absent or empty one), so concurrent test processes never pair one's key with another's certificate. */
 function ensureMetricsCert(): void {
-  const crt = join(KUEUE_METRICS_CERT_DIR, 'tls.crt');
-  if (existsSync(crt) && existsSync(join(KUEUE_METRICS_CERT_DIR, 'tls.key'))) return;
+  const ready = () => existsSync(join(KUEUE_METRICS_CERT_DIR, 'tls.crt')) && existsSync(join(KUEUE_METRICS_CERT_DIR, 'tls.key'));
+  if (ready()) return;
+  const tmp = `${KUEUE_METRICS_CERT_DIR}.new-${process.pid}`;
   try {
-    mkdirSync(KUEUE_METRICS_CERT_DIR, { recursive: true });
-    const tmp = join(KUEUE_METRICS_CERT_DIR, `.new-${process.pid}`);
     mkdirSync(tmp, { recursive: true });
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
       '-subj', '/CN=kueue-metrics', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tmp, 'tls.key'), '-out', join(tmp, 'tls.crt')], { stdio: 'ignore' });
-    renameSync(join(tmp, 'tls.key'), join(KUEUE_METRICS_CERT_DIR, 'tls.key'));
-    renameSync(join(tmp, 'tls.crt'), crt);
+    try {
+      renameSync(tmp, KUEUE_METRICS_CERT_DIR);
+    } catch (err) {
+      if (!ready()) throw err; // another process won the race: its pair is in place
+    }
   } catch (err) {
     throw new Error(`Kueue needs a serving certificate at ${KUEUE_METRICS_CERT_DIR}/tls.crt and tls.key (a fixed path in Kueue's main.go when its internal cert manager is off) and this process could not write it (${(err as Error).message}); run the tests as root or create them once: sudo mkdir -p ${KUEUE_METRICS_CERT_DIR} && sudo openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=kueue-metrics -keyout ${KUEUE_METRICS_CERT_DIR}/tls.key -out ${KUEUE_METRICS_CERT_DIR}/tls.crt`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
