@@ -4,19 +4,20 @@
 //     paired per seed, with the spread across seeds. The report's bar is < 0.25%; on a model this small trained this
 //     briefly, trajectories of any two precisions drift apart by a few percent either way (see seedSpread), so the
 //     mean over seeds and its standard error are the numbers to read.
-//  2. Throughput: our FP8 and BF16 training tokens/s against a PyTorch CPU implementation of the same architecture
-//     (bench/train/torch_peer.py), same batch, sequence length and thread count, measured in this run.
+//  2. Throughput (speed-rounds.ts): every mode's training tokens/s with a per-part breakdown of the step, against
+//     transformers' DeepseekV3ForCausalLM on PyTorch (hf_train_peer.py), same model shape, batch, sequence length and
+//     thread count, in alternating rounds at 1 and 2 kernel threads; FP8/BF16 and FP8/transformers ratios.
+// BENCH_SEEDS=0 skips part 1.
 // Writes bench/results/train.json.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { Sampler } from '../../runtime/src/data/sampler.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../runtime/src/train/options.js';
 import { nativeAvailable, type Precision } from '../../runtime/src/model/precision.js';
 import { kernelInfo } from '../../runtime/src/native/index.js';
-import { findPython } from '../../test/util/python.js';
+import { speedRounds } from './speed-rounds.js';
 
 // Until the native pool's stale-worker race is fixed (a chunk can be run twice and the caller then waits forever;
 // seen once in ~75 training steps on 2 threads), the bench defaults to one kernel thread; the PyTorch peer gets the
@@ -24,7 +25,6 @@ import { findPython } from '../../test/util/python.js';
 process.env.MOE_NUM_THREADS ??= '1';
 const STEPS = Number(process.env.BENCH_TRAIN_STEPS ?? 60);
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 3);
-const PEER_STEPS = Number(process.env.BENCH_TORCH_STEPS ?? 6);
 const text = readFileSync(new URL('../../../examples/corpus/fables.txt', import.meta.url), 'utf8');
 const all = byteTokenizer.encode(text);
 // Hold out the last 5% of the corpus for the evaluation batch.
@@ -74,35 +74,29 @@ const perSeed = Array.from({ length: SEEDS }, (_, i) => {
     relLast10: (mean(fp8.losses.slice(-last)) - mean(bf16.losses.slice(-last))) / mean(bf16.losses.slice(-last)),
   };
 });
-const fp8 = perSeed[0].fp8;
-const bf16 = perSeed[0].bf16;
+const fp8 = perSeed[0]?.fp8 ?? { losses: [] };
+const bf16 = perSeed[0]?.bf16 ?? { losses: [] };
 const relHeld = perSeed.map((p) => p.relHeldOut);
 const relLast = perSeed.map((p) => p.relLast10);
 // How far two seeds of the same precision land apart: the noise floor of the comparison.
 const bfHeld = perSeed.map((p) => p.bf16.heldOut);
 const seedSpread = SEEDS > 1 ? std(bfHeld) / mean(bfHeld) : null;
 
-const opts = defaultTrainOptions({ steps: PEER_STEPS });
-const cfg = new Trainer({ ...opts, steps: 1 }, byteTokenizer, trainTokens.subarray(0, 4096)).config;
-let peer: Record<string, unknown> = { skipped: 'no python with torch: apt-get install python3-torch (Debian) or pip install -r bench/train/requirements-torch.txt into the venv' };
-const py = findPython([process.env.MOE_PYTHON, 'python3', '/usr/bin/python3'], ['torch']);
-if (py) {
-  const spec = { config: cfg, batch: opts.batch, seqLen: opts.seqLen, steps: PEER_STEPS, threads: info.threads, mtpLambda: opts.mtpLambda, tokens: Array.from(trainTokens.subarray(0, 200000)) };
-  const out = execFileSync(py, [new URL('../../../bench/train/torch_peer.py', import.meta.url).pathname], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 26 });
-  peer = { python: py, ...JSON.parse(out.trim().split('\n').at(-1)!) };
-}
+const speed = speedRounds();
 const result = {
   bench: 'train',
   preset: 'deepseek-v3-tiny',
-  config: { vocab_size: cfg.vocab_size, hidden_size: cfg.hidden_size, layers: cfg.num_hidden_layers, experts: cfg.n_routed_experts, topk: cfg.num_experts_per_tok },
-  batch: opts.batch,
-  seqLen: opts.seqLen,
+  batch: 8,
+  seqLen: 64,
   steps: STEPS,
   kernels: info,
   cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  loadAverage: loadavg(),
   seeds: SEEDS,
-  fp8: { tokensPerSec: fp8.tokensPerSec, stepSeconds: fp8.stepSeconds, heldOutLossBySeed: perSeed.map((p) => p.fp8.heldOut), losses: fp8.losses },
-  bf16: { tokensPerSec: bf16.tokensPerSec, stepSeconds: bf16.stepSeconds, heldOutLossBySeed: perSeed.map((p) => p.bf16.heldOut), losses: bf16.losses },
+  speed,
+  fp8: { heldOutLossBySeed: perSeed.map((p) => p.fp8.heldOut), losses: fp8.losses },
+  bf16: { heldOutLossBySeed: perSeed.map((p) => p.bf16.heldOut), losses: bf16.losses },
   fp8VsBf16: {
     relativeDiffHeldOutBySeed: relHeld,
     relativeDiffHeldOutMean: mean(relHeld),
@@ -113,9 +107,7 @@ const result = {
     bar: 0.0025,
     withinBar: Math.abs(mean(relHeld)) < 0.0025,
   },
-  torch: peer,
-  fp8OverTorchTokensPerSec: typeof peer.tokens_per_sec === 'number' ? fp8.tokensPerSec / peer.tokens_per_sec : null,
-  note: 'tokens/s are medians over steps after the first; the machine is shared, so absolute numbers vary run to run',
+  note: 'tokens/s are medians over steps after the first, then over rounds; the machine is shared, so absolute numbers vary run to run',
 };
 mkdirSync(new URL('../../../bench/results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('../../../bench/results/train.json', import.meta.url), JSON.stringify(result, null, 2));

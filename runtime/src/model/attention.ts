@@ -13,6 +13,7 @@ import { gatherHead, headBuffers, joinLatent, mlaDims, mlaFront, scatterHead } f
 import { modelRopeTable, rope, windowPositions } from './rope.js';
 import type { Vec } from './tensor.js';
 import { coreBackward, coreForward } from './attention-core.js';
+import { enter, leave, timed } from './profile.js';
 
 export function addAttentionParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
   const d = c.hidden_size;
@@ -55,6 +56,7 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
   const kv = kvb.y;
 
   // Attention core (higher precision), per sequence and head on gathered contiguous buffers; probabilities kept.
+  enter('attention');
   const B = T / S;
   const probs = new Float64Array(B * H * S * S);
   const o = alloc(T * H * dv);
@@ -66,12 +68,14 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
       scatterHead(m, Oh, o, b * S, S, h);
     }
   }
+  leave();
   const out = linear(ctx.linear, P.get(`${prefix}.o_proj.weight`), o, T, alloc);
 
   return {
     y: out.y,
     back(dy) {
       const dO = out.back(dy);
+      enter('attention');
       const dq = alloc(T * qCols);
       const dkv = alloc(T * kvCols);
       const dkpe = alloc(T * dr);
@@ -93,16 +97,19 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
           }
         }
       }
+      leave();
       // Through the rotations: their transpose (the inverse rotation, times the table's factor).
+      enter('ops');
       const table = modelRopeTable(c);
       rope(dq, pos, qCols, dn, H, qk, dr, table, true);
       rope(dkpe, pos, dr, 0, 1, dr, dr, table, true);
+      leave();
       const dckv = f.kvn.back(kvb.back(dkv));
       const dkva = alloc(T * (kr + dr));
-      joinLatent(dckv, dkpe, T, kr, dr, dkva);
+      timed('ops', () => joinLatent(dckv, dkpe, T, kr, dr, dkva));
       const dx = f.kva.back(dkva);
       const dxq = f.qa ? f.qa.back(f.qn!.back(f.qb.back(dq))) : f.qb.back(dq);
-      for (let i = 0; i < dx.length; i++) dx[i] += dxq[i];
+      timed('ops', () => { for (let i = 0; i < dx.length; i++) dx[i] += dxq[i]; });
       return dx;
     },
   };

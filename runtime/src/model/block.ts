@@ -10,6 +10,7 @@ import { addMoeParams, moe } from './moe.js';
 import { rmsnorm, type Fwd } from './norm.js';
 import type { Params } from './params.js';
 import type { Vec } from './tensor.js';
+import { timed } from './profile.js';
 
 export function addBlockParams(P: Params, prefix: string, c: RuntimeModelConfig, layer: number): void {
   P.add(`${prefix}.input_layernorm.weight`, [c.hidden_size], false);
@@ -38,21 +39,21 @@ export function* blockSteps<M extends MlpOut>(ctx: Ctx, P: Params, prefix: strin
   const a1 = rmsnorm(h, n1.data, n1.grad, T, d, c.rms_norm_eps, ctx.alloc);
   const at = attention(ctx, P, `${prefix}.self_attn`, c, a1.y, T, S, starts);
   const h1 = ctx.alloc(T * d);
-  for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at.y[i];
+  timed('ops', () => { for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at.y[i]; });
   const n2 = P.get(`${prefix}.post_attention_layernorm.weight`);
   const a2 = rmsnorm(h1, n2.data, n2.grad, T, d, c.rms_norm_eps, ctx.alloc);
   const f = yield { prefix: `${prefix}.mlp`, layer, x: a2.y, T, S, alpha };
   const y = ctx.alloc(T * d);
-  for (let i = 0; i < y.length; i++) y[i] = h1[i] + f.y[i];
+  timed('ops', () => { for (let i = 0; i < y.length; i++) y[i] = h1[i] + f.y[i]; });
   return {
     y,
     counts: f.counts,
     balance: f.balance,
     *back(dy) {
       const dh1 = a2.back(yield { of: f, dy });
-      for (let i = 0; i < dh1.length; i++) dh1[i] += dy[i];
+      timed('ops', () => { for (let i = 0; i < dh1.length; i++) dh1[i] += dy[i]; });
       const dh = a1.back(at.back(dh1));
-      for (let i = 0; i < dh.length; i++) dh[i] += dh1[i];
+      timed('ops', () => { for (let i = 0; i < dh.length; i++) dh[i] += dh1[i]; });
       return dh;
     },
   };

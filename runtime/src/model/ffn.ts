@@ -5,6 +5,7 @@ import { linear } from './linear.js';
 import type { Fwd } from './norm.js';
 import type { Params } from './params.js';
 import { sigmoid, type Vec } from './tensor.js';
+import { enter, leave } from './profile.js';
 
 export function addFfnParams(P: Params, prefix: string, d: number, inner: number): void {
   P.add(`${prefix}.gate_proj.weight`, [inner, d], true);
@@ -17,13 +18,16 @@ export function ffn(ctx: Ctx, P: Params, prefix: string, x: Vec, T: number): Fwd
   const up = linear(ctx.linear, P.get(`${prefix}.up_proj.weight`), x, T, ctx.alloc);
   const g = gp.y;
   const u = up.y;
+  enter('ops');
   const a = ctx.alloc(g.length);
   for (let i = 0; i < g.length; i++) a[i] = g[i] * sigmoid(g[i]) * u[i];
+  leave();
   const down = linear(ctx.linear, P.get(`${prefix}.down_proj.weight`), a, T, ctx.alloc);
   return {
     y: down.y,
     back(dy) {
       const da = down.back(dy);
+      enter('ops');
       const dg = ctx.alloc(g.length);
       const du = ctx.alloc(g.length);
       for (let i = 0; i < g.length; i++) {
@@ -31,9 +35,12 @@ export function ffn(ctx: Ctx, P: Params, prefix: string, x: Vec, T: number): Fwd
         du[i] = da[i] * g[i] * s;
         dg[i] = da[i] * u[i] * s * (1 + g[i] * (1 - s));
       }
+      leave();
       const dx = gp.back(dg);
       const dxu = up.back(du);
+      enter('ops');
       for (let i = 0; i < dx.length; i++) dx[i] += dxu[i];
+      leave();
       return dx;
     },
   };

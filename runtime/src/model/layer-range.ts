@@ -16,6 +16,7 @@ import { rmsnorm } from './norm.js';
 import type { Params } from './params.js';
 import type { Alloc, Vec } from './tensor.js';
 import { segmentStarts } from './token-batch.js';
+import { timed } from './profile.js';
 
 export function mtpPrefix(c: RuntimeModelConfig, k: number): string {
   return `model.layers.${c.num_hidden_layers + k}`;
@@ -62,13 +63,13 @@ export interface RangeFwd<B> {
 function embed(P: Params, rows: number[], d: number, alloc: Alloc): { y: Vec; back(dy: Vec): void } {
   const E = P.get('model.embed_tokens.weight');
   const y = alloc(rows.length * d);
-  rows.forEach((tok, i) => y.set(E.data.subarray(tok * d, tok * d + d), i * d));
+  timed('ops', () => rows.forEach((tok, i) => y.set(E.data.subarray(tok * d, tok * d + d), i * d)));
   return {
     y,
     back(dy) {
-      rows.forEach((tok, i) => {
+      timed('ops', () => rows.forEach((tok, i) => {
         for (let j = 0; j < d; j++) E.grad[tok * d + j] += dy[i * d + j];
-      });
+      }));
     },
   };
 }

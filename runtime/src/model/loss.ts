@@ -1,7 +1,9 @@
 // Mean cross-entropy over rows of logits [T, V] and its gradient scaled by `weight`.
 import type { Alloc, Vec } from './tensor.js';
+import { enter, leave } from './profile.js';
 
 export function crossEntropy(logits: Vec, targets: ArrayLike<number>, T: number, V: number, weight: number, alloc: Alloc): { loss: number; dlogits: Vec } {
+  enter('ops');
   const dlogits = alloc(T * V);
   let loss = 0;
   for (let t = 0; t < T; t++) {
@@ -16,6 +18,7 @@ export function crossEntropy(logits: Vec, targets: ArrayLike<number>, T: number,
     for (let v = 0; v < V; v++) dlogits[o + v] = (Math.exp(logits[o + v] - mx) / z) * (weight / T);
     dlogits[o + tgt] -= weight / T;
   }
+  leave();
   return { loss: loss / T, dlogits };
 }
 

@@ -7,6 +7,7 @@ import type { Fwd } from './norm.js';
 import type { Params } from './params.js';
 import { balanceLoss, route, routeBackward, type RouteResult, type RouteShape } from './gate.js';
 import { matmulN, matmulT, matmulTN, type Vec } from './tensor.js';
+import { enter, leave, timed } from './profile.js';
 
 export function addMoeParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
   const d = c.hidden_size;
@@ -37,18 +38,24 @@ export function moeGate(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConf
   const shape: RouteShape = { E, K, groups: c.n_group, topkGroup: c.topk_group, scale: c.routed_scaling_factor };
   const gate = P.get(`${prefix}.gate.weight`);
   const logits = ctx.alloc(T * E);
-  matmulT(x, gate.data, T, d, E, logits);
+  timed('gemm', () => matmulT(x, gate.data, T, d, E, logits));
+  enter('ops');
   const r = route(logits, P.buffer(`${prefix}.gate.e_score_correction_bias`), T, shape);
   const bal = alpha > 0 ? balanceLoss(r, T, S, E, K, alpha) : undefined;
+  leave();
   return {
     r,
     balance: bal?.loss ?? 0,
     back(dWeight, dx) {
+      enter('ops');
       const dl64 = routeBackward(r, dWeight, bal?.dScores, T, shape);
       const dl = ctx.alloc(T * E);
       dl.set(dl64);
+      leave();
+      enter('gemm');
       matmulTN(dl, x, T, E, d, gate.grad);
       matmulN(dl, gate.data, T, E, d, dx);
+      leave();
     },
   };
 }
@@ -68,6 +75,7 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
   const y = ctx.alloc(T * d);
   // Group (token, slot) pairs by expert, in token order, and run each expert on its rows.
   const experts: { rows: Int32Array; slots: Int32Array; fwd: Fwd }[] = [];
+  enter('ops');
   for (let e = 0; e < E; e++) {
     const n = r.counts[e];
     const rows = new Int32Array(n);
@@ -84,15 +92,18 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
     if (n === 0) continue;
     const xe = ctx.alloc(n * d);
     for (let i = 0; i < n; i++) xe.set(x.subarray(rows[i] * d, rows[i] * d + d), i * d);
+    leave();
     const fwd = ffn(ctx, P, `${prefix}.experts.${e}`, xe, n);
+    enter('ops');
     for (let i = 0; i < n; i++) {
       const w = r.weight[slots[i]];
       for (let j = 0; j < d; j++) y[rows[i] * d + j] += w * fwd.y[i * d + j];
     }
     experts.push({ rows, slots, fwd });
   }
+  leave();
   const shared = sharedExperts(ctx, P, prefix, c, x, T);
-  if (shared) for (let i = 0; i < y.length; i++) y[i] += shared.y[i];
+  if (shared) timed('ops', () => { for (let i = 0; i < y.length; i++) y[i] += shared.y[i]; });
 
   return {
     y,
@@ -102,6 +113,7 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
       const dx = shared ? shared.back(dy) : ctx.alloc(T * d);
       const dWeight = new Float64Array(T * K);
       for (const { rows, slots, fwd } of experts) {
+        enter('ops');
         const n = rows.length;
         const dye = ctx.alloc(n * d);
         for (let i = 0; i < n; i++) {
@@ -114,8 +126,11 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
           }
           dWeight[slots[i]] = dot;
         }
+        leave();
         const dxe = fwd.back(dye);
+        enter('ops');
         for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) dx[rows[i] * d + j] += dxe[i * d + j];
+        leave();
       }
       gating.back(dWeight, dx);
       return dx;

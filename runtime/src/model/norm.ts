@@ -1,5 +1,6 @@
 // RMSNorm: y = x / sqrt(mean(x²) + eps) · w, per row.
 import type { Alloc, Vec } from './tensor.js';
+import { enter, leave } from './profile.js';
 
 export interface Fwd {
   y: Vec;
@@ -7,6 +8,7 @@ export interface Fwd {
 }
 
 export function rmsnorm(x: Vec, w: Vec, dw: Vec, T: number, d: number, eps: number, alloc: Alloc): Fwd {
+  enter('ops');
   const y = alloc(T * d);
   const r = new Float64Array(T);
   for (let t = 0; t < T; t++) {
@@ -15,9 +17,11 @@ export function rmsnorm(x: Vec, w: Vec, dw: Vec, T: number, d: number, eps: numb
     r[t] = 1 / Math.sqrt(ss / d + eps);
     for (let i = 0; i < d; i++) y[t * d + i] = x[t * d + i] * r[t] * w[i];
   }
+  leave();
   return {
     y,
     back(dy) {
+      enter('ops');
       const dx = alloc(T * d);
       for (let t = 0; t < T; t++) {
         const rt = r[t];
@@ -33,6 +37,7 @@ export function rmsnorm(x: Vec, w: Vec, dw: Vec, T: number, d: number, eps: numb
           dx[k] = rt * (dy[k] * w[i] - x[k] * c);
         }
       }
+      leave();
       return dx;
     },
   };

@@ -11,6 +11,7 @@ import { refGemm, type Ctx, type Gemm } from './gemm.js';
 import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
 import * as native from '../native/index.js';
+import { enter, leave, timed } from './profile.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
 export const PRECISIONS: Precision[] = ['fp8', 'bf16', 'fp32'];
@@ -30,11 +31,17 @@ function tr(a: Float32Array, rows: number, cols: number): Float32Array {
 
 /** C[m,n] = A[m,k]·B[n,k]ᵀ with A in 1×128 tiles and B in 128×128 blocks. */
 function nativeFp8(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
-  return native.fp8Gemm(native.quantizeActivations(a, m, k), native.quantizeWeights(b, n, k));
+  enter('quant');
+  const qa = native.quantizeActivations(a, m, k), qb = native.quantizeWeights(b, n, k);
+  leave();
+  return timed('gemm', () => native.fp8Gemm(qa, qb));
 }
 
 function nativeBf16(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
-  return native.bf16Gemm(native.f32ToBf16(a), native.f32ToBf16(b), m, n, k);
+  enter('quant');
+  const ha = native.f32ToBf16(a), hb = native.f32ToBf16(b);
+  leave();
+  return timed('gemm', () => native.bf16Gemm(ha, hb, m, n, k));
 }
 
 function emulatedFp8(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
@@ -91,22 +98,30 @@ function gemmOf(name: string, k: Kernel, rescale: boolean): Gemm {
     forward: (x, W, T, inF, outF) => k(f32(x), f32(W), T, outF, inF),
     // dx[T,in] = dy[T,out] · W[out,in] = dy · (Wᵀ[in,out])ᵀ
     dgrad: (dy, W, T, outF, inF, dx) => {
+      enter('quant');
       const c = rescale ? gradScale(f32(dy)) : 1;
-      addScaled(dx, k(scaled(f32(dy), c), tr(f32(W), outF, inF), T, inF, outF), 1 / c);
+      const a = scaled(f32(dy), c), b = tr(f32(W), outF, inF);
+      leave();
+      const y = k(a, b, T, inF, outF);
+      timed('gemm', () => addScaled(dx, y, 1 / c));
     },
     // dW[out,in] = dyᵀ[out,T] · (xᵀ[in,T])ᵀ
     wgrad: (dy, x, T, outF, inF, dW) => {
+      enter('quant');
       const c = rescale ? gradScale(f32(dy)) : 1;
-      addScaled(dW, k(tr(scaled(f32(dy), c), T, outF), tr(f32(x), T, inF), outF, inF, T), 1 / c);
+      const a = tr(scaled(f32(dy), c), T, outF), b = tr(f32(x), T, inF);
+      leave();
+      const y = k(a, b, outF, inF, T);
+      timed('gemm', () => addScaled(dW, y, 1 / c));
     },
   };
 }
 
 const fp32Gemm: Gemm = {
   name: 'fp32',
-  forward: refGemm.forward,
-  dgrad: (dy, W, T, outF, inF, dx) => matmulN(dy, W, T, outF, inF, dx),
-  wgrad: (dy, x, T, outF, inF, dW) => matmulTN(dy, x, T, outF, inF, dW),
+  forward: (x, W, T, inF, outF, alloc) => timed('gemm', () => refGemm.forward(x, W, T, inF, outF, alloc)),
+  dgrad: (dy, W, T, outF, inF, dx) => timed('gemm', () => matmulN(dy, W, T, outF, inF, dx)),
+  wgrad: (dy, x, T, outF, inF, dW) => timed('gemm', () => matmulTN(dy, x, T, outF, inF, dW)),
 };
 
 /** The context for a precision mode; `useNative` false forces the TypeScript emulation. */

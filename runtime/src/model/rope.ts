@@ -9,6 +9,7 @@
 // max_seq_len exceeds the original context (for the 671B release: the same function at every position).
 import type { RuntimeModelConfig, YarnScaling } from './config.js';
 import type { Vec } from './tensor.js';
+import { enter, leave } from './profile.js';
 
 /** Per-pair inverse frequencies and the factor on rotated values. */
 export interface RopeTable {
@@ -74,6 +75,7 @@ export function windowPositions(T: number, S: number): Int32Array {
 export function rope(x: Vec, pos: ArrayLike<number>, cols: number, col0: number, heads: number, headStride: number, dr: number, table: RopeTable, inverse = false): void {
   const half = dr / 2;
   const { inv, amp } = table;
+  enter('ops');
   for (let t = 0; t < pos.length; t++) {
     const p = pos[t];
     for (let c = 0; c < half; c++) {
@@ -89,4 +91,5 @@ export function rope(x: Vec, pos: ArrayLike<number>, cols: number, col0: number,
       }
     }
   }
+  leave();
 }

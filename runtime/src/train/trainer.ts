@@ -12,6 +12,7 @@ import { AdamW, learningRate } from './adamw.js';
 import { biasSpread, updateBiases } from './balance.js';
 import { precisionCtx } from '../model/precision.js';
 import type { TrainOptions } from './options.js';
+import { enter, leave } from '../model/profile.js';
 
 export interface StepMetrics {
   step: number;
@@ -59,15 +60,21 @@ export class Trainer {
   trainStep(): StepMetrics {
     const t0 = performance.now();
     const { batch, seqLen } = this.options;
+    enter('data');
     const b = this.sampler.nextBatch(batch);
+    leave();
+    enter('optimizer');
     this.params.zeroGrad();
+    leave();
     const r = modelStep(this.ctx, this.params, this.config, b.tokens, batch, seqLen,
       { alpha: this.options.alpha, mtpLambda: this.options.mtpLambda, backward: true, segments: b.segments, objective: b.objective });
     if (!Number.isFinite(r.loss)) throw new Error(`loss is ${r.loss} at step ${this.step}: lower --lr or check the data`);
+    enter('optimizer');
     const gradNorm = this.opt.clipGrads();
     const lr = learningRate(this.options.optimizer, this.step);
     this.opt.update(this.step, lr);
     updateBiases(this.params, r.counts, this.options.gamma);
+    leave();
     this.step++;
     return {
       step: this.step,

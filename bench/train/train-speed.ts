@@ -1,0 +1,71 @@
+// One training-speed measurement in this process (the kernel thread count is fixed per process by MOE_NUM_THREADS,
+// so train.bench.ts runs this once per thread count): the tiny preset on the shipped corpus, `steps` steps of one
+// precision, MTP on or off; prints one JSON line with the median step time and the per-part breakdown (profile.ts):
+//   node dist/bench/train/train-speed.js '{"precision":"fp8","mtp":true,"steps":8}'
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
+import { Trainer } from '../../runtime/src/train/trainer.js';
+import { defaultTrainOptions } from '../../runtime/src/train/options.js';
+import { nativeAvailable, PRECISIONS, type Precision } from '../../runtime/src/model/precision.js';
+import { kernelInfo } from '../../runtime/src/native/index.js';
+import { PARTS, profiling, takeProfile, type Part } from '../../runtime/src/model/profile.js';
+
+export interface SpeedSpec {
+  precision: Precision;
+  mtp: boolean;
+  steps: number;
+  batch?: number;
+  seqLen?: number;
+  seed?: number;
+}
+
+export interface SpeedResult {
+  precision: Precision;
+  mtp: boolean;
+  threads: number;
+  kernelPath: string;
+  tokensPerSec: number;
+  stepSeconds: number;
+  /** Milliseconds per step by part, medians over the measured steps (the parts of one step add up to it). */
+  breakdownMs: Record<Part, number>;
+  losses: number[];
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export function measure(spec: SpeedSpec): SpeedResult {
+  if (!PRECISIONS.includes(spec.precision)) throw new Error(`train-speed: precision must be one of ${PRECISIONS.join(', ')}, got ${String(spec.precision)}`);
+  if (!(Number.isInteger(spec.steps) && spec.steps >= 2)) throw new Error(`train-speed: steps must be an integer >= 2 (the first is warm-up), got ${String(spec.steps)}`);
+  const text = readFileSync(new URL('../../../examples/corpus/fables.txt', import.meta.url), 'utf8');
+  const all = byteTokenizer.encode(text);
+  const trainTokens = all.subarray(0, Math.floor(all.length * 0.95));
+  const opts = defaultTrainOptions({ precision: spec.precision, steps: spec.steps, checkpointEvery: 0, seed: spec.seed ?? 1234,
+    batch: spec.batch ?? 8, seqLen: spec.seqLen ?? 64, mtpLambda: spec.mtp ? 0.3 : 0 });
+  // MTP off: no MTP modules at all (depth 0), as transformers' model has none.
+  if (!spec.mtp) opts.overrides = { ...opts.overrides, num_nextn_predict_layers: 0 };
+  const t = new Trainer(opts, byteTokenizer, trainTokens);
+  const secs: number[] = [];
+  const parts: Record<Part, number>[] = [];
+  const losses: number[] = [];
+  profiling(true);
+  for (let i = 0; i < spec.steps; i++) {
+    takeProfile();
+    const m = t.trainStep();
+    const p = takeProfile();
+    losses.push(m.mainLoss);
+    if (i === 0) continue;
+    secs.push(m.seconds);
+    parts.push(p);
+  }
+  profiling(false);
+  const step = median(secs);
+  const breakdownMs = Object.fromEntries(PARTS.map((k) => [k, median(parts.map((p) => p[k]))])) as Record<Part, number>;
+  const info = nativeAvailable() ? kernelInfo() : { path: 'none (TypeScript emulation)', threads: 1 };
+  return { precision: spec.precision, mtp: spec.mtp, threads: info.threads, kernelPath: info.path, tokensPerSec: (opts.batch * opts.seqLen) / step, stepSeconds: step, breakdownMs, losses };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as SpeedSpec;
+  console.log(JSON.stringify(measure(spec)));
+}

@@ -1,0 +1,59 @@
+// Where a training step's time goes, by part: the bench's breakdown (bench/train/train.bench.ts). Exclusive timing: a
+// part entered inside another pauses the outer one, so the parts add up to the step. Off unless a caller turns it on;
+// then each enter/leave costs two clock reads.
+export const PARTS = ['gemm', 'quant', 'ops', 'attention', 'optimizer', 'data', 'comm', 'other'] as const;
+export type Part = (typeof PARTS)[number];
+
+const idx: Record<Part, number> = Object.fromEntries(PARTS.map((p, i) => [p, i])) as Record<Part, number>;
+const totals = new Float64Array(PARTS.length);
+const stack: number[] = [];
+let on = false;
+let cur = idx.other;
+let since = 0;
+
+export function profiling(enable: boolean): void {
+  on = enable;
+  stack.length = 0;
+  cur = idx.other;
+  since = performance.now();
+}
+
+/** Milliseconds per part since the last call (or since profiling was turned on), and resets them. */
+export function takeProfile(): Record<Part, number> {
+  if (on) {
+    const now = performance.now();
+    totals[cur] += now - since;
+    since = now;
+  }
+  const out = Object.fromEntries(PARTS.map((p, i) => [p, totals[i]])) as Record<Part, number>;
+  totals.fill(0);
+  return out;
+}
+
+export function enter(p: Part): void {
+  if (!on) return;
+  const now = performance.now();
+  totals[cur] += now - since;
+  since = now;
+  stack.push(cur);
+  cur = idx[p];
+}
+
+export function leave(): void {
+  if (!on) return;
+  const now = performance.now();
+  totals[cur] += now - since;
+  since = now;
+  cur = stack.pop() ?? idx.other;
+}
+
+/** f() counted as part p. */
+export function timed<R>(p: Part, f: () => R): R {
+  if (!on) return f();
+  enter(p);
+  try {
+    return f();
+  } finally {
+    leave();
+  }
+}
