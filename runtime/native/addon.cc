@@ -24,6 +24,14 @@ NAN_MODULE_INIT(Init) {
       {"mlaAttention", MlaAttention},   {"kvWrite", KvWrite},
       {"kvRead", KvRead},               {"siluMulRows", SiluMulRows},
       {"matmulTF64", MatmulTF64},
+      {"trainAdamw", TrainAdamw},       {"trainSumsq", TrainSumsq},
+      {"trainScale", TrainScale},       {"trainAxpy", TrainAxpy},
+      {"trainAttnFwd", TrainAttnFwd},   {"trainAttnBwd", TrainAttnBwd},
+      {"trainRmsnormFwd", TrainRmsnormFwd}, {"trainRmsnormBwd", TrainRmsnormBwd},
+      {"trainSwigluFwd", TrainSwigluFwd}, {"trainSwigluBwd", TrainSwigluBwd},
+      {"trainCrossEntropy", TrainCrossEntropy},
+      {"trainQuantActT", TrainQuantActT}, {"trainQuantWeightT", TrainQuantWeightT},
+      {"trainSgemm", TrainSgemm},       {"trainTranspose", TrainTranspose},
   };
   for (const Entry& e : entries) Nan::SetMethod(target, e.name, e.fn);
 }

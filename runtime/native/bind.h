@@ -37,5 +37,21 @@ NAN_METHOD(KvWrite);
 NAN_METHOD(KvRead);
 NAN_METHOD(SiluMulRows);
 NAN_METHOD(MatmulTF64);
+// Training ops (bind_train.cc).
+NAN_METHOD(TrainAdamw);
+NAN_METHOD(TrainSumsq);
+NAN_METHOD(TrainScale);
+NAN_METHOD(TrainAxpy);
+NAN_METHOD(TrainAttnFwd);
+NAN_METHOD(TrainAttnBwd);
+NAN_METHOD(TrainRmsnormFwd);
+NAN_METHOD(TrainRmsnormBwd);
+NAN_METHOD(TrainSwigluFwd);
+NAN_METHOD(TrainSwigluBwd);
+NAN_METHOD(TrainCrossEntropy);
+NAN_METHOD(TrainQuantActT);
+NAN_METHOD(TrainQuantWeightT);
+NAN_METHOD(TrainSgemm);
+NAN_METHOD(TrainTranspose);
 }  // namespace bind
 }  // namespace moe

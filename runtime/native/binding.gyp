@@ -11,6 +11,7 @@
         "bind_ops.cc",
         "bind_routing.cc",
         "bind_attention.cc",
+        "bind_train.cc",
         "kernels/cpu.cc",
         "kernels/fp8.cc",
         "kernels/fp8_ref.cc",
@@ -21,7 +22,8 @@
         "kernels/peak.cc",
         "kernels/mla.cc",
         "kernels/mla_ref.cc",
-        "kernels/serve_ops.cc"
+        "kernels/serve_ops.cc",
+        "kernels/train_ops.cc"
       ],
       "include_dirs": ["<!(node -e \"require('nan')\")", "kernels"],
       "cflags!": ["-fno-exceptions", "-O2"],

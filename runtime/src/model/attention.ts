@@ -14,6 +14,7 @@ import { modelRopeTable, rope, windowPositions } from './rope.js';
 import type { Vec } from './tensor.js';
 import { coreBackward, coreForward } from './attention-core.js';
 import { enter, leave, timed } from './profile.js';
+import { attnBackward, attnForward } from '../native/train-ops.js';
 
 export function addAttentionParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
   const d = c.hidden_size;
@@ -47,7 +48,7 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
     proj: (name, v, n) => linear(ctx.linear, P.get(`${prefix}.${name}.weight`), v, n, alloc),
     norm: (name, v, n, width) => {
       const w = P.get(`${prefix}.${name}.weight`);
-      return rmsnorm(v, w.data, w.grad, n, width, eps, alloc);
+      return rmsnorm(v, w.data, w.grad, n, width, eps, alloc, ctx.native);
     },
     alloc,
   }, x, T, pos);
@@ -58,10 +59,13 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
   // Attention core (higher precision), per sequence and head on gathered contiguous buffers; probabilities kept.
   enter('attention');
   const B = T / S;
-  const probs = new Float64Array(B * H * S * S);
-  const o = alloc(T * H * dv);
-  const { Q: Qh, K: Kh, V: Vh, O: Oh } = headBuffers(m, S);
-  for (let b = 0; b < B; b++) {
+  // Native (fp8/bf16 on float32 tensors): the core in float32 on the addon; else float64 loops (the reference).
+  const nat = ctx.native === true && q instanceof Float32Array && kv instanceof Float32Array && kpe instanceof Float32Array;
+  const core = nat ? attnForward(q, kv, kpe, starts, B, S, H, dn, dr, dv, scale) : undefined;
+  const probs = nat ? new Float64Array(0) : new Float64Array(B * H * S * S);
+  const o = core ? core.o : alloc(T * H * dv);
+  const { Q: Qh, K: Kh, V: Vh, O: Oh } = headBuffers(m, nat ? 0 : S);
+  for (let b = 0; b < (nat ? 0 : B); b++) {
     for (let h = 0; h < H; h++) {
       gatherHead(m, q, kv, kpe, b * S, b * S, S, h, Qh, Kh, Vh);
       coreForward(Qh, Kh, Vh, S, qk, dv, scale, probs.subarray((b * H + h) * S * S, (b * H + h + 1) * S * S), Oh, S, starts?.subarray(b * S, b * S + S));
@@ -76,12 +80,13 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
     back(dy) {
       const dO = out.back(dy);
       enter('attention');
-      const dq = alloc(T * qCols);
-      const dkv = alloc(T * kvCols);
-      const dkpe = alloc(T * dr);
-      const { Q: dQh, K: dKh, V: dVh, O: dOh } = headBuffers(m, S);
+      const g = core ? attnBackward(q as Float32Array, kv as Float32Array, kpe as Float32Array, core.probs, dO as Float32Array, starts, B, S, H, dn, dr, dv, scale) : undefined;
+      const dq = g ? g.dq : alloc(T * qCols);
+      const dkv = g ? g.dkv : alloc(T * kvCols);
+      const dkpe = g ? g.dkpe : alloc(T * dr);
+      const { Q: dQh, K: dKh, V: dVh, O: dOh } = headBuffers(m, g ? 0 : S);
       const dp = new Float64Array(S);
-      for (let b = 0; b < B; b++) {
+      for (let b = 0; b < (g ? 0 : B); b++) {
         for (let h = 0; h < H; h++) {
           gatherHead(m, q, kv, kpe, b * S, b * S, S, h, Qh, Kh, Vh);
           for (let i = 0; i < S; i++) for (let e = 0; e < dv; e++) dOh[i * dv + e] = dO[(b * S + i) * H * dv + h * dv + e];

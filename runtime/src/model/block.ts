@@ -36,12 +36,12 @@ export function* blockSteps<M extends MlpOut>(ctx: Ctx, P: Params, prefix: strin
   T: number, S: number, alpha: number, starts?: Int32Array): Generator<MlpCall, BlockSteps<M>, M> {
   const d = c.hidden_size;
   const n1 = P.get(`${prefix}.input_layernorm.weight`);
-  const a1 = rmsnorm(h, n1.data, n1.grad, T, d, c.rms_norm_eps, ctx.alloc);
+  const a1 = rmsnorm(h, n1.data, n1.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
   const at = attention(ctx, P, `${prefix}.self_attn`, c, a1.y, T, S, starts);
   const h1 = ctx.alloc(T * d);
   timed('ops', () => { for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at.y[i]; });
   const n2 = P.get(`${prefix}.post_attention_layernorm.weight`);
-  const a2 = rmsnorm(h1, n2.data, n2.grad, T, d, c.rms_norm_eps, ctx.alloc);
+  const a2 = rmsnorm(h1, n2.data, n2.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
   const f = yield { prefix: `${prefix}.mlp`, layer, x: a2.y, T, S, alpha };
   const y = ctx.alloc(T * d);
   timed('ops', () => { for (let i = 0; i < y.length; i++) y[i] = h1[i] + f.y[i]; });

@@ -32,4 +32,6 @@ export interface Ctx {
   linear: Gemm;
   /** Output head and MTP projection (BF16/FP32 in the recipe). */
   head: Gemm;
+  /** Float32 ops around the GEMMs (norms, SwiGLU, attention core, loss, router) on the native kernels (fp8/bf16). */
+  native?: boolean;
 }

@@ -121,9 +121,9 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
 
   const hMain = h;
   const fn = P.get('model.norm.weight');
-  const norm = rmsnorm(hMain, fn.data, fn.grad, T, d, c.rms_norm_eps, ctx.alloc);
+  const norm = rmsnorm(hMain, fn.data, fn.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
   const head = linear(ctx.head, P.get('lm_head.weight'), norm.y, T, ctx.alloc);
-  const main = obj ? objectiveLoss(head.y, at(1), T, V, 1 / C, (lp) => obj.main(lp), ctx.alloc) : crossEntropy(head.y, at(1), T, V, 1 / C, ctx.alloc);
+  const main = obj ? objectiveLoss(head.y, at(1), T, V, 1 / C, (lp) => obj.main(lp), ctx.alloc) : crossEntropy(head.y, at(1), T, V, 1 / C, ctx.alloc, ctx.native);
 
   // MTP modules, each fed by the previous depth's hidden states.
   const mtpBacks: ((dNext: Vec) => Generator<MlpBack<M>, Vec, Vec>)[] = [];
@@ -135,18 +135,18 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
     const pre = mtpPrefix(c, k);
     const e = embed(P, at(k + 1), d, ctx.alloc);
     const en = P.get(`${pre}.enorm.weight`), hn = P.get(`${pre}.hnorm.weight`);
-    const ne = rmsnorm(e.y, en.data, en.grad, T, d, c.rms_norm_eps, ctx.alloc);
-    const nh = rmsnorm(hPrev, hn.data, hn.grad, T, d, c.rms_norm_eps, ctx.alloc);
+    const ne = rmsnorm(e.y, en.data, en.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
+    const nh = rmsnorm(hPrev, hn.data, hn.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
     const cat = mtpConcat(ne.y, nh.y, T, d, ctx.alloc);
     const proj = linear(ctx.head, P.get(`${pre}.eh_proj.weight`), cat, T, ctx.alloc);
     const blk: BlockSteps<M> = yield* blockSteps<M>(ctx, P, pre, c, c.num_hidden_layers + k, proj.y, T, S, o.alpha / C, starts);
     if (blk.counts) counts.set(`${pre}.mlp`, blk.counts);
     balance += blk.balance;
     const sn = P.get(`${pre}.shared_head.norm.weight`);
-    const norm2 = rmsnorm(blk.y, sn.data, sn.grad, T, d, c.rms_norm_eps, ctx.alloc);
+    const norm2 = rmsnorm(blk.y, sn.data, sn.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
     const head2 = linear(ctx.head, P.get('lm_head.weight'), norm2.y, T, ctx.alloc);
     const ce = obj?.mtp ? objectiveLoss(head2.y, at(k + 2), T, V, o.mtpLambda / (D * C), (lp) => obj.mtp!(k, lp), ctx.alloc)
-      : crossEntropy(head2.y, at(k + 2), T, V, o.mtpLambda / (D * C), ctx.alloc);
+      : crossEntropy(head2.y, at(k + 2), T, V, o.mtpLambda / (D * C), ctx.alloc, ctx.native);
     mtpLoss += ce.loss / D;
     // Backward of module k: returns the gradient on its input hidden states hPrev.
     mtpBacks.push(function* (dNext) {

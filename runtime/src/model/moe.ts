@@ -8,6 +8,7 @@ import type { Params } from './params.js';
 import { balanceLoss, route, routeBackward, type RouteResult, type RouteShape } from './gate.js';
 import { matmulN, matmulT, matmulTN, type Vec } from './tensor.js';
 import { enter, leave, timed } from './profile.js';
+import { sgemmDgrad, sgemmForward, sgemmWgrad } from '../native/train-ops.js';
 
 export function addMoeParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
   const d = c.hidden_size;
@@ -37,8 +38,10 @@ export function moeGate(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConf
   const K = c.num_experts_per_tok;
   const shape: RouteShape = { E, K, groups: c.n_group, topkGroup: c.topk_group, scale: c.routed_scaling_factor };
   const gate = P.get(`${prefix}.gate.weight`);
-  const logits = ctx.alloc(T * E);
-  timed('gemm', () => matmulT(x, gate.data, T, d, E, logits));
+  // The router's GEMMs in float32 (native on the training path), never FP8.
+  const nat = ctx.native === true && x instanceof Float32Array && gate.data instanceof Float32Array && gate.grad instanceof Float32Array && dxIsF32(ctx);
+  const logits = nat ? timed('gemm', () => sgemmForward(x as Float32Array, gate.data as Float32Array, T, d, E)) : ctx.alloc(T * E);
+  if (!nat) timed('gemm', () => matmulT(x, gate.data, T, d, E, logits));
   enter('ops');
   const r = route(logits, P.buffer(`${prefix}.gate.e_score_correction_bias`), T, shape);
   const bal = alpha > 0 ? balanceLoss(r, T, S, E, K, alpha) : undefined;
@@ -53,11 +56,20 @@ export function moeGate(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConf
       dl.set(dl64);
       leave();
       enter('gemm');
-      matmulTN(dl, x, T, E, d, gate.grad);
-      matmulN(dl, gate.data, T, E, d, dx);
+      if (nat && dl instanceof Float32Array && dx instanceof Float32Array) {
+        sgemmWgrad(dl, x as Float32Array, T, E, d, gate.grad as Float32Array);
+        sgemmDgrad(dl, gate.data as Float32Array, T, E, d, dx);
+      } else {
+        matmulTN(dl, x, T, E, d, gate.grad);
+        matmulN(dl, gate.data, T, E, d, dx);
+      }
       leave();
     },
   };
+}
+
+function dxIsF32(ctx: Ctx): boolean {
+  return ctx.alloc(0) instanceof Float32Array;
 }
 
 /** The shared expert(s) on every token, if the model has any. */

@@ -12,6 +12,7 @@ import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
 import * as native from '../native/index.js';
 import { enter, leave, timed } from './profile.js';
+import { axpy, quantizeActivationsT, quantizeWeightsT, transposeNative } from '../native/train-ops.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
 export const PRECISIONS: Precision[] = ['fp8', 'bf16', 'fp32'];
@@ -117,6 +118,54 @@ function gemmOf(name: string, k: Kernel, rescale: boolean): Gemm {
   };
 }
 
+/** dst += src · inv: the addon's loop on float32 (the training path), a plain one otherwise. */
+function accumulate(dst: Vec, src: Float32Array, inv: number): void {
+  if (dst instanceof Float32Array) axpy(dst, src, inv);
+  else addScaled(dst, src, inv);
+}
+
+/**
+ * FP8 on the addon, the transposed operands of dgrad (Wᵀ in 128×128 blocks) and wgrad ((c·dy)ᵀ in 1×128 tiles, xᵀ in
+ * blocks) transposed and quantised in one native pass each; the same operands as gemmOf(nativeFp8) builds in
+ * TypeScript, so the same results.
+ */
+const fp8Native: Gemm = {
+  name: 'fp8-native',
+  forward: (x, W, T, inF, outF) => nativeFp8(f32(x), f32(W), T, outF, inF),
+  dgrad: (dy, W, T, outF, inF, dx) => {
+    enter('quant');
+    const c = gradScale(f32(dy));
+    const qa = native.quantizeActivations(scaled(f32(dy), c), T, outF), qb = quantizeWeightsT(f32(W), outF, inF);
+    leave();
+    const y = timed('gemm', () => native.fp8Gemm(qa, qb));
+    timed('gemm', () => accumulate(dx, y, 1 / c));
+  },
+  wgrad: (dy, x, T, outF, inF, dW) => {
+    enter('quant');
+    const c = gradScale(f32(dy));
+    const qa = quantizeActivationsT(f32(dy), T, outF, c), qb = quantizeWeightsT(f32(x), T, inF);
+    leave();
+    const y = timed('gemm', () => native.fp8Gemm(qa, qb));
+    timed('gemm', () => accumulate(dW, y, 1 / c));
+  },
+};
+
+/** BF16 on the addon, transposes native. */
+const bf16Native: Gemm = {
+  name: 'bf16-native',
+  forward: (x, W, T, inF, outF) => nativeBf16(f32(x), f32(W), T, outF, inF),
+  dgrad: (dy, W, T, outF, inF, dx) => {
+    const wt = timed('quant', () => transposeNative(f32(W), outF, inF));
+    timed('gemm', () => accumulate(dx, nativeBf16(f32(dy), wt, T, inF, outF), 1));
+  },
+  wgrad: (dy, x, T, outF, inF, dW) => {
+    enter('quant');
+    const a = transposeNative(f32(dy), T, outF), b = transposeNative(f32(x), T, inF);
+    leave();
+    timed('gemm', () => accumulate(dW, nativeBf16(a, b, outF, inF, T), 1));
+  },
+};
+
 const fp32Gemm: Gemm = {
   name: 'fp32',
   forward: (x, W, T, inF, outF, alloc) => timed('gemm', () => refGemm.forward(x, W, T, inF, outF, alloc)),
@@ -128,8 +177,8 @@ const fp32Gemm: Gemm = {
 export function precisionCtx(p: Precision, useNative = nativeAvailable()): Ctx {
   if (!PRECISIONS.includes(p)) throw new Error(`precision must be one of ${PRECISIONS.join(', ')}, got ${String(p)}`);
   if (p === 'fp32') return { alloc: alloc32, linear: fp32Gemm, head: fp32Gemm };
-  const bf16 = gemmOf(useNative ? 'bf16-native' : 'bf16-emulated', useNative ? nativeBf16 : emulatedBf16, false);
-  if (p === 'bf16') return { alloc: alloc32, linear: bf16, head: bf16 };
-  const fp8 = gemmOf(useNative ? 'fp8-native' : 'fp8-emulated', useNative ? nativeFp8 : emulatedFp8, true);
-  return { alloc: alloc32, linear: fp8, head: bf16 };
+  const bf16 = useNative ? bf16Native : gemmOf('bf16-emulated', emulatedBf16, false);
+  if (p === 'bf16') return { alloc: alloc32, linear: bf16, head: bf16, native: useNative };
+  const fp8 = useNative ? fp8Native : gemmOf('fp8-emulated', emulatedFp8, true);
+  return { alloc: alloc32, linear: fp8, head: bf16, native: useNative };
 }

@@ -1,6 +1,7 @@
 // AdamW with FP32 master weights (the parameters themselves) and BF16 moments (REFERENCE.md §2), global-norm
 // gradient clipping, and the warm-up + cosine learning-rate schedule.
 import type { Params } from '../model/params.js';
+import { adamwBf16, scaleInPlace, sumSquares } from '../native/train-ops.js';
 
 export interface AdamWConfig {
   lr: number;
@@ -46,7 +47,8 @@ export class AdamW {
   readonly m = new Map<string, Uint16Array>();
   readonly v = new Map<string, Uint16Array>();
 
-  constructor(readonly params: Params, readonly cfg: AdamWConfig) {
+  /** native: the update and clipping on the addon's kernels (float32 parameters; the same arithmetic). */
+  constructor(readonly params: Params, readonly cfg: AdamWConfig, readonly native = false) {
     for (const p of params.list()) {
       this.m.set(p.name, new Uint16Array(p.data.length));
       this.v.set(p.name, new Uint16Array(p.data.length));
@@ -56,11 +58,17 @@ export class AdamW {
   /** Scales gradients so their global L2 norm is at most clip; returns the norm before clipping. */
   clipGrads(): number {
     let ss = 0;
-    for (const p of this.params.list()) for (let i = 0; i < p.grad.length; i++) ss += p.grad[i] * p.grad[i];
+    for (const p of this.params.list()) {
+      if (this.native && p.grad instanceof Float32Array) ss = sumSquares(p.grad, ss);
+      else for (let i = 0; i < p.grad.length; i++) ss += p.grad[i] * p.grad[i];
+    }
     const norm = Math.sqrt(ss);
     if (this.cfg.clip > 0 && norm > this.cfg.clip) {
       const f = this.cfg.clip / norm;
-      for (const p of this.params.list()) for (let i = 0; i < p.grad.length; i++) p.grad[i] *= f;
+      for (const p of this.params.list()) {
+        if (this.native && p.grad instanceof Float32Array) scaleInPlace(p.grad, f);
+        else for (let i = 0; i < p.grad.length; i++) p.grad[i] *= f;
+      }
     }
     return norm;
   }
@@ -74,6 +82,10 @@ export class AdamW {
       const m = this.m.get(p.name)!;
       const v = this.v.get(p.name)!;
       const wd = p.decay ? weightDecay : 0;
+      if (this.native && p.data instanceof Float32Array && p.grad instanceof Float32Array) {
+        adamwBf16(p.data, p.grad, m, v, lr, beta1, beta2, eps, wd, bc1, bc2);
+        continue;
+      }
       const n = p.data.length;
       // Moments widen to f32 (exact), update in f64, narrow back to BF16 with round-to-nearest-even, all through
       // integer views so the loop stays free of calls.

@@ -54,7 +54,7 @@ export class Trainer {
 
   /** The whole-model optimizer, made on first use: distributed engines keep their own sharded one instead. */
   get opt(): AdamW {
-    return (this.whole ??= new AdamW(this.params, this.options.optimizer));
+    return (this.whole ??= new AdamW(this.params, this.options.optimizer, this.ctx.native === true));
   }
 
   trainStep(): StepMetrics {

@@ -1,0 +1,345 @@
+// Training ops (train_ops.h): one portable implementation each, threaded on the kernel pool where the rows are
+// independent, inner loops contiguous so -O3 vectorises them.
+#include "train_ops.h"
+
+#include <cmath>
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu.h"
+#include "quant.h"
+
+namespace moe {
+
+namespace {
+inline uint16_t bf16_rne(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+inline float bf16_f32(uint16_t h) {
+  uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+}  // namespace
+
+void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t n, double lr, double beta1,
+                      double beta2, double eps, double wd, double bc1, double bc2) {
+  parallel_for(n, 1 << 15, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) {
+      double gi = g[i];
+      // As adamw.ts: the update uses the float64 moments; they are stored rounded to float32, then to BF16.
+      const double mi = beta1 * bf16_f32(m[i]) + (1 - beta1) * gi;
+      const double vi = beta2 * bf16_f32(v[i]) + (1 - beta2) * gi * gi;
+      double d = w[i];
+      d -= lr * ((mi / bc1) / (std::sqrt(vi / bc2) + eps) + wd * d);
+      w[i] = static_cast<float>(d);
+      m[i] = bf16_rne(static_cast<float>(mi));
+      v[i] = bf16_rne(static_cast<float>(vi));
+    }
+  });
+}
+
+double train_sumsq(const float* x, size_t n, double init) {
+  double s = init;
+  for (size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
+  return s;
+}
+
+void train_scale(float* x, size_t n, double f) {
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(x[i] * f);
+}
+
+void train_axpy(float* dst, const float* src, size_t n, float a) {
+  for (size_t i = 0; i < n; ++i) dst[i] += src[i] * a;
+}
+
+void train_attn_fwd(const float* q, const float* kv, const float* kpe, const int32_t* lo, size_t B, size_t S, size_t H,
+                    size_t dn, size_t dr, size_t dv, float scale, float* probs, float* o) {
+  const size_t qk = dn + dr, qCols = H * qk, kvCols = H * (dn + dv), oCols = H * dv;
+  parallel_for(B * H, 1, [&](size_t u0, size_t u1) {
+    // K transposed ([qk, S]) so a query's scores are axpy loops over contiguous keys (vectorised).
+    std::vector<float> Q(S * qk), K(S * qk), Kt(qk * S), V(S * dv), O(dv);
+    for (size_t u = u0; u < u1; ++u) {
+      const size_t b = u / H, h = u % H, r0 = b * S;
+      for (size_t i = 0; i < S; ++i) {
+        const size_t t = r0 + i;
+        std::memcpy(&Q[i * qk], q + t * qCols + h * qk, qk * 4);
+        std::memcpy(&K[i * qk], kv + t * kvCols + h * (dn + dv), dn * 4);
+        std::memcpy(&K[i * qk + dn], kpe + t * dr, dr * 4);
+        std::memcpy(&V[i * dv], kv + t * kvCols + h * (dn + dv) + dn, dv * 4);
+      }
+      for (size_t j = 0; j < S; ++j)
+        for (size_t e = 0; e < qk; ++e) Kt[e * S + j] = K[j * qk + e];
+      float* P = probs + u * S * S;
+      for (size_t i = 0; i < S; ++i) {
+        const size_t j0 = lo ? static_cast<size_t>(lo[r0 + i]) : 0;
+        float* p = P + i * S;
+        for (size_t j = j0; j <= i; ++j) p[j] = 0;
+        for (size_t e = 0; e < qk; ++e) {
+          const float a = Q[i * qk + e] * scale;
+          const float* kt = &Kt[e * S];
+          for (size_t j = j0; j <= i; ++j) p[j] += a * kt[j];
+        }
+        float mx = -INFINITY;
+        for (size_t j = j0; j <= i; ++j) mx = p[j] > mx ? p[j] : mx;
+        double z = 0;
+        for (size_t j = j0; j <= i; ++j) {
+          p[j] = std::exp(p[j] - mx);
+          z += p[j];
+        }
+        const float iz = static_cast<float>(1.0 / z);
+        for (size_t e = 0; e < dv; ++e) O[e] = 0;
+        for (size_t j = j0; j <= i; ++j) {
+          p[j] *= iz;
+          const float pj = p[j];
+          for (size_t e = 0; e < dv; ++e) O[e] += pj * V[j * dv + e];
+        }
+        std::memcpy(o + (r0 + i) * oCols + h * dv, O.data(), dv * 4);
+      }
+    }
+  });
+}
+
+void train_attn_bwd(const float* q, const float* kv, const float* kpe, const float* probs, const float* dO,
+                    const int32_t* lo, size_t B, size_t S, size_t H, size_t dn, size_t dr, size_t dv, float scale,
+                    float* dq, float* dkv, float* dkpe) {
+  const size_t qk = dn + dr, qCols = H * qk, kvCols = H * (dn + dv), oCols = H * dv;
+  // One sequence per task: its heads share dkpe rows.
+  parallel_for(B, 1, [&](size_t b0, size_t b1) {
+    std::vector<float> Q(S * qk), K(S * qk), V(S * dv), Vt(dv * S), G(S * dv), dQ(S * qk), dK(S * qk), dV(S * dv), dp(S);
+    for (size_t b = b0; b < b1; ++b) {
+      const size_t r0 = b * S;
+      for (size_t i = 0; i < S; ++i) std::memset(dkpe + (r0 + i) * dr, 0, dr * 4);
+      for (size_t h = 0; h < H; ++h) {
+        for (size_t i = 0; i < S; ++i) {
+          const size_t t = r0 + i;
+          std::memcpy(&Q[i * qk], q + t * qCols + h * qk, qk * 4);
+          std::memcpy(&K[i * qk], kv + t * kvCols + h * (dn + dv), dn * 4);
+          std::memcpy(&K[i * qk + dn], kpe + t * dr, dr * 4);
+          std::memcpy(&V[i * dv], kv + t * kvCols + h * (dn + dv) + dn, dv * 4);
+          std::memcpy(&G[i * dv], dO + t * oCols + h * dv, dv * 4);
+        }
+        for (size_t j = 0; j < S; ++j)
+          for (size_t e = 0; e < dv; ++e) Vt[e * S + j] = V[j * dv + e];
+        std::fill(dQ.begin(), dQ.end(), 0.0f);
+        std::fill(dK.begin(), dK.end(), 0.0f);
+        std::fill(dV.begin(), dV.end(), 0.0f);
+        const float* P = probs + (b * H + h) * S * S;
+        for (size_t i = 0; i < S; ++i) {
+          const size_t j0 = lo ? static_cast<size_t>(lo[r0 + i]) : 0;
+          const float* p = P + i * S;
+          const float* gi = &G[i * dv];
+          for (size_t j = j0; j <= i; ++j) dp[j] = 0;
+          for (size_t e = 0; e < dv; ++e) {
+            const float a = gi[e];
+            const float* vt = &Vt[e * S];
+            for (size_t j = j0; j <= i; ++j) dp[j] += a * vt[j];
+          }
+          double sum = 0;
+          for (size_t j = j0; j <= i; ++j) {
+            const float pj = p[j];
+            float* dvj = &dV[j * dv];
+            for (size_t e = 0; e < dv; ++e) dvj[e] += pj * gi[e];
+            sum += static_cast<double>(pj) * dp[j];
+          }
+          const float sm = static_cast<float>(sum);
+          for (size_t j = j0; j <= i; ++j) {
+            const float ds = p[j] * (dp[j] - sm) * scale;
+            if (ds == 0) continue;
+            for (size_t e = 0; e < qk; ++e) {
+              dQ[i * qk + e] += ds * K[j * qk + e];
+              dK[j * qk + e] += ds * Q[i * qk + e];
+            }
+          }
+        }
+        for (size_t i = 0; i < S; ++i) {
+          const size_t t = r0 + i;
+          std::memcpy(dq + t * qCols + h * qk, &dQ[i * qk], qk * 4);
+          std::memcpy(dkv + t * kvCols + h * (dn + dv), &dK[i * qk], dn * 4);
+          std::memcpy(dkv + t * kvCols + h * (dn + dv) + dn, &dV[i * dv], dv * 4);
+          float* kp = dkpe + t * dr;
+          for (size_t e = 0; e < dr; ++e) kp[e] += dK[i * qk + dn + e];
+        }
+      }
+    }
+  });
+}
+
+void train_rmsnorm_fwd(const float* x, const float* w, size_t T, size_t D, double eps, float* y, double* r) {
+  parallel_for(T, 32, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {
+      const float* xr = x + t * D;
+      double ss = 0;
+      for (size_t d = 0; d < D; ++d) ss += static_cast<double>(xr[d]) * xr[d];
+      const double rt = 1.0 / std::sqrt(ss / static_cast<double>(D) + eps);
+      r[t] = rt;
+      const float rf = static_cast<float>(rt);
+      for (size_t d = 0; d < D; ++d) y[t * D + d] = xr[d] * rf * w[d];
+    }
+  });
+}
+
+void train_rmsnorm_bwd(const float* x, const float* w, const double* r, const float* dy, size_t T, size_t D, float* dx,
+                       float* dw) {
+  // dw is a sum over rows: one pass over rows here (not threaded), the row-local part threaded.
+  for (size_t t = 0; t < T; ++t) {
+    const float rf = static_cast<float>(r[t]);
+    const float* xr = x + t * D;
+    const float* g = dy + t * D;
+    for (size_t d = 0; d < D; ++d) dw[d] += g[d] * xr[d] * rf;
+  }
+  parallel_for(T, 32, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {
+      const double rt = r[t];
+      const float* xr = x + t * D;
+      const float* g = dy + t * D;
+      double gx = 0;
+      for (size_t d = 0; d < D; ++d) gx += static_cast<double>(g[d] * w[d]) * xr[d];
+      const float c = static_cast<float>(rt * rt * gx / static_cast<double>(D));
+      const float rf = static_cast<float>(rt);
+      for (size_t d = 0; d < D; ++d) dx[t * D + d] = rf * (g[d] * w[d] - xr[d] * c);
+    }
+  });
+}
+
+void train_swiglu_fwd(const float* g, const float* u, size_t n, float* a) {
+  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  });
+}
+
+void train_swiglu_bwd(const float* g, const float* u, const float* da, size_t n, float* dg, float* du) {
+  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) {
+      const float s = 1.0f / (1.0f + std::exp(-g[i]));
+      du[i] = da[i] * g[i] * s;
+      dg[i] = da[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+    }
+  });
+}
+
+double train_cross_entropy(const float* logits, const int32_t* targets, size_t T, size_t V, double weight,
+                           float* dlogits, long long* bad_row) {
+  *bad_row = -1;
+  for (size_t t = 0; t < T; ++t) {
+    if (targets[t] < 0 || static_cast<size_t>(targets[t]) >= V) {
+      *bad_row = static_cast<long long>(t);
+      return NAN;
+    }
+  }
+  std::vector<double> rowLoss(T);
+  const float g = static_cast<float>(weight / static_cast<double>(T));
+  parallel_for(T, 16, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {
+      const float* l = logits + t * V;
+      float* d = dlogits + t * V;
+      float mx = -INFINITY;
+      for (size_t v = 0; v < V; ++v) mx = l[v] > mx ? l[v] : mx;
+      double z = 0;
+      for (size_t v = 0; v < V; ++v) {
+        d[v] = std::exp(l[v] - mx);
+        z += d[v];
+      }
+      const float f = static_cast<float>(weight / static_cast<double>(T) / z);
+      for (size_t v = 0; v < V; ++v) d[v] *= f;
+      d[targets[t]] -= g;
+      rowLoss[t] = mx + std::log(z) - l[targets[t]];
+    }
+  });
+  double loss = 0;
+  for (size_t t = 0; t < T; ++t) loss += rowLoss[t];
+  return loss / static_cast<double>(T);
+}
+
+namespace {
+// (c * x)^T into out [cols, rows], in cache-sized tiles.
+void transpose_scaled(const float* x, size_t rows, size_t cols, float c, float* out) {
+  constexpr size_t kB = 32;
+  parallel_for(ceil_div(cols, kB), 1, [&](size_t b0, size_t b1) {
+    for (size_t cb = b0 * kB; cb < std::min(cols, b1 * kB); cb += kB) {
+      const size_t ce = std::min(cols, cb + kB);
+      for (size_t rb = 0; rb < rows; rb += kB) {
+        const size_t re = std::min(rows, rb + kB);
+        for (size_t r = rb; r < re; ++r)
+          for (size_t cc = cb; cc < ce; ++cc) out[cc * rows + r] = x[r * cols + cc] * c;
+      }
+    }
+  });
+}
+// A flat index of the transpose [cols, rows] as the index into x [rows, cols] (-1 stays -1).
+long long untransposed(long long at, size_t rows, size_t cols) {
+  if (at < 0) return at;
+  const size_t c = static_cast<size_t>(at) / rows, r = static_cast<size_t>(at) % rows;
+  return static_cast<long long>(r * cols + c);
+}
+}  // namespace
+
+void train_transpose(const float* x, size_t rows, size_t cols, float* out) { transpose_scaled(x, rows, cols, 1.0f, out); }
+
+long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales) {
+  std::vector<float> t(rows * cols);
+  transpose_scaled(x, rows, cols, c, t.data());
+  return untransposed(quant_act(t.data(), cols, rows, false, q, scales), rows, cols);
+}
+
+long long train_quant_weight_t(const float* x, size_t rows, size_t cols, uint8_t* q, float* scale_inv) {
+  std::vector<float> t(rows * cols);
+  transpose_scaled(x, rows, cols, 1.0f, t.data());
+  return untransposed(quant_weight(t.data(), cols, rows, false, q, scale_inv), rows, cols);
+}
+
+void train_sgemm_nt(const float* x, const float* W, size_t T, size_t in, size_t out, float* y) {
+  // y[t,:] = sum_i x[t,i] * W^T[i,:], four rows at a time so each W^T row is read once per four.
+  std::vector<float> Wt(in * out);
+  for (size_t o = 0; o < out; ++o)
+    for (size_t i = 0; i < in; ++i) Wt[i * out + o] = W[o * in + i];
+  parallel_for(ceil_div(T, 4), 4, [&](size_t b0, size_t b1) {
+    for (size_t t0 = b0 * 4; t0 < std::min(T, b1 * 4); t0 += 4) {
+      const size_t n = std::min<size_t>(4, T - t0);
+      for (size_t k = 0; k < n; ++k) std::memset(y + (t0 + k) * out, 0, out * 4);
+      for (size_t i = 0; i < in; ++i) {
+        const float* w = &Wt[i * out];
+        for (size_t k = 0; k < n; ++k) {
+          const float a = x[(t0 + k) * in + i];
+          float* yr = y + (t0 + k) * out;
+          for (size_t o = 0; o < out; ++o) yr[o] += a * w[o];
+        }
+      }
+    }
+  });
+}
+
+void train_sgemm_nn_acc(const float* dy, const float* W, size_t T, size_t out, size_t in, float* dx) {
+  parallel_for(T, 4, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {
+      float* d = dx + t * in;
+      for (size_t o = 0; o < out; ++o) {
+        const float g = dy[t * out + o];
+        if (g == 0) continue;
+        const float* w = W + o * in;
+        for (size_t i = 0; i < in; ++i) d[i] += g * w[i];
+      }
+    }
+  });
+}
+
+void train_sgemm_tn_acc(const float* dy, const float* x, size_t T, size_t out, size_t in, float* dW) {
+  parallel_for(out, 4, [&](size_t o0, size_t o1) {
+    for (size_t o = o0; o < o1; ++o) {
+      float* d = dW + o * in;
+      for (size_t t = 0; t < T; ++t) {
+        const float g = dy[t * out + o];
+        if (g == 0) continue;
+        const float* xr = x + t * in;
+        for (size_t i = 0; i < in; ++i) d[i] += g * xr[i];
+      }
+    }
+  });
+}
+
+}  // namespace moe

@@ -1,0 +1,59 @@
+// The training step's float32 work around the GEMMs (runtime/src/model): optimizer, attention core, norms, SwiGLU,
+// cross-entropy, transposed quantisation for the wgrad GEMM, and a float32 GEMM for the router and the fp32 mode.
+// Portable C++ written for the compiler's vectoriser (inner loops contiguous, no reductions across iterations where
+// it matters); the TypeScript loops they replace stay as the reference the tests compare against. No V8/nan here.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace moe {
+
+// AdamW with FP32 master weights and BF16 moments (bit patterns), as runtime/src/train/adamw.ts: widen the moments,
+// update in float64, narrow with round-to-nearest-even. bc1/bc2: 1 - beta^(step+1).
+void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t n, double lr, double beta1,
+                      double beta2, double eps, double wd, double bc1, double bc2);
+// init + the sum of squares, added in order in float64 (a running sum over several arrays stays the sequential one).
+double train_sumsq(const float* x, size_t n, double init);
+// x *= f
+void train_scale(float* x, size_t n, double f);
+// dst += src * a
+void train_axpy(float* dst, const float* src, size_t n, float a);
+
+// Causal MLA attention core over B sequences of S rows and H heads (training form): q [T, H*(dn+dr)] per head nope
+// then rope part; kv [T, H*(dn+dv)] per head k_nope then v; kpe [T, dr] shared by the heads. lo [T] (nullable): row
+// i attends to keys [lo[i], i] of its sequence. Writes probs [B*H*S*S] (lower triangles) and o [T, H*dv].
+void train_attn_fwd(const float* q, const float* kv, const float* kpe, const int32_t* lo, size_t B, size_t S, size_t H,
+                    size_t dn, size_t dr, size_t dv, float scale, float* probs, float* o);
+// From dO [T, H*dv]: dq [T, H*(dn+dr)], dkv [T, H*(dn+dv)], dkpe [T, dr] (all overwritten).
+void train_attn_bwd(const float* q, const float* kv, const float* kpe, const float* probs, const float* dO,
+                    const int32_t* lo, size_t B, size_t S, size_t H, size_t dn, size_t dr, size_t dv, float scale,
+                    float* dq, float* dkv, float* dkpe);
+
+// RMSNorm y = x * r * w with r[t] = 1/sqrt(mean(x[t]^2) + eps) (float64 sums), r kept for the backward.
+void train_rmsnorm_fwd(const float* x, const float* w, size_t T, size_t D, double eps, float* y, double* r);
+// dx (overwritten) and dw (+=) from dy.
+void train_rmsnorm_bwd(const float* x, const float* w, const double* r, const float* dy, size_t T, size_t D, float* dx,
+                       float* dw);
+// a = silu(g) * u; backward: dg, du from da (overwritten).
+void train_swiglu_fwd(const float* g, const float* u, size_t n, float* a);
+void train_swiglu_bwd(const float* g, const float* u, const float* da, size_t n, float* dg, float* du);
+
+// Mean cross-entropy over rows of logits [T, V]; dlogits = (softmax - onehot) * weight / T. Returns the mean loss,
+// or NaN when a target is outside [0, V) (bad_row set to that row).
+double train_cross_entropy(const float* logits, const int32_t* targets, size_t T, size_t V, double weight,
+                           float* dlogits, long long* bad_row);
+
+// FP8 operands of the transposed matrix: x [rows, cols] times c, transposed to [cols, rows], quantised as
+// activations (1x128 tiles along rows) or as weights (128x128 blocks). Returns -1, or the flat index of the first
+// non-finite input.
+// out [cols, rows] = x^T for x [rows, cols].
+void train_transpose(const float* x, size_t rows, size_t cols, float* out);
+long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);
+long long train_quant_weight_t(const float* x, size_t rows, size_t cols, uint8_t* q, float* scale_inv);
+
+// float32 GEMMs, row-major, W [out, in]: y = x . W^T; dx += dy . W; dW += dy^T . x.
+void train_sgemm_nt(const float* x, const float* W, size_t T, size_t in, size_t out, float* y);
+void train_sgemm_nn_acc(const float* dy, const float* W, size_t T, size_t out, size_t in, float* dx);
+void train_sgemm_tn_acc(const float* dy, const float* x, size_t T, size_t out, size_t in, float* dW);
+
+}  // namespace moe

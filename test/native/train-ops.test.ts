@@ -1,0 +1,163 @@
+// The training step's native ops (runtime/src/native/train-ops.ts) against the TypeScript loops they replace on the
+// fp8/bf16 path (runtime/src/model, runtime/src/train/adamw.ts), which stay the reference.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import * as nat from '../../runtime/src/native/train-ops.js';
+import { dequantizeActivations, dequantizeWeights, quantizeActivations, quantizeWeights } from '../../runtime/src/native/index.js';
+import { coreBackward, coreForward } from '../../runtime/src/model/attention-core.js';
+import { rmsnorm } from '../../runtime/src/model/norm.js';
+import { crossEntropy } from '../../runtime/src/model/loss.js';
+import { alloc32, matmulN, matmulT, matmulTN, transpose } from '../../runtime/src/model/tensor.js';
+import { Params } from '../../runtime/src/model/params.js';
+import { AdamW, ADAMW_DEFAULTS } from '../../runtime/src/train/adamw.js';
+import { assertClose, randn, rng } from './util.js';
+
+const rel = (tol: number, want: ArrayLike<number>, floor = 1e-6) => (i: number) => tol * Math.abs(want[i]!) + floor;
+
+describe('training ops (native vs the TypeScript reference)', () => {
+  it('attention core forward and backward match the float64 core, whole sequences and packed segments', () => {
+    const B = 3, S = 9, H = 2, dn = 4, dr = 2, dv = 3, qk = dn + dr, T = B * S, scale = 0.37;
+    const r = rng(5);
+    const q = randn(T * H * qk, r), kv = randn(T * H * (dn + dv), r), kpe = randn(T * dr, r), dO = randn(T * H * dv, r);
+    // Segments: every sequence restarts at rows 0 and 4 (packed samples); and no segments at all.
+    const lo = Int32Array.from({ length: T }, (_, t) => (t % S < 4 ? 0 : 4));
+    for (const starts of [undefined, lo]) {
+      const f = nat.attnForward(q, kv, kpe, starts, B, S, H, dn, dr, dv, scale);
+      const g = nat.attnBackward(q, kv, kpe, f.probs, dO, starts, B, S, H, dn, dr, dv, scale);
+      const wantO = new Float64Array(T * H * dv), wantDq = new Float64Array(T * H * qk), wantDkv = new Float64Array(T * H * (dn + dv)), wantDkpe = new Float64Array(T * dr);
+      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+        const Q = new Float64Array(S * qk), K = new Float64Array(S * qk), V = new Float64Array(S * dv), O = new Float64Array(S * dv), G = new Float64Array(S * dv);
+        for (let i = 0; i < S; i++) {
+          const t = b * S + i;
+          for (let e = 0; e < qk; e++) Q[i * qk + e] = q[t * H * qk + h * qk + e]!;
+          for (let e = 0; e < dn; e++) K[i * qk + e] = kv[t * H * (dn + dv) + h * (dn + dv) + e]!;
+          for (let e = 0; e < dr; e++) K[i * qk + dn + e] = kpe[t * dr + e]!;
+          for (let e = 0; e < dv; e++) V[i * dv + e] = kv[t * H * (dn + dv) + h * (dn + dv) + dn + e]!;
+          for (let e = 0; e < dv; e++) G[i * dv + e] = dO[t * H * dv + h * dv + e]!;
+        }
+        const P = new Float64Array(S * S), dQ = new Float64Array(S * qk), dK = new Float64Array(S * qk), dV = new Float64Array(S * dv);
+        const seg = starts?.subarray(b * S, b * S + S);
+        coreForward(Q, K, V, S, qk, dv, scale, P, O, S, seg);
+        coreBackward(Q, K, V, P, G, S, qk, dv, scale, dQ, dK, dV, new Float64Array(S), seg);
+        for (let i = 0; i < S; i++) {
+          const t = b * S + i;
+          for (let e = 0; e < dv; e++) wantO[t * H * dv + h * dv + e] = O[i * dv + e]!;
+          for (let e = 0; e < qk; e++) wantDq[t * H * qk + h * qk + e] = dQ[i * qk + e]!;
+          for (let e = 0; e < dn; e++) wantDkv[t * H * (dn + dv) + h * (dn + dv) + e] = dK[i * qk + e]!;
+          for (let e = 0; e < dv; e++) wantDkv[t * H * (dn + dv) + h * (dn + dv) + dn + e] = dV[i * dv + e]!;
+          for (let e = 0; e < dr; e++) wantDkpe[t * dr + e] += dK[i * qk + dn + e]!;
+        }
+      }
+      const what = starts ? 'segments' : 'whole';
+      assertClose(`o (${what})`, f.o, wantO, rel(1e-5, wantO));
+      assertClose(`dq (${what})`, g.dq, wantDq, rel(1e-4, wantDq));
+      assertClose(`dkv (${what})`, g.dkv, wantDkv, rel(1e-4, wantDkv));
+      assertClose(`dkpe (${what})`, g.dkpe, wantDkpe, rel(1e-4, wantDkpe));
+    }
+  });
+
+  it('rmsnorm forward, input and weight gradients match norm.ts', () => {
+    const T = 5, D = 37, r = rng(7);
+    const x = randn(T * D, r, 2), w = randn(D, r), dy = randn(T * D, r);
+    const dwRef = new Float32Array(D).fill(0.5), dwNat = new Float32Array(D).fill(0.5);
+    const ref = rmsnorm(x, w, dwRef, T, D, 1e-6, alloc32);
+    const got = rmsnorm(x, w, dwNat, T, D, 1e-6, alloc32, true);
+    assertClose('y', got.y, ref.y, rel(2e-6, ref.y));
+    const dxRef = ref.back(dy), dxNat = got.back(dy);
+    assertClose('dx', dxNat, dxRef, rel(1e-5, dxRef));
+    assertClose('dw', dwNat, dwRef, rel(1e-5, dwRef));
+  });
+
+  it('SwiGLU forward and backward match the formulas of ffn.ts', () => {
+    const n = 999, r = rng(8);
+    const g = randn(n, r, 4), u = randn(n, r), da = randn(n, r);
+    const a = nat.swigluForward(g, u);
+    const { dg, du } = nat.swigluBackward(g, u, da);
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    const wantA = Array.from(g, (v, i) => v * sig(v) * u[i]!);
+    const wantDu = Array.from(g, (v, i) => da[i]! * v * sig(v));
+    const wantDg = Array.from(g, (v, i) => da[i]! * u[i]! * sig(v) * (1 + v * (1 - sig(v))));
+    assertClose('a', a, wantA, rel(1e-6, wantA, 1e-7));
+    assertClose('du', du, wantDu, rel(1e-6, wantDu, 1e-7));
+    assertClose('dg', dg, wantDg, rel(1e-5, wantDg, 1e-7));
+  });
+
+  it('cross-entropy matches loss.ts and names a target outside the vocabulary', () => {
+    const T = 6, V = 50, r = rng(9);
+    const logits = randn(T * V, r, 3);
+    const targets = Int32Array.from({ length: T }, (_, i) => (i * 7) % V);
+    const ref = crossEntropy(logits, targets, T, V, 0.3, alloc32);
+    const got = crossEntropy(logits, targets, T, V, 0.3, alloc32, true);
+    assert.ok(Math.abs(got.loss - ref.loss) < 1e-6 * ref.loss, `loss ${got.loss} vs ${ref.loss}`);
+    assertClose('dlogits', got.dlogits, ref.dlogits, rel(1e-5, ref.dlogits, 1e-9));
+    targets[4] = V;
+    assert.throws(() => crossEntropy(logits, targets, T, V, 1, alloc32, true), /target 50 at row 4 is outside the vocabulary \[0, 50\)/);
+  });
+
+  it('transposed quantisation gives the codes and scales of quantising the transpose', () => {
+    const rows = 300, cols = 130, r = rng(10);
+    const x = randn(rows * cols, r, 0.01);
+    const xt = transpose(x, rows, cols, new Float32Array(rows * cols)) as Float32Array;
+    const c = 64;
+    const a = nat.quantizeActivationsT(x, rows, cols, c);
+    const want = quantizeActivations(Float32Array.from(xt, (v) => v * c), cols, rows);
+    assert.deepEqual([a.rows, a.cols], [cols, rows]);
+    assert.deepEqual(a.q, want.q);
+    assert.deepEqual(a.scales, want.scales);
+    const w = nat.quantizeWeightsT(x, rows, cols);
+    const wantW = quantizeWeights(xt, cols, rows);
+    assert.deepEqual(w.q, wantW.q);
+    assert.deepEqual(w.scaleInv, wantW.scaleInv);
+    // And they decode to the transpose (a sanity check that the layout is the transpose, not a reshape).
+    assertClose('dequantised', dequantizeWeights(w), xt, (i) => 0.07 * Math.abs(xt[i]!) + 1e-4);
+    assertClose('dequantised act', dequantizeActivations(a), Float32Array.from(xt, (v) => v * c), (i) => 0.07 * Math.abs(xt[i]! * c) + 1e-3);
+    assert.throws(() => nat.quantizeActivationsT(Float32Array.from(x, (v, i) => (i === 17 ? NaN : v)), rows, cols), /non-finite value at flat index 17/);
+  });
+
+  it('float32 GEMMs (forward, dgrad, wgrad) match the loops of tensor.ts', () => {
+    const T = 13, inF = 37, outF = 19, r = rng(11);
+    const x = randn(T * inF, r), W = randn(outF * inF, r), dy = randn(T * outF, r);
+    const y = new Float32Array(T * outF);
+    matmulT(x, W, T, inF, outF, y);
+    assertClose('forward', nat.sgemmForward(x, W, T, inF, outF), y, rel(1e-5, y, 1e-5));
+    const dx = randn(T * inF, r), dxRef = dx.slice();
+    matmulN(dy, W, T, outF, inF, dxRef);
+    nat.sgemmDgrad(dy, W, T, outF, inF, dx);
+    assertClose('dgrad', dx, dxRef, rel(1e-5, dxRef, 1e-5));
+    const dW = randn(outF * inF, r), dWRef = dW.slice();
+    matmulTN(dy, x, T, outF, inF, dWRef);
+    nat.sgemmWgrad(dy, x, T, outF, inF, dW);
+    assertClose('wgrad', dW, dWRef, rel(1e-5, dWRef, 1e-5));
+  });
+
+  it('AdamW with BF16 moments and clipping: the native update is the TypeScript one, bit for bit', () => {
+    const make = () => {
+      const P = new Params(alloc32);
+      const r = rng(12);
+      for (const [name, n, decay] of [['a', 1000, true], ['b', 37, false]] as const) {
+        const p = P.add(name, [n], decay);
+        p.data.set(randn(n, r));
+      }
+      return P;
+    };
+    const Pt = make(), Pn = make();
+    const cfg = { ...ADAMW_DEFAULTS, totalSteps: 10, clip: 0.5 };
+    const ts = new AdamW(Pt, cfg), nv = new AdamW(Pn, cfg, true);
+    for (let step = 0; step < 3; step++) {
+      for (const P of [Pt, Pn]) {
+        const rr = rng(100 + step);
+        for (const p of P.list()) p.grad.set(randn(p.grad.length, rr, 3));
+      }
+      const nt = ts.clipGrads(), nn = nv.clipGrads();
+      assert.equal(nn, nt);
+      ts.update(step, 1e-2);
+      nv.update(step, 1e-2);
+      for (const p of Pt.list()) {
+        assert.deepEqual(Pn.get(p.name).data, p.data, `${p.name} after step ${step}`);
+        assert.deepEqual(nv.m.get(p.name), ts.m.get(p.name));
+        assert.deepEqual(nv.v.get(p.name), ts.v.get(p.name));
+      }
+    }
+  });
+});
