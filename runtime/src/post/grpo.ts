@@ -118,7 +118,7 @@ export class Grpo {
     }, t.options.seed, t.step, firstSlot);
     const samples = ro.map((r) => {
       const rec = this.data.records[prompts[r.prompt]];
-      return { question: rec.question, response: t.tokenizer.decode(r.tokens), reference: rec.reference, language: rec.language };
+      return { question: rec.question, response: t.tokenizer.decode(r.tokens), reference: rec.reference, language: rec.language, codePrefix: rec.codePrefix };
     });
     const scored = await this.rewards.score(samples);
     const adv = groupAdvantages(scored.rewards, G);

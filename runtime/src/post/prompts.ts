@@ -16,6 +16,8 @@ export interface PromptRecord {
   question: string;
   reference: string;
   language: SandboxLanguage;
+  /** A plain prompt is continued, so a code reward's program starts with it (HumanEval-style); a chat prompt is not. */
+  codePrefix: string;
 }
 
 const ROLES = new Set(['system', 'user', 'assistant']);
@@ -37,10 +39,12 @@ export function parsePrompts(text: string, file: string): PromptRecord[] {
     const r = o as Record<string, unknown>;
     let textOut: string;
     let question: string;
+    let codePrefix = '';
     if (r.prompt !== undefined && r.messages !== undefined) throw new Error(`${where}: give either "prompt" or "messages", not both`);
     if (typeof r.prompt === 'string' && r.prompt !== '') {
       textOut = r.prompt;
       question = r.prompt;
+      codePrefix = r.prompt;
     } else if (r.messages !== undefined) {
       const m = r.messages;
       if (!Array.isArray(m) || m.length === 0) throw new Error(`${where}: "messages" must be a non-empty array of {"role", "content"}`);
@@ -57,7 +61,7 @@ export function parsePrompts(text: string, file: string): PromptRecord[] {
     if (typeof r.reference !== 'string') throw new Error(`${where}: missing "reference" (a string: the answer, or for a code reward the tests)`);
     const language = r.language ?? 'python';
     if (!SANDBOX_LANGUAGES.includes(language as SandboxLanguage)) throw new Error(`${where}: "language" must be one of ${SANDBOX_LANGUAGES.join(', ')}, got ${JSON.stringify(language)}`);
-    out.push({ line, text: textOut, question, reference: r.reference, language: language as SandboxLanguage });
+    out.push({ line, text: textOut, question, reference: r.reference, language: language as SandboxLanguage, codePrefix });
   });
   if (out.length === 0) throw new Error(`${file}: no prompts (expected JSONL lines {"prompt" or "messages", "reference"})`);
   return out;

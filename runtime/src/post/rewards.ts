@@ -15,6 +15,8 @@ export interface Sample {
   response: string;
   reference: string;
   language: SandboxLanguage;
+  /** What a code reward's program starts with before the response (a plain prompt; empty for chat). */
+  codePrefix?: string;
 }
 
 export const DEFAULT_REWARD_TIMEOUT_SECONDS = 10;
@@ -29,8 +31,8 @@ export const regexReward = (response: string, pattern: RegExp): number => (patte
 /** 1 when the last \boxed{...} holds the reference (the same text after trimming, or the same number: "1,234" = "1234.0"). */
 export const boxedReward = (response: string, reference: string): number => (answersMatch(lastBoxed(response), reference) ? 1 : 0);
 
-/** The program a code reward runs: the candidate, then the reference's tests; it passes when it exits 0. */
-export const codeProgram = (response: string, tests: string): string => `${response}\n\n${tests}\n`;
+/** The program a code reward runs: the prompt it continues (plain prompts), the response, then the reference's tests; it passes when it exits 0. */
+export const codeProgram = (prefix: string, response: string, tests: string): string => `${prefix}${response}\n\n${tests}\n`;
 
 export class RewardTimeout extends Error {
   constructor(what: string, seconds: number) {
@@ -112,7 +114,7 @@ function scorer(r: RewardSpec, i: number, deps: RewardDeps): Scorer {
       return {
         ...base,
         score: async (s, out) => {
-          const res: SandboxResult = await run(s.language, codeProgram(s.response, s.reference), limits);
+          const res: SandboxResult = await run(s.language, codeProgram(s.codePrefix ?? '', s.response, s.reference), limits);
           out.isolation = res.isolation;
           if (res.status === 'timeout') throw new RewardTimeout('code', timeoutSeconds);
           return res.status === 'passed' ? 1 : 0;

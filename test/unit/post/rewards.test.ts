@@ -35,8 +35,29 @@ test('weighted sum; a reward that throws scores 0 and is counted; code runs in t
   assert.equal(out.errors, 1);
   assert.match(out.messages[0], /code reward took longer than 2 s/);
   assert.match(out.isolation!, /^network=\S+ limits=\S+$/);
+  // A plain prompt is the start of the program (HumanEval-style completion).
+  const completion = await new Rewards([{ type: 'code' }], { judges: {} }).score([{ ...sample('a + b; }', tests), codePrefix: 'function add(a, b) { return ' }]);
+  assert.deepEqual(completion.rewards, [1]);
   const boxed = new Rewards([{ type: 'boxed', weight: 0.5 }], { judges: {} });
   assert.deepEqual((await boxed.score([sample('\\boxed{5}', '5'), sample('5', '5')])).rewards, [0.5, 0]);
+});
+
+test('a reward that throws (not a timeout) scores that sample 0 for that reward only, and each failure is counted', async () => {
+  let calls = 0;
+  // A sandbox that fails on its second call, as a missing interpreter or a full disk would.
+  const run = async () => {
+    if (++calls === 2) throw new Error('python3 is not on PATH');
+    return { status: 'passed' as const, exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, ms: 1, isolation: 'network=netns limits=prlimit' };
+  };
+  const r = new Rewards([{ type: 'code' }, { type: 'exactMatch', weight: 0.5 }], { judges: {}, run });
+  const out = await r.score([sample('7', '7'), sample('7', '7'), sample('8', '7')], 1);
+  // Sample 1's code reward threw: it keeps its exact-match half; the others score code 1 (+ 0.5 when exact).
+  assert.deepEqual(out.rewards, [1.5, 0.5, 1]);
+  assert.equal(out.errors, 1);
+  assert.deepEqual(out.messages, ['python3 is not on PATH']);
+  // Every failing evaluation counts, with 4 in flight as in a step.
+  const all = await new Rewards([{ type: 'code' }], { judges: {}, run: async () => { throw new Error('down'); } }).score([sample('x', 'y'), sample('x', 'y'), sample('x', 'y')]);
+  assert.deepEqual([all.rewards, all.errors], [[0, 0, 0], 3]);
 });
 
 test('a reward spec that cannot work is refused when the rewards are built, naming the field', () => {
@@ -56,7 +77,8 @@ test('judge prompt and score parser', () => {
 test('prompts JSONL: plain and chat prompts; a malformed line names the file and the line', () => {
   const rs = parsePrompts('{"prompt":"1+2=","reference":"3"}\n\n{"messages":[{"role":"user","content":"hi"}],"reference":"x","language":"python"}\n', 'p.jsonl');
   assert.equal(rs.length, 2);
-  assert.deepEqual([rs[0].line, rs[0].text, rs[0].reference, rs[0].language], [1, '1+2=', '3', 'python']);
+  assert.deepEqual([rs[0].line, rs[0].text, rs[0].reference, rs[0].language, rs[0].codePrefix], [1, '1+2=', '3', 'python', '1+2=']);
+  assert.equal(rs[1].codePrefix, '');
   assert.equal(rs[1].line, 3);
   assert.equal(rs[1].question, 'hi');
   assert.ok(rs[1].text.includes('hi'));
