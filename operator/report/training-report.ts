@@ -1,7 +1,9 @@
 // The training report of `moe-runtime report RUN_DIR [OTHER_RUN...]` and `moectl report`: reads each run's metrics.jsonl and writes SVGs into RUN_DIR/report/:
-// loss.svg (main loss per step, every run), fp8-vs-bf16.svg (relative loss difference of the fp8 run against the
-// bf16 run, when both are given), experts.svg (expert load per MoE layer over the last logged steps) and, for SFT
-// runs, held-out.svg (the held-out assistant-token loss, {step, heldOutLoss} rows).
+// loss.svg (main loss per step; left out when only GRPO runs are given), fp8-vs-bf16.svg (relative loss difference of the fp8 run against the
+// bf16 run, when both are given), experts.svg (expert load per MoE layer over the last logged steps), for SFT
+// runs held-out.svg (the held-out assistant-token loss, {step, heldOutLoss} rows), and for GRPO runs ({mode: "grpo"}
+// rows) grpo-reward.svg (mean reward per step with ± one standard deviation), grpo-kl.svg, grpo-signal.svg (fraction of
+// groups with non-zero reward variance), grpo-length.svg (mean response length) and grpo-errors.svg (rewards that threw).
 // It lives beside the planner, which both the operator side and the runtime import, so neither reaches into the other.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,21 @@ export interface MetricRow {
   expertLoad?: number[][];
   /** SFT: a held-out evaluation row (no step loss). */
   heldOutLoss?: number;
+  /** GRPO: a step's rollouts (runtime/src/post/grpo.ts GrpoMetrics). */
+  mode?: string;
+  rewardMean?: number;
+  rewardStd?: number;
+  kl?: number;
+  responseLength?: number;
+  signalFraction?: number;
+  rewardErrors?: number;
+}
+
+/** GRPO step rows ({mode: "grpo"}), the last per step (a resumed run logs the replayed steps again). */
+export function grpoRows(rows: MetricRow[]): MetricRow[] {
+  const m = new Map<number, MetricRow>();
+  for (const r of rows) if (r.mode === 'grpo' && Number.isFinite(r.rewardMean)) m.set(r.step, r);
+  return [...m.values()].sort((a, b) => a.step - b.step);
 }
 
 export function readMetrics(runDir: string): MetricRow[] {
@@ -45,6 +62,8 @@ export interface ReportRun {
   rows: MetricRow[];
   /** SFT's held-out loss by step (the last one logged at each step). */
   heldOut?: [number, number][];
+  /** GRPO's step rows. */
+  grpo?: MetricRow[];
 }
 
 /** The held-out rows ({step, heldOutLoss}) as points, the last per step. */
@@ -57,7 +76,10 @@ export function heldOutPoints(rows: MetricRow[]): [number, number][] {
 /** The SVG documents of a report (pure). */
 export function buildReport(runs: ReportRun[]): Map<string, string> {
   const out = new Map<string, string>();
-  out.set('loss.svg', lineChart('Training loss', 'step', 'main cross-entropy (nats/token)', runs.map((r) => ({ label: r.label, points: r.rows.map((x) => [x.step, x.mainLoss] as [number, number]) }))));
+  // A GRPO run logs no cross-entropy: its loss chart would be empty.
+  if (runs.some((r) => r.rows.length) || !runs.some((r) => r.grpo?.length)) {
+    out.set('loss.svg', lineChart('Training loss', 'step', 'main cross-entropy (nats/token)', runs.map((r) => ({ label: r.label, points: r.rows.map((x) => [x.step, x.mainLoss] as [number, number]) }))));
+  }
   const fp8 = runs.find((r) => r.rows[0]?.precision === 'fp8');
   const bf16 = runs.find((r) => r.rows[0]?.precision === 'bf16');
   if (fp8 && bf16) {
@@ -66,6 +88,19 @@ export function buildReport(runs: ReportRun[]): Map<string, string> {
   }
   const held = runs.filter((r) => r.heldOut?.length);
   if (held.length) out.set('held-out.svg', lineChart('SFT: held-out assistant-token loss', 'step', 'cross-entropy (nats/token)', held.map((r) => ({ label: r.label, points: r.heldOut! }))));
+  const rl = runs.filter((r) => r.grpo?.length);
+  if (rl.length) {
+    const line = (k: keyof MetricRow, r: ReportRun, label = r.label): Series => ({ label, points: r.grpo!.map((x) => [x.step, x[k] as number] as [number, number]) });
+    out.set('grpo-reward.svg', lineChart('GRPO: mean reward per step (± one standard deviation)', 'step', 'reward', rl.flatMap((r) => [
+      line('rewardMean', r),
+      { label: `${r.label} + std`, points: r.grpo!.map((x) => [x.step, x.rewardMean! + (x.rewardStd ?? 0)] as [number, number]) },
+      { label: `${r.label} − std`, points: r.grpo!.map((x) => [x.step, x.rewardMean! - (x.rewardStd ?? 0)] as [number, number]) },
+    ])));
+    out.set('grpo-kl.svg', lineChart('GRPO: KL to the reference policy (k3, per response token)', 'step', 'nats', rl.map((r) => line('kl', r))));
+    out.set('grpo-signal.svg', lineChart('GRPO: fraction of groups with any signal (non-zero reward variance)', 'step', 'fraction', rl.map((r) => line('signalFraction', r))));
+    out.set('grpo-length.svg', lineChart('GRPO: mean response length', 'step', 'tokens', rl.map((r) => line('responseLength', r))));
+    out.set('grpo-errors.svg', lineChart('GRPO: reward evaluations that threw or timed out (scored 0)', 'step', 'count', rl.map((r) => line('rewardErrors', r))));
+  }
   const withLoad = runs[0].rows.filter((r) => r.expertLoad && r.expertLoad.length);
   if (withLoad.length) {
     const recent = withLoad.slice(-Math.min(20, withLoad.length));
@@ -80,7 +115,7 @@ export function buildReport(runs: ReportRun[]): Map<string, string> {
 export function writeReport(runDir: string, others: string[] = []): string[] {
   const runs = [runDir, ...others].map((d) => {
     const rows = readMetrics(d);
-    return { label: path.basename(path.resolve(d)), rows: lastPerStep(rows), heldOut: heldOutPoints(rows) };
+    return { label: path.basename(path.resolve(d)), rows: lastPerStep(rows), heldOut: heldOutPoints(rows), grpo: grpoRows(rows) };
   });
   const outDir = path.join(runDir, 'report');
   mkdirSync(outDir, { recursive: true });
