@@ -104,6 +104,50 @@ test('a prefill → decode hand-off carries the drafter state: decode drafts fro
   await Promise.all([A.close(), B.close(), local.close()]);
 });
 
+test('the MTP module\'s cache stays consistent through accepts and rejects: every draft equals the module run afresh over the verified prefix', async () => {
+  const { t, w } = model();
+  const c = t.config;
+  const V = c.vocab_size;
+  const e = engine({ speculative: { method: 'mtp', tokens: 2 } });
+  const mtp = e.model.mtp!;
+  // The first module call after each main forward adds the verified entries and drafts from the last one; the
+  // second feeds the module its own output (a speculative entry, which must be cut off again).
+  const calls: { P: number; logits: Float32Array }[] = [];
+  let first = true;
+  const fwd = mtp.forward.bind(mtp);
+  mtp.forward = (items) => {
+    const r = fwd(items);
+    if (first) calls.push({ P: items[0].cache.length, logits: r.logits.slice(0, V) });
+    first = false;
+    return r;
+  };
+  const main = e.model.run.bind(e.model);
+  e.model.run = (...a: Parameters<typeof main>) => {
+    first = true;
+    return main(...a);
+  };
+  const prompt = byteTokenizer.encode('the dog ran to');
+  const [out] = await run(e, [{ id: 'x', promptIds: prompt, params: { maxTokens: 40, temperature: 0.8, topP: 1, seed: 3, stopTokenIds: [] } }]);
+  const st = e.stats().speculative!;
+  await e.close();
+  assert.ok(st.accepted > 0 && st.accepted < st.drafted, `need both accepts and rejects, got ${JSON.stringify(st)}`);
+  const full = Int32Array.from([...prompt, ...out.tokens]);
+  const fresh = new InferenceModel(c, w, 'fp32');
+  for (const { P, logits } of calls) {
+    // The verified prefix is full[0..P); the module's entry P-1 reads h_{P-1} and token P.
+    const h = fresh.run([{ cache: fresh.newCache(), tokens: full.subarray(0, P) }], undefined, { hidden: true }).hidden!;
+    const ref = fresh.mtp!.forward([{ cache: fresh.mtp!.newCache(), hidden: h, tokens: full.subarray(1, P + 1) }]).logits;
+    let diff = 0;
+    let range = 0;
+    for (let v = 0; v < V; v++) {
+      diff = Math.max(diff, Math.abs(ref[v] - logits[v]));
+      range = Math.max(range, Math.abs(ref[v]));
+    }
+    assert.ok(diff <= 1e-4 * range, `draft at position ${P}: max difference ${diff} to the module run afresh (logit range ${range})`);
+  }
+  assert.ok(calls.length >= 8, `${calls.length} draft steps`);
+});
+
 test('the serving MTP module predicts what training\'s MTP module predicts (its loss on a window equals step()\'s mtpLoss)', () => {
   const { t, w } = model();
   const c = t.config;
