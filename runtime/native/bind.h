@@ -37,6 +37,10 @@ NAN_METHOD(KvWrite);
 NAN_METHOD(KvRead);
 NAN_METHOD(SiluMulRows);
 NAN_METHOD(MatmulTF64);
+NAN_METHOD(RmsNormRows);
+NAN_METHOD(MoeCombineRows);
+NAN_METHOD(GatherPairRows);
+NAN_METHOD(AddRows);
 // Training ops (bind_train.cc).
 NAN_METHOD(TrainAdamw);
 NAN_METHOD(TrainSumsq);

@@ -77,5 +77,70 @@ NAN_METHOD(MatmulTF64) {
   run_or_queue(info, 6, "matmulTF64", [=] { matmul_t_f64(x, wt, T, in, out, y); return std::string(); });
 }
 
+// Optional Float32Array argument: null/undefined gives nullptr.
+static const float* optional_f32(Args& a, int i, const char* name, size_t n) {
+  if (a.ok() && i < a.info().Length() && a.info()[i]->IsNullOrUndefined()) return nullptr;
+  return a.array<float>(i, name, n);
+}
+
+// rmsnormRows(x [T*d], a [T*d] | null, w [d], T, d, eps, sum [T*d] | null, y [T*d]): the training rmsnorm's bits,
+// of x + a when a is given (the sum written to `sum`)
+NAN_METHOD(RmsNormRows) {
+  Args a(info, "rmsnormRows");
+  size_t T = a.size(3, "T"), d = a.size(4, "d");
+  double eps = a.number(5, "eps");
+  if (a.ok() && !(eps > 0)) a.fail("eps must be > 0");
+  size_t n = a.mul(T, d, "T*d");
+  const float* x = a.array<float>(0, "x", n);
+  const float* r = optional_f32(a, 1, "a", n);
+  const float* w = a.array<float>(2, "w", d);
+  float* sum = const_cast<float*>(optional_f32(a, 6, "sum", n));
+  float* y = a.array<float>(7, "y", n);
+  if (a.ok() && (r == nullptr) != (sum == nullptr)) a.fail("a and sum must be given together");
+  if (!a.ok()) return;
+  rmsnorm_rows(x, r, w, T, d, eps, sum, y);
+}
+
+// moeCombineRows(ys [rows*d], pairOf: Int32Array [rows], weight: Float64Array [T*K], rows, K, d, shared [T*d] | null, T, y [T*d])
+NAN_METHOD(MoeCombineRows) {
+  Args a(info, "moeCombineRows");
+  size_t rows = a.size(3, "rows"), K = a.size(4, "K"), d = a.size(5, "d"), T = a.size(7, "T");
+  if (a.ok() && K == 0) a.fail("K must be > 0");
+  const float* ys = a.array<float>(0, "ys", a.mul(rows, d, "rows*d"));
+  const int32_t* pairOf = a.array<int32_t>(1, "pairOf", rows);
+  const double* weight = a.array<double>(2, "weight", a.mul(T, K, "T*K"));
+  const float* shared = optional_f32(a, 6, "shared", a.mul(T, d, "T*d"));
+  float* y = a.array<float>(8, "y", a.mul(T, d, "T*d"));
+  if (!a.ok()) return;
+  for (size_t i = 0; i < rows; ++i)
+    if (pairOf[i] < 0 || static_cast<size_t>(pairOf[i]) >= T * K) return a.fail("pairOf[" + std::to_string(i) + "] = " + std::to_string(pairOf[i]) + " is outside [0, T*K)");
+  moe_combine_rows(ys, pairOf, weight, rows, K, d, shared, T, y);
+}
+
+// gatherPairRows(x [T*d], pairOf: Int32Array [rows], rows, K, d, T, out [rows*d])
+NAN_METHOD(GatherPairRows) {
+  Args a(info, "gatherPairRows");
+  size_t rows = a.size(2, "rows"), K = a.size(3, "K"), d = a.size(4, "d"), T = a.size(5, "T");
+  if (a.ok() && K == 0) a.fail("K must be > 0");
+  const float* x = a.array<float>(0, "x", a.mul(T, d, "T*d"));
+  const int32_t* pairOf = a.array<int32_t>(1, "pairOf", rows);
+  float* out = a.array<float>(6, "out", a.mul(rows, d, "rows*d"));
+  if (!a.ok()) return;
+  for (size_t i = 0; i < rows; ++i)
+    if (pairOf[i] < 0 || static_cast<size_t>(pairOf[i]) >= T * K) return a.fail("pairOf[" + std::to_string(i) + "] = " + std::to_string(pairOf[i]) + " is outside [0, T*K)");
+  gather_pair_rows(x, pairOf, rows, K, d, out);
+}
+
+// addRows(a [n], b [n], out [n])
+NAN_METHOD(AddRows) {
+  Args a(info, "addRows");
+  size_t n = info.Length() > 0 && info[0]->IsFloat32Array() ? Nan::TypedArrayContents<float>(info[0]).length() : 0;
+  const float* x = a.array<float>(0, "a", n);
+  const float* y = a.array<float>(1, "b", n);
+  float* out = a.array<float>(2, "out", n);
+  if (!a.ok()) return;
+  add_rows(x, y, n, out);
+}
+
 }  // namespace bind
 }  // namespace moe

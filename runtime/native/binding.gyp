@@ -30,7 +30,7 @@
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions", "-O2"],
       "cflags_cc": ["-std=c++20", "-O3", "-fexceptions"],
       "cflags": ["-O3"],
-      "dependencies": ["moe_amx", "moe_avx512", "moe_avx2"]
+      "dependencies": ["moe_amx", "moe_avx512", "moe_avx512bf16", "moe_avx2"]
     },
     {
       "target_name": "moe_amx",
@@ -49,6 +49,15 @@
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
       "cflags_cc": ["-std=c++20", "-O3", "-fPIC", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mfma"]
+    },
+    {
+      "target_name": "moe_avx512bf16",
+      "type": "static_library",
+      "sources": ["kernels/gemm_avx512bf16.cc"],
+      "include_dirs": ["kernels"],
+      "cflags!": ["-O2"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fPIC", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-mfma"]
     },
     {
       "target_name": "moe_avx2",

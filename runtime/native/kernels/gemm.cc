@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -20,15 +22,53 @@ using gemm::kNR;
 
 
 // Packed operand storage: n elements of 2 (bf16) or 4 (float) bytes.
+// Buffers up to 64 MiB come from a per-thread arena that is kept between calls (one arena per nesting slot: a call
+// holds at most two): a fresh allocation is fresh pages, and their faults cost as much as the GEMM itself for the
+// few-hundred-kilobyte operands of a serving step.
 struct Packed {
-  std::unique_ptr<uint8_t[]> p;
-  Packed(size_t n, const gemm::Isa& isa) : p(new uint8_t[n * (isa.layout == gemm::ALayout::kF32 ? 4 : 2)]) {}
-  void* get() { return p.get(); }
+  static constexpr size_t kArenaMax = size_t{64} << 20;
+  std::unique_ptr<uint8_t[]> own;
+  uint8_t* p;
+  Packed(size_t n, const gemm::Isa& isa) {
+    const size_t bytes = n * (isa.layout == gemm::ALayout::kF32 ? 4 : 2);
+    thread_local std::vector<uint8_t> arena[2];
+    thread_local int depth = 0;
+    if (bytes <= kArenaMax && depth < 2) {
+      slot = depth++;
+      if (arena[slot].size() < bytes) arena[slot].resize(bytes);
+      p = arena[slot].data();
+      depth_ = &depth;
+    } else {
+      own.reset(new uint8_t[bytes]);
+      p = own.get();
+    }
+  }
+  ~Packed() {
+    if (depth_) --*depth_;
+  }
+  Packed(const Packed&) = delete;
+  Packed& operator=(const Packed&) = delete;
+  void* get() { return p; }
+  int slot = -1;
+  int* depth_ = nullptr;
 };
+
+// The AVX-512 path's micro-kernel: vdpbf16ps where the CPU has AVX512_BF16 and a probe at first use finds it faster
+// than fp32 FMAs (Zen 4: ~2x; Sapphire Rapids: half-rate, and AMX covers it there); MOE_AVX512_GEMM=f32 keeps the
+// fp32 kernel. Decided once per process, so weights packed for the path stay valid.
+const gemm::Isa& isa_avx512_best() {
+  static const gemm::Isa isa = [] {
+    const char* env = std::getenv("MOE_AVX512_GEMM");
+    const bool f32 = env && std::string(env) == "f32";
+    if (!f32 && __builtin_cpu_supports("avx512bf16") && gemm::avx512_bf16_speedup() > 1.3) return gemm::isa_avx512_bf16();
+    return gemm::isa_avx512();
+  }();
+  return isa;
+}
 
 gemm::Isa isa_for(KernelPath p) {
   if (p == KernelPath::Amx) return gemm::isa_amx();
-  if (p == KernelPath::Avx512) return gemm::isa_avx512();
+  if (p == KernelPath::Avx512) return isa_avx512_best();
   return gemm::isa_avx2();
 }
 
@@ -41,20 +81,41 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v,
     for (size_t p = p0; p < p1; ++p) {
       const size_t r_end = std::min(mr, rows - p * mr);
       if (isa.layout == gemm::ALayout::kF32) {
+        // Row by row (contiguous reads, branch-free inner loop), then the zero padding: the per-element bounds
+        // checks of a column-order loop made packing cost as much as the GEMM itself at N = 256.
         float* o = static_cast<float*>(out_v) + p * mr * Kp;
-        for (size_t k = 0; k < Kp; ++k, o += mr)
-          for (size_t r = 0; r < mr; ++r) o[r] = r < r_end && k < K ? bf16_to_f32(load((p * mr + r) * K + k)) : 0.0f;
+        for (size_t r = 0; r < r_end; ++r) {
+          const size_t base = (p * mr + r) * K;
+          for (size_t k = 0; k < K; ++k) o[k * mr + r] = bf16_to_f32(load(base + k));
+          for (size_t k = K; k < Kp; ++k) o[k * mr + r] = 0.0f;
+        }
+        for (size_t r = r_end; r < mr; ++r)
+          for (size_t k = 0; k < Kp; ++k) o[k * mr + r] = 0.0f;
         continue;
       }
       uint16_t* o = static_cast<uint16_t*>(out_v) + p * mr * Kp;
       if (isa.layout == gemm::ALayout::kPairs) {
-        for (size_t kp = 0; kp < Kp / 2; ++kp, o += mr * 2)
-          for (size_t r = 0; r < mr; ++r) {
-            size_t k = kp * 2, base = (p * mr + r) * K + k;
-            bool in = r < r_end;
-            o[r * 2] = in && k < K ? load(base) : 0;
-            o[r * 2 + 1] = in && k + 1 < K ? load(base + 1) : 0;
-          }
+        if (r_end == mr && K % 2 == 0) {
+          // A full panel: one 32-bit pair per (k pair, row), written in order.
+          uint32_t* o32 = reinterpret_cast<uint32_t*>(o);
+          const size_t base = p * mr * K;
+          for (size_t kp = 0; kp < K / 2; ++kp, o32 += mr)
+            for (size_t r = 0; r < mr; ++r) {
+              const size_t i = base + r * K + 2 * kp;
+              o32[r] = static_cast<uint32_t>(load(i)) | static_cast<uint32_t>(load(i + 1)) << 16;
+            }
+          for (size_t kp = K / 2; kp < Kp / 2; ++kp, o32 += mr)
+            for (size_t r = 0; r < mr; ++r) o32[r] = 0;
+          continue;
+        }
+        // Row by row, as the kF32 layout above.
+        for (size_t r = 0; r < r_end; ++r) {
+          const size_t base = (p * mr + r) * K;
+          for (size_t k = 0; k < K; ++k) o[(k >> 1) * mr * 2 + r * 2 + (k & 1)] = load(base + k);
+          for (size_t k = K; k < Kp; ++k) o[(k >> 1) * mr * 2 + r * 2 + (k & 1)] = 0;
+        }
+        for (size_t r = r_end; r < mr; ++r)
+          for (size_t k = 0; k < Kp; ++k) o[(k >> 1) * mr * 2 + r * 2 + (k & 1)] = 0;
       } else {
         for (size_t c = 0; c < Kp / 32; ++c, o += mr * 32)
           for (size_t r = 0; r < mr; ++r) {
@@ -119,9 +180,14 @@ void run_packed(const gemm::Isa& isa, const void* Ap_v, const float* a_scale, co
       size_t mpb = MP * mc / mchunks, mpe = MP * (mc + 1) / mchunks;
       for (size_t kc = 0; kc < KB; kc += isa.kc_slices) {
         size_t kn = std::min(isa.kc_slices, KB - kc);
+        // Row panels in blocks of ~256 KiB of packed A, so the A block, its C rows and the B block stay in L2
+        // together: with every row panel in one pass (M = 1024 tokens of a prefill) A and C streamed the B block out
+        // of L2 and it came back from L3 once per row panel.
+        const size_t mblock = std::max<size_t>(1, (size_t{256} << 10) / (isa.mr * kn * kKB * esz));
+        for (size_t mb = mpb; mb < mpe; mb += mblock)
         for (size_t p0 = pb; p0 < pe; p0 += isa.panels_per_block) {
           size_t p1 = std::min(pe, p0 + isa.panels_per_block);
-          for (size_t mp = mpb; mp < mpe; ++mp) {
+          for (size_t mp = mb; mp < std::min(mpe, mb + mblock); ++mp) {
             size_t m = mp * isa.mr;
             int mr = static_cast<int>(std::min<size_t>(isa.mr, rows - m));
             const uint8_t* a = Ap + (m * Kp + kc * kKB * isa.mr) * esz;

@@ -1,6 +1,7 @@
 // Small row kernels of the serving engine's token-wise layers. No V8/nan here.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace moe {
 
@@ -13,11 +14,28 @@ void silu_mul_rows(const float* y, size_t T, size_t ld, size_t g0, size_t u0, si
 // wt is W transposed and widened once: [in, out] float64.
 void matmul_t_f64(const float* x, const double* wt, size_t T, size_t in, size_t out, float* y);
 
+// The training rmsnorm's bits (model/norm.ts) over T rows: r_t = 1 / sqrt(sum_i x[t,i]^2 / d + eps) with the sum in
+// float64 in i order, y[t,i] = float((x[t,i] * r_t) * w[i]) in float64. With `a` the row is first x[t] + a[t]
+// (float32 add, a residual), written to `sum`. Four rows' sums run as independent chains (same order per row).
+void rmsnorm_rows(const float* x, const float* a, const float* w, size_t T, size_t d, double eps, float* sum, float* y);
+
+// The MoE combine with the training layer's rounding order: for every routed row i in order, t = pair_of[i] / K,
+// y[t, :] = float(y[t, :] + weight[pair_of[i]] * ys[i, :]) in float64; then y += shared (float32) when given.
+// y [T, d] starts at zero here.
+void moe_combine_rows(const float* ys, const int32_t* pair_of, const double* weight, size_t rows, size_t K, size_t d,
+                      const float* shared, size_t T, float* y);
+
+// out[i, :] = x[pair_of[i] / K, :] for i < rows (the MoE's routed rows, grouped by expert).
+void gather_pair_rows(const float* x, const int32_t* pair_of, size_t rows, size_t K, size_t d, float* out);
+
+// out = a + b (float32).
+void add_rows(const float* a, const float* b, size_t n, float* out);
+
 namespace serve {
 struct Isa {
   void (*silu_mul)(const float* g, const float* u, size_t n, float* out);
-  // y[o] for o < out of one row (see matmul_t_f64)
-  void (*matvec_f64)(const float* x, const double* wt, size_t in, size_t out, float* y);
+  // T rows of y (see matmul_t_f64)
+  void (*matmul_f64)(const float* x, size_t T, const double* wt, size_t in, size_t out, float* y);
 };
 Isa isa_avx2();
 Isa isa_avx512();

@@ -42,7 +42,7 @@ struct V8 {
 };
 }  // namespace
 
-Isa isa_avx2() { return {simd::silu_mul<V8>, simd::matvec_f64<V8>}; }
+Isa isa_avx2() { return {simd::silu_mul<V8>, simd::matmul_f64<V8>}; }
 
 }  // namespace serve
 }  // namespace moe

@@ -42,7 +42,7 @@ struct V16 {
 };
 }  // namespace
 
-Isa isa_avx512() { return {simd::silu_mul<V16>, simd::matvec_f64<V16>}; }
+Isa isa_avx512() { return {simd::silu_mul<V16>, simd::matmul_f64<V16>}; }
 
 }  // namespace serve
 }  // namespace moe

@@ -18,31 +18,49 @@ static void silu_mul(const float* g, const float* u, size_t n, float* out) {
   for (; i < n; ++i) out[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
 
-// Each output's float64 sum runs in i order (the lanes are different outputs), so every path gives the reference's bits.
-template <class V>
-static void matvec_f64(const float* x, const double* wt, size_t in, size_t out, float* y) {
+// Each output's float64 sum runs in i order (the lanes are different outputs, the R rows independent chains), so every
+// path gives the reference's bits. R rows x NV vectors of outputs per pass: the weights are loaded once for R rows and
+// R*NV accumulators hide the FMA latency (a 16-output MoE gate was a scalar loop before).
+template <class V, int R, int NV>
+static inline void matmul_f64_block(const float* x, size_t in, const double* wt, size_t out, size_t o, float* y) {
+  constexpr size_t D = V::DW;
+  typename V::D acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = V::dzero();
+  for (size_t i = 0; i < in; ++i) {
+    const double* w = wt + i * out + o;
+    typename V::D wv[NV];
+    for (int v = 0; v < NV; ++v) wv[v] = V::dload(w + v * D);
+    for (int r = 0; r < R; ++r) {
+      typename V::D xi = V::dset1(static_cast<double>(x[r * in + i]));
+      for (int v = 0; v < NV; ++v) acc[r][v] = V::dfma(xi, wv[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) V::dstore_f32(y + r * out + o + v * D, acc[r][v]);
+}
+
+template <class V, int R>
+static inline void matmul_f64_rows(const float* x, size_t in, const double* wt, size_t out, float* y) {
   constexpr size_t D = V::DW;
   size_t o = 0;
-  for (; o + 4 * D <= out; o += 4 * D) {
-    typename V::D a0 = V::dzero(), a1 = V::dzero(), a2 = V::dzero(), a3 = V::dzero();
-    for (size_t i = 0; i < in; ++i) {
-      typename V::D xi = V::dset1(static_cast<double>(x[i]));
-      const double* w = wt + i * out + o;
-      a0 = V::dfma(xi, V::dload(w), a0);
-      a1 = V::dfma(xi, V::dload(w + D), a1);
-      a2 = V::dfma(xi, V::dload(w + 2 * D), a2);
-      a3 = V::dfma(xi, V::dload(w + 3 * D), a3);
+  for (; o + 4 * D <= out; o += 4 * D) matmul_f64_block<V, R, 4>(x, in, wt, out, o, y);
+  for (; o + 2 * D <= out; o += 2 * D) matmul_f64_block<V, R, 2>(x, in, wt, out, o, y);
+  for (; o + D <= out; o += D) matmul_f64_block<V, R, 1>(x, in, wt, out, o, y);
+  for (; o < out; ++o)
+    for (int r = 0; r < R; ++r) {
+      double s = 0;
+      for (size_t i = 0; i < in; ++i) s += static_cast<double>(x[r * in + i]) * wt[i * out + o];
+      y[r * out + o] = static_cast<float>(s);
     }
-    V::dstore_f32(y + o, a0);
-    V::dstore_f32(y + o + D, a1);
-    V::dstore_f32(y + o + 2 * D, a2);
-    V::dstore_f32(y + o + 3 * D, a3);
-  }
-  for (; o < out; ++o) {
-    double s = 0;
-    for (size_t i = 0; i < in; ++i) s += static_cast<double>(x[i]) * wt[i * out + o];
-    y[o] = static_cast<float>(s);
-  }
+}
+
+// T rows: y[t, o] for o < out (see matmul_t_f64).
+template <class V>
+static void matmul_f64(const float* x, size_t T, const double* wt, size_t in, size_t out, float* y) {
+  size_t t = 0;
+  for (; t + 4 <= T; t += 4) matmul_f64_rows<V, 4>(x + t * in, in, wt, out, y + t * out);
+  for (; t < T; ++t) matmul_f64_rows<V, 1>(x + t * in, in, wt, out, y + t * out);
 }
 
 }  // namespace simd

@@ -45,6 +45,10 @@ export interface RawBinding {
   kvRead(cache: U8, type: number, kr: number, dr: number, pos: number, n: number, out: F32): void;
   siluMulRows(y: F32, t: number, ld: number, g0: number, u0: number, n: number, out: F32, cb?: Cb): void;
   matmulTF64(x: F32, wt: Float64Array, t: number, inF: number, outF: number, y: F32, cb?: Cb): void;
+  rmsnormRows(x: F32, a: F32 | null, w: F32, t: number, d: number, eps: number, sum: F32 | null, y: F32): void;
+  moeCombineRows(ys: F32, pairOf: I32, weight: Float64Array, rows: number, k: number, d: number, shared: F32 | null, t: number, y: F32): void;
+  gatherPairRows(x: F32, pairOf: I32, rows: number, k: number, d: number, t: number, out: F32): void;
+  addRows(a: F32, b: F32, out: F32): void;
 }
 
 /** 'amx' = AVX-512 plus AMX-BF16 tiles for the GEMMs. */

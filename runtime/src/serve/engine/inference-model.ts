@@ -4,14 +4,13 @@
 // its own cache. The first MTP module, when the weights carry it, is built as the drafter of speculative decoding
 // (mtp.ts) over the same layer code, embedding and head.
 import { isMoeLayer, type RuntimeModelConfig } from '../../model/config.js';
-import { rmsnorm } from '../../model/norm.js';
-import { alloc32 } from '../../model/tensor.js';
 import { Ffn } from './ffn.js';
 import { SequenceCache, type KvCacheType } from './kv-cache.js';
 import { Linear, type GemmPrecision } from './linear.js';
 import { Mla, type Segment } from './mla.js';
 import { Moe, type Dispatch, type MoePlan } from './moe.js';
 import { MtpModule } from './mtp.js';
+import { add, addNorm, norm } from './rows.js';
 import { need, type ModelWeights } from './weights.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
@@ -36,8 +35,6 @@ export function buildLayer(c: RuntimeModelConfig, w: ModelWeights, pre: string, 
   };
 }
 
-const normScratch = new Float32Array(1);
-
 /**
  * One decoder layer over h [T, d]: h + Attn(RMSNorm(h)) over the segments' caches (their layer `cacheLayer`), then
  * + MLP(RMSNorm(·)); a MoE layer stops for its routed experts' outputs (moeLayer: its index on the placement's axis).
@@ -45,20 +42,16 @@ const normScratch = new Float32Array(1);
 export function* layerSteps(c: RuntimeModelConfig, L: Layer, h: Float32Array, T: number, segs: Segment[], cacheLayer: number,
   dispatch: (moeLayer: number) => Dispatch, moeLayer: number): Generator<MoeCall, Float32Array, Float32Array> {
   const d = c.hidden_size;
-  const a1 = rmsnorm(h, L.inNorm, normScratch, T, d, c.rms_norm_eps, alloc32).y as Float32Array;
+  const a1 = norm(h, L.inNorm, T, d, c.rms_norm_eps);
   const at = L.attn.forward(a1, T, segs, cacheLayer);
-  const h1 = new Float32Array(T * d);
-  for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at[i];
-  const a2 = rmsnorm(h1, L.postNorm, normScratch, T, d, c.rms_norm_eps, alloc32).y as Float32Array;
+  const { sum: h1, y: a2 } = addNorm(h, at, L.postNorm, T, d, c.rms_norm_eps);
   let f: Float32Array;
   if (L.moe) {
     const plan = L.moe.plan(a2, T, dispatch(moeLayer));
     const ys = yield { layer: moeLayer, moe: L.moe, plan };
     f = L.moe.finish(plan, ys, a2);
   } else f = L.dense!.forward(a2, T);
-  const y = new Float32Array(T * d);
-  for (let i = 0; i < y.length; i++) y[i] = h1[i] + f[i];
-  return y;
+  return add(h1, f);
 }
 
 /** A forward's results: logits of the rows asked for, and with `hidden` every new token's last hidden state. */
@@ -87,7 +80,6 @@ export class InferenceModel {
   private readonly head: Linear;
   /** Number of MoE layers (the placement's layer axis). */
   readonly moeLayers: number;
-  private readonly scratch = new Float32Array(1);
 
   constructor(readonly config: RuntimeModelConfig, w: ModelWeights, readonly precision: Precision, source = 'model') {
     const c = config;
@@ -191,7 +183,7 @@ export class InferenceModel {
     const rows = o.all ? Array.from({ length: T }, (_, i) => i) : segs.map((s) => s.row0 + s.n - 1);
     const sel = new Float32Array(rows.length * d);
     rows.forEach((r, i) => sel.set(h.subarray(r * d, r * d + d), i * d));
-    const normed = rmsnorm(sel, this.norm, this.scratch, rows.length, d, c.rms_norm_eps, alloc32).y as Float32Array;
+    const normed = norm(sel, this.norm, rows.length, d, c.rms_norm_eps);
     return { logits: this.head.forward(normed, rows.length), ...(o.hidden ? { hidden: h } : {}) };
   }
 }

@@ -13,7 +13,6 @@
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { fromBf16, toBf16 } from '../../model/fp8.js';
 import { gatherHead, headBuffers, mlaDims, mlaFront, scatterHead, type MlaDims, type MlaNormName, type MlaOps, type MlaProjName } from '../../model/mla-projections.js';
-import { rmsnorm } from '../../model/norm.js';
 import { alloc32, type Vec } from '../../model/tensor.js';
 import { dequantizeWeights, mlaAttention, quantizeWeights, type MlaSegment } from '../../native/index.js';
 import { nativeAvailable } from '../../model/precision.js';
@@ -21,6 +20,7 @@ import type { SequenceCache } from './kv-cache.js';
 import { FusedFp8Linear, Linear, type GemmPrecision } from './linear.js';
 import { coreForward } from '../../model/attention-core.js';
 import { attendAbsorbed } from './mla-core.js';
+import { norm } from './rows.js';
 import { need, type ModelWeights } from './weights.js';
 
 /** n new tokens of one sequence at rows [row0, row0+n) of the batch; positions continue from cache.length. */
@@ -56,7 +56,6 @@ export class Mla {
     } else proj.q_proj = lin('q_proj', H * qk, d);
     proj.kv_a_proj_with_mqa = lin('kv_a_proj_with_mqa', kr + dr, d);
     norms.kv_a_layernorm = need(w, `${prefix}.kv_a_layernorm.weight`, kr, source);
-    const scratch = new Float32Array(1);
     // fp8: the input's two projections (q_a or q_proj, and kv_a) as one GEMM over their stacked weights (stackFp8:
     // each output exactly its own GEMM's); mlaFront asks for the query's first, and kv_a's comes from the same call.
     const first: MlaProjName = c.q_lora_rank > 0 ? 'q_a_proj' : 'q_proj';
@@ -83,7 +82,7 @@ export class Mla {
         }
         return { y: proj[name]!.forward(x as Float32Array, T) };
       },
-      norm: (name, x, T, width) => ({ y: rmsnorm(x, norms[name]!, scratch, T, width, c.rms_norm_eps, alloc32).y }),
+      norm: (name, x, T, width) => ({ y: norm(x as Float32Array, norms[name]!, T, width, c.rms_norm_eps) }),
       alloc: alloc32,
     };
     const kvbRows = H * (dn + dv);

@@ -9,6 +9,7 @@ import { nativeAvailable } from '../../model/precision.js';
 import { matmulTF64, transposeF64 } from '../../native/index.js';
 import { Experts } from './experts.js';
 import { Ffn } from './ffn.js';
+import { combinePairs, gatherPairs } from './rows.js';
 import type { GemmPrecision } from './linear.js';
 import { need, type ModelWeights } from './weights.js';
 
@@ -69,12 +70,10 @@ export class Moe {
     const fill = offsets.slice(0, E);
     const pairOf = new Int32Array(T * K);
     for (let t = 0; t < T; t++) for (let k = 0; k < K; k++) pairOf[fill[r.idx[t * K + k]]++] = t * K + k;
-    const xs = new Float32Array(T * K * d);
+    const xs = gatherPairs(x, pairOf, T, K, d);
     const slotOfRow = new Int32Array(T * K);
     const expertOfRow = new Int32Array(T * K);
     for (let i = 0; i < T * K; i++) {
-      const t = Math.floor(pairOf[i] / K);
-      xs.set(x.subarray(t * d, t * d + d), i * d);
       slotOfRow[i] = slots[pairOf[i]];
       expertOfRow[i] = r.idx[pairOf[i]];
     }
@@ -89,18 +88,7 @@ export class Moe {
   /** Combines the rows' expert outputs (expert by expert, the training layer's rounding order) and adds the shared expert. */
   finish(p: MoePlan, ys: Float32Array, x: Float32Array): Float32Array {
     const d = this.c.hidden_size;
-    const K = this.shape.K;
-    const y = new Float32Array(p.T * d);
-    for (let i = 0; i < p.pairOf.length; i++) {
-      const t = Math.floor(p.pairOf[i] / K);
-      const wt = p.r.weight[p.pairOf[i]];
-      for (let j = 0; j < d; j++) y[t * d + j] += wt * ys[i * d + j];
-    }
-    if (this.shared) {
-      const s = this.shared.forward(x, p.T);
-      for (let i = 0; i < y.length; i++) y[i] += s[i];
-    }
-    return y;
+    return combinePairs(ys, p.pairOf, p.r.weight, p.T, this.shape.K, d, this.shared?.forward(x, p.T));
   }
 
   forward(x: Float32Array, T: number, dispatch: Dispatch): Float32Array {

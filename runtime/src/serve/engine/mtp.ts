@@ -9,9 +9,9 @@
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { mtpPrefix } from '../../model/layer-range.js';
 import { mtpConcat } from '../../model/mtp-input.js';
-import { rmsnorm } from '../../model/norm.js';
 import { alloc32 } from '../../model/tensor.js';
 import { SequenceCache } from './kv-cache.js';
+import { norm } from './rows.js';
 import { Linear } from './linear.js';
 import type { Segment } from './mla.js';
 import type { Dispatch } from './moe.js';
@@ -32,7 +32,6 @@ export interface MtpOut {
   out: Float32Array;
 }
 
-const scratch = new Float32Array(1);
 const identity = (): Dispatch => (idx) => idx;
 
 export class MtpModule {
@@ -86,8 +85,8 @@ export class MtpModule {
       emb.set(this.model.embedRows(it.tokens), segs[i].row0 * d);
       hid.set(it.hidden, segs[i].row0 * d);
     });
-    const ne = rmsnorm(emb, this.enorm, scratch, T, d, c.rms_norm_eps, alloc32).y;
-    const nh = rmsnorm(hid, this.hnorm, scratch, T, d, c.rms_norm_eps, alloc32).y;
+    const ne = norm(emb, this.enorm, T, d, c.rms_norm_eps);
+    const nh = norm(hid, this.hnorm, T, d, c.rms_norm_eps);
     const x = this.ehProj.forward(mtpConcat(ne, nh, T, d, alloc32) as Float32Array, T);
     // The module's MoE runs here with every expert (it is not on the operator's placement axis).
     const g = layerSteps(c, this.layer, x, T, segs, 0, identity, -1);
@@ -97,7 +96,7 @@ export class MtpModule {
     for (const it of items) it.cache.length += it.tokens.length;
     const out = new Float32Array(items.length * d);
     segs.forEach((s, i) => out.set(y.subarray((s.row0 + s.n - 1) * d, (s.row0 + s.n) * d), i * d));
-    const normed = rmsnorm(out, this.headNorm, scratch, items.length, d, c.rms_norm_eps, alloc32).y as Float32Array;
+    const normed = norm(out, this.headNorm, items.length, d, c.rms_norm_eps);
     return { logits: this.model.headLogits(normed, items.length), out };
   }
 }
