@@ -5,10 +5,19 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "cpu.h"
 #include "quant.h"
+
+// Per-ISA paths: the hot loops are compiled for AVX-512, AVX2 and baseline x86-64 and the loader picks the best the CPU
+// has (GCC function multiversioning); the TypeScript loops stay the reference the tests compare against.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TRAIN_ISA __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TRAIN_ISA
+#endif
 
 namespace moe {
 
@@ -16,8 +25,8 @@ namespace {
 inline uint16_t bf16_rne(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
-  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? 0x7fc0u : r);
 }
 inline float bf16_f32(uint16_t h) {
   uint32_t u = static_cast<uint32_t>(h) << 16;
@@ -27,21 +36,28 @@ inline float bf16_f32(uint16_t h) {
 }
 }  // namespace
 
-void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t n, double lr, double beta1,
-                      double beta2, double eps, double wd, double bc1, double bc2) {
-  parallel_for(n, 1 << 15, [&](size_t i0, size_t i1) {
+namespace {
+// adamw.ts's float64 arithmetic, bit for bit: the clones' targets (avx512f, avx2) do not enable FMA, so nothing is
+// contracted, and sqrt is correctly rounded on every path.
+TRAIN_ISA void adamw_range(float* w, const float* g, uint16_t* m, uint16_t* v,
+    size_t i0, size_t i1, double lr, double beta1, double beta2, double eps, double wd, double bc1, double bc2) {
     for (size_t i = i0; i < i1; ++i) {
       double gi = g[i];
       // As adamw.ts: the update uses the float64 moments; they are stored rounded to float32, then to BF16.
       const double mi = beta1 * bf16_f32(m[i]) + (1 - beta1) * gi;
       const double vi = beta2 * bf16_f32(v[i]) + (1 - beta2) * gi * gi;
       double d = w[i];
-      d -= lr * ((mi / bc1) / (std::sqrt(vi / bc2) + eps) + wd * d);
+      d -= lr * ((mi / bc1) / (std::sqrt(std::fabs(vi / bc2)) + eps) + wd * d);  // vi >= 0: fabs only tells the compiler
       w[i] = static_cast<float>(d);
       m[i] = bf16_rne(static_cast<float>(mi));
       v[i] = bf16_rne(static_cast<float>(vi));
     }
-  });
+}
+}  // namespace
+
+void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t n, double lr, double beta1,
+                      double beta2, double eps, double wd, double bc1, double bc2) {
+  parallel_for(n, 1 << 15, [&](size_t i0, size_t i1) { adamw_range(w, g, m, v, i0, i1, lr, beta1, beta2, eps, wd, bc1, bc2); });
 }
 
 double train_sumsq(const float* x, size_t n, double init) {
@@ -54,14 +70,15 @@ void train_scale(float* x, size_t n, double f) {
   for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(x[i] * f);
 }
 
-void train_axpy(float* dst, const float* src, size_t n, float a) {
+TRAIN_ISA void train_axpy(float* dst, const float* src, size_t n, float a) {
   for (size_t i = 0; i < n; ++i) dst[i] += src[i] * a;
 }
 
-void train_attn_fwd(const float* q, const float* kv, const float* kpe, const int32_t* lo, size_t B, size_t S, size_t H,
-                    size_t dn, size_t dr, size_t dv, float scale, float* probs, float* o) {
+namespace {
+TRAIN_ISA void attn_fwd_units(size_t u0, size_t u1, const float* q, const float* kv, const float* kpe, const int32_t* lo,
+                              size_t S, size_t H, size_t dn, size_t dr, size_t dv, float scale, float* probs, float* o) {
   const size_t qk = dn + dr, qCols = H * qk, kvCols = H * (dn + dv), oCols = H * dv;
-  parallel_for(B * H, 1, [&](size_t u0, size_t u1) {
+  {
     // K transposed ([qk, S]) so a query's scores are axpy loops over contiguous keys (vectorised).
     std::vector<float> Q(S * qk), K(S * qk), Kt(qk * S), V(S * dv), O(dv);
     for (size_t u = u0; u < u1; ++u) {
@@ -102,15 +119,21 @@ void train_attn_fwd(const float* q, const float* kv, const float* kpe, const int
         std::memcpy(o + (r0 + i) * oCols + h * dv, O.data(), dv * 4);
       }
     }
-  });
+  }
+}
+}  // namespace
+
+void train_attn_fwd(const float* q, const float* kv, const float* kpe, const int32_t* lo, size_t B, size_t S, size_t H,
+                    size_t dn, size_t dr, size_t dv, float scale, float* probs, float* o) {
+  parallel_for(B * H, 1, [&](size_t u0, size_t u1) { attn_fwd_units(u0, u1, q, kv, kpe, lo, S, H, dn, dr, dv, scale, probs, o); });
 }
 
-void train_attn_bwd(const float* q, const float* kv, const float* kpe, const float* probs, const float* dO,
-                    const int32_t* lo, size_t B, size_t S, size_t H, size_t dn, size_t dr, size_t dv, float scale,
-                    float* dq, float* dkv, float* dkpe) {
+namespace {
+TRAIN_ISA void attn_bwd_seqs(size_t b0, size_t b1, const float* q, const float* kv, const float* kpe, const float* probs,
+                             const float* dO, const int32_t* lo, size_t S, size_t H, size_t dn, size_t dr, size_t dv,
+                             float scale, float* dq, float* dkv, float* dkpe) {
   const size_t qk = dn + dr, qCols = H * qk, kvCols = H * (dn + dv), oCols = H * dv;
-  // One sequence per task: its heads share dkpe rows.
-  parallel_for(B, 1, [&](size_t b0, size_t b1) {
+  {
     std::vector<float> Q(S * qk), K(S * qk), V(S * dv), Vt(dv * S), G(S * dv), dQ(S * qk), dK(S * qk), dV(S * dv), dp(S);
     for (size_t b = b0; b < b1; ++b) {
       const size_t r0 = b * S;
@@ -167,7 +190,15 @@ void train_attn_bwd(const float* q, const float* kv, const float* kpe, const flo
         }
       }
     }
-  });
+  }
+}
+}  // namespace
+
+void train_attn_bwd(const float* q, const float* kv, const float* kpe, const float* probs, const float* dO,
+                    const int32_t* lo, size_t B, size_t S, size_t H, size_t dn, size_t dr, size_t dv, float scale,
+                    float* dq, float* dkv, float* dkpe) {
+  // One sequence per task: its heads share dkpe rows.
+  parallel_for(B, 1, [&](size_t b0, size_t b1) { attn_bwd_seqs(b0, b1, q, kv, kpe, probs, dO, lo, S, H, dn, dr, dv, scale, dq, dkv, dkpe); });
 }
 
 void train_rmsnorm_fwd(const float* x, const float* w, size_t T, size_t D, double eps, float* y, double* r) {
@@ -207,20 +238,25 @@ void train_rmsnorm_bwd(const float* x, const float* w, const double* r, const fl
   });
 }
 
+namespace {
+TRAIN_ISA void swiglu_fwd_range(const float* g, const float* u, float* a, size_t i0, size_t i1) {
+  for (size_t i = i0; i < i1; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+TRAIN_ISA void swiglu_bwd_range(const float* g, const float* u, const float* da, float* dg, float* du, size_t i0, size_t i1) {
+  for (size_t i = i0; i < i1; ++i) {
+    const float s = 1.0f / (1.0f + std::exp(-g[i]));
+    du[i] = da[i] * g[i] * s;
+    dg[i] = da[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+  }
+}
+}  // namespace
+
 void train_swiglu_fwd(const float* g, const float* u, size_t n, float* a) {
-  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  });
+  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) { swiglu_fwd_range(g, u, a, i0, i1); });
 }
 
 void train_swiglu_bwd(const float* g, const float* u, const float* da, size_t n, float* dg, float* du) {
-  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) {
-      const float s = 1.0f / (1.0f + std::exp(-g[i]));
-      du[i] = da[i] * g[i] * s;
-      dg[i] = da[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
-    }
-  });
+  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) { swiglu_bwd_range(g, u, da, dg, du, i0, i1); });
 }
 
 double train_cross_entropy(const float* logits, const int32_t* targets, size_t T, size_t V, double weight,
@@ -258,18 +294,19 @@ double train_cross_entropy(const float* logits, const int32_t* targets, size_t T
 
 namespace {
 // (c * x)^T into out [cols, rows], in cache-sized tiles.
-void transpose_scaled(const float* x, size_t rows, size_t cols, float c, float* out) {
-  constexpr size_t kB = 32;
-  parallel_for(ceil_div(cols, kB), 1, [&](size_t b0, size_t b1) {
-    for (size_t cb = b0 * kB; cb < std::min(cols, b1 * kB); cb += kB) {
-      const size_t ce = std::min(cols, cb + kB);
-      for (size_t rb = 0; rb < rows; rb += kB) {
-        const size_t re = std::min(rows, rb + kB);
-        for (size_t r = rb; r < re; ++r)
-          for (size_t cc = cb; cc < ce; ++cc) out[cc * rows + r] = x[r * cols + cc] * c;
-      }
+constexpr size_t kTB = 32;
+TRAIN_ISA void transpose_cols(const float* x, size_t rows, size_t cols, float c, float* out, size_t b0, size_t b1) {
+  for (size_t cb = b0 * kTB; cb < std::min(cols, b1 * kTB); cb += kTB) {
+    const size_t ce = std::min(cols, cb + kTB);
+    for (size_t rb = 0; rb < rows; rb += kTB) {
+      const size_t re = std::min(rows, rb + kTB);
+      for (size_t cc = cb; cc < ce; ++cc)
+        for (size_t r = rb; r < re; ++r) out[cc * rows + r] = x[r * cols + cc] * c;
     }
-  });
+  }
+}
+void transpose_scaled(const float* x, size_t rows, size_t cols, float c, float* out) {
+  parallel_for(ceil_div(cols, kTB), 4, [&](size_t b0, size_t b1) { transpose_cols(x, rows, cols, c, out, b0, b1); });
 }
 // A flat index of the transpose [cols, rows] as the index into x [rows, cols] (-1 stays -1).
 long long untransposed(long long at, size_t rows, size_t cols) {
@@ -282,15 +319,15 @@ long long untransposed(long long at, size_t rows, size_t cols) {
 void train_transpose(const float* x, size_t rows, size_t cols, float* out) { transpose_scaled(x, rows, cols, 1.0f, out); }
 
 long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales) {
-  std::vector<float> t(rows * cols);
-  transpose_scaled(x, rows, cols, c, t.data());
-  return untransposed(quant_act(t.data(), cols, rows, false, q, scales), rows, cols);
+  std::unique_ptr<float[]> t(new float[rows * cols]);
+  transpose_scaled(x, rows, cols, c, t.get());
+  return untransposed(quant_act(t.get(), cols, rows, false, q, scales), rows, cols);
 }
 
 long long train_quant_weight_t(const float* x, size_t rows, size_t cols, uint8_t* q, float* scale_inv) {
-  std::vector<float> t(rows * cols);
-  transpose_scaled(x, rows, cols, 1.0f, t.data());
-  return untransposed(quant_weight(t.data(), cols, rows, false, q, scale_inv), rows, cols);
+  std::unique_ptr<float[]> t(new float[rows * cols]);
+  transpose_scaled(x, rows, cols, 1.0f, t.get());
+  return untransposed(quant_weight(t.get(), cols, rows, false, q, scale_inv), rows, cols);
 }
 
 void train_sgemm_nt(const float* x, const float* W, size_t T, size_t in, size_t out, float* y) {
