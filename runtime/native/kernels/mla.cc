@@ -104,8 +104,10 @@ void kv_decode_rows(KvType t, const uint8_t* rows, size_t n, size_t kr, size_t d
 namespace {
 
 struct Scratch {
-  std::vector<float> K, Qa, S, Olat;
+  std::vector<float> K, KT, Qa, S, Olat;
 };
+
+constexpr size_t kPad = 16;  // S and KT rows hold whole SIMD vectors of keys (dots_t)
 
 void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const float* q, const float* ckv, const float* kpe,
                 const float* kvb, float* o, Scratch& sc) {
@@ -131,27 +133,21 @@ void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const flo
     std::memcpy(a + kr, qs + r * qk + dn, dr * sizeof(float));
     for (size_t c = 0; c < w; ++c) a[c] *= m.scale;
   }
+  // The keys transposed [w, Ltp] (zero padded), so the scores are vectors of keys: no horizontal sum per score.
+  const size_t Ltp = (Lt + kPad - 1) / kPad * kPad;
+  sc.KT.assign(w * Ltp, 0.0f);
+  float* KT = sc.KT.data();
+  for (size_t j = 0; j < Lt; ++j)
+    for (size_t c = 0; c < w; ++c) KT[c * Ltp + j] = K[j * w + c];
   // Scores and softmax, causal: token t sees cache rows [0, L+t].
-  sc.S.resize(n * H * Lt);
+  sc.S.resize(n * H * Ltp);
   float* S = sc.S.data();
-  for (size_t t = 0; t < n; ++t) I.dots(Qa + t * H * w, w, H, K, w, L + t + 1, w, S + t * H * Lt, Lt);
-  for (size_t r = 0; r < n * H; ++r) {
-    float* p = S + r * Lt;
-    const size_t N = L + r / H + 1;
-    float mx = -INFINITY;
-    for (size_t j = 0; j < N; ++j) mx = std::max(mx, p[j]);
-    double z = 0;
-    for (size_t j = 0; j < N; ++j) {
-      p[j] = std::exp(p[j] - mx);
-      z += p[j];
-    }
-    const float inv = static_cast<float>(1.0 / z);
-    for (size_t j = 0; j < N; ++j) p[j] *= inv;
-  }
+  for (size_t t = 0; t < n; ++t) I.dots_t(Qa + t * H * w, w, H, KT, Ltp, L + t + 1, w, S + t * H * Ltp, Ltp);
+  for (size_t r = 0; r < n * H; ++r) I.softmax(S + r * Ltp, L + r / H + 1);
   // Attended latents [n, H, kr], then W_uv[h] per head into o.
   sc.Olat.resize(n * H * kr);
   float* Ol = sc.Olat.data();
-  for (size_t t = 0; t < n; ++t) I.mix(S + t * H * Lt, Lt, H, K, w, L + t + 1, kr, Ol + t * H * kr, kr);
+  for (size_t t = 0; t < n; ++t) I.mix(S + t * H * Ltp, Ltp, H, K, w, L + t + 1, kr, Ol + t * H * kr, kr);
   float* os = o + s.row0 * H * dv;
   for (size_t h = 0; h < H; ++h) I.dots(Ol + h * kr, H * kr, n, kvb + (h * (dn + dv) + dn) * kr, kr, dv, kr, os + h * dv, H * dv);
 }

@@ -49,6 +49,12 @@ struct Isa {
   void (*dots)(const float* Q, size_t ldq, size_t m, const float* K, size_t ldk, size_t N, size_t w, float* S, size_t lds);
   // O[r*ldo ..+k) = sum_{j<N} P[r*lds + j] * K[j*ldk ..+k),  r < m
   void (*mix)(const float* P, size_t lds, size_t m, const float* K, size_t ldk, size_t N, size_t k, float* O, size_t ldo);
+  // S[r*lds + j] = sum_{c<w} Q[r*ldq + c] * KT[c*ldkt + j],  r < m, j < N; the SIMD paths compute whole vectors up to
+  // N rounded up to 16, so KT rows and S rows must hold that many (the keys transposed: lanes are keys, no
+  // horizontal sums).
+  void (*dots_t)(const float* Q, size_t ldq, size_t m, const float* KT, size_t ldkt, size_t N, size_t w, float* S, size_t lds);
+  // p[0..N) = softmax(p[0..N))
+  void (*softmax)(float* p, size_t N);
 };
 Isa isa_ref();
 Isa isa_avx2();
