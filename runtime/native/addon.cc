@@ -34,6 +34,8 @@ NAN_MODULE_INIT(Init) {
       {"trainCrossEntropy", TrainCrossEntropy},
       {"trainQuantActT", TrainQuantActT}, {"trainQuantWeightT", TrainQuantWeightT},
       {"trainSgemm", TrainSgemm},       {"trainTranspose", TrainTranspose},
+      {"trainAmax", TrainAmax},         {"trainQuantActScaled", TrainQuantActScaled},
+      {"trainTransposeFp8Weights", TrainTransposeFp8Weights},
   };
   for (const Entry& e : entries) Nan::SetMethod(target, e.name, e.fn);
 }

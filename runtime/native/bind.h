@@ -57,5 +57,8 @@ NAN_METHOD(TrainQuantActT);
 NAN_METHOD(TrainQuantWeightT);
 NAN_METHOD(TrainSgemm);
 NAN_METHOD(TrainTranspose);
+NAN_METHOD(TrainAmax);
+NAN_METHOD(TrainQuantActScaled);
+NAN_METHOD(TrainTransposeFp8Weights);
 }  // namespace bind
 }  // namespace moe

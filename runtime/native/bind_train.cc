@@ -170,6 +170,41 @@ NAN_METHOD(TrainCrossEntropy) {
   info.GetReturnValue().Set(Nan::New(loss));
 }
 
+// trainAmax(x: Float32Array) -> max |x| (NaN if any NaN)
+NAN_METHOD(TrainAmax) {
+  Args a(info, "trainAmax");
+  const float* x = a.array<float>(0, "x", len_f32(info, 0));
+  if (!a.ok()) return;
+  info.GetReturnValue().Set(Nan::New(static_cast<double>(train_amax(x, len_f32(info, 0)))));
+}
+
+// trainQuantActScaled(x [rows*cols], rows, cols, c, q [rows*cols], scales [rows*ceil(cols/128)])
+NAN_METHOD(TrainQuantActScaled) {
+  Args a(info, "trainQuantActScaled");
+  size_t R = a.size(1, "rows"), C = a.size(2, "cols");
+  double c = a.number(3, "c");
+  size_t n = a.mul(R, C, "rows*cols");
+  const float* x = a.array<float>(0, "x", n);
+  uint8_t* q = a.array<uint8_t>(4, "q", n);
+  float* s = a.array<float>(5, "scales", a.mul(R, ceil_div(C, kQuantTile), "rows*ceil(cols/128)"));
+  if (!a.ok()) return;
+  std::string err = nonfinite(train_quant_act_scaled(x, R, C, static_cast<float>(c), q, s), "x");
+  if (!err.empty()) a.fail(err);
+}
+
+// trainTransposeFp8Weights(q [N*K], scaleInv [NB*KB], N, K, qt [K*N], st [KB*NB])
+NAN_METHOD(TrainTransposeFp8Weights) {
+  Args a(info, "trainTransposeFp8Weights");
+  size_t N = a.size(2, "N"), K = a.size(3, "K");
+  size_t n = a.mul(N, K, "N*K"), ns = a.mul(ceil_div(N, kQuantTile), ceil_div(K, kQuantTile), "blocks");
+  const uint8_t* q = a.array<uint8_t>(0, "q", n);
+  const float* s = a.array<float>(1, "scaleInv", ns);
+  uint8_t* qt = a.array<uint8_t>(4, "qt", n);
+  float* st = a.array<float>(5, "st", ns);
+  if (!a.ok()) return;
+  train_transpose_fp8_weights(q, s, N, K, qt, st);
+}
+
 // trainTranspose(x [rows*cols], rows, cols, out [cols*rows])
 NAN_METHOD(TrainTranspose) {
   Args a(info, "trainTranspose");

@@ -109,6 +109,19 @@ describe('training ops (native vs the TypeScript reference)', () => {
     const wantW = quantizeWeights(xt, cols, rows);
     assert.deepEqual(w.q, wantW.q);
     assert.deepEqual(w.scaleInv, wantW.scaleInv);
+    // The forward's weight codes transposed are the transpose's codes (block amax does not change under transposition).
+    const fwd = quantizeWeights(x, rows, cols);
+    const moved = nat.transposeFp8Weights(fwd);
+    assert.deepEqual([moved.rows, moved.cols], [cols, rows]);
+    assert.deepEqual(moved.q, wantW.q);
+    assert.deepEqual(moved.scaleInv, wantW.scaleInv);
+    // Scaled activations without the transpose: the codes of quantising c·x.
+    const sc = nat.quantizeActivationsScaled(x, rows, cols, c);
+    const wantSc = quantizeActivations(Float32Array.from(x, (v) => v * c), rows, cols);
+    assert.deepEqual(sc.q, wantSc.q);
+    assert.deepEqual(sc.scales, wantSc.scales);
+    assert.equal(nat.amax(x), Math.max(...Array.from(x, Math.abs)));
+    assert.ok(Number.isNaN(nat.amax(Float32Array.from(x, (v, i) => (i === 5 ? NaN : v)))));
     // And they decode to the transpose (a sanity check that the layout is the transpose, not a reshape).
     assertClose('dequantised', dequantizeWeights(w), xt, (i) => 0.07 * Math.abs(xt[i]!) + 1e-4);
     assertClose('dequantised act', dequantizeActivations(a), Float32Array.from(xt, (v) => v * c), (i) => 0.07 * Math.abs(xt[i]! * c) + 1e-3);

@@ -316,6 +316,47 @@ long long untransposed(long long at, size_t rows, size_t cols) {
 }
 }  // namespace
 
+TRAIN_ISA float train_amax(const float* x, size_t n) {
+  float m = 0;
+  bool nan = false;
+  for (size_t i = 0; i < n; ++i) {
+    const float a = std::fabs(x[i]);
+    m = a > m ? a : m;
+    nan |= a != a;
+  }
+  return nan ? NAN : m;
+}
+
+namespace {
+TRAIN_ISA void scale_copy(const float* x, size_t n, float c, float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = x[i] * c;
+}
+}  // namespace
+
+long long train_quant_act_scaled(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales) {
+  if (c == 1.0f) return quant_act(x, rows, cols, false, q, scales);
+  std::unique_ptr<float[]> t(new float[rows * cols]);
+  scale_copy(x, rows * cols, c, t.get());
+  return quant_act(t.get(), rows, cols, false, q, scales);
+}
+
+void train_transpose_fp8_weights(const uint8_t* q, const float* scale_inv, size_t N, size_t K, uint8_t* qt, float* st) {
+  const size_t NB = ceil_div(N, kQuantTile), KB = ceil_div(K, kQuantTile);
+  for (size_t nb = 0; nb < NB; ++nb)
+    for (size_t kb = 0; kb < KB; ++kb) st[kb * NB + nb] = scale_inv[nb * KB + kb];
+  constexpr size_t kB = 64;
+  parallel_for(ceil_div(K, kB), 1, [&](size_t b0, size_t b1) {
+    for (size_t kb = b0 * kB; kb < std::min(K, b1 * kB); kb += kB) {
+      const size_t ke = std::min(K, kb + kB);
+      for (size_t nb = 0; nb < N; nb += kB) {
+        const size_t ne = std::min(N, nb + kB);
+        for (size_t k = kb; k < ke; ++k)
+          for (size_t n = nb; n < ne; ++n) qt[k * N + n] = q[n * K + k];
+      }
+    }
+  });
+}
+
 void train_transpose(const float* x, size_t rows, size_t cols, float* out) { transpose_scaled(x, rows, cols, 1.0f, out); }
 
 long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales) {

@@ -46,6 +46,13 @@ double train_cross_entropy(const float* logits, const int32_t* targets, size_t T
 // FP8 operands of the transposed matrix: x [rows, cols] times c, transposed to [cols, rows], quantised as
 // activations (1x128 tiles along rows) or as weights (128x128 blocks). Returns -1, or the flat index of the first
 // non-finite input.
+// max |x| (NaN if any is NaN).
+float train_amax(const float* x, size_t n);
+// FP8 activations (1x128 tiles) of c * x for x [rows, cols]; returns as quant_act.
+long long train_quant_act_scaled(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);
+// FP8 weights [N, K] (128x128 blocks) transposed to [K, N]: block amax does not change under transposition, so the
+// codes move and the block scales transpose; the same result as quantising the transposed float matrix.
+void train_transpose_fp8_weights(const uint8_t* q, const float* scale_inv, size_t N, size_t K, uint8_t* qt, float* st);
 // out [cols, rows] = x^T for x [rows, cols].
 void train_transpose(const float* x, size_t rows, size_t cols, float* out);
 long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);

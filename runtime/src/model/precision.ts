@@ -12,7 +12,7 @@ import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
 import * as native from '../native/index.js';
 import { enter, leave, timed } from './profile.js';
-import { axpy, quantizeActivationsT, quantizeWeightsT, transposeNative } from '../native/train-ops.js';
+import { amax as amaxNative, axpy, quantizeActivationsScaled, quantizeActivationsT, quantizeWeightsT, transposeFp8Weights, transposeNative } from '../native/train-ops.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
 export const PRECISIONS: Precision[] = ['fp8', 'bf16', 'fp32'];
@@ -28,14 +28,6 @@ function f32(v: Vec): Float32Array {
 
 function tr(a: Float32Array, rows: number, cols: number): Float32Array {
   return transpose(a, rows, cols, new Float32Array(a.length)) as Float32Array;
-}
-
-/** C[m,n] = A[m,k]·B[n,k]ᵀ with A in 1×128 tiles and B in 128×128 blocks. */
-function nativeFp8(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
-  enter('quant');
-  const qa = native.quantizeActivations(a, m, k), qb = native.quantizeWeights(b, n, k);
-  leave();
-  return timed('gemm', () => native.fp8Gemm(qa, qb));
 }
 
 function nativeBf16(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
@@ -71,9 +63,10 @@ type Kernel = (a: Float32Array, b: Float32Array, m: number, n: number, k: number
  * gradient operand is multiplied by a power of two that brings its amax into [1, 2) and the product divided by it
  * again: exact in binary floating point, and it leaves every per-tile scale doing the work it is meant to.
  */
-export function gradScale(g: Float32Array): number {
+export function gradScale(g: Float32Array, native = false): number {
   let amax = 0;
-  for (let i = 0; i < g.length; i++) {
+  if (native) amax = amaxNative(g);
+  else for (let i = 0; i < g.length; i++) {
     const a = Math.abs(g[i]);
     if (a > amax) amax = a;
   }
@@ -124,25 +117,38 @@ function accumulate(dst: Vec, src: Float32Array, inv: number): void {
   else addScaled(dst, src, inv);
 }
 
+// The forward's FP8 weights, kept for the dgrad of the same matrix (whose Wᵀ blocks are these codes transposed) and
+// dropped there; the weights do not change between a layer's forward and its backward (the optimizer runs after both).
+const forwardWeights = new WeakMap<Vec, native.Fp8Weights>();
+
 /**
- * FP8 on the addon, the transposed operands of dgrad (Wᵀ in 128×128 blocks) and wgrad ((c·dy)ᵀ in 1×128 tiles, xᵀ in
- * blocks) transposed and quantised in one native pass each; the same operands as gemmOf(nativeFp8) builds in
- * TypeScript, so the same results.
+ * FP8 on the addon, the recipe's operands: forward x in 1×128 tiles, W in 128×128 blocks; dgrad (c·dy) in tiles and
+ * Wᵀ in blocks (the forward's codes transposed); wgrad (c·dy)ᵀ in tiles and xᵀ in blocks, each transposed and
+ * quantised in one native pass; c = gradScale(dy). The emulation (gemmOf) builds the same operands in TypeScript.
  */
+
 const fp8Native: Gemm = {
   name: 'fp8-native',
-  forward: (x, W, T, inF, outF) => nativeFp8(f32(x), f32(W), T, outF, inF),
+  forward: (x, W, T, inF, outF) => {
+    enter('quant');
+    const qa = native.quantizeActivations(f32(x), T, inF), qb = native.quantizeWeights(f32(W), outF, inF);
+    forwardWeights.set(W, qb);
+    leave();
+    return timed('gemm', () => native.fp8Gemm(qa, qb));
+  },
   dgrad: (dy, W, T, outF, inF, dx) => {
     enter('quant');
-    const c = gradScale(f32(dy));
-    const qa = native.quantizeActivations(scaled(f32(dy), c), T, outF), qb = quantizeWeightsT(f32(W), outF, inF);
+    const c = gradScale(f32(dy), true);
+    const fw = forwardWeights.get(W);
+    forwardWeights.delete(W);
+    const qa = quantizeActivationsScaled(f32(dy), T, outF, c), qb = fw ? transposeFp8Weights(fw) : quantizeWeightsT(f32(W), outF, inF);
     leave();
     const y = timed('gemm', () => native.fp8Gemm(qa, qb));
     timed('gemm', () => accumulate(dx, y, 1 / c));
   },
   wgrad: (dy, x, T, outF, inF, dW) => {
     enter('quant');
-    const c = gradScale(f32(dy));
+    const c = gradScale(f32(dy), true);
     const qa = quantizeActivationsT(f32(dy), T, outF, c), qb = quantizeWeightsT(f32(x), T, inF);
     leave();
     const y = timed('gemm', () => native.fp8Gemm(qa, qb));

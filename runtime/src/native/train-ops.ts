@@ -22,6 +22,9 @@ interface TrainBinding {
   trainQuantWeightT(x: F32, rows: number, cols: number, q: Uint8Array, scaleInv: F32): void;
   trainSgemm(kind: 0 | 1 | 2, a: F32, b: F32, T: number, outF: number, inF: number, c: F32): void;
   trainTranspose(x: F32, rows: number, cols: number, out: F32): void;
+  trainAmax(x: F32): number;
+  trainQuantActScaled(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
+  trainTransposeFp8Weights(q: Uint8Array, scaleInv: F32, N: number, K: number, qt: Uint8Array, st: F32): void;
 }
 
 const b = (): TrainBinding => binding() as unknown as TrainBinding;
@@ -82,6 +85,23 @@ export function crossEntropyNative(logits: F32, targets: I32, T: number, V: numb
   const dlogits = new Float32Array(T * V);
   const loss = b().trainCrossEntropy(logits, targets, T, V, weight, dlogits);
   return { loss, dlogits };
+}
+
+/** max |x|, NaN if any element is NaN. */
+export const amax = (x: F32): number => b().trainAmax(x);
+
+/** c·x as FP8 activations (1×128 tiles). */
+export function quantizeActivationsScaled(x: F32, rows: number, cols: number, c: number): Fp8Activations {
+  const out: Fp8Activations = { q: new Uint8Array(rows * cols), scales: new Float32Array(rows * ceilDiv(cols, QUANT_TILE)), rows, cols };
+  b().trainQuantActScaled(x, rows, cols, c, out.q, out.scales);
+  return out;
+}
+
+/** Wᵀ of FP8 weights W [N, K] (128×128 blocks): the codes moved, the block scales transposed (block amax is the same). */
+export function transposeFp8Weights(w: Fp8Weights): Fp8Weights {
+  const out: Fp8Weights = { q: new Uint8Array(w.q.length), scaleInv: new Float32Array(w.scaleInv.length), rows: w.cols, cols: w.rows };
+  b().trainTransposeFp8Weights(w.q, w.scaleInv, w.rows, w.cols, out.q, out.scaleInv);
+  return out;
 }
 
 /** xᵀ [cols, rows] of x [rows, cols]. */
