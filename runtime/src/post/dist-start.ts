@@ -34,7 +34,7 @@ export function grpoFromPlan(doc: PodPlanDocument, ps: PlanSettings, opts: Train
   const problem = grpoLayoutProblem(layout, settings.promptsPerStep);
   if (problem) throw new Error(`${where}: ${problem}`);
   if (doc.data?.format !== 'prompts' || !ps.dataPath) throw new Error(`${where}: training.mode grpo needs data.format prompts and data.uri (JSONL lines {"prompt" or "messages", "reference"}), got format ${String(doc.data?.format)}`);
-  const tokenizer = grpoTokenizer(spec);
+  const tokenizer = grpoTokenizer(spec, opts);
   const data = loadPromptData(podPath(ps.dataPath), tokenizer, opts, settings);
   return { settings, data, tokenizer, source: promptSampler(data.ids.length, opts.seed) };
 }

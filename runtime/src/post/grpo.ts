@@ -30,6 +30,15 @@ export function stopTokenIds(tokenizer: Tokenizer): number[] {
   return ids.length === 1 ? [ids[0]] : [];
 }
 
+/**
+ * The text the rewards score: the response without the stop token that ended it (as the OpenAI API returns a
+ * completion), so "5<｜end▁of▁sentence｜>" matches the reference "5". The token itself is still trained on.
+ */
+export function responseText(tokenizer: Tokenizer, tokens: Int32Array, stop: readonly number[]): string {
+  const n = tokens.length;
+  return tokenizer.decode(n > 0 && stop.includes(tokens[n - 1]) ? tokens.subarray(0, n - 1) : tokens);
+}
+
 /** The trainer's batch source in this mode: windows of one token, the prompt indices 0..n−1, in a seeded order per epoch. */
 export function promptSampler(n: number, seed: number): Sampler {
   return new Sampler(Int32Array.from({ length: n }, (_, i) => i), 1, 1, seed);
@@ -118,7 +127,7 @@ export class Grpo {
     }, t.options.seed, t.step, firstSlot);
     const samples = ro.map((r) => {
       const rec = this.data.records[prompts[r.prompt]];
-      return { question: rec.question, response: t.tokenizer.decode(r.tokens), reference: rec.reference, language: rec.language, codePrefix: rec.codePrefix };
+      return { question: rec.question, response: responseText(t.tokenizer, r.tokens, this.stop), reference: rec.reference, language: rec.language, codePrefix: rec.codePrefix };
     });
     const scored = await this.rewards.score(samples);
     const adv = groupAdvantages(scored.rewards, G);

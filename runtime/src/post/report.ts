@@ -9,7 +9,9 @@ export function grpoProgress(m: GrpoMetrics): ProgressReport {
     grpo: {
       rewardMean: m.rewardMean, rewardStd: m.rewardStd, kl: m.kl, responseLength: m.responseLength,
       signalFraction: m.signalFraction, rewardErrors: m.rewardErrors,
-      ...(m.judgeError && m.judgeFailures > 0 ? { judgeFailures: m.judgeFailures, judgeCalls: m.judgeCalls, judgeError: m.judgeError } : {}),
+      // A judged run always says how many calls there were (and how many failed), so status shows the judge scoring.
+      ...(m.judgeCalls > 0 ? { judgeCalls: m.judgeCalls, judgeFailures: m.judgeFailures } : {}),
+      ...(m.judgeError && m.judgeFailures > 0 ? { judgeError: m.judgeError } : {}),
     },
   };
 }

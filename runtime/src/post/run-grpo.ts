@@ -62,7 +62,7 @@ export async function runGrpo(opts: TrainOptions, s: GrpoSettings, promptsFile: 
   const ck = findResume(spec, hooks.warn);
   const aside = spec.resume ? undefined : setAsideCheckpoints(runDir);
   if (aside) hooks.warn(`resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}`);
-  const tokenizer = grpoTokenizer(spec);
+  const tokenizer = grpoTokenizer(spec, opts);
   const data = loadPromptData(promptsFile, tokenizer, opts, s);
   const t = grpoTrainer(opts, tokenizer, data);
   if (ck) {

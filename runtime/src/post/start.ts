@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StartSpec } from '../checkpoint/resume.js';
 import { stepsAt } from '../checkpoint/checkpoint-dirs.js';
-import { byteTokenizer, tokenizerFromJSON, type Tokenizer } from '../data/tokenizer.js';
+import { byteTokenizer, tokenizerFromJSON, withChatTokens, type Tokenizer } from '../data/tokenizer.js';
+import { modelConfig } from '../model/config.js';
 import type { Params } from '../model/params.js';
 import { initWeights } from '../train/start.js';
 import type { TrainOptions } from '../train/options.js';
@@ -24,9 +25,15 @@ export function checkpointTokenizer(p: string): Tokenizer | undefined {
   return undefined;
 }
 
-/** The run's tokenizer: the resumed run's, else the initial checkpoint's, else the byte tokenizer. */
-export function grpoTokenizer(spec: StartSpec): Tokenizer {
-  return (spec.resume && checkpointTokenizer(spec.resume.path)) || (spec.init && checkpointTokenizer(spec.init.path)) || byteTokenizer;
+/**
+ * The run's tokenizer: the resumed run's, else the initial checkpoint's, else the byte tokenizer; with the chat
+ * template's special tokens when the vocabulary has room, as SFT gives them (distributed checkpoints carry no
+ * tokenizer.json, so a job started from a distributed SFT job must add them the same way to read its template and stop
+ * at its end-of-sentence token).
+ */
+export function grpoTokenizer(spec: StartSpec, opts: Pick<TrainOptions, 'preset' | 'overrides'>): Tokenizer {
+  const base = (spec.resume && checkpointTokenizer(spec.resume.path)) || (spec.init && checkpointTokenizer(spec.init.path)) || byteTokenizer;
+  return withChatTokens(base, modelConfig(opts.preset, opts.overrides).vocab_size);
 }
 
 export function loadPromptData(file: string, tokenizer: Tokenizer, opts: TrainOptions, s: GrpoSettings): GrpoData {

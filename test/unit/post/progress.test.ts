@@ -26,8 +26,12 @@ test('step sums → metrics: mean, population std, KL per token, signal fraction
   assert.equal(read.progress!.grpo!.kl, undefined);
   assert.equal(read.progress!.grpo!.rewardMean, 0.25);
   assert.throws(() => parseProgress(JSON.stringify({ ...p, grpo: { ...p.grpo, rewardStd: null } })), /progress: grpo\.rewardStd must be a finite number/);
-  // No judge failures: no judge fields.
-  assert.equal(grpoProgress(grpoMetrics(1, { ...sums, judgeFailures: 0 }, 1, { gradNorm: 0, lr: 0, seconds: 1, trainedTokens: 1 })).grpo!.judgeError, undefined);
+  // Judge calls without failures: the counts (status shows the judge scoring), no error.
+  const ok = grpoProgress(grpoMetrics(1, { ...sums, judgeFailures: 0 }, 1, { gradNorm: 0, lr: 0, seconds: 1, trainedTokens: 1 })).grpo!;
+  assert.deepEqual([ok.judgeCalls, ok.judgeFailures, ok.judgeError], [8, 0, undefined]);
+  // No judge reward: no judge fields.
+  const none = grpoProgress(grpoMetrics(1, { ...sums, judgeCalls: 0, judgeFailures: 0 }, 1, { gradNorm: 0, lr: 0, seconds: 1, trainedTokens: 1 })).grpo!;
+  assert.deepEqual([none.judgeCalls, none.judgeFailures, none.judgeError], [undefined, undefined, undefined]);
 });
 
 test('plan document: judges name a base URL and a model', () => {
