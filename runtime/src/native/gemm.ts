@@ -100,7 +100,14 @@ export function packWeights(w: Fp8Weights | Fp8ExpertWeights): PackedFp8Weights 
   return { packed, path, experts: W.experts, rows: W.rows, cols: W.cols, scaleInv: W.scaleInv };
 }
 
-function packedArgs<D extends OutDtype>(fn: string, a: unknown, w: unknown, offsets: unknown, dtype: D) {
+/** A caller's output buffer (reused memory: fresh pages cost as much as a small GEMM), checked, or a new one. */
+function outBuffer<D extends OutDtype>(fn: string, dtype: D, n: number, into?: Float32Array): Out<D> {
+  if (into === undefined) return alloc(fn, dtype, n);
+  if (dtype !== 'f32') throw new TypeError(`${fn}: an output buffer is only taken for out 'f32'`);
+  return array(fn, 'into', into, Float32Array, n, `rows*weights.rows = ${n}`) as Out<D>;
+}
+
+function packedArgs<D extends OutDtype>(fn: string, a: unknown, w: unknown, offsets: unknown, dtype: D, into?: Float32Array) {
   const p = w as PackedFp8Weights;
   if (typeof w !== 'object' || w === null || !(p.packed instanceof Uint8Array) || !Object.hasOwn(PATH_CODES, p.path)) {
     throw new TypeError(`${fn}: weights must be a PackedFp8Weights from packWeights()`);
@@ -116,20 +123,20 @@ function packedArgs<D extends OutDtype>(fn: string, a: unknown, w: unknown, offs
     if (off[e + 1]! < off[e]!) throw new RangeError(`${fn}: offsets must be non-decreasing, offsets[${e + 1}] = ${off[e + 1]} < offsets[${e}] = ${off[e]}`);
   }
   if (off[E] !== A.rows) throw new RangeError(`${fn}: offsets[${E}] (${off[E]}) must equal a.rows (${A.rows})`);
-  return [A.q, A.scales, p.packed, p.scaleInv, off, E, N, K, PATH_CODES[p.path], alloc(fn, dtype, A.rows * N)] as const;
+  return [A.q, A.scales, p.packed, p.scaleInv, off, E, N, K, PATH_CODES[p.path], outBuffer(fn, dtype, A.rows * N, into)] as const;
 }
 
 /** fp8Gemm on packed weights (one matrix): same result as fp8Gemm on the path the weights were packed for. */
-export function fp8GemmPacked<D extends OutDtype = 'f32'>(a: Fp8Activations, w: PackedFp8Weights, out: D = 'f32' as D): Out<D> {
+export function fp8GemmPacked<D extends OutDtype = 'f32'>(a: Fp8Activations, w: PackedFp8Weights, out: D = 'f32' as D, into?: Float32Array): Out<D> {
   if (w?.experts !== 1) throw new TypeError(`fp8GemmPacked: weights must hold one matrix (experts = 1), got ${String(w?.experts)}; use fp8GemmGroupedPacked`);
-  const args = packedArgs('fp8GemmPacked', a, w, Int32Array.from([0, a?.rows ?? 0]), out);
+  const args = packedArgs('fp8GemmPacked', a, w, Int32Array.from([0, a?.rows ?? 0]), out, into);
   binding().fp8GemmGroupedPacked(...args);
   return args[9];
 }
 
 /** fp8GemmGrouped on packed expert weights. */
-export function fp8GemmGroupedPacked<D extends OutDtype = 'f32'>(a: Fp8Activations, w: PackedFp8Weights, offsets: Int32Array, out: D = 'f32' as D): Out<D> {
-  const args = packedArgs('fp8GemmGroupedPacked', a, w, offsets, out);
+export function fp8GemmGroupedPacked<D extends OutDtype = 'f32'>(a: Fp8Activations, w: PackedFp8Weights, offsets: Int32Array, out: D = 'f32' as D, into?: Float32Array): Out<D> {
+  const args = packedArgs('fp8GemmGroupedPacked', a, w, offsets, out, into);
   binding().fp8GemmGroupedPacked(...args);
   return args[9];
 }

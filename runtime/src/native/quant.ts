@@ -51,8 +51,17 @@ function weightArgs(fn: string, w: unknown, rows: unknown, cols: unknown, o: Qua
 }
 
 /** Quantises row-major x [rows, cols] per 1x128 tile. Throws on NaN/inf input. */
-export function quantizeActivations(x: Float32Array, rows: number, cols: number, opts: QuantOptions = {}): Fp8Activations {
-  const { src, out, pow2 } = actArgs('quantizeActivations', x, rows, cols, opts);
+export function quantizeActivations(x: Float32Array, rows: number, cols: number, opts: QuantOptions = {}, into?: { q: Uint8Array; scales: Float32Array }): Fp8Activations {
+  const fn = 'quantizeActivations';
+  if (into) {
+    // The caller's buffers (reused memory), checked like a new one's shape.
+    const m = dim(fn, 'rows', rows), k = dim(fn, 'cols', cols);
+    const src = array(fn, 'x', x, Float32Array, m * k, `rows*cols = ${m}*${k}`);
+    const out: Fp8Activations = { q: array(fn, 'into.q', into.q, Uint8Array, m * k, `rows*cols = ${m}*${k}`), scales: array(fn, 'into.scales', into.scales, Float32Array, m * ceilDiv(k, QUANT_TILE), `rows*ceil(cols/128)`), rows: m, cols: k };
+    binding().quantAct(src, m, k, pow2Arg(fn, opts), out.q, out.scales);
+    return out;
+  }
+  const { src, out, pow2 } = actArgs(fn, x, rows, cols, opts);
   binding().quantAct(src, out.rows, out.cols, pow2, out.q, out.scales);
   return out;
 }

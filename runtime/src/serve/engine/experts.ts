@@ -5,6 +5,7 @@
 // arithmetic is the same as a per-expert GEMM. bf16/fp32 run expert by expert.
 import { fp8GemmGroupedPacked, packWeights, quantizeActivations, quantizeWeights, type Fp8Weights, type PackedFp8Weights } from '../../native/index.js';
 import { Ffn, swigluRows } from './ffn.js';
+import { scratchF32, scratchQuant } from './scratch.js';
 import { stackFp8, type GemmPrecision } from './linear.js';
 import { need, type ModelWeights } from './weights.js';
 
@@ -61,8 +62,8 @@ export class Experts {
       return y;
     }
     const p = this.packed!;
-    const gu = fp8GemmGroupedPacked(quantizeActivations(xs, rows, this.d), p.gateUp, offsets);
+    const gu = fp8GemmGroupedPacked(quantizeActivations(xs, rows, this.d, {}, scratchQuant(rows, this.d)), p.gateUp, offsets, 'f32', scratchF32(rows * this.guRows));
     const a = swigluRows(gu, rows, this.guRows, 0, this.upOffset, this.inner);
-    return fp8GemmGroupedPacked(quantizeActivations(a, rows, this.inner), p.down, offsets);
+    return fp8GemmGroupedPacked(quantizeActivations(a, rows, this.inner, {}, scratchQuant(rows, this.inner)), p.down, offsets, 'f32', scratchF32(rows * this.d));
   }
 }

@@ -5,11 +5,12 @@
 import { sigmoid } from '../../model/tensor.js';
 import { siluMulRows } from '../../native/index.js';
 import { FusedFp8Linear, Linear, type GemmPrecision } from './linear.js';
+import { scratchF32 } from './scratch.js';
 import { need, type ModelWeights } from './weights.js';
 
 /** a[t, i] = silu(y[t, g0+i]) · y[t, u0+i] for i < inner, rows of width ld: the fused fp8 path, in the native kernel. */
 export function swigluRows(y: Float32Array, T: number, ld: number, g0: number, u0: number, inner: number): Float32Array {
-  return siluMulRows(y, T, ld, g0, u0, inner);
+  return siluMulRows(y, T, ld, g0, u0, inner, scratchF32(T * inner));
 }
 
 export class Ffn {

@@ -11,6 +11,7 @@ import { Mla, type Segment } from './mla.js';
 import { Moe, type Dispatch, type MoePlan } from './moe.js';
 import { MtpModule } from './mtp.js';
 import { add, addNorm, norm } from './rows.js';
+import { Arena, inArena } from './scratch.js';
 import { need, type ModelWeights } from './weights.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
@@ -40,18 +41,22 @@ export function buildLayer(c: RuntimeModelConfig, w: ModelWeights, pre: string, 
  * + MLP(RMSNorm(·)); a MoE layer stops for its routed experts' outputs (moeLayer: its index on the placement's axis).
  */
 export function* layerSteps(c: RuntimeModelConfig, L: Layer, h: Float32Array, T: number, segs: Segment[], cacheLayer: number,
-  dispatch: (moeLayer: number) => Dispatch, moeLayer: number): Generator<MoeCall, Float32Array, Float32Array> {
+  dispatch: (moeLayer: number) => Dispatch, moeLayer: number, arena?: Arena): Generator<MoeCall, Float32Array, Float32Array> {
   const d = c.hidden_size;
-  const a1 = norm(h, L.inNorm, T, d, c.rms_norm_eps);
-  const at = L.attn.forward(a1, T, segs, cacheLayer);
-  const { sum: h1, y: a2 } = addNorm(h, at, L.postNorm, T, d, c.rms_norm_eps);
+  // The layer's temporaries (and its output) come from `arena`, entered only around synchronous code (scratch.ts).
+  arena?.reset();
+  const { h1, a2, plan } = inArena(arena, () => {
+    const a1 = norm(h, L.inNorm, T, d, c.rms_norm_eps);
+    const at = L.attn.forward(a1, T, segs, cacheLayer);
+    const { sum, y } = addNorm(h, at, L.postNorm, T, d, c.rms_norm_eps);
+    return { h1: sum, a2: y, plan: L.moe?.plan(y, T, dispatch(moeLayer)) };
+  });
   let f: Float32Array;
   if (L.moe) {
-    const plan = L.moe.plan(a2, T, dispatch(moeLayer));
-    const ys = yield { layer: moeLayer, moe: L.moe, plan };
-    f = L.moe.finish(plan, ys, a2);
-  } else f = L.dense!.forward(a2, T);
-  return add(h1, f);
+    const ys = yield { layer: moeLayer, moe: L.moe, plan: plan!, arena };
+    f = inArena(arena, () => L.moe!.finish(plan!, ys, a2));
+  } else f = inArena(arena, () => L.dense!.forward(a2, T));
+  return inArena(arena, () => add(h1, f));
 }
 
 /** A forward's results: logits of the rows asked for, and with `hidden` every new token's last hidden state. */
@@ -78,6 +83,8 @@ export class InferenceModel {
   private readonly layers: Layer[];
   private readonly norm: Float32Array;
   private readonly head: Linear;
+  /** Scratch memory of the layers' temporaries: layer l takes arena l % 2 (scratch.ts). */
+  private readonly arenas = [new Arena(), new Arena()];
   /** Number of MoE layers (the placement's layer axis). */
   readonly moeLayers: number;
 
@@ -148,7 +155,10 @@ export class InferenceModel {
   run(items: BatchItem[], dispatch: (moeLayer: number) => Dispatch = identityDispatch, o: ForwardOptions = {}): ForwardOut {
     const g = this.steps(items, dispatch, o);
     let r = g.next();
-    while (!r.done) r = g.next(r.value.moe.runLocal(r.value.plan));
+    while (!r.done) {
+      const call = r.value;
+      r = g.next(inArena(call.arena, () => call.moe.runLocal(call.plan)));
+    }
     return r.value;
   }
 
@@ -175,7 +185,7 @@ export class InferenceModel {
     for (const [i, it] of items.entries()) h.set(this.embedRows(it.tokens), segs[i].row0 * d);
     let m = 0;
     for (const [l, L] of this.layers.entries()) {
-      h = yield* layerSteps(c, L, h, T, segs, l, dispatch, m);
+      h = yield* layerSteps(c, L, h, T, segs, l, dispatch, m, this.arenas[l % 2]);
       if (L.moe) m++;
     }
     for (const it of items) it.cache.length += it.tokens.length;
@@ -184,7 +194,8 @@ export class InferenceModel {
     const sel = new Float32Array(rows.length * d);
     rows.forEach((r, i) => sel.set(h.subarray(r * d, r * d + d), i * d));
     const normed = norm(sel, this.norm, rows.length, d, c.rms_norm_eps);
-    return { logits: this.head.forward(normed, rows.length), ...(o.hidden ? { hidden: h } : {}) };
+    // h is arena memory (the last layer's): the hidden states handed out are a copy.
+    return { logits: this.head.forward(normed, rows.length), ...(o.hidden ? { hidden: h.slice() } : {}) };
   }
 }
 
@@ -193,6 +204,8 @@ export interface MoeCall {
   layer: number;
   moe: Moe;
   plan: MoePlan;
+  /** The layer's scratch arena, for routed experts run here in the same process (InferenceModel.run). */
+  arena?: Arena;
 }
 
 const identityDispatch = (): Dispatch => (idx) => idx;

@@ -7,6 +7,7 @@
 import { bf16Gemm, f32ToBf16, fp8GemmPacked, matmulTF64, packWeights, quantizeActivations, quantizeWeights, transposeF64, type Fp8Weights, type PackedFp8Weights } from '../../native/index.js';
 import { nativeAvailable } from '../../model/precision.js';
 import { matmulT } from '../../model/tensor.js';
+import { scratchF32, scratchQuant } from './scratch.js';
 
 export type GemmPrecision = 'fp32' | 'bf16' | 'fp8';
 
@@ -26,7 +27,7 @@ export class Linear {
 
   forward(x: Float32Array, T: number): Float32Array {
     if (T === 0) return new Float32Array(0);
-    if (this.packed) return fp8GemmPacked(quantizeActivations(x, T, this.cols), this.packed);
+    if (this.packed) return fp8GemmPacked(quantizeActivations(x, T, this.cols, {}, scratchQuant(T, this.cols)), this.packed, 'f32', scratchF32(T * this.rows));
     if (this.bf16) return bf16Gemm(f32ToBf16(x), this.bf16, T, this.rows, this.cols);
     if (this.wt) return matmulTF64(x, this.wt, T, this.cols, this.rows);
     const y = new Float32Array(T * this.rows);
@@ -81,6 +82,6 @@ export class FusedFp8Linear {
 
   forward(x: Float32Array, T: number): Float32Array {
     if (T === 0) return new Float32Array(0);
-    return fp8GemmPacked(quantizeActivations(x, T, this.packed.cols), this.packed);
+    return fp8GemmPacked(quantizeActivations(x, T, this.packed.cols, {}, scratchQuant(T, this.packed.cols)), this.packed, 'f32', scratchF32(T * this.rows));
   }
 }
