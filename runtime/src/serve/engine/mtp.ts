@@ -12,6 +12,7 @@ import { mtpConcat } from '../../model/mtp-input.js';
 import { alloc32 } from '../../model/tensor.js';
 import { SequenceCache } from './kv-cache.js';
 import { norm } from './rows.js';
+import { Arena, inArena } from './scratch.js';
 import { Linear } from './linear.js';
 import type { Segment } from './mla.js';
 import type { Dispatch } from './moe.js';
@@ -40,6 +41,7 @@ export class MtpModule {
   private readonly ehProj: Linear;
   private readonly layer: Layer;
   private readonly headNorm: Float32Array;
+  private readonly arena = new Arena();
 
   /** Whether the weights hold MTP module 0 (an export or checkpoint of a model trained with MTP). */
   static present(c: RuntimeModelConfig, w: ModelWeights): boolean {
@@ -89,9 +91,13 @@ export class MtpModule {
     const nh = norm(hid, this.hnorm, T, d, c.rms_norm_eps);
     const x = this.ehProj.forward(mtpConcat(ne, nh, T, d, alloc32) as Float32Array, T);
     // The module's MoE runs here with every expert (it is not on the operator's placement axis).
-    const g = layerSteps(c, this.layer, x, T, segs, 0, identity, -1);
+    // The block's temporaries in the module's own scratch arena (scratch.ts); its output is copied out below.
+    const g = layerSteps(c, this.layer, x, T, segs, 0, identity, -1, this.arena);
     let r = g.next();
-    while (!r.done) r = g.next(r.value.moe.runLocal(r.value.plan));
+    while (!r.done) {
+      const call = r.value;
+      r = g.next(inArena(this.arena, () => call.moe.runLocal(call.plan)));
+    }
     const y = r.value;
     for (const it of items) it.cache.length += it.tokens.length;
     const out = new Float32Array(items.length * d);
