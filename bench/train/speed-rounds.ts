@@ -39,7 +39,10 @@ interface PeerResult {
   dtype: string;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 function ours(spec: SpeedSpec, threads: number): SpeedResult {
   const script = fileURLToPath(new URL('./train-speed.js', import.meta.url));
@@ -102,7 +105,18 @@ export function speedRounds(): Record<string, unknown> {
         if (!best || t > best.tokensPerSec) best = { dtype, tokensPerSec: t };
       }
     }
+    // Paired within a round (the load of that moment falls on both sides): each round's ratio, and their median.
+    const perRound = (a: string, b: (r: number) => number): number[] => ourRuns.get(key(threads, a))!.map((x, r) => x.tokensPerSec / b(r));
+    const ourRound = (name: string) => (r: number): number => ourRuns.get(key(threads, name))![r].tokensPerSec;
+    const peerFastest = (r: number): number => Math.max(...PEER_DTYPES.map((dt) => peerRuns.get(key(threads, dt))![r].tokens_per_sec));
+    const rounds = {
+      fp8OverBf16: perRound('fp8', ourRound('bf16')),
+      fp8MtpOverBf16Mtp: perRound('fp8+mtp', ourRound('bf16+mtp')),
+      ...(py ? { fp8OverTransformersFastest: perRound('fp8', peerFastest), fp8MtpOverTransformersFastest: perRound('fp8+mtp', peerFastest) } : {}),
+    };
     byThreads[String(threads)] = {
+      ratiosByRound: rounds,
+      ratioMedians: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)])),
       ours: modes,
       transformers: py ? { python: py, ...hf, fastest: best!.dtype } : { skipped: 'no python with torch and transformers: set MOE_TORCH_PYTHON (bench/interop/requirements-peer.txt says how to make one)' },
       fp8OverBf16: tps.fp8 / tps.bf16,

@@ -32,7 +32,10 @@ export interface SpeedResult {
   losses: number[];
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 export function measure(spec: SpeedSpec): SpeedResult {
   if (!PRECISIONS.includes(spec.precision)) throw new Error(`train-speed: precision must be one of ${PRECISIONS.join(', ')}, got ${String(spec.precision)}`);

@@ -11,6 +11,10 @@ import { crossEntropy } from '../../runtime/src/model/loss.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose } from '../../runtime/src/model/tensor.js';
 import { Params } from '../../runtime/src/model/params.js';
 import { AdamW, ADAMW_DEFAULTS } from '../../runtime/src/train/adamw.js';
+import { addMoeParams, moe } from '../../runtime/src/model/moe.js';
+import { precisionCtx } from '../../runtime/src/model/precision.js';
+import { Rng } from '../../runtime/src/model/rng.js';
+import { microConfig } from '../unit/runtime/gradcheck.js';
 import { assertClose, randn, rng } from './util.js';
 
 const rel = (tol: number, want: ArrayLike<number>, floor = 1e-6) => (i: number) => tol * Math.abs(want[i]!) + floor;
@@ -142,6 +146,29 @@ describe('training ops (native vs the TypeScript reference)', () => {
     matmulTN(dy, x, T, outF, inF, dWRef);
     nat.sgemmWgrad(dy, x, T, outF, inF, dW);
     assertClose('wgrad', dW, dWRef, rel(1e-5, dWRef, 1e-5));
+  });
+
+  it('MoE layer on the native dispatch and combine: output and every gradient as the TypeScript MoE', () => {
+    const c = microConfig({ n_routed_experts: 8, n_group: 2, topk_group: 2, num_experts_per_tok: 3 });
+    const T = 24, d = c.hidden_size;
+    const make = () => {
+      const P = new Params(alloc32);
+      addMoeParams(P, 'm', c);
+      const rr = new Rng(3);
+      for (const p of P.list()) for (let i = 0; i < p.data.length; i++) p.data[i] = rr.normal() * 0.5;
+      return P;
+    };
+    const r = rng(13);
+    const x = randn(T * d, r), dy = randn(T * d, r);
+    // fp32 GEMMs on both sides, so the only difference is the MoE's dispatch/combine path.
+    const base = precisionCtx('fp32');
+    const Pt = make(), Pn = make();
+    const ft = moe(base, Pt, 'm', c, x, T, 8, 0.01), fn = moe({ ...base, native: true }, Pn, 'm', c, x, T, 8, 0.01);
+    assert.deepEqual(fn.counts, ft.counts);
+    assertClose('y', fn.y, ft.y, rel(1e-5, ft.y));
+    const dxt = ft.back(dy), dxn = fn.back(dy);
+    assertClose('dx', dxn, dxt, rel(1e-4, dxt, 1e-5));
+    for (const p of Pt.list()) assertClose(`d ${p.name}`, Pn.get(p.name).grad, p.grad, rel(1e-4, p.grad, 1e-5));
   });
 
   it('AdamW with BF16 moments and clipping: the native update is the TypeScript one, bit for bit', () => {

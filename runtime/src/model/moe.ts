@@ -8,7 +8,8 @@ import type { Params } from './params.js';
 import { balanceLoss, route, routeBackward, type RouteResult, type RouteShape } from './gate.js';
 import { matmulN, matmulT, matmulTN, type Vec } from './tensor.js';
 import { enter, leave, timed } from './profile.js';
-import { sgemmDgrad, sgemmForward, sgemmWgrad } from '../native/train-ops.js';
+import { axpy, sgemmDgrad, sgemmForward, sgemmWgrad } from '../native/train-ops.js';
+import { combine, combineBackward, dispatch, dispatchBackward, dispatchPlan } from '../native/routing.js';
 
 export function addMoeParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
   const d = c.hidden_size;
@@ -82,6 +83,7 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
   const E = c.n_routed_experts;
   const K = c.num_experts_per_tok;
   const gating = moeGate(ctx, P, prefix, c, x, T, S, alpha);
+  if (ctx.native === true && x instanceof Float32Array) return moeNative(ctx, P, prefix, c, x, T, gating);
   const r = gating.r;
 
   const y = ctx.alloc(T * d);
@@ -144,6 +146,57 @@ export function moe(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, 
         for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) dx[rows[i] * d + j] += dxe[i * d + j];
         leave();
       }
+      gating.back(dWeight, dx);
+      return dx;
+    },
+  };
+}
+
+/**
+ * moe() on the addon's dispatch and combine (the training path in fp8/bf16): the (token, slot) rows in the same
+ * expert-contiguous order (expert by expert, tokens ascending), each expert's FFN on its slice of one dispatched
+ * matrix, the combine and its backward native; combine weights in float32.
+ */
+function moeNative(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x: Float32Array, T: number, gating: MoeGate): MoeFwd {
+  const d = c.hidden_size;
+  const E = c.n_routed_experts;
+  const K = c.num_experts_per_tok;
+  const r = gating.r;
+  enter('ops');
+  const plan = dispatchPlan(r.idx, T, K, E);
+  const xs = dispatch(x, d, plan);
+  const eo = new Float32Array(T * K * d);
+  const w32 = Float32Array.from(r.weight);
+  leave();
+  const off = plan.offsets;
+  const experts: { e: number; fwd: Fwd }[] = [];
+  for (let e = 0; e < E; e++) {
+    const n = off[e + 1] - off[e];
+    if (n === 0) continue;
+    const fwd = ffn(ctx, P, `${prefix}.experts.${e}`, xs.subarray(off[e] * d, off[e + 1] * d), n);
+    eo.set(fwd.y, off[e] * d);
+    experts.push({ e, fwd });
+  }
+  enter('ops');
+  const y = combine(eo, w32, d, plan);
+  leave();
+  const shared = sharedExperts(ctx, P, prefix, c, x, T);
+  if (shared) timed('ops', () => axpy(y, shared.y as Float32Array, 1));
+  return {
+    y,
+    counts: r.counts,
+    balance: gating.balance,
+    back(dy) {
+      const dx = shared ? shared.back(dy) : ctx.alloc(T * d);
+      enter('ops');
+      const cb = combineBackward(dy as Float32Array, eo, w32, d, plan);
+      const drows = new Float32Array(T * K * d);
+      leave();
+      for (const { e, fwd } of experts) drows.set(fwd.back(cb.dExpertOut.subarray(off[e] * d, off[e + 1] * d)), off[e] * d);
+      enter('ops');
+      axpy(dx as Float32Array, dispatchBackward(drows, d, plan), 1);
+      const dWeight = Float64Array.from(cb.dWeights);
+      leave();
       gating.back(dWeight, dx);
       return dx;
     },
