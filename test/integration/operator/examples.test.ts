@@ -150,6 +150,23 @@ describe('examples and README resources on a real API server', () => {
     assert.match(JSON.stringify(j.status.conditions), /MoETrainingJob tiny is \w+; waiting until it has Succeeded/);
   });
 
+  test('examples/grpo-job.yaml (training.mode grpo, rule and judge rewards) is valid and waits for the SFT job it starts from', async () => {
+    for (const name of ['tiny-grpo', 'tiny-grpo-judge']) {
+      const r = of('MoETrainingJob', name, 'examples/grpo-job.yaml');
+      await apply(r);
+      const j = await eventually(async () => {
+        const o = await json(c, ['-n', nsOf(r), 'get', 'mtj', name]);
+        return o.status?.conditions?.some((x: any) => x.reason === 'InitSourceNotReady') ? o : false;
+      }, { what: `${name} waiting for MoETrainingJob tiny-sft (InitSourceNotReady)` });
+      assert.notEqual(cond(j, 'Valid')?.status, 'False', cond(j, 'Valid')?.message);
+      assert.equal(j.spec.training.mode, 'grpo');
+      assert.equal(j.spec.data.format, 'prompts');
+    }
+    const judged = await json(c, ['-n', EXAMPLES_NS, 'get', 'mtj', 'tiny-grpo-judge']);
+    assert.deepEqual(judged.spec.training.grpo.rewards.map((x: any) => x.type), ['judge', 'code']);
+    assert.equal(judged.spec.training.grpo.rewards[0].judge.inferenceDeployment, 'tiny-serve');
+  });
+
   test('InferenceDeployments (examples/demo/tiny-serve.yaml, README) are valid and wait for their training job', async () => {
     const deps = resources.filter((r) => r.doc.kind === 'InferenceDeployment');
     assert.deepEqual(deps.map((r) => r.source).sort(), ['README.md', 'examples/demo/tiny-serve.yaml']);
