@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import type { TokenLogprob } from '../../../runtime/src/serve/engine/types.js';
+import { renderChat } from '../../../runtime/src/data/chat-template.js';
 import { call, MODEL, post, referenceLogprobs as reference, sseEvents, stack, tinyEngine, type Stack } from './http-fixture.js';
 
 /** A byte token's text in the API: ASCII as itself, other bytes (never whole UTF-8 alone) as OpenAI's bytes:\xNN. */
@@ -129,8 +130,8 @@ test('chat: logprobs + top_logprobs in the chat shape (sorted, greedy first, byt
   assert.equal(r.status, 200, r.text);
   const content = r.json.choices[0].logprobs.content as { token: string; logprob: number; bytes: number[]; top_logprobs: { token: string; logprob: number; bytes: number[] }[] }[];
   assert.equal(content.length, 4);
-  // The router's documented chat template (../../../runtime/src/serve/README.md).
-  const prompt = Array.from(byteTokenizer.encode('<|user|>\nhello\n<|assistant|>\n'));
+  // The router's chat template (DeepSeek-V3's, data/chat-template.ts; a byte vocabulary encodes its specials as bytes).
+  const prompt = Array.from(byteTokenizer.encode(renderChat(messages)));
   const ref = reference([...prompt, ...content.map((e) => e.bytes[0])]);
   content.forEach((e, j) => {
     assert.equal(e.top_logprobs.length, 3);
