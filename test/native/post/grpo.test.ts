@@ -1,6 +1,7 @@
 // GRPO end to end in processes (the micro model, the byte tokenizer, addition prompts with a boxed reward):
 //  - single process: an interrupted run resumed from its checkpoint gives exactly the uninterrupted run's metrics
-//    (same prompts from the saved data position, same rollouts from the step-derived sampler seeds);
+//    (same prompts from the saved data position, same rollouts from the step-derived sampler seeds); a reward that
+//    times out scores 0 and is counted in the step's metrics;
 //  - the distributed entrypoint (parallel/main.ts) with DP = 2 (ZeRO-1) and the plan document the operator writes:
 //    its first step's rollouts and rewards equal the single-process run's (seeds are numbered across the step), the
 //    run finishes with an export; a pipeline layout is refused naming the fix.
@@ -94,6 +95,29 @@ describe('GRPO in processes', () => {
       // It resumed at step 3 (not from step 0, which would also repeat the metrics): step 3 is logged twice, 1 and 2 once.
       const logged = readFileSync(path.join(part, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
       assert.deepEqual(logged, [1, 2, 3, 3, 4]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('a reward that times out scores 0 and is counted in the step\'s metrics and log; the run goes on', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'moe-grpo-timeout-'));
+    try {
+      // The program is "/* q<response>*/ for (;;) {}": the response sits in a comment and the tests never end, so every
+      // candidate runs into the 1 s limit.
+      const file = path.join(tmp, 'hang.jsonl');
+      writeFileSync(file, ['1+1=', '2+2='].map((p) => JSON.stringify({ prompt: `/* ${p}`, reference: '*/ for (;;) {}', language: 'javascript' })).join('\n') + '\n');
+      const warnings: string[] = [];
+      const s = grpoSettings({ groupSize: 2, promptsPerStep: 2, maxNewTokens: 4, rewards: [{ type: 'code', timeoutSeconds: 1 }, { type: 'regex', pattern: '^', weight: 0.25 }] });
+      await runGrpo(opts(2), s, file, path.join(tmp, 'run'), { info: () => {}, warn: (m) => warnings.push(m) }, {});
+      const m = metricsByStep(path.join(tmp, 'run'));
+      assert.deepEqual([...m.keys()], [1, 2]);
+      for (const x of m.values()) {
+        // 4 samples a step, each code evaluation timed out (scored 0); the regex still gave its 0.25.
+        assert.equal(x.rewardErrors, 4);
+        assert.equal(x.rewardMean, 0.25);
+      }
+      assert.match(warnings.join('\n'), /step 1: 4 reward evaluation\(s\) failed and scored 0: code reward took longer than 1 s/);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
