@@ -3,7 +3,8 @@
 // bf16 run, when both are given), experts.svg (expert load per MoE layer over the last logged steps), for SFT
 // runs held-out.svg (the held-out assistant-token loss, {step, heldOutLoss} rows), and for GRPO runs ({mode: "grpo"}
 // rows) grpo-reward.svg (mean reward per step with ± one standard deviation), grpo-kl.svg, grpo-signal.svg (fraction of
-// groups with non-zero reward variance), grpo-length.svg (mean response length) and grpo-errors.svg (rewards that threw).
+// groups with non-zero reward variance), grpo-length.svg (mean response length), grpo-errors.svg (rewards that threw)
+// and, with held-out prompts, grpo-held-out.svg ({mode: "grpo", step, heldOutReward} rows).
 // It lives beside the planner, which both the operator side and the runtime import, so neither reaches into the other.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,15 @@ export interface MetricRow {
   responseLength?: number;
   signalFraction?: number;
   rewardErrors?: number;
+  /** GRPO: a held-out row ({mode: "grpo", step, heldOutReward}, no rewardMean). */
+  heldOutReward?: number;
+}
+
+/** GRPO's held-out reward rows as points, the last per step. */
+export function grpoHeldOutPoints(rows: MetricRow[]): [number, number][] {
+  const m = new Map<number, number>();
+  for (const r of rows) if (r.mode === 'grpo' && Number.isFinite(r.heldOutReward)) m.set(r.step, r.heldOutReward!);
+  return [...m].sort((a, b) => a[0] - b[0]);
 }
 
 /** GRPO step rows ({mode: "grpo"}), the last per step (a resumed run logs the replayed steps again). */
@@ -64,6 +74,8 @@ export interface ReportRun {
   heldOut?: [number, number][];
   /** GRPO's step rows. */
   grpo?: MetricRow[];
+  /** GRPO's held-out reward by step. */
+  grpoHeldOut?: [number, number][];
 }
 
 /** The held-out rows ({step, heldOutLoss}) as points, the last per step. */
@@ -101,6 +113,8 @@ export function buildReport(runs: ReportRun[]): Map<string, string> {
     out.set('grpo-length.svg', lineChart('GRPO: mean response length', 'step', 'tokens', rl.map((r) => line('responseLength', r))));
     out.set('grpo-errors.svg', lineChart('GRPO: reward evaluations that threw or timed out (scored 0)', 'step', 'count', rl.map((r) => line('rewardErrors', r))));
   }
+  const rlHeld = runs.filter((r) => r.grpoHeldOut?.length);
+  if (rlHeld.length) out.set('grpo-held-out.svg', lineChart('GRPO: held-out reward (one greedy response per prompt)', 'step', 'reward', rlHeld.map((r) => ({ label: r.label, points: r.grpoHeldOut! }))));
   const withLoad = runs[0].rows.filter((r) => r.expertLoad && r.expertLoad.length);
   if (withLoad.length) {
     const recent = withLoad.slice(-Math.min(20, withLoad.length));
@@ -115,7 +129,7 @@ export function buildReport(runs: ReportRun[]): Map<string, string> {
 export function writeReport(runDir: string, others: string[] = []): string[] {
   const runs = [runDir, ...others].map((d) => {
     const rows = readMetrics(d);
-    return { label: path.basename(path.resolve(d)), rows: lastPerStep(rows), heldOut: heldOutPoints(rows), grpo: grpoRows(rows) };
+    return { label: path.basename(path.resolve(d)), rows: lastPerStep(rows), heldOut: heldOutPoints(rows), grpo: grpoRows(rows), grpoHeldOut: grpoHeldOutPoints(rows) };
   });
   const outDir = path.join(runDir, 'report');
   mkdirSync(outDir, { recursive: true });

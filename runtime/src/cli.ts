@@ -35,7 +35,8 @@ const USAGE = `usage: moe-runtime <command> [flags]
             MOE_INIT_URI=<run or step folder>; steps = min(--steps, the epochs over the packed data))
             (grpo: --data is prompts JSONL, {"prompt" or "messages", "reference"} a line; --grpo is the job's
             spec.training.grpo as JSON, e.g. '{"groupSize":8,"rewards":[{"type":"boxed"}]}'; --judge gives the OpenAI
-            base URL of each judge InferenceDeployment named in its rewards)
+            base URL of each judge InferenceDeployment named in its rewards; --held-out: prompts whose greedy reward
+            is measured at the start and at checkpoints)
   generate  --run-dir DIR --prompt TEXT [--tokens N]
   export    --run-dir DIR --out DIR [--fp8-blocks whole|release]
             (DeepSeek's FP8 layout from the latest checkpoint, readable by transformers; partial 128×128 blocks in
@@ -83,7 +84,8 @@ function sftFlags(v: { mode?: string; epochs?: string; packing?: string; 'held-o
   const mode = v.mode ?? (base.sft ? 'sft' : 'pretrain');
   if (mode !== 'pretrain' && mode !== 'sft' && mode !== 'grpo') throw new Error(`--mode must be pretrain, sft or grpo, got ${mode}`);
   if (mode !== 'sft') {
-    if (v.epochs ?? v.packing ?? v['held-out']) throw new Error('--epochs, --packing and --held-out are SFT flags: add --mode sft');
+    if (v.epochs ?? v.packing) throw new Error('--epochs and --packing are SFT flags: add --mode sft');
+    if (mode !== 'grpo' && v['held-out']) throw new Error('--held-out is read by --mode sft (held-out loss) and --mode grpo (held-out reward)');
     return { sft: undefined };
   }
   if (v.packing !== undefined && v.packing !== 'true' && v.packing !== 'false') throw new Error(`--packing must be true or false, got ${v.packing}`);
@@ -181,7 +183,8 @@ async function train(argv: string[]): Promise<void> {
           throw new Error(`--grpo must be the JSON of spec.training.grpo, e.g. '{"groupSize":8,"rewards":[{"type":"boxed"}]}': ${(e as Error).message}`);
         }
       }
-      await runGrpo({ ...opts, mtpLambda: 0 }, grpoSettings(spec, judges), dataPath, runDir, {
+      const heldOutPath = values['held-out'] ?? fromPlan?.grpoHeldOutPath;
+      await runGrpo({ ...opts, mtpLambda: 0 }, { ...grpoSettings(spec, judges), ...(heldOutPath ? { heldOutPath } : {}) }, dataPath, runDir, {
         info, warn: (m) => (tty ? process.stderr.write(`\nwarning: ${m}\n`) : log.warn(m)),
         onStep(m) {
           if (tty) process.stderr.write(`\rstep ${m.step}/${opts.steps} reward ${m.rewardMean.toFixed(3)} ± ${m.rewardStd.toFixed(3)} kl ${m.kl.toFixed(4)} signal ${m.signalFraction.toFixed(2)} len ${m.responseLength.toFixed(1)}   `);

@@ -123,6 +123,7 @@ if (sft?.heldOut) {
   }
 }
 const grpoRank: GrpoRank | undefined = grpo ? startGrpo(grpo, trainer, spec, (msg) => log({ level: 'warn', msg })) : undefined;
+if (env.rank === 0) await grpoRank?.measureHeldOut(log);
 while (trainer.step < opts.steps) {
   if (grpoRank) {
     const { batch, ...m } = await dist.guard(() => dpGrpoStep(engine as DataParallelTrainer, grpoRank.grpo));
@@ -153,6 +154,7 @@ while (trainer.step < opts.steps) {
 // Each rank holds only its part of the model: the writer of each tensor sends it to rank 0, which writes the export.
 const weights = await dist.guard(() => gatherWeights(trainer, placement, dist.world));
 await dist.shutdown();
+if (env.rank === 0) await grpoRank?.measureHeldOut(log);
 if (weights && sft?.heldOut) {
   heldOutLoss = heldOut(weights);
   log({ msg: 'held-out loss', step: trainer.step, heldOutLoss });

@@ -1,6 +1,7 @@
 // GRPO in the distributed entrypoint (parallel/main.ts), I/O wiring kept out of its loop: the settings from the plan
-// document (training.grpo, data.uri, the operator's resolved `judges`), the layout check, the prompts, and after each
-// step the log line, the gauges and the progress report (rank 0), and the judge verdict every rank reaches alike.
+// document (training.grpo, data.uri, data.heldOutUri, the operator's resolved `judges`), the layout check, the prompts,
+// and after each step the log line, the gauges and the progress report (rank 0), and the judge verdict every rank
+// reaches alike; rank 0's held-out reward (every rank holds the whole model in this mode, so no gather).
 import { TrainEnv, type PodPlanDocument } from '../../../operator/contract/index.js';
 import type { StartSpec } from '../checkpoint/resume.js';
 import type { Sampler } from '../data/sampler.js';
@@ -13,7 +14,8 @@ import type { TrainOptions } from '../train/options.js';
 import type { Trainer } from '../train/trainer.js';
 import { Grpo, promptSampler, type GrpoData, type GrpoMetrics, type LocalBatch } from './grpo.js';
 import { Rewards } from './rewards.js';
-import { grpoLogFields, judgeDown, setGrpoGauges } from './run-grpo.js';
+import { grpoGauges, grpoLogFields, judgeDown, setGrpoGauges } from './run-grpo.js';
+import { heldOutReward } from './held-out.js';
 import { grpoSettings, type GrpoSettings } from './settings.js';
 import { grpoTokenizer, loadPromptData, referencePolicy } from './start.js';
 import { grpoProgress } from './report.js';
@@ -21,6 +23,8 @@ import { grpoProgress } from './report.js';
 export interface GrpoPlan {
   settings: GrpoSettings;
   data: GrpoData;
+  /** data.heldOutUri's prompts, when given (rank 0 measures their reward at the start and the end). */
+  heldOut?: GrpoData;
   tokenizer: Tokenizer;
   source: Sampler;
 }
@@ -36,13 +40,16 @@ export function grpoFromPlan(doc: PodPlanDocument, ps: PlanSettings, opts: Train
   if (doc.data?.format !== 'prompts' || !ps.dataPath) throw new Error(`${where}: training.mode grpo needs data.format prompts and data.uri (JSONL lines {"prompt" or "messages", "reference"}), got format ${String(doc.data?.format)}`);
   const tokenizer = grpoTokenizer(spec, opts);
   const data = loadPromptData(podPath(ps.dataPath), tokenizer, opts, settings);
-  return { settings, data, tokenizer, source: promptSampler(data.ids.length, opts.seed) };
+  const heldOut = ps.grpoHeldOutPath ? loadPromptData(podPath(ps.grpoHeldOutPath), tokenizer, opts, settings) : undefined;
+  return { settings, data, tokenizer, source: promptSampler(data.ids.length, opts.seed), ...(heldOut ? { heldOut } : {}) };
 }
 
 export interface GrpoRank {
   grpo: Grpo;
   /** Logs and reports a step (rank 0 passes its log and reporter); 'judge-unavailable' when the run must stop. */
   after(m: GrpoMetrics, b: LocalBatch, rank0?: { log(f: Record<string, unknown>): void; reporter?: OperatorReporter }): 'judge-unavailable' | undefined;
+  /** Rank 0: the held-out reward of its (whole) current weights, logged; nothing without data.heldOutUri. */
+  measureHeldOut(log: (f: Record<string, unknown>) => void): Promise<void>;
 }
 
 /** The GRPO step object over a started trainer (after resume or init): the reference is the starting checkpoint's weights. */
@@ -65,6 +72,12 @@ export function startGrpo(p: GrpoPlan, trainer: Trainer, spec: StartSpec, warn: 
         if (down) rank0.log({ level: 'error', msg: `judge unavailable: every judge call of step ${m.step} failed`, judge: m.judgeError });
       }
       return down ? 'judge-unavailable' : undefined;
+    },
+    async measureHeldOut(log) {
+      if (!p.heldOut) return;
+      const h = await heldOutReward(trainer, p.settings, p.heldOut, grpo.rewards);
+      grpoGauges.heldOut.set(h.heldOutReward);
+      log({ msg: 'held-out reward', mode: 'grpo', step: trainer.step, ...h });
     },
   };
 }

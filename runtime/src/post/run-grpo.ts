@@ -1,7 +1,8 @@
 // The single-process GRPO loop with its I/O (run.ts's counterpart for mode grpo): start as the environment says
 // (resume the run folder's newest checkpoint, MOE_RESUME_*, or weights from MOE_INIT_URI), step, log each step to
-// metrics.jsonl and the logger, update Prometheus gauges, save checkpoints in the background, final checkpoint. A
-// step in which every judge call found the judge unavailable stops the run with JudgeUnavailableError.
+// metrics.jsonl and the logger, update Prometheus gauges, save checkpoints in the background, final checkpoint; with
+// held-out prompts, their reward at the start and at every checkpoint (held-out.ts). A step in which every judge call
+// found the judge unavailable stops the run with JudgeUnavailableError.
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
@@ -19,6 +20,7 @@ import type { GrpoSettings } from './settings.js';
 import { grpoTokenizer, grpoTrainer, loadPromptData, referencePolicy } from './start.js';
 import { OperatorReporter, checkpointUri } from '../parallel/progress-report.js';
 import { grpoProgress } from './report.js';
+import { heldOutReward } from './held-out.js';
 
 const reg = metrics.registry;
 const gauge = (name: string, help: string): client.Gauge => new client.Gauge({ name, help, registers: [reg] });
@@ -29,6 +31,7 @@ export const grpoGauges = {
   responseLength: gauge('moe_grpo_response_length', 'Mean response length in tokens, last step'),
   signal: gauge('moe_grpo_signal_fraction', 'Fraction of groups with non-zero reward variance, last step'),
   errors: gauge('moe_grpo_reward_errors', 'Reward evaluations that threw or timed out in the last step (scored 0)'),
+  heldOut: gauge('moe_grpo_held_out_reward', 'Mean reward of one greedy response per held-out prompt, last measured'),
 };
 
 export function setGrpoGauges(m: GrpoMetrics): void {
@@ -73,6 +76,7 @@ export async function runGrpo(opts: TrainOptions, s: GrpoSettings, promptsFile: 
     hooks.info(`initialised weights from ${from.dir}`, { fromStep: from.step, writerRanks: from.writers });
   }
   const gr = new Grpo(t, s, data, new Rewards(s.rewards, { judges: s.judges }), referencePolicy(opts, tokenizer, data, spec, hooks.warn));
+  const heldOut = s.heldOutPath ? loadPromptData(s.heldOutPath, tokenizer, opts, s) : undefined;
   writeFileSync(path.join(runDir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
   writeFileSync(path.join(runDir, 'train.json'), JSON.stringify({ ...opts, mode: 'grpo', grpo: { ...s, judges: undefined } }, null, 2));
   // In a one-rank pod, rank 0's reports reach the operator as the distributed entrypoint's do.
@@ -82,8 +86,17 @@ export async function runGrpo(opts: TrainOptions, s: GrpoSettings, promptsFile: 
     void reporter?.checkpoint({ step, uri: checkpointUri(dir, env.MOE_POD_ROOT) });
   }, (e) => hooks.warn(`checkpoint failed: ${e.message}`));
   const metricsFile = path.join(runDir, 'metrics.jsonl');
+  /** The held-out reward at this step: a {mode: "grpo", step, heldOutReward} row, the log and the gauge. */
+  const measureHeldOut = async (): Promise<void> => {
+    if (!heldOut) return;
+    const h = await heldOutReward(t, s, heldOut, gr.rewards);
+    grpoGauges.heldOut.set(h.heldOutReward);
+    appendFileSync(metricsFile, JSON.stringify({ mode: 'grpo', step: t.step, ...h }) + '\n');
+    hooks.info('held-out reward', { step: t.step, ...h });
+  };
   let reportedIsolation = false;
   try {
+    await measureHeldOut();
     while (t.step < opts.steps) {
       const { batch, ...m } = await grpoStep(gr);
       setGrpoGauges(m);
@@ -96,7 +109,10 @@ export async function runGrpo(opts: TrainOptions, s: GrpoSettings, promptsFile: 
       }
       hooks.onStep?.(m, t);
       if (judgeDown(m)) throw new JudgeUnavailableError(m.judgeError!.url, `every judge call of step ${m.step} failed: ${m.judgeError!.error}`);
-      if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) void saver.save(m.step, snapshot(t));
+      if ((opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) || m.step === opts.steps) {
+        void saver.save(m.step, snapshot(t));
+        await measureHeldOut();
+      }
       await new Promise((r) => setImmediate(r));
     }
   } finally {

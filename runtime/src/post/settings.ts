@@ -15,6 +15,8 @@ export interface GrpoSettings {
   rewards: RewardSpec[];
   /** Judge endpoints by InferenceDeployment name (the plan document's `judges`, or --judge flags). */
   judges: Record<string, JudgeTarget>;
+  /** Held-out prompts (data.heldOutUri, --held-out): their greedy reward is measured at the start, checkpoints and end. */
+  heldOutPath?: string;
 }
 
 export const GRPO_DEFAULTS = { groupSize: 8, promptsPerStep: 8, temperature: 1, topP: 1, maxNewTokens: 64, clipEpsilon: 0.2, klCoef: 0.04 } as const;

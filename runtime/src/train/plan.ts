@@ -10,6 +10,8 @@ export interface PlanSettings {
   /** Undefined when the plan asks for synthetic data (the caller generates it). */
   dataPath?: string;
   runDir?: string;
+  /** training.mode grpo: data.heldOutUri as a path (SFT's is options.sft.heldOutPath). */
+  grpoHeldOutPath?: string;
 }
 
 function localPath(uri: string | undefined, field: string): string | undefined {
@@ -66,5 +68,6 @@ export function settingsFromPlan(doc: PodPlanDocument, base: TrainOptions): Plan
     options,
     dataPath: doc.data?.format === 'synthetic' || doc.data?.format === undefined ? undefined : localPath(doc.data?.uri, 'data.uri'),
     runDir: localPath(doc.checkpoint?.dir, 'checkpoint.dir'),
+    ...(mode === 'grpo' && doc.data?.heldOutUri ? { grpoHeldOutPath: localPath(doc.data.heldOutUri, 'data.heldOutUri') } : {}),
   };
 }

@@ -123,6 +123,34 @@ describe('GRPO in processes', () => {
     }
   });
 
+  it('held-out prompts: their greedy reward at the start and at each checkpoint, from runGrpo and from --held-out; a long one is refused by file and line', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'moe-grpo-held-'));
+    try {
+      const file = prompts(tmp);
+      const heldFile = path.join(tmp, 'held.jsonl');
+      writeFileSync(heldFile, ['5+6=', '7+8=', '9+9='].map((p) => JSON.stringify({ prompt: p, reference: 'no model says this' })).join('\n') + '\n');
+      // Every response scores 0.5 (the regex matches anything; the exact match never): the held-out mean is 0.5.
+      const rewards = [{ type: 'regex' as const, pattern: '^', weight: 0.5 }, { type: 'exactMatch' as const }];
+      await runGrpo(opts(4), { ...grpoSettings({ ...grpoSpec, rewards }), heldOutPath: heldFile }, file, path.join(tmp, 'run'), quiet, {});
+      const rows = readFileSync(path.join(tmp, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const held = rows.filter((r) => r.heldOutReward !== undefined);
+      assert.deepEqual(held.map((r) => [r.mode, r.step, r.heldOutReward, r.prompts, r.errors]), [['grpo', 0, 0.5, 3, 0], ['grpo', 2, 0.5, 3, 0], ['grpo', 4, 0.5, 3, 0]]);
+      assert.deepEqual(rows.filter((r) => r.rewardMean !== undefined).map((r) => r.step), [1, 2, 3, 4]);
+      // The CLI flag; and a held-out prompt that does not fit is refused naming the held-out file's line.
+      writeFileSync(path.join(tmp, 'long.jsonl'), `{"prompt":"1+1=","reference":"2"}\n${JSON.stringify({ prompt: 'x'.repeat(40), reference: '1' })}\n`);
+      const cli1 = (held: string, dir: string) => spawnSync(process.execPath, [cli, 'train', '--mode', 'grpo', '--run-dir', path.join(tmp, dir), '--precision', 'fp32', '--seq-len', '16', '--steps', '1', '--json',
+        '--model-overrides', JSON.stringify(microOverrides), '--data', file, '--held-out', held, '--grpo', JSON.stringify({ ...grpoSpec, rewards })], { encoding: 'utf8', env: { ...process.env, MOE_RESUME_FROM: 'none' } });
+      const ok = cli1(heldFile, 'cli');
+      assert.equal(ok.status, 0, ok.stderr + ok.stdout);
+      assert.deepEqual(readFileSync(path.join(tmp, 'cli', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.heldOutReward !== undefined).map((r) => [r.step, r.heldOutReward]), [[0, 0.5], [1, 0.5]]);
+      const long = cli1(path.join(tmp, 'long.jsonl'), 'cli-long');
+      assert.notEqual(long.status, 0);
+      assert.match(long.stderr + long.stdout, /long\.jsonl:2: the prompt is 40 tokens, longer than the limit of 10/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   const skip = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`') ? false : 'see the failing prerequisite test';
   it('DP = 2 through the pod entrypoint: the first step equals the single-process one; pipeline layouts are refused', { skip }, async () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'moe-grpo-dist-'));
@@ -141,7 +169,7 @@ describe('GRPO in processes', () => {
           },
           training: { mode: 'grpo', steps: 3, globalBatchSize: 2, sequenceLength: 16, seed: 11, optimizer: { learningRate: 1e-2, minLearningRate: 1e-2, warmupSteps: 0 }, grpo: grpoSpec },
           precision: { format: 'e4m3' },
-          data: { format: 'prompts', uri: file },
+          data: { format: 'prompts', uri: file, heldOutUri: `file://${file}` },
           checkpoint: { dir: path.join(tmp, name), intervalSteps: 2, keep: 2 },
         }));
         return f;
@@ -151,6 +179,10 @@ describe('GRPO in processes', () => {
       for (const r of dp.results) assert.equal(r.code, 0, `rank ${r.rank}: ${r.stderr}`);
       const steps = dp.results.find((r) => r.rank === 0)!.stdout.split('\n').filter((l) => l.includes('"msg":"step"')).map((l) => JSON.parse(l));
       assert.deepEqual(steps.map((m) => m.step), [1, 2, 3]);
+      // data.heldOutUri: rank 0 measured the held-out reward at the start and the end (here the training prompts).
+      const held = dp.results.find((r) => r.rank === 0)!.stdout.split('\n').filter((l) => l.includes('"held-out reward"')).map((l) => JSON.parse(l));
+      assert.deepEqual(held.map((h) => [h.step, h.prompts]), [[0, 12], [3, 12]]);
+      assert.ok(held.every((h) => h.heldOutReward >= 0 && h.heldOutReward <= 1.5), JSON.stringify(held));
       const first = single.get(1)!;
       for (const k of ['rewardMean', 'rewardStd', 'responseLength', 'signalFraction', 'samples']) assert.equal(steps[0][k], first[k], k);
       assert.ok(Math.abs(steps[0].loss - (first.loss as number)) < 1e-6, `${steps[0].loss} vs ${first.loss}`);

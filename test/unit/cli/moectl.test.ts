@@ -116,15 +116,17 @@ test('moectl report draws the run SVGs into RUN_DIR/report and names a missing r
   assert.match(missing.err, /metrics\.jsonl not found/);
 });
 
-test('moectl report draws a GRPO run\'s curves from its {mode: "grpo"} rows (the last row of a replayed step), and no empty loss chart', () => {
+test('moectl report draws a GRPO run\'s curves from its {mode: "grpo"} rows (the last row of a replayed step) and its held-out reward, and no empty loss chart', () => {
   const run = mkdtempSync(join(tmpdir(), 'moectl-grpo-'));
   // metrics.jsonl as post/run-grpo.ts writes it; step 2 is logged twice (a resumed run replays it): the second counts.
   const row = (step: number, rewardMean: number, kl: number) => JSON.stringify({ mode: 'grpo', step, loss: -0.01, rewardMean, rewardStd: 0.1, kl, responseLength: 10 + step, signalFraction: 0.5, rewardErrors: step === 3 ? 2 : 0, clipFraction: 0, judgeCalls: 0, judgeFailures: 0, gradNorm: 1, lr: 1e-4, samples: 64, tokens: 1536, seconds: 1 });
-  writeFileSync(join(run, 'metrics.jsonl'), [row(1, 0.2, 0), row(2, 0.9, 0.5), row(2, 0.5, 0.01), row(3, 0.8, 0.02)].join('\n') + '\n');
+  // Held-out rows (no rewardMean) at the start and the end: their own chart, not points of the step curves.
+  const held = (step: number, heldOutReward: number) => JSON.stringify({ mode: 'grpo', step, heldOutReward, prompts: 64, errors: 0 });
+  writeFileSync(join(run, 'metrics.jsonl'), [held(0, 0.1), row(1, 0.2, 0), row(2, 0.9, 0.5), row(2, 0.5, 0.01), row(3, 0.8, 0.02), held(3, 0.3)].join('\n') + '\n');
   const r = moectl('report', run);
   assert.equal(r.code, 0, r.err);
   const names = r.out.trim().split('\n').map((f) => f.slice(join(run, 'report').length + 1)).sort();
-  assert.deepEqual(names, ['grpo-errors.svg', 'grpo-kl.svg', 'grpo-length.svg', 'grpo-reward.svg', 'grpo-signal.svg']);
+  assert.deepEqual(names, ['grpo-errors.svg', 'grpo-held-out.svg', 'grpo-kl.svg', 'grpo-length.svg', 'grpo-reward.svg', 'grpo-signal.svg']);
   /** Each polyline's points as [x, y] in SVG coordinates (y grows downwards). */
   const lines = (f: string) => [...readFileSync(join(run, 'report', f), 'utf8').matchAll(/<polyline[^>]* points="([^"]*)"/g)]
     .map((m) => m[1].split(' ').map((p) => p.split(',').map(Number)));
@@ -141,6 +143,10 @@ test('moectl report draws a GRPO run\'s curves from its {mode: "grpo"} rows (the
   assert.ok(kl[0] > kl[1] && kl[1] > kl[2], `KL 0, 0.01, 0.02 rises: ${JSON.stringify(kl)}`);
   const errors = lines('grpo-errors.svg')[0].map((p) => p[1]);
   assert.ok(errors[0] === errors[1] && errors[2] < errors[1], `errors 0, 0, 2: ${JSON.stringify(errors)}`);
+  const heldOut = lines('grpo-held-out.svg');
+  assert.equal(heldOut.length, 1);
+  assert.equal(heldOut[0].length, 2, 'steps 0 and 3');
+  assert.ok(heldOut[0][0][1] > heldOut[0][1][1], `held-out 0.1 → 0.3 rises: ${JSON.stringify(heldOut[0])}`);
   assert.match(readFileSync(join(run, 'report', 'grpo-signal.svg'), 'utf8'), /fraction of groups with any signal/);
   assert.match(readFileSync(join(run, 'report', 'grpo-length.svg'), 'utf8'), /mean response length/);
 });
