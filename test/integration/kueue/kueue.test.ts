@@ -179,4 +179,17 @@ describe('MoETrainingJob admitted by the real Kueue', () => {
     assert.equal(cond(after, 'Queued').reason, 'AdmittedByKueue');
     assert.equal(after.status.restarts, 0);
   });
+
+  test('a rank failing under Kueue restarts the gang (counted) and the new pods run without waiting in the queue again for long', async () => {
+    const status = { status: { phase: 'Failed', containerStatuses: [{ name: 'trainer', image: 'moe-runtime:test', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error' } } }] } };
+    await c.kubectl(['-n', NS, 'patch', 'pod', 'b-1', '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
+    const ps = await runningGang('b', 2, 2);
+    for (const p of ps) assert.deepEqual(gates(p), [], 'both gates gone from the new gang');
+    const j = await job('b');
+    assert.equal(j.status.restarts, 1, 'a rank failure is counted, unlike the preemption before it');
+    assert.equal(j.status.lastFailure.reason, 'Error');
+    assert.equal(cond(j, 'Queued').reason, 'AdmittedByKueue');
+    // No pod of an earlier attempt is left behind by Kueue's finalizer.
+    assert.deepEqual((await pods('b')).map((p) => p.metadata.labels['moe.io/attempt']).sort(), ['2', '2']);
+  });
 });
