@@ -7,6 +7,7 @@ import type { ModelConfig } from '../../plan/types.js';
 import { parseIntOrPercent, roleShape } from './spec.js';
 import { dnsLabelError } from '../names.js';
 import { masterPortError } from '../master-port.js';
+import { Kueue } from '../mtj/kueue.js';
 
 /** Pod names are <deployment>-<role>-<replica>-<index> and double as DNS hostnames (≤ 63 characters). */
 export const MAX_DEPLOYMENT_NAME = 40;
@@ -18,6 +19,10 @@ export function validateDeployment(d: IInferenceDeployment, arch?: ModelConfig):
   if (name.length > MAX_DEPLOYMENT_NAME) errs.push(`metadata.name: ${name.length} characters; use at most ${MAX_DEPLOYMENT_NAME} (pod hostnames are <name>-<role>-<replica>-<index>)`);
   const dns = dnsLabelError(name, 'the Services are <name> and <name>-pods, pod hostnames <name>-<role>-<replica>-<index>');
   if (dns) errs.push(dns);
+  // Kueue would take each labelled pod as a Workload of its own (this controller does not make a replica's pods one pod
+  // group) and admit a replica's gang pod by pod, holding GPUs for replicas that cannot start.
+  const queue = d.metadata?.labels?.[Kueue.queueLabel];
+  if (queue) errs.push(`metadata.labels[${Kueue.queueLabel}]: ${JSON.stringify(queue)}: Kueue does not admit InferenceDeployment replicas (only MoETrainingJobs, as pod groups); remove the label and leave the deployment's GPUs outside the ClusterQueue's quota`);
   // Numbers an older CRD may not have bounded (the API server enforces the current ones).
   const bounds = numericBoundErrors(InferenceDeploymentSchema.properties!.spec!, d.spec, 'spec');
   if (bounds.length) return [...errs, ...bounds];

@@ -95,6 +95,13 @@ describe('validation', () => {
     assert.match(errs[1]!, /^spec.roles.decode.redundantExperts: 16 routed experts \+ 3 redundant = 19 slots do not split evenly over 16 GPUs/);
   });
 
+  test('a Kueue queue label is refused, naming the label and the fix (Kueue would admit a replica pod by pod)', () => {
+    const d = makeDeployment('s').with((x) => (x.metadata!.labels = { 'kueue.x-k8s.io/queue-name': 'q1', 'volcano.sh/queue-name': 'v' })).obj();
+    assert.deepEqual(validateDeployment(d, PRESETS['deepseek-v3-tiny']), [
+      'metadata.labels[kueue.x-k8s.io/queue-name]: "q1": Kueue does not admit InferenceDeployment replicas (only MoETrainingJobs, as pod groups); remove the label and leave the deployment\'s GPUs outside the ClusterQueue\'s quota',
+    ]);
+  });
+
   test('parallelism the CEL rules would reject (older CRD) is caught too', () => {
     const d = makeDeployment('s').decode({ parallelism: { expert: 8, tensor: 3 } }).obj();
     const errs = validateDeployment(d);

@@ -1,0 +1,5 @@
+// The scale bench's 16,384-GPU mode as a bench of its own, so `make bench` (one run of each *.bench.js) reports it:
+// a 2048-pod job on 2048 KWOK nodes against a bare loop (→ bench/results/operator-scale-16k.json). Same as
+// MOE_BENCH_FLEET=16k node dist/bench/operator/scale.bench.js.
+process.env.MOE_BENCH_FLEET = '16k';
+await import('./scale.bench.js');
