@@ -18,7 +18,8 @@ const SHAPES: [string, MlaAttentionShape][] = [
   ['kv_lora_rank 136 (two FP8 scale tiles)', { H: 2, dn: 16, dr: 8, dv: 16, kr: 136, scale: 0.2 }],
 ];
 // A prompt, a decode token deep in a sequence, and a chunk continuing a sequence: one call.
-const SEQS: Seq[] = [{ L: 0, n: 5 }, { L: 9, n: 1 }, { L: 3, n: 4 }];
+// n >= 4 scores against the transposed keys, n < 4 per key (mla.cc); 37 + 6 keys span several SIMD vectors.
+const SEQS: Seq[] = [{ L: 0, n: 5 }, { L: 9, n: 1 }, { L: 3, n: 4 }, { L: 37, n: 6 }, { L: 40, n: 2 }];
 const TYPES: KvCacheType[] = ['f32', 'bf16', 'fp8'];
 
 function inputs(m: MlaAttentionShape, seed: number) {
@@ -187,9 +188,9 @@ describe('mlaAttention', () => {
     assert.throws(() => call(short), /segs\[1\]\.cache holds 3 bytes/);
     const overlap = good();
     overlap[2] = { ...overlap[2], row0: 4 };
-    assert.throws(() => call(overlap), /segs\[2\] rows \[4, 8\) must lie in \[0, T = 10\) after the previous segment's rows/);
+    assert.throws(() => call(overlap), /segs\[2\] rows \[4, 8\) must lie in \[0, T = 18\) after the previous segment's rows/);
     const past = good();
-    past[2] = { ...past[2], n: 9 };
+    past[2] = { ...past[2], n: 13 };
     assert.throws(() => call(past), /segs\[2\] rows/);
     const shared = good();
     shared[2] = { ...shared[2], cache: shared[0].cache };

@@ -135,14 +135,21 @@ void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const flo
   }
   // The keys transposed [w, Ltp] (zero padded), so the scores are vectors of keys: no horizontal sum per score.
   const size_t Ltp = (Lt + kPad - 1) / kPad * kPad;
-  sc.KT.assign(w * Ltp, 0.0f);
-  float* KT = sc.KT.data();
-  for (size_t j = 0; j < Lt; ++j)
-    for (size_t c = 0; c < w; ++c) KT[c * Ltp + j] = K[j * w + c];
-  // Scores and softmax, causal: token t sees cache rows [0, L+t].
+  // Transposing costs a pass over the keys; it pays for a prompt's many tokens (8 x 128 prefill: attention 11.2 ->
+  // 8.7 ms) but not for one decode token (batch 32: 0.77 -> 1.0 ms), which keeps the per-key dots.
+  const bool transposed = n >= 4;
   sc.S.resize(n * H * Ltp);
   float* S = sc.S.data();
-  for (size_t t = 0; t < n; ++t) I.dots_t(Qa + t * H * w, w, H, KT, Ltp, L + t + 1, w, S + t * H * Ltp, Ltp);
+  if (transposed) {
+    sc.KT.assign(w * Ltp, 0.0f);
+    float* KT = sc.KT.data();
+    for (size_t j = 0; j < Lt; ++j)
+      for (size_t c = 0; c < w; ++c) KT[c * Ltp + j] = K[j * w + c];
+    // Scores and softmax, causal: token t sees cache rows [0, L+t].
+    for (size_t t = 0; t < n; ++t) I.dots_t(Qa + t * H * w, w, H, KT, Ltp, L + t + 1, w, S + t * H * Ltp, Ltp);
+  } else {
+    for (size_t t = 0; t < n; ++t) I.dots(Qa + t * H * w, w, H, K, w, L + t + 1, w, S + t * H * Ltp, Ltp);
+  }
   for (size_t r = 0; r < n * H; ++r) I.softmax(S + r * Ltp, L + r / H + 1);
   // Attended latents [n, H, kr], then W_uv[h] per head into o.
   sc.Olat.resize(n * H * kr);
