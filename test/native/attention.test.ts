@@ -18,7 +18,7 @@ const SHAPES: [string, MlaAttentionShape][] = [
   ['kv_lora_rank 136 (two FP8 scale tiles)', { H: 2, dn: 16, dr: 8, dv: 16, kr: 136, scale: 0.2 }],
 ];
 // A prompt, a decode token deep in a sequence, and a chunk continuing a sequence: one call.
-// n >= 4 scores against the transposed keys, n < 4 per key (mla.cc); 37 + 6 keys span several SIMD vectors.
+// 37 + 6 and 40 + 2 keys span several SIMD vectors of transposed keys.
 const SEQS: Seq[] = [{ L: 0, n: 5 }, { L: 9, n: 1 }, { L: 3, n: 4 }, { L: 37, n: 6 }, { L: 40, n: 2 }];
 const TYPES: KvCacheType[] = ['f32', 'bf16', 'fp8'];
 

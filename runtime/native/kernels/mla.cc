@@ -110,7 +110,7 @@ struct Scratch {
 constexpr size_t kPad = 16;  // S and KT rows hold whole SIMD vectors of keys (dots_t)
 
 void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const float* q, const float* ckv, const float* kpe,
-                const float* kvb, const float* wuv_t, float* o, Scratch& sc) {
+                const float* kvb, float* o, Scratch& sc) {
   const size_t H = m.H, dn = m.dn, dr = m.dr, dv = m.dv, kr = m.kr, w = kr + dr, qk = dn + dr;
   const size_t n = s.n, L = s.L, Lt = L + n, rb = kv_row_bytes(s.type, kr, dr);
   kv_encode_rows(s.type, ckv + s.row0 * kr, kpe + s.row0 * dr, n, kr, dr, s.cache + L * rb);
@@ -133,35 +133,26 @@ void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const flo
     std::memcpy(a + kr, qs + r * qk + dn, dr * sizeof(float));
     for (size_t c = 0; c < w; ++c) a[c] *= m.scale;
   }
-  // The keys transposed [w, Ltp] (zero padded), so the scores are vectors of keys: no horizontal sum per score.
+  // The keys transposed [w, Ltp] (zero padded), so the scores are vectors of keys: no horizontal sum per score. Every
+  // segment takes this path, whatever its n: a token's result must not depend on how many tokens share its segment
+  // (speculative verify windows give exactly the one-token steps' log-probabilities). Per-key dots for decode tokens
+  // were faster there (batch 32: 0.77 vs 1.0 ms per forward) but sum in another order.
   const size_t Ltp = (Lt + kPad - 1) / kPad * kPad;
-  // Transposing costs a pass over the keys; it pays for a prompt's many tokens (8 x 128 prefill: attention 11.2 ->
-  // 8.7 ms) but not for one decode token (batch 32: 0.77 -> 1.0 ms), which keeps the per-key dots.
-  const bool transposed = n >= 4;
+  sc.KT.assign(w * Ltp, 0.0f);
+  float* KT = sc.KT.data();
+  for (size_t j = 0; j < Lt; ++j)
+    for (size_t c = 0; c < w; ++c) KT[c * Ltp + j] = K[j * w + c];
+  // Scores and softmax, causal: token t sees cache rows [0, L+t].
   sc.S.resize(n * H * Ltp);
   float* S = sc.S.data();
-  if (transposed) {
-    sc.KT.assign(w * Ltp, 0.0f);
-    float* KT = sc.KT.data();
-    for (size_t j = 0; j < Lt; ++j)
-      for (size_t c = 0; c < w; ++c) KT[c * Ltp + j] = K[j * w + c];
-    // Scores and softmax, causal: token t sees cache rows [0, L+t].
-    for (size_t t = 0; t < n; ++t) I.dots_t(Qa + t * H * w, w, H, KT, Ltp, L + t + 1, w, S + t * H * Ltp, Ltp);
-  } else {
-    for (size_t t = 0; t < n; ++t) I.dots(Qa + t * H * w, w, H, K, w, L + t + 1, w, S + t * H * Ltp, Ltp);
-  }
+  for (size_t t = 0; t < n; ++t) I.dots_t(Qa + t * H * w, w, H, KT, Ltp, L + t + 1, w, S + t * H * Ltp, Ltp);
   for (size_t r = 0; r < n * H; ++r) I.softmax(S + r * Ltp, L + r / H + 1);
   // Attended latents [n, H, kr], then W_uv[h] per head into o.
   sc.Olat.resize(n * H * kr);
   float* Ol = sc.Olat.data();
   for (size_t t = 0; t < n; ++t) I.mix(S + t * H * Ltp, Ltp, H, K, w, L + t + 1, kr, Ol + t * H * kr, kr);
   float* os = o + s.row0 * H * dv;
-  // A prompt's many rows take W_uv transposed (output lanes, no horizontal sum per output); a decode token the rows.
-  if (wuv_t && n >= 4) {
-    for (size_t h = 0; h < H; ++h) I.mix(Ol + h * kr, H * kr, n, wuv_t + h * kr * dv, dv, kr, dv, os + h * dv, H * dv);
-  } else {
-    for (size_t h = 0; h < H; ++h) I.dots(Ol + h * kr, H * kr, n, kvb + (h * (dn + dv) + dn) * kr, kr, dv, kr, os + h * dv, H * dv);
-  }
+  for (size_t h = 0; h < H; ++h) I.dots(Ol + h * kr, H * kr, n, kvb + (h * (dn + dv) + dn) * kr, kr, dv, kr, os + h * dv, H * dv);
 }
 
 }  // namespace
@@ -169,23 +160,9 @@ void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const flo
 void mla_attention(const MlaShape& m, const MlaSeq* seqs, size_t S, const float* q, const float* ckv, const float* kpe,
                    const float* kvb, float* o) {
   const mla::Isa& I = isa();
-  // W_uv transposed per head [H][kr][dv], once per call, when some segment is a prompt (4+ tokens).
-  std::vector<float> wuv_t;
-  bool prompts = false;
-  for (size_t i = 0; i < S; ++i) prompts = prompts || seqs[i].n >= 4;
-  if (prompts) {
-    const size_t H = m.H, dn = m.dn, dv = m.dv, kr = m.kr;
-    wuv_t.resize(H * kr * dv);
-    for (size_t h = 0; h < H; ++h)
-      for (size_t e = 0; e < dv; ++e) {
-        const float* row = kvb + (h * (dn + dv) + dn + e) * kr;
-        for (size_t c = 0; c < kr; ++c) wuv_t[(h * kr + c) * dv + e] = row[c];
-      }
-  }
-  const float* wt = prompts ? wuv_t.data() : nullptr;
   parallel_for(S, 1, [&](size_t b, size_t e) {
     thread_local Scratch sc;
-    for (size_t i = b; i < e; ++i) attend_one(I, m, seqs[i], q, ckv, kpe, kvb, wt, o, sc);
+    for (size_t i = b; i < e; ++i) attend_one(I, m, seqs[i], q, ckv, kpe, kvb, o, sc);
   });
 }
 
