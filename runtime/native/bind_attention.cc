@@ -33,7 +33,8 @@ KvType kv_type(Args& a, int32_t v, const std::string& name) {
 }
 }  // namespace
 
-// mlaAttention(q, ckv, kpe, kvb, caches: Uint8Array[], types, L, n, row0: Int32Array[S], T, H, dn, dr, dv, kr, scale, o, cb?)
+// mlaAttention(q, ckv, kpe, kvb, caches: Uint8Array[], types, L, n, row0: Int32Array[S], T, H, dn, dr, dv, kr, scale, o,
+//              wuvT [H*kr*dv], cb?)
 NAN_METHOD(MlaAttention) {
   Args a(info, "mlaAttention");
   const size_t T = a.size(9, "T"), H = a.size(10, "H"), dn = a.size(11, "dn"), dr = a.size(12, "dr"), dv = a.size(13, "dv"),
@@ -47,6 +48,7 @@ NAN_METHOD(MlaAttention) {
   const float* kpe = a.array<float>(2, "kpe", a.mul(T, dr, "T*dr"));
   const float* kvb = a.array<float>(3, "kvb", a.mul(a.mul(H, dn + dv, "H*(dn+dv)"), kr, "H*(dn+dv)*kr"));
   float* o = a.array<float>(16, "o", a.mul(a.mul(T, H, "T*H"), dv, "T*H*dv"));
+  const float* wuv_t = a.array<float>(17, "wuvT", a.mul(a.mul(H, kr, "H*kr"), dv, "H*kr*dv"));
   if (a.ok() && !info[4]->IsArray()) a.fail("caches must be an Array of Uint8Array");
   if (!a.ok()) return;
   v8::Local<v8::Array> arr = info[4].As<v8::Array>();
@@ -90,8 +92,8 @@ NAN_METHOD(MlaAttention) {
   for (size_t i = 1; i < S; ++i)
     if (spans[i].first < spans[i - 1].second) return a.fail("two sequences share cache memory; each needs its own cache");
   MlaShape m{H, dn, dr, dv, kr, static_cast<float>(scale)};
-  run_or_queue(info, 17, "mlaAttention", [=, seqs = std::move(seqs)] {
-    mla_attention(m, seqs.data(), seqs.size(), q, ckv, kpe, kvb, o);
+  run_or_queue(info, 18, "mlaAttention", [=, seqs = std::move(seqs)] {
+    mla_attention(m, seqs.data(), seqs.size(), q, ckv, kpe, kvb, wuv_t, o);
     return std::string();
   });
 }

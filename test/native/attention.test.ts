@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { kvRead, kvRowBytes, kvWrite, mlaAttention, type KvCacheType, type MlaAttentionShape, type MlaSegment } from '../../runtime/src/native/index.js';
+import { kvRead, kvRowBytes, kvWrite, mlaAttention, mlaWuvT, type KvCacheType, type MlaAttentionShape, type MlaSegment } from '../../runtime/src/native/index.js';
 import { attendAbsorbed } from '../../runtime/src/serve/engine/mla-core.js';
 import { nonGemmPaths, withPath } from './paths.js';
 import { randn, rng } from './util.js';
@@ -200,5 +200,8 @@ describe('mlaAttention', () => {
     assert.throws(() => call(typed), /cache type must be 'f32', 'bf16' or 'fp8'/);
     assert.throws(() => call(good(), x.T + 1), /q must have length/);
     assert.throws(() => mlaAttention({ ...m, scale: -1 }, x.q, x.ckv, x.kpe, x.kvb, good(), x.T), /scale must be a finite number > 0/);
+    assert.throws(() => mlaAttention(m, x.q, x.ckv, x.kpe, x.kvb, good(), x.T, new Float32Array(3)), /mlaAttention: wuvT must have length 420 \(H\*kr\*dv = 3\*20\*7\), got 3/);
+    // W_uv transposed once by the caller (as the engine does) = computed by the wrapper.
+    assert.deepEqual(mlaAttention(m, x.q, x.ckv, x.kpe, x.kvb, good(), x.T, mlaWuvT(m, x.kvb)), mlaAttention(m, x.q, x.ckv, x.kpe, x.kvb, good(), x.T));
   });
 });

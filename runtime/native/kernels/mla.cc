@@ -110,7 +110,7 @@ struct Scratch {
 constexpr size_t kPad = 16;  // S and KT rows hold whole SIMD vectors of keys (dots_t)
 
 void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const float* q, const float* ckv, const float* kpe,
-                const float* kvb, float* o, Scratch& sc) {
+                const float* kvb, const float* wuv_t, float* o, Scratch& sc) {
   const size_t H = m.H, dn = m.dn, dr = m.dr, dv = m.dv, kr = m.kr, w = kr + dr, qk = dn + dr;
   const size_t n = s.n, L = s.L, Lt = L + n, rb = kv_row_bytes(s.type, kr, dr);
   kv_encode_rows(s.type, ckv + s.row0 * kr, kpe + s.row0 * dr, n, kr, dr, s.cache + L * rb);
@@ -152,17 +152,18 @@ void attend_one(const mla::Isa& I, const MlaShape& m, const MlaSeq& s, const flo
   float* Ol = sc.Olat.data();
   for (size_t t = 0; t < n; ++t) I.mix(S + t * H * Ltp, Ltp, H, K, w, L + t + 1, kr, Ol + t * H * kr, kr);
   float* os = o + s.row0 * H * dv;
-  for (size_t h = 0; h < H; ++h) I.dots(Ol + h * kr, H * kr, n, kvb + (h * (dn + dv) + dn) * kr, kr, dv, kr, os + h * dv, H * dv);
+  // W_uv transposed (output lanes, no horizontal sum per output), for every segment alike.
+  for (size_t h = 0; h < H; ++h) I.mix(Ol + h * kr, H * kr, n, wuv_t + h * kr * dv, dv, kr, dv, os + h * dv, H * dv);
 }
 
 }  // namespace
 
 void mla_attention(const MlaShape& m, const MlaSeq* seqs, size_t S, const float* q, const float* ckv, const float* kpe,
-                   const float* kvb, float* o) {
+                   const float* kvb, const float* wuv_t, float* o) {
   const mla::Isa& I = isa();
   parallel_for(S, 1, [&](size_t b, size_t e) {
     thread_local Scratch sc;
-    for (size_t i = b; i < e; ++i) attend_one(I, m, seqs[i], q, ckv, kpe, kvb, o, sc);
+    for (size_t i = b; i < e; ++i) attend_one(I, m, seqs[i], q, ckv, kpe, kvb, wuv_t, o, sc);
   });
 }
 

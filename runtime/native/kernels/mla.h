@@ -39,8 +39,9 @@ struct MlaSeq {
 
 // q [T, H*(dn+dr)] (rotated), ckv [T, kr], kpe [T, dr] (the new tokens' latents), kvb [H*(dn+dv), kr];
 // writes o rows [row0, row0+n) of [T, H*dv] for every sequence and appends their rows to their caches.
+// wuv_t: kv_b's v rows transposed per head, [H][kr][dv] (mlaWuvT), so o = W_uv . latent runs with output lanes.
 void mla_attention(const MlaShape& m, const MlaSeq* seqs, size_t S, const float* q, const float* ckv, const float* kpe,
-                   const float* kvb, float* o);
+                   const float* kvb, const float* wuv_t, float* o);
 
 // ---- per-ISA primitives (mla_ref.cc, mla_avx2.cc, mla_avx512.cc) ----
 namespace mla {

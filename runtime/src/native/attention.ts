@@ -72,7 +72,18 @@ export interface MlaSegment {
  * q [T, H*(dn+dr)] rotated queries, ckv [T, kr], kpe [T, dr], kvb [H*(dn+dv), kr] → o [T, H*dv] (rows not in a
  * segment stay 0). Segments ascend by row0 and do not overlap; each has its own cache.
  */
-export function mlaAttention(m: MlaAttentionShape, q: Float32Array, ckv: Float32Array, kpe: Float32Array, kvb: Float32Array, segs: MlaSegment[], T: number): Float32Array {
+/** kv_b's v rows transposed per head, [H][kr][dv]: what mlaAttention's W_uv step reads (compute once per weight). */
+export function mlaWuvT(m: MlaAttentionShape, kvb: Float32Array): Float32Array {
+  const fn = 'mlaWuvT';
+  const H = dim(fn, 'H', m.H), dn = dim(fn, 'dn', m.dn), dv = dim(fn, 'dv', m.dv), kr = dim(fn, 'kr', m.kr);
+  array(fn, 'kvb', kvb, Float32Array, H * (dn + dv) * kr, `H*(dn+dv)*kr = ${H}*${dn + dv}*${kr}`);
+  const out = new Float32Array(H * kr * dv);
+  for (let h = 0; h < H; h++) for (let e = 0; e < dv; e++) for (let c = 0; c < kr; c++) out[(h * kr + c) * dv + e] = kvb[(h * (dn + dv) + dn + e) * kr + c];
+  return out;
+}
+
+/** wuvT: mlaWuvT(m, kvb), computed here when not given. */
+export function mlaAttention(m: MlaAttentionShape, q: Float32Array, ckv: Float32Array, kpe: Float32Array, kvb: Float32Array, segs: MlaSegment[], T: number, wuvT?: Float32Array): Float32Array {
   const fn = 'mlaAttention';
   const H = dim(fn, 'H', m.H), dn = dim(fn, 'dn', m.dn), dr = dim(fn, 'dr', m.dr), dv = dim(fn, 'dv', m.dv), kr = dim(fn, 'kr', m.kr), t = dim(fn, 'T', T);
   const scale = finite(fn, 'scale', m.scale, 0);
@@ -98,7 +109,8 @@ export function mlaAttention(m: MlaAttentionShape, q: Float32Array, ckv: Float32
     n[i] = ni;
     row0[i] = ri;
   }
+  const wt = wuvT ? array(fn, 'wuvT', wuvT, Float32Array, H * kr * dv, `H*kr*dv = ${H}*${kr}*${dv}`) : mlaWuvT(m, kvb);
   const o = new Float32Array(t * H * dv);
-  binding().mlaAttention(q, ckv, kpe, kvb, caches, types, L, n, row0, t, H, dn, dr, dv, kr, scale, o);
+  binding().mlaAttention(q, ckv, kpe, kvb, caches, types, L, n, row0, t, H, dn, dr, dv, kr, scale, o, wt);
   return o;
 }

@@ -40,7 +40,7 @@ export interface RawBinding {
   dispatchBackward(dout: F32, rowOfSlot: I32, t: number, k: number, d: number, dx: F32, cb?: Cb): void;
   combine(eo: F32 | U16, w: F32, rowOfSlot: I32, t: number, k: number, d: number, y: F32, cb?: Cb): void;
   combineBackward(dy: F32, eo: F32, w: F32, rowOfSlot: I32, t: number, k: number, d: number, deo: F32, dw: F32, cb?: Cb): void;
-  mlaAttention(q: F32, ckv: F32, kpe: F32, kvb: F32, caches: U8[], types: I32, L: I32, n: I32, row0: I32, t: number, h: number, dn: number, dr: number, dv: number, kr: number, scale: number, o: F32, cb?: Cb): void;
+  mlaAttention(q: F32, ckv: F32, kpe: F32, kvb: F32, caches: U8[], types: I32, L: I32, n: I32, row0: I32, t: number, h: number, dn: number, dr: number, dv: number, kr: number, scale: number, o: F32, wuvT: F32, cb?: Cb): void;
   kvWrite(cache: U8, type: number, kr: number, dr: number, pos: number, n: number, ckv: F32, kpe: F32): void;
   kvRead(cache: U8, type: number, kr: number, dr: number, pos: number, n: number, out: F32): void;
   siluMulRows(y: F32, t: number, ld: number, g0: number, u0: number, n: number, out: F32, cb?: Cb): void;

@@ -14,7 +14,7 @@ import type { RuntimeModelConfig } from '../../model/config.js';
 import { fromBf16, toBf16 } from '../../model/fp8.js';
 import { gatherHead, headBuffers, mlaDims, mlaFront, scatterHead, type MlaDims, type MlaNormName, type MlaOps, type MlaProjName } from '../../model/mla-projections.js';
 import { alloc32, type Vec } from '../../model/tensor.js';
-import { dequantizeWeights, mlaAttention, quantizeWeights, type MlaSegment } from '../../native/index.js';
+import { dequantizeWeights, mlaAttention, mlaWuvT, quantizeWeights, type MlaSegment } from '../../native/index.js';
 import { nativeAvailable } from '../../model/precision.js';
 import type { SequenceCache } from './kv-cache.js';
 import { FusedFp8Linear, Linear, type GemmPrecision } from './linear.js';
@@ -38,6 +38,8 @@ export class Mla {
   private readonly kvb: Float64Array;
   /** The same in float32 for the native kernel (absent without the addon: the TypeScript core runs). */
   private readonly kvb32?: Float32Array;
+  /** Its v rows transposed per head for the kernel's W_uv step (mlaWuvT). */
+  private readonly wuvT?: Float32Array;
   /** kv_b as a projection, for the training form of a prompt. */
   private readonly kvbLinear: Linear;
   private readonly o: Linear;
@@ -92,7 +94,10 @@ export class Mla {
     if (precision === 'fp8') seen = dequantizeWeights(w.fp8.get(kvbName) ?? quantizeWeights(kvb32, kvbRows, kr));
     else if (precision === 'bf16') seen = Float32Array.from(kvb32, (v) => fromBf16(toBf16(v)));
     this.kvb = Float64Array.from(seen);
-    if (nativeAvailable()) this.kvb32 = seen === kvb32 ? Float32Array.from(kvb32) : seen;
+    if (nativeAvailable()) {
+      this.kvb32 = seen === kvb32 ? Float32Array.from(kvb32) : seen;
+      this.wuvT = mlaWuvT(this.m, this.kvb32);
+    }
     this.kvbLinear = lin('kv_b_proj', kvbRows, kr);
     this.o = lin('o_proj', d, H * dv);
   }
@@ -113,7 +118,7 @@ export class Mla {
     if (this.kvb32) {
       for (const s of segs) if (!exact(s)) native.push({ cache: s.cache.layers[layer].rows, type: s.cache.type, L: s.cache.length, n: s.n, row0: s.row0 });
     }
-    const o = native.length > 0 ? mlaAttention(this.m, q, ckv, kpe, this.kvb32!, native, T) : new Float32Array(T * H * dv);
+    const o = native.length > 0 ? mlaAttention(this.m, q, ckv, kpe, this.kvb32!, native, T, this.wuvT) : new Float32Array(T * H * dv);
     const kvb = this.kvb;
     const qlat = new Float64Array(kr);
     const olat = new Float64Array(kr);
