@@ -59,12 +59,8 @@ export const ServeEnv = {
   podIndex: 'MOE_POD_INDEX',
   podsPerReplica: 'MOE_PODS_PER_REPLICA',
   epSize: 'MOE_EP_SIZE',
-  // Set on every role pod and read by no code (the serving engine takes its split from MOE_EP_SIZE and the pods per
-  // replica). They only moved here: the post-training issue (13, "every variable the operator sets is read by the
-  // runtime, or is no longer set") decides whether the serving runtime reads them or the operator stops setting them.
-  tpSize: 'MOE_TP_SIZE',
-  dpSize: 'MOE_DP_SIZE',
-  redundantExperts: 'MOE_REDUNDANT_EXPERTS',
+  // No MOE_TP_SIZE, MOE_DP_SIZE or MOE_REDUNDANT_EXPERTS: the engine has no tensor parallelism, no data-parallel
+  // attention degree to take, and gets redundant slots from the placement (phy2log), so nothing would read them.
   maxBatch: 'MOE_MAX_BATCH',
   maxQueue: 'MOE_MAX_QUEUE',
   /** Decode role with spec.roles.decode.speculative: the drafting method (`mtp`) and the tokens drafted per step. */

@@ -2,6 +2,8 @@
 // changing one is an API change. Every variable the operator sets is one of them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { RankEnv, ServeEnv, TrainEnv } from '../../../operator/contract/pod-env.js';
 import { LoadConfigMap, PlacementConfigMap, PlanConfigMap, ReportConfigMap, RoutingConfigMap } from '../../../operator/contract/configmaps.js';
 import { contractEnv } from '../../../operator/controllers/mtj/desired.js';
@@ -18,7 +20,7 @@ test('env names', () => {
   ]);
   assert.deepEqual(Object.values(ServeEnv), [
     'MOE_SERVE_ROLE', 'MOE_DEPLOYMENT', 'MOE_POD_NAME', 'MOE_MODEL_PATH', 'MOE_SERVED_MODEL_NAME', 'MOE_SERVE_PORT', 'MOE_REPLICA', 'MOE_POD_INDEX',
-    'MOE_PODS_PER_REPLICA', 'MOE_EP_SIZE', 'MOE_TP_SIZE', 'MOE_DP_SIZE', 'MOE_REDUNDANT_EXPERTS', 'MOE_MAX_BATCH', 'MOE_MAX_QUEUE',
+    'MOE_PODS_PER_REPLICA', 'MOE_EP_SIZE', 'MOE_MAX_BATCH', 'MOE_MAX_QUEUE', 'MOE_SPECULATIVE_METHOD', 'MOE_SPECULATIVE_TOKENS',
     'MOE_PLACEMENT_CONFIGMAP', 'MOE_LOAD_CONFIGMAP', 'MOE_ROUTING_CONFIGMAP',
   ]);
 });
@@ -42,4 +44,20 @@ test('every variable the operator sets on a pod is named by the contract', () =>
     ...routerEnv(d, serve),
   ].map((e) => e.name);
   assert.deepEqual(names.filter((n) => !known.has(n)), []);
+});
+
+// Issue 13's rule: no variable is set for nothing. The runtime reads each through the contract object
+// (`TrainEnv.initUri`) or, in a few places that predate it, by its literal name.
+test('every variable of the contract is read somewhere in the runtime', () => {
+  const root = new URL('../../../../runtime/src/', import.meta.url).pathname;
+  const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const source = files.map((f) => readFileSync(path.join(root, f), 'utf8')).join('\n');
+  assert.ok(files.length > 50, `runtime sources not found under ${root}`);
+  const unread: string[] = [];
+  for (const [obj, names] of Object.entries({ RankEnv, TrainEnv, ServeEnv })) {
+    for (const [key, name] of Object.entries(names)) {
+      if (!new RegExp(`\\b${obj}\\.${key}\\b|\\b${name}\\b`).test(source)) unread.push(`${obj}.${key} (${name})`);
+    }
+  }
+  assert.deepEqual(unread, [], 'set by the operator and read by no runtime code: read it in the runtime or stop setting it');
 });

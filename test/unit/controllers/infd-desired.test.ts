@@ -36,9 +36,6 @@ describe('serving pods', () => {
       LOCAL_RANK: '0',
       LOCAL_WORLD_SIZE: '8',
       MOE_EP_SIZE: '16',
-      MOE_TP_SIZE: '1',
-      MOE_DP_SIZE: '16',
-      MOE_REDUNDANT_EXPERTS: '16',
       MOE_MAX_BATCH: '64',
       MOE_MAX_QUEUE: '256',
     });
