@@ -2,7 +2,8 @@
 // model shape, batch, sequence length and thread count, alternated in rounds so that the shared machine's load falls
 // on both alike. Each of our measurements is its own process (train-speed.ts): the kernel pool's size is fixed per
 // process. Env: BENCH_SPEED_ROUNDS (2), BENCH_SPEED_STEPS (8), BENCH_SPEED_THREADS ("1,2"), BENCH_FP32_STEPS (3: the
-// fp32 mode runs plain TypeScript loops and is slow), MOE_TORCH_PYTHON (a python with torch and transformers).
+// fp32 mode runs plain TypeScript loops and is slow), MOE_TORCH_PYTHON (a python with torch and transformers:
+// bench/train/requirements-torch.txt).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -121,7 +122,7 @@ export function speedRounds(): Record<string, unknown> {
       ratiosByRound: rounds,
       ratioMedians: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)])),
       ours: modes,
-      transformers: py ? { python: py, ...hf, fastest: best!.dtype } : { skipped: 'no python with torch and transformers: set MOE_TORCH_PYTHON (bench/interop/requirements-peer.txt says how to make one)' },
+      transformers: py ? { python: py, ...hf, fastest: best!.dtype } : { skipped: 'no python with torch and transformers: set MOE_TORCH_PYTHON (bench/train/requirements-torch.txt says how to make one)' },
       fp8OverBf16: tps.fp8 / tps.bf16,
       fp8MtpOverBf16Mtp: tps['fp8+mtp'] / tps['bf16+mtp'],
       fp8OverTransformersFastest: best ? tps.fp8 / best.tokensPerSec : null,
