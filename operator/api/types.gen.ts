@@ -2572,7 +2572,9 @@ export interface IMoETrainingJobStatusStagesItem {
 
 /** The judge's URL and the last error, when judge calls failed. */
 export interface IMoETrainingJobStatusProgressGrpoJudgeError {
+  /** The judge's OpenAI-compatible endpoint that was called. */
   "url"?: string;
+  /** The last call's error (timeout, refused connection, HTTP status, unparsable score). */
   "error"?: string;
 }
 
@@ -2652,7 +2654,7 @@ export interface IMoETrainingJobStatus {
   "phase"?: "Pending" | "Starting" | "Running" | "Restarting" | "Suspended" | "Succeeded" | "Failed" | "Invalid" | "Unschedulable";
   /** The generation the status describes. */
   "observedGeneration"?: number;
-  /** Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed, NameConflict, WriteFailed. */
+  /** Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed, NameConflict, WriteFailed, JudgeUnavailable (training.mode grpo, a judge InferenceDeployment missing, not serving or failing), Queued (Kueue admission). */
   "conditions"?: Array<IMoETrainingJobStatusConditionsItem>;
   /** Summary of the placement plan (the full plan is in the ConfigMap <job>-plan). */
   "plan"?: IMoETrainingJobStatusPlan;
@@ -3403,6 +3405,7 @@ export const MoETrainingJobSchema: JSONSchema = {
                           "maxScore": {
                             "type": "number",
                             "minimum": 0.000001,
+                            "maximum": 1000000,
                             "description": "The score is divided by this (default 10)."
                           },
                           "retries": {
@@ -3730,7 +3733,7 @@ export const MoETrainingJobSchema: JSONSchema = {
           "x-kubernetes-list-map-keys": [
             "type"
           ],
-          "description": "Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed, NameConflict, WriteFailed.",
+          "description": "Valid, Planned, GangReleased, Running, Suspended, Restarting, Succeeded, Failed, NameConflict, WriteFailed, JudgeUnavailable (training.mode grpo, a judge InferenceDeployment missing, not serving or failing), Queued (Kueue admission).",
           "items": {
             "type": "object",
             "required": [
@@ -3903,10 +3906,12 @@ export const MoETrainingJobSchema: JSONSchema = {
                   "description": "The judge's URL and the last error, when judge calls failed.",
                   "properties": {
                     "url": {
-                      "type": "string"
+                      "type": "string",
+                      "description": "The judge's OpenAI-compatible endpoint that was called."
                     },
                     "error": {
-                      "type": "string"
+                      "type": "string",
+                      "description": "The last call's error (timeout, refused connection, HTTP status, unparsable score)."
                     }
                   }
                 }

@@ -78,8 +78,9 @@ test('a new deployment: shared children, InferenceRoles, gangs created and relea
   assert.deepEqual(res, { requeueAfterMs: 2000 });
   const gate = (p: string) => `PATCH pods/${p}`;
   assert.deepEqual(calls, [
-    'APPLY Service/s-pods', 'APPLY Service/s', 'APPLY ConfigMap/s-expert-load', 'APPLY ServiceAccount/s-router', 'APPLY Role/s-router', 'APPLY RoleBinding/s-router',
-    'APPLY ServiceAccount/s-leader', 'APPLY Role/s-leader', 'APPLY RoleBinding/s-leader', 'APPLY ConfigMap/s-placement',
+    // Shared children at once, RoleBindings in a second wave (child-writer.ts: the escalation check needs the Role).
+    'APPLY Service/s-pods', 'APPLY Service/s', 'APPLY ConfigMap/s-expert-load', 'APPLY ServiceAccount/s-router', 'APPLY Role/s-router',
+    'APPLY ServiceAccount/s-leader', 'APPLY Role/s-leader', 'APPLY ConfigMap/s-placement', 'APPLY RoleBinding/s-router', 'APPLY RoleBinding/s-leader',
     'POST inferenceroles/s-prefill', 'POST inferenceroles/s-decode',
     'POST pods/s-prefill-0-0', gate('s-prefill-0-0'),
     'POST pods/s-decode-0-0', 'POST pods/s-decode-0-1', gate('s-decode-0-0'), gate('s-decode-0-1'),
