@@ -41,7 +41,7 @@ const VALID: Record<string, () => unknown[]> = {
   combine: () => [f32(12), f32(4), i32(4), 2, 2, 3, f32(6)],
   combineBackward: () => [f32(6), f32(12), f32(4), i32(4), 2, 2, 3, f32(12), f32(4)],
   // T=2, H=1, dn=dr=dv=2, kr=4; one sequence at L=1 with n=2 new rows in an f32 cache of 3 rows x 24 bytes.
-  mlaAttention: () => [f32(8), f32(8), f32(4), f32(16), [u8(72)], Int32Array.of(0), Int32Array.of(1), Int32Array.of(2), Int32Array.of(0), 2, 1, 2, 2, 2, 4, 0.5, f32(4)],
+  mlaAttention: () => [f32(8), f32(8), f32(4), f32(16), [u8(72)], Int32Array.of(0), Int32Array.of(1), Int32Array.of(2), Int32Array.of(0), 2, 1, 2, 2, 2, 4, 0.5, f32(4), f32(8)],
   kvWrite: () => [u8(72), 0, 4, 2, 1, 2, f32(8), f32(4)],
   kvRead: () => [u8(36), 2, 4, 2, 1, 2, f32(12)],
   siluMulRows: () => [f32(6), 2, 3, 0, 1, 2, f32(4)],
