@@ -15,6 +15,7 @@ import { addMoeParams, moe } from '../../runtime/src/model/moe.js';
 import { precisionCtx } from '../../runtime/src/model/precision.js';
 import { Rng } from '../../runtime/src/model/rng.js';
 import { microConfig } from '../unit/runtime/gradcheck.js';
+import { modelConfig } from '../../runtime/src/model/config.js';
 import { assertClose, randn, rng } from './util.js';
 
 const rel = (tol: number, want: ArrayLike<number>, floor = 1e-6) => (i: number) => tol * Math.abs(want[i]!) + floor;
@@ -169,6 +170,30 @@ describe('training ops (native vs the TypeScript reference)', () => {
     const dxt = ft.back(dy), dxn = fn.back(dy);
     assertClose('dx', dxn, dxt, rel(1e-4, dxt, 1e-5));
     for (const p of Pt.list()) assertClose(`d ${p.name}`, Pn.get(p.name).grad, p.grad, rel(1e-4, p.grad, 1e-5));
+  });
+
+  it('FP8 experts through the grouped GEMM: output and every gradient as one FFN per expert', () => {
+    const c = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });
+    const T = 64, d = c.hidden_size;
+    const make = () => {
+      const P = new Params(alloc32);
+      addMoeParams(P, 'm', c);
+      const rr = new Rng(4);
+      for (const p of P.list()) for (let i = 0; i < p.data.length; i++) p.data[i] = rr.normal() * 0.05;
+      return P;
+    };
+    const r = rng(14);
+    const x = randn(T * d, r), dy = randn(T * d, r, 1e-3);
+    const ctx = precisionCtx('fp8', true);
+    // The same GEMMs under another name: groupedExpertsApply is false, so each expert runs ffn() on its rows.
+    const perExpert = { ...ctx, linear: { ...ctx.linear, name: 'fp8-native (per expert)' } };
+    const Pg = make(), Pe = make();
+    const fg = moe(ctx, Pg, 'm', c, x, T, 64, 0.01), fe = moe(perExpert, Pe, 'm', c, x, T, 64, 0.01);
+    assert.deepEqual(fg.counts, fe.counts);
+    assertClose('y', fg.y, fe.y, rel(1e-6, fe.y, 1e-7));
+    const dxg = fg.back(dy), dxe = fe.back(dy);
+    assertClose('dx', dxg, dxe, rel(1e-5, dxe, 1e-9));
+    for (const p of Pe.list()) assertClose(`d ${p.name}`, Pg.get(p.name).grad, p.grad, rel(1e-5, p.grad, 1e-9));
   });
 
   it('AdamW with BF16 moments and clipping: the native update is the TypeScript one, bit for bit', () => {

@@ -10,6 +10,7 @@ import { matmulN, matmulT, matmulTN, type Vec } from './tensor.js';
 import { enter, leave, timed } from './profile.js';
 import { axpy, sgemmDgrad, sgemmForward, sgemmWgrad } from '../native/train-ops.js';
 import { combine, combineBackward, dispatch, dispatchBackward, dispatchPlan } from '../native/routing.js';
+import { groupedExperts, groupedExpertsApply } from './moe-grouped.js';
 
 export function addMoeParams(P: Params, prefix: string, c: RuntimeModelConfig): void {
   const d = c.hidden_size;
@@ -170,7 +171,10 @@ function moeNative(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x
   leave();
   const off = plan.offsets;
   const experts: { e: number; fwd: Fwd }[] = [];
-  for (let e = 0; e < E; e++) {
+  // FP8: the experts through the grouped GEMM (moe-grouped.ts); otherwise one FFN per expert on its slice.
+  const grouped = groupedExpertsApply(ctx, c) ? groupedExperts(ctx, P, prefix, c, xs, off) : undefined;
+  if (grouped) eo.set(grouped.y);
+  for (let e = 0; e < (grouped ? 0 : E); e++) {
     const n = off[e + 1] - off[e];
     if (n === 0) continue;
     const fwd = ffn(ctx, P, `${prefix}.experts.${e}`, xs.subarray(off[e] * d, off[e + 1] * d), n);
@@ -192,6 +196,7 @@ function moeNative(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, x
       const cb = combineBackward(dy as Float32Array, eo, w32, d, plan);
       const drows = new Float32Array(T * K * d);
       leave();
+      if (grouped) drows.set(grouped.back(cb.dExpertOut));
       for (const { e, fwd } of experts) drows.set(fwd.back(cb.dExpertOut.subarray(off[e] * d, off[e + 1] * d)), off[e] * d);
       enter('ops');
       axpy(dx as Float32Array, dispatchBackward(drows, d, plan), 1);

@@ -121,6 +121,11 @@ function accumulate(dst: Vec, src: Float32Array, inv: number): void {
 // dropped there; the weights do not change between a layer's forward and its backward (the optimizer runs after both).
 const forwardWeights = new WeakMap<Vec, native.Fp8Weights>();
 
+/** Hands fp8-native's dgrad of W the FP8 codes a grouped forward made of it (moe-grouped.ts). */
+export function keepForwardWeights(W: Vec, q: native.Fp8Weights): void {
+  forwardWeights.set(W, q);
+}
+
 /**
  * FP8 on the addon, the recipe's operands: forward x in 1×128 tiles, W in 128×128 blocks; dgrad (c·dy) in tiles and
  * Wᵀ in blocks (the forward's codes transposed); wgrad (c·dy)ᵀ in tiles and xᵀ in blocks, each transposed and

@@ -1,0 +1,67 @@
+// The routed experts of one MoE layer through the grouped FP8 GEMM (fp8 on the addon): the dispatched rows quantised
+// once, each projection's expert weights stacked and quantised once per step, three grouped GEMM calls instead of
+// three per expert. The backward runs per expert through the context's GEMMs (each expert's wgrad contracts over its
+// own rows), with the forward's weight codes handed to the dgrads; the results are those of ffn() on each expert's
+// rows. Needs moe_intermediate_size and hidden_size multiples of 128 (whole 128×128 blocks per expert).
+import type { RuntimeModelConfig } from './config.js';
+import type { Ctx } from './gemm.js';
+import type { Params } from './params.js';
+import { keepForwardWeights } from './precision.js';
+import { enter, leave, timed } from './profile.js';
+import { fp8GemmGrouped, quantizeActivations, quantizeWeights, type Fp8Weights } from '../native/index.js';
+import { swigluBackward, swigluForward } from '../native/train-ops.js';
+
+export function groupedExpertsApply(ctx: Ctx, c: RuntimeModelConfig): boolean {
+  return ctx.native === true && ctx.linear.name === 'fp8-native' && c.moe_intermediate_size % 128 === 0 && c.hidden_size % 128 === 0;
+}
+
+/** xs [R, d]: dispatched rows, expert e owning rows [off[e], off[e+1]). Returns the expert outputs [R, d]. */
+export function groupedExperts(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, xs: Float32Array, off: Int32Array): { y: Float32Array; back(dy: Float32Array): Float32Array } {
+  const E = c.n_routed_experts, d = c.hidden_size, inner = c.moe_intermediate_size, R = off[E];
+  const W = (e: number, w: string) => P.get(`${prefix}.experts.${e}.${w}_proj.weight`);
+  enter('quant');
+  const stacked = (w: string, rows: number, cols: number): Fp8Weights => {
+    const s = new Float32Array(E * rows * cols);
+    for (let e = 0; e < E; e++) s.set(W(e, w).data, e * rows * cols);
+    const q = quantizeWeights(s, E * rows, cols);
+    const n = rows * cols, nb = (rows / 128) * Math.ceil(cols / 128);
+    for (let e = 0; e < E; e++) keepForwardWeights(W(e, w).data, { q: q.q.subarray(e * n, (e + 1) * n), scaleInv: q.scaleInv.subarray(e * nb, (e + 1) * nb), rows, cols });
+    return q;
+  };
+  const qx = quantizeActivations(xs, R, d);
+  const qg = stacked('gate', inner, d), qu = stacked('up', inner, d), qd = stacked('down', d, inner);
+  leave();
+  const ex = (q: Fp8Weights, rows: number, cols: number) => ({ q: q.q, scaleInv: q.scaleInv, experts: E, rows, cols });
+  const g = timed('gemm', () => fp8GemmGrouped(qx, ex(qg, inner, d), off));
+  const u = timed('gemm', () => fp8GemmGrouped(qx, ex(qu, inner, d), off));
+  const a = timed('ops', () => swigluForward(g, u));
+  const qa = timed('quant', () => quantizeActivations(a, R, inner));
+  const y = timed('gemm', () => fp8GemmGrouped(qa, ex(qd, d, inner), off));
+  return {
+    y,
+    back(dy) {
+      const lin = ctx.linear;
+      const da = new Float32Array(R * inner);
+      for (let e = 0; e < E; e++) {
+        const n = off[e + 1] - off[e];
+        if (n === 0) continue;
+        const dye = dy.subarray(off[e] * d, off[e + 1] * d), Wd = W(e, 'down');
+        lin.wgrad(dye, a.subarray(off[e] * inner, off[e + 1] * inner), n, d, inner, Wd.grad);
+        lin.dgrad(dye, Wd.data, n, d, inner, da.subarray(off[e] * inner, off[e + 1] * inner));
+      }
+      const { dg, du } = timed('ops', () => swigluBackward(g, u, da));
+      const dxs = new Float32Array(R * d);
+      for (let e = 0; e < E; e++) {
+        const n = off[e + 1] - off[e];
+        if (n === 0) continue;
+        const xe = xs.subarray(off[e] * d, off[e + 1] * d), dxe = dxs.subarray(off[e] * d, off[e + 1] * d);
+        for (const [w, gr] of [['gate', dg], ['up', du]] as const) {
+          const p = W(e, w), gre = gr.subarray(off[e] * inner, off[e + 1] * inner);
+          lin.wgrad(gre, xe, n, inner, d, p.grad);
+          lin.dgrad(gre, p.data, n, inner, d, dxe);
+        }
+      }
+      return dxs;
+    },
+  };
+}
