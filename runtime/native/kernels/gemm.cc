@@ -53,15 +53,17 @@ struct Packed {
   int* depth_ = nullptr;
 };
 
-// The AVX-512 path's micro-kernel: vdpbf16ps where the CPU has AVX512_BF16 and a probe at first use finds it faster
-// than fp32 FMAs (Zen 4: ~2x; Sapphire Rapids: half-rate, and AMX covers it there); MOE_AVX512_GEMM=f32 keeps the
-// fp32 kernel. Decided once per process, so weights packed for the path stay valid.
+// The AVX-512 path's micro-kernel: vdpbf16ps on AMD CPUs with AVX512_BF16 (Zen 4 and later issue it at the fp32 FMA's
+// rate with twice its multiply-adds: ~2x here), fp32 FMAs elsewhere (Intel's are half-rate, and AMX covers Sapphire
+// Rapids). By CPU, not by a timing probe, so every process on one kind of machine — every pod of a replica — runs the
+// same kernel and gets the same bits. MOE_AVX512_GEMM=f32 or bf16 overrides (bf16 only where the CPU has it).
 const gemm::Isa& isa_avx512_best() {
   static const gemm::Isa isa = [] {
     const char* env = std::getenv("MOE_AVX512_GEMM");
-    const bool f32 = env && std::string(env) == "f32";
-    if (!f32 && __builtin_cpu_supports("avx512bf16") && gemm::avx512_bf16_speedup() > 1.3) return gemm::isa_avx512_bf16();
-    return gemm::isa_avx512();
+    const std::string want = env ? env : "";
+    const bool has = __builtin_cpu_supports("avx512bf16");
+    const bool bf16 = has && (want == "bf16" || (want != "f32" && __builtin_cpu_is("amd")));
+    return bf16 ? gemm::isa_avx512_bf16() : gemm::isa_avx512();
   }();
   return isa;
 }

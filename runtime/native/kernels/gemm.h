@@ -73,8 +73,7 @@ struct Isa {
   size_t panels_per_block = 8;
 };
 Isa isa_avx512();
-Isa isa_avx512_bf16();          // AVX512_BF16 vdpbf16ps on kPairs (gemm_avx512bf16.cc)
-double avx512_bf16_speedup();   // its multiply-add rate over the fp32 FMA's, measured (needs AVX512_BF16)
+Isa isa_avx512_bf16();  // AVX512_BF16 vdpbf16ps on kPairs (gemm_avx512bf16.cc)
 Isa isa_avx2();
 Isa isa_amx();
 }  // namespace gemm

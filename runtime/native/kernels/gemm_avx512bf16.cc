@@ -2,11 +2,10 @@
 // instruction. FP8 (E4M3) codes are exact in bf16 and a product of two bf16 values is exact in fp32, so each
 // instruction adds two exact products to the fp32 slice sum (odd k, then even k, DAZ/FTZ: denormal bf16 inputs
 // count as zero). On Zen 4 vdpbf16ps issues at the fp32 FMA's rate with twice its multiply-adds, so this kernel
-// runs about 2x the fp32 one there; on Sapphire Rapids it is half-rate, hence the probe in gemm.cc that picks it.
+// runs about 2x the fp32 one there; on Sapphire Rapids it is half-rate (gemm.cc picks it by CPU).
 #include <immintrin.h>
 
 #include <array>
-#include <chrono>
 #include <utility>
 
 #include "gemm.h"
@@ -62,38 +61,6 @@ void micro(int mr, const void* A, const void* Bp, size_t kb_count, const float* 
 }  // namespace
 
 Isa isa_avx512_bf16() { return {kMR, ALayout::kPairs, micro, nullptr, nullptr}; }
-
-// Multiply-adds per second of 12 independent vdpbf16ps chains over those of 12 fp32 FMA chains (a few ms).
-double avx512_bf16_speedup() {
-  auto rate = [](bool bf16) {
-    __m512 acc[12];
-    for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
-    __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(0.001f);
-    __m512bh p = (__m512bh)_mm512_set1_epi16(0x3f80), q = (__m512bh)_mm512_set1_epi16(0x3f80);
-    const long iters = 100000;
-    double best = 1e30;
-    for (int rep = 0; rep < 5; ++rep) {
-      auto t0 = std::chrono::steady_clock::now();
-      for (long it = 0; it < iters; ++it) {
-        if (bf16) {
-#pragma GCC unroll 12
-          for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], p, q);
-          __asm__ volatile("" : "+v"(p), "+v"(q));
-        } else {
-#pragma GCC unroll 12
-          for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
-          __asm__ volatile("" : "+v"(x), "+v"(y));
-        }
-      }
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    float sink = 0;
-    for (int i = 0; i < 12; ++i) sink += _mm512_reduce_add_ps(acc[i]);
-    __asm__ volatile("" : : "x"(sink));
-    return (bf16 ? 32.0 : 16.0) / best;
-  };
-  return rate(true) / rate(false);
-}
 
 }  // namespace gemm
 }  // namespace moe
