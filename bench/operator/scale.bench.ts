@@ -1,7 +1,10 @@
 // Scale check (not a timed test): on a simulated fleet of 256 nodes × 8 GPUs,
 //  1. a 2048-GPU MoETrainingJob (256 pods) from create to all pods bound, through the operator (plan, gated create,
-//     gang release, scheduler), against the peer: the same 256 pods created by a bare loop (node selectors, no gates).
-//     ROUNDS rounds, the two in turn (operator first in odd rounds, bare loop first in even ones), on one cluster;
+//     gang release, scheduler), against the peer: the same 256 pods created by a bare loop, no gates. The peer's pods
+//     are the operator's own from the round before (same spec, env, volumes, labels; without the gate, the owner and
+//     rank 0's ServiceAccount, which went with the job); a second peer creates minimal pods (node selector, resources:
+//     the comparison before this change, `minimalPods`). ROUNDS rounds, operator and peer in turn (operator first in
+//     even rounds), on one cluster;
 //  2. 100 small jobs created at once, each to phase Running: latency p50/p95/max, reconciles/s, operator memory.
 // Timing spans (operator/kube/spans.ts) give the breakdown of each run: planning, pod creation, gate removal, informer
 // lag (create sent → pod seen by the operator's watch), status writes and the client's own cost per request.
@@ -19,6 +22,7 @@ import { FIELD_MANAGER } from '../../operator/api/constants.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import { spans, type SpanStats } from '../../operator/kube/spans.js';
 import type { Informer } from '../../operator/kube/informer.js';
+import type { V1Pod } from '@kubernetes/client-node';
 import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
@@ -104,8 +108,8 @@ async function main(): Promise<void> {
     const world = BIG.stages * BIG.expert * BIG.data;
     const pods = world / 8;
     console.error(`[bench] ${nodes} nodes ready; big job: ${pods} pods; ${ROUNDS} rounds`);
-    const rounds: Array<{ operator: BigRun; bare: BigRun; ratio: number; loadAverage: number[] }> = [];
-    let planned: string[] | undefined;
+    const rounds: Array<{ operator: BigRun; bare: BigRun; ratio: number; minimalPods: BigRun; ratioToMinimalPods: number; loadAverage: number[] }> = [];
+    let planned: CachedPod[] | undefined;
     for (let r = 0; r < ROUNDS; r++) {
       // The bare loop needs the nodes the plan chose: the operator goes first in round 0, then the two take turns.
       const order = r % 2 === 0 ? (['operator', 'bare'] as const) : (['bare', 'operator'] as const);
@@ -115,13 +119,16 @@ async function main(): Promise<void> {
           const run = await bigThroughOperator(c, client, op, `big-${r}`, pods);
           planned = run.planned;
           got.operator = run.result;
-        } else got.bare = await bigBareLoop(c, client, planned!, r);
+        } else got.bare = await bigBareLoop(c, client, planned!.map((p) => peerPod(p)), `bare-${r}`);
       }
+      const minimal = await bigBareLoop(c, client, planned!.map((p) => minimalPod(p)), `minimal-${r}`);
       const ratio = Number((got.operator!.createToAllBoundMs / got.bare!.createToAllBoundMs).toFixed(2));
-      rounds.push({ operator: got.operator!, bare: got.bare!, ratio, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) });
-      console.error(`[bench] round ${r}: operator ${got.operator!.createToAllBoundMs} ms, bare loop ${got.bare!.createToAllBoundMs} ms, ${ratio}×`);
+      const ratioToMinimalPods = Number((got.operator!.createToAllBoundMs / minimal.createToAllBoundMs).toFixed(2));
+      rounds.push({ operator: got.operator!, bare: got.bare!, ratio, minimalPods: minimal, ratioToMinimalPods, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) });
+      console.error(`[bench] round ${r}: operator ${got.operator!.createToAllBoundMs} ms, bare loop ${got.bare!.createToAllBoundMs} ms (${ratio}×), minimal pods ${minimal.createToAllBoundMs} ms (${ratioToMinimalPods}×)`);
     }
     const ratios = rounds.map((x) => x.ratio);
+    const ratiosMinimal = rounds.map((x) => x.ratioToMinimalPods);
     const bigJob = {
       worldSize: world,
       pods,
@@ -129,6 +136,7 @@ async function main(): Promise<void> {
       overheadVsPeer: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
       operatorMs: { median: median(rounds.map((x) => x.operator.createToAllBoundMs)) },
       bareLoopMs: { median: median(rounds.map((x) => x.bare.createToAllBoundMs)) },
+      minimalPods: { overheadVsPeer: { median: median(ratiosMinimal), min: Math.min(...ratiosMinimal), max: Math.max(...ratiosMinimal) }, bareLoopMs: { median: median(rounds.map((x) => x.minimalPods.createToAllBoundMs)) } },
       perRound: rounds,
     };
     if (huge) {
@@ -219,7 +227,7 @@ interface BigRun {
 
 type Op = Awaited<ReturnType<typeof startOperator>>;
 
-async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, name: string, pods: number): Promise<{ result: BigRun; planned: string[] }> {
+async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, name: string, pods: number): Promise<{ result: BigRun; planned: CachedPod[] }> {
   const big = bigJob(name);
   (big.spec as any).topologyRef = { name: 'h800-ib' };
   const rBig0 = await reconcileCount(op.metrics);
@@ -235,7 +243,7 @@ async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, n
   const s = spans.snapshot();
   const planned = podsWith(podView!, `moe.io/job-name=${name}`)
     .sort((a, b) => Number(a.metadata.labels!['moe.io/pod-index']) - Number(b.metadata.labels!['moe.io/pod-index']))
-    .map((p) => p.spec!.nodeSelector!['kubernetes.io/hostname']!);
+    .map((p) => structuredClone(p));
   const result: BigRun = {
     createToAllBoundMs: Math.round(ms),
     benchProcessCpuMs: Math.round((cpu.user + cpu.system) / 1000),
@@ -248,29 +256,52 @@ async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, n
   return { result, planned };
 }
 
-/** The peer: the same pods by a bare loop (same node selectors as the plan chose, no gates, no operator). */
-async function bigBareLoop(c: LocalCluster, client: KubeClient, planned: string[], round: number): Promise<BigRun> {
-  const pods = planned.length;
+/** The operator's pod as the peer creates it: the same spec, labels and annotations; no gate, no binding, no owner
+ *  (the job is gone) and not rank 0's ServiceAccount (deleted with the job); named by the caller. */
+function peerPod(p: CachedPod): V1Pod {
+  const spec = structuredClone(p.spec!);
+  delete spec.nodeName;
+  delete spec.schedulingGates;
+  delete spec.priority; // set by admission from the (default) priority class
+  if (spec.serviceAccountName) {
+    delete spec.serviceAccountName;
+    delete spec.serviceAccount;
+    spec.automountServiceAccountToken = false;
+    spec.volumes = spec.volumes?.filter((v) => !v.name.startsWith('kube-api-access-'));
+    for (const c of spec.containers) c.volumeMounts = c.volumeMounts?.filter((m) => !m.name.startsWith('kube-api-access-'));
+  }
+  const { 'moe.io/job-name': _, ...labels } = p.metadata.labels ?? {};
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { labels, annotations: { ...(p.metadata.annotations ?? {}) } }, spec };
+}
+
+/** The minimal peer: the planned node's selector, the GPU and RDMA resources, the GPU toleration. */
+function minimalPod(p: CachedPod): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {},
+    spec: {
+      restartPolicy: 'Never',
+      nodeSelector: { 'kubernetes.io/hostname': p.spec!.nodeSelector!['kubernetes.io/hostname']! },
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
+      containers: [{ name: 'trainer', image: 'moe-runtime:bench', resources: { limits: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' }, requests: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' } } }],
+    },
+  };
+}
+
+/** A peer: `podsToCreate` by a bare loop (32 in flight, no gates, no operator), named `<label>-<i>`, labelled bench=<label>. */
+async function bigBareLoop(c: LocalCluster, client: KubeClient, podsToCreate: V1Pod[], label: string): Promise<BigRun> {
+  const pods = podsToCreate.length;
   spans.reset();
   const cpu0 = process.cpuUsage();
   const t1 = performance.now();
   let next = 0;
-  const label = `bare-${round}`;
   await Promise.all(
     Array.from({ length: 32 }, async () => {
       while (next < pods) {
         const i = next++;
-        await client.create({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: `${label}-${i}`, namespace: 'bench', labels: { bench: label } },
-          spec: {
-            restartPolicy: 'Never',
-            nodeSelector: { 'kubernetes.io/hostname': planned[i]! },
-            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
-            containers: [{ name: 'trainer', image: 'moe-runtime:bench', resources: { limits: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' }, requests: { 'nvidia.com/gpu': '8', 'rdma/ib': '1' } } }],
-          },
-        } as any);
+        const p = podsToCreate[i]!;
+        await client.create({ ...p, metadata: { ...p.metadata, name: `${label}-${i}`, namespace: 'bench', labels: { ...(p.metadata!.labels ?? {}), bench: label } } } as any);
       }
     }),
   );
