@@ -20,8 +20,8 @@ import { kernelInfo } from '../../runtime/src/native/index.js';
 import { speedRounds } from './speed-rounds.js';
 
 // Until the native pool's stale-worker race is fixed (a chunk can be run twice and the caller then waits forever;
-// seen once in ~75 training steps on 2 threads), the bench defaults to one kernel thread; the PyTorch peer gets the
-// same count. Set MOE_NUM_THREADS to override.
+// seen once in ~75 training steps on 2 threads), part 1 runs on one kernel thread (MOE_NUM_THREADS overrides); part 2
+// runs 1 and 2 threads, each measurement in its own process under a time limit.
 process.env.MOE_NUM_THREADS ??= '1';
 const STEPS = Number(process.env.BENCH_TRAIN_STEPS ?? 60);
 const SEEDS = Number(process.env.BENCH_SEEDS ?? 3);
