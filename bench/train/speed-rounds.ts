@@ -68,6 +68,7 @@ function peer(py: string, dtype: string, threads: number): PeerResult {
 }
 
 export function speedRounds(): Record<string, unknown> {
+  if (ROUNDS < 1) return { skipped: 'BENCH_SPEED_ROUNDS=0' };
   const py = findPython([process.env.MOE_TORCH_PYTHON, process.env.MOE_PYTHON, 'python3'], ['torch', 'transformers']);
   const byThreads: Record<string, unknown> = {};
   const ourRuns = new Map<string, SpeedResult[]>();

@@ -62,6 +62,15 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const info = nativeAvailable() ? kernelInfo() : { path: 'none (TypeScript emulation)', threads: 1 };
 const last = Math.min(10, STEPS);
 const std = (xs: number[]): number => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+// Student's t, two-sided 95%, by degrees of freedom (1..10; 1.96 beyond 30, a conservative 2.09 in between).
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+const t95 = (df: number): number => T95[df - 1] ?? (df > 30 ? 1.96 : 2.09);
+/** The 95% interval of the mean of paired differences (one per seed; the seed fixes init and data order for both). */
+const interval95 = (xs: number[]): [number, number] | null => {
+  if (xs.length < 2) return null;
+  const h = t95(xs.length - 1) * std(xs) / Math.sqrt(xs.length);
+  return [mean(xs) - h, mean(xs) + h];
+};
 const perSeed = Array.from({ length: SEEDS }, (_, i) => {
   const seed = 1234 + i;
   const fp8 = run('fp8', seed);
@@ -101,6 +110,9 @@ const result = {
     relativeDiffHeldOutBySeed: relHeld,
     relativeDiffHeldOutMean: mean(relHeld),
     relativeDiffHeldOutStdErr: SEEDS > 1 ? std(relHeld) / Math.sqrt(SEEDS) : null,
+    relativeDiffHeldOut95: interval95(relHeld),
+    // The bar is resolved when the interval is narrower than ±0.25%; it is then inside or outside it.
+    intervalNarrowerThanBar: (() => { const ci = interval95(relHeld); return ci ? (ci[1] - ci[0]) / 2 < 0.0025 : false; })(),
     relativeDiffLast10BySeed: relLast,
     relativeDiffLast10Mean: mean(relLast),
     seedSpread,
