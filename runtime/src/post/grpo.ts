@@ -7,6 +7,7 @@
 // Data position: the prompts are visited by the trainer's batch source, a Sampler over the prompt indices (windows of
 // one token: a seeded permutation per epoch whose position checkpoints save and restore). With rollout seeds derived
 // from (seed, step, sample), a resumed run continues exactly as the uninterrupted one.
+import type { GrpoProgress } from '../../../operator/contract/index.js';
 import { Sampler } from '../data/sampler.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { TokenObjective } from '../model/loss.js';
@@ -66,24 +67,14 @@ export interface LocalBatch {
 export const SUM_KEYS = ['samples', 'rewardSum', 'rewardSq', 'lengthSum', 'groups', 'groupsWithSignal', 'rewardErrors', 'judgeCalls', 'judgeFailures', 'klSum', 'tokens', 'clipped', 'loss'] as const;
 export type StepSums = Record<typeof SUM_KEYS[number], number>;
 
-export interface GrpoMetrics {
+/** A step's metrics: the progress report's fields (one definition, operator/contract/reports.ts) and the local ones. */
+export interface GrpoMetrics extends GrpoProgress {
   step: number;
   /** The GRPO loss −J, mean over the step's sequences. */
   loss: number;
-  rewardMean: number;
-  /** Population standard deviation of the step's rewards. */
-  rewardStd: number;
-  /** Mean k3 KL estimate per response token, against the reference. */
-  kl: number;
-  /** Mean response length in tokens. */
-  responseLength: number;
-  /** Fraction of groups whose rewards are not all equal (the only ones with a gradient from the reward). */
-  signalFraction: number;
-  rewardErrors: number;
   clipFraction: number;
   judgeCalls: number;
   judgeFailures: number;
-  judgeError?: { url: string; error: string };
   gradNorm: number;
   lr: number;
   samples: number;
