@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderChat } from '../../../runtime/src/data/chat-template.js';
 import { byteTokenizer } from '../../../runtime/src/data/tokenizer.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { pythonWith } from '../../util/python.js';
@@ -108,10 +109,10 @@ test('lm_eval local-completions: multiple choice by log-likelihood scores what t
 
 test('lm_eval local-chat-completions: greedy exact-match generation scores what the model\'s own greedy decode gives', { timeout: 600_000 }, async (t) => {
   if (!py) throw pyError!;
-  // The model's greedy answer under the router's chat template, cut at the task's stop string "\n"; questions whose
+  // The model's greedy answer under the router's chat template (DeepSeek-V3's, data/chat-template.ts), cut at the task's stop string "\n"; questions whose
   // answer is empty, ends in whitespace/NUL (numpy string compares drop those) or has a near tie are not used.
   const greedy = (q: string): string | undefined => {
-    const ids = Array.from(byteTokenizer.encode(`<|user|>\n${q}\n<|assistant|>\n`));
+    const ids = Array.from(byteTokenizer.encode(renderChat([{ role: 'user', content: q }])));
     const gen: number[] = [];
     for (let k = 0; k < 6; k++) {
       const row = referenceLogprobs([...ids, ...gen])[ids.length + gen.length - 1];
