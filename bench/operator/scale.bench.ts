@@ -88,12 +88,6 @@ async function main(): Promise<void> {
     await installCrds(c);
     await c.kubectl(['apply', '-f', join(process.cwd(), 'examples', 'cluster-topology.yaml')]);
     await c.kubectl(['create', 'namespace', 'bench']);
-    // startCluster returns when nodes are Ready; the node lifecycle controller lifts their not-ready taints a bit later.
-    for (let i = 0; i < 600; i++) {
-      const tainted = JSON.parse(await c.kubectl(['get', 'nodes', '-o', 'json'])).items.filter((n: any) => (n.spec.taints ?? []).some((t: any) => t.key.startsWith('node.kubernetes.io/'))).length;
-      if (tainted === 0) break;
-      await sleep(500);
-    }
     const kc = c.kubeConfig();
     const client = new KubeClient(kc, FIELD_MANAGER);
     client.spanName = 'bench'; // the bench's own polling, apart from the operator's requests

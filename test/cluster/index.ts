@@ -150,10 +150,10 @@ async function waitNodesReady(api: CoreV1Api, want: number, timeoutMs: number, d
     const why = dead();
     if (why) throw new Error(why);
     const list = await api.listNode();
-    // Ready, and the node lifecycle controller has lifted the not-ready taint it puts on every new node: only then
-    // do the scheduler and the planner see the node as usable.
+    // Ready, and the node lifecycle controller has lifted the taints it puts on new nodes (not-ready, and unreachable
+    // when a heartbeat came late): only then do the scheduler and the planner see the node as usable.
     ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-      && !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready')).length;
+      && !n.spec?.taints?.some((t) => t.key.startsWith('node.kubernetes.io/'))).length;
     if (ready >= want) return;
     await sleep(250);
   }

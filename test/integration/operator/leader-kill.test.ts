@@ -28,7 +28,6 @@ before(async () => {
   const kc = c.kubeConfig();
   client = new KubeClient(kc, FIELD_MANAGER);
   await client.request('PATCH', resourcePath('moe.io/v1alpha1', 'ClusterTopology', undefined, 'h800-ib'), { body: { spec: { rails: 0 } }, contentType: 'application/merge-patch+json' });
-  await eventually(async () => JSON.parse(await c.kubectl(['get', 'nodes', '-o', 'json'])).items.every((n: any) => !(n.spec.taints ?? []).some((t: any) => t.key.startsWith('node.kubernetes.io/'))), { timeoutMs: 120_000, what: 'nodes untainted' });
   op = new OperatorPod(c, kc);
   await op.start();
   await eventually(async () => (await lease()).spec.holderIdentity || false, { timeoutMs: 60_000, what: 'a leader' });
