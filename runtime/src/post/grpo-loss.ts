@@ -60,17 +60,3 @@ export function grpoLoss(logp: ArrayLike<number>, g: GrpoTokens): GrpoLoss {
   }
   return { loss, dlogp, klSum, clipped, tokens };
 }
-
-/** log-softmax of each row of logits [T, V] at its target: log π(target_t). */
-export function targetLogprobs(logits: ArrayLike<number>, targets: ArrayLike<number>, T: number, V: number): Float64Array {
-  const out = new Float64Array(T);
-  for (let t = 0; t < T; t++) {
-    const o = t * V;
-    let mx = -Infinity;
-    for (let v = 0; v < V; v++) if (logits[o + v] > mx) mx = logits[o + v];
-    let z = 0;
-    for (let v = 0; v < V; v++) z += Math.exp(logits[o + v] - mx);
-    out[t] = logits[o + targets[t]] - mx - Math.log(z);
-  }
-  return out;
-}

@@ -10,14 +10,14 @@
 import type { GrpoProgress } from '../../../operator/contract/index.js';
 import { Sampler } from '../data/sampler.js';
 import type { Tokenizer } from '../data/tokenizer.js';
-import type { TokenObjective } from '../model/loss.js';
+import { targetLogProbs, type TokenObjective } from '../model/loss.js';
 import type { Params } from '../model/params.js';
 import { step as modelStep } from '../model/transformer.js';
 import { learningRate } from '../train/adamw.js';
 import { updateBiases } from '../train/balance.js';
 import type { Trainer } from '../train/trainer.js';
 import { groupAdvantages } from './advantages.js';
-import { grpoLoss, targetLogprobs, type GrpoLoss, type GrpoTokens } from './grpo-loss.js';
+import { grpoLoss, type GrpoLoss, type GrpoTokens } from './grpo-loss.js';
 import type { PromptRecord } from './prompts.js';
 import type { Rewards } from './rewards.js';
 import { generateRollouts } from './rollout.js';
@@ -142,7 +142,7 @@ export class Grpo {
     const targets = new Int32Array(B * S);
     for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) targets[b * S + i] = tokens[b * W + i + 1];
     const ref = modelStep(t.ctx, this.reference, c, tokens, B, S, { alpha: 0, mtpLambda: 0, backward: false });
-    const refLogp = targetLogprobs(ref.logits, targets, B * S, c.vocab_size);
+    const refLogp = targetLogProbs(ref.logits, targets, B * S, c.vocab_size).logp;
     let rewardSum = 0, rewardSq = 0, lengthSum = 0;
     scored.rewards.forEach((r, i) => {
       rewardSum += r;

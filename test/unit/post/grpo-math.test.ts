@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupAdvantages, meanStd } from '../../../runtime/src/post/advantages.js';
-import { grpoLoss, targetLogprobs, type GrpoTokens } from '../../../runtime/src/post/grpo-loss.js';
+import { grpoLoss, type GrpoTokens } from '../../../runtime/src/post/grpo-loss.js';
+import { targetLogProbs } from '../../../runtime/src/model/loss.js';
 
 const close = (a: number, b: number, tol = 1e-9): void => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -85,8 +86,8 @@ test('at π = π_old = π_ref the loss gradient is −A/(N·|o|) per token and t
   close(r.loss, -((2 + 2) / 4 + -1 / 2));
 });
 
-test('targetLogprobs: log-softmax at the target, hand-checked', () => {
-  const lp = targetLogprobs(Float32Array.of(1, 2, 3, 0, 0, 0), [0, 2], 2, 3);
+test('targetLogProbs (the reference policy\'s log-probabilities): log-softmax at the target, hand-checked', () => {
+  const lp = targetLogProbs(Float32Array.of(1, 2, 3, 0, 0, 0), [0, 2], 2, 3).logp;
   close(lp[0], 1 - 3.40760596444438, 1e-6);
   close(lp[1], Math.log(1 / 3), 1e-12);
 });
