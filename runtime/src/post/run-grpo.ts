@@ -6,10 +6,9 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
-import { BackgroundSaver, setAsideCheckpoints } from '../checkpoint/checkpoint-dirs.js';
-import { startSpec } from '../checkpoint/resume.js';
-import { findResume, initWeights } from '../train/start.js';
-import { restore, snapshot } from '../train/state.js';
+import { BackgroundSaver } from '../checkpoint/checkpoint-dirs.js';
+import { applyStart, openStart } from '../train/start.js';
+import { snapshot } from '../train/state.js';
 import { metrics, type RunHooks } from '../train/run.js';
 import type { TrainOptions } from '../train/options.js';
 import type { Trainer } from '../train/trainer.js';
@@ -61,20 +60,11 @@ export interface GrpoHooks extends Omit<RunHooks, 'onStep'> {
 export async function runGrpo(opts: TrainOptions, s: GrpoSettings, promptsFile: string, runDir: string, hooks: GrpoHooks,
   env: NodeJS.ProcessEnv = process.env): Promise<Trainer> {
   mkdirSync(runDir, { recursive: true });
-  const spec = startSpec(env, runDir);
-  const ck = findResume(spec, hooks.warn);
-  const aside = spec.resume ? undefined : setAsideCheckpoints(runDir);
-  if (aside) hooks.warn(`resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}`);
+  const { spec, ck } = openStart(runDir, env, hooks);
   const tokenizer = grpoTokenizer(spec, opts);
   const data = loadPromptData(promptsFile, tokenizer, opts, s);
   const t = grpoTrainer(opts, tokenizer, data);
-  if (ck) {
-    restore(t, ck.files);
-    hooks.info(`resumed from ${ck.dir}`, { step: t.step });
-  } else if (spec.init) {
-    const from = initWeights(t, spec.init, hooks.warn);
-    hooks.info(`initialised weights from ${from.dir}`, { fromStep: from.step, writerRanks: from.writers });
-  }
+  applyStart(t, ck, spec, hooks);
   const gr = new Grpo(t, s, data, new Rewards(s.rewards, { judges: s.judges }), referencePolicy(opts, tokenizer, data, spec, hooks.warn));
   const heldOut = s.heldOutPath ? loadPromptData(s.heldOutPath, tokenizer, opts, s) : undefined;
   writeFileSync(path.join(runDir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));

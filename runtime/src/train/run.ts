@@ -4,16 +4,15 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
-import { BackgroundSaver, setAsideCheckpoints } from '../checkpoint/checkpoint-dirs.js';
-import { startSpec } from '../checkpoint/resume.js';
-import { findResume, initWeights } from './start.js';
+import { BackgroundSaver } from '../checkpoint/checkpoint-dirs.js';
+import { applyStart, openStart } from './start.js';
 import { checkpointTokenizer } from '../post/start.js';
 import { joinDocuments, readDocuments } from '../data/corpus.js';
 import { byteTokenizer, tokenizerFromJSON, withChatTokens, type Tokenizer } from '../data/tokenizer.js';
 import { chatLayout, heldOutLoss, sftData } from './sft.js';
 import { bpeTokenizer, trainBpe } from '../data/bpe.js';
 import { modelConfig } from '../model/config.js';
-import { restore, snapshot } from './state.js';
+import { snapshot } from './state.js';
 import { Trainer, type StepMetrics } from './trainer.js';
 import type { TrainOptions } from './options.js';
 
@@ -40,10 +39,7 @@ export async function runTraining(opts: TrainOptions, dataPath: string, runDir: 
   env: NodeJS.ProcessEnv = process.env): Promise<Trainer> {
   mkdirSync(runDir, { recursive: true });
   const text = opts.sft ? undefined : joinDocuments(readDocuments(dataPath));
-  const spec = startSpec(env, runDir);
-  const ck = findResume(spec, hooks.warn);
-  const aside = spec.resume ? undefined : setAsideCheckpoints(runDir);
-  if (aside) hooks.warn(`resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}`);
+  const { spec, ck } = openStart(runDir, env, hooks);
   // The tokenizer saved with the run wins, then (fine-tuning) the initial checkpoint's; a new BPE run trains one
   // (deterministically) up to vocab_size. The chat template's special tokens get ids when the vocabulary has room.
   const saved = ck?.files.get('tokenizer.json');
@@ -60,13 +56,7 @@ export async function runTraining(opts: TrainOptions, dataPath: string, runDir: 
   const t = new Trainer(opts, tokenizer, sft ? sft.batches : tokenizer.encode(text!));
   const heldOut = (): number | undefined => sft?.heldOut && opts.sft ? heldOutLoss(t, sft.heldOut, chatLayout(opts, opts.sft, t.config), opts.batch) : undefined;
   writeFileSync(path.join(runDir, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
-  if (ck) {
-    restore(t, ck.files);
-    hooks.info(`resumed from ${ck.dir}`, { step: t.step });
-  } else if (spec.init) {
-    const from = initWeights(t, spec.init, hooks.warn);
-    hooks.info(`initialised weights from ${from.dir}`, { fromStep: from.step, writerRanks: from.writers });
-  }
+  applyStart(t, ck, spec, hooks);
   writeFileSync(path.join(runDir, 'train.json'), JSON.stringify(opts, null, 2));
   const metricsFile = path.join(runDir, 'metrics.jsonl');
   const logHeldOut = (): void => {

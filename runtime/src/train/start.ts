@@ -2,10 +2,16 @@
 // the weights to initialise from (router biases included; fresh optimizer, step 0, data from the start). Init reads
 // single-process and sharded checkpoints of any layout (dist/shard-reader.ts). A source with checkpoints of which
 // none is usable is an error naming each one's fault, never a silent start from step 0.
-import type { StartSpec } from '../checkpoint/resume.js';
-import { CheckpointAbort, readVerified as readStep, stepsAt } from '../checkpoint/checkpoint-dirs.js';
+import { startSpec, type StartSpec } from '../checkpoint/resume.js';
+import { CheckpointAbort, readVerified as readStep, setAsideCheckpoints, stepsAt } from '../checkpoint/checkpoint-dirs.js';
 import { copyBuffer, copyRange, openIndex, readVerified } from '../checkpoint/shard-reader.js';
+import { restore } from './state.js';
 import type { Trainer } from './trainer.js';
+
+export interface StartLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string): void;
+}
 
 export interface ResumePoint { step: number; dir: string; files: Map<string, Uint8Array> }
 
@@ -50,4 +56,27 @@ export function initWeights(t: Trainer, init: NonNullable<StartSpec['init']>, wa
     }
   }
   throw new Error(`init from ${init.origin}: no usable checkpoint: ${reasons.join('; ') || 'there is none (expected a run folder with checkpoints/, or a step-N folder)'}`);
+}
+
+/**
+ * A single-process run's start (pre-training, SFT and GRPO alike): the start the environment asks for and the
+ * checkpoint to resume, if any. Under resumeFrom none the run folder's own checkpoints are moved aside first.
+ */
+export function openStart(runDir: string, env: NodeJS.ProcessEnv, log: StartLog): { spec: StartSpec; ck: ResumePoint | undefined } {
+  const spec = startSpec(env, runDir);
+  const ck = findResume(spec, log.warn);
+  const aside = spec.resume ? undefined : setAsideCheckpoints(runDir);
+  if (aside) log.warn(`resumeFrom none: moved the checkpoints already in ${runDir} to ${aside}`);
+  return { spec, ck };
+}
+
+/** Puts `t` where the run starts: the resume point's whole state, else spec.init's weights, else as built; logs which. */
+export function applyStart(t: Trainer, ck: ResumePoint | undefined, spec: StartSpec, log: StartLog): void {
+  if (ck) {
+    restore(t, ck.files);
+    log.info(`resumed from ${ck.dir}`, { step: t.step });
+  } else if (spec.init) {
+    const from = initWeights(t, spec.init, log.warn);
+    log.info(`initialised weights from ${from.dir}`, { fromStep: from.step, writerRanks: from.writers });
+  }
 }
