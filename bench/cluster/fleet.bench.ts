@@ -1,11 +1,8 @@
 // Local cluster start-up: the control plane alone, then with the 2048-GPU fat-tree (256 KWOK nodes, 2 spines ×
 // 4 leaves × 32 nodes × 8 GPUs) until every node is Ready. Writes bench/results/cluster-fleet.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { cpus } from 'node:os';
 import { startCluster } from '../../test/cluster/index.js';
 import { NO_FLEET, parseFleet, type FleetShape } from '../../test/cluster/fleet.js';
-import { repoRoot } from '../../test/cluster/binaries.js';
+import { writeResult } from '../result-file.js';
 
 async function measure(label: string, fleet: FleetShape) {
   const c = await startCluster({ fleet, runnerNodes: 0 });
@@ -19,15 +16,9 @@ async function measure(label: string, fleet: FleetShape) {
   }
 }
 
-const results = {
-  bench: 'cluster-fleet',
-  date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model },
+console.log(`wrote ${writeResult('cluster-fleet', {
   runs: [
     await measure('control plane only', NO_FLEET),
     await measure('2048-GPU fat-tree', parseFleet('2x4x32x8')),
   ],
-};
-const dir = join(repoRoot(), 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'cluster-fleet.json'), JSON.stringify(results, null, 2));
+})}`);

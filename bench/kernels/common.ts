@@ -1,11 +1,10 @@
 // Shared helpers for bench/kernels: timing, the Python peer, result files.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { kernelInfo } from '../../runtime/src/native/index.js';
+import { writeResult as writeShared } from '../result-file.js';
 
 export const PYTHON = process.env.MOE_PYTHON ?? '/work/main/.tools/pyenv/bin/python';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -46,12 +45,9 @@ export function peer(args: string[], threads: number): Record<string, unknown> {
   return JSON.parse(out.toString()) as Record<string, unknown>;
 }
 
-export function machine(): Record<string, unknown> {
+/** The kernel benches' machine fields beyond the shared ones: the kernel path and the thread and OpenBLAS settings. */
+function kernelMachine(): Record<string, unknown> {
   return {
-    cpu: os.cpus()[0]?.model,
-    cpus: os.cpus().length,
-    loadavg: os.loadavg(),
-    node: process.version,
     kernels: kernelInfo(),
     moeNumThreads: process.env.MOE_NUM_THREADS ?? null,
     envOverridesSeen: { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? null, OPENBLAS_L2_SIZE: process.env.OPENBLAS_L2_SIZE ?? null },
@@ -59,11 +55,7 @@ export function machine(): Record<string, unknown> {
 }
 
 export function writeResult(name: string, result: Record<string, unknown>): string {
-  const dir = path.join(REPO, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), machine: machine(), ...result }, null, 2) + '\n');
-  return file;
+  return writeShared(name, result, kernelMachine());
 }
 
 export function randomF32(n: number, seed = 1): Float32Array {

@@ -2,10 +2,10 @@
 // backend (the peer, measured in this run when /usr/bin/python3 has torch), allreduce and alltoallv at 64 KiB,
 // 1 MiB and 16 MiB. Writes bench/results/dist-collectives.json with median seconds and bus bandwidth.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch } from '../../runtime/src/comm/local-launch.js';
+import { writeResult } from '../result-file.js';
 
 const WORLD = 2;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,9 +45,8 @@ const ours = table(await run(undefined, path.join(here, 'coll-rank.js')));
 const py = torchPython();
 const peer = py ? table(await run(py, path.join(here, '../../../bench/parallel/torch_collectives_peer.py'))) : undefined;
 const out = {
-  bench: 'dist-collectives', world: WORLD, transport: 'Gloo TCP over loopback',
+  world: WORLD, transport: 'Gloo TCP over loopback',
   ours, peer: peer ? { name: 'torch.distributed gloo', results: peer } : { name: 'torch.distributed gloo', skipped: 'no python with torch found' },
 };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/dist-collectives.json', JSON.stringify(out, null, 2));
 console.log(JSON.stringify(out, null, 2));
+console.log(`wrote ${writeResult('dist-collectives', out)}`);
