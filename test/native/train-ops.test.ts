@@ -17,6 +17,7 @@ import { Rng } from '../../runtime/src/model/rng.js';
 import { microConfig } from '../unit/runtime/gradcheck.js';
 import { modelConfig } from '../../runtime/src/model/config.js';
 import { assertClose, randn, rng } from './util.js';
+import { nonGemmPaths, withPath } from './paths.js';
 
 const rel = (tol: number, want: ArrayLike<number>, floor = 1e-6) => (i: number) => tol * Math.abs(want[i]!) + floor;
 
@@ -196,33 +197,38 @@ describe('training ops (native vs the TypeScript reference)', () => {
     for (const p of Pe.list()) assertClose(`d ${p.name}`, Pg.get(p.name).grad, p.grad, rel(1e-5, p.grad, 1e-9));
   });
 
-  it('AdamW with BF16 moments and clipping: the native update is the TypeScript one, bit for bit', () => {
-    const make = () => {
-      const P = new Params(alloc32);
-      const r = rng(12);
-      for (const [name, n, decay] of [['a', 1000, true], ['b', 37, false]] as const) {
-        const p = P.add(name, [n], decay);
-        p.data.set(randn(n, r));
-      }
-      return P;
-    };
-    const Pt = make(), Pn = make();
-    const cfg = { ...ADAMW_DEFAULTS, totalSteps: 10, clip: 0.5 };
-    const ts = new AdamW(Pt, cfg), nv = new AdamW(Pn, cfg, true);
-    for (let step = 0; step < 3; step++) {
-      for (const P of [Pt, Pn]) {
-        const rr = rng(100 + step);
-        for (const p of P.list()) p.grad.set(randn(p.grad.length, rr, 3));
-      }
-      const nt = ts.clipGrads(), nn = nv.clipGrads();
-      assert.equal(nn, nt);
-      ts.update(step, 1e-2);
-      nv.update(step, 1e-2);
-      for (const p of Pt.list()) {
-        assert.deepEqual(Pn.get(p.name).data, p.data, `${p.name} after step ${step}`);
-        assert.deepEqual(nv.m.get(p.name), ts.m.get(p.name));
-        assert.deepEqual(nv.v.get(p.name), ts.v.get(p.name));
-      }
+  it('AdamW with BF16 moments and clipping: the native update is the TypeScript one, bit for bit, on every path', () => {
+    for (const path of nonGemmPaths()) {
+      withPath(path, () => {
+        const make = () => {
+          const P = new Params(alloc32);
+          const r = rng(12);
+          // 70001: several pool chunks and a ragged 16-lane tail; 37: only a tail.
+          for (const [name, n, decay] of [['a', 1000, true], ['b', 37, false], ['c', 70001, true]] as const) {
+            const p = P.add(name, [n], decay);
+            p.data.set(randn(n, r));
+          }
+          return P;
+        };
+        const Pt = make(), Pn = make();
+        const cfg = { ...ADAMW_DEFAULTS, totalSteps: 10, clip: 0.5 };
+        const ts = new AdamW(Pt, cfg), nv = new AdamW(Pn, cfg, true);
+        for (let step = 0; step < 3; step++) {
+          for (const P of [Pt, Pn]) {
+            const rr = rng(100 + step);
+            for (const p of P.list()) p.grad.set(randn(p.grad.length, rr, 3));
+          }
+          const nt = ts.clipGrads(), nn = nv.clipGrads();
+          assert.equal(nn, nt);
+          ts.update(step, 1e-2);
+          nv.update(step, 1e-2);
+          for (const p of Pt.list()) {
+            assert.deepEqual(Pn.get(p.name).data, p.data, `${p.name} after step ${step} (${path})`);
+            assert.deepEqual(nv.m.get(p.name), ts.m.get(p.name));
+            assert.deepEqual(nv.v.get(p.name), ts.v.get(p.name));
+          }
+        }
+      });
     }
   });
 });

@@ -3,6 +3,9 @@
 #include "train_ops.h"
 
 #include <cmath>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -37,27 +40,81 @@ inline float bf16_f32(uint16_t h) {
 }  // namespace
 
 namespace {
-// adamw.ts's float64 arithmetic, bit for bit: the clones' targets (avx512f, avx2) do not enable FMA, so nothing is
-// contracted, and sqrt is correctly rounded on every path.
-TRAIN_ISA void adamw_range(float* w, const float* g, uint16_t* m, uint16_t* v,
-    size_t i0, size_t i1, double lr, double beta1, double beta2, double eps, double wd, double bc1, double bc2) {
-    for (size_t i = i0; i < i1; ++i) {
-      double gi = g[i];
-      // As adamw.ts: the update uses the float64 moments; they are stored rounded to float32, then to BF16.
-      const double mi = beta1 * bf16_f32(m[i]) + (1 - beta1) * gi;
-      const double vi = beta2 * bf16_f32(v[i]) + (1 - beta2) * gi * gi;
-      double d = w[i];
-      d -= lr * ((mi / bc1) / (std::sqrt(std::fabs(vi / bc2)) + eps) + wd * d);  // vi >= 0: fabs only tells the compiler
-      w[i] = static_cast<float>(d);
-      m[i] = bf16_rne(static_cast<float>(mi));
-      v[i] = bf16_rne(static_cast<float>(vi));
-    }
+// adamw.ts's float32 arithmetic, bit for bit: every operation rounded to float32 in adamw.ts's order, nothing fused.
+struct AdamF32 {
+  float lr, b1, c1, b2, c2, eps, wd, bc1, bc2;
+};
+
+// The scalar reference (and the path without AVX-512): compiled for baseline x86-64, which has no FMA to contract into.
+void adamw_ref(float* w, const float* g, uint16_t* m, uint16_t* v, size_t i0, size_t i1, const AdamF32& k) {
+  for (size_t i = i0; i < i1; ++i) {
+    const float gi = g[i];
+    const float mi = k.b1 * bf16_f32(m[i]) + k.c1 * gi;
+    const float vi = k.b2 * bf16_f32(v[i]) + k.c2 * gi * gi;
+    const float wi = w[i];
+    const float den = std::sqrt(vi / k.bc2) + k.eps;
+    w[i] = wi - k.lr * ((mi / k.bc1) / den + k.wd * wi);
+    m[i] = bf16_rne(mi);
+    v[i] = bf16_rne(vi);
+  }
 }
+
+#if defined(__GNUC__) && defined(__x86_64__)
+// 16 at a time. The explicit-rounding intrinsics (round to nearest, as the default) are opaque to the compiler, so it
+// cannot contract a multiply and an add into an FMA whose single rounding would differ from adamw.ts.
+// The rounding intrinsics pass an undefined pass-through vector under an all-ones mask, which GCC 12 flags.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define RN (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl")))
+// bf16 bits of x, round to nearest even, NaN to the quiet NaN (bf16_rne).
+AVX512_TARGET inline __m256i narrow_bf16(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i r = _mm512_srli_epi32(
+      _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))), 16);
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(r, nan, _mm512_set1_epi32(0x7fc0)));
+}
+AVX512_TARGET inline __m512 widen_bf16(const uint16_t* p, __mmask16 k16) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k16, p)), 16));
+}
+AVX512_TARGET void adamw_avx512(float* w, const float* g, uint16_t* m, uint16_t* v, size_t i0, size_t i1,
+                                const AdamF32& k) {
+  const __m512 lr = _mm512_set1_ps(k.lr), b1 = _mm512_set1_ps(k.b1), c1 = _mm512_set1_ps(k.c1), b2 = _mm512_set1_ps(k.b2),
+               c2 = _mm512_set1_ps(k.c2), eps = _mm512_set1_ps(k.eps), wd = _mm512_set1_ps(k.wd),
+               bc1 = _mm512_set1_ps(k.bc1), bc2 = _mm512_set1_ps(k.bc2);
+  for (size_t i = i0; i < i1; i += 16) {
+    const __mmask16 k16 = i1 - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (i1 - i)) - 1);
+    const __m512 gi = _mm512_maskz_loadu_ps(k16, g + i), wi = _mm512_maskz_loadu_ps(k16, w + i);
+    const __m512 mi = _mm512_add_round_ps(_mm512_mul_round_ps(b1, widen_bf16(m + i, k16), RN), _mm512_mul_round_ps(c1, gi, RN), RN);
+    const __m512 vi = _mm512_add_round_ps(_mm512_mul_round_ps(b2, widen_bf16(v + i, k16), RN),
+                                          _mm512_mul_round_ps(_mm512_mul_round_ps(c2, gi, RN), gi, RN), RN);
+    const __m512 den = _mm512_add_round_ps(_mm512_sqrt_round_ps(_mm512_div_round_ps(vi, bc2, RN), RN), eps, RN);
+    const __m512 upd = _mm512_add_round_ps(_mm512_div_round_ps(_mm512_div_round_ps(mi, bc1, RN), den, RN),
+                                           _mm512_mul_round_ps(wd, wi, RN), RN);
+    _mm512_mask_storeu_ps(w + i, k16, _mm512_sub_round_ps(wi, _mm512_mul_round_ps(lr, upd, RN), RN));
+    _mm256_mask_storeu_epi16(m + i, k16, narrow_bf16(mi));
+    _mm256_mask_storeu_epi16(v + i, k16, narrow_bf16(vi));
+  }
+}
+#undef RN
+#undef AVX512_TARGET
+#pragma GCC diagnostic pop
+#endif
 }  // namespace
 
 void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t n, double lr, double beta1,
                       double beta2, double eps, double wd, double bc1, double bc2) {
-  parallel_for(n, 1 << 15, [&](size_t i0, size_t i1) { adamw_range(w, g, m, v, i0, i1, lr, beta1, beta2, eps, wd, bc1, bc2); });
+  const AdamF32 k{static_cast<float>(lr), static_cast<float>(beta1), static_cast<float>(1 - beta1), static_cast<float>(beta2),
+                  static_cast<float>(1 - beta2), static_cast<float>(eps), static_cast<float>(wd), static_cast<float>(bc1),
+                  static_cast<float>(bc2)};
+  const KernelPath path = current_path();
+  parallel_for(n, 1 << 15, [&](size_t i0, size_t i1) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (path == KernelPath::Avx512 || path == KernelPath::Amx) return adamw_avx512(w, g, m, v, i0, i1, k);
+#endif
+    adamw_ref(w, g, m, v, i0, i1, k);
+  });
 }
 
 double train_sumsq(const float* x, size_t n, double init) {

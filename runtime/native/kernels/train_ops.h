@@ -9,7 +9,8 @@
 namespace moe {
 
 // AdamW with FP32 master weights and BF16 moments (bit patterns), as runtime/src/train/adamw.ts: widen the moments,
-// update in float64, narrow with round-to-nearest-even. bc1/bc2: 1 - beta^(step+1).
+// update in float32 (the hyper-parameters rounded to float32, each operation rounded, none fused), narrow with
+// round-to-nearest-even. bc1/bc2: 1 - beta^(step+1). An AVX-512 path beside the scalar reference.
 void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t n, double lr, double beta1,
                       double beta2, double eps, double wd, double bc1, double bc2);
 // init + the sum of squares, added in order in float64 (a running sum over several arrays stays the sequential one).

@@ -8,6 +8,7 @@
 import { Params } from '../model/params.js';
 import { alloc32 } from '../model/tensor.js';
 import { AdamW, learningRate } from '../train/adamw.js';
+import { scaleInPlace, sumSquares } from '../native/train-ops.js';
 import { updateBiases } from '../train/balance.js';
 import type { Trainer } from '../train/trainer.js';
 import type { ProcessGroup } from '../comm/process-group.js';
@@ -37,6 +38,7 @@ export class Zero1 {
   /** Every shard piece of this rank, all groups. */
   readonly pieces: Piece[];
   readonly shardOpt: AdamW;
+  readonly native: boolean;
   /** Scratch for one group's padded flat vector and one shard (gradients in, parameters out). */
   private readonly flat: Float32Array;
   private readonly shard: Float32Array;
@@ -72,7 +74,9 @@ export class Zero1 {
         });
       }
     }
-    this.shardOpt = new AdamW(shardParams, trainer.options.optimizer);
+    // The single process's optimizer arithmetic on the addon when its context has it (the same bits either way).
+    this.native = trainer.ctx.native === true;
+    this.shardOpt = new AdamW(shardParams, trainer.options.optimizer, this.native);
   }
 
   /** One line per holder group: what a checkpoint's shards were cut with. */
@@ -92,6 +96,11 @@ export class Zero1 {
       for (const name of holders.names) flat.set(t.params.get(name).grad, layout.offsets.get(name)!);
       if (holders.group) await holders.group.reduceScatter(flat, new Array<number>(holders.ranks.length).fill(layout.shardLen), gradShard);
       else gradShard.set(flat);
+      if (this.native) {
+        if (scale !== 1) scaleInPlace(gradShard, scale);
+        ss = sumSquares(gradShard, ss);
+        continue;
+      }
       if (scale !== 1) for (let i = 0; i < gradShard.length; i++) gradShard[i] *= scale;
       for (let i = 0; i < gradShard.length; i++) ss += gradShard[i] * gradShard[i];
     }
@@ -99,7 +108,10 @@ export class Zero1 {
     const cfg = t.options.optimizer;
     if (cfg.clip > 0 && gradNorm > cfg.clip) {
       const f = cfg.clip / gradNorm;
-      for (const { gradShard } of this.parts) for (let i = 0; i < gradShard.length; i++) gradShard[i] *= f;
+      for (const { gradShard } of this.parts) {
+        if (this.native) scaleInPlace(gradShard, f);
+        else for (let i = 0; i < gradShard.length; i++) gradShard[i] *= f;
+      }
     }
     const lr = learningRate(cfg, t.step);
     this.shardOpt.update(t.step, lr);

@@ -1,5 +1,5 @@
-// AdamW with FP32 master weights (the parameters themselves) and BF16 moments (REFERENCE.md §2), global-norm
-// gradient clipping, and the warm-up + cosine learning-rate schedule.
+// AdamW with FP32 master weights (the parameters themselves), BF16 moments and float32 arithmetic (REFERENCE.md §2),
+// global-norm gradient clipping, and the warm-up + cosine learning-rate schedule.
 import type { Params } from '../model/params.js';
 import { adamwBf16, scaleInPlace, sumSquares } from '../native/train-ops.js';
 
@@ -87,8 +87,8 @@ export class AdamW {
         continue;
       }
       const n = p.data.length;
-      // Moments widen to f32 (exact), update in f64, narrow back to BF16 with round-to-nearest-even, all through
-      // integer views so the loop stays free of calls.
+      // Moments widen to f32 (exact), update in float32 — every operation rounded as the native kernel's (no FMA) —
+      // narrow back to BF16 with round-to-nearest-even, all through integer views so the loop stays free of calls.
       const mf = scratch(0, n);
       const vf = scratch(1, n);
       const mu = new Uint32Array(mf.buffer, 0, n);
@@ -97,15 +97,20 @@ export class AdamW {
         mu[i] = m[i] << 16;
         vu[i] = v[i] << 16;
       }
+      const f = Math.fround;
+      const b1 = f(beta1), c1 = f(1 - beta1), b2 = f(beta2), c2 = f(1 - beta2), lr32 = f(lr), eps32 = f(eps), wd32 = f(wd);
+      const bc1f = f(bc1), bc2f = f(bc2);
       const d = p.data;
       const g = p.grad;
       for (let i = 0; i < n; i++) {
-        const gi = g[i];
-        const mi = beta1 * mf[i] + (1 - beta1) * gi;
-        const vi = beta2 * vf[i] + (1 - beta2) * gi * gi;
+        const gi = f(g[i]);
+        const mi = f(f(b1 * mf[i]) + f(c1 * gi));
+        const vi = f(f(b2 * vf[i]) + f(f(c2 * gi) * gi));
         mf[i] = mi;
         vf[i] = vi;
-        d[i] -= lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + eps) + wd * d[i]);
+        const wi = f(d[i]);
+        const den = f(f(Math.sqrt(f(vi / bc2f))) + eps32);
+        d[i] = f(wi - f(lr32 * f(f(f(mi / bc1f) / den) + f(wd32 * wi))));
       }
       for (let i = 0; i < n; i++) {
         const a = mu[i];
