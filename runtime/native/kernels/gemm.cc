@@ -159,6 +159,41 @@ void pack_b(const gemm::Isa& isa, size_t N, size_t K, size_t Kp, void* out_v, Lo
   });
 }
 
+// FP8 operands packed for the micro-kernel: on the AVX-512 paths the kPairs panels come from the vector decode and
+// register transpose (gemm_pack_avx512.cc; packing by the table per element cost as much as the GEMM at training
+// shapes), elsewhere from the table. Same bits either way.
+bool fp8_pairs_simd(const gemm::Isa& isa, KernelPath path, bool a_side) {
+  const bool pairs = a_side ? isa.layout == gemm::ALayout::kPairs : isa.layout != gemm::ALayout::kF32;
+  return pairs && (path == KernelPath::Avx512 || path == KernelPath::Amx);
+}
+
+void pack_a_fp8(const gemm::Isa& isa, KernelPath path, size_t rows, size_t K, size_t Kp, void* out, const uint8_t* A) {
+  if (fp8_pairs_simd(isa, path, true)) {
+    const size_t mr = isa.mr;
+    parallel_for(ceil_div(rows, mr), 1, [&](size_t p0, size_t p1) {
+      for (size_t p = p0; p < p1; ++p)
+        gemm::pack_pairs_fp8_avx512(A + p * mr * K, K, K, std::min(mr, rows - p * mr), mr, Kp,
+                                    static_cast<uint32_t*>(out) + p * mr * Kp / 2);
+    });
+    return;
+  }
+  const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+  pack_a(isa, rows, K, Kp, out, [&](size_t i) { return lut[A[i]]; });
+}
+
+void pack_b_fp8(const gemm::Isa& isa, KernelPath path, size_t N, size_t K, size_t Kp, void* out, const uint8_t* B) {
+  if (fp8_pairs_simd(isa, path, false)) {
+    parallel_for(ceil_div(N, kNR), 1, [&](size_t p0, size_t p1) {
+      for (size_t p = p0; p < p1; ++p)
+        gemm::pack_pairs_fp8_avx512(B + p * kNR * K, K, K, std::min<size_t>(kNR, N - p * kNR), kNR, Kp,
+                                    static_cast<uint32_t*>(out) + p * kNR * Kp / 2);
+    });
+    return;
+  }
+  const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+  pack_b(isa, N, K, Kp, out, [&](size_t i) { return lut[B[i]]; });
+}
+
 // C[rows, N] (fp32, zeroed by the caller) += packed A . packed B^T with per-slice promotion.
 void run_packed(const gemm::Isa& isa, const void* Ap_v, const float* a_scale, const void* Bp_v,
                 const float* b_scale, size_t rows, size_t N, size_t KB, float* C) {
@@ -238,11 +273,10 @@ void ref_fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const flo
 void fast_fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const float* bs, size_t M,
                    size_t N, size_t K, float* C, KernelPath path) {
   const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
-  const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
   const gemm::Isa isa = isa_for(path);
   Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
-  pack_a(isa, M, K, Kp, ap.get(), [&](size_t i) { return lut[A[i]]; });
-  pack_b(isa, N, K, Kp, bp.get(), [&](size_t i) { return lut[B[i]]; });
+  pack_a_fp8(isa, path, M, K, Kp, ap.get(), A);
+  pack_b_fp8(isa, path, N, K, Kp, bp.get(), B);
   run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, C);
 }
 
@@ -283,7 +317,6 @@ void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const
         ref_fp8_gemm(A + r0 * K, as + r0 * KB, B + e * N * K, bs + e * NB * KB, r1 - r0, N, K, acc.p + r0 * N);
       }
     } else {
-      const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
       const gemm::Isa isa = isa_for(path);
       size_t max_rows = 0;
       for (size_t e = 0; e < E; ++e) max_rows = std::max<size_t>(max_rows, offsets[e + 1] - offsets[e]);
@@ -293,8 +326,8 @@ void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const
         if (r1 == r0) continue;
         const uint8_t* Ae = A + r0 * K;
         const uint8_t* Be = B + e * N * K;
-        pack_a(isa, r1 - r0, K, Kp, ap.get(), [&](size_t i) { return lut[Ae[i]]; });
-        pack_b(isa, N, K, Kp, bp.get(), [&](size_t i) { return lut[Be[i]]; });
+        pack_a_fp8(isa, path, r1 - r0, K, Kp, ap.get(), Ae);
+        pack_b_fp8(isa, path, N, K, Kp, bp.get(), Be);
         run_packed(isa, ap.get(), as + r0 * KB, bp.get(), bs + e * NB * KB, r1 - r0, N, KB, acc.p + r0 * N);
       }
     }
@@ -316,8 +349,7 @@ void fp8_pack_weights(const uint8_t* B, size_t E, size_t N, size_t K, KernelPath
       std::memcpy(out + e * bytes, Be, N * K);
       continue;
     }
-    const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
-    pack_b(isa_for(path), N, K, Kp, out + e * bytes, [&](size_t i) { return lut[Be[i]]; });
+    pack_b_fp8(isa_for(path), path, N, K, Kp, out + e * bytes, Be);
   }
 }
 
@@ -335,7 +367,6 @@ void fp8_gemm_grouped_packed(const uint8_t* A, const float* as, const uint8_t* p
         ref_fp8_gemm(A + r0 * K, as + r0 * KB, packed + e * bytes, bs + e * NB * KB, r1 - r0, N, K, acc.p + r0 * N);
       }
     } else {
-      const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
       const gemm::Isa isa = isa_for(path);
       size_t max_rows = 0;
       for (size_t e = 0; e < E; ++e) max_rows = std::max<size_t>(max_rows, offsets[e + 1] - offsets[e]);
@@ -344,7 +375,7 @@ void fp8_gemm_grouped_packed(const uint8_t* A, const float* as, const uint8_t* p
         size_t r0 = offsets[e], r1 = offsets[e + 1];
         if (r1 == r0) continue;
         const uint8_t* Ae = A + r0 * K;
-        pack_a(isa, r1 - r0, K, Kp, ap.get(), [&](size_t i) { return lut[Ae[i]]; });
+        pack_a_fp8(isa, path, r1 - r0, K, Kp, ap.get(), Ae);
         run_packed(isa, ap.get(), as + r0 * KB, packed + e * bytes, bs + e * NB * KB, r1 - r0, N, KB, acc.p + r0 * N);
       }
     }

@@ -76,6 +76,10 @@ Isa isa_avx512();
 Isa isa_avx512_bf16();  // AVX512_BF16 vdpbf16ps on kPairs (gemm_avx512bf16.cc)
 Isa isa_avx2();
 Isa isa_amx();
+// FP8 (E4M3) codes of `nr` rows (row stride ld, K valid columns) -> one kPairs panel of `w` rows as 32-bit pairs:
+// out[kp*w + r] = bf16(src[r][2kp]) | bf16(src[r][2kp+1]) << 16, zero padded to w rows and Kp (a multiple of 32).
+// AVX-512 F/BW/VL (gemm_pack_avx512.cc); the same bits as the drivers' per-element table packing.
+void pack_pairs_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out);
 }  // namespace gemm
 
 }  // namespace moe
