@@ -12,7 +12,7 @@ import { writeExport } from '../../../runtime/src/checkpoint/export.js';
 import { buildParams } from '../../../runtime/src/model/transformer.js';
 import { Rng } from '../../../runtime/src/model/rng.js';
 import { alloc32 } from '../../../runtime/src/model/tensor.js';
-import { call, deadUrl, post, sseEvents, tinyConfig } from './http-fixture.js';
+import { call, deadUrl, metricValue, post, sseEvents, tinyConfig } from './http-fixture.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../runtime/src/cli.js');
 let dir: string;
@@ -77,10 +77,10 @@ test('router + prefill + decode processes serve a streamed chat completion; SIGT
   assert.ok(decode.lines.some((l) => l.msg === 'model loaded'));
 });
 
-test('a decode replica of two pods: the leader serves with experts across both, the follower answers health; both exit 0', async () => {
+test('a decode replica of two pods, star layout: the leader serves with experts across both, the follower answers health; both exit 0', async () => {
   const masterPort = new URL(await deadUrl()).port;
   const gang = (index: number) => ({ MOE_PODS_PER_REPLICA: '2', MOE_POD_INDEX: String(index), MASTER_ADDR: '127.0.0.1', MASTER_PORT: masterPort, MOE_DIST_TIMEOUT_MS: '60000' });
-  const [leader, follower] = await Promise.all([serve(['--role', 'decode'], gang(0)), serve(['--role', 'decode'], gang(1))]);
+  const [leader, follower] = await Promise.all([serve(['--role', 'decode', '--ep-layout', 'star'], gang(0)), serve(['--role', 'decode', '--ep-layout', 'star'], gang(1))]);
   assert.equal((await call(follower.url, 'GET', '/readyz')).status, 200);
   assert.equal((await call(follower.url, 'POST', '/internal/v1/generate', {})).status, 404, 'the follower serves no traffic');
   const router = await serve(['--role', 'router', '--routes', JSON.stringify({ prefill: [], decode: [{ replica: 0, url: leader.url }] })]);
@@ -91,6 +91,40 @@ test('a decode replica of two pods: the leader serves with experts across both, 
   leader.proc.kill('SIGTERM');
   assert.equal(await leader.exited, 0, leader.stderr());
   // Closing the leader's engine stops the replica: the follower leaves on its own.
+  assert.equal(await follower.exited, 0, follower.stderr());
+  assert.ok(follower.lines.some((l) => l.msg === 'stopped' && l.why === 'the leader stopped the replica'), JSON.stringify(follower.lines));
+  await router.exited;
+});
+
+test('a decode replica of two pods, all-to-all layout (the default): the leader spreads requests over both pods, each pulls its hand-off from prefill, greedy text as one pod; SIGTERM to the leader stops both with 0', async () => {
+  const prompts = ['two pods', 'all to all', 'data parallel', 'experts'];
+  const complete = (url: string, prompt: string) => post(url, '/v1/completions', { model: 'tiny-cli', prompt, max_tokens: 6, temperature: 0 });
+  // The baseline: one decode pod.
+  const one = await serve(['--role', 'decode']);
+  const oneRouter = await serve(['--role', 'router', '--routes', JSON.stringify({ prefill: [], decode: [{ replica: 0, url: one.url }] })]);
+  const want = [];
+  for (const p of prompts) want.push((await complete(oneRouter.url, p)).json.choices[0].text);
+  for (const s of [oneRouter, one]) s.proc.kill('SIGTERM');
+
+  const masterPort = new URL(await deadUrl()).port;
+  const gang = (index: number) => ({ MOE_PODS_PER_REPLICA: '2', MOE_POD_INDEX: String(index), MASTER_ADDR: '127.0.0.1', MASTER_PORT: masterPort, MOE_DIST_TIMEOUT_MS: '60000' });
+  const [leader, follower] = await Promise.all([serve(['--role', 'decode'], gang(0)), serve(['--role', 'decode'], gang(1))]);
+  const prefill = await serve(['--role', 'prefill']);
+  const router = await serve(['--role', 'router', '--routes', JSON.stringify({ prefill: [{ replica: 0, url: prefill.url }], decode: [{ replica: 0, url: leader.url }] })]);
+  const got = await Promise.all(prompts.map((p) => complete(router.url, p)));
+  for (const r of got) assert.equal(r.status, 200, r.text);
+  assert.deepEqual(got.map((r) => r.json.choices[0].text), want);
+  // Both pods generated and took prompts (their own hand-offs).
+  for (const s of [leader, follower]) {
+    const m = (await call(s.url, 'GET', '/metrics')).text;
+    assert.ok((metricValue(m, 'moe_serve_generation_tokens_total') ?? 0) > 0, `${s.url} generated nothing:\n${m}`);
+    assert.ok((metricValue(m, 'moe_serve_prompt_tokens_total') ?? 0) > 0, `${s.url} took no prompt`);
+  }
+  assert.ok(leader.lines.some((l) => l.msg === 'data-parallel decode replica'), JSON.stringify(leader.lines));
+  router.proc.kill('SIGTERM');
+  prefill.proc.kill('SIGTERM');
+  leader.proc.kill('SIGTERM');
+  assert.equal(await leader.exited, 0, leader.stderr());
   assert.equal(await follower.exited, 0, follower.stderr());
   assert.ok(follower.lines.some((l) => l.msg === 'stopped' && l.why === 'the leader stopped the replica'), JSON.stringify(follower.lines));
   await router.exited;

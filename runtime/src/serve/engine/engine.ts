@@ -12,6 +12,10 @@
 // prompt position; the others keep only the last position's, so they pay nothing for it.
 // Aborts free the slot at once (a sequence aborted during a step is dropped before sampling); a placement set during
 // a step (possible only with expert parallelism, whose step awaits the network) takes effect at the next step.
+// A pod of a data-parallel replica (opts.allToAll) runs the same step for its own sequences, but in lockstep with the
+// replica's other pods: its loop never stops while the replica lives; each iteration first agrees with the others on
+// the step (expert-all-to-all.ts: rounds, the leader's placement, the load sum, closing), idles a tick when no pod has
+// work, and joins every MoE layer of every agreed round, with zero rows when it has none.
 import type { Tokenizer } from '../../data/tokenizer.js';
 import type { RuntimeModelConfig } from '../../model/config.js';
 import { buildParams } from '../../model/transformer.js';
@@ -23,11 +27,12 @@ import { SequenceCache } from './kv-cache.js';
 import { loadModelFolder } from './load.js';
 import { InferenceModel, type BatchItem, type ForwardOut, type Precision } from './inference-model.js';
 import type { ExpertParallelLeader } from './expert-parallel.js';
+import type { ExpertAllToAll } from './expert-all-to-all.js';
 import { identityPlacement, resolvePlacement, type ResolvedPlacement } from './expert-slots.js';
 import { sample } from './sampler.js';
 import { draftToken, verifyDrafts, type Draft } from './speculative.js';
 import { promptLogprobs, tokenLogprob } from './logprobs.js';
-import { MAX_SPECULATIVE_TOKENS, QueueFullError, type SpeculativeOptions, type SpeculativeStats, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type ExpertPlacement, type ServeEngine, type TokenLogprob } from './types.js';
+import { MAX_SPECULATIVE_TOKENS, QueueFullError, type ReplicaLoad, type SpeculativeOptions, type SpeculativeStats, type EngineOptions, type EngineStats, type FinishReason, type GenerateRequest, type GenerateResult, type Handoff, type ExpertPlacement, type ServeEngine, type TokenLogprob } from './types.js';
 import { validateRequest } from './validate.js';
 import { weightsFromParams, type ModelWeights } from './weights.js';
 
@@ -84,6 +89,16 @@ export class Engine implements ServeEngine {
   private tokensPerSecond = 0;
   private readonly log: (e: Record<string, unknown>) => void;
   private readonly ep?: ExpertParallelLeader;
+  private readonly a2a?: ExpertAllToAll;
+  /** All-to-all leader: the placement to send at the next step boundary. */
+  private a2aPlacement?: ExpertPlacement;
+  /** All-to-all: the replica's counters at the last sum, and whether a fresh sum is wanted. */
+  private replicaSum?: ReplicaLoad;
+  private wantLoad = false;
+  /** All-to-all: wakes the idle wait when work arrives. */
+  private wake?: () => void;
+  /** All-to-all: settles when the lockstep loop ends (the leader closed and the replica drained: resolves; a pod failed: rejects). */
+  readonly replicaDone?: Promise<void>;
   private stepping = false;
   /** Sequences taken from the queue by the step in progress. */
   private admitting: Seq[] = [];
@@ -103,9 +118,12 @@ export class Engine implements ServeEngine {
     this.maxSequenceLength = msl;
     const c = model.config;
     this.ep = opts.expertParallel;
+    this.a2a = opts.allToAll;
+    if (this.ep && this.a2a) throw new Error('engine: expertParallel (the leader star) and allToAll (data-parallel pods) exclude each other; set one');
     if (opts.epSize !== undefined && (!Number.isInteger(opts.epSize) || opts.epSize < 1)) throw new Error(`engine: epSize must be an integer >= 1, got ${String(opts.epSize)}`);
-    const gpus = this.ep ? this.ep.size : opts.epSize ?? 1;
-    if (this.ep && opts.epSize !== undefined && opts.epSize !== this.ep.size) throw new Error(`engine: epSize ${opts.epSize} differs from the expert-parallel group size ${this.ep.size}`);
+    const group = this.ep ?? this.a2a;
+    const gpus = group ? group.size : opts.epSize ?? 1;
+    if (group && opts.epSize !== undefined && opts.epSize !== group.size) throw new Error(`engine: epSize ${opts.epSize} differs from the expert-parallel group size ${group.size}`);
     this.load = new ExpertLoad(model.moeLayers, c.n_routed_experts, identityPlacement(model.moeLayers, c.n_routed_experts, gpus));
     this.log = opts.log ?? (() => {});
     if (opts.kvCache !== undefined) model.kvCache = opts.kvCache;
@@ -117,6 +135,14 @@ export class Engine implements ServeEngine {
     }
     this.draftTokens = sp?.tokens ?? 0;
     if (sp) this.speculative = { method: sp.method, tokens: sp.tokens };
+    if (this.a2a) {
+      if (opts.idleTickMs !== undefined && !(opts.idleTickMs >= 0)) throw new Error(`engine: idleTickMs must be a number >= 0, got ${String(opts.idleTickMs)}`);
+      this.a2a.bind(model.moeLayers, c.hidden_size, (m) => model.moeAt(m));
+      // The lockstep loop runs for the replica's life: the other pods' collectives need this one.
+      this.loopActive = true;
+      this.replicaDone = this.lockstepLoop();
+      this.replicaDone.catch(() => {});
+    }
   }
 
   get config(): RuntimeModelConfig {
@@ -186,9 +212,34 @@ export class Engine implements ServeEngine {
     return this.load.cumulative();
   }
 
+  replicaLoad(): ReplicaLoad | undefined {
+    if (!this.a2a) return { counts: this.load.cumulative(), ...(this.draftTokens > 0 ? { speculative: { ...this.specStats } } : {}) };
+    this.wantLoad = true;
+    this.wake?.();
+    return this.replicaSum;
+  }
+
+  /** This pod's counters as one vector for the replica sum: counts [moe layer × expert], then drafted, accepted, steps. */
+  private loadVector(): Float64Array {
+    const rows = this.load.cumulative();
+    const E = this.config.n_routed_experts;
+    const v = new Float64Array(rows.length * E + 3);
+    rows.forEach((r, l) => v.set(r, l * E));
+    v.set([this.specStats.drafted, this.specStats.accepted, this.specStats.steps], rows.length * E);
+    return v;
+  }
+
   setPlacement(p: ExpertPlacement): void {
+    if (this.a2a && this.a2a.rank !== 0) throw new Error(`placement: pod ${this.a2a.rank} of a data-parallel replica takes its placement from the replica's leader (pod 0) at a step boundary; set it there`);
     // Validated in full before anything changes, so a bad placement leaves the old one in force.
     const r = resolvePlacement(p, this.model.moeLayers, this.model.config.n_routed_experts);
+    if (this.a2a) {
+      if (r.gpus % this.a2a.size !== 0) throw new Error(`placement: gpus is ${r.gpus}, not a multiple of this replica's ${this.a2a.size} pods; the placement must match the replica's expert parallelism`);
+      // Every pod adopts it at the same step boundary (the next agreement carries it).
+      this.a2aPlacement = p;
+      this.wake?.();
+      return;
+    }
     // The operator counts GPUs (pods × GPUs per pod); this runtime runs one EP process per pod.
     if (this.ep && r.gpus % this.ep.size !== 0) throw new Error(`placement: gpus is ${r.gpus}, not a multiple of this replica's ${this.ep.size} pods; the placement must match the replica's expert parallelism`);
     // Only an expert-parallel step awaits mid-forward; a local forward is never interrupted, so apply at once.
@@ -212,6 +263,8 @@ export class Engine implements ServeEngine {
     this.closed = true;
     const err = new Error('the engine is shutting down');
     for (const s of [...this.waiting, ...this.running]) this.finish(s, err);
+    // A data-parallel pod keeps joining the replica's steps (with zero rows) until the leader closes the replica.
+    this.wake?.();
     if (this.loopActive) await new Promise<void>((r) => this.onStopped.push(r));
     await this.ep?.stop();
   }
@@ -230,6 +283,7 @@ export class Engine implements ServeEngine {
   }
 
   private kick(): void {
+    this.wake?.();
     if (this.loopActive || this.closed) return;
     this.loopActive = true;
     setImmediate(() => void this.iterate());
@@ -266,9 +320,90 @@ export class Engine implements ServeEngine {
     for (const r of this.onStopped.splice(0)) r();
   }
 
+  /**
+   * The loop of a data-parallel pod: a step per iteration, in lockstep with the replica's pods, until the leader has
+   * closed and no pod holds a sequence; a pod still open then closes too. A collective failure (a pod gone) fails
+   * every sequence here and ends the loop with that error.
+   */
+  private async lockstepLoop(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    const idleMs = this.opts.idleTickMs ?? 5;
+    try {
+      for (;;) {
+        const t0 = performance.now();
+        this.stepping = true;
+        let tokens = 0;
+        try {
+          tokens = await this.step();
+        } catch (e) {
+          if (this.a2a!.broken) throw this.a2a!.broken;
+          this.log({ level: 'error', msg: 'scheduler step failed', error: (e as Error).message });
+          for (const s of [...this.running, ...this.admitting]) this.finish(s, e);
+        } finally {
+          this.stepping = false;
+        }
+        if (this.agreed?.ended) {
+          this.closed = true;
+          return;
+        }
+        const dt = (performance.now() - t0) / 1000;
+        if (tokens > 0 && dt > 0) {
+          const tps = tokens / dt;
+          this.tokensPerSecond = this.tokensPerSecond === 0 ? tps : 0.9 * this.tokensPerSecond + 0.1 * tps;
+        }
+        // No pod had work: wait a tick (or until work, a placement or a close arrives here) before the next boundary.
+        if (this.agreed?.rounds === 0 && this.waiting.length === 0 && this.running.length === 0 && !this.a2aPlacement && !this.wantLoad && !this.closed) {
+          await new Promise<void>((r) => {
+            const t = setTimeout(() => { this.wake = undefined; r(); }, idleMs);
+            this.wake = () => { clearTimeout(t); this.wake = undefined; r(); };
+          });
+        } else await new Promise((r) => setImmediate(r));
+      }
+    } catch (e) {
+      this.log({ level: 'error', msg: 'replica failed: a pod left the lockstep', error: (e as Error).message });
+      this.closed = true;
+      for (const s of [...this.waiting, ...this.running, ...this.admitting]) this.finish(s, e);
+      throw e;
+    } finally {
+      this.loopActive = false;
+      for (const r of this.onStopped.splice(0)) r();
+    }
+  }
+
+  /** All-to-all: what the pods agreed at this step's boundary. */
+  private agreed?: { rounds: number; ended: boolean };
+
+  /** All-to-all: the step boundary (rounds this pod needs; placement and load sum ride along). */
+  private async agree(rounds: number): Promise<number> {
+    const a = this.a2a!;
+    const placement = this.a2aPlacement;
+    const wantLoad = this.wantLoad;
+    const busy = this.running.length > 0 || this.waiting.length > 0 || this.admitting.some((s) => !s.done);
+    const ag = await a.agree({ rounds, closing: this.closed, busy, wantLoad, ...(placement ? { placement: JSON.stringify(placement) } : {}) }, () => this.loadVector());
+    this.agreed = ag;
+    if (placement && this.a2aPlacement === placement) this.a2aPlacement = undefined;
+    if (wantLoad) this.wantLoad = false;
+    if (ag.placement !== undefined) {
+      // Validated on the leader before it was sent; every pod switches here, before this step's first MoE layer.
+      const raw = JSON.parse(ag.placement) as ExpertPlacement;
+      this.applyPlacement(resolvePlacement(raw, this.model.moeLayers, this.config.n_routed_experts), raw);
+    }
+    if (ag.load) {
+      const E = this.config.n_routed_experts;
+      const L = this.model.moeLayers;
+      const v = ag.load;
+      this.replicaSum = {
+        counts: Array.from({ length: L }, (_, l) => Array.from(v.subarray(l * E, (l + 1) * E))),
+        ...(this.draftTokens > 0 ? { speculative: { drafted: v[L * E], accepted: v[L * E + 1], steps: v[L * E + 2] } } : {}),
+      };
+    }
+    return ag.rounds;
+  }
+
   /** One scheduler iteration; returns the number of tokens sampled. */
   private async step(): Promise<number> {
-    let sampled = 0;
+    // Sequences decoding this step: those that ran before it (the admitted ones sample from their prompt or hand-off).
+    const decoding0 = this.running.filter((s) => !s.done && s.pending >= 0);
     const admitted: Seq[] = (this.admitting = []);
     // Prompts to prefill are admitted up to a token budget per iteration (at least one), so one step never holds the
     // event loop for a whole queue of long prompts.
@@ -282,6 +417,22 @@ export class Engine implements ServeEngine {
       admitted.push(this.waiting.shift()!);
     }
     const toPrefill: Seq[] = [];
+    if (this.a2a) {
+      // Forwards this step: plain prompts, prompts scored at every position, the decode step.
+      const rounds = (admitted.some((s) => !s.req.handoff && !s.req.logprobs?.prompt) ? 1 : 0) + (admitted.some((s) => !s.req.handoff && s.req.logprobs?.prompt) ? 1 : 0) + (decoding0.length > 0 ? 1 : 0);
+      // Hand-offs admitted while no pod runs a forward still start (their first token came with the hand-off).
+      if ((await this.agree(rounds)) === 0 && admitted.length === 0) return 0;
+    }
+    try {
+      return await this.stepForwards(admitted, toPrefill, decoding0);
+    } finally {
+      if (this.a2a) await this.a2a.endStep(this.load.current);
+    }
+  }
+
+  /** The step's hand-offs, prefill forwards and decode forward. */
+  private async stepForwards(admitted: Seq[], toPrefill: Seq[], decoding0: Seq[]): Promise<number> {
+    let sampled = 0;
     for (const s of admitted) {
       const h = s.req.handoff;
       if (h) {
@@ -330,7 +481,7 @@ export class Engine implements ServeEngine {
       if (scoring.length > 0) sampled += await this.forwardAndSample(scoring, (s) => s.req.promptIds, prefilled, true, scoring.some(wantsHidden) ? wantsHidden : undefined);
     }
     // Sequences admitted this iteration already sampled (from their prompt or hand-off); they decode from the next.
-    const decoding = this.running.filter((s) => !s.done && s.pending >= 0 && !admitted.includes(s));
+    const decoding = decoding0.filter((s) => !s.done);
     if (decoding.length > 0) sampled += this.draftTokens > 0 ? await this.speculativeStep(decoding) : await this.forwardAndSample(decoding, (s) => Int32Array.of(s.pending), (s, tok, lp) => this.emit(s, tok, lp));
     this.load.endStep();
     return sampled;
@@ -345,8 +496,20 @@ export class Engine implements ServeEngine {
         const placement = this.load.current;
         return await this.model.runWith(items, dispatch, (call) => ep.run(call, placement, () => this.placementJson()), { all, hidden });
       }
+      const a2a = this.a2a;
+      if (a2a) {
+        const placement = this.load.current;
+        try {
+          return await this.model.runWith(items, dispatch, (call) => a2a.run(call, placement), { all, hidden });
+        } finally {
+          // A forward that failed here between MoE layers still owes the replica the rest of its round.
+          if (!a2a.broken) await a2a.endRound(placement);
+        }
+      }
       return this.model.run(items, dispatch, { all, hidden });
     } catch (e) {
+      // A pod of the replica is gone: not this forward's failure but the replica's (the loop ends).
+      if (this.a2a?.broken) throw this.a2a.broken;
       this.log({ level: 'error', msg: 'forward failed', error: (e as Error).message });
       for (const s of seqs) this.finish(s, e);
       return undefined;

@@ -105,6 +105,13 @@ export class InferenceModel {
   /** The drafter for speculative decoding: the first MTP module, when the weights carry one. */
   readonly mtp?: MtpModule;
 
+  /** The MoE block of MoE layer m (the placement's layer axis). */
+  moeAt(m: number): Moe {
+    const L = this.layers.filter((l) => l.moe)[m];
+    if (!L) throw new Error(`inference model: no MoE layer ${m} (the model has ${this.moeLayers})`);
+    return L.moe!;
+  }
+
   /** Embedding rows of the tokens: [n, d]. */
   embedRows(tokens: Int32Array): Float32Array {
     const d = this.config.hidden_size;

@@ -2,6 +2,7 @@
 import type { RuntimeModelConfig } from '../../model/config.js';
 import type { Tokenizer } from '../../data/tokenizer.js';
 import type { ExpertParallelLeader } from './expert-parallel.js';
+import type { ExpertAllToAll } from './expert-all-to-all.js';
 
 export interface SamplingParams {
   /** Tokens to generate at most (the first token, sampled by prefill, counts); 0 only to score the prompt (logprobs.prompt). */
@@ -104,6 +105,12 @@ export interface EngineStats {
   speculative?: SpeculativeStats;
 }
 
+/** Counters summed over the pods of a replica. */
+export interface ReplicaLoad {
+  counts: number[][];
+  speculative?: SpeculativeStats;
+}
+
 export interface GenerateRequest {
   id: string;
   promptIds: Int32Array;
@@ -149,8 +156,13 @@ export interface ServeEngine {
    * log-probabilities (tokens 1..n-1) once, before the first token.
    */
   generate(req: GenerateRequest, onToken: (token: number, logprob?: TokenLogprob) => void, signal?: AbortSignal, onPrompt?: (logprobs: TokenLogprob[]) => void): Promise<GenerateResult>;
-  /** Cumulative routed-token counts [moe layer][logical expert] since start. */
+  /** Cumulative routed-token counts [moe layer][logical expert] since start (this process's sequences). */
   expertLoad(): number[][];
+  /**
+   * A data-parallel replica (all-to-all decode): the whole replica's load and speculative counters, summed over its
+   * pods at a recent step boundary (each call asks for a fresh sum); undefined until the first sum arrives.
+   */
+  replicaLoad?(): ReplicaLoad | undefined;
   /** Swaps the expert placement between two steps; requests in flight continue. */
   setPlacement(p: ExpertPlacement): void;
   stats(): EngineStats;
@@ -183,5 +195,12 @@ export interface EngineOptions {
   speculative?: SpeculativeOptions;
   /** Rank 0 of a multi-pod replica: routed experts run on the EP ranks hosting their slots (expert-parallel.ts). */
   expertParallel?: ExpertParallelLeader;
+  /**
+   * A pod of a data-parallel replica (expert-all-to-all.ts): it runs whole steps for its own sequences, in lockstep
+   * with the other pods, and the routed experts are an all-to-all. Excludes expertParallel.
+   */
+  allToAll?: ExpertAllToAll;
+  /** All-to-all only: how long an idle replica waits between step boundaries (ms; default 5). */
+  idleTickMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }

@@ -9,12 +9,13 @@ import { RankEnv, ServeEnv } from '../../../../operator/contract/index.js';
 import { inClusterConfigMaps } from '../../kube/configmaps.js';
 import { podPath } from '../../kube/pod-path.js';
 import { Engine } from '../engine/engine.js';
-import { joinReplica } from '../engine/expert-parallel-pod.js';
+import { LAYOUT_ENV, exchangeUrls, joinReplica, replicaLayout, type ReplicaRole } from '../engine/expert-parallel-pod.js';
 import { decodeHandoff, encodeHandoff } from '../engine/handoff.js';
 import { MAX_SPECULATIVE_TOKENS, type EngineOptions, type SpeculativeOptions } from '../engine/types.js';
 import { OperatorSync } from './operator-sync.js';
 import { createRoleServer } from './role-server.js';
 import { createRouter } from './router.js';
+import { PodSpread } from './spread.js';
 import { configMapRoutes, staticRoutes, type RouteSource } from './routes.js';
 import { ServeMetrics, expertMetricsOption } from './metrics.js';
 import { HttpServer, type Log } from './server.js';
@@ -65,6 +66,7 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       role: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, routes: { type: 'string' },
       'model-name': { type: 'string' }, 'max-batch': { type: 'string' }, 'max-queue': { type: 'string' }, precision: { type: 'string' },
       'max-in-flight': { type: 'string' }, 'grace-seconds': { type: 'string' }, speculative: { type: 'string' }, 'speculative-tokens': { type: 'string' },
+      'ep-layout': { type: 'string' },
     },
   });
   const role = values.role ?? env[ServeEnv.role];
@@ -81,6 +83,9 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const store = (): ReturnType<typeof inClusterConfigMaps> => inClusterConfigMaps(env);
   const stops: (() => Promise<void>)[] = [];
   let server: HttpServer;
+  /** A pod of a data-parallel decode replica, and (leader) where its new sequences go. */
+  let dataParallel: Extract<ReplicaRole, { layout: 'alltoall' }> | undefined;
+  let spread: PodSpread | undefined;
 
   if (role === 'router') {
     const tokenizer = loadTokenizer(modelPath);
@@ -108,17 +113,21 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     const index = intOf(env[ServeEnv.podIndex], ServeEnv.podIndex, 0, 0);
     let engine: Engine;
     if (pods > 1) {
-      // Expert parallelism across the replica's pods, one process per pod: rank = the pod's index in the gang.
-      const member = await joinReplica(modelPath, { ...opts, epSize: pods }, { ...env, [RankEnv.worldSize]: String(pods), [RankEnv.rank]: String(index) });
+      // Expert parallelism across the replica's pods, one process per pod: rank = the pod's index in the gang. Decode
+      // runs DeepSeek's layout (every pod steps its own sequences, experts by all-to-all) unless the star is asked
+      // for; prefill replicas keep the star (one leader URL, no forwarding of prompts).
+      const layout = role === 'decode' ? replicaLayout(values['ep-layout'] ?? env[LAYOUT_ENV]) : 'star';
+      const member = await joinReplica(modelPath, { ...opts, epSize: pods }, { ...env, [RankEnv.worldSize]: String(pods), [RankEnv.rank]: String(index) }, layout);
       if (!('engine' in member)) return followPod(member, role, port, host, graceMs);
       engine = member.engine;
+      if (member.layout === 'alltoall') dataParallel = member;
       stops.push(() => engine.close(), () => member.dist.shutdown());
     } else {
       engine = await Engine.load(modelPath, opts);
       stops.push(() => engine.close());
     }
     const metrics = ServeMetrics.forEngine(role, engine, expertMetrics);
-    server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log, metrics });
+    server = createRoleServer({ role, engine, codec: { encode: encodeHandoff, decode: decodeHandoff }, log, metrics, spread: () => spread });
     const leader = index === 0;
     const cms = leader && (env[ServeEnv.placementConfigMap] || env[ServeEnv.loadConfigMap]) ? store() : undefined;
     if (cms) {
@@ -134,16 +143,28 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const addr = await server.listen(port, host);
   log({ msg: 'serving', role, url: server.url(), port: addr.port, model: modelName ?? null });
   let stopping = false;
-  const shutdown = (signal: string): void => {
+  const shutdown = (signal: string, why = signal): void => {
     if (stopping) return;
     stopping = true;
     log({ msg: 'shutting down', signal, inFlight: server.requestsInFlight, graceSeconds: graceMs / 1000 });
     void server.shutdown(graceMs).then(async ({ cut }) => {
       for (const s of stops) await s().catch((e: Error) => log({ level: 'warn', msg: 'shutdown step failed', error: e.message }));
-      log({ msg: 'stopped', cutRequests: cut });
+      log({ msg: 'stopped', why, cutRequests: cut });
       process.exit(0);
     });
   };
+  if (dataParallel) {
+    // The pods tell each other where they listen; the leader spreads new sequences over them.
+    const urls = await exchangeUrls(dataParallel.urls, server.url());
+    if (dataParallel.rank === 0) spread = new PodSpread(urls, 0);
+    log({ msg: 'data-parallel decode replica', pod: dataParallel.rank, pods: urls });
+    // The leader closing ends the replica (once drained): a follower leaves with it. A pod of the replica gone ends
+    // the lockstep with an error: this pod cannot serve alone (the watchdog ends the process too).
+    dataParallel.engine.replicaDone!.then(() => shutdown('replica', 'the leader stopped the replica'), (e: Error) => {
+      log({ level: 'error', msg: 'replica failed', error: e.message });
+      process.exit(1);
+    });
+  }
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -58,8 +58,10 @@ export class OperatorSync {
   }
 
   async reportLoad(): Promise<void> {
-    const spec = this.o.engine.stats().speculative;
-    const body = { role: this.o.role, replica: this.o.replica, startedAt: this.startedAt, counts: this.o.engine.expertLoad(), ...(spec ? { speculative: spec } : {}) };
+    // A data-parallel replica reports the sum over its pods (the last sum; each report asks for the next one).
+    const rep = this.o.engine.replicaLoad?.();
+    const spec = rep ? rep.speculative : this.o.engine.stats().speculative;
+    const body = { role: this.o.role, replica: this.o.replica, startedAt: this.startedAt, counts: rep ? rep.counts : this.o.engine.expertLoad(), ...(spec ? { speculative: spec } : {}) };
     await this.o.store.mergePatch(this.o.loadConfigMap!, { [this.o.podName]: formatLoadReport(body) });
   }
 

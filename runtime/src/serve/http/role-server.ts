@@ -14,6 +14,7 @@ import { GENERATE_PATH, PREFILL_PATH, parseInternalRequest, type GenerateEvent, 
 import { errorOf, postJson, readAll, retryAfterOf } from './client.js';
 import { RequestTimer, ServeMetrics } from './metrics.js';
 import { HttpServer, type Handler, type Log } from './server.js';
+import { relay, type PodSpread } from './spread.js';
 
 export interface HandoffCodec {
   encode(h: Handoff): Uint8Array;
@@ -29,6 +30,8 @@ export interface RoleServerOptions {
   bodyLimit?: number;
   /** Socket inactivity limit when decode pulls a hand-off from prefill. */
   prefillTimeoutMs?: number;
+  /** Decode leader of a data-parallel replica: new sequences go to the pod with the fewest in flight (spread.ts). */
+  spread?: () => PodSpread | undefined;
 }
 
 export function createRoleServer(o: RoleServerOptions): HttpServer {
@@ -88,7 +91,19 @@ export function createRoleServer(o: RoleServerOptions): HttpServer {
   }
 
   async function generate(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const r = parseInternalRequest(await readJson(req, limit), true);
+    const body = await readJson(req, limit);
+    const r = parseInternalRequest(body, true);
+    const spread = o.spread?.();
+    const to = spread?.pick();
+    try {
+      if (spread && to && to.pod !== spread.self) return await relay(spread.urls[to.pod], GENERATE_PATH, body, res, signal, prefillTimeoutMs);
+      return await generateHere(r, res, signal);
+    } finally {
+      to?.release();
+    }
+  }
+
+  async function generateHere(r: InternalRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
     metrics.promptTokens.inc(r.promptIds.length);
     const timer = new RequestTimer(metrics);
     let headSent = false;

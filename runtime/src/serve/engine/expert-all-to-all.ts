@@ -1,0 +1,252 @@
+// DeepSeek's decode layout across the pods of one replica (../README.md "Decode as DeepSeek deploys it"): every pod runs
+// whole steps (attention, router, combine, head) for its own sequences, and the routed experts of each MoE layer are
+// one all-to-all over the replica's process group. All pods step in lockstep: a step starts with `agree` (one small
+// allgather: how many forwards — "rounds" — each pod runs, the placement the leader wants adopted, who asks for the
+// load sum, who is closing or still has sequences); every pod then runs max(rounds) rounds of every MoE layer, a pod without rows (or with
+// fewer forwards) joining with zero rows. Per MoE layer:
+//   1. alltoallv Int32: rows this pod sends to each rank (its rows' slots: rank = floor(slot / slotsPerRank));
+//   2. alltoallv rows: per destination, the logical expert ids (Int32[n]) then the rows (Float32[n·d]), in plan order
+//      (grouped by expert, tokens ascending);
+//   3. the host runs its experts on what it received (grouped by expert, one call), then alltoallv returns each
+//      source's outputs in the order they came; the source combines in expert order (Moe.finish), so a sequence's
+//      tokens do not depend on which pod ran its experts (float32 rows, per-row kernels).
+// A collective that fails means a pod of the replica is gone: the error is sticky (`broken`) and the engine fails.
+import type { ProcessGroup } from '../../comm/process-group.js';
+import type { Moe } from './moe.js';
+import type { MoeCall } from './inference-model.js';
+import type { ResolvedPlacement } from './expert-slots.js';
+import { slotsPerRank } from './expert-parallel.js';
+
+/** What one pod brings to a step boundary. */
+export interface StepOffer {
+  /** Forwards this pod runs this step. */
+  rounds: number;
+  /**
+   * This pod is closing: it takes nothing more and joins with zero rows. The leader closing ends the replica once no
+   * pod has sequences left (every request passes through the leader, so none arrive after it closes).
+   */
+  closing: boolean;
+  /** This pod holds sequences (running, waiting, or admitted this step). */
+  busy: boolean;
+  /** Leader only: a placement (the operator's JSON) every pod adopts at this boundary. */
+  placement?: string;
+  /** Ask for the replica's load sum at this boundary. */
+  wantLoad: boolean;
+}
+
+export interface StepAgreement {
+  /** Rounds every pod runs this step (the most any pod asked for). */
+  rounds: number;
+  /** The leader has closed and no pod holds a sequence: every pod leaves the lockstep after this step. */
+  ended: boolean;
+  /** The placement the leader sent at this boundary. */
+  placement?: string;
+  /** Σ over pods of their `load()` vectors, when some pod asked. */
+  load?: Float64Array;
+}
+
+const HEADER = 5;
+
+export class ExpertAllToAll {
+  /** The first collective failure; every later call rethrows it. */
+  broken?: Error;
+  private moeAt?: (m: number) => Moe;
+  private moeLayers = 0;
+  private width = 0;
+  private rounds = 0;
+  private roundsDone = 0;
+  /** MoE layers of the current round already exchanged. */
+  private layer = 0;
+  private hostsFor?: { p: ResolvedPlacement; hosts: Uint8Array[] };
+  /** Steps that exchanged rows (for the bytes-per-step report). */
+  steps = 0;
+
+  constructor(readonly group: ProcessGroup) {}
+
+  get size(): number {
+    return this.group.size;
+  }
+
+  get rank(): number {
+    return this.group.rank;
+  }
+
+  /** The engine's MoE layers (a pod with no rows still computes what others route to it). */
+  bind(moeLayers: number, width: number, moeAt: (m: number) => Moe): void {
+    this.moeLayers = moeLayers;
+    this.width = width;
+    this.moeAt = moeAt;
+  }
+
+  private async guard<T>(f: () => Promise<T>): Promise<T> {
+    if (this.broken) throw this.broken;
+    try {
+      return await f();
+    } catch (e) {
+      this.broken ??= new Error(`expert all-to-all: a pod of the replica failed: ${(e as Error).message}`);
+      throw this.broken;
+    }
+  }
+
+  /** The step boundary: every pod calls it once per step with its offer; `load` is this pod's counters. */
+  agree(o: StepOffer, load: () => Float64Array): Promise<StepAgreement> {
+    return this.guard(async () => {
+      const n = this.size;
+      const json = o.placement !== undefined && this.rank === 0 ? Buffer.from(o.placement, 'utf8') : undefined;
+      const mine = Int32Array.of(o.rounds, o.closing ? 1 : 0, json ? json.length : 0, o.wantLoad ? 1 : 0, o.busy ? 1 : 0);
+      const all = new Int32Array(n * HEADER);
+      await this.group.allgather(mine, all);
+      let rounds = 0;
+      let busy = false;
+      let wantLoad = false;
+      for (let r = 0; r < n; r++) {
+        rounds = Math.max(rounds, all[r * HEADER]);
+        wantLoad ||= all[r * HEADER + 3] === 1;
+        busy ||= all[r * HEADER + 4] === 1;
+      }
+      const out: StepAgreement = { rounds, ended: all[1] === 1 && !busy && rounds === 0 };
+      const bytes = all[2];
+      if (bytes > 0) {
+        // The leader's placement to every pod (itself included): one alltoallv with only rank 0 sending.
+        const input = json ?? new Uint8Array(0);
+        const send = Array.from({ length: n }, () => (this.rank === 0 ? bytes : 0));
+        const recv = Array.from({ length: n }, (_, r) => (r === 0 ? bytes : 0));
+        const got = new Uint8Array(bytes);
+        const buf = this.rank === 0 ? new Uint8Array(bytes * n) : input;
+        if (this.rank === 0) for (let r = 0; r < n; r++) buf.set(input, r * bytes);
+        await this.group.alltoallv(buf, send, got, recv);
+        out.placement = Buffer.from(got).toString('utf8');
+      }
+      if (wantLoad) {
+        // Float64 so cumulative counts stay exact (a float32 allreduce would round past 2^24).
+        const v = load();
+        const every = new Float64Array(v.length * n);
+        await this.group.allgather(v, every);
+        const sum = new Float64Array(v.length);
+        for (let r = 0; r < n; r++) for (let i = 0; i < v.length; i++) sum[i] += every[r * v.length + i];
+        out.load = sum;
+      }
+      this.rounds = rounds;
+      this.roundsDone = 0;
+      this.layer = 0;
+      if (rounds > 0) this.steps++;
+      return out;
+    });
+  }
+
+  /** Which logical experts this rank hosts under `p`, per MoE layer. */
+  private hosts(p: ResolvedPlacement): Uint8Array[] {
+    if (this.hostsFor?.p === p) return this.hostsFor.hosts;
+    const S = slotsPerRank(p.gpus, p.slotsPerGpu, this.size);
+    const lo = this.rank * S;
+    const hosts = p.slotsOf.map((of) => Uint8Array.from(of, (slots) => (slots.some((s) => s >= lo && s < lo + S) ? 1 : 0)));
+    this.hostsFor = { p, hosts };
+    return hosts;
+  }
+
+  /** One MoE layer of the current round with this pod's rows (a forward's MoeCall). */
+  run(call: MoeCall, p: ResolvedPlacement): Promise<Float32Array> {
+    if (call.layer !== this.layer) throw new Error(`expert all-to-all: MoE layer ${call.layer} out of step (the round is at layer ${this.layer})`);
+    return this.exchange(call.layer, p, call.plan.slotOfRow, call.plan.expertOfRow, call.plan.xs);
+  }
+
+  /** Ends a round: MoE layers its forward did not reach (it failed locally) are joined with zero rows. */
+  async endRound(p: ResolvedPlacement): Promise<void> {
+    while (this.layer > 0) await this.empty(p);
+  }
+
+  /** Ends a step: the rounds this pod did not need (or whose forward failed before any MoE layer) join with zero rows. */
+  async endStep(p: ResolvedPlacement): Promise<void> {
+    if (this.moeLayers === 0) return;
+    while (this.layer > 0 || this.roundsDone < this.rounds) await this.empty(p);
+  }
+
+  private empty(p: ResolvedPlacement): Promise<Float32Array> {
+    return this.exchange(this.layer, p, new Int32Array(0), new Int32Array(0), new Float32Array(0));
+  }
+
+  private exchange(m: number, p: ResolvedPlacement, slotOfRow: Int32Array, expertOfRow: Int32Array, xs: Float32Array): Promise<Float32Array> {
+    return this.guard(async () => {
+      if (this.roundsDone >= this.rounds) throw new Error(`expert all-to-all: a forward beyond the ${this.rounds} rounds agreed for this step`);
+      const moe = this.moeAt!(m);
+      const n = this.size;
+      const rows = slotOfRow.length;
+      const S = slotsPerRank(p.gpus, p.slotsPerGpu, n);
+      // This pod's rows by destination rank, plan order within each.
+      const sendRows = new Array<number>(n).fill(0);
+      const rankOf = new Int32Array(rows);
+      for (let i = 0; i < rows; i++) {
+        const r = Math.floor(slotOfRow[i] / S);
+        if (r >= n) throw new Error(`expert all-to-all: slot ${slotOfRow[i]} is on EP rank ${r}, but the replica has ${n} pods`);
+        rankOf[i] = r;
+        sendRows[r]++;
+      }
+      const recvCounts = new Int32Array(n);
+      await this.group.alltoallv(Int32Array.from(sendRows), new Array<number>(n).fill(4), recvCounts, new Array<number>(n).fill(4));
+      const recvRows = Array.from(recvCounts);
+      const width = this.width;
+      const segBytes = (k: number): number => 4 * k * (1 + width);
+      const out = new Uint8Array(sendRows.reduce((a, k) => a + segBytes(k), 0));
+      const order = new Int32Array(rows);
+      let off = 0;
+      let k = 0;
+      for (let r = 0; r < n; r++) {
+        const cnt = sendRows[r];
+        const ids = new Int32Array(out.buffer, off, cnt);
+        const rx = new Float32Array(out.buffer, off + 4 * cnt, cnt * width);
+        let j = 0;
+        for (let i = 0; i < rows; i++) {
+          if (rankOf[i] !== r) continue;
+          ids[j] = expertOfRow[i];
+          rx.set(xs.subarray(i * width, i * width + width), j * width);
+          order[k++] = i;
+          j++;
+        }
+        off += segBytes(cnt);
+      }
+      const got = new Uint8Array(recvRows.reduce((a, c) => a + segBytes(c), 0));
+      await this.group.alltoallv(out, sendRows.map(segBytes), got, recvRows.map(segBytes));
+      // Received rows (source-major), regrouped by logical expert for one experts call.
+      const M = recvRows.reduce((a, b) => a + b, 0);
+      const E = moe.experts.ids.length;
+      const hosts = this.hosts(p)[m];
+      const expertOf = new Int32Array(M);
+      const src = new Int32Array(M);
+      off = 0;
+      let i0 = 0;
+      for (let q = 0; q < n; q++) {
+        const ids = new Int32Array(got.buffer, off, recvRows[q]);
+        for (let j = 0; j < recvRows[q]; j++) {
+          const e = ids[j];
+          if (!(e >= 0 && e < E) || !hosts[e]) throw new Error(`expert all-to-all: pod ${q} sent rows of expert ${e} of MoE layer ${m} to pod ${this.rank}, which does not host it under placement version ${p.version}`);
+          expertOf[i0] = e;
+          src[i0++] = off + 4 * recvRows[q] + 4 * j * width;
+        }
+        off += segBytes(recvRows[q]);
+      }
+      const offsets = new Int32Array(E + 1);
+      for (let i = 0; i < M; i++) offsets[expertOf[i] + 1]++;
+      for (let e = 0; e < E; e++) offsets[e + 1] += offsets[e];
+      const fill = offsets.slice(0, E);
+      const at = new Int32Array(M);
+      for (let i = 0; i < M; i++) at[i] = fill[expertOf[i]]++;
+      const back = new Float32Array(M * width);
+      if (M > 0) {
+        const grouped = new Float32Array(M * width);
+        for (let i = 0; i < M; i++) grouped.set(new Float32Array(got.buffer, src[i], width), at[i] * width);
+        const y = moe.experts.forward(grouped, offsets);
+        for (let i = 0; i < M; i++) back.set(y.subarray(at[i] * width, at[i] * width + width), i * width);
+      }
+      const ret = new Float32Array(rows * width);
+      await this.group.alltoallv(back, recvRows.map((c) => 4 * c * width), ret, sendRows.map((c) => 4 * c * width));
+      const ys = new Float32Array(rows * width);
+      for (let j = 0; j < rows; j++) ys.set(ret.subarray(j * width, j * width + width), order[j] * width);
+      this.layer++;
+      if (this.layer === this.moeLayers) {
+        this.layer = 0;
+        this.roundsDone++;
+      }
+      return ys;
+    });
+  }
+}
