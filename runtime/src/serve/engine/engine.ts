@@ -327,7 +327,10 @@ export class Engine implements ServeEngine {
    */
   private async lockstepLoop(): Promise<void> {
     await new Promise((r) => setImmediate(r));
-    const idleMs = this.opts.idleTickMs ?? 5;
+    // An idle replica backs off from 1 ms to idleTickMs between boundaries (a new sequence waits at most that long
+    // for the other pods); any step with work resets it.
+    const idleMax = this.opts.idleTickMs ?? 20;
+    let idleMs = 1;
     try {
       for (;;) {
         const t0 = performance.now();
@@ -357,7 +360,11 @@ export class Engine implements ServeEngine {
             const t = setTimeout(() => { this.wake = undefined; r(); }, idleMs);
             this.wake = () => { clearTimeout(t); this.wake = undefined; r(); };
           });
-        } else await new Promise((r) => setImmediate(r));
+          idleMs = Math.min(idleMax, idleMs * 2);
+        } else {
+          idleMs = 1;
+          await new Promise((r) => setImmediate(r));
+        }
       }
     } catch (e) {
       this.log({ level: 'error', msg: 'replica failed: a pod left the lockstep', error: (e as Error).message });

@@ -200,7 +200,7 @@ export interface EngineOptions {
    * with the other pods, and the routed experts are an all-to-all. Excludes expertParallel.
    */
   allToAll?: ExpertAllToAll;
-  /** All-to-all only: how long an idle replica waits between step boundaries (ms; default 5). */
+  /** All-to-all only: the longest an idle replica waits between step boundaries (ms; default 20; it backs off from 1). */
   idleTickMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
