@@ -348,6 +348,7 @@ function breakdown(s: Record<string, SpanStats>, client: string) {
     reconcileSteps: pick('mtj.steps'),
     client: {
       requests,
+      byMethod: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith(`${client}.request.`)).map(([k, v]) => [k.slice(`${client}.request.`.length), v.count])),
       // Time the client spends on its own (auth + serialise + parse), per request; send = on the wire and in the server.
       overheadMsPerRequest: requests ? Number((own / requests).toFixed(3)) : null,
       authMsMean: s[`${client}.auth`]?.meanMs ?? null,

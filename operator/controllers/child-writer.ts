@@ -32,9 +32,10 @@ export class ChildWriter {
   /**
    * Server-side apply of children (RoleBindings last). Objects the cache shows as ours are applied at once; the others
    * are read first, and if any exists without this owner's controller reference nothing at all is written: one
-   * NameConflictError names every such object.
+   * NameConflictError names every such object. `beside` runs alongside the last wave (after the conflict check and
+   * every other wave), for writes that need the first wave's objects but not the RoleBindings (a gang's pods).
    */
-  async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined): Promise<void> {
+  async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined, beside?: () => Promise<void>): Promise<void> {
     // The reads at once (each is a round trip on a new job's path to its first pod).
     const rvs = await Promise.all(
       objs.map(async (o): Promise<{ rv?: string | undefined; conflict?: NameConflictError }> => {
@@ -68,8 +69,8 @@ export class ChildWriter {
     // created, and answers 404 while that Role does not exist yet (seen with the chart's least-privilege account).
     // The rest at once, in order of the list for the lowest index's error to be the one reported.
     const waves = [objs.map((o, i) => [o, i] as const).filter(([o]) => o.kind !== 'RoleBinding'), objs.map((o, i) => [o, i] as const).filter(([o]) => o.kind === 'RoleBinding')];
-    for (const wave of waves) {
-      const results = await Promise.allSettled(wave.map(([o, i]) => write(o, i)));
+    for (const [k, wave] of waves.entries()) {
+      const results = await Promise.allSettled([...wave.map(([o, i]) => write(o, i)), ...(beside && k === waves.length - 1 ? [beside()] : [])]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     }

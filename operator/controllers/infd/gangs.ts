@@ -1,6 +1,7 @@
 // Pure: the pods of a role grouped into gangs (replicas), with the facts the rollout and failure handling need.
 import type { V1Pod } from '@kubernetes/client-node';
-import { InfdLabels, SCHEDULING_GATE, type RoleName } from '../../api/constants.js';
+import { InfdLabels, type RoleName } from '../../api/constants.js';
+import { isGated } from '../gates.js';
 
 export interface Gang {
   role: RoleName;
@@ -21,8 +22,6 @@ export interface Gang {
 }
 
 export const isPodReady = (p: V1Pod): boolean => p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-
-export const isGated = (p: V1Pod): boolean => (p.spec?.schedulingGates ?? []).some((g) => g.name === SCHEDULING_GATE);
 
 function failureOf(p: V1Pod): Gang['failed'] {
   const ph = p.status?.phase;

@@ -5,7 +5,7 @@
 // events it collected. Bookkeeping of the pods it created and deleted: kube/expectations.ts.
 import type { V1ConfigMap, V1Node, V1Pod } from '@kubernetes/client-node';
 import {
-  API_VERSION, FIELD_MANAGER, INFD_KIND, INFROLE_KIND, InfdAnnotations, InfdLabels, ROLES, SCHEDULING_GATE, infdNames, type RoleName,
+  API_VERSION, INFD_KIND, INFROLE_KIND, InfdAnnotations, InfdLabels, ROLES, infdNames, type RoleName,
 } from '../../api/constants.js';
 import { applyDefaults } from '../../api/defaults.js';
 import { InferenceDeploymentSchema, type IClusterTopology, type IInferenceDeployment, type IInferenceRole, type IMoETrainingJob } from '../../api/types.gen.js';
@@ -17,7 +17,8 @@ import { allSynced, type Informer } from '../../kube/informer.js';
 import type { Logger } from '../../kube/log.js';
 import { isNotFound, pathOf, resourcePath, type KObject, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
-import { NameConflictError, WriteBackoff, childWriteError } from '../children.js';
+import { releaseGates } from '../gates.js';
+import { NameConflictError, WriteBackoff } from '../children.js';
 import { stableStringify } from '../mtj/reconciler.js';
 import { decide, finishStatus, type InfdDecision, type InfdObserved, type PodAction, type RoleWrite } from './decide.js';
 import { depMeta, headlessService, loadConfigMap, placementConfigMap, routerService, routingConfigMap, serveRbac } from './desired.js';
@@ -45,7 +46,6 @@ export interface InfdDeps {
 }
 
 const specSchema = InferenceDeploymentSchema.properties!.spec!;
-const GATE_PATCH = { spec: { schedulingGates: [{ name: SCHEDULING_GATE, $patch: 'delete' }] } };
 
 /** What this process remembers of one deployment between reconciles. */
 interface Memory {
@@ -252,17 +252,7 @@ export class InfdReconciler {
   private cachedConfigMap = (o: KObject): KObject | undefined => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined);
 
   private async release(pods: readonly V1Pod[], signal: AbortSignal): Promise<void> {
-    await mapLimit(
-      pods.filter((p) => (p.spec?.schedulingGates ?? []).some((g) => g.name === SCHEDULING_GATE)),
-      16,
-      async (p) => {
-        await this.d.client
-          .request('PATCH', resourcePath('v1', 'Pod', p.metadata!.namespace!, p.metadata!.name!), { body: GATE_PATCH, contentType: 'application/strategic-merge-patch+json', query: { fieldManager: FIELD_MANAGER }, signal })
-          .catch((e: unknown) => {
-            throw childWriteError('patch', { kind: 'Pod', metadata: { name: p.metadata!.name!, namespace: p.metadata!.namespace! } }, e);
-          });
-      },
-    );
+    await releaseGates(this.d.client, pods, signal);
   }
 
   private async deletePods(uid: string, pods: readonly V1Pod[], signal: AbortSignal): Promise<void> {

@@ -1,5 +1,5 @@
 // Pure builders of a MoETrainingJob's children: the plan ConfigMap, the report ConfigMap, the headless Service, the
-// reporter ServiceAccount/Role/RoleBinding (least-privilege progress channel, see README.md) and the gated pods.
+// reporter ServiceAccount/Role/RoleBinding (least-privilege progress channel, see README.md) and the pods.
 import { createHash } from 'node:crypto';
 import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, Labels, MTJ_KIND, QUEUE_LABEL_PREFIXES, SCHEDULING_GATE, childNames, RUNTIME_IMAGE } from '../../api/constants.js';
@@ -207,8 +207,8 @@ export function contractEnv(job: IMoETrainingJob, plan: TrainingPlan, pod: numbe
 
 const DEFAULT_CONTAINER: V1Container = { name: 'trainer', image: RUNTIME_IMAGE, command: ['moe-runtime', 'train'] };
 
-/** The gated pod `index` of the gang. */
-export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number, ctx: RunContext, hash: string): V1Pod {
+/** Pod `index` of the gang, behind the gang gate unless `gated` is false (gang-start.ts decides). */
+export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number, ctx: RunContext, hash: string, gated = true): V1Pod {
   const { name, namespace } = jobMeta(job);
   const n = childNames(name);
   const tpl = (job.spec.template ?? {}) as V1PodTemplateSpec;
@@ -232,7 +232,7 @@ export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number
     restartPolicy: 'Never',
     hostname: n.pod(index),
     subdomain: n.service,
-    schedulingGates: [{ name: SCHEDULING_GATE }],
+    ...(gated ? { schedulingGates: [{ name: SCHEDULING_GATE }] } : {}),
     nodeSelector: { ...(tplSpec.nodeSelector ?? {}), ...placement.nodeSelector },
     volumes: [...(tplSpec.volumes ?? []).filter((v) => v.name !== 'moe-plan'), { name: 'moe-plan', configMap: { name: n.planConfigMap } }],
     tolerations: [...(tplSpec.tolerations ?? []), ...(ctx.gpuResource ? [{ key: ctx.gpuResource, operator: 'Exists', effect: 'NoSchedule' }] : [])],

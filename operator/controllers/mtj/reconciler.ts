@@ -14,6 +14,7 @@ import type { Logger } from '../../kube/log.js';
 import { isNotFound, pathOf, resourcePath, type KubeClient } from '../../kube/rest.js';
 import { ChildWriter } from '../child-writer.js';
 import { isGated, releaseGates } from '../gates.js';
+import { BIND_TIMEOUT_REASON, DEFAULT_BIND_DEADLINE_MS, gangStart, placementShort, stuckPods } from './gang-start.js';
 import { WriteBackoff } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
 import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, startContext, type RunContext } from './desired.js';
@@ -52,6 +53,8 @@ export interface MtjDeps {
   metrics: MtjMetrics;
   log: Logger;
   now?: () => Date;
+  /** How long a released gang may keep a pod the scheduler cannot place before it is torn down (gang-start.ts). */
+  bindDeadlineMs?: number;
 }
 
 interface PlanEntry {
@@ -98,6 +101,10 @@ export class MtjReconciler {
   private readonly gangStart = new Map<string, number>();
   /** Jobs whose child writes were refused: no retry before their backoff ends (see children.ts). */
   private readonly writeBackoff = new WriteBackoff();
+  /** Per job UID, the nodes where the scheduler could not place its last gang: left out of the next plan if it can. */
+  private readonly avoid = new Map<string, string[]>();
+  /** Per job UID, an attempt whose ungated creates were refused: its next try goes gated. */
+  private readonly refusedUngated = new Map<string, number>();
 
   constructor(private readonly d: MtjDeps) {}
 
@@ -120,12 +127,17 @@ export class MtjReconciler {
     const job: IMoETrainingJob = { ...cached, spec: applyDefaults(specSchema, cached.spec), ...(mine ? { status: mine } : {}) };
     const pods = this.d.pods.list(namespace).filter((p) => p.metadata?.ownerReferences?.some((o: { uid: string }) => o.uid === uid)) as V1Pod[];
     if (job.metadata?.deletionTimestamp) return this.finalize(job, pods, signal);
-    await this.ensureFinalizer(job, signal);
+    // The finalizer goes on beside the first steps' writes (one round trip less on a new job's way to its pods); it is
+    // in place before the status says anything (awaited below), and the children carry owner references regardless.
+    const finalizer = this.ensureFinalizer(job, signal).then(() => undefined, (e: unknown) => ({ e }));
 
     const tSteps = spans.enabled ? performance.now() : 0;
     const st = new StatusBuilder(job, this.now());
-    const result = await this.writeBackoff.guard(uid, job.metadata?.generation ?? 0, () => this.now().getTime(), st,
-      () => this.steps(job, pods, st, signal));
+    const result = await this.writeBackoff
+      .guard(uid, job.metadata?.generation ?? 0, () => this.now().getTime(), st, () => this.steps(job, pods, st, signal))
+      .finally(() => finalizer);
+    const failedFinalizer = await finalizer;
+    if (failedFinalizer) throw failedFinalizer.e;
     spans.end('mtj.steps', tSteps);
     const later = await spans.time('mtj.writeStatus', () => this.writeStatus(job, st, signal));
     // Events are best effort and must not hold a worker: sent after the status write, not awaited.
@@ -221,21 +233,40 @@ export class MtjReconciler {
     const p = await this.ensurePlan(job, st, attempt);
     if (!p) return { requeueAfterMs: 30_000 };
     if (st.status.restartAfter) st.restartStarted();
-    // Re-apply when the plan ConfigMap vanished from the cache (deleted by someone), else once per attempt.
-    if (!p.applied || !this.d.configMaps.get(childNames(job.metadata!.name!).planConfigMap, job.metadata!.namespace!)) {
-      await this.applyChildren(job, p.doc, signal);
-      p.applied = true;
-    }
 
-    // 9. Create missing pods (gated); once all exist, release the gang together.
-    if (!st.status.startTime) {
-      const created = await this.createPods(job, p, current, signal);
+    // 9. Create the missing pods, ungated where the room is verified (gang-start.ts), else gated; once all exist,
+    //    release the gang together (nothing to release for an ungated gang).
+    const creating = !st.status.startTime;
+    let start = { gated: true, why: '' };
+    const created: V1Pod[] = [];
+    const createAll = async (): Promise<void> => {
+      start = this.gangStartOf(job, p, current, attempt);
+      try {
+        await this.createPods(job, p, current, start.gated, created, signal);
+      } catch (e) {
+        // Ungated pods bind and hold GPUs while the rest of the gang cannot be created: they go, and the next try
+        // is gated (its pods hold nothing until every pod exists).
+        if (!start.gated) {
+          this.refusedUngated.set(job.metadata!.uid!, attempt);
+          await this.deletePods([...current, ...created], signal);
+        }
+        throw e;
+      }
+    };
+    // Re-apply when the plan ConfigMap vanished from the cache (deleted by someone), else once per attempt. The pods
+    // go beside the RoleBinding (the last wave): they need the ServiceAccount, not the binding (a round trip less).
+    if (!p.applied || !this.d.configMaps.get(childNames(job.metadata!.name!).planConfigMap, job.metadata!.namespace!)) {
+      await this.applyChildren(job, p.doc, signal, creating ? createAll : undefined);
+      p.applied = true;
+    } else if (creating) await createAll();
+
+    if (creating) {
       const all = [...current, ...created];
       // With a queue, the gang is released only once Kueue has admitted it (its own gate is gone from every pod).
       const held = kueueQueue(job) ? awaitingAdmission(all) : [];
       if (all.length === p.plan.pods && !held.length) {
         await this.releaseGang(job, all, signal);
-        st.released(all.length);
+        st.released(all.length, start.gated, start.why);
         admittedByKueue(st, job);
       }
       this.childrenWritten(job, st);
@@ -245,7 +276,69 @@ export class MtjReconciler {
     }
     this.childrenWritten(job, st);
     st.fromPods(current, p.plan.pods);
-    return st.status.phase === Phase.Running ? undefined : { requeueAfterMs: 10_000 };
+    if (st.status.phase === Phase.Running) {
+      this.avoid.delete(job.metadata!.uid!);
+      return undefined;
+    }
+    return this.bindWatchdog(job, st, current, signal);
+  }
+
+  /** Gated or not, for this attempt's creates (gang-start.ts). */
+  private gangStartOf(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], attempt: number): { gated: boolean; why: string } {
+    const uid = job.metadata!.uid!;
+    const queued = !!kueueQueue(job);
+    let short: string[] = [];
+    if (!current.length && !queued) {
+      const allocatable = new Map(this.d.nodes.list().map((n) => [n.metadata!.name!, Number(n.status?.allocatable?.[p.ctx.gpuResource] ?? 0)] as const));
+      short = placementShort(p.plan.placement, p.plan.gpusPerPod, allocatable, this.gpusUsedByOthers(job, p.ctx.gpuResource));
+    }
+    return gangStart({
+      queued,
+      schedulerName: job.spec.schedulerName,
+      lastFailureReason: job.status?.lastFailure?.reason,
+      current,
+      short,
+      refused: this.refusedUngated.get(uid) === attempt,
+    });
+  }
+
+  /**
+   * A released gang with a pod the scheduler reported Unschedulable (another tenant took the room between plan and
+   * bind, or the operator's view of the fleet missed a pod it does not watch) is torn down once that lasts past the
+   * deadline, instead of holding the GPUs of the pods that did bind forever. The restart is not counted; the next
+   * attempt is planned without the nodes that were full, where the fleet allows, and goes gated. Kueue-managed gangs
+   * are left to Kueue (waitForPodsReady).
+   */
+  private async bindWatchdog(job: IMoETrainingJob, st: StatusBuilder, current: V1Pod[], signal: AbortSignal): Promise<ReconcileResult> {
+    const stuck = kueueQueue(job) ? [] : stuckPods(current);
+    if (!stuck.length) return { requeueAfterMs: 10_000 };
+    const deadline = this.d.bindDeadlineMs ?? DEFAULT_BIND_DEADLINE_MS;
+    const since = this.now().getTime() - Date.parse(st.status.startTime!);
+    if (since < deadline) return { requeueAfterMs: Math.min(10_000, deadline - since + 250) };
+    const nodes = [...new Set(stuck.map((p) => p.spec?.nodeSelector?.['kubernetes.io/hostname']).filter((n): n is string => !!n))];
+    const first = stuck[0]!;
+    const msg = `${stuck.length}/${current.length} pods not placed ${Math.round(since / 1000)}s after the release (scheduler: ${first.status?.conditions?.find((c) => c.type === 'PodScheduled')?.message ?? 'Unschedulable'}); gang torn down, re-planned without ${nodes.join(', ') || 'them'} and started gated`.slice(0, 1000);
+    st.restart(BIND_TIMEOUT_REASON, msg, false, 0, undefined, { pod: first.metadata!.name!, reason: BIND_TIMEOUT_REASON, ...(nodes[0] ? { node: nodes[0] } : {}) });
+    this.d.metrics.restarts.inc({ reason: BIND_TIMEOUT_REASON });
+    this.avoid.set(job.metadata!.uid!, nodes);
+    this.plans.delete(job.metadata!.uid!);
+    await this.deletePods(current, signal);
+    return { requeueAfterMs: 500 };
+  }
+
+  /** GPUs per node held by the operator's other pods and by other jobs' plans whose pods the cache does not show yet. */
+  private gpusUsedByOthers(job: IMoETrainingJob, gpuResource: string): Map<string, number> {
+    const uid = job.metadata!.uid!;
+    const used = gpusInUse(this.d.pods.list() as V1Pod[], gpuResource, job.metadata!.name!, job.metadata!.namespace!);
+    for (const [otherUid, other] of this.plans) {
+      // A job whose pods the API server refuses holds no GPUs (its gang cannot start until someone fixes it).
+      if (otherUid === uid || this.writeBackoff.failing(otherUid)) continue;
+      for (const pl of other.plan.placement) {
+        if (this.d.pods.get(childNames(other.name).pod(pl.pod), other.namespace)) continue;
+        used.set(pl.node, (used.get(pl.node) ?? 0) + other.plan.gpusPerPod);
+      }
+    }
+    return used;
   }
 
   private childrenWritten(job: IMoETrainingJob, st: StatusBuilder): void {
@@ -346,16 +439,8 @@ export class MtjReconciler {
       return undefined;
     }
     const gpuResource = topo.spec.gpuResource ?? 'nvidia.com/gpu';
-    const used = gpusInUse(this.d.pods.list() as V1Pod[], gpuResource, name, namespace);
-    // Plans whose pods the cache does not show yet still hold their GPUs (pods already seen are counted above).
-    for (const [otherUid, other] of this.plans) {
-      // A job whose pods the API server refuses holds no GPUs (its gang cannot start until someone fixes it).
-      if (otherUid === uid || this.writeBackoff.failing(otherUid)) continue;
-      for (const pl of other.plan.placement) {
-        if (this.d.pods.get(childNames(other.name).pod(pl.pod), other.namespace)) continue;
-        used.set(pl.node, (used.get(pl.node) ?? 0) + other.plan.gpusPerPod);
-      }
-    }
+    // Plans whose pods the cache does not show yet still hold their GPUs (pods already seen are counted too).
+    const used = this.gpusUsedByOthers(job, gpuResource);
     const nodes = toNodeLike(this.d.nodes.list() as V1Node[], used, gpuResource);
     const exclude = [...(job.spec.packing?.excludeNodes ?? []), ...(st.status.excludedNodes ?? [])];
     const input: PlanInput = {
@@ -374,7 +459,10 @@ export class MtjReconciler {
     let res: PlanResult;
     const tPlan = spans.enabled ? performance.now() : 0;
     try {
-      res = this.d.plan(input);
+      // Nodes where the scheduler could not place the last gang are left out when the fleet allows it.
+      const avoid = this.avoid.get(uid) ?? [];
+      res = avoid.length ? this.d.plan({ ...input, excludeNodes: [...exclude, ...avoid] }) : { ok: false, errors: [] };
+      if (!res.ok) res = this.d.plan(input);
       spans.end('mtj.plan', tPlan);
     } catch (e) {
       res = { ok: false, errors: [{ field: 'spec', message: `planner error: ${(e as Error).message}` }] };
@@ -426,19 +514,19 @@ export class MtjReconciler {
     return { attempt, gpuResource: topo.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo.spec.rdmaResource ?? 'rdma/ib', ...start };
   }
 
-  private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal): Promise<void> {
+  private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal, beside?: () => Promise<void>): Promise<void> {
     const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
     // Only objects this job controls are written: one of the names taken by someone else stops here (NameConflict)
     // before anything is written, so a user's Role or Service is never rewritten or adopted (and then GC'd).
     // RoleBindings go last (applyAll): the API server's escalation check reads the Role when a RoleBinding is created.
-    await this.writer(job).applyAll(objs, signal, (o) => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined));
+    await this.writer(job).applyAll(objs, signal, (o) => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined), beside);
   }
 
-  private async createPods(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], signal: AbortSignal): Promise<V1Pod[]> {
+  /** Creates the missing pods into `created` (filled as they go, so a caller sees them when one create fails). */
+  private async createPods(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], gated: boolean, created: V1Pod[], signal: AbortSignal): Promise<void> {
     const have = new Set(current.map((x) => x.metadata?.name));
     const ctx = p.ctx;
     const missing = Array.from({ length: p.plan.pods }, (_, i) => i).filter((i) => !have.has(childNames(job.metadata!.name!).pod(i)));
-    const created: V1Pod[] = [];
     if (missing.length && !this.gangStart.has(job.metadata!.uid!)) this.gangStart.set(job.metadata!.uid!, performance.now());
     const w = this.writer(job);
     // An existing pod of the name is taken only when this job controls it (created by an earlier reconcile the cache
@@ -448,7 +536,7 @@ export class MtjReconciler {
     await mapLimit(missing, 32, async (i) => {
       try {
         const tBuild = spans.enabled ? performance.now() : 0;
-        const pod = withKueueGroup(buildPod(job, p.plan, i, ctx, p.hash), job, p.plan.pods);
+        const pod = withKueueGroup(buildPod(job, p.plan, i, ctx, p.hash, gated), job, p.plan.pods);
         spans.end('mtj.buildPod', tBuild);
         spans.mark(`pod/${pod.metadata!.namespace}/${pod.metadata!.name}`);
         created.push(await w.createPod(pod, signal));
@@ -459,7 +547,6 @@ export class MtjReconciler {
     if (missing.length) spans.end('mtj.createPods', tCreate);
     // The lowest index's error, so that a retry refused the same way reports the same message (one event, not one per try).
     if (failed.size) throw failed.get(Math.min(...failed.keys()));
-    return created;
   }
 
   private async releaseGang(job: IMoETrainingJob, pods: V1Pod[], signal: AbortSignal): Promise<void> {
@@ -519,6 +606,8 @@ export class MtjReconciler {
     const uid = job.metadata!.uid!;
     this.plans.delete(uid);
     this.gangStart.delete(uid);
+    this.avoid.delete(uid);
+    this.refusedUngated.delete(uid);
     this.written.delete(uid);
     this.writtenAt.delete(uid);
     this.expected.forget(uid);

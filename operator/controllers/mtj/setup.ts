@@ -15,6 +15,8 @@ import { judgeNames } from './judges.js';
 
 export interface MtjControllerOptions extends SetupOptions {
   plan: PlanFn;
+  /** See MtjDeps.bindDeadlineMs (default DEFAULT_BIND_DEADLINE_MS, gang-start.ts). */
+  bindDeadlineMs?: number;
 }
 
 export class MtjController extends WiredController {
@@ -46,6 +48,7 @@ export class MtjController extends WiredController {
       recorder: w.recorder(FIELD_MANAGER),
       metrics: o.metrics.part(mtjMetrics),
       log,
+      ...(o.bindDeadlineMs !== undefined ? { bindDeadlineMs: o.bindDeadlineMs } : {}),
     });
     this.controller = w.controller('moetrainingjob', MTJ_KIND, (key, signal) => reconciler.reconcile(key, signal), { workers: o.workers ?? 8, timeoutMs: o.timeoutMs ?? 60_000 });
 

@@ -77,10 +77,12 @@ export class StatusBuilder extends StatusBuilderBase<IMoETrainingJobStatus> {
     }
   }
 
-  released(pods: number): void {
+  /** Every pod of the attempt exists and none is held by the gang gate any more: created ungated, or its gate removed. */
+  released(pods: number, gated = true, why = ''): void {
     this.status.startTime = iso(this.now);
-    this.condition(ConditionType.GangReleased, true, Reason.GangReleased, `${pods} pods released together (attempt ${this.attempt})`);
-    this.event('Normal', Reason.GangReleased, `scheduling gates removed from all ${pods} pods (attempt ${this.attempt})`);
+    const how = gated ? `scheduling gates removed from all ${pods} pods` : `all ${pods} pods created without the gang gate`;
+    this.condition(ConditionType.GangReleased, true, Reason.GangReleased, `${pods} pods released together (attempt ${this.attempt}, ${gated ? 'gated' : 'ungated'}${why ? `: ${why}` : ''})`);
+    this.event('Normal', Reason.GangReleased, `${how} (attempt ${this.attempt})`);
   }
 
   /** Phase and readiness from the current attempt's pods (after the gang is released). */

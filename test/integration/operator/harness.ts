@@ -15,12 +15,12 @@ import { eventually } from '../../util/poll.js';
 
 export const ROOT = process.cwd();
 
-export async function startOperator(kc: KubeConfig, opts: { namespace?: string; namespaces?: string[]; resyncMs?: number; workers?: number; infd?: boolean; eval?: boolean } = {}) {
+export async function startOperator(kc: KubeConfig, opts: { namespace?: string; namespaces?: string[]; resyncMs?: number; workers?: number; infd?: boolean; eval?: boolean; bindDeadlineMs?: number } = {}) {
   const client = new KubeClient(kc, FIELD_MANAGER);
   const metrics = new OperatorMetrics(false);
   const log = process.env.MOE_TEST_LOG ? makeLogger('debug') : silentLogger();
   const common = { kc, client, metrics, log, workers: opts.workers ?? 4, resyncMs: opts.resyncMs ?? 5_000, ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.namespaces ? { namespaces: opts.namespaces } : {}) };
-  const mtj = new MtjController({ ...common, plan: await loadPlanner() });
+  const mtj = new MtjController({ ...common, plan: await loadPlanner(), ...(opts.bindDeadlineMs !== undefined ? { bindDeadlineMs: opts.bindDeadlineMs } : {}) });
   // The InferenceDeployment controller runs beside it when asked (its CRDs must be installed).
   const infd = opts.infd ? new InfdController(common) : undefined;
   // The MoEEvaluation controller too, when asked.

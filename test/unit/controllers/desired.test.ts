@@ -21,6 +21,16 @@ test('every pod is created gated, pinned to the node the plan chose, and owned b
   assert.equal(pod.metadata!.labels!['moe.io/attempt'], '2');
 });
 
+test('an ungated pod (gang-start.ts chose the one-write start) differs only by the gate', () => {
+  const job = makeJob('a').obj();
+  const plan = makePlan(3, 8);
+  const gated = buildPod(job, plan, 1, ctx, 'h');
+  const ungated = buildPod(job, plan, 1, ctx, 'h', false);
+  assert.equal(ungated.spec!.schedulingGates, undefined);
+  delete gated.spec!.schedulingGates;
+  assert.deepEqual(ungated, gated);
+});
+
 test('the contract env carries torchrun names, the rank coordinates of the pod\'s first rank, and the restart', () => {
   const job = makeJob('a').obj();
   const plan = makePlan(4, 4, 2); // world 16, PP 2, EP 8
