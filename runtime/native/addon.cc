@@ -36,6 +36,7 @@ NAN_MODULE_INIT(Init) {
       {"trainSgemm", TrainSgemm},       {"trainTranspose", TrainTranspose},
       {"trainAmax", TrainAmax},         {"trainQuantActScaled", TrainQuantActScaled},
       {"trainTransposeFp8Weights", TrainTransposeFp8Weights},
+      {"trainQuantActCols", TrainQuantActCols}, {"trainFp8GemmT", TrainFp8GemmT},
   };
   for (const Entry& e : entries) Nan::SetMethod(target, e.name, e.fn);
 }

@@ -54,6 +54,8 @@ NAN_METHOD(TrainSwigluFwd);
 NAN_METHOD(TrainSwigluBwd);
 NAN_METHOD(TrainCrossEntropy);
 NAN_METHOD(TrainQuantActT);
+NAN_METHOD(TrainQuantActCols);
+NAN_METHOD(TrainFp8GemmT);
 NAN_METHOD(TrainQuantWeightT);
 NAN_METHOD(TrainSgemm);
 NAN_METHOD(TrainTranspose);

@@ -2,6 +2,7 @@
 #include "bind.h"
 #include "bind_util.h"
 #include "quant.h"
+#include "gemm.h"
 #include "train_ops.h"
 
 namespace moe {
@@ -228,6 +229,36 @@ NAN_METHOD(TrainQuantActT) {
   if (!a.ok()) return;
   std::string err = nonfinite(train_quant_act_t(x, R, C, static_cast<float>(c), q, s), "x");
   if (!err.empty()) a.fail(err);
+}
+
+// trainQuantActCols(x [rows*cols], rows, cols, c, q [rows*cols], scales [cols*ceil(rows/128)])
+NAN_METHOD(TrainQuantActCols) {
+  Args a(info, "trainQuantActCols");
+  size_t R = a.size(1, "rows"), C = a.size(2, "cols");
+  double c = a.number(3, "c");
+  size_t n = a.mul(R, C, "rows*cols");
+  const float* x = a.array<float>(0, "x", n);
+  uint8_t* q = a.array<uint8_t>(4, "q", n);
+  float* s = a.array<float>(5, "scales", a.mul(C, ceil_div(R, kQuantTile), "cols*ceil(rows/128)"));
+  if (!a.ok()) return;
+  std::string err = nonfinite(train_quant_act_cols(x, R, C, static_cast<float>(c), q, s), "x");
+  if (!err.empty()) a.fail(err);
+}
+
+// trainFp8GemmT(a [M*K], aScale [M*KB], transA, b [N*K], bScale [NB*KB], transB, M, N, K, out: Float32Array [M*N])
+NAN_METHOD(TrainFp8GemmT) {
+  Args a(info, "trainFp8GemmT");
+  size_t M = a.size(6, "M"), N = a.size(7, "N"), K = a.size(8, "K");
+  size_t KB = ceil_div(K, kQuantTile), NB = ceil_div(N, kQuantTile);
+  const uint8_t* A = a.array<uint8_t>(0, "a", a.mul(M, K, "M*K"));
+  const float* as = a.array<float>(1, "aScale", a.mul(M, KB, "M*ceil(K/128)"));
+  const bool ta = a.ok() && Nan::To<bool>(info[2]).FromJust();
+  const uint8_t* B = a.array<uint8_t>(3, "b", a.mul(N, K, "N*K"));
+  const float* bs = a.array<float>(4, "bScale", a.mul(NB, KB, "ceil(N/128)*ceil(K/128)"));
+  const bool tb = a.ok() && Nan::To<bool>(info[5]).FromJust();
+  float* C = a.array<float>(9, "out", a.mul(M, N, "M*N"));
+  if (!a.ok()) return;
+  fp8_gemm_t(A, as, ta, B, bs, tb, M, N, K, OutType::F32, C);
 }
 
 // trainQuantWeightT(x [rows*cols], rows, cols, q [rows*cols], scaleInv [ceil(cols/128)*ceil(rows/128)])

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as nat from '../../runtime/src/native/train-ops.js';
-import { dequantizeActivations, dequantizeWeights, quantizeActivations, quantizeWeights } from '../../runtime/src/native/index.js';
+import { dequantizeActivations, dequantizeWeights, fp8Gemm, quantizeActivations, quantizeWeights } from '../../runtime/src/native/index.js';
 import { coreBackward, coreForward } from '../../runtime/src/model/attention-core.js';
 import { rmsnorm } from '../../runtime/src/model/norm.js';
 import { crossEntropy } from '../../runtime/src/model/loss.js';
@@ -17,7 +17,14 @@ import { Rng } from '../../runtime/src/model/rng.js';
 import { microConfig } from '../unit/runtime/gradcheck.js';
 import { modelConfig } from '../../runtime/src/model/config.js';
 import { assertClose, randn, rng } from './util.js';
-import { nonGemmPaths, withPath } from './paths.js';
+import { availablePaths, nonGemmPaths, withPath } from './paths.js';
+
+/** [cols, rows] codes of q [rows, cols]. */
+const transposeBytes = (q: Uint8Array, rows: number, cols: number): Uint8Array => {
+  const out = new Uint8Array(q.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = q[i * cols + j]!;
+  return out;
+};
 
 const rel = (tol: number, want: ArrayLike<number>, floor = 1e-6) => (i: number) => tol * Math.abs(want[i]!) + floor;
 
@@ -132,6 +139,47 @@ describe('training ops (native vs the TypeScript reference)', () => {
     assertClose('dequantised', dequantizeWeights(w), xt, (i) => 0.07 * Math.abs(xt[i]!) + 1e-4);
     assertClose('dequantised act', dequantizeActivations(a), Float32Array.from(xt, (v) => v * c), (i) => 0.07 * Math.abs(xt[i]! * c) + 1e-3);
     assert.throws(() => nat.quantizeActivationsT(Float32Array.from(x, (v, i) => (i === 17 ? NaN : v)), rows, cols), /non-finite value at flat index 17/);
+  });
+
+  it('column-tiled quantisation: the codes (in x\'s layout) and scales of quantising (c·x)ᵀ, on every path', () => {
+    // rows 300: two full 128-row tiles and a ragged one; cols 37: ragged 16-lane tails.
+    const rows = 300, cols = 37, r = rng(21), c = 64;
+    const x = randn(rows * cols, r, 0.01);
+    for (let i = 0; i < cols; i++) x[5 * cols + i] = 0; // an all-zero row changes no tile
+    for (let i = 128 * cols; i < 256 * cols; i += cols) x[i] = 0; // column 0's second tile is all zero (the 1e-4 floor)
+    const xt = transpose(x, rows, cols, new Float32Array(rows * cols)) as Float32Array;
+    const want = quantizeActivations(Float32Array.from(xt, (v) => v * c), cols, rows);
+    const wantQ = transposeBytes(want.q, cols, rows);
+    for (const path of nonGemmPaths()) {
+      const a = withPath(path, () => nat.quantizeActivationsCols(x, rows, cols, c));
+      assert.deepEqual([a.rows, a.cols, a.transposed], [cols, rows, true]);
+      assert.deepEqual(a.q, wantQ, path);
+      assert.deepEqual(a.scales, want.scales, path);
+    }
+    assert.throws(() => nat.quantizeActivationsCols(Float32Array.from(x, (v, i) => (i === 17 ? NaN : v)), rows, cols), /non-finite value at flat index 17/);
+  });
+
+  it('FP8 GEMM on operands stored transposed equals fp8Gemm on the transposed copies, bit for bit, on every path', () => {
+    for (const path of availablePaths()) {
+      // M, N, K: ragged row panels (12, 32), a K below one 32-wide chunk, K and N across 128-blocks.
+      for (const [M, N, K, seed] of [[13, 33, 129, 1], [40, 200, 300, 2], [5, 7, 9, 3], [130, 64, 512, 4]] as const) {
+        const r = rng(100 + seed);
+        const aF = randn(M * K, r), bF = randn(N * K, r);
+        const qa = quantizeActivations(aF, M, K), qb = quantizeWeights(bF, N, K);
+        const want = withPath(path, () => fp8Gemm(qa, qb));
+        const aT: nat.Fp8Operand = { q: transposeBytes(qa.q, M, K), scales: qa.scales, rows: M, cols: K, transposed: true };
+        // B stored transposed: the codes of quantising bF's transpose [K, N] as weights, read back through weightsTransposed.
+        const qbt = quantizeWeights(transpose(bF, N, K, new Float32Array(N * K)) as Float32Array, K, N);
+        const bT = nat.weightsTransposed(qbt);
+        assert.deepEqual(bT.q, transposeBytes(qb.q, N, K), 'block codes do not change under transposition');
+        assert.deepEqual(bT.scales, qb.scaleInv);
+        for (const [a, b, what] of [[nat.activationsOperand(qa), bT, 'B'], [aT, { q: qb.q, scales: qb.scaleInv, rows: N, cols: K, transposed: false }, 'A'], [aT, bT, 'A and B']] as const) {
+          const got = withPath(path, () => nat.fp8GemmT(a, b));
+          assert.deepEqual(got, want, `${path} ${M}x${N}x${K} transposed ${what}`);
+        }
+      }
+    }
+    assert.throws(() => nat.fp8GemmT({ q: new Uint8Array(6), scales: new Float32Array(2), rows: 2, cols: 3, transposed: true }, { q: new Uint8Array(8), scales: new Float32Array(1), rows: 2, cols: 4, transposed: false }), /a.cols \(3\) must equal b.cols \(4\)/);
   });
 
   it('float32 GEMMs (forward, dgrad, wgrad) match the loops of tensor.ts', () => {

@@ -88,6 +88,15 @@ void scale_encode_e4m3_avx512(const float* x, float s, uint8_t* out, size_t n) {
   for (; i < n; ++i) out[i] = fp8_encode_bits<3, 7, false>(x[i] / s, true);
 }
 
+void scale_encode_cols_e4m3_avx512(const float* x, const float* s, uint8_t* out, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_div_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(s + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), encode16<3, 7, false>(_mm512_castps_si512(v), true));
+  }
+  for (; i < n; ++i) out[i] = fp8_encode_bits<3, 7, false>(x[i] / s[i], true);
+}
+
 void dequant_e4m3_avx512(const uint8_t* q, float s, float* out, size_t n) {
   const __m512 vs = _mm512_set1_ps(s);
   const float* t = fp8_to_f32_table(Fp8Format::E4M3);

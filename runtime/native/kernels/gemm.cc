@@ -194,6 +194,34 @@ void pack_b_fp8(const gemm::Isa& isa, KernelPath path, size_t N, size_t K, size_
   pack_b(isa, N, K, Kp, out, [&](size_t i) { return lut[B[i]]; });
 }
 
+// The packers above from transposed sources (codes stored [K, rows]): row r of the operand is column r of src.
+void pack_a_fp8_t(const gemm::Isa& isa, KernelPath path, size_t rows, size_t K, size_t Kp, void* out, const uint8_t* A) {
+  if (fp8_pairs_simd(isa, path, true)) {
+    const size_t mr = isa.mr;
+    parallel_for(ceil_div(rows, mr), 1, [&](size_t p0, size_t p1) {
+      for (size_t p = p0; p < p1; ++p)
+        gemm::pack_pairs_t_fp8_avx512(A + p * mr, rows, K, std::min(mr, rows - p * mr), mr, Kp,
+                                      static_cast<uint32_t*>(out) + p * mr * Kp / 2);
+    });
+    return;
+  }
+  const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+  pack_a(isa, rows, K, Kp, out, [&](size_t i) { return lut[A[(i % K) * rows + i / K]]; });
+}
+
+void pack_b_fp8_t(const gemm::Isa& isa, KernelPath path, size_t N, size_t K, size_t Kp, void* out, const uint8_t* B) {
+  if (fp8_pairs_simd(isa, path, false)) {
+    parallel_for(ceil_div(N, kNR), 1, [&](size_t p0, size_t p1) {
+      for (size_t p = p0; p < p1; ++p)
+        gemm::pack_pairs_t_fp8_avx512(B + p * kNR, N, K, std::min<size_t>(kNR, N - p * kNR), kNR, Kp,
+                                      static_cast<uint32_t*>(out) + p * kNR * Kp / 2);
+    });
+    return;
+  }
+  const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
+  pack_b(isa, N, K, Kp, out, [&](size_t i) { return lut[B[(i % K) * N + i / K]]; });
+}
+
 // C[rows, N] (fp32, zeroed by the caller) += packed A . packed B^T with per-slice promotion.
 void run_packed(const gemm::Isa& isa, const void* Ap_v, const float* a_scale, const void* Bp_v,
                 const float* b_scale, size_t rows, size_t N, size_t KB, float* C) {
@@ -300,6 +328,38 @@ void fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const float* 
     KernelPath path = current_path();
     if (path == KernelPath::Reference) ref_fp8_gemm(A, as, B, bs, M, N, K, acc.p);
     else fast_fp8_gemm(A, as, B, bs, M, N, K, acc.p, path);
+  }
+  store_out(acc.p, M * N, t, C);
+}
+
+void fp8_gemm_t(const uint8_t* A, const float* as, bool ta, const uint8_t* B, const float* bs, bool tb, size_t M,
+                size_t N, size_t K, OutType t, void* C) {
+  if (!ta && !tb) return fp8_gemm(A, as, B, bs, M, N, K, t, C);
+  Acc acc(M * N, t, C);
+  if (M && N && K) {
+    const KernelPath path = current_path();
+    if (path == KernelPath::Reference) {
+      // The oracle on the transposed copies.
+      auto untranspose = [K](const uint8_t* src, size_t rows) {
+        std::vector<uint8_t> out(rows * K);
+        for (size_t k = 0; k < K; ++k)
+          for (size_t r = 0; r < rows; ++r) out[r * K + k] = src[k * rows + r];
+        return out;
+      };
+      std::vector<uint8_t> at, bt;
+      if (ta) at = untranspose(A, M);
+      if (tb) bt = untranspose(B, N);
+      ref_fp8_gemm(ta ? at.data() : A, as, tb ? bt.data() : B, bs, M, N, K, acc.p);
+    } else {
+      const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
+      const gemm::Isa isa = isa_for(path);
+      Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
+      if (ta) pack_a_fp8_t(isa, path, M, K, Kp, ap.get(), A);
+      else pack_a_fp8(isa, path, M, K, Kp, ap.get(), A);
+      if (tb) pack_b_fp8_t(isa, path, N, K, Kp, bp.get(), B);
+      else pack_b_fp8(isa, path, N, K, Kp, bp.get(), B);
+      run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, acc.p);
+    }
   }
   store_out(acc.p, M * N, t, C);
 }

@@ -21,6 +21,13 @@ void fp8_gemm(const uint8_t* A, const float* a_scale, const uint8_t* B, const fl
 void fp8_gemm_grouped(const uint8_t* A, const float* a_scale, const uint8_t* B, const float* b_scale,
                       const int32_t* offsets, size_t E, size_t N, size_t K, OutType out_type, void* C);
 
+// fp8_gemm with either operand given transposed: trans_a: A's codes stored [K, M] (row-major), trans_b: B's stored
+// [K, N]; the scales keep the untransposed layouts above (a_scale [M, KB], b_scale [NB, KB]). The packed panels are
+// the untransposed operands' panels, so the result is fp8_gemm's on the transposed copies, bit for bit, without
+// making them (the training backward's dgrad and wgrad operands).
+void fp8_gemm_t(const uint8_t* A, const float* a_scale, bool trans_a, const uint8_t* B, const float* b_scale,
+                bool trans_b, size_t M, size_t N, size_t K, OutType out_type, void* C);
+
 // Weights packed once for the micro-kernels of `path` (inference: static weights skip the per-call
 // decode and packing). Bytes for one [N,K] matrix; E stacked matrices take E times that.
 size_t fp8_packed_weight_bytes(KernelPath path, size_t N, size_t K);
@@ -80,6 +87,8 @@ Isa isa_amx();
 // out[kp*w + r] = bf16(src[r][2kp]) | bf16(src[r][2kp+1]) << 16, zero padded to w rows and Kp (a multiple of 32).
 // AVX-512 F/BW/VL (gemm_pack_avx512.cc); the same bits as the drivers' per-element table packing.
 void pack_pairs_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out);
+// The same panel from the transposed source: row r of the panel is column r of src [K rows, stride ld], nr <= w <= 32.
+void pack_pairs_t_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out);
 }  // namespace gemm
 
 }  // namespace moe

@@ -83,5 +83,23 @@ void pack_pairs_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, s
   }
 }
 
+void pack_pairs_t_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out) {
+  const Tables& tb = tables();
+  const __mmask32 load = nr >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << nr) - 1);
+  const __mmask16 st0 = w >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << w) - 1);
+  const __mmask16 st1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : static_cast<__mmask16>((1u << (w - 16)) - 1);
+  // unpacklo/hi pair rows k and k+1 per 128-bit lane (columns 8L..8L+3 and 8L+4..8L+7); these put columns in order.
+  const __m512i idx0 = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), idx1 = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  const __m512i zero = _mm512_setzero_si512();
+  for (size_t kp = 0; kp < Kp / 2; ++kp) {
+    const size_t k = 2 * kp;
+    const __m512i e = k < K ? decode32(_mm256_maskz_loadu_epi8(load, src + k * ld), tb) : zero;
+    const __m512i o = k + 1 < K ? decode32(_mm256_maskz_loadu_epi8(load, src + (k + 1) * ld), tb) : zero;
+    const __m512i lo = _mm512_unpacklo_epi16(e, o), hi = _mm512_unpackhi_epi16(e, o);
+    _mm512_mask_storeu_epi32(out + kp * w, st0, _mm512_permutex2var_epi64(lo, idx0, hi));
+    if (st1) _mm512_mask_storeu_epi32(out + kp * w + 16, st1, _mm512_permutex2var_epi64(lo, idx1, hi));
+  }
+}
+
 }  // namespace gemm
 }  // namespace moe

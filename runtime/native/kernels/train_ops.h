@@ -57,6 +57,10 @@ void train_transpose_fp8_weights(const uint8_t* q, const float* scale_inv, size_
 // out [cols, rows] = x^T for x [rows, cols].
 void train_transpose(const float* x, size_t rows, size_t cols, float* out);
 long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);
+// (c*x)^T for x [rows, cols] as FP8 activations [cols, rows] (1x128 tiles along rows), codes stored untransposed
+// [rows, cols] (fp8_gemm_t's trans_a layout), scales [cols, ceil(rows/128)]: train_quant_act_t's codes and scales
+// without the transpose. Returns as train_quant_act_t.
+long long train_quant_act_cols(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);
 long long train_quant_weight_t(const float* x, size_t rows, size_t cols, uint8_t* q, float* scale_inv);
 
 // float32 GEMMs, row-major, W [out, in]: y = x . W^T; dx += dy . W; dW += dy^T . x.

@@ -12,7 +12,7 @@ import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
 import * as native from '../native/index.js';
 import { enter, leave, timed } from './profile.js';
-import { amax as amaxNative, axpy, quantizeActivationsScaled, quantizeActivationsT, quantizeWeightsT, transposeFp8Weights, transposeNative } from '../native/train-ops.js';
+import { activationsOperand, amax as amaxNative, axpy, fp8GemmT, quantizeActivationsCols, quantizeActivationsScaled, transposeNative, weightsTransposed } from '../native/train-ops.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
 export const PRECISIONS: Precision[] = ['fp8', 'bf16', 'fp32'];
@@ -126,16 +126,32 @@ export function keepForwardWeights(W: Vec, q: native.Fp8Weights): void {
   forwardWeights.set(W, q);
 }
 
+// A linear's backward calls wgrad and dgrad with the same dy: its gradScale is computed once (the entry is dropped at
+// its second use and by every forward, so a reused buffer never sees a stale one).
+let lastDy: Float32Array | undefined;
+let lastC = 1;
+function gradScaleOnce(dy: Float32Array): number {
+  if (dy === lastDy) {
+    lastDy = undefined;
+    return lastC;
+  }
+  lastDy = dy;
+  lastC = gradScale(dy, true);
+  return lastC;
+}
+
 /**
  * FP8 on the addon, the recipe's operands: forward x in 1×128 tiles, W in 128×128 blocks; dgrad (c·dy) in tiles and
- * Wᵀ in blocks (the forward's codes transposed); wgrad (c·dy)ᵀ in tiles and xᵀ in blocks, each transposed and
- * quantised in one native pass; c = gradScale(dy). The emulation (gemmOf) builds the same operands in TypeScript.
+ * Wᵀ in blocks (the forward's codes read transposed); wgrad (c·dy)ᵀ in tiles along T and xᵀ in blocks, quantised
+ * where they lie and read transposed by the GEMM's packing (no transposed copies); c = gradScale(dy). The emulation
+ * (gemmOf) builds the same operands in TypeScript.
  */
 
 const fp8Native: Gemm = {
   name: 'fp8-native',
   forward: (x, W, T, inF, outF) => {
     enter('quant');
+    lastDy = undefined;
     const qa = native.quantizeActivations(f32(x), T, inF), qb = native.quantizeWeights(f32(W), outF, inF);
     forwardWeights.set(W, qb);
     leave();
@@ -143,20 +159,20 @@ const fp8Native: Gemm = {
   },
   dgrad: (dy, W, T, outF, inF, dx) => {
     enter('quant');
-    const c = gradScale(f32(dy), true);
-    const fw = forwardWeights.get(W);
+    const c = gradScaleOnce(f32(dy));
+    const fw = forwardWeights.get(W) ?? native.quantizeWeights(f32(W), outF, inF);
     forwardWeights.delete(W);
-    const qa = quantizeActivationsScaled(f32(dy), T, outF, c), qb = fw ? transposeFp8Weights(fw) : quantizeWeightsT(f32(W), outF, inF);
+    const qa = activationsOperand(quantizeActivationsScaled(f32(dy), T, outF, c)), qb = weightsTransposed(fw);
     leave();
-    const y = timed('gemm', () => native.fp8Gemm(qa, qb));
+    const y = timed('gemm', () => fp8GemmT(qa, qb));
     timed('gemm', () => accumulate(dx, y, 1 / c));
   },
   wgrad: (dy, x, T, outF, inF, dW) => {
     enter('quant');
-    const c = gradScale(f32(dy), true);
-    const qa = quantizeActivationsT(f32(dy), T, outF, c), qb = quantizeWeightsT(f32(x), T, inF);
+    const c = gradScaleOnce(f32(dy));
+    const qa = quantizeActivationsCols(f32(dy), T, outF, c), qb = weightsTransposed(native.quantizeWeights(f32(x), T, inF));
     leave();
-    const y = timed('gemm', () => native.fp8Gemm(qa, qb));
+    const y = timed('gemm', () => fp8GemmT(qa, qb));
     timed('gemm', () => accumulate(dW, y, 1 / c));
   },
 };

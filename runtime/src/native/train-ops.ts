@@ -25,6 +25,8 @@ interface TrainBinding {
   trainAmax(x: F32): number;
   trainQuantActScaled(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
   trainTransposeFp8Weights(q: Uint8Array, scaleInv: F32, N: number, K: number, qt: Uint8Array, st: F32): void;
+  trainQuantActCols(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
+  trainFp8GemmT(a: Uint8Array, aScale: F32, transA: boolean, b: Uint8Array, bScale: F32, transB: boolean, M: number, N: number, K: number, out: F32): void;
 }
 
 const b = (): TrainBinding => binding() as unknown as TrainBinding;
@@ -133,3 +135,41 @@ export const sgemmForward = (x: F32, W: F32, T: number, inF: number, outF: numbe
 };
 export const sgemmDgrad = (dy: F32, W: F32, T: number, outF: number, inF: number, dx: F32): void => b().trainSgemm(1, dy, W, T, outF, inF, dx);
 export const sgemmWgrad = (dy: F32, x: F32, T: number, outF: number, inF: number, dW: F32): void => b().trainSgemm(2, dy, x, T, outF, inF, dW);
+
+/**
+ * An FP8 GEMM operand [rows, cols] (cols = K) whose codes may be stored transposed ([cols, rows], `transposed`), so
+ * the backward's transposed operands need no transposed copy; the scales keep the operand's own layout: 1×128 tiles
+ * [rows, ceil(cols/128)] for the left operand, 128×128 blocks [ceil(rows/128), ceil(cols/128)] for the right one.
+ */
+export interface Fp8Operand {
+  q: Uint8Array;
+  scales: F32;
+  rows: number;
+  cols: number;
+  transposed: boolean;
+}
+
+export const activationsOperand = (a: Fp8Activations): Fp8Operand => ({ q: a.q, scales: a.scales, rows: a.rows, cols: a.cols, transposed: false });
+
+/** Wᵀ of FP8 weights W [N, K] as a right operand [K, N]: W's codes read transposed, the block scales transposed. */
+export function weightsTransposed(w: Fp8Weights): Fp8Operand {
+  const NB = ceilDiv(w.rows, QUANT_TILE), KB = ceilDiv(w.cols, QUANT_TILE);
+  const st = new Float32Array(NB * KB);
+  for (let nb = 0; nb < NB; nb++) for (let kb = 0; kb < KB; kb++) st[kb * NB + nb] = w.scaleInv[nb * KB + kb];
+  return { q: w.q, scales: st, rows: w.cols, cols: w.rows, transposed: true };
+}
+
+/** quantizeActivationsT's operand (c·x)ᵀ [cols, rows], its codes left in x's layout (no transpose). */
+export function quantizeActivationsCols(x: F32, rows: number, cols: number, c = 1): Fp8Operand {
+  const out: Fp8Operand = { q: new Uint8Array(rows * cols), scales: new Float32Array(cols * ceilDiv(rows, QUANT_TILE)), rows: cols, cols: rows, transposed: true };
+  b().trainQuantActCols(x, rows, cols, c, out.q, out.scales);
+  return out;
+}
+
+/** C [a.rows, b.rows] = A · Bᵀ on FP8 operands (gemm.h fp8_gemm_t): the same bits as fp8Gemm on untransposed copies. */
+export function fp8GemmT(a: Fp8Operand, w: Fp8Operand): F32 {
+  if (a.cols !== w.cols) throw new RangeError(`fp8GemmT: a.cols (${a.cols}) must equal b.cols (${w.cols}): C = A . B^T contracts over K`);
+  const out = new Float32Array(a.rows * w.rows);
+  b().trainFp8GemmT(a.q, a.scales, a.transposed, w.q, w.scales, w.transposed, a.rows, w.rows, a.cols, out);
+  return out;
+}
