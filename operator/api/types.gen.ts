@@ -2680,7 +2680,7 @@ export interface IMoETrainingJobStatus {
   "completionTime"?: string;
 }
 
-/** MoETrainingJob trains a DeepSeek-V3-style Mixture-of-Experts model. The operator plans parallelism and placement on the ClusterTopology, creates every pod behind a scheduling gate, releases the gang at once, records progress and checkpoints, and restarts the whole gang from the latest good checkpoint on failure. */
+/** MoETrainingJob trains a DeepSeek-V3-style Mixture-of-Experts model. The operator plans parallelism and placement on the ClusterTopology, starts the whole gang at once (pods pinned to nodes with verified room, else created behind a scheduling gate that comes off all of them together), records progress and checkpoints, and restarts the whole gang from the latest good checkpoint on failure. */
 export interface IMoETrainingJob extends TypeMeta {
   "apiVersion": "moe.io/v1alpha1";
   "kind": "MoETrainingJob";
@@ -2708,7 +2708,7 @@ export class MoETrainingJob extends Model<IMoETrainingJob> implements IMoETraini
 /** The openAPIV3Schema of MoETrainingJob v1alpha1, for defaulting and tests. */
 export const MoETrainingJobSchema: JSONSchema = {
   "type": "object",
-  "description": "MoETrainingJob trains a DeepSeek-V3-style Mixture-of-Experts model. The operator plans parallelism and placement on the ClusterTopology, creates every pod behind a scheduling gate, releases the gang at once, records progress and checkpoints, and restarts the whole gang from the latest good checkpoint on failure.",
+  "description": "MoETrainingJob trains a DeepSeek-V3-style Mixture-of-Experts model. The operator plans parallelism and placement on the ClusterTopology, starts the whole gang at once (pods pinned to nodes with verified room, else created behind a scheduling gate that comes off all of them together), records progress and checkpoints, and restarts the whole gang from the latest good checkpoint on failure.",
   "required": [
     "spec"
   ],
