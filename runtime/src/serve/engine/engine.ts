@@ -327,10 +327,11 @@ export class Engine implements ServeEngine {
    */
   private async lockstepLoop(): Promise<void> {
     await new Promise((r) => setImmediate(r));
-    // An idle replica backs off from 1 ms to idleTickMs between boundaries (a new sequence waits at most that long
-    // for the other pods); any step with work resets it.
-    const idleMax = this.opts.idleTickMs ?? 20;
-    let idleMs = 1;
+    // Only the leader waits between the boundaries of an idle replica (backing off from 1 ms to idleTickMs; work
+    // arriving here, or wakeReplica() when it relays a sequence to another pod, ends the wait at once): the other
+    // pods go straight to the next boundary and block in its allgather (no CPU) until the leader joins. Every
+    // request of the replica passes through the leader, so an idle replica costs one small allgather per tick.
+    const idleMax = this.opts.idleTickMs ?? 200;
     try {
       for (;;) {
         const t0 = performance.now();
@@ -355,14 +356,14 @@ export class Engine implements ServeEngine {
           this.tokensPerSecond = this.tokensPerSecond === 0 ? tps : 0.9 * this.tokensPerSecond + 0.1 * tps;
         }
         // No pod had work: wait a tick (or until work, a placement or a close arrives here) before the next boundary.
-        if (this.agreed?.rounds === 0 && this.waiting.length === 0 && this.running.length === 0 && !this.a2aPlacement && !this.wantLoad && !this.closed) {
+        if (this.a2a!.rank === 0 && this.agreed?.rounds === 0 && this.waiting.length === 0 && this.running.length === 0 && !this.a2aPlacement && !this.wantLoad && !this.closed) {
           await new Promise<void>((r) => {
-            const t = setTimeout(() => { this.wake = undefined; r(); }, idleMs);
+            const t = setTimeout(() => { this.wake = undefined; r(); }, this.idleMs);
             this.wake = () => { clearTimeout(t); this.wake = undefined; r(); };
           });
-          idleMs = Math.min(idleMax, idleMs * 2);
+          this.idleMs = Math.min(idleMax, this.idleMs * 2);
         } else {
-          idleMs = 1;
+          if (this.agreed?.rounds !== 0) this.idleMs = 1;
           await new Promise((r) => setImmediate(r));
         }
       }
@@ -375,6 +376,18 @@ export class Engine implements ServeEngine {
       this.loopActive = false;
       for (const r of this.onStopped.splice(0)) r();
     }
+  }
+
+  /** All-to-all leader: the current wait between idle boundaries. */
+  private idleMs = 1;
+
+  /**
+   * All-to-all leader: work is coming to some pod (the leader relayed a sequence to it): the next boundary comes at
+   * once and the idle back-off restarts.
+   */
+  wakeReplica(): void {
+    this.idleMs = 1;
+    this.wake?.();
   }
 
   /** All-to-all: what the pods agreed at this step's boundary. */

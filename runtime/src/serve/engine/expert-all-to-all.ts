@@ -58,8 +58,9 @@ export class ExpertAllToAll {
   /** MoE layers of the current round already exchanged. */
   private layer = 0;
   private hostsFor?: { p: ResolvedPlacement; hosts: Uint8Array[] };
-  /** Steps that exchanged rows (for the bytes-per-step report). */
+  /** Step boundaries that agreed on at least one round, and MoE layers exchanged (benchmarks: bytes per forward). */
   steps = 0;
+  layersRun = 0;
 
   constructor(readonly group: ProcessGroup) {}
 
@@ -242,6 +243,7 @@ export class ExpertAllToAll {
       const ys = new Float32Array(rows * width);
       for (let j = 0; j < rows; j++) ys.set(ret.subarray(j * width, j * width + width), order[j] * width);
       this.layer++;
+      this.layersRun++;
       if (this.layer === this.moeLayers) {
         this.layer = 0;
         this.roundsDone++;

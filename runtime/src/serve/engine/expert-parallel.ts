@@ -43,6 +43,8 @@ export class ExpertParallelLeader {
   private busy = 0;
   private stopped = false;
   private readonly ticker: NodeJS.Timeout;
+  /** MoE layers run across the pods (benchmarks: bytes per forward). */
+  layersRun = 0;
 
   constructor(readonly group: ProcessGroup, tickMs = 5_000) {
     if (group.rank !== 0) throw new Error(`expert parallelism: the leader must be rank 0 of its group, this is rank ${group.rank}`);
@@ -83,6 +85,7 @@ export class ExpertParallelLeader {
   /** The routed experts of one MoE layer over the EP ranks; `local` computes the leader's own rows. */
   run(call: MoeCall, p: ResolvedPlacement, raw: () => string): Promise<Float32Array> {
     this.busy++;
+    this.layersRun++;
     return this.serial(async () => {
       await this.ensurePlacement(p, raw);
       const { plan, moe } = call;

@@ -200,7 +200,7 @@ export interface EngineOptions {
    * with the other pods, and the routed experts are an all-to-all. Excludes expertParallel.
    */
   allToAll?: ExpertAllToAll;
-  /** All-to-all only: the longest an idle replica waits between step boundaries (ms; default 20; it backs off from 1). */
+  /** All-to-all only: the longest the leader of an idle replica waits between step boundaries (ms; default 200; it backs off from 1). */
   idleTickMs?: number;
   log?: (entry: Record<string, unknown>) => void;
 }

@@ -156,7 +156,8 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (dataParallel) {
     // The pods tell each other where they listen; the leader spreads new sequences over them.
     const urls = await exchangeUrls(dataParallel.urls, server.url());
-    if (dataParallel.rank === 0) spread = new PodSpread(urls, 0);
+    const leaderEngine = dataParallel.engine;
+    if (dataParallel.rank === 0) spread = new PodSpread(urls, 0, () => leaderEngine.wakeReplica());
     log({ msg: 'data-parallel decode replica', pod: dataParallel.rank, pods: urls });
     // The leader closing ends the replica (once drained): a follower leaves with it. A pod of the replica gone ends
     // the lockstep with an error: this pod cannot serve alone (the watchdog ends the process too).

@@ -10,8 +10,11 @@ import { unavailable } from './errors.js';
 export class PodSpread {
   private readonly inFlight: number[];
 
-  /** urls: every pod's base URL in rank order; `self`: this pod's index (its requests are served here). */
-  constructor(readonly urls: string[], readonly self = 0) {
+  /**
+   * urls: every pod's base URL in rank order; `self`: this pod's index (its requests are served here); `onRelay`:
+   * called when a sequence goes to another pod (the leader's engine wakes the idle replica's lockstep for it).
+   */
+  constructor(readonly urls: string[], readonly self = 0, private readonly onRelay: () => void = () => {}) {
     if (urls.length < 1 || self < 0 || self >= urls.length) throw new Error(`spread: pod ${self} is not among ${urls.length} pods`);
     this.inFlight = urls.map(() => 0);
   }
@@ -21,6 +24,7 @@ export class PodSpread {
     let best = 0;
     for (let p = 1; p < this.inFlight.length; p++) if (this.inFlight[p] < this.inFlight[best]) best = p;
     this.inFlight[best]++;
+    if (best !== this.self) this.onRelay();
     let done = false;
     return { pod: best, release: () => { if (!done) { done = true; this.inFlight[best]--; } } };
   }
