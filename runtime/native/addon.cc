@@ -32,10 +32,8 @@ NAN_MODULE_INIT(Init) {
       {"trainRmsnormFwd", TrainRmsnormFwd}, {"trainRmsnormBwd", TrainRmsnormBwd},
       {"trainSwigluFwd", TrainSwigluFwd}, {"trainSwigluBwd", TrainSwigluBwd},
       {"trainCrossEntropy", TrainCrossEntropy},
-      {"trainQuantActT", TrainQuantActT}, {"trainQuantWeightT", TrainQuantWeightT},
       {"trainSgemm", TrainSgemm},       {"trainTranspose", TrainTranspose},
       {"trainAmax", TrainAmax},         {"trainQuantActScaled", TrainQuantActScaled},
-      {"trainTransposeFp8Weights", TrainTransposeFp8Weights},
       {"trainQuantActCols", TrainQuantActCols}, {"trainFp8GemmT", TrainFp8GemmT},
   };
   for (const Entry& e : entries) Nan::SetMethod(target, e.name, e.fn);

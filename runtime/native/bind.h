@@ -53,14 +53,11 @@ NAN_METHOD(TrainRmsnormBwd);
 NAN_METHOD(TrainSwigluFwd);
 NAN_METHOD(TrainSwigluBwd);
 NAN_METHOD(TrainCrossEntropy);
-NAN_METHOD(TrainQuantActT);
 NAN_METHOD(TrainQuantActCols);
 NAN_METHOD(TrainFp8GemmT);
-NAN_METHOD(TrainQuantWeightT);
 NAN_METHOD(TrainSgemm);
 NAN_METHOD(TrainTranspose);
 NAN_METHOD(TrainAmax);
 NAN_METHOD(TrainQuantActScaled);
-NAN_METHOD(TrainTransposeFp8Weights);
 }  // namespace bind
 }  // namespace moe

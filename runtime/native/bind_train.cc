@@ -193,19 +193,6 @@ NAN_METHOD(TrainQuantActScaled) {
   if (!err.empty()) a.fail(err);
 }
 
-// trainTransposeFp8Weights(q [N*K], scaleInv [NB*KB], N, K, qt [K*N], st [KB*NB])
-NAN_METHOD(TrainTransposeFp8Weights) {
-  Args a(info, "trainTransposeFp8Weights");
-  size_t N = a.size(2, "N"), K = a.size(3, "K");
-  size_t n = a.mul(N, K, "N*K"), ns = a.mul(ceil_div(N, kQuantTile), ceil_div(K, kQuantTile), "blocks");
-  const uint8_t* q = a.array<uint8_t>(0, "q", n);
-  const float* s = a.array<float>(1, "scaleInv", ns);
-  uint8_t* qt = a.array<uint8_t>(4, "qt", n);
-  float* st = a.array<float>(5, "st", ns);
-  if (!a.ok()) return;
-  train_transpose_fp8_weights(q, s, N, K, qt, st);
-}
-
 // trainTranspose(x [rows*cols], rows, cols, out [cols*rows])
 NAN_METHOD(TrainTranspose) {
   Args a(info, "trainTranspose");
@@ -215,20 +202,6 @@ NAN_METHOD(TrainTranspose) {
   float* out = a.array<float>(3, "out", n);
   if (!a.ok()) return;
   train_transpose(x, R, C, out);
-}
-
-// trainQuantActT(x [rows*cols], rows, cols, c, q [rows*cols], scales [cols*ceil(rows/128)])
-NAN_METHOD(TrainQuantActT) {
-  Args a(info, "trainQuantActT");
-  size_t R = a.size(1, "rows"), C = a.size(2, "cols");
-  double c = a.number(3, "c");
-  size_t n = a.mul(R, C, "rows*cols");
-  const float* x = a.array<float>(0, "x", n);
-  uint8_t* q = a.array<uint8_t>(4, "q", n);
-  float* s = a.array<float>(5, "scales", a.mul(C, ceil_div(R, kQuantTile), "cols*ceil(rows/128)"));
-  if (!a.ok()) return;
-  std::string err = nonfinite(train_quant_act_t(x, R, C, static_cast<float>(c), q, s), "x");
-  if (!err.empty()) a.fail(err);
 }
 
 // trainQuantActCols(x [rows*cols], rows, cols, c, q [rows*cols], scales [cols*ceil(rows/128)])
@@ -259,19 +232,6 @@ NAN_METHOD(TrainFp8GemmT) {
   float* C = a.array<float>(9, "out", a.mul(M, N, "M*N"));
   if (!a.ok()) return;
   fp8_gemm_t(A, as, ta, B, bs, tb, M, N, K, OutType::F32, C);
-}
-
-// trainQuantWeightT(x [rows*cols], rows, cols, q [rows*cols], scaleInv [ceil(cols/128)*ceil(rows/128)])
-NAN_METHOD(TrainQuantWeightT) {
-  Args a(info, "trainQuantWeightT");
-  size_t R = a.size(1, "rows"), C = a.size(2, "cols");
-  size_t n = a.mul(R, C, "rows*cols");
-  const float* x = a.array<float>(0, "x", n);
-  uint8_t* q = a.array<uint8_t>(3, "q", n);
-  float* s = a.array<float>(4, "scaleInv", a.mul(ceil_div(C, kQuantTile), ceil_div(R, kQuantTile), "blocks"));
-  if (!a.ok()) return;
-  std::string err = nonfinite(train_quant_weight_t(x, R, C, q, s), "x");
-  if (!err.empty()) a.fail(err);
 }
 
 // trainSgemm(kind 0|1|2, a, b, T, outF, inF, c): 0 y[T,out] = x[T,in].W^T; 1 dx[T,in] += dy[T,out].W; 2 dW[out,in] += dy^T.x

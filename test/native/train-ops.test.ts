@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import * as nat from '../../runtime/src/native/train-ops.js';
-import { dequantizeActivations, dequantizeWeights, fp8Gemm, quantizeActivations, quantizeWeights } from '../../runtime/src/native/index.js';
+import { dequantizeWeights, fp8Gemm, quantizeActivations, quantizeWeights } from '../../runtime/src/native/index.js';
 import { coreBackward, coreForward } from '../../runtime/src/model/attention-core.js';
 import { rmsnorm } from '../../runtime/src/model/norm.js';
 import { crossEntropy } from '../../runtime/src/model/loss.js';
@@ -108,37 +108,26 @@ describe('training ops (native vs the TypeScript reference)', () => {
     assert.throws(() => crossEntropy(logits, targets, T, V, 1, alloc32, true), /target 50 at row 4 is outside the vocabulary \[0, 50\)/);
   });
 
-  it('transposed quantisation gives the codes and scales of quantising the transpose', () => {
+  it('scaled quantisation gives the codes of quantising c·x; amax; transposed weights decode to the transpose', () => {
     const rows = 300, cols = 130, r = rng(10);
     const x = randn(rows * cols, r, 0.01);
     const xt = transpose(x, rows, cols, new Float32Array(rows * cols)) as Float32Array;
     const c = 64;
-    const a = nat.quantizeActivationsT(x, rows, cols, c);
-    const want = quantizeActivations(Float32Array.from(xt, (v) => v * c), cols, rows);
-    assert.deepEqual([a.rows, a.cols], [cols, rows]);
-    assert.deepEqual(a.q, want.q);
-    assert.deepEqual(a.scales, want.scales);
-    const w = nat.quantizeWeightsT(x, rows, cols);
-    const wantW = quantizeWeights(xt, cols, rows);
-    assert.deepEqual(w.q, wantW.q);
-    assert.deepEqual(w.scaleInv, wantW.scaleInv);
-    // The forward's weight codes transposed are the transpose's codes (block amax does not change under transposition).
-    const fwd = quantizeWeights(x, rows, cols);
-    const moved = nat.transposeFp8Weights(fwd);
-    assert.deepEqual([moved.rows, moved.cols], [cols, rows]);
-    assert.deepEqual(moved.q, wantW.q);
-    assert.deepEqual(moved.scaleInv, wantW.scaleInv);
-    // Scaled activations without the transpose: the codes of quantising c·x.
+    // Scaled activations: the codes of quantising c·x.
     const sc = nat.quantizeActivationsScaled(x, rows, cols, c);
     const wantSc = quantizeActivations(Float32Array.from(x, (v) => v * c), rows, cols);
     assert.deepEqual(sc.q, wantSc.q);
     assert.deepEqual(sc.scales, wantSc.scales);
     assert.equal(nat.amax(x), Math.max(...Array.from(x, Math.abs)));
     assert.ok(Number.isNaN(nat.amax(Float32Array.from(x, (v, i) => (i === 5 ? NaN : v)))));
-    // And they decode to the transpose (a sanity check that the layout is the transpose, not a reshape).
-    assertClose('dequantised', dequantizeWeights(w), xt, (i) => 0.07 * Math.abs(xt[i]!) + 1e-4);
-    assertClose('dequantised act', dequantizeActivations(a), Float32Array.from(xt, (v) => v * c), (i) => 0.07 * Math.abs(xt[i]! * c) + 1e-3);
-    assert.throws(() => nat.quantizeActivationsT(Float32Array.from(x, (v, i) => (i === 17 ? NaN : v)), rows, cols), /non-finite value at flat index 17/);
+    // The forward's weight codes read transposed are the transpose's codes (block amax does not change under
+    // transposition), and decode to the transpose (the layout is the transpose, not a reshape).
+    const fwd = quantizeWeights(x, rows, cols), wantW = quantizeWeights(xt, cols, rows);
+    const wt = nat.weightsTransposed(fwd);
+    assert.deepEqual([wt.rows, wt.cols, wt.transposed], [cols, rows, true]);
+    assert.deepEqual(transposeBytes(wt.q, rows, cols), wantW.q);
+    assert.deepEqual(wt.scales, wantW.scaleInv);
+    assertClose('dequantised', dequantizeWeights({ q: transposeBytes(wt.q, rows, cols), scaleInv: wt.scales, rows: cols, cols: rows }), xt, (i) => 0.07 * Math.abs(xt[i]!) + 1e-4);
   });
 
   it('column-tiled quantisation: the codes (in x\'s layout) and scales of quantising (c·x)ᵀ, on every path', () => {

@@ -368,12 +368,6 @@ TRAIN_ISA void transpose_cols(const float* x, size_t rows, size_t cols, float c,
 void transpose_scaled(const float* x, size_t rows, size_t cols, float c, float* out) {
   parallel_for(ceil_div(cols, kTB), 4, [&](size_t b0, size_t b1) { transpose_cols(x, rows, cols, c, out, b0, b1); });
 }
-// A flat index of the transpose [cols, rows] as the index into x [rows, cols] (-1 stays -1).
-long long untransposed(long long at, size_t rows, size_t cols) {
-  if (at < 0) return at;
-  const size_t c = static_cast<size_t>(at) / rows, r = static_cast<size_t>(at) % rows;
-  return static_cast<long long>(r * cols + c);
-}
 }  // namespace
 
 TRAIN_ISA float train_amax(const float* x, size_t n) {
@@ -400,30 +394,7 @@ long long train_quant_act_scaled(const float* x, size_t rows, size_t cols, float
   return quant_act(t.get(), rows, cols, false, q, scales);
 }
 
-void train_transpose_fp8_weights(const uint8_t* q, const float* scale_inv, size_t N, size_t K, uint8_t* qt, float* st) {
-  const size_t NB = ceil_div(N, kQuantTile), KB = ceil_div(K, kQuantTile);
-  for (size_t nb = 0; nb < NB; ++nb)
-    for (size_t kb = 0; kb < KB; ++kb) st[kb * NB + nb] = scale_inv[nb * KB + kb];
-  constexpr size_t kB = 64;
-  parallel_for(ceil_div(K, kB), 1, [&](size_t b0, size_t b1) {
-    for (size_t kb = b0 * kB; kb < std::min(K, b1 * kB); kb += kB) {
-      const size_t ke = std::min(K, kb + kB);
-      for (size_t nb = 0; nb < N; nb += kB) {
-        const size_t ne = std::min(N, nb + kB);
-        for (size_t k = kb; k < ke; ++k)
-          for (size_t n = nb; n < ne; ++n) qt[k * N + n] = q[n * K + k];
-      }
-    }
-  });
-}
-
 void train_transpose(const float* x, size_t rows, size_t cols, float* out) { transpose_scaled(x, rows, cols, 1.0f, out); }
-
-long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales) {
-  std::unique_ptr<float[]> t(new float[rows * cols]);
-  transpose_scaled(x, rows, cols, c, t.get());
-  return untransposed(quant_act(t.get(), cols, rows, false, q, scales), rows, cols);
-}
 
 namespace {
 // max over rows of the bit patterns of |t[r, col]| (a NaN or inf tops every finite value), per column.
@@ -473,12 +444,6 @@ long long train_quant_act_cols(const float* x, size_t rows, size_t cols, float c
   for (size_t i = 0; i < rows * cols; ++i)
     if (!std::isfinite(x[i] * c)) return static_cast<long long>(i);
   return -1;
-}
-
-long long train_quant_weight_t(const float* x, size_t rows, size_t cols, uint8_t* q, float* scale_inv) {
-  std::unique_ptr<float[]> t(new float[rows * cols]);
-  transpose_scaled(x, rows, cols, 1.0f, t.get());
-  return untransposed(quant_weight(t.get(), cols, rows, false, q, scale_inv), rows, cols);
 }
 
 void train_sgemm_nt(const float* x, const float* W, size_t T, size_t in, size_t out, float* y) {

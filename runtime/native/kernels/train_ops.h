@@ -44,24 +44,16 @@ void train_swiglu_bwd(const float* g, const float* u, const float* da, size_t n,
 double train_cross_entropy(const float* logits, const int32_t* targets, size_t T, size_t V, double weight,
                            float* dlogits, long long* bad_row);
 
-// FP8 operands of the transposed matrix: x [rows, cols] times c, transposed to [cols, rows], quantised as
-// activations (1x128 tiles along rows) or as weights (128x128 blocks). Returns -1, or the flat index of the first
-// non-finite input.
 // max |x| (NaN if any is NaN).
 float train_amax(const float* x, size_t n);
 // FP8 activations (1x128 tiles) of c * x for x [rows, cols]; returns as quant_act.
 long long train_quant_act_scaled(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);
-// FP8 weights [N, K] (128x128 blocks) transposed to [K, N]: block amax does not change under transposition, so the
-// codes move and the block scales transpose; the same result as quantising the transposed float matrix.
-void train_transpose_fp8_weights(const uint8_t* q, const float* scale_inv, size_t N, size_t K, uint8_t* qt, float* st);
 // out [cols, rows] = x^T for x [rows, cols].
 void train_transpose(const float* x, size_t rows, size_t cols, float* out);
-long long train_quant_act_t(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);
 // (c*x)^T for x [rows, cols] as FP8 activations [cols, rows] (1x128 tiles along rows), codes stored untransposed
-// [rows, cols] (fp8_gemm_t's trans_a layout), scales [cols, ceil(rows/128)]: train_quant_act_t's codes and scales
-// without the transpose. Returns as train_quant_act_t.
+// [rows, cols] (fp8_gemm_t's trans_a layout), scales [cols, ceil(rows/128)]: the codes and scales of quantising the
+// transposed copy, without making it. Returns -1, or the flat index into x of the first non-finite c*x.
 long long train_quant_act_cols(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales);
-long long train_quant_weight_t(const float* x, size_t rows, size_t cols, uint8_t* q, float* scale_inv);
 
 // float32 GEMMs, row-major, W [out, in]: y = x . W^T; dx += dy . W; dW += dy^T . x.
 void train_sgemm_nt(const float* x, const float* W, size_t T, size_t in, size_t out, float* y);

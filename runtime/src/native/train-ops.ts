@@ -18,13 +18,10 @@ interface TrainBinding {
   trainSwigluFwd(g: F32, u: F32, a: F32): void;
   trainSwigluBwd(g: F32, u: F32, da: F32, dg: F32, du: F32): void;
   trainCrossEntropy(logits: F32, targets: I32, T: number, V: number, weight: number, dlogits: F32): number;
-  trainQuantActT(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
-  trainQuantWeightT(x: F32, rows: number, cols: number, q: Uint8Array, scaleInv: F32): void;
   trainSgemm(kind: 0 | 1 | 2, a: F32, b: F32, T: number, outF: number, inF: number, c: F32): void;
   trainTranspose(x: F32, rows: number, cols: number, out: F32): void;
   trainAmax(x: F32): number;
   trainQuantActScaled(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
-  trainTransposeFp8Weights(q: Uint8Array, scaleInv: F32, N: number, K: number, qt: Uint8Array, st: F32): void;
   trainQuantActCols(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
   trainFp8GemmT(a: Uint8Array, aScale: F32, transA: boolean, b: Uint8Array, bScale: F32, transB: boolean, M: number, N: number, K: number, out: F32): void;
 }
@@ -99,31 +96,10 @@ export function quantizeActivationsScaled(x: F32, rows: number, cols: number, c:
   return out;
 }
 
-/** Wᵀ of FP8 weights W [N, K] (128×128 blocks): the codes moved, the block scales transposed (block amax is the same). */
-export function transposeFp8Weights(w: Fp8Weights): Fp8Weights {
-  const out: Fp8Weights = { q: new Uint8Array(w.q.length), scaleInv: new Float32Array(w.scaleInv.length), rows: w.cols, cols: w.rows };
-  b().trainTransposeFp8Weights(w.q, w.scaleInv, w.rows, w.cols, out.q, out.scaleInv);
-  return out;
-}
-
 /** xᵀ [cols, rows] of x [rows, cols]. */
 export function transposeNative(x: F32, rows: number, cols: number): F32 {
   const out = new Float32Array(rows * cols);
   b().trainTranspose(x, rows, cols, out);
-  return out;
-}
-
-/** (c·x)ᵀ for x [rows, cols] as FP8 activations [cols, rows] (1×128 tiles along rows): the wgrad GEMM's operand. */
-export function quantizeActivationsT(x: F32, rows: number, cols: number, c = 1): Fp8Activations {
-  const out: Fp8Activations = { q: new Uint8Array(rows * cols), scales: new Float32Array(cols * ceilDiv(rows, QUANT_TILE)), rows: cols, cols: rows };
-  b().trainQuantActT(x, rows, cols, c, out.q, out.scales);
-  return out;
-}
-
-/** xᵀ for x [rows, cols] as FP8 weights [cols, rows] (128×128 blocks). */
-export function quantizeWeightsT(x: F32, rows: number, cols: number): Fp8Weights {
-  const out: Fp8Weights = { q: new Uint8Array(rows * cols), scaleInv: new Float32Array(ceilDiv(cols, QUANT_TILE) * ceilDiv(rows, QUANT_TILE)), rows: cols, cols: rows };
-  b().trainQuantWeightT(x, rows, cols, out.q, out.scaleInv);
   return out;
 }
 
@@ -159,7 +135,7 @@ export function weightsTransposed(w: Fp8Weights): Fp8Operand {
   return { q: w.q, scales: st, rows: w.cols, cols: w.rows, transposed: true };
 }
 
-/** quantizeActivationsT's operand (c·x)ᵀ [cols, rows], its codes left in x's layout (no transpose). */
+/** (c·x)ᵀ [cols, rows] for x [rows, cols] as the left operand (1×128 tiles along rows), its codes left in x's layout. */
 export function quantizeActivationsCols(x: F32, rows: number, cols: number, c = 1): Fp8Operand {
   const out: Fp8Operand = { q: new Uint8Array(rows * cols), scales: new Float32Array(cols * ceilDiv(rows, QUANT_TILE)), rows: cols, cols: rows, transposed: true };
   b().trainQuantActCols(x, rows, cols, c, out.q, out.scales);
