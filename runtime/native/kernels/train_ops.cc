@@ -120,10 +120,15 @@ void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t
   });
 }
 
-double train_sumsq(const float* x, size_t n, double init) {
-  double s = init;
-  for (size_t i = 0; i < n; ++i) s += static_cast<double>(x[i]) * x[i];
-  return s;
+TRAIN_ISA double train_sumsq(const float* x, size_t n, double init) {
+  // Eight running sums, element i into lane i % 8 (a vector of doubles; one chain was latency-bound), then a fixed
+  // tree; each square of a float is exact in double, so a fused multiply-add gives the same sums.
+  double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (size_t j = 0; j < 8; ++j) l[j] += static_cast<double>(x[i + j]) * x[i + j];
+  for (size_t j = 0; i + j < n; ++j) l[j] += static_cast<double>(x[i + j]) * x[i + j];
+  return init + (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
 }
 
 void train_scale(float* x, size_t n, double f) {
@@ -446,53 +451,64 @@ long long train_quant_act_cols(const float* x, size_t rows, size_t cols, float c
   return -1;
 }
 
+namespace {
+// The router's float32 GEMMs (out = 16 experts at the tiny preset): their inner loops on the per-ISA clones.
+TRAIN_ISA void sgemm_nt_rows(const float* x, const float* Wt, size_t T, size_t in, size_t out, float* y, size_t b0,
+                             size_t b1) {
+  for (size_t t0 = b0 * 4; t0 < std::min(T, b1 * 4); t0 += 4) {
+    const size_t n = std::min<size_t>(4, T - t0);
+    for (size_t k = 0; k < n; ++k) std::memset(y + (t0 + k) * out, 0, out * 4);
+    for (size_t i = 0; i < in; ++i) {
+      const float* w = &Wt[i * out];
+      for (size_t k = 0; k < n; ++k) {
+        const float a = x[(t0 + k) * in + i];
+        float* yr = y + (t0 + k) * out;
+        for (size_t o = 0; o < out; ++o) yr[o] += a * w[o];
+      }
+    }
+  }
+}
+
+TRAIN_ISA void sgemm_nn_rows(const float* dy, const float* W, size_t out, size_t in, float* dx, size_t t0, size_t t1) {
+  for (size_t t = t0; t < t1; ++t) {
+    float* d = dx + t * in;
+    for (size_t o = 0; o < out; ++o) {
+      const float g = dy[t * out + o];
+      if (g == 0) continue;
+      const float* w = W + o * in;
+      for (size_t i = 0; i < in; ++i) d[i] += g * w[i];
+    }
+  }
+}
+
+TRAIN_ISA void sgemm_tn_rows(const float* dy, const float* x, size_t T, size_t out, size_t in, float* dW, size_t o0,
+                             size_t o1) {
+  for (size_t o = o0; o < o1; ++o) {
+    float* d = dW + o * in;
+    for (size_t t = 0; t < T; ++t) {
+      const float g = dy[t * out + o];
+      if (g == 0) continue;
+      const float* xr = x + t * in;
+      for (size_t i = 0; i < in; ++i) d[i] += g * xr[i];
+    }
+  }
+}
+}  // namespace
+
 void train_sgemm_nt(const float* x, const float* W, size_t T, size_t in, size_t out, float* y) {
   // y[t,:] = sum_i x[t,i] * W^T[i,:], four rows at a time so each W^T row is read once per four.
   std::vector<float> Wt(in * out);
   for (size_t o = 0; o < out; ++o)
     for (size_t i = 0; i < in; ++i) Wt[i * out + o] = W[o * in + i];
-  parallel_for(ceil_div(T, 4), 4, [&](size_t b0, size_t b1) {
-    for (size_t t0 = b0 * 4; t0 < std::min(T, b1 * 4); t0 += 4) {
-      const size_t n = std::min<size_t>(4, T - t0);
-      for (size_t k = 0; k < n; ++k) std::memset(y + (t0 + k) * out, 0, out * 4);
-      for (size_t i = 0; i < in; ++i) {
-        const float* w = &Wt[i * out];
-        for (size_t k = 0; k < n; ++k) {
-          const float a = x[(t0 + k) * in + i];
-          float* yr = y + (t0 + k) * out;
-          for (size_t o = 0; o < out; ++o) yr[o] += a * w[o];
-        }
-      }
-    }
-  });
+  parallel_for(ceil_div(T, 4), 4, [&](size_t b0, size_t b1) { sgemm_nt_rows(x, Wt.data(), T, in, out, y, b0, b1); });
 }
 
 void train_sgemm_nn_acc(const float* dy, const float* W, size_t T, size_t out, size_t in, float* dx) {
-  parallel_for(T, 4, [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t) {
-      float* d = dx + t * in;
-      for (size_t o = 0; o < out; ++o) {
-        const float g = dy[t * out + o];
-        if (g == 0) continue;
-        const float* w = W + o * in;
-        for (size_t i = 0; i < in; ++i) d[i] += g * w[i];
-      }
-    }
-  });
+  parallel_for(T, 4, [&](size_t t0, size_t t1) { sgemm_nn_rows(dy, W, out, in, dx, t0, t1); });
 }
 
 void train_sgemm_tn_acc(const float* dy, const float* x, size_t T, size_t out, size_t in, float* dW) {
-  parallel_for(out, 4, [&](size_t o0, size_t o1) {
-    for (size_t o = o0; o < o1; ++o) {
-      float* d = dW + o * in;
-      for (size_t t = 0; t < T; ++t) {
-        const float g = dy[t * out + o];
-        if (g == 0) continue;
-        const float* xr = x + t * in;
-        for (size_t i = 0; i < in; ++i) d[i] += g * xr[i];
-      }
-    }
-  });
+  parallel_for(out, 4, [&](size_t o0, size_t o1) { sgemm_tn_rows(dy, x, T, out, in, dW, o0, o1); });
 }
 
 }  // namespace moe

@@ -13,7 +13,8 @@ namespace moe {
 // round-to-nearest-even. bc1/bc2: 1 - beta^(step+1). An AVX-512 path beside the scalar reference.
 void train_adamw_bf16(float* w, const float* g, uint16_t* m, uint16_t* v, size_t n, double lr, double beta1,
                       double beta2, double eps, double wd, double bc1, double bc2);
-// init + the sum of squares, added in order in float64 (a running sum over several arrays stays the sequential one).
+// init + the sum of squares in float64: element i into lane i % 8, the lanes summed ((0+1)+(2+3))+((4+5)+(6+7)), as
+// adamw.ts sumSquaresRef (a running sum over several arrays chains through init).
 double train_sumsq(const float* x, size_t n, double init);
 // x *= f
 void train_scale(float* x, size_t n, double f);

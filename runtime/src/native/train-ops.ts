@@ -33,7 +33,7 @@ export function adamwBf16(w: F32, g: F32, m: Uint16Array, v: Uint16Array, lr: nu
   b().trainAdamw(w, g, m, v, lr, beta1, beta2, eps, wd, bc1, bc2);
 }
 
-/** init + Σ x², summed in order in float64. */
+/** init + Σ x² in float64, in adamw.ts sumSquaresRef's order. */
 export const sumSquares = (x: F32, init = 0): number => b().trainSumsq(x, init);
 export const scaleInPlace = (x: F32, f: number): void => b().trainScale(x, f);
 /** dst += src · a */

@@ -7,7 +7,7 @@
 // wait on each other's groups in opposite orders.
 import { Params } from '../model/params.js';
 import { alloc32 } from '../model/tensor.js';
-import { AdamW, learningRate } from '../train/adamw.js';
+import { AdamW, learningRate, sumSquaresRef } from '../train/adamw.js';
 import { scaleInPlace, sumSquares } from '../native/train-ops.js';
 import { updateBiases } from '../train/balance.js';
 import type { Trainer } from '../train/trainer.js';
@@ -102,7 +102,7 @@ export class Zero1 {
         continue;
       }
       if (scale !== 1) for (let i = 0; i < gradShard.length; i++) gradShard[i] *= scale;
-      for (let i = 0; i < gradShard.length; i++) ss += gradShard[i] * gradShard[i];
+      ss = sumSquaresRef(gradShard, ss);
     }
     const gradNorm = Math.sqrt((await gatherF64(this.world, [ss])).reduce((a, b) => a + b, 0));
     const cfg = t.options.optimizer;

@@ -34,6 +34,13 @@ export function learningRate(c: AdamWConfig, step: number): number {
   return c.minLr + 0.5 * (c.lr - c.minLr) * (1 + Math.cos(Math.PI * p));
 }
 
+/** init + Σ x² in float64, element i into lane i % 8, the lanes summed in a fixed tree: the native kernel's order. */
+export function sumSquaresRef(x: ArrayLike<number>, init = 0): number {
+  const l = new Float64Array(8);
+  for (let i = 0; i < x.length; i++) l[i & 7] += x[i] * x[i];
+  return init + (((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])));
+}
+
 const scratchBufs: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
 
 /** Reused f32 buffers (the moments of the largest parameter), so an update allocates nothing. */
@@ -60,7 +67,7 @@ export class AdamW {
     let ss = 0;
     for (const p of this.params.list()) {
       if (this.native && p.grad instanceof Float32Array) ss = sumSquares(p.grad, ss);
-      else for (let i = 0; i < p.grad.length; i++) ss += p.grad[i] * p.grad[i];
+      else ss = sumSquaresRef(p.grad, ss);
     }
     const norm = Math.sqrt(ss);
     if (this.cfg.clip > 0 && norm > this.cfg.clip) {
