@@ -3,9 +3,11 @@
 // on both alike. Each of our measurements is its own process (train-speed.ts): the kernel pool's size is fixed per
 // process. Env: BENCH_SPEED_ROUNDS (2), BENCH_SPEED_STEPS (8), BENCH_SPEED_THREADS ("1,2"), BENCH_FP32_STEPS (3: the
 // fp32 mode runs plain TypeScript loops and is slow), MOE_TORCH_PYTHON (a python with torch and transformers:
-// bench/train/requirements-torch.txt).
+// bench/train/requirements-torch.txt), BENCH_BASELINE_DIST (the dist/ folder of an older build: its fp8 and bf16 modes
+// run in the same rounds, so the before/after breakdown shares the machine's load).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { toHfConfig } from '../../runtime/src/checkpoint/hf-config.js';
@@ -31,9 +33,14 @@ const MODES: { name: string; spec: SpeedSpec }[] = [
 ];
 const PEER_DTYPES = ['float32', 'bfloat16'] as const;
 
+const BASELINE = process.env.BENCH_BASELINE_DIST;
+const BASELINE_MODES = BASELINE ? MODES.filter((m) => m.name === 'fp8' || m.name === 'bf16').map((m) => ({ ...m, name: `${m.name}@baseline`, dist: BASELINE })) : [];
+
 interface PeerResult {
   tokens_per_sec: number;
   step_seconds: number;
+  cpu_seconds_per_step?: number;
+  tokens_per_cpu_sec?: number;
   threads: number;
   torch: string;
   transformers: string;
@@ -45,8 +52,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-function ours(spec: SpeedSpec, threads: number): SpeedResult {
-  const script = fileURLToPath(new URL('./train-speed.js', import.meta.url));
+function ours(spec: SpeedSpec, threads: number, dist?: string): SpeedResult {
+  const script = dist ? `${dist}/bench/train/train-speed.js` : fileURLToPath(new URL('./train-speed.js', import.meta.url));
   const out = execFileSync(process.execPath, [script, JSON.stringify(spec)], {
     encoding: 'utf8', env: { ...process.env, MOE_NUM_THREADS: String(threads) }, timeout: CHILD_TIMEOUT_MS, maxBuffer: 1 << 24,
   });
@@ -77,16 +84,16 @@ export function speedRounds(): Record<string, unknown> {
   const push = <T>(m: Map<string, T[]>, k: string, v: T): void => void m.set(k, [...(m.get(k) ?? []), v]);
   for (let r = 0; r < ROUNDS; r++) {
     for (const threads of THREADS) {
-      for (const { name, spec } of MODES) {
-        const res = ours(spec, threads);
+      for (const { name, spec, dist } of [...MODES.map((m) => ({ ...m, dist: undefined as string | undefined })), ...BASELINE_MODES]) {
+        const res = ours(spec, threads, dist);
         push(ourRuns, key(threads, name), res);
-        process.stderr.write(`round ${r} threads ${threads} ${name}: ${res.tokensPerSec.toFixed(0)} tokens/s ${JSON.stringify(res.breakdownMs, (_, v) => typeof v === 'number' ? Math.round(v) : v)}\n`);
+        process.stderr.write(`round ${r} threads ${threads} ${name}: ${res.tokensPerSec.toFixed(0)} tokens/s, ${res.tokensPerCpuSec?.toFixed(0) ?? '-'} per CPU-s ${JSON.stringify(res.breakdownMs, (_, v) => typeof v === 'number' ? Math.round(v) : v)} load ${loadavg()[0].toFixed(1)}\n`);
       }
       if (py) {
         for (const dtype of PEER_DTYPES) {
           const res = peer(py, dtype, threads);
           push(peerRuns, key(threads, dtype), res);
-          process.stderr.write(`round ${r} threads ${threads} transformers ${dtype}: ${res.tokens_per_sec.toFixed(0)} tokens/s\n`);
+          process.stderr.write(`round ${r} threads ${threads} transformers ${dtype}: ${res.tokens_per_sec.toFixed(0)} tokens/s, ${res.tokens_per_cpu_sec?.toFixed(0) ?? '-'} per CPU-s load ${loadavg()[0].toFixed(1)}\n`);
         }
       }
     }
@@ -94,11 +101,15 @@ export function speedRounds(): Record<string, unknown> {
   for (const threads of THREADS) {
     const modes: Record<string, unknown> = {};
     const tps: Record<string, number> = {};
-    for (const { name } of MODES) {
+    const cps: Record<string, number> = {};
+    for (const { name } of [...MODES, ...BASELINE_MODES]) {
       const runs = ourRuns.get(key(threads, name))!;
       tps[name] = median(runs.map((x) => x.tokensPerSec));
+      cps[name] = median(runs.map((x) => x.tokensPerCpuSec ?? NaN));
       const last = runs.at(-1)!;
-      modes[name] = { tokensPerSec: tps[name], tokensPerSecByRound: runs.map((x) => x.tokensPerSec), stepSeconds: median(runs.map((x) => x.stepSeconds)), breakdownMs: last.breakdownMs, kernelPath: last.kernelPath };
+      modes[name] = { tokensPerSec: tps[name], tokensPerSecByRound: runs.map((x) => x.tokensPerSec), tokensPerCpuSec: cps[name],
+        tokensPerCpuSecByRound: runs.map((x) => x.tokensPerCpuSec ?? null), stepSeconds: median(runs.map((x) => x.stepSeconds)),
+        breakdownMs: last.breakdownMs, breakdownMsByRound: runs.map((x) => x.breakdownMs), kernelPath: last.kernelPath };
     }
     const hf: Record<string, unknown> = {};
     let best: { dtype: string; tokensPerSec: number } | undefined;
@@ -106,7 +117,8 @@ export function speedRounds(): Record<string, unknown> {
       for (const dtype of PEER_DTYPES) {
         const runs = peerRuns.get(key(threads, dtype))!;
         const t = median(runs.map((x) => x.tokens_per_sec));
-        hf[dtype] = { tokensPerSec: t, tokensPerSecByRound: runs.map((x) => x.tokens_per_sec), torch: runs[0].torch, transformers: runs[0].transformers };
+        hf[dtype] = { tokensPerSec: t, tokensPerSecByRound: runs.map((x) => x.tokens_per_sec), tokensPerCpuSec: median(runs.map((x) => x.tokens_per_cpu_sec ?? NaN)),
+          tokensPerCpuSecByRound: runs.map((x) => x.tokens_per_cpu_sec ?? null), torch: runs[0].torch, transformers: runs[0].transformers };
         if (!best || t > best.tokensPerSec) best = { dtype, tokensPerSec: t };
       }
     }
@@ -114,7 +126,17 @@ export function speedRounds(): Record<string, unknown> {
     const perRound = (a: string, b: (r: number) => number): number[] => ourRuns.get(key(threads, a))!.map((x, r) => x.tokensPerSec / b(r));
     const ourRound = (name: string) => (r: number): number => ourRuns.get(key(threads, name))![r].tokensPerSec;
     const peerFastest = (r: number): number => Math.max(...PEER_DTYPES.map((dt) => peerRuns.get(key(threads, dt))![r].tokens_per_sec));
+    // The same per CPU-second of each process (every thread counted): less moved by the other sessions' load.
+    const perRoundCpu = (a: string, b: (r: number) => number): number[] => ourRuns.get(key(threads, a))!.map((x, r) => (x.tokensPerCpuSec ?? NaN) / b(r));
+    const ourRoundCpu = (name: string) => (r: number): number => ourRuns.get(key(threads, name))![r].tokensPerCpuSec ?? NaN;
+    const peerFastestCpu = (r: number): number => Math.max(...PEER_DTYPES.map((dt) => peerRuns.get(key(threads, dt))![r].tokens_per_cpu_sec ?? NaN));
+    const roundsCpu = {
+      fp8OverBf16: perRoundCpu('fp8', ourRoundCpu('bf16')),
+      ...(py ? { fp8OverTransformersFastest: perRoundCpu('fp8', peerFastestCpu) } : {}),
+      ...(BASELINE ? { fp8OverBaselineFp8: perRoundCpu('fp8', ourRoundCpu('fp8@baseline')), bf16OverBaselineBf16: perRoundCpu('bf16', ourRoundCpu('bf16@baseline')) } : {}),
+    };
     const rounds = {
+      ...(BASELINE ? { fp8OverBaselineFp8: perRound('fp8', ourRound('fp8@baseline')), bf16OverBaselineBf16: perRound('bf16', ourRound('bf16@baseline')) } : {}),
       fp8OverBf16: perRound('fp8', ourRound('bf16')),
       fp8MtpOverBf16Mtp: perRound('fp8+mtp', ourRound('bf16+mtp')),
       ...(py ? { fp8OverTransformersFastest: perRound('fp8', peerFastest), fp8MtpOverTransformersFastest: perRound('fp8+mtp', peerFastest) } : {}),
@@ -122,6 +144,8 @@ export function speedRounds(): Record<string, unknown> {
     byThreads[String(threads)] = {
       ratiosByRound: rounds,
       ratioMedians: Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)])),
+      ratiosPerCpuSecByRound: roundsCpu,
+      ratioPerCpuSecMedians: Object.fromEntries(Object.entries(roundsCpu).map(([k, v]) => [k, median(v)])),
       ours: modes,
       transformers: py ? { python: py, ...hf, fastest: best!.dtype } : { skipped: 'no python with torch and transformers: set MOE_TORCH_PYTHON (bench/train/requirements-torch.txt says how to make one)' },
       fp8OverBf16: tps.fp8 / tps.bf16,
@@ -132,5 +156,5 @@ export function speedRounds(): Record<string, unknown> {
       fp32OverTransformersFp32: py ? tps.fp32 / (hf.float32 as { tokensPerSec: number }).tokensPerSec : null,
     };
   }
-  return { rounds: ROUNDS, stepsPerMeasurement: STEPS, fp32Steps: FP32_STEPS, batch: 8, seqLen: 64, byThreads };
+  return { rounds: ROUNDS, stepsPerMeasurement: STEPS, fp32Steps: FP32_STEPS, batch: 8, seqLen: 64, ...(BASELINE ? { baselineDist: BASELINE } : {}), byThreads };
 }

@@ -27,6 +27,10 @@ export interface SpeedResult {
   kernelPath: string;
   tokensPerSec: number;
   stepSeconds: number;
+  /** Process CPU seconds per step (every thread: the kernel pool's and V8's), median over the measured steps. */
+  cpuSecondsPerStep: number;
+  /** Tokens per CPU-second of the process: the figure that a shared machine's load disturbs least. */
+  tokensPerCpuSec: number;
   /** Milliseconds per step by part, medians over the measured steps (the parts of one step add up to it). */
   breakdownMs: Record<Part, number>;
   losses: number[];
@@ -49,23 +53,29 @@ export function measure(spec: SpeedSpec): SpeedResult {
   if (!spec.mtp) opts.overrides = { ...opts.overrides, num_nextn_predict_layers: 0 };
   const t = new Trainer(opts, byteTokenizer, trainTokens);
   const secs: number[] = [];
+  const cpu: number[] = [];
   const parts: Record<Part, number>[] = [];
   const losses: number[] = [];
   profiling(true);
   for (let i = 0; i < spec.steps; i++) {
     takeProfile();
+    const c0 = process.cpuUsage();
     const m = t.trainStep();
+    const c1 = process.cpuUsage(c0);
     const p = takeProfile();
     losses.push(m.mainLoss);
     if (i === 0) continue;
     secs.push(m.seconds);
+    cpu.push((c1.user + c1.system) / 1e6);
     parts.push(p);
   }
   profiling(false);
   const step = median(secs);
   const breakdownMs = Object.fromEntries(PARTS.map((k) => [k, median(parts.map((p) => p[k]))])) as Record<Part, number>;
   const info = nativeAvailable() ? kernelInfo() : { path: 'none (TypeScript emulation)', threads: 1 };
-  return { precision: spec.precision, mtp: spec.mtp, threads: info.threads, kernelPath: info.path, tokensPerSec: (opts.batch * opts.seqLen) / step, stepSeconds: step, breakdownMs, losses };
+  const cpuStep = median(cpu);
+  return { precision: spec.precision, mtp: spec.mtp, threads: info.threads, kernelPath: info.path, tokensPerSec: (opts.batch * opts.seqLen) / step, stepSeconds: step,
+    cpuSecondsPerStep: cpuStep, tokensPerCpuSec: (opts.batch * opts.seqLen) / cpuStep, breakdownMs, losses };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
