@@ -73,11 +73,23 @@ const sent: Record<string, number> = {};
 for (const [k, v] of Object.entries(dist.world.traffic.sent)) if (v - (sent0[k] ?? 0) > 0) sent[k] = v - (sent0[k] ?? 0);
 const layersRun = counter.layersRun - layers0;
 
+// What one small collective costs here (for the per-step accounting): 300 alltoallv of 1 KB per pair on the bench
+// group, after the engines are idle.
+const ones = new Array<number>(n).fill(1024);
+const a = new Uint8Array(1024 * n);
+const b = new Uint8Array(1024 * n);
+await bench.barrier();
+const cc = process.cpuUsage();
+const tc = performance.now();
+for (let i = 0; i < 300; i++) await bench.alltoallv(a, ones, b, ones);
+const coll = process.cpuUsage(cc);
+const collective = { wallUs: +((performance.now() - tc) / 300 * 1000).toFixed(1), cpuUs: +((coll.user + coll.system) / 300).toFixed(1) };
+
 await engine?.close();
 await shard;
 process.stdout.write(JSON.stringify({
   rank, layout, tokens, wall, ownDoneSeconds: ownDone / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, sent, layersRun,
-  idleCpuFraction: (idle.user + idle.system) / 1e3 / idleMs,
+  idleCpuFraction: (idle.user + idle.system) / 1e3 / idleMs, collective,
 }) + '\n');
 await dist.shutdown();
 process.exit(0);

@@ -6,7 +6,8 @@
 // pod × pods, BENCH_PROMPT-token prompts (4), BENCH_TOKENS (64) greedy tokens each, all started together), timed between barriers:
 //   tokens/s (wall) and tokens per CPU-second (all pods' CPU), bytes each pod sends per forward (a forward = one
 //   step's pass over every MoE layer; the star's leader counts its forwards, the all-to-all its rounds), and what an
-//   idle replica costs per pod (CPU fraction over 2 s).
+//   idle replica costs per pod (CPU fraction over 2 s), and what one small alltoallv costs per pod here (the all-to-all
+//   runs 1 + 3 × MoE layers of them per step).
 // Writes bench/results/serve-a2a.json. All pods share this machine's cores (and other work on it).
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -24,7 +25,7 @@ const PODS = (process.env.BENCH_A2A_PODS ?? '2,4').split(',').map(Number);
 const pod = fileURLToPath(new URL('./a2a-pod.js', import.meta.url));
 const moeLayers = config.num_hidden_layers - config.first_k_dense_replace;
 
-interface PodOut { rank: number; tokens: number; wall: number; cpuSeconds: number; sent: Record<string, number>; layersRun: number; idleCpuFraction: number }
+interface PodOut { rank: number; tokens: number; wall: number; cpuSeconds: number; sent: Record<string, number>; layersRun: number; idleCpuFraction: number; collective: { wallUs: number; cpuUs: number } }
 
 async function run(layout: 'star' | 'alltoall', pods: number) {
   const { results } = await launch({
@@ -43,6 +44,8 @@ async function run(layout: 'star' | 'alltoall', pods: number) {
     tokens, wallSeconds: +wall.toFixed(3), cpuSeconds: +cpu.toFixed(3), tokensPerSecond: +(tokens / wall).toFixed(1), tokensPerCpuSecond: +(tokens / cpu).toFixed(1),
     forwards, bytesPerPodPerForward: out.map((o) => Math.round(bytes(o) / forwards)), sentByKind: out.map((o) => o.sent),
     idleCpuFractionPerPod: out.map((o) => +o.idleCpuFraction.toFixed(4)),
+    // One 1 KB-per-pair alltoallv on this machine, per pod (the all-to-all runs 1 + 3 per MoE layer of these per step).
+    collectiveUsPerPod: out.map((o) => o.collective),
   };
 }
 

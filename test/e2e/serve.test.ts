@@ -1,6 +1,7 @@
 // End to end on the local cluster: a MoETrainingJob trains a tiny model over 2 ranks (expert parallelism) and exports
-// it; an InferenceDeployment serves that export with a prefill replica, a decode replica of 2 pods (experts split over
-// the pods, drafting 2 tokens per step with the model's MTP module) and a router, all as containers from the runtime image on two real nodes, under Pod Security `restricted`. A streaming chat completion returns tokens;
+// it; an InferenceDeployment serves that export with a prefill replica, a decode replica of 2 pods (DeepSeek's decode
+// layout, the default: each pod runs its own sequences, the leader spreading them, experts by all-to-all over Gloo;
+// drafting 2 tokens per step with the model's MTP module) and a router, all as containers from the runtime image on two real nodes, under Pod Security `restricted`. A streaming chat completion returns tokens;
 // the operator publishes an EPLB placement from the load the decode pods report; killing the decode leader mid-stream
 // ends that stream with an error event, the operator restarts the replica's gang, and new requests succeed again.
 import { after, before, describe, test } from 'node:test';
@@ -292,13 +293,18 @@ describe('serving a trained model on the local cluster', { skip }, () => {
     assert.equal(doc.phy2log[0].length, 10, 'routed experts + redundant slots');
     const events = await c.kubectl(['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=chat,reason=Rebalanced', '-o', 'name']);
     assert.ok(events.trim().length > 0, 'a Rebalanced event');
-    // The decode leader adopted it (its metrics carry the placement version).
-    const decodeIp = (await c.kubectl(['-n', NS, 'get', 'pod', 'chat-decode-0-0', '-o', 'jsonpath={.status.podIP}'])).trim();
-    await eventually(async () => {
-      const m = await (await fetch(`http://${decodeIp}:8000/metrics`)).text();
-      const line = m.split('\n').find((l) => /placement_version/.test(l) && !l.startsWith('#'));
-      return line !== undefined && Number(line.split(' ').pop()) >= 1;
-    }, { timeoutMs: 30_000, what: 'the decode leader reporting placement version >= 1 in /metrics' });
+    // Both decode pods adopted it (their metrics carry the placement version), and both ran sequences of their own:
+    // the leader spread the concurrent requests over the replica (all-to-all layout).
+    for (const pod of ['chat-decode-0-0', 'chat-decode-0-1']) {
+      const ip = (await c.kubectl(['-n', NS, 'get', 'pod', pod, '-o', 'jsonpath={.status.podIP}'])).trim();
+      const m = await eventually(async () => {
+        const text = await (await fetch(`http://${ip}:8000/metrics`)).text();
+        const line = text.split('\n').find((l) => /placement_version/.test(l) && !l.startsWith('#'));
+        return line !== undefined && Number(line.split(' ').pop()) >= 1 ? text : false;
+      }, { timeoutMs: 30_000, what: `${pod} reporting placement version >= 1 in /metrics` });
+      const generated = Number(/^moe_serve_generation_tokens_total(?:\{[^}]*\})? (\d+)/m.exec(m)?.[1] ?? 0);
+      assert.ok(generated > 0, `${pod} generated no tokens of its own: ${m.split('\n').filter((l) => l.includes('generation_tokens')).join('; ')}`);
+    }
   });
 
   test('speculative decoding: the decode leader drafts with the MTP module (its metrics) and status.roles.decode.speculative reports it', async () => {

@@ -329,8 +329,8 @@ export class Engine implements ServeEngine {
     await new Promise((r) => setImmediate(r));
     // Only the leader waits between the boundaries of an idle replica (backing off from 1 ms to idleTickMs; work
     // arriving here, or wakeReplica() when it relays a sequence to another pod, ends the wait at once): the other
-    // pods go straight to the next boundary and block in its allgather (no CPU) until the leader joins. Every
-    // request of the replica passes through the leader, so an idle replica costs one small allgather per tick.
+    // pods go straight to the next boundary and block in its header exchange (no CPU) until the leader joins. Every
+    // request of the replica passes through the leader, so an idle replica costs one small exchange per tick.
     const idleMax = this.opts.idleTickMs ?? 200;
     try {
       for (;;) {

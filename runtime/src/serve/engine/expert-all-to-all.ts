@@ -1,7 +1,7 @@
 // DeepSeek's decode layout across the pods of one replica (../README.md "Decode as DeepSeek deploys it"): every pod runs
 // whole steps (attention, router, combine, head) for its own sequences, and the routed experts of each MoE layer are
 // one all-to-all over the replica's process group. All pods step in lockstep: a step starts with `agree` (one small
-// allgather: how many forwards — "rounds" — each pod runs, the placement the leader wants adopted, who asks for the
+// header exchange: how many forwards — "rounds" — each pod runs, the placement the leader wants adopted, who asks for the
 // load sum, who is closing or still has sequences); every pod then runs max(rounds) rounds of every MoE layer, a pod without rows (or with
 // fewer forwards) joining with zero rows. Per MoE layer:
 //   1. alltoallv Int32: rows this pod sends to each rank (its rows' slots: rank = floor(slot / slotsPerRank));
@@ -95,8 +95,12 @@ export class ExpertAllToAll {
       const n = this.size;
       const json = o.placement !== undefined && this.rank === 0 ? Buffer.from(o.placement, 'utf8') : undefined;
       const mine = Int32Array.of(o.rounds, o.closing ? 1 : 0, json ? json.length : 0, o.wantLoad ? 1 : 0, o.busy ? 1 : 0);
+      // Every pod's header to every pod: an alltoallv (direct pairs), cheaper here than Gloo's ring allgather.
       const all = new Int32Array(n * HEADER);
-      await this.group.allgather(mine, all);
+      const each = new Int32Array(n * HEADER);
+      for (let r = 0; r < n; r++) each.set(mine, r * HEADER);
+      const bytes4 = new Array<number>(n).fill(4 * HEADER);
+      await this.group.alltoallv(each, bytes4, all, bytes4);
       let rounds = 0;
       let busy = false;
       let wantLoad = false;
