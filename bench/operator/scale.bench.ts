@@ -6,7 +6,7 @@
 //     the comparison before this change, `minimalPods`). ROUNDS rounds, operator and peer in turn (operator first in
 //     even rounds), on one cluster;
 //  2. 100 small jobs created at once, each to phase Running: latency p50/p95/max, reconciles/s, operator memory.
-// Timing spans (operator/kube/spans.ts) give the breakdown of each run: planning, pod creation, gate removal, informer
+// Timing spans (operator/kube/spans.ts) give the breakdown of each run: planning, pod creation, gate removal, queue wait, informer
 // lag (create sent → pod seen by the operator's watch), status writes and the client's own cost per request.
 // Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run;
 // MOE_BENCH_FLEET=16k runs part 1 only, on 2048 nodes with a 16,384-GPU job of 2048 pods
@@ -344,6 +344,8 @@ function breakdown(s: Record<string, SpanStats>, client: string) {
     podCreation: pick('mtj.createPods'),
     gateRemoval: pick('mtj.releaseGang'),
     informerLagPod: pick('informer.lag.Pod'),
+    // Time a key waits in the work queue for a free worker (all workers busy: reconciles in line).
+    queueWait: pick('queue.wait'),
     statusWrites: pick('mtj.writeStatus'),
     reconcileSteps: pick('mtj.steps'),
     client: {

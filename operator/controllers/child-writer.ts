@@ -32,10 +32,11 @@ export class ChildWriter {
   /**
    * Server-side apply of children (RoleBindings last). Objects the cache shows as ours are applied at once; the others
    * are read first, and if any exists without this owner's controller reference nothing at all is written: one
-   * NameConflictError names every such object. `beside` runs alongside the last wave (after the conflict check and
-   * every other wave), for writes that need the first wave's objects but not the RoleBindings (a gang's pods).
+   * NameConflictError names every such object. `beside` (a gang's pods) starts once the check has passed and runs
+   * alongside the waves; what needs the first wave's objects (a ServiceAccount) waits for `firstWave`. applyAll
+   * settles after both, with the first error.
    */
-  async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined, beside?: () => Promise<void>): Promise<void> {
+  async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined, beside?: (firstWave: Promise<void>) => Promise<void>): Promise<void> {
     // The reads at once (each is a round trip on a new job's path to its first pod).
     const rvs = await Promise.all(
       objs.map(async (o): Promise<{ rv?: string | undefined; conflict?: NameConflictError }> => {
@@ -69,11 +70,24 @@ export class ChildWriter {
     // created, and answers 404 while that Role does not exist yet (seen with the chart's least-privilege account).
     // The rest at once, in order of the list for the lowest index's error to be the one reported.
     const waves = [objs.map((o, i) => [o, i] as const).filter(([o]) => o.kind !== 'RoleBinding'), objs.map((o, i) => [o, i] as const).filter(([o]) => o.kind === 'RoleBinding')];
+    let firstDone!: (err?: unknown) => void;
+    const firstWave = new Promise<void>((resolve, reject) => (firstDone = (err) => (err === undefined ? resolve() : reject(err))));
+    firstWave.catch(() => undefined); // beside may not wait for it
+    // Settled into a value at once: a rejection while the waves still run must not count as unhandled.
+    const alongside = beside?.(firstWave).then(() => undefined, (e: unknown) => ({ e }));
+    let error: { e: unknown } | undefined;
     for (const [k, wave] of waves.entries()) {
-      const results = await Promise.allSettled([...wave.map(([o, i]) => write(o, i)), ...(beside && k === waves.length - 1 ? [beside()] : [])]);
+      const results = await Promise.allSettled(wave.map(([o, i]) => write(o, i)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      if (failed) {
+        error = { e: failed.reason };
+        break;
+      }
+      if (k === 0) firstDone();
     }
+    firstDone(error ? error.e : undefined); // no-op once settled
+    const besides = await alongside;
+    if (error ?? besides) throw (error ?? besides)!.e;
   }
 
   /**

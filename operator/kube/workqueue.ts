@@ -3,6 +3,7 @@
 // exponentially per key, and `addAfter` requeues later (the earliest pending time wins). Delays are clamped to the
 // 32-bit timer limit (timers.ts): a longer requeue fires at the limit and the reconcile looks again.
 import { clampTimerMs } from './timers.js';
+import { spans } from './spans.js';
 
 export interface Timers {
   now(): number;
@@ -43,6 +44,8 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; handle: unknown }>();
   private readonly waiters: Array<(key: string | undefined) => void> = [];
+  /** When each queued key was queued, only while timing spans are on (queue.wait: the bench's breakdown). */
+  private readonly queuedAt = new Map<string, number>();
   private shuttingDown = false;
   private readonly base: number;
   private readonly max: number;
@@ -73,6 +76,7 @@ export class WorkQueue {
       w(key);
     } else {
       this.queue.push(key);
+      if (spans.enabled) this.queuedAt.set(key, performance.now());
     }
   }
 
@@ -115,6 +119,11 @@ export class WorkQueue {
     if (this.shuttingDown) return Promise.resolve(undefined);
     const key = this.queue.shift();
     if (key !== undefined) {
+      const t = this.queuedAt.get(key);
+      if (t !== undefined) {
+        spans.end('queue.wait', t);
+        this.queuedAt.delete(key);
+      }
       this.queued.delete(key);
       this.processing.add(key);
       return Promise.resolve(key);

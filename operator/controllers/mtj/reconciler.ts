@@ -239,10 +239,10 @@ export class MtjReconciler {
     const creating = !st.status.startTime;
     let start = { gated: true, why: '' };
     const created: V1Pod[] = [];
-    const createAll = async (): Promise<void> => {
+    const createAll = async (serviceAccount?: Promise<void>): Promise<void> => {
       start = this.gangStartOf(job, p, current, attempt);
       try {
-        await this.createPods(job, p, current, start.gated, created, signal);
+        await this.createPods(job, p, current, start.gated, created, signal, serviceAccount);
       } catch (e) {
         // Ungated pods bind and hold GPUs while the rest of the gang cannot be created: they go, and the next try
         // is gated (its pods hold nothing until every pod exists).
@@ -254,7 +254,8 @@ export class MtjReconciler {
       }
     };
     // Re-apply when the plan ConfigMap vanished from the cache (deleted by someone), else once per attempt. The pods
-    // go beside the RoleBinding (the last wave): they need the ServiceAccount, not the binding (a round trip less).
+    // go out beside the children once no name is taken (two round trips less to a new job's pods): the rank-0 pod
+    // after the first wave (its ServiceAccount must exist), the rest at once (the kubelet waits for the plan volume).
     if (!p.applied || !this.d.configMaps.get(childNames(job.metadata!.name!).planConfigMap, job.metadata!.namespace!)) {
       await this.applyChildren(job, p.doc, signal, creating ? createAll : undefined);
       p.applied = true;
@@ -514,7 +515,7 @@ export class MtjReconciler {
     return { attempt, gpuResource: topo.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo.spec.rdmaResource ?? 'rdma/ib', ...start };
   }
 
-  private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal, beside?: () => Promise<void>): Promise<void> {
+  private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal, beside?: (firstWave: Promise<void>) => Promise<void>): Promise<void> {
     const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
     // Only objects this job controls are written: one of the names taken by someone else stops here (NameConflict)
     // before anything is written, so a user's Role or Service is never rewritten or adopted (and then GC'd).
@@ -522,8 +523,9 @@ export class MtjReconciler {
     await this.writer(job).applyAll(objs, signal, (o) => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined), beside);
   }
 
-  /** Creates the missing pods into `created` (filled as they go, so a caller sees them when one create fails). */
-  private async createPods(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], gated: boolean, created: V1Pod[], signal: AbortSignal): Promise<void> {
+  /** Creates the missing pods into `created` (filled as they go, so a caller sees them when one create fails); the
+   *  pod that runs as the reporter ServiceAccount waits for `serviceAccount` (admission refuses it before). */
+  private async createPods(job: IMoETrainingJob, p: PlanEntry, current: V1Pod[], gated: boolean, created: V1Pod[], signal: AbortSignal, serviceAccount?: Promise<void>): Promise<void> {
     const have = new Set(current.map((x) => x.metadata?.name));
     const ctx = p.ctx;
     const missing = Array.from({ length: p.plan.pods }, (_, i) => i).filter((i) => !have.has(childNames(job.metadata!.name!).pod(i)));
@@ -538,6 +540,7 @@ export class MtjReconciler {
         const tBuild = spans.enabled ? performance.now() : 0;
         const pod = withKueueGroup(buildPod(job, p.plan, i, ctx, p.hash, gated), job, p.plan.pods);
         spans.end('mtj.buildPod', tBuild);
+        if (pod.spec?.serviceAccountName) await serviceAccount;
         spans.mark(`pod/${pod.metadata!.namespace}/${pod.metadata!.name}`);
         created.push(await w.createPod(pod, signal));
       } catch (e) {
