@@ -12,6 +12,8 @@ import { alloc32, matmulN, matmulT, matmulTN, transpose } from '../../runtime/sr
 import { Params } from '../../runtime/src/model/params.js';
 import { AdamW, ADAMW_DEFAULTS } from '../../runtime/src/train/adamw.js';
 import { addMoeParams, moe } from '../../runtime/src/model/moe.js';
+import { groupedExperts } from '../../runtime/src/model/moe-grouped.js';
+import { ffn } from '../../runtime/src/model/ffn.js';
 import { precisionCtx } from '../../runtime/src/model/precision.js';
 import { Rng } from '../../runtime/src/model/rng.js';
 import { microConfig } from '../unit/runtime/gradcheck.js';
@@ -232,6 +234,36 @@ describe('training ops (native vs the TypeScript reference)', () => {
     const dxg = fg.back(dy), dxe = fe.back(dy);
     assertClose('dx', dxg, dxe, rel(1e-5, dxe, 1e-9));
     for (const p of Pe.list()) assertClose(`d ${p.name}`, Pg.get(p.name).grad, p.grad, rel(1e-5, p.grad, 1e-9));
+  });
+
+  it('grouped experts on a subset (an EP rank\'s experts, in its order): output and gradients as one FFN per expert', () => {
+    const c = modelConfig('deepseek-v3-tiny', { vocab_size: 256 });
+    const d = c.hidden_size, experts = [3, 0, 7], counts = [40, 0, 25];
+    const off = Int32Array.from([0, 40, 40, 65]), R = off[3]!;
+    const make = () => {
+      const P = new Params(alloc32);
+      addMoeParams(P, 'm', c);
+      const rr = new Rng(5);
+      for (const p of P.list()) for (let i = 0; i < p.data.length; i++) p.data[i] = rr.normal() * 0.05;
+      return P;
+    };
+    const r = rng(15);
+    const xs = randn(R * d, r), dy = randn(R * d, r, 1e-3);
+    const ctx = precisionCtx('fp8', true);
+    const Pg = make(), Pe = make();
+    const g = groupedExperts(ctx, Pg, 'm', c, xs, off, experts);
+    const dxs = g.back(dy);
+    experts.forEach((e, i) => {
+      if (counts[i] === 0) return;
+      const rows = (a: Float32Array) => a.slice(off[i]! * d, off[i + 1]! * d);
+      const f = ffn(ctx, Pe, `m.experts.${e}`, rows(xs), counts[i]!);
+      assertClose(`y of expert ${e}`, rows(g.y), f.y as Float32Array, rel(1e-6, f.y, 1e-7));
+      const dx = f.back(rows(dy));
+      assertClose(`dx of expert ${e}`, rows(dxs), dx as Float32Array, rel(1e-5, dx, 1e-9));
+    });
+    for (const p of Pe.list()) assertClose(`d ${p.name}`, Pg.get(p.name).grad, p.grad, rel(1e-5, p.grad, 1e-9));
+    assert.ok(Pg.get('m.experts.3.up_proj.weight').grad.some((v) => v !== 0) && Pg.get('m.experts.5.up_proj.weight').grad.every((v) => v === 0), 'only the listed experts get gradients');
+    assert.throws(() => groupedExperts(ctx, Pg, 'm', c, xs, off, [3, 0]), /offsets has 4 entries for 2 experts, expected 3/);
   });
 
   it('AdamW with BF16 moments and clipping: the native update is the TypeScript one, bit for bit, on every path', () => {

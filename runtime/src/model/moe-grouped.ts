@@ -15,10 +15,15 @@ export function groupedExpertsApply(ctx: Ctx, c: RuntimeModelConfig): boolean {
   return ctx.native === true && ctx.linear.name === 'fp8-native' && c.moe_intermediate_size % 128 === 0 && c.hidden_size % 128 === 0;
 }
 
-/** xs [R, d]: dispatched rows, expert e owning rows [off[e], off[e+1]). Returns the expert outputs [R, d]. */
-export function groupedExperts(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, xs: Float32Array, off: Int32Array): { y: Float32Array; back(dy: Float32Array): Float32Array } {
-  const E = c.n_routed_experts, d = c.hidden_size, inner = c.moe_intermediate_size, R = off[E];
-  const W = (e: number, w: string) => P.get(`${prefix}.experts.${e}.${w}_proj.weight`);
+/**
+ * xs [R, d]: dispatched rows, the i-th expert of `experts` (default: all of the layer's, in order) owning rows
+ * [off[i], off[i+1]). Returns the expert outputs [R, d]. Expert parallelism passes the experts its rank hosts.
+ */
+export function groupedExperts(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelConfig, xs: Float32Array, off: Int32Array,
+  experts: readonly number[] = Array.from({ length: c.n_routed_experts }, (_, e) => e)): { y: Float32Array; back(dy: Float32Array): Float32Array } {
+  const E = experts.length, d = c.hidden_size, inner = c.moe_intermediate_size, R = off[E];
+  if (off.length !== E + 1) throw new Error(`groupedExperts: offsets has ${off.length} entries for ${E} experts, expected ${E + 1}`);
+  const W = (i: number, w: string) => P.get(`${prefix}.experts.${experts[i]}.${w}_proj.weight`);
   enter('quant');
   const stacked = (w: string, rows: number, cols: number): Fp8Weights => {
     const s = new Float32Array(E * rows * cols);

@@ -13,6 +13,7 @@ import { decodeE4M3, encodeE4M3, fromBf16, tileScale, toBf16 } from '../model/fp
 import type { Ctx } from '../model/gemm.js';
 import type { MlpFwd } from '../model/mlp-hook.js';
 import { moeGate, sharedExperts } from '../model/moe.js';
+import { groupedExperts, groupedExpertsApply } from '../model/moe-grouped.js';
 import type { Fwd } from '../model/norm.js';
 import type { Params } from '../model/params.js';
 import type { Vec } from '../model/tensor.js';
@@ -125,13 +126,28 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
     };
     const ran: { rows: Int32Array; fwd: Fwd }[] = [];
     const outR = new Float32Array(R * d);
-    for (let i = 0; i < mine.length; i++) {
-      const e = mine[i]!;
+    const rowsOf = mine.map((e, i) => {
       const rows: number[] = [];
       for (let q = 0; q < n; q++) {
         const s0 = rowStart(q, i);
         for (let j = 0; j < allCounts[q * E + e]; j++) rows.push(s0 + j);
       }
+      return rows;
+    });
+    // FP8: this rank's experts through the grouped GEMM (model/moe-grouped.ts), their rows gathered expert-major.
+    let grouped: { order: Int32Array; g: ReturnType<typeof groupedExperts> } | undefined;
+    if (groupedExpertsApply(ctx, c) && mine.length > 0) {
+      const off = new Int32Array(mine.length + 1);
+      rowsOf.forEach((rows, i) => (off[i + 1] = off[i] + rows.length));
+      const order = Int32Array.from(rowsOf.flat());
+      const xs = new Float32Array(order.length * d);
+      order.forEach((row, i) => xs.set(xr.subarray(row * d, row * d + d), i * d));
+      const g = groupedExperts(ctx, P, prefix, c, xs, off, mine);
+      order.forEach((row, i) => outR.set(g.y.subarray(i * d, i * d + d), row * d));
+      grouped = { order, g };
+    }
+    for (let i = 0; i < (grouped ? 0 : mine.length); i++) {
+      const e = mine[i]!, rows = rowsOf[i]!;
       if (rows.length === 0) continue;
       const xe = ctx.alloc(rows.length * d);
       rows.forEach((row, i) => xe.set(xr.subarray(row * d, row * d + d), i * d));
@@ -176,6 +192,13 @@ export function expertParallelBlockMoe(ep: ProcessGroup, o: EpOptions, experts: 
         }
         const dyeR = decodeWire(await exchange(back, encodeWire(dyeL, wire), sendRows, recvRows, d, (k) => wireBuffer(k, wire)));
         const dxR = new Float32Array(R * d);
+        if (grouped) {
+          const { order, g } = grouped;
+          const dye = new Float32Array(order.length * d);
+          order.forEach((row, i) => dye.set(dyeR.subarray(row * d, row * d + d), i * d));
+          const dxs = g.back(dye);
+          order.forEach((row, i) => dxR.set(dxs.subarray(i * d, i * d + d), row * d));
+        }
         for (const { rows, fwd } of ran) {
           const dye = ctx.alloc(rows.length * d);
           rows.forEach((row, i) => dye.set(dyeR.subarray(row * d, row * d + d), i * d));
