@@ -1,0 +1,210 @@
+// FP8-vs-BF16 training quality, sized to test DeepSeek-V3's bar (FP8's loss within 0.25% of BF16's) where the machine
+// allows. Design, on the deepseek-v3-tiny preset (byte vocabulary, batch 8 × 64, the trainer's schedule):
+//  - a pair is one FP8 and one BF16 run from the same seed: the seed fixes the initial weights (buildParams' Rng) and
+//    the data order (the Sampler's permutation) and nothing else draws randomness, so the two runs differ only by
+//    precision; every pair's fingerprints of the initial weights and of every training batch are compared and the
+//    bench fails if they differ;
+//  - the outcome per pair is the relative difference (fp8 − bf16) / bf16 of the held-out loss on a fixed set of held-out
+//    windows (the corpus's last 5%), averaged over the last LAST_EVALS evaluation points;
+//  - a pilot of PILOT pairs estimates the per-pair standard deviation sd; the main run then uses the fewest pairs n with
+//    t_{0.975, n−1} · sd / √n ≤ TARGET (paired-stats.ts pairsNeeded; TARGET below the 0.25% bar leaves room for the
+//    pilot's own error), capped at MAX_PAIRS and at what BUDGET_MIN minutes afford at the pilot's pace, on fresh seeds;
+//    the reported interval is the main pairs' t interval, and the JSON says how many pairs the bar would need;
+//  - if that interval lies entirely above +0.25%, ABLATE_PAIRS pairs of each recipe change (fp8-quality-run.ts
+//    VARIANTS) against BF16 show which part costs the accuracy.
+// Each run is its own process (one kernel thread; see train.bench.ts on the native pool), WORKERS at a time.
+// Env: BENCH_FP8Q_STEPS (60), BENCH_FP8Q_LR (the trainer's 3e-3), BENCH_FP8Q_PILOT (3), BENCH_FP8Q_PAIRS (auto = from
+// the pilot, or a number), BENCH_FP8Q_TARGET (0.002), BENCH_FP8Q_MAX_PAIRS (40), BENCH_FP8Q_BUDGET_MIN (35, the main
+// run), BENCH_FP8Q_EVAL_EVERY (10), BENCH_FP8Q_EVAL_WINDOWS (128), BENCH_FP8Q_LAST_EVALS (3), BENCH_FP8Q_WORKERS (2),
+// BENCH_FP8Q_ABLATE (auto | always | never), BENCH_FP8Q_ABLATE_PAIRS (4).
+// Writes bench/results/fp8-quality.json and fp8-quality.svg (mean training and held-out loss by step, both precisions).
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { lineChart } from '../../operator/report/svg.js';
+import { mean, meanInterval, pairsNeeded, sampleSd } from './paired-stats.js';
+import type { RunResult, RunSpec, Variant } from './fp8-quality-run.js';
+
+const env = (k: string, d: string): string => process.env[k] ?? d;
+const STEPS = Number(env('BENCH_FP8Q_STEPS', '60'));
+// The trainer's default peak lr (3e-3) unless set.
+const LR = process.env.BENCH_FP8Q_LR === undefined ? undefined : Number(process.env.BENCH_FP8Q_LR);
+const PILOT = Number(env('BENCH_FP8Q_PILOT', '3'));
+const PAIRS = env('BENCH_FP8Q_PAIRS', 'auto');
+const TARGET = Number(env('BENCH_FP8Q_TARGET', '0.002'));
+const MAX_PAIRS = Number(env('BENCH_FP8Q_MAX_PAIRS', '40'));
+const BUDGET_MIN = Number(env('BENCH_FP8Q_BUDGET_MIN', '35'));
+const EVAL_EVERY = Number(env('BENCH_FP8Q_EVAL_EVERY', '10'));
+const EVAL_WINDOWS = Number(env('BENCH_FP8Q_EVAL_WINDOWS', '128'));
+const LAST_EVALS = Number(env('BENCH_FP8Q_LAST_EVALS', '3'));
+const WORKERS = Number(env('BENCH_FP8Q_WORKERS', '2'));
+const ABLATE = env('BENCH_FP8Q_ABLATE', 'auto');
+const ABLATE_PAIRS = Number(env('BENCH_FP8Q_ABLATE_PAIRS', '4'));
+const BAR = 0.0025;
+// A hung kernel pool must not hang the bench: a run gets this long, and one retry.
+const RUN_TIMEOUT_MS = 30 * 60_000;
+
+for (const [k, v, min] of [['BENCH_FP8Q_STEPS', STEPS, 1], ['BENCH_FP8Q_PILOT', PILOT, 2], ['BENCH_FP8Q_MAX_PAIRS', MAX_PAIRS, 2],
+  ['BENCH_FP8Q_EVAL_EVERY', EVAL_EVERY, 1], ['BENCH_FP8Q_EVAL_WINDOWS', EVAL_WINDOWS, 1], ['BENCH_FP8Q_LAST_EVALS', LAST_EVALS, 1],
+  ['BENCH_FP8Q_WORKERS', WORKERS, 1], ['BENCH_FP8Q_ABLATE_PAIRS', ABLATE_PAIRS, 2]] as const) {
+  if (!Number.isInteger(v) || v < min) throw new Error(`${k} must be an integer >= ${min}, got ${process.env[k]}`);
+}
+if (PAIRS !== 'auto' && !(Number.isInteger(Number(PAIRS)) && Number(PAIRS) >= 2)) throw new Error(`BENCH_FP8Q_PAIRS must be auto or an integer >= 2, got ${PAIRS}`);
+if (LR !== undefined && !(LR > 0 && LR < 1)) throw new Error(`BENCH_FP8Q_LR must be a learning rate in (0, 1), e.g. 0.001, got ${process.env.BENCH_FP8Q_LR}`);
+if (!(BUDGET_MIN > 0)) throw new Error(`BENCH_FP8Q_BUDGET_MIN must be > 0 minutes, got ${process.env.BENCH_FP8Q_BUDGET_MIN}`);
+if (!(TARGET > 0 && TARGET < 1)) throw new Error(`BENCH_FP8Q_TARGET must be a fraction in (0, 1), e.g. 0.002, got ${process.env.BENCH_FP8Q_TARGET}`);
+if (!['auto', 'always', 'never'].includes(ABLATE)) throw new Error(`BENCH_FP8Q_ABLATE must be auto, always or never, got ${ABLATE}`);
+if (Math.ceil(STEPS / EVAL_EVERY) + 1 < LAST_EVALS) throw new Error(`BENCH_FP8Q_LAST_EVALS ${LAST_EVALS} exceeds the evaluation points of ${STEPS} steps every ${EVAL_EVERY}`);
+
+const runScript = fileURLToPath(new URL('./fp8-quality-run.js', import.meta.url));
+const execFileP = promisify(execFile);
+const started = Date.now();
+const log = (s: string): void => void process.stderr.write(`[fp8-quality ${((Date.now() - started) / 60_000).toFixed(1)} min] ${s}\n`);
+
+async function runChild(spec: RunSpec): Promise<RunResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { stdout } = await execFileP(process.execPath, [runScript, JSON.stringify(spec)], {
+        env: { ...process.env, MOE_NUM_THREADS: process.env.MOE_NUM_THREADS ?? '1' }, timeout: RUN_TIMEOUT_MS, maxBuffer: 1 << 24 });
+      return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      log(`${spec.variant} seed ${spec.seed} failed (${(e as Error).message.split('\n')[0]}); retrying once`);
+    }
+  }
+}
+
+/** Runs the specs WORKERS at a time; results in spec order. */
+async function runAll(specs: RunSpec[]): Promise<RunResult[]> {
+  const out: RunResult[] = new Array(specs.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(WORKERS, specs.length) }, async () => {
+    while (next < specs.length) {
+      const i = next++;
+      out[i] = await runChild(specs[i]);
+      log(`${specs[i].variant} seed ${specs[i].seed}: held-out ${out[i].evals.at(-1)!.loss.toFixed(4)}, ${out[i].tokensPerSec.toFixed(0)} tok/s`);
+    }
+  }));
+  return out;
+}
+
+interface Pair {
+  seed: number;
+  a: RunResult;
+  b: RunResult;
+  /** (a − b) / b of the held-out loss averaged over the last LAST_EVALS evaluation points. */
+  rel: number;
+}
+
+const finalHeldOut = (r: RunResult): number => mean(r.evals.slice(-LAST_EVALS).map((e) => e.loss));
+
+/** n pairs of variant a against variant b on seeds base, base+1, …; checks that each pair shares init and data. */
+async function pairs(a: Variant, b: Variant, base: number, n: number): Promise<Pair[]> {
+  const spec = (variant: Variant, seed: number): RunSpec => ({ variant, seed, steps: STEPS, evalEvery: EVAL_EVERY, evalWindows: EVAL_WINDOWS, ...(LR === undefined ? {} : { lr: LR }) });
+  const seeds = Array.from({ length: n }, (_, i) => base + i);
+  const rs = await runAll(seeds.flatMap((s) => [spec(a, s), spec(b, s)]));
+  const ps = seeds.map((seed, i) => {
+    const ra = rs[2 * i], rb = rs[2 * i + 1];
+    if (ra.initHash !== rb.initHash || ra.dataHash !== rb.dataHash) {
+      throw new Error(`seed ${seed}: ${a} and ${b} runs do not share init/data (init ${ra.initHash} vs ${rb.initHash}, data ${ra.dataHash} vs ${rb.dataHash})`);
+    }
+    return { seed, a: ra, b: rb, rel: (finalHeldOut(ra) - finalHeldOut(rb)) / finalHeldOut(rb) };
+  });
+  if (new Set(ps.map((p) => p.a.initHash)).size !== n || new Set(ps.map((p) => p.a.dataHash)).size !== n) {
+    throw new Error('different seeds gave the same init or data fingerprint: the seed does not reach the trainer');
+  }
+  return ps;
+}
+
+const summary = (ps: Pair[]) => ({
+  pairs: ps.map((p) => ({ seed: p.seed, a: finalHeldOut(p.a), b: finalHeldOut(p.b), rel: p.rel })),
+  interval95: meanInterval(ps.map((p) => p.rel)),
+  // A heavy tail shows here rather than in the mean: in how many pairs the first variant ended worse.
+  aWorseInPairs: ps.filter((p) => p.rel > 0).length,
+});
+
+function verdict(lo: number, hi: number): string {
+  if (hi - lo > 2 * BAR) return 'unresolved: the interval is wider than ±0.25%';
+  if (lo > BAR) return 'worse than the bar: the whole interval lies above +0.25%';
+  if (hi < BAR) return lo > -BAR ? 'within the bar: the whole interval lies inside ±0.25%' : 'not worse than the bar: the whole interval lies below +0.25%';
+  return 'inconclusive: the interval straddles +0.25%';
+}
+
+const loadStart = loadavg();
+log(`pilot: ${PILOT} pairs × ${STEPS} steps`);
+const pilot = await pairs('fp8', 'bf16', 1000, PILOT);
+const pilotSd = sampleSd(pilot.map((p) => p.rel));
+const needed = pairsNeeded(pilotSd, TARGET);
+// Wall seconds per pair at WORKERS runs at a time, from the pilot: what the budget affords.
+const pairSeconds = mean(pilot.map((p) => p.a.seconds + p.b.seconds)) / WORKERS;
+const affordable = Math.max(2, Math.floor((BUDGET_MIN * 60) / pairSeconds));
+const nMain = PAIRS === 'auto' ? Math.min(needed, MAX_PAIRS, affordable) : Number(PAIRS);
+log(`pilot sd ${(pilotSd * 100).toFixed(3)}% → ${needed} pairs for ±${(TARGET * 100).toFixed(2)}%; the budget affords ${affordable}; running ${nMain} (~${((nMain * pairSeconds) / 60).toFixed(0)} min)`);
+const main = await pairs('fp8', 'bf16', 2000, nMain);
+const ci = meanInterval(main.map((p) => p.rel));
+log(`main: ${(ci.mean * 100).toFixed(3)}% [${(ci.lo * 100).toFixed(3)}%, ${(ci.hi * 100).toFixed(3)}%]`);
+
+const ablations: Record<string, unknown> = {};
+if (ABLATE === 'always' || (ABLATE === 'auto' && ci.lo > BAR)) {
+  for (const v of ['fp8-head'] as const) {
+    const ps = await pairs(v, 'bf16', 3000, ABLATE_PAIRS);
+    const same = await pairs('fp8', 'bf16', 3000, ABLATE_PAIRS);
+    ablations[v] = { vsBf16: summary(ps), recipeVsBf16SameSeeds: summary(same) };
+  }
+}
+
+// Mean curves over the main pairs.
+const meanCurve = (rs: RunResult[], f: (r: RunResult) => [number, number][]): [number, number][] =>
+  f(rs[0]).map(([x], i) => [x, mean(rs.map((r) => f(r)[i][1]))]);
+const train = (r: RunResult): [number, number][] => r.trainLoss.map((l, i) => [i + 1, l]);
+const held = (r: RunResult): [number, number][] => r.evals.map((e) => [e.step, e.loss]);
+const fp8Runs = main.map((p) => p.a), bf16Runs = main.map((p) => p.b);
+const curves = {
+  fp8: { train: meanCurve(fp8Runs, train), heldOut: meanCurve(fp8Runs, held) },
+  bf16: { train: meanCurve(bf16Runs, train), heldOut: meanCurve(bf16Runs, held) },
+};
+// The paired relative held-out difference at each evaluation point, with its interval: how the gap develops.
+const diffByStep = fp8Runs[0].evals.map((e, i) => ({ step: e.step, ...meanInterval(main.map((p) => (p.a.evals[i].loss - p.b.evals[i].loss) / p.b.evals[i].loss)) }));
+
+let commit = 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../../', import.meta.url)) }).trim();
+} catch { /* not a git checkout */ }
+const result = {
+  bench: 'fp8-quality',
+  commit,
+  design: {
+    preset: 'deepseek-v3-tiny', tokenizer: 'bytes', batch: 8, seqLen: 64, steps: STEPS, schedule: `AdamW, peak lr ${LR ?? 3e-3}, warm-up min(30, steps/10), cosine to lr/10, MTP λ 0.3 (the trainer's defaults${LR === undefined ? '' : ' but the lr'})`,
+    pairing: 'same seed → same initial weights and same batch order in both precisions; fingerprints checked per pair',
+    heldOut: { windows: EVAL_WINDOWS, tokensPredicted: EVAL_WINDOWS * 64, evalEvery: EVAL_EVERY, lastEvalsAveraged: LAST_EVALS, source: 'the corpus\'s last 5%, consecutive windows, the same set for every run' },
+    outcome: '(fp8 − bf16) / bf16 of the held-out main-model loss averaged over the last evaluation points, one value per pair',
+    interval: 'Student t, 95%, over the main pairs',
+    power: { pilotPairs: PILOT, pilotSd, targetHalfWidth: TARGET, pairsNeeded: needed, maxPairs: MAX_PAIRS, budgetMinutes: BUDGET_MIN,
+      pairsAffordable: affordable, pairsRun: nMain, wallSecondsPerPair: pairSeconds,
+      rule: 'fewest n with t_{0.975,n-1} · pilotSd / √n ≤ target (the target sits below the 0.25% bar to allow for the pilot\'s error in sd), capped by maxPairs and by the pairs the budget affords at the pilot\'s pace',
+      // With the main run's own sd: how many pairs the bar needs, and how long that would take here.
+      pairsNeededForBarFromMainSd: pairsNeeded(ci.sd, BAR), hoursForThoseHere: (pairsNeeded(ci.sd, BAR) * pairSeconds) / 3600 },
+    workers: WORKERS, kernelThreadsPerRun: Number(process.env.MOE_NUM_THREADS ?? 1),
+  },
+  bar: BAR,
+  pilot: summary(pilot),
+  main: summary(main),
+  result: { meanRelativeDiff: ci.mean, interval95: [ci.lo, ci.hi], halfWidth: ci.halfWidth, sd: ci.sd, pairs: ci.n, verdict: verdict(ci.lo, ci.hi) },
+  ablations,
+  diffByStep,
+  curves,
+  machine: { cpuModel: cpus()[0]?.model, cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg(), minutes: (Date.now() - started) / 60_000,
+    tokensPerSecPerRun: { fp8: mean(fp8Runs.map((r) => r.tokensPerSec)), bf16: mean(bf16Runs.map((r) => r.tokensPerSec)) } },
+};
+const dir = new URL('../../../bench/results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+writeFileSync(new URL('fp8-quality.json', dir), JSON.stringify(result, null, 2));
+writeFileSync(new URL('fp8-quality.svg', dir), lineChart(`FP8 vs BF16, tiny preset, mean of ${nMain} paired runs`, 'step', 'loss (nats/token)', [
+  { label: 'FP8 training', points: curves.fp8.train },
+  { label: 'BF16 training', points: curves.bf16.train },
+  { label: 'FP8 held-out', points: curves.fp8.heldOut },
+  { label: 'BF16 held-out', points: curves.bf16.heldOut },
+]));
+console.log(JSON.stringify({ ...result, curves: undefined, diffByStep: diffByStep.map((d) => ({ step: d.step, mean: d.mean, lo: d.lo, hi: d.hi })) }, null, 2));
