@@ -16,6 +16,7 @@ import { joinReplica } from '../../../runtime/src/serve/engine/expert-parallel-p
 import { weightsFromParams } from '../../../runtime/src/serve/engine/weights.js';
 import { EP_PROMPTS, EP_SEED, epPlacement } from './ep-fixture.js';
 import { microServe } from './fixtures.js';
+import { scored } from './a2a-fixture.js';
 
 const MAX_TOKENS = 10;
 const gen = (e: Engine, p: string, onToken: (n: number) => void = () => {}): Promise<number[]> => {
@@ -73,7 +74,12 @@ if (process.env.A2A_DIE_AFTER) {
   process.exit(0);
 }
 
+// A2A_SCORE_RANK: that pod also scores a prompt (prompt log-probabilities: its own forward), so its step runs two
+// prefill rounds while the others run fewer.
+const scoreRank = Number(process.env.A2A_SCORE_RANK ?? -1);
+const scoring = rank === scoreRank ? scored(e, EP_PROMPTS[0]) : undefined;
 const identity = await Promise.all(mine.map((p) => gen(e, p)));
+const score = await scoring;
 let swappedAt = -1;
 const replicated = await Promise.all(mine.map((p, i) => gen(e, p, (n) => {
   // The leader swaps mid-stream: its sequences (and the other pods') keep going under the new placement.
@@ -96,5 +102,5 @@ if (rank === 0) {
 await e.close();
 const a2aSteps = a2a.steps;
 const stats = e.stats();
-process.stdout.write(JSON.stringify({ rank, identity, replicated, swappedAt, placementVersion: stats.placementVersion, load: e.expertLoad(), replica, a2aSteps, traffic: dist.world.traffic }) + '\n');
+process.stdout.write(JSON.stringify({ rank, identity, replicated, score, swappedAt, placementVersion: stats.placementVersion, load: e.expertLoad(), replica, a2aSteps, traffic: dist.world.traffic }) + '\n');
 await dist.shutdown();

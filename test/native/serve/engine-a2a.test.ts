@@ -22,41 +22,47 @@ import { nativeAvailable } from '../../../runtime/src/model/precision.js';
 import { need } from '../../util/need.js';
 import { EP_PROMPTS, EP_SEED } from './ep-fixture.js';
 import { microServe } from './fixtures.js';
+import { scored } from './a2a-fixture.js';
 
 const native = need(nativeAvailable(), 'the native kernels addon (runtime/native)', 'run `make native`');
 const present = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`');
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), 'a2a-worker.js');
 const MAX_TOKENS = 10;
 
-/** One process, every prompt: the tokens and the routed-pair counts [moe layer][expert]. */
-async function single(e: Engine): Promise<{ tokens: number[][]; load: number[][] }> {
+/** One process, every prompt: the tokens, the routed-pair counts [moe layer][expert], and a scored request's. */
+async function single(e: Engine): Promise<{ tokens: number[][]; load: number[][]; score: Awaited<ReturnType<typeof scored>>; scoreLoad: number[][] }> {
+  const score = await scored(e, EP_PROMPTS[0]);
+  const scoredLoad = e.expertLoad();
   const tokens = await Promise.all(EP_PROMPTS.map(async (p) => {
     const out: number[] = [];
     await e.generate({ id: p, promptIds: byteTokenizer.encode(p), params: { maxTokens: MAX_TOKENS, temperature: 0, topP: 1, seed: 0, stopTokenIds: [] } }, (t) => out.push(t));
     return out;
   }));
-  const load = e.expertLoad();
+  // The plain prompts' counts alone (the scored request's subtracted).
+  const load = e.expertLoad().map((row, l) => row.map((v, x) => v - scoredLoad[l][x]));
   await e.close();
-  return { tokens, load };
+  return { tokens, load, score, scoreLoad: scoredLoad };
 }
 
 const lastJson = (stdout: string): any => JSON.parse(stdout.trim().split('\n').pop()!);
 
-const cases: { pods: number; split: number[][]; precision: 'fp32' | 'fp8' }[] = [
-  { pods: 2, split: [[2], [0, 1, 3]], precision: 'fp32' },
-  { pods: 3, split: [[0, 2, 3], [1], []], precision: 'fp32' },
-  { pods: 3, split: [[1], [0, 2, 3], []], precision: 'fp8' },
+// score: the pod that also runs a request with prompt log-probabilities (a second prefill round in its steps).
+const cases: { pods: number; split: number[][]; precision: 'fp32' | 'fp8'; score: number }[] = [
+  { pods: 2, split: [[2], [0, 1, 3]], precision: 'fp32', score: 1 },
+  { pods: 3, split: [[0, 2, 3], [1], []], precision: 'fp32', score: 1 },
+  { pods: 3, split: [[1], [0, 2, 3], []], precision: 'fp8', score: 0 },
 ];
 
-for (const { pods, split, precision } of cases) {
+for (const { pods, split, precision, score } of cases) {
   const skip = !present ? 'see the failing prerequisite test' : precision === 'fp8' && !native ? 'see the failing prerequisite test' : false;
   test(`${pods}-pod all-to-all decode (${precision}), prompts ${JSON.stringify(split)}: tokens as one process, identity and a placement swapped mid-stream; load summed over the pods`, { skip }, async () => {
     assert.deepEqual(split.flat().sort(), EP_PROMPTS.map((_, i) => i), 'the pods share every prompt once');
     const c = modelConfig('deepseek-v3-tiny', microServe);
     const want = await single(Engine.random(c, byteTokenizer, { maxBatch: 4, maxQueue: 8, precision }, EP_SEED));
-    // Both phases ran every prompt once over the replica: twice the single process's routed pairs.
-    const routed = 2 * want.load.flat().reduce((a, b) => a + b, 0);
-    const { results } = await launch({ script: worker, worldSize: pods, killAfterMs: 120_000, env: { A2A_PRECISION: precision, A2A_SPLIT: JSON.stringify(split), A2A_WANT_ROUTED: String(routed) } });
+    // Both phases ran every prompt once over the replica (twice the single process's plain counts), plus one scored request.
+    const total = want.load.map((row, l) => row.map((v, x) => 2 * v + want.scoreLoad[l][x]));
+    const routed = total.flat().reduce((a, b) => a + b, 0);
+    const { results } = await launch({ script: worker, worldSize: pods, killAfterMs: 120_000, env: { A2A_PRECISION: precision, A2A_SPLIT: JSON.stringify(split), A2A_WANT_ROUTED: String(routed), A2A_SCORE_RANK: String(score) } });
     for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
     const out = results.map((r) => lastJson(r.stdout)).sort((a, b) => a.rank - b.rank);
     for (const o of out) {
@@ -68,13 +74,16 @@ for (const { pods, split, precision } of cases) {
       assert.ok(o.a2aSteps > 0 && o.traffic.sent.alltoallv > 0, `pod ${o.rank}: ${o.a2aSteps} steps, ${JSON.stringify(o.traffic.sent)}`);
     }
     assert.equal(out[0].swappedAt, 1, 'the leader swapped after its first streamed token');
-    // The leader's replica sum = the single process's counts for the same sequences, twice = Σ of the pods' own.
-    const twice = want.load.map((row) => row.map((v) => 2 * v));
-    assert.deepEqual(out[0].replica?.counts, twice, `leader's replica sum ${JSON.stringify(out[0].replica)}; pods' own ${JSON.stringify(out.map((o) => o.load))}`);
+    // The scoring pod's request (two prefill rounds in its steps): tokens and prompt log-probabilities as one process.
+    assert.deepEqual(out[score].score, want.score);
+    assert.equal(want.score.prompt?.length, EP_PROMPTS[0].length - 1);
+    // The leader's replica sum = the single process's counts for the same sequences = Σ of the pods' own.
+    assert.deepEqual(out[0].replica?.counts, total, `leader's replica sum ${JSON.stringify(out[0].replica)}; pods' own ${JSON.stringify(out.map((o) => o.load))}`);
     const sum = out[0].load.map((row: number[], l: number) => row.map((_: number, e: number) => out.reduce((a, o) => a + o.load[l][e], 0)));
-    assert.deepEqual(sum, twice);
-    // Uneven: the pods' own counts differ (the pod without prompts routed nothing).
-    if (split.some((s) => s.length === 0)) assert.ok(out[split.findIndex((s) => s.length === 0)].load.flat().every((v: number) => v === 0));
+    assert.deepEqual(sum, total);
+    // Uneven: the pod without prompts (and not scoring) routed nothing.
+    const idle = split.findIndex((s, r) => s.length === 0 && r !== score);
+    if (idle >= 0) assert.ok(out[idle].load.flat().every((v: number) => v === 0));
   });
 }
 
