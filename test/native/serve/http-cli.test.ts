@@ -121,6 +121,25 @@ test('a decode replica of two pods, all-to-all layout (the default): the leader 
     assert.ok((metricValue(m, 'moe_serve_prompt_tokens_total') ?? 0) > 0, `${s.url} took no prompt`);
   }
   assert.ok(leader.lines.some((l) => l.msg === 'data-parallel decode replica'), JSON.stringify(leader.lines));
+  // Two long streams (one stays on the leader, one is relayed to the follower), dropped by their clients after the
+  // first chunk: both pods' sequences end (running back to 0), none keeps decoding for a client that left.
+  const cut = await Promise.all([0, 1].map(async (i) => {
+    const ac = new AbortController();
+    const res = await fetch(`${router.url}/v1/completions`, { method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny-cli', prompt: `long ${i}`, max_tokens: 4000, temperature: 0, stream: true }) });
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    ac.abort();
+    return { status: res.status, got: !first.done };
+  }));
+  assert.deepEqual(cut, [{ status: 200, got: true }, { status: 200, got: true }]);
+  for (const s of [leader, follower]) {
+    let running = -1;
+    for (let i = 0; i < 100 && running !== 0; i++) {
+      running = metricValue((await call(s.url, 'GET', '/metrics')).text, 'moe_serve_running') ?? -1;
+      if (running !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(running, 0, `${s.url} still runs sequences after their clients left`);
+  }
   router.proc.kill('SIGTERM');
   prefill.proc.kill('SIGTERM');
   leader.proc.kill('SIGTERM');
