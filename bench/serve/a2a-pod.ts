@@ -27,6 +27,7 @@ const weights = weightsFromParams(buildParams(config, alloc32, new Rng(SEED)));
 let engine: Engine | undefined;
 let shard: Promise<unknown> | undefined;
 let counter: { layersRun: number };
+let a2a: ExpertAllToAll | undefined;
 if (layout === 'star') {
   if (rank === 0) {
     const ep = new ExpertParallelLeader(dist.world);
@@ -37,7 +38,7 @@ if (layout === 'star') {
     shard = serveExpertShard(dist.world, config, weights, engineOpts.precision ?? 'fp8');
   }
 } else {
-  const a2a = new ExpertAllToAll(dist.world);
+  a2a = new ExpertAllToAll(dist.world);
   counter = a2a;
   engine = Engine.fromWeights(config, byteTokenizer, weights, { ...engineOpts, maxBatch: seqs, allToAll: a2a });
 }
@@ -61,6 +62,7 @@ const idle = process.cpuUsage(ci);
 await bench.barrier();
 
 const sent0 = { ...dist.world.traffic.sent };
+const time0 = a2a ? { ...a2a.time } : undefined;
 const layers0 = counter.layersRun;
 const c0 = process.cpuUsage();
 const t0 = performance.now();
@@ -72,6 +74,8 @@ const cpu = process.cpuUsage(c0);
 const sent: Record<string, number> = {};
 for (const [k, v] of Object.entries(dist.world.traffic.sent)) if (v - (sent0[k] ?? 0) > 0) sent[k] = v - (sent0[k] ?? 0);
 const layersRun = counter.layersRun - layers0;
+// All-to-all: where a pod's step wall time went (ms over the measured phase).
+const time = a2a && time0 ? Object.fromEntries(Object.entries(a2a.time).map(([k, v]) => [k, +(v - time0[k as keyof typeof time0]).toFixed(1)])) : undefined;
 
 // What one small collective costs here (for the per-step accounting): 300 alltoallv of 1 KB per pair on the bench
 // group, after the engines are idle.
@@ -89,7 +93,7 @@ await engine?.close();
 await shard;
 process.stdout.write(JSON.stringify({
   rank, layout, tokens, wall, ownDoneSeconds: ownDone / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, sent, layersRun,
-  idleCpuFraction: (idle.user + idle.system) / 1e3 / idleMs, collective,
+  idleCpuFraction: (idle.user + idle.system) / 1e3 / idleMs, collective, ...(time ? { timeMs: time } : {}),
 }) + '\n');
 await dist.shutdown();
 process.exit(0);

@@ -25,7 +25,10 @@ const PODS = (process.env.BENCH_A2A_PODS ?? '2,4').split(',').map(Number);
 const pod = fileURLToPath(new URL('./a2a-pod.js', import.meta.url));
 const moeLayers = config.num_hidden_layers - config.first_k_dense_replace;
 
-interface PodOut { rank: number; tokens: number; wall: number; cpuSeconds: number; sent: Record<string, number>; layersRun: number; idleCpuFraction: number; collective: { wallUs: number; cpuUs: number } }
+interface PodOut {
+  rank: number; tokens: number; wall: number; cpuSeconds: number; sent: Record<string, number>; layersRun: number; idleCpuFraction: number;
+  collective: { wallUs: number; cpuUs: number }; timeMs?: { header: number; exchange: number; collectives: number; experts: number };
+}
 
 async function run(layout: 'star' | 'alltoall', pods: number) {
   const { results } = await launch({
@@ -46,6 +49,16 @@ async function run(layout: 'star' | 'alltoall', pods: number) {
     idleCpuFractionPerPod: out.map((o) => +o.idleCpuFraction.toFixed(4)),
     // One 1 KB-per-pair alltoallv on this machine, per pod (the all-to-all runs 1 + 3 per MoE layer of these per step).
     collectiveUsPerPod: out.map((o) => o.collective),
+    // All-to-all, per pod and forward, wall ms: the whole forward, the step header, the MoE exchanges (and of them
+    // the collectives awaited and the experts run); the rest of a forward is the pod's own step (attention, dense
+    // layers, router, combine, head, sampling).
+    ...(layout === 'alltoall' ? {
+      msPerForward: out.map((o) => {
+        const t = o.timeMs!;
+        const f = (x: number) => +(x / forwards).toFixed(3);
+        return { forward: f(o.wall * 1000), header: f(t.header), exchange: f(t.exchange), collectives: f(t.collectives), experts: f(t.experts) };
+      }),
+    } : {}),
   };
 }
 

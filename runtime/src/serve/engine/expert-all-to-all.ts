@@ -61,6 +61,11 @@ export class ExpertAllToAll {
   /** Step boundaries that agreed on at least one round, and MoE layers exchanged (benchmarks: bytes per forward). */
   steps = 0;
   layersRun = 0;
+  /**
+   * Wall milliseconds (benchmarks): the step headers' exchange; the MoE layers' exchanges in all, and of that the
+   * collectives awaited and the experts run (the rest is packing rows in JavaScript).
+   */
+  readonly time = { header: 0, exchange: 0, collectives: 0, experts: 0 };
 
   constructor(readonly group: ProcessGroup) {}
 
@@ -100,7 +105,9 @@ export class ExpertAllToAll {
       const each = new Int32Array(n * HEADER);
       for (let r = 0; r < n; r++) each.set(mine, r * HEADER);
       const bytes4 = new Array<number>(n).fill(4 * HEADER);
+      const tc = performance.now();
       await this.group.alltoallv(each, bytes4, all, bytes4);
+      this.time.header += performance.now() - tc;
       let rounds = 0;
       let busy = false;
       let wantLoad = false;
@@ -172,6 +179,13 @@ export class ExpertAllToAll {
 
   private exchange(m: number, p: ResolvedPlacement, slotOfRow: Int32Array, expertOfRow: Int32Array, xs: Float32Array): Promise<Float32Array> {
     return this.guard(async () => {
+      const t0 = performance.now();
+      let tc = 0;
+      const coll = async (p: Promise<void>): Promise<void> => {
+        const t = performance.now();
+        await p;
+        tc += performance.now() - t;
+      };
       if (this.roundsDone >= this.rounds) throw new Error(`expert all-to-all: a forward beyond the ${this.rounds} rounds agreed for this step`);
       const moe = this.moeAt!(m);
       const n = this.size;
@@ -187,7 +201,7 @@ export class ExpertAllToAll {
         sendRows[r]++;
       }
       const recvCounts = new Int32Array(n);
-      await this.group.alltoallv(Int32Array.from(sendRows), new Array<number>(n).fill(4), recvCounts, new Array<number>(n).fill(4));
+      await coll(this.group.alltoallv(Int32Array.from(sendRows), new Array<number>(n).fill(4), recvCounts, new Array<number>(n).fill(4)));
       const recvRows = Array.from(recvCounts);
       const width = this.width;
       const segBytes = (k: number): number => 4 * k * (1 + width);
@@ -210,7 +224,7 @@ export class ExpertAllToAll {
         off += segBytes(cnt);
       }
       const got = new Uint8Array(recvRows.reduce((a, c) => a + segBytes(c), 0));
-      await this.group.alltoallv(out, sendRows.map(segBytes), got, recvRows.map(segBytes));
+      await coll(this.group.alltoallv(out, sendRows.map(segBytes), got, recvRows.map(segBytes)));
       // Received rows (source-major), regrouped by logical expert for one experts call.
       const M = recvRows.reduce((a, b) => a + b, 0);
       const E = moe.experts.ids.length;
@@ -239,11 +253,13 @@ export class ExpertAllToAll {
       if (M > 0) {
         const grouped = new Float32Array(M * width);
         for (let i = 0; i < M; i++) grouped.set(new Float32Array(got.buffer, src[i], width), at[i] * width);
+        const te = performance.now();
         const y = moe.experts.forward(grouped, offsets);
+        this.time.experts += performance.now() - te;
         for (let i = 0; i < M; i++) back.set(y.subarray(at[i] * width, at[i] * width + width), i * width);
       }
       const ret = new Float32Array(rows * width);
-      await this.group.alltoallv(back, recvRows.map((c) => 4 * c * width), ret, sendRows.map((c) => 4 * c * width));
+      await coll(this.group.alltoallv(back, recvRows.map((c) => 4 * c * width), ret, sendRows.map((c) => 4 * c * width)));
       const ys = new Float32Array(rows * width);
       for (let j = 0; j < rows; j++) ys.set(ret.subarray(j * width, j * width + width), order[j] * width);
       this.layer++;
@@ -252,6 +268,8 @@ export class ExpertAllToAll {
         this.layer = 0;
         this.roundsDone++;
       }
+      this.time.collectives += tc;
+      this.time.exchange += performance.now() - t0;
       return ys;
     });
   }
