@@ -23,6 +23,7 @@ import { need } from '../../util/need.js';
 import { EP_PROMPTS, EP_SEED } from './ep-fixture.js';
 import { microServe } from './fixtures.js';
 import { scored } from './a2a-fixture.js';
+import { replicaLayout } from '../../../runtime/src/serve/engine/expert-parallel-pod.js';
 
 const native = need(nativeAvailable(), 'the native kernels addon (runtime/native)', 'run `make native`');
 const present = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`');
@@ -127,4 +128,11 @@ test('pod wiring: joinReplica over an export defaults to the all-to-all layout; 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the layout setting: alltoall by default, star on request, anything else named with the fix', () => {
+  assert.equal(replicaLayout(undefined), 'alltoall');
+  assert.equal(replicaLayout(''), 'alltoall');
+  assert.equal(replicaLayout('star'), 'star');
+  assert.throws(() => replicaLayout('ring'), /MOE_SERVE_EP_LAYOUT \/ --ep-layout must be alltoall .* or star .*, got "ring"/);
 });
