@@ -343,6 +343,8 @@ export class Engine implements ServeEngine {
           if (this.a2a!.broken) throw this.a2a!.broken;
           this.log({ level: 'error', msg: 'scheduler step failed', error: (e as Error).message });
           for (const s of [...this.running, ...this.admitting]) this.finish(s, e);
+          // Whatever failed here, the rounds agreed for this step are still owed to the other pods (a no-op if paid).
+          await this.a2a!.endStep(this.load.current);
         } finally {
           this.stepping = false;
         }
