@@ -10,7 +10,8 @@
 // lag (create sent → pod seen by the operator's watch), status writes and the client's own cost per request.
 // Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run;
 // MOE_BENCH_FLEET=16k runs part 1 only, on 2048 nodes with a 16,384-GPU job of 2048 pods
-// (→ bench/results/operator-scale-16k.json); MOE_BENCH_ROUNDS (default 3); MOE_BENCH_SMALL_JOBS (default 100).
+// (→ bench/results/operator-scale-16k.json); MOE_BENCH_ROUNDS (default 3; 0 runs part 2 only); MOE_BENCH_SMALL_JOBS
+// (default 100); MOE_BENCH_WORKERS (reconcile workers, default 16).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -37,6 +38,8 @@ const nodes = fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf;
 // world = PP·EP·DP
 const BIG = small ? { stages: 4, expert: 16, data: 2 } : huge ? { stages: 16, expert: 64, data: 16 } : { stages: 16, expert: 64, data: 2 };
 const SMALL_JOBS = Number(process.env.MOE_BENCH_SMALL_JOBS ?? (small ? 10 : 100));
+/** The operator's reconcile workers (MOE_BENCH_WORKERS; the chart's `workers`). */
+const WORKERS = Number(process.env.MOE_BENCH_WORKERS ?? 16);
 
 const bigJob = (name: string) => ({
   apiVersion: 'moe.io/v1alpha1',
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
     podView = await podCache(kc, client, 'bench');
     spans.enable();
     const heap0 = process.memoryUsage();
-    const op = await startOperator(kc, { workers: 16 });
+    const op = await startOperator(kc, { workers: WORKERS });
     await client.request('PATCH', resourcePath('moe.io/v1alpha1', 'ClusterTopology', undefined, 'h800-ib'), {
       body: { spec: { rails: 0 } },
       contentType: 'application/merge-patch+json',
@@ -156,6 +159,7 @@ async function main(): Promise<void> {
       Array.from({ length: SMALL_JOBS }, async (_, i) => {
         const name = `s-${i}`;
         created.set(name, performance.now());
+        spans.mark(`job/bench/${name}`);
         await client.create(smallJob(name) as any);
       }),
     );
@@ -186,6 +190,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: machine(),
       fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
+      workers: WORKERS,
       bigJob,
       smallJobs: {
         jobs: SMALL_JOBS,
@@ -229,6 +234,7 @@ async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, n
   spans.reset();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  spans.mark(`job/bench/${name}`);
   await client.create(big as any);
   await waitBound(client, `moe.io/job-name=${name}`, pods, 900_000, name);
   const ms = performance.now() - t0;
@@ -340,6 +346,8 @@ function breakdown(s: Record<string, SpanStats>, client: string) {
   const requests = Object.entries(s).filter(([k]) => k.startsWith(`${client}.request.`)).reduce((a, [, v]) => a + v.count, 0);
   const own = ['auth', 'serialize', 'parse'].reduce((a, k) => a + (s[`${client}.${k}`]?.totalMs ?? 0), 0);
   return {
+    // The bench's create of the job → the operator starts creating its pods.
+    applyToFirstCreate: pick('mtj.applyToFirstCreate'),
     planning: pick('mtj.plan'),
     podCreation: pick('mtj.createPods'),
     gateRemoval: pick('mtj.releaseGang'),

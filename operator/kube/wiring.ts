@@ -102,10 +102,16 @@ export class ControllerWiring {
   /** Maps every change of these caches' objects to the key `<namespace>/<value of label>` of the object that owns
    *  them (objects without the label, or outside the watched namespaces, are ignored). */
   enqueueByLabel(controller: Controller, label: string, ...caches: ReadonlyArray<Informer<any>>): void {
+    this.enqueueByLabelAfter(controller, label, 0, ...caches);
+  }
+
+  /** As enqueueByLabel, with the changes of `delayMs` after the first one coalesced into one reconcile of the owner
+   *  (a gang of hundreds of pods moves on every pod's create, bind and start: not a reconcile each). */
+  enqueueByLabelAfter(controller: Controller, label: string, delayMs: number, ...caches: ReadonlyArray<Informer<any>>): void {
     const nss = this.o.namespaces;
     const h = (x: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
       const owner = x.metadata?.labels?.[label];
-      if (owner && (!nss || nss.includes(x.metadata?.namespace ?? ''))) controller.queue.add(`${x.metadata?.namespace}/${owner}`);
+      if (owner && (!nss || nss.includes(x.metadata?.namespace ?? ''))) controller.queue.addAfter(`${x.metadata?.namespace}/${owner}`, delayMs);
     };
     for (const c of caches) c.onAny(h);
   }

@@ -535,6 +535,8 @@ export class MtjReconciler {
     // has not shown yet); anyone else's pod is a NameConflict and is never released or deleted.
     const failed = new Map<number, unknown>();
     const tCreate = spans.enabled ? performance.now() : 0;
+    // The bench marks the job's create: apply → the first pod create sent (informer lag, plan, finalizer, name checks).
+    if (missing.length) spans.seen('mtj.applyToFirstCreate', `job/${job.metadata!.namespace}/${job.metadata!.name}`);
     await mapLimit(missing, 32, async (i) => {
       try {
         const tBuild = spans.enabled ? performance.now() : 0;
