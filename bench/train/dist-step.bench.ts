@@ -3,7 +3,10 @@
 // entrypoint (runtime/src/parallel/main.ts) as 8 local processes with the operator's plan document, one kernel thread
 // each. With BENCH_BASELINE_DIST (the dist/ folder of an older build, e.g. a clone at an earlier commit) the same
 // layout runs on that build too, alternating with this one in rounds, so "before" and "after" share the machine's
-// load. Env: BENCH_DIST_ROUNDS (2), BENCH_DIST_STEPS (6; the first is warm-up). Writes bench/results/dist-step.json.
+// load. Each round also launches the layout for one step: the difference of the two launches' CPU seconds (all ranks),
+// over the difference of their steps, is the CPU cost of a step without the start-up, which on 2 shared cores is
+// steadier than the wall time. Env: BENCH_DIST_ROUNDS (2), BENCH_DIST_STEPS (6; the first is warm-up). Writes
+// bench/results/dist-step.json.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,14 +24,14 @@ const builds = [{ name: 'current', dist: here }];
 if (process.env.BENCH_BASELINE_DIST) builds.push({ name: 'baseline', dist: path.resolve(process.env.BENCH_BASELINE_DIST) });
 
 // The demo job's plan (what the operator mounts as MOE_PLAN); rank = ep + EP·pp + EP·PP·dp (order tp, ep, pp, dp).
-const planDoc = (runDir: string) => ({
+const planDoc = (runDir: string, steps: number) => ({
   job: { namespace: 'bench', name: 'tiny-8-ranks', attempt: 0 },
   plan: {
     model: { preset: 'deepseek-v3-tiny' },
     parallelism: { pipeline: { stages: 2, schedule: 'DualPipe', microBatches: 4 }, expert: 2, data: 2 },
     rankTable: { order: 'tp,ep,pp,dp', pp: [0, 0, 1, 1, 0, 0, 1, 1], ep: [0, 1, 0, 1, 0, 1, 0, 1], dp: [0, 0, 0, 0, 1, 1, 1, 1], tp: [0, 0, 0, 0, 0, 0, 0, 0] },
   },
-  training: { steps: STEPS, globalBatchSize: GLOBAL_BATCH, sequenceLength: SEQ, seed: 7, optimizer: { learningRate: 0.003, minLearningRate: 0.0003, warmupSteps: 4 } },
+  training: { steps, globalBatchSize: GLOBAL_BATCH, sequenceLength: SEQ, seed: 7, optimizer: { learningRate: 0.003, minLearningRate: 0.0003, warmupSteps: 4 } },
   precision: { format: 'e4m3' },
   data: { format: 'synthetic' },
   checkpoint: { dir: runDir, intervalSteps: 0, keep: 1 },
@@ -47,13 +50,13 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-interface Run { stepSeconds: number[]; medianStepSeconds: number; tokensPerSec: number; cpuSeconds: number; wallSeconds: number; losses: number[] }
+interface Run { stepSeconds: number[]; medianStepSeconds: number; tokensPerSec: number; cpuSeconds: number; wallSeconds: number; losses: number[]; cpuSecondsPerStep?: number }
 
-async function runOnce(dist: string): Promise<Run> {
+async function runOnce(dist: string, steps = STEPS): Promise<Run> {
   const tmp = mkdtempSync(path.join(tmpdir(), 'moe-dist-step-'));
   try {
     const planFile = path.join(tmp, 'plan.json');
-    writeFileSync(planFile, JSON.stringify(planDoc(path.join(tmp, 'run'))));
+    writeFileSync(planFile, JSON.stringify(planDoc(path.join(tmp, 'run'), steps)));
     const cpu0 = childCpuSeconds(), t0 = Date.now();
     const { results } = await launch({
       script: path.join(dist, 'runtime/src/parallel/main.js'), worldSize: WORLD, killAfterMs: 20 * 60_000,
@@ -61,11 +64,11 @@ async function runOnce(dist: string): Promise<Run> {
     });
     const wallSeconds = (Date.now() - t0) / 1000, cpuSeconds = childCpuSeconds() - cpu0;
     for (const r of results) if (r.code !== 0) throw new Error(`dist-step: rank ${r.rank} of ${dist} exited ${r.code} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`);
-    const steps = results.find((r) => r.rank === 0)!.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((j) => j.msg === 'step');
-    if (steps.length !== STEPS) throw new Error(`dist-step: rank 0 logged ${steps.length} steps, expected ${STEPS}`);
-    const stepSeconds = steps.map((s) => (GLOBAL_BATCH * SEQ) / s.tokensPerSec);
-    const med = median(stepSeconds.slice(1));
-    return { stepSeconds, medianStepSeconds: med, tokensPerSec: (GLOBAL_BATCH * SEQ) / med, cpuSeconds, wallSeconds, losses: steps.map((s) => s.loss) };
+    const logged = results.find((r) => r.rank === 0)!.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((j) => j.msg === 'step');
+    if (logged.length !== steps) throw new Error(`dist-step: rank 0 logged ${logged.length} steps, expected ${steps}`);
+    const stepSeconds = logged.map((s) => (GLOBAL_BATCH * SEQ) / s.tokensPerSec);
+    const med = median(stepSeconds.slice(steps > 1 ? 1 : 0));
+    return { stepSeconds, medianStepSeconds: med, tokensPerSec: (GLOBAL_BATCH * SEQ) / med, cpuSeconds, wallSeconds, losses: logged.map((s) => s.loss) };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -75,22 +78,25 @@ const runs = new Map<string, Run[]>(builds.map((b) => [b.name, []]));
 for (let r = 0; r < ROUNDS; r++) {
   for (const b of builds) {
     const res = await runOnce(b.dist);
+    const one = await runOnce(b.dist, 1);
+    res.cpuSecondsPerStep = (res.cpuSeconds - one.cpuSeconds) / (STEPS - 1);
     runs.get(b.name)!.push(res);
-    process.stderr.write(`round ${r} ${b.name}: median step ${res.medianStepSeconds.toFixed(2)} s (${res.tokensPerSec.toFixed(0)} tokens/s), ${res.cpuSeconds.toFixed(1)} CPU-s and ${res.wallSeconds.toFixed(1)} s wall for the launch, load ${loadavg()[0].toFixed(1)}\n`);
+    process.stderr.write(`round ${r} ${b.name}: median step ${res.medianStepSeconds.toFixed(2)} s (${res.tokensPerSec.toFixed(0)} tokens/s), ${res.cpuSecondsPerStep.toFixed(2)} CPU-s per step (${res.cpuSeconds.toFixed(1)} and ${one.cpuSeconds.toFixed(1)} CPU-s for ${STEPS} and 1 steps), load ${loadavg()[0].toFixed(1)}\n`);
   }
 }
 const summary = Object.fromEntries(builds.map((b) => {
   const rs = runs.get(b.name)!;
-  return [b.name, { dist: b.dist, medianStepSeconds: median(rs.map((x) => x.medianStepSeconds)), tokensPerSec: median(rs.map((x) => x.tokensPerSec)), cpuSecondsPerLaunch: median(rs.map((x) => x.cpuSeconds)), runs: rs }];
+  return [b.name, { dist: b.dist, medianStepSeconds: median(rs.map((x) => x.medianStepSeconds)), tokensPerSec: median(rs.map((x) => x.tokensPerSec)), cpuSecondsPerStep: median(rs.map((x) => x.cpuSecondsPerStep!)), cpuSecondsPerLaunch: median(rs.map((x) => x.cpuSeconds)), runs: rs }];
 }));
 const perRound = builds.length > 1 ? runs.get('baseline')!.map((b, i) => b.medianStepSeconds / runs.get('current')![i].medianStepSeconds) : undefined;
+const perRoundCpu = builds.length > 1 ? runs.get('baseline')!.map((b, i) => b.cpuSecondsPerStep! / runs.get('current')![i].cpuSecondsPerStep!) : undefined;
 const result = {
   bench: 'dist-step',
   layout: 'deepseek-v3-tiny, DualPipe PP=2 (4 micro-batches) x EP=2 x DP=2 (ZeRO-1), 8 ranks as local processes, fp8, 16 x 64 tokens per step, 1 kernel thread per rank',
   steps: STEPS, rounds: ROUNDS, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverage: loadavg(),
   ...summary,
-  ...(perRound ? { speedupByRound: perRound, speedupMedian: median(perRound) } : {}),
-  note: 'step time is rank 0\'s wall time per step (median after the first); CPU-s covers the whole launch (start-up included) of all 8 ranks',
+  ...(perRound ? { speedupByRound: perRound, speedupMedian: median(perRound), cpuSpeedupByRound: perRoundCpu, cpuSpeedupMedian: median(perRoundCpu!) } : {}),
+  note: 'step time is rank 0\'s wall time per step (median after the first); CPU-s per step: all 8 ranks, the launch of STEPS steps minus the launch of 1, over STEPS - 1',
 };
 mkdirSync(path.join(here, '../bench/results'), { recursive: true });
 writeFileSync(path.join(here, '../bench/results/dist-step.json'), JSON.stringify(result, null, 2));
