@@ -78,7 +78,23 @@ if (process.env.A2A_DIE_AFTER) {
 // prefill rounds while the others run fewer.
 const scoreRank = Number(process.env.A2A_SCORE_RANK ?? -1);
 const scoring = rank === scoreRank ? scored(e, EP_PROMPTS[0]) : undefined;
-const identity = await Promise.all(mine.map((p) => gen(e, p)));
+// A2A_FAIL_RANK: on that pod, a DOOMED prompt arrives while its sequences decode; its prefill forward fails after the
+// first MoE layer (the combine throws) and the same step's decode forward follows: the pod must finish the failed
+// round's MoE layers with zero rows first, or its decode forward would be out of step with the other pods.
+const DOOMED = 'this prompt fails in its first MoE layer';
+let doomed: Promise<string> | undefined;
+const failing = rank === Number(process.env.A2A_FAIL_RANK ?? -1);
+if (failing) {
+  const moe0 = e.model.moeAt(0);
+  const finish = moe0.finish.bind(moe0);
+  moe0.finish = (p, ys, x) => {
+    if (p.T === DOOMED.length) throw new Error('injected failure in the combine');
+    return finish(p, ys, x);
+  };
+}
+const identity = await Promise.all(mine.map((p, i) => gen(e, p, (n) => {
+  if (failing && i === 0 && n === 2) doomed = gen(e, DOOMED).then(() => 'finished', (err: Error) => err.message);
+})));
 const score = await scoring;
 let swappedAt = -1;
 const replicated = await Promise.all(mine.map((p, i) => gen(e, p, (n) => {
@@ -90,7 +106,7 @@ const replicated = await Promise.all(mine.map((p, i) => gen(e, p, (n) => {
 })));
 if (rank === 0 && mine.length === 0) e.setPlacement(epPlacement(dist.size));
 let replica;
-if (rank === 0) {
+if (rank === 0 && Number(process.env.A2A_WANT_ROUTED) >= 0) {
   // The replica's load sum, once it covers every pod's sequences (the test passes the total routed pairs it expects).
   const want = Number(process.env.A2A_WANT_ROUTED);
   for (let i = 0; i < 4000; i++) {
@@ -102,5 +118,5 @@ if (rank === 0) {
 await e.close();
 const a2aSteps = a2a.steps;
 const stats = e.stats();
-process.stdout.write(JSON.stringify({ rank, identity, replicated, score, swappedAt, placementVersion: stats.placementVersion, load: e.expertLoad(), replica, a2aSteps, traffic: dist.world.traffic }) + '\n');
+process.stdout.write(JSON.stringify({ rank, identity, replicated, score, doomed: await doomed, swappedAt, placementVersion: stats.placementVersion, load: e.expertLoad(), replica, a2aSteps, traffic: dist.world.traffic }) + '\n');
 await dist.shutdown();

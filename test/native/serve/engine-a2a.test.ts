@@ -88,6 +88,21 @@ for (const { pods, split, precision, score } of cases) {
   });
 }
 
+test('a forward that fails on one pod after its first MoE layer fails only its own sequence; that pod joins the rest of the round with zero rows, every other sequence as one process', { skip: !present && 'see the failing prerequisite test' }, async () => {
+  const c = modelConfig('deepseek-v3-tiny', microServe);
+  const want = await single(Engine.random(c, byteTokenizer, { maxBatch: 4, maxQueue: 8, precision: 'fp32' }, EP_SEED));
+  const split = [[0, 2], [1, 3], []];
+  const { results } = await launch({ script: worker, worldSize: 3, killAfterMs: 120_000, env: { A2A_SPLIT: JSON.stringify(split), A2A_WANT_ROUTED: '-1', A2A_FAIL_RANK: '1' } });
+  for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
+  const out = results.map((r) => lastJson(r.stdout)).sort((a, b) => a.rank - b.rank);
+  assert.equal(out[1].doomed, 'injected failure in the combine');
+  for (const o of out) {
+    const expect = split[o.rank].map((i) => want.tokens[i]);
+    assert.deepEqual(o.identity, expect, `pod ${o.rank}, identity placement`);
+    assert.deepEqual(o.replicated, expect, `pod ${o.rank}, replicated placement`);
+  }
+});
+
 test('a pod killed mid-step fails the replica: the other pods\' requests fail and they exit non-zero naming it', { skip: !present && 'see the failing prerequisite test' }, async () => {
   const { results } = await launch({ script: worker, worldSize: 3, killAfterMs: 120_000, env: { A2A_SPLIT: JSON.stringify([[0], [1, 2], [3]]), A2A_DIE_AFTER: '3', A2A_DIE_RANK: '2' } });
   const byRank = results.sort((a, b) => a.rank - b.rank);
