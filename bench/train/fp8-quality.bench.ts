@@ -6,16 +6,17 @@
 //    bench fails if they differ;
 //  - the outcome per pair is the relative difference (fp8 − bf16) / bf16 of the held-out loss on a fixed set of held-out
 //    windows (the corpus's last 5%), averaged over the last LAST_EVALS evaluation points;
-//  - a pilot of PILOT pairs estimates the per-pair standard deviation sd; the main run then uses the fewest pairs n with
-//    t_{0.975, n−1} · sd / √n ≤ TARGET (paired-stats.ts pairsNeeded; TARGET below the 0.25% bar leaves room for the
-//    pilot's own error), capped at MAX_PAIRS and at what BUDGET_MIN minutes afford at the pilot's pace, on fresh seeds;
-//    the reported interval is the main pairs' t interval, and the JSON says how many pairs the bar would need;
+//  - an internal pilot of PILOT pairs estimates the per-pair standard deviation sd; the run then grows to the fewest
+//    pairs n with t_{0.975, n−1} · sd / √n ≤ TARGET (paired-stats.ts pairsNeeded; TARGET below the 0.25% bar leaves
+//    room for the pilot's own error), capped at MAX_PAIRS and by the wall-clock budget (no new pair starts after
+//    BUDGET_MIN minutes); the reported t interval is over all pairs, pilot included (re-sizing on the variance alone
+//    leaves the interval's level practically intact), and the JSON says how many pairs the bar would need;
 //  - if that interval lies entirely above +0.25%, ABLATE_PAIRS pairs of each recipe change (fp8-quality-run.ts
 //    VARIANTS) against BF16 show which part costs the accuracy.
 // Each run is its own process (one kernel thread; see train.bench.ts on the native pool), WORKERS at a time.
 // Env: BENCH_FP8Q_STEPS (60), BENCH_FP8Q_LR (the trainer's 3e-3), BENCH_FP8Q_PILOT (3), BENCH_FP8Q_PAIRS (auto = from
-// the pilot, or a number), BENCH_FP8Q_TARGET (0.002), BENCH_FP8Q_MAX_PAIRS (40), BENCH_FP8Q_BUDGET_MIN (35, the main
-// run), BENCH_FP8Q_EVAL_EVERY (10), BENCH_FP8Q_EVAL_WINDOWS (128), BENCH_FP8Q_LAST_EVALS (3), BENCH_FP8Q_WORKERS (2),
+// the pilot, or a number), BENCH_FP8Q_TARGET (0.002), BENCH_FP8Q_MAX_PAIRS (40), BENCH_FP8Q_BUDGET_MIN (40, wall
+// minutes after which no new pair starts), BENCH_FP8Q_EVAL_EVERY (10), BENCH_FP8Q_EVAL_WINDOWS (128), BENCH_FP8Q_LAST_EVALS (3), BENCH_FP8Q_WORKERS (2),
 // BENCH_FP8Q_ABLATE (auto | always | never), BENCH_FP8Q_ABLATE_PAIRS (4).
 // Writes bench/results/fp8-quality.json and fp8-quality.svg (mean training and held-out loss by step, both precisions).
 import { execFile, execFileSync } from 'node:child_process';
@@ -35,7 +36,7 @@ const PILOT = Number(env('BENCH_FP8Q_PILOT', '3'));
 const PAIRS = env('BENCH_FP8Q_PAIRS', 'auto');
 const TARGET = Number(env('BENCH_FP8Q_TARGET', '0.002'));
 const MAX_PAIRS = Number(env('BENCH_FP8Q_MAX_PAIRS', '40'));
-const BUDGET_MIN = Number(env('BENCH_FP8Q_BUDGET_MIN', '35'));
+const BUDGET_MIN = Number(env('BENCH_FP8Q_BUDGET_MIN', '40'));
 const EVAL_EVERY = Number(env('BENCH_FP8Q_EVAL_EVERY', '10'));
 const EVAL_WINDOWS = Number(env('BENCH_FP8Q_EVAL_WINDOWS', '128'));
 const LAST_EVALS = Number(env('BENCH_FP8Q_LAST_EVALS', '3'));
@@ -76,15 +77,23 @@ async function runChild(spec: RunSpec): Promise<RunResult> {
   }
 }
 
-/** Runs the specs WORKERS at a time; results in spec order. */
-async function runAll(specs: RunSpec[]): Promise<RunResult[]> {
-  const out: RunResult[] = new Array(specs.length);
+/**
+ * Runs the specs (pairs: a at even, b at odd indices) WORKERS at a time; results in spec order. After `stopAt` (ms since
+ * the epoch) no new pair starts; the pairs already started finish, the rest stay undefined.
+ */
+async function runAll(specs: RunSpec[], stopAt = Infinity): Promise<(RunResult | undefined)[]> {
+  const out: (RunResult | undefined)[] = new Array(specs.length);
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(WORKERS, specs.length) }, async () => {
     while (next < specs.length) {
+      if (next % 2 === 0 && Date.now() > stopAt) {
+        log(`time budget spent: no new pairs after ${next / 2}`);
+        next = specs.length;
+        break;
+      }
       const i = next++;
       out[i] = await runChild(specs[i]);
-      log(`${specs[i].variant} seed ${specs[i].seed}: held-out ${out[i].evals.at(-1)!.loss.toFixed(4)}, ${out[i].tokensPerSec.toFixed(0)} tok/s`);
+      log(`${specs[i].variant} seed ${specs[i].seed}: held-out ${out[i]!.evals.at(-1)!.loss.toFixed(4)}, ${out[i]!.tokensPerSec.toFixed(0)} tok/s`);
     }
   }));
   return out;
@@ -100,19 +109,20 @@ interface Pair {
 
 const finalHeldOut = (r: RunResult): number => mean(r.evals.slice(-LAST_EVALS).map((e) => e.loss));
 
-/** n pairs of variant a against variant b on seeds base, base+1, …; checks that each pair shares init and data. */
-async function pairs(a: Variant, b: Variant, base: number, n: number): Promise<Pair[]> {
+/** Up to n pairs of variant a against variant b on seeds base, base+1, … (fewer past stopAt); checks that each pair shares init and data. */
+async function pairs(a: Variant, b: Variant, base: number, n: number, stopAt = Infinity): Promise<Pair[]> {
   const spec = (variant: Variant, seed: number): RunSpec => ({ variant, seed, steps: STEPS, evalEvery: EVAL_EVERY, evalWindows: EVAL_WINDOWS, ...(LR === undefined ? {} : { lr: LR }) });
   const seeds = Array.from({ length: n }, (_, i) => base + i);
-  const rs = await runAll(seeds.flatMap((s) => [spec(a, s), spec(b, s)]));
-  const ps = seeds.map((seed, i) => {
-    const ra = rs[2 * i], rb = rs[2 * i + 1];
+  const rs = await runAll(seeds.flatMap((s) => [spec(a, s), spec(b, s)]), stopAt);
+  const done = seeds.filter((_, i) => rs[2 * i] && rs[2 * i + 1]).length;
+  const ps = seeds.slice(0, done).map((seed, i) => {
+    const ra = rs[2 * i]!, rb = rs[2 * i + 1]!;
     if (ra.initHash !== rb.initHash || ra.dataHash !== rb.dataHash) {
       throw new Error(`seed ${seed}: ${a} and ${b} runs do not share init/data (init ${ra.initHash} vs ${rb.initHash}, data ${ra.dataHash} vs ${rb.dataHash})`);
     }
     return { seed, a: ra, b: rb, rel: (finalHeldOut(ra) - finalHeldOut(rb)) / finalHeldOut(rb) };
   });
-  if (new Set(ps.map((p) => p.a.initHash)).size !== n || new Set(ps.map((p) => p.a.dataHash)).size !== n) {
+  if (new Set(ps.map((p) => p.a.initHash)).size !== done || new Set(ps.map((p) => p.a.dataHash)).size !== done) {
     throw new Error('different seeds gave the same init or data fingerprint: the seed does not reach the trainer');
   }
   return ps;
@@ -137,12 +147,12 @@ log(`pilot: ${PILOT} pairs × ${STEPS} steps`);
 const pilot = await pairs('fp8', 'bf16', 1000, PILOT);
 const pilotSd = sampleSd(pilot.map((p) => p.rel));
 const needed = pairsNeeded(pilotSd, TARGET);
-// Wall seconds per pair at WORKERS runs at a time, from the pilot: what the budget affords.
-const pairSeconds = mean(pilot.map((p) => p.a.seconds + p.b.seconds)) / WORKERS;
-const affordable = Math.max(2, Math.floor((BUDGET_MIN * 60) / pairSeconds));
-const nMain = PAIRS === 'auto' ? Math.min(needed, MAX_PAIRS, affordable) : Number(PAIRS);
-log(`pilot sd ${(pilotSd * 100).toFixed(3)}% → ${needed} pairs for ±${(TARGET * 100).toFixed(2)}%; the budget affords ${affordable}; running ${nMain} (~${((nMain * pairSeconds) / 60).toFixed(0)} min)`);
-const main = await pairs('fp8', 'bf16', 2000, nMain);
+const wanted = Math.max(PILOT, PAIRS === 'auto' ? Math.min(needed, MAX_PAIRS) : Number(PAIRS));
+log(`pilot sd ${(pilotSd * 100).toFixed(3)}% → ${needed} pairs for ±${(TARGET * 100).toFixed(2)}%; running up to ${wanted} in all, no new pair after ${BUDGET_MIN} min`);
+// An internal pilot: its pairs count in the final interval (re-sizing on the variance alone, not on the difference).
+const more = await pairs('fp8', 'bf16', 1000 + PILOT, wanted - PILOT, started + BUDGET_MIN * 60_000);
+const main = [...pilot, ...more];
+const pairSeconds = mean(main.map((p) => p.a.seconds + p.b.seconds)) / WORKERS;
 const ci = meanInterval(main.map((p) => p.rel));
 log(`main: ${(ci.mean * 100).toFixed(3)}% [${(ci.lo * 100).toFixed(3)}%, ${(ci.hi * 100).toFixed(3)}%]`);
 
@@ -155,7 +165,7 @@ if (ABLATE === 'always' || (ABLATE === 'auto' && ci.lo > BAR)) {
   }
 }
 
-// Mean curves over the main pairs.
+// Mean curves over all pairs.
 const meanCurve = (rs: RunResult[], f: (r: RunResult) => [number, number][]): [number, number][] =>
   f(rs[0]).map(([x], i) => [x, mean(rs.map((r) => f(r)[i][1]))]);
 const train = (r: RunResult): [number, number][] => r.trainLoss.map((l, i) => [i + 1, l]);
@@ -180,17 +190,17 @@ const result = {
     pairing: 'same seed → same initial weights and same batch order in both precisions; fingerprints checked per pair',
     heldOut: { windows: EVAL_WINDOWS, tokensPredicted: EVAL_WINDOWS * 64, evalEvery: EVAL_EVERY, lastEvalsAveraged: LAST_EVALS, source: 'the corpus\'s last 5%, consecutive windows, the same set for every run' },
     outcome: '(fp8 − bf16) / bf16 of the held-out main-model loss averaged over the last evaluation points, one value per pair',
-    interval: 'Student t, 95%, over the main pairs',
+    interval: 'Student t, 95%, over all pairs (pilot included)',
     power: { pilotPairs: PILOT, pilotSd, targetHalfWidth: TARGET, pairsNeeded: needed, maxPairs: MAX_PAIRS, budgetMinutes: BUDGET_MIN,
-      pairsAffordable: affordable, pairsRun: nMain, wallSecondsPerPair: pairSeconds,
-      rule: 'fewest n with t_{0.975,n-1} · pilotSd / √n ≤ target (the target sits below the 0.25% bar to allow for the pilot\'s error in sd), capped by maxPairs and by the pairs the budget affords at the pilot\'s pace',
+      pairsRun: main.length, wallSecondsPerPair: pairSeconds,
+      rule: 'fewest n with t_{0.975,n-1} · pilotSd / √n ≤ target (the target sits below the 0.25% bar to allow for the pilot\'s error in sd), capped by maxPairs and by the time budget (no new pair after it); the pilot pairs count in the interval',
       // With the main run's own sd: how many pairs the bar needs, and how long that would take here.
       pairsNeededForBarFromMainSd: pairsNeeded(ci.sd, BAR), hoursForThoseHere: (pairsNeeded(ci.sd, BAR) * pairSeconds) / 3600 },
     workers: WORKERS, kernelThreadsPerRun: Number(process.env.MOE_NUM_THREADS ?? 1),
   },
   bar: BAR,
   pilot: summary(pilot),
-  main: summary(main),
+  all: summary(main),
   result: { meanRelativeDiff: ci.mean, interval95: [ci.lo, ci.hi], halfWidth: ci.halfWidth, sd: ci.sd, pairs: ci.n, verdict: verdict(ci.lo, ci.hi) },
   ablations,
   diffByStep,
@@ -201,7 +211,7 @@ const result = {
 const dir = new URL('../../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 writeFileSync(new URL('fp8-quality.json', dir), JSON.stringify(result, null, 2));
-writeFileSync(new URL('fp8-quality.svg', dir), lineChart(`FP8 vs BF16, tiny preset, mean of ${nMain} paired runs`, 'step', 'loss (nats/token)', [
+writeFileSync(new URL('fp8-quality.svg', dir), lineChart(`FP8 vs BF16, tiny preset, mean of ${main.length} paired runs`, 'step', 'loss (nats/token)', [
   { label: 'FP8 training', points: curves.fp8.train },
   { label: 'BF16 training', points: curves.bf16.train },
   { label: 'FP8 held-out', points: curves.fp8.heldOut },
