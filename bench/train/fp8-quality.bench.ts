@@ -18,15 +18,16 @@
 // the pilot, or a number), BENCH_FP8Q_TARGET (0.002), BENCH_FP8Q_MAX_PAIRS (40), BENCH_FP8Q_BUDGET_MIN (40, wall
 // minutes after which no new pair starts), BENCH_FP8Q_EVAL_EVERY (10), BENCH_FP8Q_EVAL_WINDOWS (128), BENCH_FP8Q_LAST_EVALS (3), BENCH_FP8Q_WORKERS (2),
 // BENCH_FP8Q_ABLATE (auto | always | never), BENCH_FP8Q_ABLATE_PAIRS (4).
-// Writes bench/results/fp8-quality.json and fp8-quality.svg (mean training and held-out loss by step, both precisions).
+// Writes bench/results/fp8-quality.json, fp8-quality.svg (mean training and held-out loss by step, both precisions) and
+// fp8-quality-diff.svg (the paired difference by step with its interval; fp8-quality-charts.ts).
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { lineChart } from '../../operator/report/svg.js';
 import { mean, meanInterval, pairsNeeded, sampleSd } from './paired-stats.js';
 import type { RunResult, RunSpec, Variant } from './fp8-quality-run.js';
+import { writeQualityCharts } from './fp8-quality-charts.js';
 
 const env = (k: string, d: string): string => process.env[k] ?? d;
 const STEPS = Number(env('BENCH_FP8Q_STEPS', '60'));
@@ -211,10 +212,5 @@ const result = {
 const dir = new URL('../../../bench/results/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 writeFileSync(new URL('fp8-quality.json', dir), JSON.stringify(result, null, 2));
-writeFileSync(new URL('fp8-quality.svg', dir), lineChart(`FP8 vs BF16, tiny preset, mean of ${main.length} paired runs`, 'step', 'loss (nats/token)', [
-  { label: 'FP8 training', points: curves.fp8.train },
-  { label: 'BF16 training', points: curves.bf16.train },
-  { label: 'FP8 held-out', points: curves.fp8.heldOut },
-  { label: 'BF16 held-out', points: curves.bf16.heldOut },
-]));
+writeQualityCharts(fileURLToPath(dir), { pairs: main.length, curves, diffByStep });
 console.log(JSON.stringify({ ...result, curves: undefined, diffByStep: diffByStep.map((d) => ({ step: d.step, mean: d.mean, lo: d.lo, hi: d.hi })) }, null, 2));
