@@ -1,16 +1,17 @@
 // DeepSeek's decode layout across the pods of one replica (../README.md "Decode as DeepSeek deploys it"): every pod runs
 // whole steps (attention, router, combine, head) for its own sequences, and the routed experts of each MoE layer are
 // one all-to-all over the replica's process group. All pods step in lockstep: a step starts with `agree` (one small
-// header exchange: how many forwards — "rounds" — each pod runs, the placement the leader wants adopted, who asks for the
-// load sum, who is closing or still has sequences); every pod then runs max(rounds) rounds of every MoE layer, a pod without rows (or with
-// fewer forwards) joining with zero rows. Per MoE layer:
+// header exchange: how many forwards — "rounds" — each pod runs, the placement the leader wants adopted, who asks for
+// the load sum, who is closing or still has sequences); every pod then runs max(rounds) rounds of every MoE layer, a
+// pod without rows (or with fewer forwards) joining with zero rows. Per MoE layer:
 //   1. alltoallv Int32: rows this pod sends to each rank (its rows' slots: rank = floor(slot / slotsPerRank));
 //   2. alltoallv rows: per destination, the logical expert ids (Int32[n]) then the rows (Float32[n·d]), in plan order
 //      (grouped by expert, tokens ascending);
 //   3. the host runs its experts on what it received (grouped by expert, one call), then alltoallv returns each
 //      source's outputs in the order they came; the source combines in expert order (Moe.finish), so a sequence's
 //      tokens do not depend on which pod ran its experts (float32 rows, per-row kernels).
-// A collective that fails means a pod of the replica is gone: the error is sticky (`broken`) and the engine fails.
+// A failure inside an exchange — a collective (a pod of the replica is gone) or a broken invariant (rows for an expert
+// this pod does not host), after which the pods are out of step — is sticky (`broken`) and the engine fails.
 import type { ProcessGroup } from '../../comm/process-group.js';
 import type { Moe } from './moe.js';
 import type { MoeCall } from './inference-model.js';
