@@ -1,6 +1,6 @@
 // One pod of the all-to-all vs star benchmark (a2a.bench.ts), started by launch() with the pod contract's env.
 // BENCH_LAYOUT star: rank 0 runs every sequence of the replica (ExpertParallelLeader), the others host expert slots;
-// alltoall: every pod runs BENCH_SEQS sequences of its own (ExpertAllToAll). The replica runs the same sequences
+// alltoall: every pod runs BENCH_SEQS sequences of its own (ExpertAllToAll; alltoall-padded: its padded dispatch). The replica runs the same sequences
 // either way (BENCH_SEQS per pod, prompts by global index). A separate process group `bench` lines the pods up
 // (barriers), so the measured phase is the same wall interval on every pod. One JSON line on stdout per pod.
 import { initDistributed, distOptionsFromEnv } from '../../runtime/src/comm/init.js';
@@ -15,7 +15,7 @@ import { ExpertParallelLeader, serveExpertShard } from '../../runtime/src/serve/
 import { weightsFromParams } from '../../runtime/src/serve/engine/weights.js';
 import { config, engineOpts, prompt, SEED, type Mix } from './common.js';
 
-const layout = process.env.BENCH_LAYOUT as 'star' | 'alltoall';
+const layout = process.env.BENCH_LAYOUT as 'star' | 'alltoall' | 'alltoall-padded';
 const seqs = Number(process.env.BENCH_SEQS);
 const mix: Mix = { name: 'decode', promptTokens: Number(process.env.BENCH_PROMPT), maxTokens: Number(process.env.BENCH_TOKENS), clients: 0, requests: 0 };
 const dist = await initDistributed(readDistEnv(process.env), distOptionsFromEnv());
@@ -38,7 +38,7 @@ if (layout === 'star') {
     shard = serveExpertShard(dist.world, config, weights, engineOpts.precision ?? 'fp8');
   }
 } else {
-  a2a = new ExpertAllToAll(dist.world);
+  a2a = new ExpertAllToAll(dist.world, layout === 'alltoall-padded' ? 'padded' : 'exact');
   counter = a2a;
   engine = Engine.fromWeights(config, byteTokenizer, weights, { ...engineOpts, maxBatch: seqs, allToAll: a2a });
 }

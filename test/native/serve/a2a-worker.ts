@@ -58,7 +58,7 @@ const dist = await initDistributed(readDistEnv(process.env), distOptionsFromEnv(
 const c = modelConfig('deepseek-v3-tiny', microServe);
 const weights = weightsFromParams(buildParams(c, alloc32, new Rng(EP_SEED)));
 const precision = (process.env.A2A_PRECISION ?? 'fp32') as 'fp32' | 'fp8';
-const a2a = new ExpertAllToAll(dist.world);
+const a2a = new ExpertAllToAll(dist.world, (process.env.A2A_DISPATCH ?? 'exact') as 'exact' | 'padded');
 const e = Engine.fromWeights(c, byteTokenizer, weights, { maxBatch: 4, maxQueue: 8, precision, allToAll: a2a, idleTickMs: 2 });
 
 if (process.env.A2A_DIE_AFTER) {

@@ -48,22 +48,24 @@ async function single(e: Engine): Promise<{ tokens: number[][]; load: number[][]
 const lastJson = (stdout: string): any => JSON.parse(stdout.trim().split('\n').pop()!);
 
 // score: the pod that also runs a request with prompt log-probabilities (a second prefill round in its steps).
-const cases: { pods: number; split: number[][]; precision: 'fp32' | 'fp8'; score: number }[] = [
+// dispatch padded: the counts ride inside the rows' segments after a round's first MoE layer.
+const cases: { pods: number; split: number[][]; precision: 'fp32' | 'fp8'; score: number; dispatch?: 'padded' }[] = [
   { pods: 2, split: [[2], [0, 1, 3]], precision: 'fp32', score: 1 },
   { pods: 3, split: [[0, 2, 3], [1], []], precision: 'fp32', score: 1 },
   { pods: 3, split: [[1], [0, 2, 3], []], precision: 'fp8', score: 0 },
+  { pods: 3, split: [[0, 2, 3], [1], []], precision: 'fp32', score: 2, dispatch: 'padded' },
 ];
 
-for (const { pods, split, precision, score } of cases) {
+for (const { pods, split, precision, score, dispatch } of cases) {
   const skip = !present ? 'see the failing prerequisite test' : precision === 'fp8' && !native ? 'see the failing prerequisite test' : false;
-  test(`${pods}-pod all-to-all decode (${precision}), prompts ${JSON.stringify(split)}: tokens as one process, identity and a placement swapped mid-stream; load summed over the pods`, { skip }, async () => {
+  test(`${pods}-pod all-to-all decode (${precision}${dispatch ? `, ${dispatch} dispatch` : ''}), prompts ${JSON.stringify(split)}: tokens as one process, identity and a placement swapped mid-stream; load summed over the pods`, { skip }, async () => {
     assert.deepEqual(split.flat().sort(), EP_PROMPTS.map((_, i) => i), 'the pods share every prompt once');
     const c = modelConfig('deepseek-v3-tiny', microServe);
     const want = await single(Engine.random(c, byteTokenizer, { maxBatch: 4, maxQueue: 8, precision }, EP_SEED));
     // Both phases ran every prompt once over the replica (twice the single process's plain counts), plus one scored request.
     const total = want.load.map((row, l) => row.map((v, x) => 2 * v + want.scoreLoad[l][x]));
     const routed = total.flat().reduce((a, b) => a + b, 0);
-    const { results } = await launch({ script: worker, worldSize: pods, killAfterMs: 120_000, env: { A2A_PRECISION: precision, A2A_SPLIT: JSON.stringify(split), A2A_WANT_ROUTED: String(routed), A2A_SCORE_RANK: String(score) } });
+    const { results } = await launch({ script: worker, worldSize: pods, killAfterMs: 120_000, env: { A2A_PRECISION: precision, A2A_SPLIT: JSON.stringify(split), A2A_WANT_ROUTED: String(routed), A2A_SCORE_RANK: String(score), A2A_DISPATCH: dispatch ?? 'exact' } });
     for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
     const out = results.map((r) => lastJson(r.stdout)).sort((a, b) => a.rank - b.rank);
     for (const o of out) {
@@ -88,11 +90,11 @@ for (const { pods, split, precision, score } of cases) {
   });
 }
 
-test('a forward that fails on one pod after its first MoE layer fails only its own sequence; that pod joins the rest of the round with zero rows, every other sequence as one process', { skip: !present && 'see the failing prerequisite test' }, async () => {
+for (const dispatch of ['exact', 'padded'] as const) test(`a forward that fails on one pod after its first MoE layer fails only its own sequence; that pod joins the rest of the round with zero rows, every other sequence as one process (${dispatch} dispatch)`, { skip: !present && 'see the failing prerequisite test' }, async () => {
   const c = modelConfig('deepseek-v3-tiny', microServe);
   const want = await single(Engine.random(c, byteTokenizer, { maxBatch: 4, maxQueue: 8, precision: 'fp32' }, EP_SEED));
   const split = [[0, 2], [1, 3], []];
-  const { results } = await launch({ script: worker, worldSize: 3, killAfterMs: 120_000, env: { A2A_SPLIT: JSON.stringify(split), A2A_WANT_ROUTED: '-1', A2A_FAIL_RANK: '1' } });
+  const { results } = await launch({ script: worker, worldSize: 3, killAfterMs: 120_000, env: { A2A_SPLIT: JSON.stringify(split), A2A_WANT_ROUTED: '-1', A2A_FAIL_RANK: '1', A2A_DISPATCH: dispatch } });
   for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} exited ${r.code} ${r.signal ?? ''}: ${r.stderr}`);
   const out = results.map((r) => lastJson(r.stdout)).sort((a, b) => a.rank - b.rank);
   assert.equal(out[1].doomed, 'injected failure in the combine');

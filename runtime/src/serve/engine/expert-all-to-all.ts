@@ -68,7 +68,17 @@ export class ExpertAllToAll {
    */
   readonly time = { header: 0, exchange: 0, collectives: 0, experts: 0 };
 
-  constructor(readonly group: ProcessGroup) {}
+  /** Padded dispatch: each pod's rows in the current round, learnt at its first MoE layer. */
+  private capOf: number[] = [];
+
+  /**
+   * dispatch `exact` (default): per MoE layer counts, rows, outputs (3 collectives), rows sent exactly. `padded`:
+   * after a round's first MoE layer the counts travel inside the rows' segments, each sized for all of the sender's
+   * rows (DeepEP's low-latency decode does likewise): 2 collectives per layer, up to `pods`× the dispatch bytes.
+   */
+  constructor(readonly group: ProcessGroup, readonly dispatch: 'exact' | 'padded' = 'exact') {
+    if (dispatch !== 'exact' && dispatch !== 'padded') throw new Error(`expert all-to-all: dispatch must be exact or padded, got ${JSON.stringify(dispatch)}`);
+  }
 
   get size(): number {
     return this.group.size;
@@ -201,19 +211,38 @@ export class ExpertAllToAll {
         rankOf[i] = r;
         sendRows[r]++;
       }
-      const recvCounts = new Int32Array(n);
-      await coll(this.group.alltoallv(Int32Array.from(sendRows), new Array<number>(n).fill(4), recvCounts, new Array<number>(n).fill(4)));
-      const recvRows = Array.from(recvCounts);
       const width = this.width;
-      const segBytes = (k: number): number => 4 * k * (1 + width);
-      const out = new Uint8Array(sendRows.reduce((a, k) => a + segBytes(k), 0));
+      // Padded dispatch after a round's first MoE layer: no counts exchange; each segment is sized for all of the
+      // sender's rows (it has the same rows at every layer of a round) and starts with its row count.
+      const padded = this.dispatch === 'padded' && this.layer > 0;
+      let recvRows: number[] = [];
+      if (!padded) {
+        // Counts (and, for padded dispatch, each pod's rows this round: the later layers' segment capacity).
+        const w = this.dispatch === 'padded' ? 2 : 1;
+        const mine = new Int32Array(n * w);
+        for (let r = 0; r < n; r++) {
+          mine[r * w] = sendRows[r];
+          if (w === 2) mine[r * w + 1] = rows;
+        }
+        const recvCounts = new Int32Array(n * w);
+        await coll(this.group.alltoallv(mine, new Array<number>(n).fill(4 * w), recvCounts, new Array<number>(n).fill(4 * w)));
+        recvRows = Array.from({ length: n }, (_, q) => recvCounts[q * w]);
+        if (w === 2) this.capOf = Array.from({ length: n }, (_, q) => recvCounts[q * w + 1]);
+      }
+      const head = padded ? 4 : 0;
+      const segBytes = (cap: number): number => head + 4 * cap * (1 + width);
+      // Padded: the capacity this pod declared at the round's first layer (a failed forward's remaining layers send 0).
+      if (padded && rows > this.capOf[this.rank]) throw new Error(`expert all-to-all: ${rows} rows at MoE layer ${m}, beyond the ${this.capOf[this.rank]} this pod declared for the round`);
+      const capTo = (r: number): number => (padded ? this.capOf[this.rank] : sendRows[r]);
+      const out = new Uint8Array(Array.from({ length: n }, (_, r) => segBytes(capTo(r))).reduce((a, b) => a + b, 0));
       const order = new Int32Array(rows);
       let off = 0;
       let k = 0;
       for (let r = 0; r < n; r++) {
         const cnt = sendRows[r];
-        const ids = new Int32Array(out.buffer, off, cnt);
-        const rx = new Float32Array(out.buffer, off + 4 * cnt, cnt * width);
+        if (padded) new Int32Array(out.buffer, off, 1)[0] = cnt;
+        const ids = new Int32Array(out.buffer, off + head, cnt);
+        const rx = new Float32Array(out.buffer, off + head + 4 * capTo(r), cnt * width);
         let j = 0;
         for (let i = 0; i < rows; i++) {
           if (rankOf[i] !== r) continue;
@@ -222,10 +251,21 @@ export class ExpertAllToAll {
           order[k++] = i;
           j++;
         }
-        off += segBytes(cnt);
+        off += segBytes(capTo(r));
       }
-      const got = new Uint8Array(recvRows.reduce((a, c) => a + segBytes(c), 0));
-      await coll(this.group.alltoallv(out, sendRows.map(segBytes), got, recvRows.map(segBytes)));
+      const capFrom = (q: number): number => (padded ? this.capOf[q] : recvRows[q]);
+      const inBytes = Array.from({ length: n }, (_, q) => segBytes(capFrom(q)));
+      const got = new Uint8Array(inBytes.reduce((a, b) => a + b, 0));
+      await coll(this.group.alltoallv(out, Array.from({ length: n }, (_, r) => segBytes(capTo(r))), got, inBytes));
+      if (padded) {
+        off = 0;
+        recvRows = inBytes.map((b, q) => {
+          const c = new Int32Array(got.buffer, off, 1)[0];
+          off += b;
+          if (!(c >= 0 && c <= this.capOf[q])) throw new Error(`expert all-to-all: pod ${q} says it sent ${c} rows, beyond its ${this.capOf[q]} rows this round`);
+          return c;
+        });
+      }
       // Received rows (source-major), regrouped by logical expert for one experts call.
       const M = recvRows.reduce((a, b) => a + b, 0);
       const E = moe.experts.ids.length;
@@ -235,14 +275,14 @@ export class ExpertAllToAll {
       off = 0;
       let i0 = 0;
       for (let q = 0; q < n; q++) {
-        const ids = new Int32Array(got.buffer, off, recvRows[q]);
+        const ids = new Int32Array(got.buffer, off + head, recvRows[q]);
         for (let j = 0; j < recvRows[q]; j++) {
           const e = ids[j];
           if (!(e >= 0 && e < E) || !hosts[e]) throw new Error(`expert all-to-all: pod ${q} sent rows of expert ${e} of MoE layer ${m} to pod ${this.rank}, which does not host it under placement version ${p.version}`);
           expertOf[i0] = e;
-          src[i0++] = off + 4 * recvRows[q] + 4 * j * width;
+          src[i0++] = off + head + 4 * capFrom(q) + 4 * j * width;
         }
-        off += segBytes(recvRows[q]);
+        off += inBytes[q];
       }
       const offsets = new Int32Array(E + 1);
       for (let i = 0; i < M; i++) offsets[expertOf[i] + 1]++;
