@@ -31,15 +31,17 @@ export interface GangStartFacts {
 
 /** Whether the gang's pods are created behind the gate, and why (for the GangReleased condition). Pure. */
 export function gangStart(f: GangStartFacts): { gated: boolean; why: string } {
-  if (f.current.length) {
-    const gated = f.current.some(isGated);
+  // Before the pods that exist: the ungated ones of a refused attempt are on their way out.
+  if (f.refused) return { gated: true, why: 'a pod create of this attempt was refused' };
+  const live = f.current.filter((p) => !p.metadata?.deletionTimestamp);
+  if (live.length) {
+    const gated = live.some(isGated);
     return { gated, why: `continuing the ${gated ? 'gated' : 'ungated'} creation of this attempt` };
   }
   if (f.queued) return { gated: true, why: 'Kueue admits the gang (pod group); the gate holds it until every pod exists' };
   if (f.schedulerName && f.schedulerName !== 'default-scheduler') return { gated: true, why: `scheduler ${f.schedulerName} places the pods` };
   if (f.lastFailureReason === BIND_TIMEOUT_REASON) return { gated: true, why: 'the previous gang did not all bind' };
   if (f.short.length) return { gated: true, why: `no verified room on ${f.short.slice(0, 3).join(', ')}${f.short.length > 3 ? ', …' : ''}` };
-  if (f.refused) return { gated: true, why: 'a pod create of this attempt was refused' };
   return { gated: false, why: 'room verified on every planned node' };
 }
 

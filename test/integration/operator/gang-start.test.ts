@@ -20,14 +20,14 @@ type Pod = { metadata: { name: string; labels: Record<string, string>; deletionT
 type Seen = { type: string; name: string; attempt: string; gates: string[]; node?: string };
 
 /** tinyJob (2 pods × 8 GPUs) without its queue label: not under Kueue. */
-const unqueuedJob = (name: string) => tinyJob(name, NS).replace(', labels: {kueue.x-k8s.io/queue-name: q1}', '');
-const pods = async (job: string): Promise<Pod[]> => (await json<{ items: Pod[] }>(c, ['-n', NS, 'get', 'pods', '-l', `moe.io/job-name=${job}`])).items;
-const job = async (name: string) => json(c, ['-n', NS, 'get', 'mtj', name]);
+const unqueuedJob = (name: string, ns = NS) => tinyJob(name, ns).replace(', labels: {kueue.x-k8s.io/queue-name: q1}', '');
+const pods = async (job: string, ns = NS): Promise<Pod[]> => (await json<{ items: Pod[] }>(c, ['-n', ns, 'get', 'pods', '-l', `moe.io/job-name=${job}`])).items;
+const job = async (name: string, ns = NS) => json(c, ['-n', ns, 'get', 'mtj', name]);
 
 /** Every event of the job's pods, from before the job exists. */
-async function watchPods(name: string): Promise<{ seen: Seen[]; stop: () => void }> {
+async function watchPods(name: string, ns = NS): Promise<{ seen: Seen[]; stop: () => void }> {
   const seen: Seen[] = [];
-  const w = await new Watch(c.kubeConfig()).watch(`/api/v1/namespaces/${NS}/pods`, { labelSelector: `moe.io/job-name=${name}` }, (type, p: Pod) => {
+  const w = await new Watch(c.kubeConfig()).watch(`/api/v1/namespaces/${ns}/pods`, { labelSelector: `moe.io/job-name=${name}` }, (type, p: Pod) => {
     seen.push({ type, name: p.metadata.name, attempt: p.metadata.labels['moe.io/attempt'] ?? '', gates: (p.spec.schedulingGates ?? []).map((g) => g.name), ...(p.spec.nodeName ? { node: p.spec.nodeName } : {}) });
   }, () => undefined);
   return { seen, stop: () => w.abort() };
@@ -127,4 +127,32 @@ test('room taken by another tenant between plan and bind: the half-bound gang is
   assert.ok(live.every((p) => p.spec.nodeName !== nodes[1]), 'nothing placed on the node the tenant still holds');
   assert.equal(j.status.restarts, 0);
   assert.match(j.status.conditions.find((x: any) => x.type === 'GangReleased').message, /gated: the previous gang did not all bind/);
+  await c.kubectl(['-n', NS, 'delete', 'mtj', 'contend', '--wait=true', '--timeout=60s']);
+  await c.kubectl(['-n', NS, 'delete', 'pod', 'tenant-1', '--grace-period=0', '--force', '--wait=true']);
+});
+
+test('a create refused half-way (a ResourceQuota of one pod): the ungated pod that got through is deleted, and the retry holds its pod behind the gate', async () => {
+  const ns = 'quota';
+  await c.kubectl(['create', 'namespace', ns]);
+  await applyYaml(c, `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: one-pod, namespace: ${ns}}\nspec: {hard: {pods: "1"}}\n`);
+  const w = await watchPods('q', ns);
+  await applyYaml(c, unqueuedJob('q', ns));
+  const j = await eventually(async () => {
+    const x = await job('q', ns);
+    return x.status?.conditions?.some((k: any) => k.type === 'WriteFailed' && k.status === 'True') ? x : false;
+  }, { timeoutMs: 60_000, what: 'WriteFailed' });
+  assert.match(j.status.conditions.find((k: any) => k.type === 'WriteFailed').message, /exceeded quota/);
+  assert.equal(j.status.phase, 'Pending');
+  // The retry (after the write backoff) is gated: its one admitted pod exists, gated and unbound, and stays so.
+  await eventually(async () => w.seen.some((e) => e.type === 'ADDED' && e.gates.includes('moe.io/gang')) || false, { timeoutMs: 60_000, what: 'a gated retry' });
+  const left = (await pods('q', ns)).filter((p) => !p.metadata.deletionTimestamp);
+  w.stop();
+  assert.equal(left.length, 1);
+  assert.deepEqual(left[0]!.spec.schedulingGates, [{ name: 'moe.io/gang' }]);
+  assert.equal(left[0]!.spec.nodeName, undefined);
+  // Every pod that went out ungated was deleted again.
+  const ungated = new Set(w.seen.filter((e) => e.type === 'ADDED' && !e.gates.length).map((e) => e.name));
+  assert.ok(ungated.size >= 1, 'the first try was ungated');
+  const deleted = new Set(w.seen.filter((e) => e.type === 'DELETED').map((e) => e.name));
+  assert.ok([...ungated].every((n) => deleted.has(n)), JSON.stringify(w.seen));
 });

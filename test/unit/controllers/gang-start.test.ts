@@ -28,6 +28,9 @@ test('gangStart: pods of the attempt that exist keep their way (an operator rest
   assert.equal(gangStart({ ...facts, current: [ours], short: [] }).gated, true);
   // An ungated creation half-way is continued ungated even where a fresh start would now be gated.
   assert.equal(gangStart({ ...facts, current: [bare], short: ['n1'], lastFailureReason: BIND_TIMEOUT_REASON }).gated, false);
+  // Pods being deleted say nothing; a refused ungated attempt goes gated whatever is left of it.
+  assert.equal(gangStart({ ...facts, current: [pod({ containers: [] }, undefined, true)], short: ['n1'] }).gated, true);
+  assert.equal(gangStart({ ...facts, current: [bare], refused: true }).gated, true);
 });
 
 test('placementShort: nodes whose free GPUs are below what the placement puts there', () => {
