@@ -23,7 +23,7 @@ import { need } from '../../util/need.js';
 import { EP_PROMPTS, EP_SEED } from './ep-fixture.js';
 import { microServe } from './fixtures.js';
 import { scored } from './a2a-fixture.js';
-import { replicaLayout } from '../../../runtime/src/serve/engine/expert-parallel-pod.js';
+import { dispatchOption, replicaLayout } from '../../../runtime/src/serve/engine/expert-parallel-pod.js';
 
 const native = need(nativeAvailable(), 'the native kernels addon (runtime/native)', 'run `make native`');
 const present = need(collectivesAvailable(), 'the Gloo collectives addon (runtime/collectives)', 'run `make native`');
@@ -152,4 +152,7 @@ test('the layout setting: alltoall by default, star on request, anything else na
   assert.equal(replicaLayout(''), 'alltoall');
   assert.equal(replicaLayout('star'), 'star');
   assert.throws(() => replicaLayout('ring'), /MOE_SERVE_EP_LAYOUT \/ --ep-layout must be alltoall .* or star .*, got "ring"/);
+  assert.equal(dispatchOption(undefined), 'exact');
+  assert.equal(dispatchOption('padded'), 'padded');
+  assert.throws(() => dispatchOption('fp8'), /MOE_SERVE_EP_DISPATCH must be exact .* or padded .*, got "fp8"/);
 });

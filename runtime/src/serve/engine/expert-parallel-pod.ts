@@ -27,6 +27,15 @@ export function replicaLayout(v: string | undefined): ReplicaLayout {
   throw new Error(`${LAYOUT_ENV} / --ep-layout must be alltoall (data-parallel attention, expert all-to-all) or star (the leader runs every sequence), got ${JSON.stringify(v)}`);
 }
 
+/** The all-to-all's dispatch (expert-all-to-all.ts): exact (default) or padded. Not set by the controller. */
+export const DISPATCH_ENV = 'MOE_SERVE_EP_DISPATCH';
+
+export function dispatchOption(v: string | undefined): 'exact' | 'padded' {
+  if (v === undefined || v === '' || v === 'exact') return 'exact';
+  if (v === 'padded') return 'padded';
+  throw new Error(`${DISPATCH_ENV} must be exact (counts, rows, outputs per MoE layer) or padded (counts inside the rows' segments after a round's first layer), got ${JSON.stringify(v)}`);
+}
+
 export type ReplicaRole =
   | { layout: 'alltoall'; rank: number; engine: Engine; dist: Dist; urls: ProcessGroup }
   | { layout: 'star'; rank: 0; engine: Engine; dist: Dist }
@@ -38,7 +47,7 @@ export async function joinReplica(modelPath: string, opts: EngineOptions, env: N
   const dist = await initDistributed(await resolveDistAddresses(readDistEnv(env), opts0.timeoutMs, env), opts0);
   if (layout === 'alltoall') {
     const urls = await dist.group({ name: 'serve-urls', ranks: Array.from({ length: dist.size }, (_, i) => i) });
-    const engine = await Engine.load(modelPath, { ...opts, allToAll: new ExpertAllToAll(dist.world) });
+    const engine = await Engine.load(modelPath, { ...opts, allToAll: new ExpertAllToAll(dist.world, dispatchOption(env[DISPATCH_ENV])) });
     return { layout, rank: dist.rank, engine, dist, urls };
   }
   if (dist.rank === 0) {
