@@ -35,13 +35,19 @@ export class ChildWriter {
    * NameConflictError names every such object. `beside` (a gang's pods) starts once the check has passed and runs
    * alongside the waves; what needs the first wave's objects (a ServiceAccount) waits for `firstWave`. applyAll
    * settles after both, with the first error.
+   * `createFirst` (a resource that has written none of its children yet): no reads; each object is created, and only
+   * a name already taken is read, checked and applied, so a new resource's children cost one write each. Objects of
+   * free names are then created before a taken name is found (they are this owner's, collected with it); a taken
+   * name is still never written, and `beside` starts only after a first wave without conflicts.
    */
-  async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined, beside?: (firstWave: Promise<void>) => Promise<void>): Promise<void> {
+  async applyAll(objs: readonly KObject[], signal?: AbortSignal, cached: (o: KObject) => KObject | undefined = () => undefined,
+    beside?: (firstWave: Promise<void>) => Promise<void>, createFirst = false): Promise<void> {
     // The reads at once (each is a round trip on a new job's path to its first pod).
     const rvs = await Promise.all(
-      objs.map(async (o): Promise<{ rv?: string | undefined; conflict?: NameConflictError }> => {
+      objs.map(async (o): Promise<{ rv?: string | undefined; conflict?: NameConflictError; create?: boolean }> => {
         const c = cached(o);
         if (c && ownershipOf(c, this.owner).state === 'ours') return {};
+        if (createFirst) return { create: true };
         const live = await this.live(o, signal);
         try {
           if (live) this.check(live);
@@ -56,9 +62,26 @@ export class ChildWriter {
       const stale = conflicts.every((c) => c.stale);
       throw new NameConflictError(conflicts.map((c) => c.object).join(', '), stale, conflicts.map((c) => c.message).join('; '));
     }
+    const taken: NameConflictError[] = [];
     const write = async (o: KObject, i: number) => {
       // The resourceVersion read above makes the apply conditional: a change in between is a 409, retried.
-      const rv = rvs[i]!.rv;
+      let rv = rvs[i]!.rv;
+      if (rvs[i]!.create) {
+        try {
+          await this.client.request('POST', resourcePath(o.apiVersion!, o.kind!, o.metadata?.namespace), { body: o, query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' }, ...(signal ? { signal } : {}) });
+          return;
+        } catch (e) {
+          if (!isAlreadyExists(e)) throw childWriteError('create', o, e);
+        }
+        const live = await this.live(o, signal);
+        try {
+          if (live) this.check(live);
+        } catch (e) {
+          taken.push(e as NameConflictError);
+          return;
+        }
+        rv = live?.metadata?.resourceVersion;
+      }
       const body = rv ? { ...o, metadata: { ...o.metadata, resourceVersion: rv } } : o;
       try {
         await this.client.apply(body, signal ? { signal } : {});
@@ -74,7 +97,8 @@ export class ChildWriter {
     const firstWave = new Promise<void>((resolve, reject) => (firstDone = (err) => (err === undefined ? resolve() : reject(err))));
     firstWave.catch(() => undefined); // beside may not wait for it
     // Settled into a value at once: a rejection while the waves still run must not count as unhandled.
-    const alongside = beside?.(firstWave).then(() => undefined, (e: unknown) => ({ e }));
+    const start = () => beside?.(firstWave).then(() => undefined, (e: unknown) => ({ e }));
+    let alongside = createFirst ? undefined : start();
     let error: { e: unknown } | undefined;
     for (const [k, wave] of waves.entries()) {
       const results = await Promise.allSettled(wave.map(([o, i]) => write(o, i)));
@@ -83,7 +107,23 @@ export class ChildWriter {
         error = { e: failed.reason };
         break;
       }
-      if (k === 0) firstDone();
+      if (taken.length) {
+        // Every taken name is named at once: the later waves' objects are read and checked, not written.
+        await Promise.all(waves.slice(k + 1).flat().map(async ([o]) => {
+          const live = await this.live(o, signal).catch(() => undefined);
+          try {
+            if (live) this.check(live);
+          } catch (e) {
+            taken.push(e as NameConflictError);
+          }
+        }));
+        error = { e: new NameConflictError(taken.map((c) => c.object).join(', '), taken.every((c) => c.stale), taken.map((c) => c.message).join('; ')) };
+        break;
+      }
+      if (k === 0) {
+        firstDone();
+        if (createFirst) alongside = start();
+      }
     }
     firstDone(error ? error.e : undefined); // no-op once settled
     const besides = await alongside;

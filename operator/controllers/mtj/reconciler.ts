@@ -257,7 +257,8 @@ export class MtjReconciler {
     // go out beside the children once no name is taken (two round trips less to a new job's pods): the rank-0 pod
     // after the first wave (its ServiceAccount must exist), the rest at once (the kubelet waits for the plan volume).
     if (!p.applied || !this.d.configMaps.get(childNames(job.metadata!.name!).planConfigMap, job.metadata!.namespace!)) {
-      await this.applyChildren(job, p.doc, signal, creating ? createAll : undefined);
+      // A job that has no plan in its status has written no children yet (or its first try failed): create first.
+      await this.applyChildren(job, p.doc, signal, creating ? createAll : undefined, job.status?.plan === undefined);
       p.applied = true;
     } else if (creating) await createAll();
 
@@ -515,12 +516,12 @@ export class MtjReconciler {
     return { attempt, gpuResource: topo.spec.gpuResource ?? 'nvidia.com/gpu', rdmaResource: topo.spec.rdmaResource ?? 'rdma/ib', ...start };
   }
 
-  private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal, beside?: (firstWave: Promise<void>) => Promise<void>): Promise<void> {
+  private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal, beside?: (firstWave: Promise<void>) => Promise<void>, createFirst = false): Promise<void> {
     const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
     // Only objects this job controls are written: one of the names taken by someone else stops here (NameConflict)
     // before anything is written, so a user's Role or Service is never rewritten or adopted (and then GC'd).
     // RoleBindings go last (applyAll): the API server's escalation check reads the Role when a RoleBinding is created.
-    await this.writer(job).applyAll(objs, signal, (o) => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined), beside);
+    await this.writer(job).applyAll(objs, signal, (o) => (o.kind === 'ConfigMap' ? this.d.configMaps.get(o.metadata!.name!, o.metadata!.namespace) : undefined), beside, createFirst);
   }
 
   /** Creates the missing pods into `created` (filled as they go, so a caller sees them when one create fails); the
