@@ -218,7 +218,8 @@ NAN_METHOD(TrainQuantActCols) {
   if (!err.empty()) a.fail(err);
 }
 
-// trainFp8GemmT(a [M*K], aScale [M*KB], transA, b [N*K], bScale [NB*KB], transB, M, N, K, out: Float32Array [M*N])
+// trainFp8GemmT(a [M*K], aScale [M*KB], transA, b [N*K], bScale [NB*KB], transB, M, N, K, out: Float32Array [M*N],
+//               alpha?): out = A.B^T, or with alpha given out += alpha * A.B^T
 NAN_METHOD(TrainFp8GemmT) {
   Args a(info, "trainFp8GemmT");
   size_t M = a.size(6, "M"), N = a.size(7, "N"), K = a.size(8, "K");
@@ -230,8 +231,11 @@ NAN_METHOD(TrainFp8GemmT) {
   const float* bs = a.array<float>(4, "bScale", a.mul(NB, KB, "ceil(N/128)*ceil(K/128)"));
   const bool tb = a.ok() && Nan::To<bool>(info[5]).FromJust();
   float* C = a.array<float>(9, "out", a.mul(M, N, "M*N"));
+  const bool acc = info.Length() > 10 && !info[10]->IsUndefined();
+  const double alpha = acc ? a.number(10, "alpha") : 1.0;
   if (!a.ok()) return;
-  fp8_gemm_t(A, as, ta, B, bs, tb, M, N, K, OutType::F32, C);
+  if (acc) fp8_gemm_t_acc(A, as, ta, B, bs, tb, M, N, K, static_cast<float>(alpha), C);
+  else fp8_gemm_t(A, as, ta, B, bs, tb, M, N, K, OutType::F32, C);
 }
 
 // trainSgemm(kind 0|1|2, a, b, T, outF, inF, c): 0 y[T,out] = x[T,in].W^T; 1 dx[T,in] += dy[T,out].W; 2 dW[out,in] += dy^T.x

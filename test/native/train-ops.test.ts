@@ -167,6 +167,12 @@ describe('training ops (native vs the TypeScript reference)', () => {
         for (const [a, b, what] of [[nat.activationsOperand(qa), bT, 'B'], [aT, { q: qb.q, scales: qb.scaleInv, rows: N, cols: K, transposed: false }, 'A'], [aT, bT, 'A and B']] as const) {
           const got = withPath(path, () => nat.fp8GemmT(a, b));
           assert.deepEqual(got, want, `${path} ${M}x${N}x${K} transposed ${what}`);
+          // Accumulating: C0 + alpha·A·Bᵀ, alpha folded into A's scales (a power of two, as the gradient rescale's).
+          const c0 = randn(M * N, r), acc = c0.slice();
+          const back = withPath(path, () => nat.fp8GemmT(a, b, { out: acc, alpha: 0.25 }));
+          assert.equal(back, acc);
+          const wantAcc = Float64Array.from(c0, (v, i) => v + 0.25 * want[i]!);
+          assertClose(`${path} ${M}x${N}x${K} accumulated (${what})`, acc, wantAcc, (i) => 1e-5 * (Math.abs(c0[i]!) + Math.abs(0.25 * want[i]!)) + 1e-6);
         }
       }
     }

@@ -332,36 +332,57 @@ void fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const float* 
   store_out(acc.p, M * N, t, C);
 }
 
+namespace {
+// C [M, N] += A . B^T on operands that may be stored transposed (fp8_gemm_t's layouts).
+void gemm_t_into(const uint8_t* A, const float* as, bool ta, const uint8_t* B, const float* bs, bool tb, size_t M,
+                 size_t N, size_t K, float* C) {
+  if (!(M && N && K)) return;
+  const KernelPath path = current_path();
+  if (path == KernelPath::Reference) {
+    // The oracle on the transposed copies.
+    auto untranspose = [K](const uint8_t* src, size_t rows) {
+      std::vector<uint8_t> out(rows * K);
+      for (size_t k = 0; k < K; ++k)
+        for (size_t r = 0; r < rows; ++r) out[r * K + k] = src[k * rows + r];
+      return out;
+    };
+    std::vector<uint8_t> at, bt;
+    if (ta) at = untranspose(A, M);
+    if (tb) bt = untranspose(B, N);
+    std::vector<float> y(M * N);
+    ref_fp8_gemm(ta ? at.data() : A, as, tb ? bt.data() : B, bs, M, N, K, y.data());
+    for (size_t i = 0; i < M * N; ++i) C[i] += y[i];
+    return;
+  }
+  const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
+  const gemm::Isa isa = isa_for(path);
+  Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
+  if (ta) pack_a_fp8_t(isa, path, M, K, Kp, ap.get(), A);
+  else pack_a_fp8(isa, path, M, K, Kp, ap.get(), A);
+  if (tb) pack_b_fp8_t(isa, path, N, K, Kp, bp.get(), B);
+  else pack_b_fp8(isa, path, N, K, Kp, bp.get(), B);
+  run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, C);
+}
+}  // namespace
+
 void fp8_gemm_t(const uint8_t* A, const float* as, bool ta, const uint8_t* B, const float* bs, bool tb, size_t M,
                 size_t N, size_t K, OutType t, void* C) {
   if (!ta && !tb) return fp8_gemm(A, as, B, bs, M, N, K, t, C);
   Acc acc(M * N, t, C);
-  if (M && N && K) {
-    const KernelPath path = current_path();
-    if (path == KernelPath::Reference) {
-      // The oracle on the transposed copies.
-      auto untranspose = [K](const uint8_t* src, size_t rows) {
-        std::vector<uint8_t> out(rows * K);
-        for (size_t k = 0; k < K; ++k)
-          for (size_t r = 0; r < rows; ++r) out[r * K + k] = src[k * rows + r];
-        return out;
-      };
-      std::vector<uint8_t> at, bt;
-      if (ta) at = untranspose(A, M);
-      if (tb) bt = untranspose(B, N);
-      ref_fp8_gemm(ta ? at.data() : A, as, tb ? bt.data() : B, bs, M, N, K, acc.p);
-    } else {
-      const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
-      const gemm::Isa isa = isa_for(path);
-      Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
-      if (ta) pack_a_fp8_t(isa, path, M, K, Kp, ap.get(), A);
-      else pack_a_fp8(isa, path, M, K, Kp, ap.get(), A);
-      if (tb) pack_b_fp8_t(isa, path, N, K, Kp, bp.get(), B);
-      else pack_b_fp8(isa, path, N, K, Kp, bp.get(), B);
-      run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, acc.p);
-    }
-  }
+  gemm_t_into(A, as, ta, B, bs, tb, M, N, K, acc.p);
   store_out(acc.p, M * N, t, C);
+}
+
+void fp8_gemm_t_acc(const uint8_t* A, const float* as, bool ta, const uint8_t* B, const float* bs, bool tb, size_t M,
+                    size_t N, size_t K, float alpha, float* C) {
+  std::vector<float> scaled;
+  if (alpha != 1.0f) {
+    const size_t n = M * ceil_div(K, kKB);
+    scaled.resize(n);
+    for (size_t i = 0; i < n; ++i) scaled[i] = as[i] * alpha;
+    as = scaled.data();
+  }
+  gemm_t_into(A, as, ta, B, bs, tb, M, N, K, C);
 }
 
 void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const float* bs,

@@ -27,6 +27,10 @@ void fp8_gemm_grouped(const uint8_t* A, const float* a_scale, const uint8_t* B, 
 // making them (the training backward's dgrad and wgrad operands).
 void fp8_gemm_t(const uint8_t* A, const float* a_scale, bool trans_a, const uint8_t* B, const float* b_scale,
                 bool trans_b, size_t M, size_t N, size_t K, OutType out_type, void* C);
+// C [M, N] (float32, kept) += alpha * A . B^T, alpha folded into A's scales (exact for the powers of two of the
+// training's gradient rescale): the backward accumulates into dx and dW without an output array and a second pass.
+void fp8_gemm_t_acc(const uint8_t* A, const float* a_scale, bool trans_a, const uint8_t* B, const float* b_scale,
+                    bool trans_b, size_t M, size_t N, size_t K, float alpha, float* C);
 
 // Weights packed once for the micro-kernels of `path` (inference: static weights skip the per-call
 // decode and packing). Bytes for one [N,K] matrix; E stacked matrices take E times that.

@@ -164,16 +164,17 @@ const fp8Native: Gemm = {
     forwardWeights.delete(W);
     const qa = activationsOperand(quantizeActivationsScaled(f32(dy), T, outF, c)), qb = weightsTransposed(fw);
     leave();
-    const y = timed('gemm', () => fp8GemmT(qa, qb));
-    timed('gemm', () => accumulate(dx, y, 1 / c));
+    // dx += dy·W straight from the GEMM (1/c folded into dy's tile scales); a float64 dx takes the product and an add.
+    if (dx instanceof Float32Array) timed('gemm', () => fp8GemmT(qa, qb, { out: dx, alpha: 1 / c }));
+    else timed('gemm', () => accumulate(dx, fp8GemmT(qa, qb), 1 / c));
   },
   wgrad: (dy, x, T, outF, inF, dW) => {
     enter('quant');
     const c = gradScaleOnce(f32(dy));
     const qa = quantizeActivationsCols(f32(dy), T, outF, c), qb = weightsTransposed(native.quantizeWeights(f32(x), T, inF));
     leave();
-    const y = timed('gemm', () => fp8GemmT(qa, qb));
-    timed('gemm', () => accumulate(dW, y, 1 / c));
+    if (dW instanceof Float32Array) timed('gemm', () => fp8GemmT(qa, qb, { out: dW, alpha: 1 / c }));
+    else timed('gemm', () => accumulate(dW, fp8GemmT(qa, qb), 1 / c));
   },
 };
 

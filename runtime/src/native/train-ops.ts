@@ -23,7 +23,7 @@ interface TrainBinding {
   trainAmax(x: F32): number;
   trainQuantActScaled(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
   trainQuantActCols(x: F32, rows: number, cols: number, c: number, q: Uint8Array, scales: F32): void;
-  trainFp8GemmT(a: Uint8Array, aScale: F32, transA: boolean, b: Uint8Array, bScale: F32, transB: boolean, M: number, N: number, K: number, out: F32): void;
+  trainFp8GemmT(a: Uint8Array, aScale: F32, transA: boolean, b: Uint8Array, bScale: F32, transB: boolean, M: number, N: number, K: number, out: F32, alpha?: number): void;
 }
 
 const b = (): TrainBinding => binding() as unknown as TrainBinding;
@@ -142,9 +142,16 @@ export function quantizeActivationsCols(x: F32, rows: number, cols: number, c = 
   return out;
 }
 
-/** C [a.rows, b.rows] = A · Bᵀ on FP8 operands (gemm.h fp8_gemm_t): the same bits as fp8Gemm on untransposed copies. */
-export function fp8GemmT(a: Fp8Operand, w: Fp8Operand): F32 {
+/**
+ * C [a.rows, b.rows] = A · Bᵀ on FP8 operands (gemm.h fp8_gemm_t): the same bits as fp8Gemm on untransposed copies.
+ * With `into`, into.out += into.alpha · A · Bᵀ instead (fp8_gemm_t_acc: alpha folded into A's scales), and returns it.
+ */
+export function fp8GemmT(a: Fp8Operand, w: Fp8Operand, into?: { out: F32; alpha: number }): F32 {
   if (a.cols !== w.cols) throw new RangeError(`fp8GemmT: a.cols (${a.cols}) must equal b.cols (${w.cols}): C = A . B^T contracts over K`);
+  if (into) {
+    b().trainFp8GemmT(a.q, a.scales, a.transposed, w.q, w.scales, w.transposed, a.rows, w.rows, a.cols, into.out, into.alpha);
+    return into.out;
+  }
   const out = new Float32Array(a.rows * w.rows);
   b().trainFp8GemmT(a.q, a.scales, a.transposed, w.q, w.scales, w.transposed, a.rows, w.rows, a.cols, out);
   return out;
