@@ -306,11 +306,7 @@ export class Engine implements ServeEngine {
         this.pendingPlacement = undefined;
         if (p) this.applyPlacement(p.r, p.raw);
       }
-      const dt = (performance.now() - t0) / 1000;
-      if (tokens > 0 && dt > 0) {
-        const tps = tokens / dt;
-        this.tokensPerSecond = this.tokensPerSecond === 0 ? tps : 0.9 * this.tokensPerSecond + 0.1 * tps;
-      }
+      this.noteThroughput(tokens, t0);
     }
     if (!this.closed && (this.waiting.length > 0 || this.running.length > 0)) {
       setImmediate(() => void this.iterate());
@@ -352,11 +348,7 @@ export class Engine implements ServeEngine {
           this.closed = true;
           return;
         }
-        const dt = (performance.now() - t0) / 1000;
-        if (tokens > 0 && dt > 0) {
-          const tps = tokens / dt;
-          this.tokensPerSecond = this.tokensPerSecond === 0 ? tps : 0.9 * this.tokensPerSecond + 0.1 * tps;
-        }
+        this.noteThroughput(tokens, t0);
         // No pod had work: wait a tick (or until work, a placement or a close arrives here) before the next boundary.
         if (this.a2a!.rank === 0 && this.agreed?.rounds === 0 && this.waiting.length === 0 && this.running.length === 0 && !this.a2aPlacement && !this.wantLoad && !this.closed) {
           await new Promise<void>((r) => {
@@ -377,6 +369,15 @@ export class Engine implements ServeEngine {
     } finally {
       this.loopActive = false;
       for (const r of this.onStopped.splice(0)) r();
+    }
+  }
+
+  /** The step's tokens into the smoothed tokens/s behind retryAfter() (t0: the step's start, performance.now()). */
+  private noteThroughput(tokens: number, t0: number): void {
+    const dt = (performance.now() - t0) / 1000;
+    if (tokens > 0 && dt > 0) {
+      const tps = tokens / dt;
+      this.tokensPerSecond = this.tokensPerSecond === 0 ? tps : 0.9 * this.tokensPerSecond + 0.1 * tps;
     }
   }
 
