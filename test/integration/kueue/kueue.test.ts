@@ -174,8 +174,11 @@ describe('MoETrainingJob admitted by the real Kueue', () => {
     assert.equal(env.MOE_RESUME_STEP, '100', 'resumes from the checkpoint taken before the preemption');
     const doc = JSON.parse((await json(c, ['-n', NS, 'get', 'configmap', 'b-plan'])).data['plan.json']);
     assert.equal(doc.checkpoint.resumeStep, 100);
-    const after = await job('b');
-    assert.equal(after.status.phase, 'Running');
+    // The phase follows the pods at the operator's next reconcile (pod events are batched), so wait for it.
+    const after = await eventually(async () => {
+      const j = await job('b');
+      return j.status?.phase === 'Running' ? j : false;
+    }, { what: 'b Running again after the preemption' });
     assert.equal(cond(after, 'Queued').reason, 'AdmittedByKueue');
     assert.equal(after.status.restarts, 0);
   });
@@ -185,7 +188,11 @@ describe('MoETrainingJob admitted by the real Kueue', () => {
     await c.kubectl(['-n', NS, 'patch', 'pod', 'b-1', '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
     const ps = await runningGang('b', 2, 2);
     for (const p of ps) assert.deepEqual(gates(p), [], 'both gates gone from the new gang');
-    const j = await job('b');
+    // The status follows the pods at the operator's next reconcile.
+    const j = await eventually(async () => {
+      const x = await job('b');
+      return x.status?.phase === 'Running' ? x : false;
+    }, { what: 'b Running after the rank failure' });
     assert.equal(j.status.restarts, 1, 'a rank failure is counted, unlike the preemption before it');
     assert.equal(j.status.lastFailure.reason, 'Error');
     assert.equal(cond(j, 'Queued').reason, 'AdmittedByKueue');
