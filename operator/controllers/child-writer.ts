@@ -6,6 +6,11 @@ import { FIELD_MANAGER } from '../api/constants.js';
 import { isAlreadyExists, isNotFound, pathOf, resourcePath, type KObject, type KubeClient } from '../kube/rest.js';
 import { NameConflictError, childWriteError, ownershipOf, type Owner } from './children.js';
 
+/** One error naming every taken name (stale only when all are). */
+function allConflicts(cs: readonly NameConflictError[]): NameConflictError {
+  return new NameConflictError(cs.map((c) => c.object).join(', '), cs.every((c) => c.stale), cs.map((c) => c.message).join('; '));
+}
+
 export class ChildWriter {
   constructor(
     private readonly client: KubeClient,
@@ -16,6 +21,17 @@ export class ChildWriter {
   check(existing: KObject): void {
     const o = ownershipOf(existing, this.owner);
     if (o.state !== 'ours') throw new NameConflictError(`${existing.kind ?? ''} ${existing.metadata?.name ?? ''}`.trim(), o.state === 'stale', o.message);
+  }
+
+  /** The live object's resourceVersion (none when absent), or the conflict when another owner holds the name. */
+  private async readChecked(obj: KObject, signal?: AbortSignal): Promise<{ rv?: string | undefined; conflict?: NameConflictError }> {
+    const live = await this.live(obj, signal);
+    try {
+      if (live) this.check(live);
+    } catch (e) {
+      return { conflict: e as NameConflictError };
+    }
+    return { rv: live?.metadata?.resourceVersion };
   }
 
   private async live<T extends KObject>(obj: T, signal?: AbortSignal): Promise<T | undefined> {
@@ -48,20 +64,11 @@ export class ChildWriter {
         const c = cached(o);
         if (c && ownershipOf(c, this.owner).state === 'ours') return {};
         if (createFirst) return { create: true };
-        const live = await this.live(o, signal);
-        try {
-          if (live) this.check(live);
-        } catch (e) {
-          return { conflict: e as NameConflictError };
-        }
-        return { rv: live?.metadata?.resourceVersion };
+        return this.readChecked(o, signal);
       }),
     );
     const conflicts = rvs.flatMap((r) => (r.conflict ? [r.conflict] : []));
-    if (conflicts.length) {
-      const stale = conflicts.every((c) => c.stale);
-      throw new NameConflictError(conflicts.map((c) => c.object).join(', '), stale, conflicts.map((c) => c.message).join('; '));
-    }
+    if (conflicts.length) throw allConflicts(conflicts);
     const taken: NameConflictError[] = [];
     const write = async (o: KObject, i: number) => {
       // The resourceVersion read above makes the apply conditional: a change in between is a 409, retried.
@@ -73,14 +80,12 @@ export class ChildWriter {
         } catch (e) {
           if (!isAlreadyExists(e)) throw childWriteError('create', o, e);
         }
-        const live = await this.live(o, signal);
-        try {
-          if (live) this.check(live);
-        } catch (e) {
-          taken.push(e as NameConflictError);
+        const read = await this.readChecked(o, signal);
+        if (read.conflict) {
+          taken.push(read.conflict);
           return;
         }
-        rv = live?.metadata?.resourceVersion;
+        rv = read.rv;
       }
       const body = rv ? { ...o, metadata: { ...o.metadata, resourceVersion: rv } } : o;
       try {
@@ -110,14 +115,10 @@ export class ChildWriter {
       if (taken.length) {
         // Every taken name is named at once: the later waves' objects are read and checked, not written.
         await Promise.all(waves.slice(k + 1).flat().map(async ([o]) => {
-          const live = await this.live(o, signal).catch(() => undefined);
-          try {
-            if (live) this.check(live);
-          } catch (e) {
-            taken.push(e as NameConflictError);
-          }
+          const read = await this.readChecked(o, signal).catch(() => ({ conflict: undefined }));
+          if (read.conflict) taken.push(read.conflict);
         }));
-        error = { e: new NameConflictError(taken.map((c) => c.object).join(', '), taken.every((c) => c.stale), taken.map((c) => c.message).join('; ')) };
+        error = { e: allConflicts(taken) };
         break;
       }
       if (k === 0) {
