@@ -31,6 +31,7 @@ NAN_MODULE_INIT(Init) {
       {"trainAttnFwd", TrainAttnFwd},   {"trainAttnBwd", TrainAttnBwd},
       {"trainRmsnormFwd", TrainRmsnormFwd}, {"trainRmsnormBwd", TrainRmsnormBwd},
       {"trainSwigluFwd", TrainSwigluFwd}, {"trainSwigluBwd", TrainSwigluBwd},
+      {"trainRope", TrainRope}, {"trainEmbedFwd", TrainEmbedFwd}, {"trainEmbedBwd", TrainEmbedBwd},
       {"trainCrossEntropy", TrainCrossEntropy},
       {"trainSgemm", TrainSgemm},       {"trainTranspose", TrainTranspose},
       {"trainAmax", TrainAmax},         {"trainQuantActScaled", TrainQuantActScaled},

@@ -100,7 +100,7 @@ NAN_METHOD(TrainAttnBwd) {
   train_attn_bwd(q, kv, kpe, probs, dO, lo, B, S, H, dn, dr, dv, static_cast<float>(scale), dq, dkv, dkpe);
 }
 
-// trainRmsnormFwd(x [T*D], w [D], T, D, eps, y [T*D], r: Float64Array [T])
+// trainRmsnormFwd(x [T*D], w [D], T, D, eps, y [T*D], r: Float32Array [T])
 NAN_METHOD(TrainRmsnormFwd) {
   Args a(info, "trainRmsnormFwd");
   size_t T = a.size(2, "T"), D = a.size(3, "D");
@@ -109,7 +109,7 @@ NAN_METHOD(TrainRmsnormFwd) {
   const float* x = a.array<float>(0, "x", n);
   const float* w = a.array<float>(1, "w", D);
   float* y = a.array<float>(5, "y", n);
-  double* r = a.array<double>(6, "r", T);
+  float* r = a.array<float>(6, "r", T);
   if (!a.ok()) return;
   train_rmsnorm_fwd(x, w, T, D, eps, y, r);
 }
@@ -121,7 +121,7 @@ NAN_METHOD(TrainRmsnormBwd) {
   size_t n = a.mul(T, D, "T*D");
   const float* x = a.array<float>(0, "x", n);
   const float* w = a.array<float>(1, "w", D);
-  const double* r = a.array<double>(2, "r", T);
+  const float* r = a.array<float>(2, "r", T);
   const float* dy = a.array<float>(3, "dy", n);
   float* dx = a.array<float>(6, "dx", n);
   float* dw = a.array<float>(7, "dw", D);
@@ -150,6 +150,60 @@ NAN_METHOD(TrainSwigluBwd) {
   float* du = a.array<float>(4, "du", n);
   if (!a.ok()) return;
   train_swiglu_bwd(g, u, da, n, dg, du);
+}
+
+// trainRope(x [T*cols], pos: Int32Array [T], cols, col0, heads, stride, dr, inv: Float64Array [dr/2], amp, inverse)
+NAN_METHOD(TrainRope) {
+  Args a(info, "trainRope");
+  size_t cols = a.size(2, "cols"), col0 = a.size(3, "col0"), heads = a.size(4, "heads"), stride = a.size(5, "stride"), dr = a.size(6, "dr");
+  const size_t T = info[1]->IsInt32Array() ? Nan::TypedArrayContents<int32_t>(info[1]).length() : 0;
+  if (a.ok() && dr % 2 != 0) a.fail("dr must be even, got " + std::to_string(dr));
+  if (a.ok() && heads > 0 && col0 + (heads - 1) * stride + dr > cols)
+    a.fail("col0 + (heads-1)*stride + dr = " + std::to_string(col0 + (heads - 1) * stride + dr) + " exceeds cols = " + std::to_string(cols));
+  size_t n = a.mul(T, cols, "T*cols");
+  float* x = a.array<float>(0, "x", n);
+  const int32_t* pos = a.array<int32_t>(1, "pos", T);
+  const double* inv = a.array<double>(7, "inv", dr / 2);
+  double amp = a.number(8, "amp");
+  bool inverse = a.flag(9, "inverse");
+  if (!a.ok()) return;
+  train_rope(x, pos, T, cols, col0, heads, stride, dr, inv, amp, inverse);
+}
+
+namespace {
+// ids [n] within [0, rows) or a failure naming the first outside.
+bool check_ids(Args& a, const int32_t* ids, size_t n, size_t rows) {
+  if (!a.ok()) return false;
+  for (size_t i = 0; i < n; ++i)
+    if (ids[i] < 0 || static_cast<size_t>(ids[i]) >= rows) {
+      a.fail("token " + std::to_string(ids[i]) + " at row " + std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(rows) + ")");
+      return false;
+    }
+  return true;
+}
+}  // namespace
+
+// trainEmbedFwd(E [V*d], ids: Int32Array [n], V, d, y [n*d]) ; trainEmbedBwd(dy [n*d], ids, V, d, dE [V*d])
+NAN_METHOD(TrainEmbedFwd) {
+  Args a(info, "trainEmbedFwd");
+  size_t V = a.size(2, "V"), d = a.size(3, "d");
+  const size_t n = info[1]->IsInt32Array() ? Nan::TypedArrayContents<int32_t>(info[1]).length() : 0;
+  const float* E = a.array<float>(0, "E", a.mul(V, d, "V*d"));
+  const int32_t* ids = a.array<int32_t>(1, "ids", n);
+  float* y = a.array<float>(4, "y", a.mul(n, d, "n*d"));
+  if (!check_ids(a, ids, n, V)) return;
+  train_embed_fwd(E, ids, n, d, y);
+}
+
+NAN_METHOD(TrainEmbedBwd) {
+  Args a(info, "trainEmbedBwd");
+  size_t V = a.size(2, "V"), d = a.size(3, "d");
+  const size_t n = info[1]->IsInt32Array() ? Nan::TypedArrayContents<int32_t>(info[1]).length() : 0;
+  const float* dy = a.array<float>(0, "dy", a.mul(n, d, "n*d"));
+  const int32_t* ids = a.array<int32_t>(1, "ids", n);
+  float* dE = a.array<float>(4, "dE", a.mul(V, d, "V*d"));
+  if (!check_ids(a, ids, n, V)) return;
+  train_embed_bwd(dy, ids, n, d, dE);
 }
 
 // trainCrossEntropy(logits [T*V], targets: Int32Array [T], T, V, weight, dlogits [T*V]) -> mean loss

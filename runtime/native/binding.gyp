@@ -44,7 +44,7 @@
     {
       "target_name": "moe_avx512",
       "type": "static_library",
-      "sources": ["kernels/fp8_avx512.cc", "kernels/gemm_avx512.cc", "kernels/gemm_pack_avx512.cc", "kernels/mla_avx512.cc", "kernels/serve_ops_avx512.cc"],
+      "sources": ["kernels/fp8_avx512.cc", "kernels/gemm_avx512.cc", "kernels/gemm_pack_avx512.cc", "kernels/mla_avx512.cc", "kernels/serve_ops_avx512.cc", "kernels/train_ops_avx512.cc"],
       "include_dirs": ["kernels"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],
@@ -62,7 +62,7 @@
     {
       "target_name": "moe_avx2",
       "type": "static_library",
-      "sources": ["kernels/fp8_avx2.cc", "kernels/gemm_avx2.cc", "kernels/mla_avx2.cc", "kernels/serve_ops_avx2.cc"],
+      "sources": ["kernels/fp8_avx2.cc", "kernels/gemm_avx2.cc", "kernels/mla_avx2.cc", "kernels/serve_ops_avx2.cc", "kernels/train_ops_avx2.cc"],
       "include_dirs": ["kernels"],
       "cflags!": ["-O2"],
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-O2"],

@@ -16,6 +16,7 @@
 #include "quant.h"
 #include "fp8.h"
 #include "fp8_isa.h"
+#include "train_ops_isa.h"
 
 // Per-ISA paths: the hot loops are compiled for AVX-512, AVX2 and baseline x86-64 and the loader picks the best the CPU
 // has (GCC function multiversioning); the TypeScript loops stay the reference the tests compare against.
@@ -266,62 +267,111 @@ void train_attn_bwd(const float* q, const float* kv, const float* kpe, const flo
   parallel_for(B, 1, [&](size_t b0, size_t b1) { attn_bwd_seqs(b0, b1, q, kv, kpe, probs, dO, lo, S, H, dn, dr, dv, scale, dq, dkv, dkpe); });
 }
 
-void train_rmsnorm_fwd(const float* x, const float* w, size_t T, size_t D, double eps, float* y, double* r) {
-  parallel_for(T, 32, [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t) {
-      const float* xr = x + t * D;
-      double ss = 0;
-      for (size_t d = 0; d < D; ++d) ss += static_cast<double>(xr[d]) * xr[d];
-      const double rt = 1.0 / std::sqrt(ss / static_cast<double>(D) + eps);
-      r[t] = rt;
-      const float rf = static_cast<float>(rt);
-      for (size_t d = 0; d < D; ++d) y[t * D + d] = xr[d] * rf * w[d];
-    }
-  });
-}
-
-void train_rmsnorm_bwd(const float* x, const float* w, const double* r, const float* dy, size_t T, size_t D, float* dx,
-                       float* dw) {
-  // dw is a sum over rows: one pass over rows here (not threaded), the row-local part threaded.
-  for (size_t t = 0; t < T; ++t) {
-    const float rf = static_cast<float>(r[t]);
-    const float* xr = x + t * D;
-    const float* g = dy + t * D;
-    for (size_t d = 0; d < D; ++d) dw[d] += g[d] * xr[d] * rf;
-  }
-  parallel_for(T, 32, [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t) {
-      const double rt = r[t];
-      const float* xr = x + t * D;
-      const float* g = dy + t * D;
-      double gx = 0;
-      for (size_t d = 0; d < D; ++d) gx += static_cast<double>(g[d] * w[d]) * xr[d];
-      const float c = static_cast<float>(rt * rt * gx / static_cast<double>(D));
-      const float rf = static_cast<float>(rt);
-      for (size_t d = 0; d < D; ++d) dx[t * D + d] = rf * (g[d] * w[d] - xr[d] * c);
-    }
-  });
-}
-
 namespace {
-TRAIN_ISA void swiglu_fwd_range(const float* g, const float* u, float* a, size_t i0, size_t i1) {
-  for (size_t i = i0; i < i1; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+// The scalar reference of the row kernels (the kernel path 'reference', and the oracle of the vector paths): float64
+// sums, std::exp.
+void swiglu_fwd_ref(const float* g, const float* u, size_t n, float* a) {
+  for (size_t i = 0; i < n; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
-TRAIN_ISA void swiglu_bwd_range(const float* g, const float* u, const float* da, float* dg, float* du, size_t i0, size_t i1) {
-  for (size_t i = i0; i < i1; ++i) {
+void swiglu_bwd_ref(const float* g, const float* u, const float* da, size_t n, float* dg, float* du) {
+  for (size_t i = 0; i < n; ++i) {
     const float s = 1.0f / (1.0f + std::exp(-g[i]));
     du[i] = da[i] * g[i] * s;
     dg[i] = da[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
   }
 }
+void rmsnorm_fwd_ref(const float* x, const float* w, size_t T, size_t D, double eps, float* y, float* r) {
+  for (size_t t = 0; t < T; ++t) {
+    const float* xr = x + t * D;
+    double ss = 0;
+    for (size_t d = 0; d < D; ++d) ss += static_cast<double>(xr[d]) * xr[d];
+    const float rt = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
+    r[t] = rt;
+    for (size_t d = 0; d < D; ++d) y[t * D + d] = xr[d] * rt * w[d];
+  }
+}
+void rmsnorm_bwd_ref(const float* x, const float* w, const float* r, const float* dy, size_t T, size_t D, float* dx) {
+  for (size_t t = 0; t < T; ++t) {
+    const float* xr = x + t * D;
+    const float* g = dy + t * D;
+    double gx = 0;
+    for (size_t d = 0; d < D; ++d) gx += static_cast<double>(g[d] * w[d]) * xr[d];
+    const float rt = r[t];
+    const float c = static_cast<float>(static_cast<double>(rt) * rt * gx / static_cast<double>(D));
+    for (size_t d = 0; d < D; ++d) dx[t * D + d] = rt * (g[d] * w[d] - xr[d] * c);
+  }
+}
+void rmsnorm_dw_ref(const float* x, const float* r, const float* dy, size_t T, size_t D, size_t d0, size_t d1, float* dw) {
+  for (size_t t = 0; t < T; ++t)
+    for (size_t d = d0; d < d1; ++d) dw[d] += dy[t * D + d] * x[t * D + d] * r[t];
+}
+
+const train::Isa& isa() {
+  static const train::Isa ref{swiglu_fwd_ref, swiglu_bwd_ref, rmsnorm_fwd_ref, rmsnorm_bwd_ref, rmsnorm_dw_ref},
+      avx2 = train::isa_avx2(), avx512 = train::isa_avx512();
+  switch (current_path()) {
+    case KernelPath::Reference: return ref;
+    case KernelPath::Avx2: return avx2;
+    default: return avx512;
+  }
+}
 }  // namespace
 
+void train_rmsnorm_fwd(const float* x, const float* w, size_t T, size_t D, double eps, float* y, float* r) {
+  const train::Isa& I = isa();
+  parallel_for(T, 32, [&](size_t t0, size_t t1) { I.rmsnorm_fwd(x + t0 * D, w, t1 - t0, D, eps, y + t0 * D, r + t0); });
+}
+
+void train_rmsnorm_bwd(const float* x, const float* w, const float* r, const float* dy, size_t T, size_t D, float* dx,
+                       float* dw) {
+  const train::Isa& I = isa();
+  // dw sums over rows: split by columns; dx is row-local: split by rows.
+  parallel_for(D, 64, [&](size_t d0, size_t d1) { I.rmsnorm_dw(x, r, dy, T, D, d0, d1, dw); });
+  parallel_for(T, 32, [&](size_t t0, size_t t1) { I.rmsnorm_bwd(x + t0 * D, w, r + t0, dy + t0 * D, t1 - t0, D, dx + t0 * D); });
+}
+
 void train_swiglu_fwd(const float* g, const float* u, size_t n, float* a) {
-  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) { swiglu_fwd_range(g, u, a, i0, i1); });
+  const train::Isa& I = isa();
+  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) { I.swiglu_fwd(g + i0, u + i0, i1 - i0, a + i0); });
 }
 
 void train_swiglu_bwd(const float* g, const float* u, const float* da, size_t n, float* dg, float* du) {
-  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) { swiglu_bwd_range(g, u, da, dg, du, i0, i1); });
+  const train::Isa& I = isa();
+  parallel_for(n, 1 << 14, [&](size_t i0, size_t i1) { I.swiglu_bwd(g + i0, u + i0, da + i0, i1 - i0, dg + i0, du + i0); });
+}
+
+void train_rope(float* x, const int32_t* pos, size_t T, size_t cols, size_t col0, size_t heads, size_t stride,
+                size_t dr, const double* inv, double amp, bool inverse) {
+  // rope.ts's arithmetic in float64 (cos and sin per row and pair, the rotation, one rounding to float32 per value).
+  const size_t half = dr / 2;
+  parallel_for(T, 64, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {
+      const double p = pos[t];
+      for (size_t c = 0; c < half; ++c) {
+        const double ang = p * inv[c];
+        const double cs = amp * std::cos(ang), sn = amp * (inverse ? -std::sin(ang) : std::sin(ang));
+        for (size_t h = 0; h < heads; ++h) {
+          float* v = x + t * cols + col0 + h * stride + 2 * c;
+          const double a = v[0], b = v[1];
+          v[0] = static_cast<float>(a * cs - b * sn);
+          v[1] = static_cast<float>(a * sn + b * cs);
+        }
+      }
+    }
+  });
+}
+
+void train_embed_fwd(const float* E, const int32_t* ids, size_t n, size_t d, float* y) {
+  for (size_t i = 0; i < n; ++i) std::memcpy(y + i * d, E + static_cast<size_t>(ids[i]) * d, d * sizeof(float));
+}
+
+TRAIN_ISA void train_embed_bwd(const float* dy, const int32_t* ids, size_t n, size_t d, float* dE) {
+  // In row order (a token may repeat): the reference's order of additions.
+  for (size_t i = 0; i < n; ++i) {
+    float* e = dE + static_cast<size_t>(ids[i]) * d;
+    const float* g = dy + i * d;
+    for (size_t j = 0; j < d; ++j) e[j] += g[j];
+  }
 }
 
 double train_cross_entropy(const float* logits, const int32_t* targets, size_t T, size_t V, double weight,

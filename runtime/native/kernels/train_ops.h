@@ -31,14 +31,23 @@ void train_attn_bwd(const float* q, const float* kv, const float* kpe, const flo
                     const int32_t* lo, size_t B, size_t S, size_t H, size_t dn, size_t dr, size_t dv, float scale,
                     float* dq, float* dkv, float* dkpe);
 
-// RMSNorm y = x * r * w with r[t] = 1/sqrt(mean(x[t]^2) + eps) (float64 sums), r kept for the backward.
-void train_rmsnorm_fwd(const float* x, const float* w, size_t T, size_t D, double eps, float* y, double* r);
+// RMSNorm y = x * r * w with r[t] = 1/sqrt(mean(x[t]^2) + eps), r kept for the backward. Per-ISA paths (float32
+// lane sums) beside the scalar reference (float64 sums): train_ops_isa.h.
+void train_rmsnorm_fwd(const float* x, const float* w, size_t T, size_t D, double eps, float* y, float* r);
 // dx (overwritten) and dw (+=) from dy.
-void train_rmsnorm_bwd(const float* x, const float* w, const double* r, const float* dy, size_t T, size_t D, float* dx,
+void train_rmsnorm_bwd(const float* x, const float* w, const float* r, const float* dy, size_t T, size_t D, float* dx,
                        float* dw);
-// a = silu(g) * u; backward: dg, du from da (overwritten).
+// a = silu(g) * u; backward: dg, du from da (overwritten). The vector paths' exp: simd_exp.h (~2 ulp).
 void train_swiglu_fwd(const float* g, const float* u, size_t n, float* a);
 void train_swiglu_bwd(const float* g, const float* u, const float* da, size_t n, float* dg, float* du);
+
+// rope.ts rope in place: rows t < T of width cols, `heads` vectors of width dr from column col0 at stride `stride`;
+// pair c of row t turns by pos[t] * inv[c] (the inverse rotation when `inverse`), times amp; float64 arithmetic.
+void train_rope(float* x, const int32_t* pos, size_t T, size_t cols, size_t col0, size_t heads, size_t stride,
+                size_t dr, const double* inv, double amp, bool inverse);
+// Embedding rows: y[i] = E[ids[i]]; backward dE[ids[i]] += dy[i] in row order. ids checked by the caller.
+void train_embed_fwd(const float* E, const int32_t* ids, size_t n, size_t d, float* y);
+void train_embed_bwd(const float* dy, const int32_t* ids, size_t n, size_t d, float* dE);
 
 // Mean cross-entropy over rows of logits [T, V]; dlogits = (softmax - onehot) * weight / T. Returns the mean loss,
 // or NaN when a target is outside [0, V) (bad_row set to that row).

@@ -11,7 +11,7 @@ import { rmsnorm, type Fwd } from './norm.js';
 import type { Params } from './params.js';
 import { gatherHead, headBuffers, joinLatent, mlaDims, mlaFront, scatterHead } from './mla-projections.js';
 import { modelRopeTable, rope, windowPositions } from './rope.js';
-import type { Vec } from './tensor.js';
+import { addInto, type Vec } from './tensor.js';
 import { coreBackward, coreForward } from './attention-core.js';
 import { enter, leave, timed } from './profile.js';
 import { attnBackward, attnForward } from '../native/train-ops.js';
@@ -51,6 +51,7 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
       return rmsnorm(v, w.data, w.grad, n, width, eps, alloc, ctx.native);
     },
     alloc,
+    native: ctx.native,
   }, x, T, pos);
   const { q, kpe } = f;
   const kvb = linear(ctx.linear, P.get(`${prefix}.kv_b_proj.weight`), f.ckv, T, alloc);
@@ -106,15 +107,15 @@ export function attention(ctx: Ctx, P: Params, prefix: string, c: RuntimeModelCo
       // Through the rotations: their transpose (the inverse rotation, times the table's factor).
       enter('ops');
       const table = modelRopeTable(c);
-      rope(dq, pos, qCols, dn, H, qk, dr, table, true);
-      rope(dkpe, pos, dr, 0, 1, dr, dr, table, true);
+      rope(dq, pos, qCols, dn, H, qk, dr, table, true, ctx.native);
+      rope(dkpe, pos, dr, 0, 1, dr, dr, table, true, ctx.native);
       leave();
       const dckv = f.kvn.back(kvb.back(dkv));
       const dkva = alloc(T * (kr + dr));
       timed('ops', () => joinLatent(dckv, dkpe, T, kr, dr, dkva));
       const dx = f.kva.back(dkva);
       const dxq = f.qa ? f.qa.back(f.qn!.back(f.qb.back(dq))) : f.qb.back(dq);
-      timed('ops', () => { for (let i = 0; i < dx.length; i++) dx[i] += dxq[i]; });
+      timed('ops', () => addInto(dx, dxq, ctx.native));
       return dx;
     },
   };

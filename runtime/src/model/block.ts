@@ -9,7 +9,7 @@ import { callHook, drive, type MlpBack, type MlpCall, type MlpFwd, type MlpHook,
 import { addMoeParams, moe } from './moe.js';
 import { rmsnorm, type Fwd } from './norm.js';
 import type { Params } from './params.js';
-import type { Vec } from './tensor.js';
+import { added, addInto, type Vec } from './tensor.js';
 import { timed } from './profile.js';
 
 export function addBlockParams(P: Params, prefix: string, c: RuntimeModelConfig, layer: number): void {
@@ -38,22 +38,20 @@ export function* blockSteps<M extends MlpOut>(ctx: Ctx, P: Params, prefix: strin
   const n1 = P.get(`${prefix}.input_layernorm.weight`);
   const a1 = rmsnorm(h, n1.data, n1.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
   const at = attention(ctx, P, `${prefix}.self_attn`, c, a1.y, T, S, starts);
-  const h1 = ctx.alloc(T * d);
-  timed('ops', () => { for (let i = 0; i < h1.length; i++) h1[i] = h[i] + at.y[i]; });
+  const h1 = timed('ops', () => added(h, at.y, ctx.alloc, ctx.native));
   const n2 = P.get(`${prefix}.post_attention_layernorm.weight`);
   const a2 = rmsnorm(h1, n2.data, n2.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
   const f = yield { prefix: `${prefix}.mlp`, layer, x: a2.y, T, S, alpha };
-  const y = ctx.alloc(T * d);
-  timed('ops', () => { for (let i = 0; i < y.length; i++) y[i] = h1[i] + f.y[i]; });
+  const y = timed('ops', () => added(h1, f.y, ctx.alloc, ctx.native));
   return {
     y,
     counts: f.counts,
     balance: f.balance,
     *back(dy) {
       const dh1 = a2.back(yield { of: f, dy });
-      timed('ops', () => { for (let i = 0; i < dh1.length; i++) dh1[i] += dy[i]; });
+      timed('ops', () => addInto(dh1, dy, ctx.native));
       const dh = a1.back(at.back(dh1));
-      timed('ops', () => { for (let i = 0; i < dh.length; i++) dh[i] += dh1[i]; });
+      timed('ops', () => addInto(dh, dh1, ctx.native));
       return dh;
     },
   };

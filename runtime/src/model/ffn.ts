@@ -4,7 +4,7 @@ import type { Ctx } from './gemm.js';
 import { linear } from './linear.js';
 import type { Fwd } from './norm.js';
 import type { Params } from './params.js';
-import { sigmoid, type Vec } from './tensor.js';
+import { addInto, sigmoid, type Vec } from './tensor.js';
 import { enter, leave } from './profile.js';
 import { swigluBackward, swigluForward } from '../native/train-ops.js';
 
@@ -42,7 +42,7 @@ export function ffn(ctx: Ctx, P: Params, prefix: string, x: Vec, T: number): Fwd
       const dx = gp.back(dg);
       const dxu = up.back(du);
       enter('ops');
-      for (let i = 0; i < dx.length; i++) dx[i] += dxu[i];
+      addInto(dx, dxu, nat);
       leave();
       return dx;
     },

@@ -14,7 +14,8 @@ import { callHook, drive, driveAsync, type AsyncMlpFwd, type AsyncMlpHook, type 
 import { mtpConcat, mtpSplit } from './mtp-input.js';
 import { rmsnorm } from './norm.js';
 import type { Params } from './params.js';
-import type { Alloc, Vec } from './tensor.js';
+import { addInto, type Alloc, type Vec } from './tensor.js';
+import { embedBackward, embedForward } from '../native/train-ops.js';
 import { segmentStarts } from './token-batch.js';
 import { timed } from './profile.js';
 
@@ -60,8 +61,17 @@ export interface RangeFwd<B> {
   back(dy?: Vec): B;
 }
 
-function embed(P: Params, rows: number[], d: number, alloc: Alloc): { y: Vec; back(dy: Vec): void } {
+function embed(P: Params, rows: Int32Array, d: number, alloc: Alloc, native = false): { y: Vec; back(dy: Vec): void } {
   const E = P.get('model.embed_tokens.weight');
+  const V = E.shape[0];
+  if (native && E.data instanceof Float32Array && E.grad instanceof Float32Array) {
+    const data = E.data, grad = E.grad;
+    // On the addon (float32 tables, the training path): the same copies and sums, in row order.
+    return {
+      y: timed('ops', () => embedForward(data, rows, V, d)),
+      back: (dy) => timed('ops', () => embedBackward(dy as Float32Array, rows, V, d, grad)),
+    };
+  }
   const y = alloc(rows.length * d);
   timed('ops', () => rows.forEach((tok, i) => y.set(E.data.subarray(tok * d, tok * d + d), i * d)));
   return {
@@ -82,9 +92,9 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
   r: LayerRange, o: RangeOptions, input: Vec | undefined): Steps<M, RangeFwd<BackSteps<M>>> {
   const D = c.num_nextn_predict_layers, W = S + 1 + D, d = c.hidden_size, V = c.vocab_size, T = B * S;
   const C = o.microBatches;
-  const at = (off: number): number[] => {
-    const out: number[] = [];
-    for (let b = 0; b < B; b++) for (let i = 0; i < S; i++) out.push(tokens[b * W + i + off]);
+  const at = (off: number): Int32Array => {
+    const out = new Int32Array(B * S);
+    for (let b = 0; b < B; b++) out.set(tokens.subarray(b * W + off, b * W + off + S), b * S);
     return out;
   };
   const starts = o.segments ? segmentStarts(o.segments, B, W, S) : undefined;
@@ -94,7 +104,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
   let emb: ReturnType<typeof embed> | undefined;
   let h: Vec;
   if (r.embed) {
-    emb = embed(P, at(0), d, ctx.alloc);
+    emb = embed(P, at(0), d, ctx.alloc, ctx.native);
     h = emb.y;
   } else {
     if (!input || input.length !== T * d) throw new Error(`layers ${r.from}..${r.to - 1}: expected input activations of ${T * d} values`);
@@ -133,7 +143,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
   const depth = obj && !obj.mtp ? 0 : D;
   for (let k = 0; k < depth; k++) {
     const pre = mtpPrefix(c, k);
-    const e = embed(P, at(k + 1), d, ctx.alloc);
+    const e = embed(P, at(k + 1), d, ctx.alloc, ctx.native);
     const en = P.get(`${pre}.enorm.weight`), hn = P.get(`${pre}.hnorm.weight`);
     const ne = rmsnorm(e.y, en.data, en.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
     const nh = rmsnorm(hPrev, hn.data, hn.grad, T, d, c.rms_norm_eps, ctx.alloc, ctx.native);
@@ -152,7 +162,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
     mtpBacks.push(function* (dNext) {
       const dBlkOut = norm2.back(head2.back(ce.dlogits));
       // dNext: gradient reaching this module's output states from the next depth's hnorm.
-      if (dNext.length > 0) for (let i = 0; i < dBlkOut.length; i++) dBlkOut[i] += dNext[i];
+      if (dNext.length > 0) addInto(dBlkOut, dNext, ctx.native);
       const dCat = proj.back(yield* blk.back(dBlkOut));
       const { dne, dnh } = mtpSplit(dCat, T, d, ctx.alloc);
       e.back(ne.back(dne));
@@ -169,7 +179,7 @@ function* rangeSteps<M extends MlpOut>(ctx: Ctx, P: Params, c: RuntimeModelConfi
       // Depth k's output feeds depth k+1's hnorm: walk the MTP chain from the deepest module back.
       let dChain: Vec | undefined;
       for (let k = depth - 1; k >= 0; k--) dChain = yield* mtpBacks[k](dChain ?? ctx.alloc(0));
-      if (dChain) for (let i = 0; i < dh.length; i++) dh[i] += dChain[i];
+      if (dChain) addInto(dh, dChain, ctx.native);
       return yield* backBlocks(dh);
     },
   };

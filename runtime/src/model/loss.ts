@@ -5,7 +5,7 @@ import { crossEntropyNative } from '../native/train-ops.js';
 
 export function crossEntropy(logits: Vec, targets: ArrayLike<number>, T: number, V: number, weight: number, alloc: Alloc, native = false): { loss: number; dlogits: Vec } {
   // native: on the addon (float32 logits; the training path in fp8/bf16).
-  if (native && logits instanceof Float32Array) return timed('ops', () => crossEntropyNative(logits, Int32Array.from(targets), T, V, weight));
+  if (native && logits instanceof Float32Array) return timed('ops', () => crossEntropyNative(logits, targets instanceof Int32Array ? targets : Int32Array.from(targets), T, V, weight));
   enter('ops');
   const dlogits = alloc(T * V);
   let loss = 0;

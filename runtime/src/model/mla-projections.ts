@@ -34,6 +34,8 @@ export interface MlaOps<F extends { y: Vec }> {
   proj(name: MlaProjName, x: Vec, T: number): F;
   norm(name: MlaNormName, x: Vec, T: number, width: number): F;
   alloc: Alloc;
+  /** RoPE on the addon (float32 rows, Int32Array positions; rope.ts). */
+  native?: boolean;
 }
 
 export interface MlaFront<F> {
@@ -62,13 +64,13 @@ export function mlaFront<F extends { y: Vec }>(c: RuntimeModelConfig, ops: MlaOp
   } else qb = ops.proj('q_proj', x, T);
   const q = qb.y;
   const table = modelRopeTable(c);
-  rope(q, pos, H * qk, dn, H, qk, dr, table);
+  rope(q, pos, H * qk, dn, H, qk, dr, table, false, ops.native);
 
   const kva = ops.proj('kv_a_proj_with_mqa', x, T);
   const ckvRaw = ops.alloc(T * kr);
   const kpe = ops.alloc(T * dr);
   splitLatent(kva.y, T, kr, dr, ckvRaw, kpe);
-  rope(kpe, pos, dr, 0, 1, dr, dr, table);
+  rope(kpe, pos, dr, 0, 1, dr, dr, table, false, ops.native);
   const kvn = ops.norm('kv_a_layernorm', ckvRaw, T, kr);
   return { q, ckv: kvn.y, kpe, qa, qn, qb, kva, kvn };
 }

@@ -10,6 +10,7 @@
 import type { RuntimeModelConfig, YarnScaling } from './config.js';
 import type { Vec } from './tensor.js';
 import { enter, leave } from './profile.js';
+import { ropeNative } from '../native/train-ops.js';
 
 /** Per-pair inverse frequencies and the factor on rotated values. */
 export interface RopeTable {
@@ -70,12 +71,17 @@ export function windowPositions(T: number, S: number): Int32Array {
 /**
  * Rotates, in place, `heads` vectors of width dr starting at column `col0` of each of the pos.length rows, stride
  * `headStride`, and scales them by the table's factor; `inverse` applies the transpose (the backward pass: the
- * inverse rotation, the same factor).
+ * inverse rotation, the same factor). native: on the addon (float32 rows, Int32Array positions), the same float64
+ * arithmetic.
  */
-export function rope(x: Vec, pos: ArrayLike<number>, cols: number, col0: number, heads: number, headStride: number, dr: number, table: RopeTable, inverse = false): void {
+export function rope(x: Vec, pos: ArrayLike<number>, cols: number, col0: number, heads: number, headStride: number, dr: number, table: RopeTable, inverse = false, native = false): void {
   const half = dr / 2;
   const { inv, amp } = table;
   enter('ops');
+  if (native && x instanceof Float32Array && pos instanceof Int32Array) {
+    ropeNative(x, pos, cols, col0, heads, headStride, dr, inv, amp, inverse);
+    return leave();
+  }
   for (let t = 0; t < pos.length; t++) {
     const p = pos[t];
     for (let c = 0; c < half; c++) {

@@ -1,5 +1,8 @@
 // Flat row-major arrays and the few loops every layer shares. Vec is Float64Array on the reference path (gradient
 // checks) and Float32Array on the training path; the layer code is the same for both.
+import { axpy } from '../native/train-ops.js';
+import { addRows } from '../native/serve-ops.js';
+
 export type Vec = Float32Array | Float64Array;
 
 export type Alloc = (n: number) => Vec;
@@ -52,8 +55,18 @@ export function transpose(a: Vec, rows: number, cols: number, out: Vec): Vec {
   return out;
 }
 
-export function addInto(dst: Vec, src: Vec): void {
+/** dst += src; native: on the addon when both are float32 (the training path), the same sums. */
+export function addInto(dst: Vec, src: Vec, native = false): void {
+  if (native && dst instanceof Float32Array && src instanceof Float32Array) return axpy(dst, src, 1);
   for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+}
+
+/** a + b as a new array (alloc); native as addInto's. */
+export function added(a: Vec, b: Vec, alloc: Alloc, native = false): Vec {
+  const out = alloc(a.length);
+  if (native && a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array) return addRows(a, b, out);
+  for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+  return out;
 }
 
 /** Columns [c0, c0+w) of a [T, cols] matrix as a new [T, w] matrix. */

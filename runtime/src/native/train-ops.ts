@@ -13,8 +13,11 @@ interface TrainBinding {
   trainAxpy(dst: F32, src: F32, a: number): void;
   trainAttnFwd(q: F32, kv: F32, kpe: F32, lo: I32 | null, B: number, S: number, H: number, dn: number, dr: number, dv: number, scale: number, probs: F32, o: F32): void;
   trainAttnBwd(q: F32, kv: F32, kpe: F32, probs: F32, dO: F32, lo: I32 | null, B: number, S: number, H: number, dn: number, dr: number, dv: number, scale: number, dq: F32, dkv: F32, dkpe: F32): void;
-  trainRmsnormFwd(x: F32, w: F32, T: number, D: number, eps: number, y: F32, r: Float64Array): void;
-  trainRmsnormBwd(x: F32, w: F32, r: Float64Array, dy: F32, T: number, D: number, dx: F32, dw: F32): void;
+  trainRmsnormFwd(x: F32, w: F32, T: number, D: number, eps: number, y: F32, r: F32): void;
+  trainRmsnormBwd(x: F32, w: F32, r: F32, dy: F32, T: number, D: number, dx: F32, dw: F32): void;
+  trainRope(x: F32, pos: I32, cols: number, col0: number, heads: number, stride: number, dr: number, inv: Float64Array, amp: number, inverse: boolean): void;
+  trainEmbedFwd(E: F32, ids: I32, V: number, d: number, y: F32): void;
+  trainEmbedBwd(dy: F32, ids: I32, V: number, d: number, dE: F32): void;
   trainSwigluFwd(g: F32, u: F32, a: F32): void;
   trainSwigluBwd(g: F32, u: F32, da: F32, dg: F32, du: F32): void;
   trainCrossEntropy(logits: F32, targets: I32, T: number, V: number, weight: number, dlogits: F32): number;
@@ -54,14 +57,15 @@ export function attnBackward(q: F32, kv: F32, kpe: F32, probs: F32, dO: F32, lo:
   return { dq, dkv, dkpe };
 }
 
-export function rmsnormForward(x: F32, w: F32, T: number, D: number, eps: number): { y: F32; r: Float64Array } {
-  const y = new Float32Array(T * D), r = new Float64Array(T);
+/** RMSNorm's y and r (1/rms per row, kept for the backward). */
+export function rmsnormForward(x: F32, w: F32, T: number, D: number, eps: number): { y: F32; r: F32 } {
+  const y = new Float32Array(T * D), r = new Float32Array(T);
   b().trainRmsnormFwd(x, w, T, D, eps, y, r);
   return { y, r };
 }
 
 /** dx, and dw += the weight's gradient. */
-export function rmsnormBackward(x: F32, w: F32, r: Float64Array, dy: F32, T: number, D: number, dw: F32): F32 {
+export function rmsnormBackward(x: F32, w: F32, r: F32, dy: F32, T: number, D: number, dw: F32): F32 {
   const dx = new Float32Array(T * D);
   b().trainRmsnormBwd(x, w, r, dy, T, D, dx, dw);
   return dx;
@@ -78,6 +82,21 @@ export function swigluBackward(g: F32, u: F32, da: F32): { dg: F32; du: F32 } {
   b().trainSwigluBwd(g, u, da, dg, du);
   return { dg, du };
 }
+
+/** rope.ts rope in place on float32 rows (pos.length rows of width cols), the table's inverse frequencies and factor. */
+export function ropeNative(x: F32, pos: I32, cols: number, col0: number, heads: number, stride: number, dr: number, inv: Float64Array, amp: number, inverse: boolean): void {
+  b().trainRope(x, pos, cols, col0, heads, stride, dr, inv, amp, inverse);
+}
+
+/** Rows ids of the embedding E [V, d]; throws naming a token outside [0, V). */
+export function embedForward(E: F32, ids: I32, V: number, d: number): F32 {
+  const y = new Float32Array(ids.length * d);
+  b().trainEmbedFwd(E, ids, V, d, y);
+  return y;
+}
+
+/** dE[ids[i]] += dy[i], in row order. */
+export const embedBackward = (dy: F32, ids: I32, V: number, d: number, dE: F32): void => b().trainEmbedBwd(dy, ids, V, d, dE);
 
 /** loss.ts crossEntropy on float32 logits; throws naming the row of a target outside the vocabulary. */
 export function crossEntropyNative(logits: F32, targets: I32, T: number, V: number, weight: number): { loss: number; dlogits: F32 } {
