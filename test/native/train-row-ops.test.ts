@@ -66,10 +66,11 @@ describe('training row kernels (every path vs the float64 reference)', () => {
 
   it('native RoPE is rope.ts: queries (several heads) and the shared key, forward and inverse, with YaRN', () => {
     const H = 3, dn = 4, dr = 8, qk = dn + dr, S = 11, T = 2 * S, r = rng(12);
-    const pos = windowPositions(T, S);
     const yarn = ropeTable(dr, 10000, { type: 'yarn', factor: 40, original_max_position_embeddings: 4, beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 0, truncate: true });
     assert.notEqual(yarn.amp, 1, 'the YaRN table scales the rotated values');
-    for (const table of [ropeTable(dr, 10000), yarn]) {
+    // Windows (positions repeat: one cos/sin table per position) and distinct positions (computed per row).
+    const windows = windowPositions(T, S), distinct = Int32Array.from({ length: T }, (_, t) => 100 + 3 * t);
+    for (const [pos, table] of [[windows, ropeTable(dr, 10000)], [windows, yarn], [distinct, yarn]] as const) {
       for (const inverse of [false, true]) {
         const q = randn(T * H * qk, r), k = randn(T * dr, r);
         const qRef = q.slice(), kRef = k.slice();
@@ -83,7 +84,7 @@ describe('training row kernels (every path vs the float64 reference)', () => {
       }
     }
     // The inverse undoes the forward (amp = 1).
-    const x = randn(T * dr, r), y = x.slice(), t = ropeTable(dr, 10000);
+    const pos = windowPositions(T, S), x = randn(T * dr, r), y = x.slice(), t = ropeTable(dr, 10000);
     rope(y, pos, dr, 0, 1, dr, dr, t, false, true);
     assert.ok(y.some((v, i) => Math.abs(v - x[i]!) > 1e-3), 'the rotation moved the values');
     rope(y, pos, dr, 0, 1, dr, dr, t, true, true);

@@ -342,21 +342,46 @@ void train_swiglu_bwd(const float* g, const float* u, const float* da, size_t n,
 
 void train_rope(float* x, const int32_t* pos, size_t T, size_t cols, size_t col0, size_t heads, size_t stride,
                 size_t dr, const double* inv, double amp, bool inverse) {
-  // rope.ts's arithmetic in float64 (cos and sin per row and pair, the rotation, one rounding to float32 per value).
+  // rope.ts's arithmetic in float64 (cos and sin per position and pair, the rotation, one rounding to float32 per
+  // value). Training rows repeat positions (t mod S): when there are fewer positions than rows, each position's cos
+  // and sin are computed once (the same values), not once per row.
   const size_t half = dr / 2;
-  parallel_for(T, 64, [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t) {
-      const double p = pos[t];
-      for (size_t c = 0; c < half; ++c) {
-        const double ang = p * inv[c];
-        const double cs = amp * std::cos(ang), sn = amp * (inverse ? -std::sin(ang) : std::sin(ang));
-        for (size_t h = 0; h < heads; ++h) {
-          float* v = x + t * cols + col0 + h * stride + 2 * c;
-          const double a = v[0], b = v[1];
-          v[0] = static_cast<float>(a * cs - b * sn);
-          v[1] = static_cast<float>(a * sn + b * cs);
-        }
+  int32_t pmin = 0, pmax = -1;
+  for (size_t t = 0; t < T; ++t) {
+    pmin = std::min(pmin, pos[t]);
+    pmax = std::max(pmax, pos[t]);
+  }
+  const bool table = pmin >= 0 && static_cast<size_t>(pmax) + 1 < T;
+  std::vector<double> cs(table ? (static_cast<size_t>(pmax) + 1) * half : half), sn(cs.size());
+  auto angles = [&](double p, double* c, double* s) {
+    for (size_t k = 0; k < half; ++k) {
+      const double ang = p * inv[k];
+      c[k] = amp * std::cos(ang);
+      s[k] = amp * (inverse ? -std::sin(ang) : std::sin(ang));
+    }
+  };
+  if (table)
+    for (int32_t p = 0; p <= pmax; ++p) angles(p, &cs[p * half], &sn[p * half]);
+  auto rotate = [&](size_t t, const double* c, const double* s) {
+    for (size_t k = 0; k < half; ++k)
+      for (size_t h = 0; h < heads; ++h) {
+        float* v = x + t * cols + col0 + h * stride + 2 * k;
+        const double a = v[0], b = v[1];
+        v[0] = static_cast<float>(a * c[k] - b * s[k]);
+        v[1] = static_cast<float>(a * s[k] + b * c[k]);
       }
+  };
+  if (table) {
+    parallel_for(T, 64, [&](size_t t0, size_t t1) {
+      for (size_t t = t0; t < t1; ++t) rotate(t, &cs[pos[t] * half], &sn[pos[t] * half]);
+    });
+    return;
+  }
+  parallel_for(T, 64, [&](size_t t0, size_t t1) {
+    std::vector<double> c(half), s(half);
+    for (size_t t = t0; t < t1; ++t) {
+      angles(pos[t], c.data(), s.data());
+      rotate(t, c.data(), s.data());
     }
   });
 }
