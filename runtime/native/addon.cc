@@ -15,6 +15,8 @@ NAN_MODULE_INIT(Init) {
       {"fp8Gemm", Fp8Gemm},             {"fp8GemmGrouped", Fp8GemmGrouped},
       {"packWeights", PackWeights},     {"fp8GemmGroupedPacked", Fp8GemmGroupedPacked},
       {"bf16Gemm", Bf16Gemm},           {"fp8GemmEmulated", Fp8GemmEmulated},
+      {"fp8LinearBackward", Fp8LinearBackward}, {"fp8ExpertsBackward", Fp8ExpertsBackward},
+      {"quantWeightStacked", QuantWeightStacked},
       {"rmsnorm", RmsNorm},             {"swiglu", SwiGlu},
       {"softmax", Softmax},             {"rope", Rope},
       {"route", Route},                 {"routeBackward", RouteBackward},

@@ -4,6 +4,7 @@
 #include "bind.h"
 #include "bind_util.h"
 #include "cpu.h"
+#include "fp8_linear.h"
 #include "gemm.h"
 #include "quant.h"
 
@@ -157,6 +158,107 @@ NAN_METHOD(Fp8GemmEmulated) {
     fp8_gemm_emulated(A, as, B, bs, M, N, K, static_cast<int>(bits), interval, group, C);
     return std::string();
   });
+}
+
+namespace {
+// Element i of the JS array at info[arg] as a typed array of exactly n elements (a Float32Array or a Uint8Array).
+template <typename T>
+T* list_item(Args& a, int arg, size_t i, size_t n, const char* name) {
+  if (!a.ok()) return nullptr;
+  const Info& info = a.info();
+  if (arg >= info.Length() || !info[arg]->IsArray()) {
+    a.fail(std::string(name) + " must be an array");
+    return nullptr;
+  }
+  v8::Local<v8::Array> arr = info[arg].As<v8::Array>();
+  v8::Local<v8::Value> v;
+  if (i >= arr->Length() || !Nan::Get(arr, static_cast<uint32_t>(i)).ToLocal(&v)) {
+    a.fail(std::string(name) + " has " + std::to_string(arr->Length()) + " entries, expected more than " + std::to_string(i));
+    return nullptr;
+  }
+  const bool kind = std::is_same<T, float>::value ? v->IsFloat32Array() : v->IsUint8Array();
+  const std::string what = std::string(name) + "[" + std::to_string(i) + "]";
+  if (!kind) {
+    a.fail(what + " must be a " + ArrayKind<T>::name);
+    return nullptr;
+  }
+  Nan::TypedArrayContents<T> c(v);
+  if (c.length() != n) {
+    a.fail(what + " has " + std::to_string(c.length()) + " elements, expected " + std::to_string(n));
+    return nullptr;
+  }
+  static T dummy[1];
+  return c.length() ? *c : dummy;
+}
+
+float* optional_f32(Args& a, int i, const char* name, size_t n) {
+  if (!a.ok() || a.info()[i]->IsNull()) return nullptr;
+  return a.array<float>(i, name, n);
+}
+
+void nonfinite_error(Args& a, long long at, bool in_x) {
+  if (at >= 0)
+    a.fail(std::string(in_x ? "x" : "dy") + " holds a non-finite value at flat index " + std::to_string(at));
+}
+}  // namespace
+
+// fp8LinearBackward(dy [T*out], x [T*in], T, out, in, Wq: Uint8Array [out*in], Wsi [OB*IB], dx [T*in] | null,
+// dW [out*in] | null) -> ms of process CPU time spent quantising (fp8_linear.h)
+NAN_METHOD(Fp8LinearBackward) {
+  Args a(info, "fp8LinearBackward");
+  size_t T = a.size(2, "T"), O = a.size(3, "out"), I = a.size(4, "in");
+  const float* dy = a.array<float>(0, "dy", a.mul(T, O, "T*out"));
+  const float* x = a.array<float>(1, "x", a.mul(T, I, "T*in"));
+  const uint8_t* Wq = a.array<uint8_t>(5, "Wq", a.mul(O, I, "out*in"));
+  const float* Wsi = a.array<float>(6, "Wsi", a.mul(ceil_div(O, kQuantTile), ceil_div(I, kQuantTile), "OB*IB"));
+  float* dx = optional_f32(a, 7, "dx", a.mul(T, I, "T*in"));
+  float* dW = optional_f32(a, 8, "dW", a.mul(O, I, "out*in"));
+  if (!a.ok()) return;
+  bool bad_x = false;
+  const long long at = fp8_linear_backward(dy, x, T, O, I, Wq, Wsi, dx, dW, &bad_x);
+  nonfinite_error(a, at, bad_x);
+  if (a.ok()) info.GetReturnValue().Set(Nan::New(fp8_backward_quant_ms()));
+}
+
+// fp8ExpertsBackward(x [R*in], in, offsets: Int32Array [E+1], dy: Float32Array[P] ([R*out] each), out,
+// Wq: Uint8Array[P] ([E*out*in]), Wsi: Float32Array[P] ([E*OB*IB]), dx [R*in], dW: Float32Array[P*E] ([out*in]))
+// -> ms of process CPU time spent quantising
+NAN_METHOD(Fp8ExpertsBackward) {
+  Args a(info, "fp8ExpertsBackward");
+  size_t I = a.size(1, "in"), O = a.size(4, "out");
+  size_t E = 0, P = 0, R = 0;
+  if (a.ok() && !info[2]->IsInt32Array()) a.fail("offsets must be an Int32Array");
+  if (a.ok() && !info[3]->IsArray()) a.fail("dy must be an array");
+  const int32_t* off = nullptr;
+  if (a.ok()) {
+    Nan::TypedArrayContents<int32_t> c(info[2]);
+    if (c.length() < 1) a.fail("offsets must have experts + 1 entries");
+    E = c.length() ? c.length() - 1 : 0;
+    off = *c;
+    P = info[3].As<v8::Array>()->Length();
+  }
+  if (a.ok() && off[0] != 0) a.fail("offsets[0] must be 0, got " + std::to_string(off[0]));
+  for (size_t e = 0; a.ok() && e < E; ++e)
+    if (off[e + 1] < off[e]) a.fail("offsets must be non-decreasing at " + std::to_string(e + 1));
+  if (a.ok()) R = static_cast<size_t>(off[E]);
+  const float* x = a.array<float>(0, "x", a.mul(R, I, "rows*in"));
+  const size_t nb = ceil_div(O, kQuantTile) * ceil_div(I, kQuantTile);
+  std::vector<const float*> dy(P), Wsi(P);
+  std::vector<const uint8_t*> Wq(P);
+  std::vector<float*> dW(P * E);
+  for (size_t p = 0; p < P; ++p) {
+    dy[p] = list_item<float>(a, 3, p, a.mul(R, O, "rows*out"), "dy");
+    Wq[p] = list_item<uint8_t>(a, 5, p, a.mul(E, a.mul(O, I, "out*in"), "E*out*in"), "Wq");
+    Wsi[p] = list_item<float>(a, 6, p, a.mul(E, nb, "E*OB*IB"), "Wsi");
+    for (size_t e = 0; e < E; ++e) dW[p * E + e] = list_item<float>(a, 8, p * E + e, a.mul(O, I, "out*in"), "dW");
+  }
+  float* dx = a.array<float>(7, "dx", a.mul(R, I, "rows*in"));
+  if (!a.ok()) return;
+  std::vector<int32_t> offs(off, off + E + 1);
+  bool bad_x = false;
+  const long long at = fp8_experts_backward(x, I, offs.data(), E, P, dy.data(), O, Wq.data(), Wsi.data(), dx, dW.data(), &bad_x);
+  nonfinite_error(a, at, bad_x);
+  if (a.ok()) info.GetReturnValue().Set(Nan::New(fp8_backward_quant_ms()));
 }
 
 }  // namespace bind

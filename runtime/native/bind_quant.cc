@@ -3,6 +3,8 @@
 #include "bind_util.h"
 #include "quant.h"
 
+#include <vector>
+
 namespace moe {
 namespace bind {
 
@@ -62,6 +64,34 @@ NAN_METHOD(DequantWeight) {
   float* out = a.array<float>(4, "out", n);
   if (!a.ok()) return;
   run_or_queue(info, 5, "dequantWeight", [=] { dequant_weight(q, s, N, K, out); return std::string(); });
+}
+
+// quantWeightStacked(w: Float32Array[E] ([N*K] each), N, K, pow2, q: Uint8Array [E*N*K], scaleInv [E*NB*KB])
+NAN_METHOD(QuantWeightStacked) {
+  Args a(info, "quantWeightStacked");
+  size_t N = a.size(1, "N"), K = a.size(2, "K");
+  bool pow2 = a.flag(3, "pow2");
+  if (a.ok() && !info[0]->IsArray()) a.fail("w must be an array of Float32Array");
+  if (!a.ok()) return;
+  v8::Local<v8::Array> arr = info[0].As<v8::Array>();
+  const size_t E = arr->Length(), n = a.mul(N, K, "N*K");
+  size_t nb = a.mul(ceil_div(N, kQuantTile), ceil_div(K, kQuantTile), "ceil(N/128)*ceil(K/128)");
+  uint8_t* q = a.array<uint8_t>(4, "q", a.mul(E, n, "E*N*K"));
+  float* s = a.array<float>(5, "scaleInv", a.mul(E, nb, "E*NB*KB"));
+  std::vector<const float*> w(E);
+  for (size_t e = 0; a.ok() && e < E; ++e) {
+    v8::Local<v8::Value> v;
+    if (!Nan::Get(arr, static_cast<uint32_t>(e)).ToLocal(&v) || !v->IsFloat32Array()) {
+      a.fail("w[" + std::to_string(e) + "] must be a Float32Array");
+      break;
+    }
+    Nan::TypedArrayContents<float> c(v);
+    if (c.length() != n) a.fail("w[" + std::to_string(e) + "] has " + std::to_string(c.length()) + " elements, expected N*K = " + std::to_string(n));
+    w[e] = *c;
+  }
+  if (!a.ok()) return;
+  std::string err = nonfinite(quant_weight_stacked(w.data(), E, N, K, pow2, q, s), "w");
+  if (!err.empty()) a.fail(err);
 }
 
 }  // namespace bind

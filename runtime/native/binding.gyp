@@ -17,6 +17,7 @@
         "kernels/fp8_ref.cc",
         "kernels/quant.cc",
         "kernels/gemm.cc",
+        "kernels/fp8_linear.cc",
         "kernels/ops.cc",
         "kernels/routing.cc",
         "kernels/peak.cc",

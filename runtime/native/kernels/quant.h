@@ -23,6 +23,19 @@ float quant_scale(float amax, bool pow2);
 long long quant_act(const float* x, size_t M, size_t K, bool pow2, uint8_t* q, float* scales);
 long long quant_weight(const float* w, size_t N, size_t K, bool pow2, uint8_t* q, float* scale_inv);
 void dequant_act(const uint8_t* q, const float* scales, size_t M, size_t K, float* out);
+
+// quant_weight of E stacked matrices w[e] [N, K] into q [E*N*K], scale_inv [E*NB*KB] (each matrix its own blocks): the
+// MoE experts' weights, quantised in one call without first copying them into one array.
+long long quant_weight_stacked(const float* const* w, size_t E, size_t N, size_t K, bool pow2, uint8_t* q,
+                               float* scale_inv);
+
+// Serial pieces of the above for callers that split the work themselves (the pool does not nest), same bits:
+// quant_act's tiles of rows [r0, r1) (false on a non-finite value), and quant_weight's block b of w [N, K].
+bool quant_act_rows(const float* x, size_t K, size_t r0, size_t r1, bool pow2, uint8_t* q, float* scales);
+bool quant_weight_block(const float* w, size_t N, size_t K, size_t b, bool pow2, uint8_t* q, float* scale_inv);
+// Column tiles: x [rows, cols] (rows <= 128, one tile high) quantised per column (scale of column j from the max of
+// |x[., j]|): q in x's layout, s[j] the column's scale. False on a non-finite value.
+bool quant_col_tile(const float* x, size_t rows, size_t cols, uint8_t* q, float* s);
 void dequant_weight(const uint8_t* q, const float* scale_inv, size_t N, size_t K, float* out);
 
 }  // namespace moe

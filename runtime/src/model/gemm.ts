@@ -11,6 +11,8 @@ export interface Gemm {
   dgrad(dy: Vec, W: Vec, T: number, outF: number, inF: number, dx: Vec): void;
   /** dW[out,in] += dy[T,out]ᵀ · x[T,in] */
   wgrad(dy: Vec, x: Vec, T: number, outF: number, inF: number, dW: Vec): void;
+  /** dgrad and wgrad of one dy in one call, where a mode has it (linear() uses it then). */
+  backward?(dy: Vec, x: Vec, W: Vec, T: number, outF: number, inF: number, dx: Vec, dW: Vec): void;
 }
 
 /** Plain loops in the arrays' own precision: the reference the gradient checks run on. */

@@ -10,8 +10,12 @@ export function linear(gemm: Gemm, p: Param, x: Vec, T: number, alloc: Alloc): F
   return {
     y,
     back(dy) {
-      gemm.wgrad(dy, x, T, outF, inF, p.grad);
       const dx = alloc(T * inF);
+      if (gemm.backward) {
+        gemm.backward(dy, x, p.data, T, outF, inF, dx, p.grad);
+        return dx;
+      }
+      gemm.wgrad(dy, x, T, outF, inF, p.grad);
       gemm.dgrad(dy, p.data, T, outF, inF, dx);
       return dx;
     },

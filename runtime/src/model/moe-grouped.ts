@@ -1,14 +1,15 @@
 // The routed experts of one MoE layer through the grouped FP8 GEMM (fp8 on the addon): the dispatched rows quantised
-// once, each projection's expert weights stacked and quantised once per step, three grouped GEMM calls instead of
-// three per expert. The backward runs per expert through the context's GEMMs (each expert's wgrad contracts over its
-// own rows), with the forward's weight codes handed to the dgrads; the results are those of ffn() on each expert's
-// rows. Needs moe_intermediate_size and hidden_size multiples of 128 (whole 128×128 blocks per expert).
+// once, each projection's expert weights quantised once per step into one stack, three grouped GEMM calls instead of
+// three per expert. The backward is two native calls (fp8ExpertsBackward: down, then gate and up sharing x's blocks)
+// on the forward's stacked codes, each expert's products on its own rows (its wgrad contracts over them); under a
+// wrapped GEMM (deferred wgrad) it runs per expert through the context's GEMMs instead. The results are those of
+// ffn() on each expert's rows. Needs moe_intermediate_size and hidden_size multiples of 128 (whole 128×128 blocks per expert).
 import type { RuntimeModelConfig } from './config.js';
 import type { Ctx } from './gemm.js';
 import type { Params } from './params.js';
 import { keepForwardWeights } from './precision.js';
-import { enter, leave, timed } from './profile.js';
-import { fp8GemmGrouped, quantizeActivations, quantizeWeights, type Fp8Weights } from '../native/index.js';
+import { enter, leave, recharge, timed } from './profile.js';
+import { fp8ExpertsBackward, fp8GemmGrouped, quantizeActivations, quantizeWeightsStacked, type Fp8ExpertWeights } from '../native/index.js';
 import { swigluBackward, swigluForward } from '../native/train-ops.js';
 
 export function groupedExpertsApply(ctx: Ctx, c: RuntimeModelConfig): boolean {
@@ -24,24 +25,41 @@ export function groupedExperts(ctx: Ctx, P: Params, prefix: string, c: RuntimeMo
   const E = experts.length, d = c.hidden_size, inner = c.moe_intermediate_size, R = off[E];
   if (off.length !== E + 1) throw new Error(`groupedExperts: offsets has ${off.length} entries for ${E} experts, expected ${E + 1}`);
   const W = (i: number, w: string) => P.get(`${prefix}.experts.${experts[i]}.${w}_proj.weight`);
+  // The native backward (fp8-native's) reads the stacked codes itself; a wrapped GEMM (deferred wgrad) gets each
+  // expert's codes handed to its dgrad, as after its own forward.
+  const fused = ctx.linear.backward !== undefined;
   enter('quant');
-  const stacked = (w: string, rows: number, cols: number): Fp8Weights => {
-    const s = new Float32Array(E * rows * cols);
-    for (let e = 0; e < E; e++) s.set(W(e, w).data, e * rows * cols);
-    const q = quantizeWeights(s, E * rows, cols);
+  const stacked = (w: string, rows: number, cols: number): Fp8ExpertWeights => {
+    const q = quantizeWeightsStacked(experts.map((_, e) => W(e, w).data as Float32Array), rows, cols);
     const n = rows * cols, nb = (rows / 128) * Math.ceil(cols / 128);
-    for (let e = 0; e < E; e++) keepForwardWeights(W(e, w).data, { q: q.q.subarray(e * n, (e + 1) * n), scaleInv: q.scaleInv.subarray(e * nb, (e + 1) * nb), rows, cols });
+    for (let e = 0; e < (fused ? 0 : E); e++) keepForwardWeights(W(e, w).data, { q: q.q.subarray(e * n, (e + 1) * n), scaleInv: q.scaleInv.subarray(e * nb, (e + 1) * nb), rows, cols });
     return q;
   };
   const qx = quantizeActivations(xs, R, d);
   const qg = stacked('gate', inner, d), qu = stacked('up', inner, d), qd = stacked('down', d, inner);
   leave();
-  const ex = (q: Fp8Weights, rows: number, cols: number) => ({ q: q.q, scaleInv: q.scaleInv, experts: E, rows, cols });
-  const g = timed('gemm', () => fp8GemmGrouped(qx, ex(qg, inner, d), off));
-  const u = timed('gemm', () => fp8GemmGrouped(qx, ex(qu, inner, d), off));
+  const g = timed('gemm', () => fp8GemmGrouped(qx, qg, off));
+  const u = timed('gemm', () => fp8GemmGrouped(qx, qu, off));
   const a = timed('ops', () => swigluForward(g, u));
   const qa = timed('quant', () => quantizeActivations(a, R, inner));
-  const y = timed('gemm', () => fp8GemmGrouped(qa, ex(qd, d, inner), off));
+  const y = timed('gemm', () => fp8GemmGrouped(qa, qd, off));
+  const grads = (w: string) => experts.map((_, e) => W(e, w).grad as Float32Array);
+  if (fused) {
+    return {
+      y,
+      back(dy) {
+        const da = new Float32Array(R * inner), dxs = new Float32Array(R * d);
+        enter('gemm');
+        recharge('quant', fp8ExpertsBackward(a, inner, off, [dy], d, [qd], da, [grads('down')]));
+        leave();
+        const { dg, du } = timed('ops', () => swigluBackward(g, u, da));
+        enter('gemm');
+        recharge('quant', fp8ExpertsBackward(xs, d, off, [dg, du], inner, [qg, qu], dxs, [grads('gate'), grads('up')]));
+        leave();
+        return dxs;
+      },
+    };
+  }
   return {
     y,
     back(dy) {

@@ -11,7 +11,7 @@ import { refGemm, type Ctx, type Gemm } from './gemm.js';
 import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
 import * as native from '../native/index.js';
-import { enter, leave, timed } from './profile.js';
+import { enter, leave, recharge, timed } from './profile.js';
 import { activationsOperand, amax as amaxNative, axpy, fp8GemmT, quantizeActivationsCols, quantizeActivationsScaled, transposeNative, weightsTransposed } from '../native/train-ops.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
@@ -175,6 +175,21 @@ const fp8Native: Gemm = {
     leave();
     if (dW instanceof Float32Array) timed('gemm', () => fp8GemmT(qa, qb, { out: dW, alpha: 1 / c }));
     else timed('gemm', () => accumulate(dW, fp8GemmT(qa, qb), 1 / c));
+  },
+  // Both products in one native call (kernels/fp8_linear.h): the same operands and bits as dgrad and wgrad above, the
+  // quantised operands in the addon's scratch instead of fresh arrays; its quantisation time is charged to 'quant'.
+  backward: (dy, x, W, T, outF, inF, dx, dW) => {
+    if (!(dx instanceof Float32Array && dW instanceof Float32Array)) {
+      fp8Native.wgrad(dy, x, T, outF, inF, dW);
+      fp8Native.dgrad(dy, W, T, outF, inF, dx);
+      return;
+    }
+    enter('gemm');
+    lastDy = undefined;
+    const fw = forwardWeights.get(W) ?? native.quantizeWeights(f32(W), outF, inF);
+    forwardWeights.delete(W);
+    recharge('quant', native.fp8LinearBackward(f32(dy), f32(x), T, outF, inF, fw, dx, dW));
+    leave();
   },
 };
 

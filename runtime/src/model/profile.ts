@@ -55,6 +55,15 @@ export function leave(): void {
   cur = stack.pop() ?? idx.other;
 }
 
+/** Moves ms the current part has counted to part p (a native call that timed its own quantisation). */
+export function recharge(p: Part, ms: number): void {
+  if (!on || !(ms > 0)) return;
+  const now = clock();
+  totals[cur] += now - since - ms;
+  since = now;
+  totals[idx[p]] += ms;
+}
+
 /** f() counted as part p. */
 export function timed<R>(p: Part, f: () => R): R {
   if (!on) return f();

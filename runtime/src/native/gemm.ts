@@ -189,3 +189,38 @@ export async function fp8GemmEmulated(a: Fp8Activations, b: Fp8Weights, opts: Em
   await callAsync(binding().fp8GemmEmulated, [aq, as, bq, bs, m, n, k, bits, interval, group, out]);
   return out;
 }
+
+interface TrainGemmBinding {
+  fp8LinearBackward(dy: Float32Array, x: Float32Array, T: number, out: number, inF: number, Wq: Uint8Array, Wsi: Float32Array, dx: Float32Array | null, dW: Float32Array | null): number;
+  fp8ExpertsBackward(x: Float32Array, inF: number, offsets: Int32Array, dy: Float32Array[], out: number, Wq: Uint8Array[], Wsi: Float32Array[], dx: Float32Array, dW: Float32Array[]): number;
+}
+const trainBinding = (): TrainGemmBinding => binding() as unknown as TrainGemmBinding;
+
+function sameShape(fn: string, name: string, w: Fp8Weights | Fp8ExpertWeights, rows: number, cols: number): void {
+  if (w.rows !== rows || w.cols !== cols) throw new RangeError(`${fn}: ${name} is [${w.rows}, ${w.cols}], expected [out, in] = [${rows}, ${cols}]`);
+}
+
+/**
+ * The FP8 backward of a linear y = x·Wᵀ in one call (kernels/fp8_linear.h): dx [T, in] += dy·W and dW [out, in] +=
+ * dyᵀ·x (pass null to skip either), from W's forward codes; the same bits as fp8-native's separate dgrad and wgrad.
+ * Returns the process CPU milliseconds it spent quantising (the rest is GEMM), for the training breakdown.
+ */
+export function fp8LinearBackward(dy: Float32Array, x: Float32Array, T: number, outF: number, inF: number, w: Fp8Weights, dx: Float32Array | null, dW: Float32Array | null): number {
+  sameShape('fp8LinearBackward', 'w', checkWeights('fp8LinearBackward', 'w', w), outF, inF);
+  return trainBinding().fp8LinearBackward(dy, x, T, outF, inF, w.q, w.scaleInv, dx, dW);
+}
+
+/**
+ * fp8LinearBackward for the routed experts of one MoE layer, one call for projections that share their input (the
+ * experts' gate and up): expert e owns rows [offsets[e], offsets[e+1]) of x [R, in] and of each dy[p] [R, out];
+ * w[p] the stacked forward codes, dW[p][e] expert e's gradient. dx [R, in] += every projection's product, p in order.
+ */
+export function fp8ExpertsBackward(x: Float32Array, inF: number, offsets: Int32Array, dy: Float32Array[], outF: number, w: Fp8ExpertWeights[], dx: Float32Array, dW: Float32Array[][]): number {
+  const fn = 'fp8ExpertsBackward';
+  if (dy.length !== w.length || dW.length !== w.length) throw new RangeError(`${fn}: dy (${dy.length}), w (${w.length}) and dW (${dW.length}) must have one entry per projection`);
+  w.forEach((p, i) => {
+    sameShape(fn, `w[${i}]`, checkExpertWeights(fn, `w[${i}]`, p), outF, inF);
+    if (p.experts !== offsets.length - 1 || dW[i]!.length !== p.experts) throw new RangeError(`${fn}: w[${i}] has ${p.experts} experts, dW[${i}] ${dW[i]!.length}, offsets ${offsets.length - 1}: they must agree`);
+  });
+  return trainBinding().fp8ExpertsBackward(x, inF, offsets, dy, outF, w.map((p) => p.q), w.map((p) => p.scaleInv), dx, dW.flat());
+}

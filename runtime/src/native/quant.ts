@@ -119,3 +119,12 @@ export function dequantizeWeights(w: Fp8Weights): Float32Array {
   binding().dequantWeight(v.q, v.scaleInv, v.rows, v.cols, out);
   return out;
 }
+
+/** quantizeWeights of E matrices w[e] [rows, cols] into one stack (each its own blocks): the MoE experts' weights. */
+export function quantizeWeightsStacked(w: Float32Array[], rows: number, cols: number): { q: Uint8Array; scaleInv: Float32Array; experts: number; rows: number; cols: number } {
+  const fn = 'quantizeWeightsStacked';
+  const n = dim(fn, 'rows', rows), k = dim(fn, 'cols', cols), E = w.length;
+  const q = new Uint8Array(E * n * k), scaleInv = new Float32Array(E * ceilDiv(n, QUANT_TILE) * ceilDiv(k, QUANT_TILE));
+  (binding() as unknown as { quantWeightStacked(w: Float32Array[], n: number, k: number, pow2: boolean, q: Uint8Array, s: Float32Array): void }).quantWeightStacked(w, n, k, false, q, scaleInv);
+  return { q, scaleInv, rows: n, cols: k, experts: E };
+}
