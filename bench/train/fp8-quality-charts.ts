@@ -9,7 +9,8 @@ import { lineChart } from '../../operator/report/svg.js';
 
 export interface QualityCurves {
   pairs: number;
-  curves: Record<'fp8' | 'bf16', { train: [number, number][]; heldOut: [number, number][] }>;
+  /** heldOutEma: the weights' moving average, when the runs kept one. */
+  curves: Record<'fp8' | 'bf16', { train: [number, number][]; heldOut: [number, number][]; heldOutEma?: [number, number][] }>;
   diffByStep: { step: number; mean: number; lo: number; hi: number }[];
 }
 
@@ -21,9 +22,13 @@ export function writeQualityCharts(dir: string, q: QualityCurves): string[] {
     { label: 'BF16 training', points: curves.bf16.train },
     { label: 'FP8 held-out', points: curves.fp8.heldOut },
     { label: 'BF16 held-out', points: curves.bf16.heldOut },
+    ...(curves.fp8.heldOutEma && curves.bf16.heldOutEma ? [
+      { label: 'FP8 held-out, weights\' moving average', points: curves.fp8.heldOutEma },
+      { label: 'BF16 held-out, weights\' moving average', points: curves.bf16.heldOutEma }] : []),
   ]);
   const pct = (f: (d: QualityCurves['diffByStep'][number]) => number): [number, number][] => diffByStep.map((d) => [d.step, 100 * f(d)]);
-  const diff = lineChart(`(FP8 − BF16) / BF16 held-out loss, ${q.pairs} pairs, mean and 95% interval`, 'step', '%', [
+  const of = curves.fp8.heldOutEma ? ' of the weights\' moving average' : '';
+  const diff = lineChart(`(FP8 − BF16) / BF16 held-out loss${of}, ${q.pairs} pairs, mean and 95% interval`, 'step', '%', [
     { label: 'mean', points: pct((d) => d.mean) },
     { label: '95% interval, low', points: pct((d) => d.lo) },
     { label: '95% interval, high', points: pct((d) => d.hi) },

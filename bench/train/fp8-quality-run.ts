@@ -9,6 +9,7 @@ import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
 import { defaultTrainOptions } from '../../runtime/src/train/options.js';
 import { precisionCtx } from '../../runtime/src/model/precision.js';
+import { modelConfig } from '../../runtime/src/model/config.js';
 import type { Ctx } from '../../runtime/src/model/gemm.js';
 import type { Vec } from '../../runtime/src/model/tensor.js';
 
@@ -23,8 +24,23 @@ export interface RunSpec {
   evalEvery: number;
   /** Held-out windows (seqLen + 1 + MTP depth tokens each, starting every seqLen tokens) in the fixed evaluation set. */
   evalWindows: number;
-  /** Peak learning rate (the schedule's minimum is a tenth of it); default the trainer's 3e-3. */
+  /** Peak learning rate; default the trainer's 3e-3. */
   lr?: number;
+  /** The cosine schedule's final lr as a fraction of the peak; default the trainer's 0.1. */
+  minLrRatio?: number;
+  /** Warm-up steps; default the trainer's min(30, steps / 10). */
+  warmup?: number;
+  /** Sequences per step; default the trainer's 8. */
+  batch?: number;
+  /** Every layer dense (first_k_dense_replace = num_hidden_layers): a control without routing. */
+  dense?: boolean;
+  /** Expert-bias update speed γ (aux-loss-free balancing); default the trainer's 0.001. */
+  gamma?: number;
+  /**
+   * Also evaluate an exponential moving average of the weights with this decay per step (DeepSeek-V3 keeps one to
+   * estimate the model after lr decay): it averages out the step-to-step jitter of the iterates.
+   */
+  ema?: number;
 }
 
 export interface RunResult {
@@ -33,6 +49,10 @@ export interface RunResult {
   trainLoss: number[];
   /** Held-out loss at step 0, every evalEvery steps and at the last step. */
   evals: { step: number; loss: number }[];
+  /** With spec.ema: the held-out loss of the weights' moving average at the same steps. */
+  emaEvals?: { step: number; loss: number }[];
+  /** The schedule and model the run actually used (the spec's knobs resolved against the trainer's defaults). */
+  setup: { lr: number; minLr: number; warmupSteps: number; batch: number; seqLen: number; gamma: number; mtpLambda: number; denseLayers: number; layers: number };
   initHash: string;
   dataHash: string;
   tokensPerSec: number;
@@ -71,10 +91,17 @@ export function runOnce(spec: RunSpec): RunResult {
   const cut = Math.floor(all.length * 0.95);
   const precision = spec.variant === 'bf16' ? 'bf16' : 'fp8';
   const opts = defaultTrainOptions({ precision, steps: spec.steps, checkpointEvery: 0, seed: spec.seed });
-  if (spec.lr !== undefined) {
-    if (!(spec.lr > 0)) throw new Error(`fp8-quality-run: lr must be > 0, got ${String(spec.lr)}`);
-    opts.optimizer = { ...opts.optimizer, lr: spec.lr, minLr: spec.lr / 10 };
-  }
+  if (spec.lr !== undefined && !(spec.lr > 0 && spec.lr < 1)) throw new Error(`fp8-quality-run: lr must be in (0, 1), got ${String(spec.lr)}`);
+  if (spec.minLrRatio !== undefined && !(spec.minLrRatio >= 0 && spec.minLrRatio <= 1)) throw new Error(`fp8-quality-run: minLrRatio must be in [0, 1], got ${String(spec.minLrRatio)}`);
+  if (spec.warmup !== undefined && !(Number.isInteger(spec.warmup) && spec.warmup >= 1)) throw new Error(`fp8-quality-run: warmup must be an integer >= 1, got ${String(spec.warmup)}`);
+  if (spec.batch !== undefined && !(Number.isInteger(spec.batch) && spec.batch >= 1)) throw new Error(`fp8-quality-run: batch must be an integer >= 1, got ${String(spec.batch)}`);
+  if (spec.ema !== undefined && !(spec.ema >= 0 && spec.ema < 1)) throw new Error(`fp8-quality-run: ema must be a decay in [0, 1), got ${String(spec.ema)}`);
+  if (spec.gamma !== undefined && !(spec.gamma >= 0)) throw new Error(`fp8-quality-run: gamma must be >= 0, got ${String(spec.gamma)}`);
+  const lr = spec.lr ?? opts.optimizer.lr;
+  opts.optimizer = { ...opts.optimizer, lr, minLr: lr * (spec.minLrRatio ?? 0.1), warmupSteps: spec.warmup ?? opts.optimizer.warmupSteps };
+  if (spec.batch !== undefined) opts.batch = spec.batch;
+  if (spec.gamma !== undefined) opts.gamma = spec.gamma;
+  if (spec.dense) opts.overrides = { ...opts.overrides, first_k_dense_replace: modelConfig(opts.preset, opts.overrides).num_hidden_layers };
   const t = new Trainer(opts, byteTokenizer, all.subarray(0, cut), ctxFor(spec.variant));
   const init = new Fingerprint();
   for (const p of t.params.list()) init.add(p.data);
@@ -103,7 +130,20 @@ export function runOnce(spec: RunSpec): RunResult {
     }
     return sum / spec.evalWindows;
   };
+  // The moving average of the weights (the routers' bias buffers stay live); evaluated by swapping it in and back.
+  const params = t.params.list();
+  const ema = spec.ema === undefined ? undefined : params.map((p) => Float32Array.from(p.data));
+  const evaluateEma = (): number => {
+    const live = params.map((p) => Float32Array.from(p.data));
+    params.forEach((p, j) => p.data.set(ema![j]));
+    try {
+      return evaluate();
+    } finally {
+      params.forEach((p, j) => p.data.set(live[j]));
+    }
+  };
   const evals = [{ step: 0, loss: evaluate() }];
+  const emaEvals = ema ? [{ step: 0, loss: evaluateEma() }] : undefined;
   const trainLoss: number[] = [];
   let trainSeconds = 0;
   const t0 = performance.now();
@@ -111,9 +151,22 @@ export function runOnce(spec: RunSpec): RunResult {
     const m = t.trainStep();
     trainLoss.push(m.mainLoss);
     trainSeconds += m.seconds;
-    if (i % spec.evalEvery === 0 || i === spec.steps) evals.push({ step: i, loss: evaluate() });
+    if (ema) {
+      const d = spec.ema!;
+      params.forEach((p, j) => {
+        const e = ema[j], x = p.data;
+        for (let k = 0; k < e.length; k++) e[k] = d * e[k] + (1 - d) * x[k];
+      });
+    }
+    if (i % spec.evalEvery === 0 || i === spec.steps) {
+      evals.push({ step: i, loss: evaluate() });
+      emaEvals?.push({ step: i, loss: evaluateEma() });
+    }
   }
-  return { spec, trainLoss, evals, initHash: init.hex(), dataHash: data.hex(), tokensPerSec: (spec.steps * B * opts.seqLen) / trainSeconds,
+  const o = opts.optimizer;
+  const setup = { lr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, batch: B, seqLen: opts.seqLen, gamma: opts.gamma, mtpLambda: opts.mtpLambda,
+    denseLayers: t.config.first_k_dense_replace, layers: t.config.num_hidden_layers };
+  return { spec, trainLoss, evals, ...(emaEvals ? { emaEvals } : {}), setup, initHash: init.hex(), dataHash: data.hex(), tokensPerSec: (spec.steps * B * opts.seqLen) / trainSeconds,
     seconds: (performance.now() - t0) / 1000 };
 }
 

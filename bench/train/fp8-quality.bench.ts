@@ -33,6 +33,15 @@ const env = (k: string, d: string): string => process.env[k] ?? d;
 const STEPS = Number(env('BENCH_FP8Q_STEPS', '60'));
 // The trainer's default peak lr (3e-3) unless set.
 const LR = process.env.BENCH_FP8Q_LR === undefined ? undefined : Number(process.env.BENCH_FP8Q_LR);
+const optNum = (k: string): number | undefined => (process.env[k] === undefined ? undefined : Number(process.env[k]));
+// Schedule and model knobs (fp8-quality-run.ts RunSpec); unset: the trainer's defaults.
+const MIN_LR_RATIO = optNum('BENCH_FP8Q_MIN_LR_RATIO');
+const WARMUP = optNum('BENCH_FP8Q_WARMUP');
+const BATCH = optNum('BENCH_FP8Q_BATCH');
+const GAMMA = optNum('BENCH_FP8Q_GAMMA');
+// The outcome's weights: a moving average with this decay per step (DeepSeek-V3's EMA), or the live weights (unset).
+const EMA = optNum('BENCH_FP8Q_EMA');
+const DENSE = env('BENCH_FP8Q_DENSE', '0');
 const PILOT = Number(env('BENCH_FP8Q_PILOT', '3'));
 const PAIRS = env('BENCH_FP8Q_PAIRS', 'auto');
 const TARGET = Number(env('BENCH_FP8Q_TARGET', '0.002'));
@@ -55,10 +64,19 @@ for (const [k, v, min] of [['BENCH_FP8Q_STEPS', STEPS, 1], ['BENCH_FP8Q_PILOT', 
 }
 if (PAIRS !== 'auto' && !(Number.isInteger(Number(PAIRS)) && Number(PAIRS) >= 2)) throw new Error(`BENCH_FP8Q_PAIRS must be auto or an integer >= 2, got ${PAIRS}`);
 if (LR !== undefined && !(LR > 0 && LR < 1)) throw new Error(`BENCH_FP8Q_LR must be a learning rate in (0, 1), e.g. 0.001, got ${process.env.BENCH_FP8Q_LR}`);
+if (MIN_LR_RATIO !== undefined && !(MIN_LR_RATIO >= 0 && MIN_LR_RATIO <= 1)) throw new Error(`BENCH_FP8Q_MIN_LR_RATIO must be a fraction of the peak lr in [0, 1], e.g. 0.01, got ${process.env.BENCH_FP8Q_MIN_LR_RATIO}`);
+if (WARMUP !== undefined && !(Number.isInteger(WARMUP) && WARMUP >= 1)) throw new Error(`BENCH_FP8Q_WARMUP must be an integer >= 1 (steps), got ${process.env.BENCH_FP8Q_WARMUP}`);
+if (BATCH !== undefined && !(Number.isInteger(BATCH) && BATCH >= 1)) throw new Error(`BENCH_FP8Q_BATCH must be an integer >= 1 (sequences per step), got ${process.env.BENCH_FP8Q_BATCH}`);
+if (GAMMA !== undefined && !(GAMMA >= 0)) throw new Error(`BENCH_FP8Q_GAMMA must be >= 0 (expert-bias update speed), got ${process.env.BENCH_FP8Q_GAMMA}`);
+if (EMA !== undefined && !(EMA >= 0 && EMA < 1)) throw new Error(`BENCH_FP8Q_EMA must be a decay per step in [0, 1), e.g. 0.9, got ${process.env.BENCH_FP8Q_EMA}`);
+if (DENSE !== '0' && DENSE !== '1') throw new Error(`BENCH_FP8Q_DENSE must be 0 (the MoE preset) or 1 (every layer dense, a control), got ${DENSE}`);
 if (!(BUDGET_MIN > 0)) throw new Error(`BENCH_FP8Q_BUDGET_MIN must be > 0 minutes, got ${process.env.BENCH_FP8Q_BUDGET_MIN}`);
 if (!(TARGET > 0 && TARGET < 1)) throw new Error(`BENCH_FP8Q_TARGET must be a fraction in (0, 1), e.g. 0.002, got ${process.env.BENCH_FP8Q_TARGET}`);
 if (!['auto', 'always', 'never'].includes(ABLATE)) throw new Error(`BENCH_FP8Q_ABLATE must be auto, always or never, got ${ABLATE}`);
 if (Math.ceil(STEPS / EVAL_EVERY) + 1 < LAST_EVALS) throw new Error(`BENCH_FP8Q_LAST_EVALS ${LAST_EVALS} exceeds the evaluation points of ${STEPS} steps every ${EVAL_EVERY}`);
+
+const KNOBS: Partial<RunSpec> = Object.fromEntries(Object.entries({ lr: LR, minLrRatio: MIN_LR_RATIO, warmup: WARMUP, batch: BATCH, gamma: GAMMA, ema: EMA, dense: DENSE === '1' || undefined })
+  .filter(([, v]) => v !== undefined));
 
 const runScript = fileURLToPath(new URL('./fp8-quality-run.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -108,11 +126,14 @@ interface Pair {
   rel: number;
 }
 
-const finalHeldOut = (r: RunResult): number => mean(r.evals.slice(-LAST_EVALS).map((e) => e.loss));
+// The outcome's evaluations: the moving average's when the runs keep one, else the live weights'.
+const outcomeEvals = (r: RunResult): RunResult['evals'] => r.emaEvals ?? r.evals;
+const finalHeldOut = (r: RunResult, evals = outcomeEvals): number => mean(evals(r).slice(-LAST_EVALS).map((e) => e.loss));
+const relOf = (a: RunResult, b: RunResult, evals = outcomeEvals): number => (finalHeldOut(a, evals) - finalHeldOut(b, evals)) / finalHeldOut(b, evals);
 
 /** Up to n pairs of variant a against variant b on seeds base, base+1, … (fewer past stopAt); checks that each pair shares init and data. */
 async function pairs(a: Variant, b: Variant, base: number, n: number, stopAt = Infinity): Promise<Pair[]> {
-  const spec = (variant: Variant, seed: number): RunSpec => ({ variant, seed, steps: STEPS, evalEvery: EVAL_EVERY, evalWindows: EVAL_WINDOWS, ...(LR === undefined ? {} : { lr: LR }) });
+  const spec = (variant: Variant, seed: number): RunSpec => ({ variant, seed, steps: STEPS, evalEvery: EVAL_EVERY, evalWindows: EVAL_WINDOWS, ...KNOBS });
   const seeds = Array.from({ length: n }, (_, i) => base + i);
   const rs = await runAll(seeds.flatMap((s) => [spec(a, s), spec(b, s)]), stopAt);
   const done = seeds.filter((_, i) => rs[2 * i] && rs[2 * i + 1]).length;
@@ -121,7 +142,7 @@ async function pairs(a: Variant, b: Variant, base: number, n: number, stopAt = I
     if (ra.initHash !== rb.initHash || ra.dataHash !== rb.dataHash) {
       throw new Error(`seed ${seed}: ${a} and ${b} runs do not share init/data (init ${ra.initHash} vs ${rb.initHash}, data ${ra.dataHash} vs ${rb.dataHash})`);
     }
-    return { seed, a: ra, b: rb, rel: (finalHeldOut(ra) - finalHeldOut(rb)) / finalHeldOut(rb) };
+    return { seed, a: ra, b: rb, rel: relOf(ra, rb) };
   });
   if (new Set(ps.map((p) => p.a.initHash)).size !== done || new Set(ps.map((p) => p.a.dataHash)).size !== done) {
     throw new Error('different seeds gave the same init or data fingerprint: the seed does not reach the trainer');
@@ -171,13 +192,18 @@ const meanCurve = (rs: RunResult[], f: (r: RunResult) => [number, number][]): [n
   f(rs[0]).map(([x], i) => [x, mean(rs.map((r) => f(r)[i][1]))]);
 const train = (r: RunResult): [number, number][] => r.trainLoss.map((l, i) => [i + 1, l]);
 const held = (r: RunResult): [number, number][] => r.evals.map((e) => [e.step, e.loss]);
+const heldEma = (r: RunResult): [number, number][] => r.emaEvals!.map((e) => [e.step, e.loss]);
+const withEma = EMA !== undefined;
 const fp8Runs = main.map((p) => p.a), bf16Runs = main.map((p) => p.b);
 const curves = {
-  fp8: { train: meanCurve(fp8Runs, train), heldOut: meanCurve(fp8Runs, held) },
-  bf16: { train: meanCurve(bf16Runs, train), heldOut: meanCurve(bf16Runs, held) },
+  fp8: { train: meanCurve(fp8Runs, train), heldOut: meanCurve(fp8Runs, held), ...(withEma ? { heldOutEma: meanCurve(fp8Runs, heldEma) } : {}) },
+  bf16: { train: meanCurve(bf16Runs, train), heldOut: meanCurve(bf16Runs, held), ...(withEma ? { heldOutEma: meanCurve(bf16Runs, heldEma) } : {}) },
 };
 // The paired relative held-out difference at each evaluation point, with its interval: how the gap develops.
-const diffByStep = fp8Runs[0].evals.map((e, i) => ({ step: e.step, ...meanInterval(main.map((p) => (p.a.evals[i].loss - p.b.evals[i].loss) / p.b.evals[i].loss)) }));
+const diffByStep = outcomeEvals(fp8Runs[0]).map((e, i) => ({ step: e.step,
+  ...meanInterval(main.map((p) => (outcomeEvals(p.a)[i].loss - outcomeEvals(p.b)[i].loss) / outcomeEvals(p.b)[i].loss)) }));
+// With the moving average as the outcome, the live weights' difference too (the same pairs, the noisier measure).
+const liveWeights = withEma ? meanInterval(main.map((p) => relOf(p.a, p.b, (r) => r.evals))) : undefined;
 
 let commit = 'unknown';
 try {
@@ -187,9 +213,11 @@ const result = {
   bench: 'fp8-quality',
   commit,
   design: {
-    preset: 'deepseek-v3-tiny', tokenizer: 'bytes', batch: 8, seqLen: 64, steps: STEPS, schedule: `AdamW, peak lr ${LR ?? 3e-3}, warm-up min(30, steps/10), cosine to lr/10, MTP λ 0.3 (the trainer's defaults${LR === undefined ? '' : ' but the lr'})`,
+    preset: 'deepseek-v3-tiny', tokenizer: 'bytes', steps: STEPS, knobs: KNOBS,
+    // What the runs used: AdamW, linear warm-up, cosine from lr to minLr; the rest the trainer's defaults.
+    setup: main[0].a.setup,
     pairing: 'same seed → same initial weights and same batch order in both precisions; fingerprints checked per pair',
-    heldOut: { windows: EVAL_WINDOWS, tokensPredicted: EVAL_WINDOWS * 64, evalEvery: EVAL_EVERY, lastEvalsAveraged: LAST_EVALS, source: 'the corpus\'s last 5%, consecutive windows, the same set for every run' },
+    heldOut: { weights: withEma ? `moving average of the weights, decay ${EMA} per step` : 'the live weights', windows: EVAL_WINDOWS, tokensPredicted: EVAL_WINDOWS * main[0].a.setup.seqLen, evalEvery: EVAL_EVERY, lastEvalsAveraged: LAST_EVALS, source: 'the corpus\'s last 5%, consecutive windows, the same set for every run' },
     outcome: '(fp8 − bf16) / bf16 of the held-out main-model loss averaged over the last evaluation points, one value per pair',
     interval: 'Student t, 95%, over all pairs (pilot included)',
     power: { pilotPairs: PILOT, pilotSd, targetHalfWidth: TARGET, pairsNeeded: needed, maxPairs: MAX_PAIRS, budgetMinutes: BUDGET_MIN,
@@ -203,6 +231,7 @@ const result = {
   pilot: summary(pilot),
   all: summary(main),
   result: { meanRelativeDiff: ci.mean, interval95: [ci.lo, ci.hi], halfWidth: ci.halfWidth, sd: ci.sd, pairs: ci.n, verdict: verdict(ci.lo, ci.hi) },
+  ...(liveWeights ? { liveWeights: { meanRelativeDiff: liveWeights.mean, interval95: [liveWeights.lo, liveWeights.hi], sd: liveWeights.sd } } : {}),
   ablations,
   diffByStep,
   curves,
