@@ -16,7 +16,7 @@ NAN_MODULE_INIT(Init) {
       {"packWeights", PackWeights},     {"fp8GemmGroupedPacked", Fp8GemmGroupedPacked},
       {"bf16Gemm", Bf16Gemm},           {"fp8GemmEmulated", Fp8GemmEmulated},
       {"fp8LinearBackward", Fp8LinearBackward}, {"fp8ExpertsBackward", Fp8ExpertsBackward},
-      {"quantWeightStacked", QuantWeightStacked},
+      {"quantWeightStacked", QuantWeightStacked}, {"bf16GemmF32", Bf16GemmF32},
       {"rmsnorm", RmsNorm},             {"swiglu", SwiGlu},
       {"softmax", Softmax},             {"rope", Rope},
       {"route", Route},                 {"routeBackward", RouteBackward},

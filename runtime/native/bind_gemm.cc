@@ -137,6 +137,20 @@ NAN_METHOD(Bf16Gemm) {
   run_or_queue(info, 6, "bf16Gemm", [=] { bf16_gemm(A, B, M, N, K, t, C); return std::string(); });
 }
 
+// bf16GemmF32(a: Float32Array, transA, b: Float32Array, transB, M, N, K, out: Float32Array [M*N], accumulate)
+NAN_METHOD(Bf16GemmF32) {
+  Args a(info, "bf16GemmF32");
+  size_t M = a.size(4, "M"), N = a.size(5, "N"), K = a.size(6, "K");
+  const float* A = a.array<float>(0, "a", a.mul(M, K, "M*K"));
+  bool ta = a.flag(1, "transA");
+  const float* B = a.array<float>(2, "b", a.mul(N, K, "N*K"));
+  bool tb = a.flag(3, "transB");
+  float* C = a.array<float>(7, "out", a.mul(M, N, "M*N"));
+  bool acc = a.flag(8, "accumulate");
+  if (!a.ok()) return;
+  bf16_gemm_f32(A, ta, B, tb, M, N, K, acc, C);
+}
+
 // fp8GemmEmulated(a, aScale, b, bScale, M, N, K, accMantissaBits, interval, group, out: Float32Array, cb?)
 NAN_METHOD(Fp8GemmEmulated) {
   Args a(info, "fp8GemmEmulated");

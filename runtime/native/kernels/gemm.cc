@@ -74,8 +74,9 @@ gemm::Isa isa_for(KernelPath p) {
   return gemm::isa_avx2();
 }
 
-// A [rows, K] -> panels of isa.mr rows in the micro-kernel's layout (gemm.h), zero padded. Written
-// in output order (a k-chunk of every row of the panel at a time) so the stores stream.
+// A [rows, K] -> panels of isa.mr rows in the micro-kernel's layout (gemm.h), zero padded; load(r, k) gives element
+// (r, k) as bf16 bits, wherever the source keeps it. Written in output order (a k-chunk of every row of the panel at
+// a time) so the stores stream.
 template <typename Load>
 void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v, Load load) {
   const size_t mr = isa.mr, panels = ceil_div(rows, mr);
@@ -87,8 +88,8 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v,
         // checks of a column-order loop made packing cost as much as the GEMM itself at N = 256.
         float* o = static_cast<float*>(out_v) + p * mr * Kp;
         for (size_t r = 0; r < r_end; ++r) {
-          const size_t base = (p * mr + r) * K;
-          for (size_t k = 0; k < K; ++k) o[k * mr + r] = bf16_to_f32(load(base + k));
+          const size_t row = p * mr + r;
+          for (size_t k = 0; k < K; ++k) o[k * mr + r] = bf16_to_f32(load(row, k));
           for (size_t k = K; k < Kp; ++k) o[k * mr + r] = 0.0f;
         }
         for (size_t r = r_end; r < mr; ++r)
@@ -100,11 +101,10 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v,
         if (r_end == mr && K % 2 == 0) {
           // A full panel: one 32-bit pair per (k pair, row), written in order.
           uint32_t* o32 = reinterpret_cast<uint32_t*>(o);
-          const size_t base = p * mr * K;
           for (size_t kp = 0; kp < K / 2; ++kp, o32 += mr)
             for (size_t r = 0; r < mr; ++r) {
-              const size_t i = base + r * K + 2 * kp;
-              o32[r] = static_cast<uint32_t>(load(i)) | static_cast<uint32_t>(load(i + 1)) << 16;
+              const size_t row = p * mr + r;
+              o32[r] = static_cast<uint32_t>(load(row, 2 * kp)) | static_cast<uint32_t>(load(row, 2 * kp + 1)) << 16;
             }
           for (size_t kp = K / 2; kp < Kp / 2; ++kp, o32 += mr)
             for (size_t r = 0; r < mr; ++r) o32[r] = 0;
@@ -112,8 +112,8 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v,
         }
         // Row by row, as the kF32 layout above.
         for (size_t r = 0; r < r_end; ++r) {
-          const size_t base = (p * mr + r) * K;
-          for (size_t k = 0; k < K; ++k) o[(k >> 1) * mr * 2 + r * 2 + (k & 1)] = load(base + k);
+          const size_t row = p * mr + r;
+          for (size_t k = 0; k < K; ++k) o[(k >> 1) * mr * 2 + r * 2 + (k & 1)] = load(row, k);
           for (size_t k = K; k < Kp; ++k) o[(k >> 1) * mr * 2 + r * 2 + (k & 1)] = 0;
         }
         for (size_t r = r_end; r < mr; ++r)
@@ -121,9 +121,9 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v,
       } else {
         for (size_t c = 0; c < Kp / 32; ++c, o += mr * 32)
           for (size_t r = 0; r < mr; ++r) {
-            size_t k0 = c * 32, base = (p * mr + r) * K;
+            size_t k0 = c * 32, row = p * mr + r;
             size_t n = r < r_end && k0 < K ? std::min<size_t>(32, K - k0) : 0;
-            for (size_t j = 0; j < n; ++j) o[r * 32 + j] = load(base + k0 + j);
+            for (size_t j = 0; j < n; ++j) o[r * 32 + j] = load(row, k0 + j);
             for (size_t j = n; j < 32; ++j) o[r * 32 + j] = 0;
           }
       }
@@ -133,7 +133,7 @@ void pack_a(const gemm::Isa& isa, size_t rows, size_t K, size_t Kp, void* out_v,
 
 size_t packed_a_size(const gemm::Isa& isa, size_t rows, size_t Kp) { return ceil_div(rows, isa.mr) * isa.mr * Kp; }
 
-// B [N, K] -> panels of 32 columns in the isa's layout (gemm.h), zero padded, written in order.
+// B [N, K] -> panels of 32 columns in the isa's layout (gemm.h), zero padded, written in order; load as pack_a's.
 template <typename Load>
 void pack_b(const gemm::Isa& isa, size_t N, size_t K, size_t Kp, void* out_v, Load load) {
   size_t P = ceil_div(N, kNR);
@@ -144,16 +144,16 @@ void pack_b(const gemm::Isa& isa, size_t N, size_t K, size_t Kp, void* out_v, Lo
         float* o = static_cast<float*>(out_v) + p * kNR * Kp;
         for (size_t k = 0; k < Kp; ++k, o += kNR)
           for (size_t j = 0; j < static_cast<size_t>(kNR); ++j)
-            o[j] = j < j_end && k < K ? bf16_to_f32(load((p * kNR + j) * K + k)) : 0.0f;
+            o[j] = j < j_end && k < K ? bf16_to_f32(load(p * kNR + j, k)) : 0.0f;
         continue;
       }
       uint16_t* o = static_cast<uint16_t*>(out_v) + p * kNR * Kp;
       for (size_t kp = 0; kp < Kp / 2; ++kp, o += 2 * kNR)
         for (size_t j = 0; j < static_cast<size_t>(kNR); ++j) {
-          size_t k = kp * 2, base = (p * kNR + j) * K + k;
+          size_t k = kp * 2, col = p * kNR + j;
           bool in = j < j_end;
-          o[j * 2] = in && k < K ? load(base) : 0;
-          o[j * 2 + 1] = in && k + 1 < K ? load(base + 1) : 0;
+          o[j * 2] = in && k < K ? load(col, k) : 0;
+          o[j * 2 + 1] = in && k + 1 < K ? load(col, k + 1) : 0;
         }
     }
   });
@@ -178,7 +178,7 @@ void pack_a_fp8(const gemm::Isa& isa, KernelPath path, size_t rows, size_t K, si
     return;
   }
   const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
-  pack_a(isa, rows, K, Kp, out, [&](size_t i) { return lut[A[i]]; });
+  pack_a(isa, rows, K, Kp, out, [&](size_t r, size_t k) { return lut[A[r * K + k]]; });
 }
 
 void pack_b_fp8(const gemm::Isa& isa, KernelPath path, size_t N, size_t K, size_t Kp, void* out, const uint8_t* B) {
@@ -191,7 +191,7 @@ void pack_b_fp8(const gemm::Isa& isa, KernelPath path, size_t N, size_t K, size_
     return;
   }
   const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
-  pack_b(isa, N, K, Kp, out, [&](size_t i) { return lut[B[i]]; });
+  pack_b(isa, N, K, Kp, out, [&](size_t r, size_t k) { return lut[B[r * K + k]]; });
 }
 
 // The packers above from transposed sources (codes stored [K, rows]): row r of the operand is column r of src.
@@ -206,7 +206,7 @@ void pack_a_fp8_t(const gemm::Isa& isa, KernelPath path, size_t rows, size_t K, 
     return;
   }
   const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
-  pack_a(isa, rows, K, Kp, out, [&](size_t i) { return lut[A[(i % K) * rows + i / K]]; });
+  pack_a(isa, rows, K, Kp, out, [&](size_t r, size_t k) { return lut[A[k * rows + r]]; });
 }
 
 void pack_b_fp8_t(const gemm::Isa& isa, KernelPath path, size_t N, size_t K, size_t Kp, void* out, const uint8_t* B) {
@@ -219,13 +219,13 @@ void pack_b_fp8_t(const gemm::Isa& isa, KernelPath path, size_t N, size_t K, siz
     return;
   }
   const uint16_t* lut = fp8_to_bf16_table(Fp8Format::E4M3);
-  pack_b(isa, N, K, Kp, out, [&](size_t i) { return lut[B[(i % K) * N + i / K]]; });
+  pack_b(isa, N, K, Kp, out, [&](size_t r, size_t k) { return lut[B[k * N + r]]; });
 }
 
 // C[rows, N] (fp32, zeroed by the caller) += packed A . packed B^T with per-slice promotion.
 void run_packed(const gemm::Isa& isa, const void* Ap_v, const float* a_scale, const void* Bp_v,
-                const float* b_scale, size_t rows, size_t N, size_t KB, float* C) {
-  const size_t Kp = KB * kKB;
+                const float* b_scale, size_t rows, size_t N, size_t K, float* C) {
+  const size_t KB = ceil_div(K, kKB), Kp = KB * kKB, k_last = K - (KB - 1) * kKB;
   const size_t esz = isa.layout == gemm::ALayout::kF32 ? 4 : 2;
   const uint8_t* Ap = static_cast<const uint8_t*>(Ap_v);
   const uint8_t* Bp = static_cast<const uint8_t*>(Bp_v);
@@ -259,8 +259,13 @@ void run_packed(const gemm::Isa& isa, const void* Ap_v, const float* a_scale, co
             for (size_t p = p0; p < p1; ++p) {
               size_t n0 = p * kNR;
               int nvalid = static_cast<int>(std::min<size_t>(kNR, N - n0));
-              isa.micro(mr, a, Bp + (p * kNR * Kp + kc * kKB * kNR) * esz, kn, a_scale + m * KB + kc, KB,
-                        b_scale + (n0 / kKB) * KB + kc, C + m * N + n0, N, nvalid);
+              const void* b = Bp + (p * kNR * Kp + kc * kKB * kNR) * esz;
+              if (isa.micro_tail && kc + kn == KB && k_last < kKB)
+                isa.micro_tail(mr, a, b, kn, a_scale + m * KB + kc, KB, b_scale + (n0 / kKB) * KB + kc, C + m * N + n0,
+                               N, nvalid, k_last);
+              else
+                isa.micro(mr, a, b, kn, a_scale + m * KB + kc, KB, b_scale + (n0 / kKB) * KB + kc, C + m * N + n0, N,
+                          nvalid);
             }
           }
         }
@@ -305,7 +310,7 @@ void fast_fp8_gemm(const uint8_t* A, const float* as, const uint8_t* B, const fl
   Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
   pack_a_fp8(isa, path, M, K, Kp, ap.get(), A);
   pack_b_fp8(isa, path, N, K, Kp, bp.get(), B);
-  run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, C);
+  run_packed(isa, ap.get(), as, bp.get(), bs, M, N, K, C);
 }
 
 // Output accumulator: C itself for f32, a temporary for bf16. Zeroed.
@@ -361,7 +366,7 @@ void gemm_t_into(const uint8_t* A, const float* as, bool ta, const uint8_t* B, c
   else pack_a_fp8(isa, path, M, K, Kp, ap.get(), A);
   if (tb) pack_b_fp8_t(isa, path, N, K, Kp, bp.get(), B);
   else pack_b_fp8(isa, path, N, K, Kp, bp.get(), B);
-  run_packed(isa, ap.get(), as, bp.get(), bs, M, N, KB, C);
+  run_packed(isa, ap.get(), as, bp.get(), bs, M, N, K, C);
 }
 }  // namespace
 
@@ -409,7 +414,7 @@ void fp8_gemm_grouped(const uint8_t* A, const float* as, const uint8_t* B, const
         const uint8_t* Be = B + e * N * K;
         pack_a_fp8(isa, path, r1 - r0, K, Kp, ap.get(), Ae);
         pack_b_fp8(isa, path, N, K, Kp, bp.get(), Be);
-        run_packed(isa, ap.get(), as + r0 * KB, bp.get(), bs + e * NB * KB, r1 - r0, N, KB, acc.p + r0 * N);
+        run_packed(isa, ap.get(), as + r0 * KB, bp.get(), bs + e * NB * KB, r1 - r0, N, K, acc.p + r0 * N);
       }
     }
   }
@@ -457,7 +462,7 @@ void fp8_gemm_grouped_packed(const uint8_t* A, const float* as, const uint8_t* p
         if (r1 == r0) continue;
         const uint8_t* Ae = A + r0 * K;
         pack_a_fp8(isa, path, r1 - r0, K, Kp, ap.get(), Ae);
-        run_packed(isa, ap.get(), as + r0 * KB, packed + e * bytes, bs + e * NB * KB, r1 - r0, N, KB, acc.p + r0 * N);
+        run_packed(isa, ap.get(), as + r0 * KB, packed + e * bytes, bs + e * NB * KB, r1 - r0, N, K, acc.p + r0 * N);
       }
     }
   }
@@ -479,13 +484,38 @@ void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t 
       const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
       const gemm::Isa isa = isa_for(path);
       Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
-      pack_a(isa, M, K, Kp, ap.get(), [&](size_t i) { return A[i]; });
-      pack_b(isa, N, K, Kp, bp.get(), [&](size_t i) { return B[i]; });
+      pack_a(isa, M, K, Kp, ap.get(), [&](size_t r, size_t k) { return A[r * K + k]; });
+      pack_b(isa, N, K, Kp, bp.get(), [&](size_t r, size_t k) { return B[r * K + k]; });
       std::vector<float> ones_a(M * KB, 1.0f), ones_b(ceil_div(N, kKB) * KB, 1.0f);
-      run_packed(isa, ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, KB, acc.p);
+      run_packed(isa, ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, K, acc.p);
     }
   }
   store_out(acc.p, M * N, t, C);
+}
+
+void bf16_gemm_f32(const float* A, bool ta, const float* B, bool tb, size_t M, size_t N, size_t K, bool accumulate,
+                   float* C) {
+  if (!accumulate) std::fill(C, C + M * N, 0.0f);
+  if (!(M && N && K)) return;
+  auto a_at = [&](size_t r, size_t k) { return f32_to_bf16(ta ? A[k * M + r] : A[r * K + k]); };
+  auto b_at = [&](size_t r, size_t k) { return f32_to_bf16(tb ? B[k * N + r] : B[r * K + k]); };
+  const KernelPath path = current_path();
+  if (path == KernelPath::Reference) {  // bf16_gemm's reference on the rounded operands
+    for (size_t m = 0; m < M; ++m)
+      for (size_t n = 0; n < N; ++n) {
+        float s = 0.0f;
+        for (size_t k = 0; k < K; ++k) s += bf16_to_f32(a_at(m, k)) * bf16_to_f32(b_at(n, k));
+        C[m * N + n] += s;
+      }
+    return;
+  }
+  const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
+  const gemm::Isa isa = isa_for(path);
+  Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
+  pack_a(isa, M, K, Kp, ap.get(), a_at);
+  pack_b(isa, N, K, Kp, bp.get(), b_at);
+  std::vector<float> ones_a(M * KB, 1.0f), ones_b(ceil_div(N, kKB) * KB, 1.0f);
+  run_packed(isa, ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, K, C);
 }
 
 namespace {

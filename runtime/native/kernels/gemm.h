@@ -44,6 +44,11 @@ void fp8_gemm_grouped_packed(const uint8_t* A, const float* a_scale, const uint8
 
 // C = A . B^T with A [M,K], B [N,K] bfloat16, fp32 accumulation.
 void bf16_gemm(const uint16_t* A, const uint16_t* B, size_t M, size_t N, size_t K, OutType out_type, void* C);
+// The same on float32 operands rounded to bfloat16 as they are packed, either stored transposed (ta: A kept [K, M],
+// tb: B kept [K, N]); C [M, N] overwritten, or added to when `accumulate`. The BF16 training mode's forward, dgrad
+// and wgrad without converted or transposed copies of their operands.
+void bf16_gemm_f32(const float* A, bool ta, const float* B, bool tb, size_t M, size_t N, size_t K, bool accumulate,
+                   float* C);
 
 // Precision study: scalar FP8 GEMM whose accumulator keeps only acc_mant_bits explicit mantissa
 // bits (truncated after every addition, as a limited tensor-core accumulator would). Products are
@@ -82,6 +87,9 @@ struct Isa {
   // L2 while every A panel of the range streams past it).
   size_t kc_slices = 4;
   size_t panels_per_block = 8;
+  // Optional: micro whose last slice stops after k_last (1..128) valid K instead of running its zero padding.
+  void (*micro_tail)(int mr, const void* Ap, const void* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+                     const float* b_scale, float* C, size_t ldc, int nvalid, size_t k_last) = nullptr;
 };
 Isa isa_avx512();
 Isa isa_avx512_bf16();  // AVX512_BF16 vdpbf16ps on kPairs (gemm_avx512bf16.cc)

@@ -18,7 +18,7 @@ constexpr int kMR = 12;
 
 template <int MR>
 void kernel(const uint16_t* A, const uint16_t* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
-            const float* b_scale, float* C, size_t ldc, int nvalid) {
+            const float* b_scale, float* C, size_t ldc, int nvalid, int last_pairs) {
   const __mmask16 m0 = nvalid >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << nvalid) - 1);
   const __mmask16 m1 = nvalid >= 32 ? 0xFFFF : nvalid <= 16 ? 0 : static_cast<__mmask16>((1u << (nvalid - 16)) - 1);
   for (size_t kb = 0; kb < kb_count; ++kb) {
@@ -26,7 +26,8 @@ void kernel(const uint16_t* A, const uint16_t* Bp, size_t kb_count, const float*
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     const uint16_t* a = A + kb * kKB * kMR;
     const uint16_t* b = Bp + kb * kKB * kNR;
-    for (int kk = 0; kk < kKB / 2; ++kk, a += 2 * kMR, b += 2 * kNR) {
+    const int pairs = kb + 1 == kb_count ? last_pairs : kKB / 2;
+    for (int kk = 0; kk < pairs; ++kk, a += 2 * kMR, b += 2 * kNR) {
       const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32);
       for (int i = 0; i < MR; ++i) {
         uint32_t pair;
@@ -46,21 +47,35 @@ void kernel(const uint16_t* A, const uint16_t* Bp, size_t kb_count, const float*
   }
 }
 
-using Fn = void (*)(const uint16_t*, const uint16_t*, size_t, const float*, size_t, const float*, float*, size_t, int);
+using Fn = void (*)(const uint16_t*, const uint16_t*, size_t, const float*, size_t, const float*, float*, size_t, int, int);
 template <int... I>
 constexpr auto make_table(std::integer_sequence<int, I...>) {
   return std::array<Fn, sizeof...(I)>{&kernel<I + 1>...};
 }
 
-void micro(int mr, const void* A, const void* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
-           const float* b_scale, float* C, size_t ldc, int nvalid) {
+void run(int mr, const void* A, const void* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+         const float* b_scale, float* C, size_t ldc, int nvalid, int last_pairs) {
   static constexpr auto table = make_table(std::make_integer_sequence<int, kMR>{});
   table[mr - 1](static_cast<const uint16_t*>(A), static_cast<const uint16_t*>(Bp), kb_count, a_scale, as_stride, b_scale,
-                C, ldc, nvalid);
+                C, ldc, nvalid, last_pairs);
+}
+void micro(int mr, const void* A, const void* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+           const float* b_scale, float* C, size_t ldc, int nvalid) {
+  run(mr, A, Bp, kb_count, a_scale, as_stride, b_scale, C, ldc, nvalid, kKB / 2);
+}
+// The last slice holds only its k_last valid K (the rest is zero padding, whose products add nothing): a wgrad over
+// an expert's 130 rows runs 65 pairs in its second slice, not 64 + 64.
+void micro_tail(int mr, const void* A, const void* Bp, size_t kb_count, const float* a_scale, size_t as_stride,
+                const float* b_scale, float* C, size_t ldc, int nvalid, size_t k_last) {
+  run(mr, A, Bp, kb_count, a_scale, as_stride, b_scale, C, ldc, nvalid, static_cast<int>((k_last + 1) / 2));
 }
 }  // namespace
 
-Isa isa_avx512_bf16() { return {kMR, ALayout::kPairs, micro, nullptr, nullptr}; }
+Isa isa_avx512_bf16() {
+  Isa isa{kMR, ALayout::kPairs, micro, nullptr, nullptr};
+  isa.micro_tail = micro_tail;
+  return isa;
+}
 
 }  // namespace gemm
 }  // namespace moe

@@ -12,7 +12,7 @@ import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
 import * as native from '../native/index.js';
 import { enter, leave, recharge, timed } from './profile.js';
-import { activationsOperand, amax as amaxNative, axpy, fp8GemmT, quantizeActivationsCols, quantizeActivationsScaled, transposeNative, weightsTransposed } from '../native/train-ops.js';
+import { activationsOperand, amax as amaxNative, axpy, fp8GemmT, quantizeActivationsCols, quantizeActivationsScaled, weightsTransposed } from '../native/train-ops.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
 export const PRECISIONS: Precision[] = ['fp8', 'bf16', 'fp32'];
@@ -28,13 +28,6 @@ function f32(v: Vec): Float32Array {
 
 function tr(a: Float32Array, rows: number, cols: number): Float32Array {
   return transpose(a, rows, cols, new Float32Array(a.length)) as Float32Array;
-}
-
-function nativeBf16(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
-  enter('quant');
-  const ha = native.f32ToBf16(a), hb = native.f32ToBf16(b);
-  leave();
-  return timed('gemm', () => native.bf16Gemm(ha, hb, m, n, k));
 }
 
 function emulatedFp8(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Float32Array {
@@ -193,20 +186,23 @@ const fp8Native: Gemm = {
   },
 };
 
-/** BF16 on the addon, transposes native. */
+/**
+ * BF16 on the addon: float32 operands rounded to bfloat16 as the GEMM packs them, the backward's transposed operands
+ * read where they lie (bf16GemmF32), dx and dW added to in the GEMM; no converted or transposed copies.
+ */
 const bf16Native: Gemm = {
   name: 'bf16-native',
-  forward: (x, W, T, inF, outF) => nativeBf16(f32(x), f32(W), T, outF, inF),
-  dgrad: (dy, W, T, outF, inF, dx) => {
-    const wt = timed('quant', () => transposeNative(f32(W), outF, inF));
-    timed('gemm', () => accumulate(dx, nativeBf16(f32(dy), wt, T, inF, outF), 1));
-  },
-  wgrad: (dy, x, T, outF, inF, dW) => {
-    enter('quant');
-    const a = transposeNative(f32(dy), T, outF), b = transposeNative(f32(x), T, inF);
-    leave();
-    timed('gemm', () => accumulate(dW, nativeBf16(a, b, outF, inF, T), 1));
-  },
+  forward: (x, W, T, inF, outF) => timed('gemm', () => native.bf16GemmF32(f32(x), false, f32(W), false, T, outF, inF)),
+  // dx[T,in] += dy[T,out] · W[out,in]: W read as Wᵀ [in, out].
+  dgrad: (dy, W, T, outF, inF, dx) => timed('gemm', () => {
+    if (dx instanceof Float32Array) native.bf16GemmF32(f32(dy), false, f32(W), true, T, inF, outF, { out: dx });
+    else accumulate(dx, native.bf16GemmF32(f32(dy), false, f32(W), true, T, inF, outF), 1);
+  }),
+  // dW[out,in] += dyᵀ[out,T] · (xᵀ[in,T])ᵀ: dy and x read transposed.
+  wgrad: (dy, x, T, outF, inF, dW) => timed('gemm', () => {
+    if (dW instanceof Float32Array) native.bf16GemmF32(f32(dy), true, f32(x), true, outF, inF, T, { out: dW });
+    else accumulate(dW, native.bf16GemmF32(f32(dy), true, f32(x), true, outF, inF, T), 1);
+  }),
 };
 
 const fp32Gemm: Gemm = {

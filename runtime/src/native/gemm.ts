@@ -224,3 +224,16 @@ export function fp8ExpertsBackward(x: Float32Array, inF: number, offsets: Int32A
   });
   return trainBinding().fp8ExpertsBackward(x, inF, offsets, dy, outF, w.map((p) => p.q), w.map((p) => p.scaleInv), dx, dW.flat());
 }
+
+/**
+ * C [m, n] = A · Bᵀ on float32 operands rounded to bfloat16 while packed (gemm.h bf16_gemm_f32), either stored
+ * transposed (transA: a kept [k, m]; transB: b kept [k, n]), fp32 accumulation. With `into`, into.out += the product.
+ */
+export function bf16GemmF32(a: Float32Array, transA: boolean, b: Float32Array, transB: boolean, m: number, n: number, k: number, into?: { out: Float32Array }): Float32Array {
+  const fn = 'bf16GemmF32';
+  const M = dim(fn, 'm', m), N = dim(fn, 'n', n), K = dim(fn, 'k', k);
+  const out = into ? array(fn, 'into.out', into.out, Float32Array, M * N, `m*n = ${M}*${N}`) : new Float32Array(M * N);
+  (binding() as unknown as { bf16GemmF32(a: Float32Array, ta: boolean, b: Float32Array, tb: boolean, m: number, n: number, k: number, out: Float32Array, acc: boolean): void })
+    .bf16GemmF32(array(fn, 'a', a, Float32Array, M * K, `m*k = ${M}*${K}`), transA, array(fn, 'b', b, Float32Array, N * K, `n*k = ${N}*${K}`), transB, M, N, K, out, into !== undefined);
+  return out;
+}
