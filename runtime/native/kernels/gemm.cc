@@ -512,8 +512,32 @@ void bf16_gemm_f32(const float* A, bool ta, const float* B, bool tb, size_t M, s
   const size_t KB = ceil_div(K, kKB), Kp = KB * kKB;
   const gemm::Isa isa = isa_for(path);
   Packed ap(packed_a_size(isa, M, Kp), isa), bp(ceil_div(N, kNR) * kNR * Kp, isa);
-  pack_a(isa, M, K, Kp, ap.get(), a_at);
-  pack_b(isa, N, K, Kp, bp.get(), b_at);
+  // kPairs panels by the vector rounding and register transposes on AVX-512 (as the FP8 packers), else per element.
+  if (fp8_pairs_simd(isa, path, true)) {
+    const size_t mr = isa.mr;
+    parallel_for(ceil_div(M, mr), 1, [&](size_t p0, size_t p1) {
+      for (size_t p = p0; p < p1; ++p) {
+        uint32_t* o = static_cast<uint32_t*>(ap.get()) + p * mr * Kp / 2;
+        const size_t nr = std::min(mr, M - p * mr);
+        if (ta) gemm::pack_pairs_t_f32_avx512(A + p * mr, M, K, nr, mr, Kp, o);
+        else gemm::pack_pairs_f32_avx512(A + p * mr * K, K, K, nr, mr, Kp, o);
+      }
+    });
+  } else {
+    pack_a(isa, M, K, Kp, ap.get(), a_at);
+  }
+  if (fp8_pairs_simd(isa, path, false)) {
+    parallel_for(ceil_div(N, kNR), 1, [&](size_t p0, size_t p1) {
+      for (size_t p = p0; p < p1; ++p) {
+        uint32_t* o = static_cast<uint32_t*>(bp.get()) + p * kNR * Kp / 2;
+        const size_t nr = std::min<size_t>(kNR, N - p * kNR);
+        if (tb) gemm::pack_pairs_t_f32_avx512(B + p * kNR, N, K, nr, kNR, Kp, o);
+        else gemm::pack_pairs_f32_avx512(B + p * kNR * K, K, K, nr, kNR, Kp, o);
+      }
+    });
+  } else {
+    pack_b(isa, N, K, Kp, bp.get(), b_at);
+  }
   std::vector<float> ones_a(M * KB, 1.0f), ones_b(ceil_div(N, kKB) * KB, 1.0f);
   run_packed(isa, ap.get(), ones_a.data(), bp.get(), ones_b.data(), M, N, K, C);
 }

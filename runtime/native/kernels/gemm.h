@@ -101,6 +101,9 @@ Isa isa_amx();
 void pack_pairs_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out);
 // The same panel from the transposed source: row r of the panel is column r of src [K rows, stride ld], nr <= w <= 32.
 void pack_pairs_t_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out);
+// The same panels from float32 sources rounded to bfloat16 (fp8.h f32_to_bf16's bits): the BF16 training GEMM.
+void pack_pairs_f32_avx512(const float* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out);
+void pack_pairs_t_f32_avx512(const float* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out);
 }  // namespace gemm
 
 }  // namespace moe

@@ -66,16 +66,34 @@ inline void transpose16(__m512i r[16]) {
 }
 }  // namespace
 
-void pack_pairs_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out) {
-  const Tables& tb = tables();
+namespace {
+// 32 floats (masked load, zeros elsewhere) -> 32 bf16 in order (16 (k, k+1) pairs): round to nearest even, NaN -> the
+// canonical quiet NaN with its sign, as fp8.h f32_to_bf16.
+inline __m256i bf16x16(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __m512i rn = _mm512_srli_epi32(
+      _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)))), 16);
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+  const __m512i qn = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000)), _mm512_set1_epi32(0x7FC0));
+  return _mm512_cvtepi32_epi16(_mm512_mask_blend_epi32(nan, rn, qn));
+}
+inline __m512i bf16x32(const float* p, __mmask32 m) {
+  const __m256i lo = bf16x16(_mm512_maskz_loadu_ps(static_cast<__mmask16>(m), p));
+  const __m256i hi = bf16x16(_mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), p + 16));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+inline __mmask32 first(size_t n) { return n >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << n) - 1); }
+
+// One kPairs panel from rows of a source: row32(i, k0, mask) gives 32 bf16 of row i from k0 (masked).
+template <class Row32>
+void pack_rows(size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out, Row32 row32) {
   for (size_t r0 = 0; r0 < w; r0 += 16) {
     const size_t rows = r0 < nr ? std::min<size_t>(16, nr - r0) : 0, cols = std::min<size_t>(16, w - r0);
     const __mmask16 store = static_cast<__mmask16>((1u << cols) - 1);
     for (size_t k0 = 0; k0 < Kp; k0 += 32) {
-      const __mmask32 load = k0 >= K ? 0 : K - k0 >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << (K - k0)) - 1);
+      const __mmask32 load = k0 >= K ? 0 : first(K - k0);
       __m512i r[16];
-      for (size_t i = 0; i < 16; ++i)
-        r[i] = i < rows ? decode32(_mm256_maskz_loadu_epi8(load, src + (r0 + i) * ld + k0), tb) : _mm512_setzero_si512();
+      for (size_t i = 0; i < 16; ++i) r[i] = i < rows ? row32(r0 + i, k0, load) : _mm512_setzero_si512();
       transpose16(r);
       uint32_t* o = out + (k0 / 2) * w + r0;
       for (size_t j = 0; j < 16; ++j) _mm512_mask_storeu_epi32(o + j * w, store, r[j]);
@@ -83,9 +101,10 @@ void pack_pairs_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, s
   }
 }
 
-void pack_pairs_t_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out) {
-  const Tables& tb = tables();
-  const __mmask32 load = nr >= 32 ? 0xFFFFFFFFu : static_cast<__mmask32>((1u << nr) - 1);
+// One kPairs panel from a transposed source: row32(k, mask) gives 32 bf16 of source row k (panel rows 0..31, masked).
+template <class Row32>
+void pack_cols(size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out, Row32 row32) {
+  const __mmask32 load = first(nr);
   const __mmask16 st0 = w >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << w) - 1);
   const __mmask16 st1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : static_cast<__mmask16>((1u << (w - 16)) - 1);
   // unpacklo/hi pair rows k and k+1 per 128-bit lane (columns 8L..8L+3 and 8L+4..8L+7); these put columns in order.
@@ -93,12 +112,31 @@ void pack_pairs_t_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr,
   const __m512i zero = _mm512_setzero_si512();
   for (size_t kp = 0; kp < Kp / 2; ++kp) {
     const size_t k = 2 * kp;
-    const __m512i e = k < K ? decode32(_mm256_maskz_loadu_epi8(load, src + k * ld), tb) : zero;
-    const __m512i o = k + 1 < K ? decode32(_mm256_maskz_loadu_epi8(load, src + (k + 1) * ld), tb) : zero;
+    const __m512i e = k < K ? row32(k, load) : zero;
+    const __m512i o = k + 1 < K ? row32(k + 1, load) : zero;
     const __m512i lo = _mm512_unpacklo_epi16(e, o), hi = _mm512_unpackhi_epi16(e, o);
     _mm512_mask_storeu_epi32(out + kp * w, st0, _mm512_permutex2var_epi64(lo, idx0, hi));
     if (st1) _mm512_mask_storeu_epi32(out + kp * w + 16, st1, _mm512_permutex2var_epi64(lo, idx1, hi));
   }
+}
+}  // namespace
+
+void pack_pairs_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out) {
+  const Tables& tb = tables();
+  pack_rows(K, nr, w, Kp, out, [&](size_t i, size_t k0, __mmask32 m) { return decode32(_mm256_maskz_loadu_epi8(m, src + i * ld + k0), tb); });
+}
+
+void pack_pairs_t_fp8_avx512(const uint8_t* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out) {
+  const Tables& tb = tables();
+  pack_cols(K, nr, w, Kp, out, [&](size_t k, __mmask32 m) { return decode32(_mm256_maskz_loadu_epi8(m, src + k * ld), tb); });
+}
+
+void pack_pairs_f32_avx512(const float* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out) {
+  pack_rows(K, nr, w, Kp, out, [&](size_t i, size_t k0, __mmask32 m) { return bf16x32(src + i * ld + k0, m); });
+}
+
+void pack_pairs_t_f32_avx512(const float* src, size_t ld, size_t K, size_t nr, size_t w, size_t Kp, uint32_t* out) {
+  pack_cols(K, nr, w, Kp, out, [&](size_t k, __mmask32 m) { return bf16x32(src + k * ld, m); });
 }
 
 }  // namespace gemm
