@@ -1,6 +1,7 @@
-// The training step's row kernels on every kernel path (train_ops_isa.h: RMSNorm, SwiGLU) against the TypeScript
-// reference in float64 (norm.ts, ffn.ts's formulas), the scalar reference against hand-checked values, and the native
-// RoPE, embedding and residual adds against the TypeScript loops they replace on the fp8/bf16 path.
+// The training step's row kernels on every kernel path (train_ops_isa.h: RMSNorm, SwiGLU, the attention core's
+// products) against the TypeScript reference in float64 (norm.ts, ffn.ts's formulas, attention-core.ts), the scalar
+// reference against hand-checked values, and the native RoPE, embedding and residual adds against the TypeScript loops
+// they replace on the fp8/bf16 path.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -8,13 +9,64 @@ import * as nat from '../../runtime/src/native/train-ops.js';
 import { rmsnorm } from '../../runtime/src/model/norm.js';
 import { rope, ropeTable, windowPositions } from '../../runtime/src/model/rope.js';
 import { added, addInto, alloc64 } from '../../runtime/src/model/tensor.js';
+import { coreBackward, coreForward } from '../../runtime/src/model/attention-core.js';
 import { assertClose, randn, rng } from './util.js';
 import { nonGemmPaths, withPath } from './paths.js';
 
 const rel = (tol: number, want: ArrayLike<number>, floor = 1e-7) => (i: number) => tol * Math.abs(want[i]!) + floor;
 const f64 = (x: Float32Array): Float64Array => Float64Array.from(x);
 
+/** The attention core in float64 (attention-core.ts) over B sequences and H heads, in the native layout. */
+function attnRef(q: Float32Array, kv: Float32Array, kpe: Float32Array, dO: Float32Array, lo: Int32Array | undefined, B: number, S: number, H: number, dn: number, dr: number, dv: number, scale: number) {
+  const qk = dn + dr, T = B * S;
+  const o = new Float64Array(T * H * dv), dq = new Float64Array(T * H * qk), dkv = new Float64Array(T * H * (dn + dv)), dkpe = new Float64Array(T * dr);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+    const Q = new Float64Array(S * qk), K = new Float64Array(S * qk), V = new Float64Array(S * dv), O = new Float64Array(S * dv), G = new Float64Array(S * dv);
+    for (let i = 0; i < S; i++) {
+      const t = b * S + i;
+      for (let e = 0; e < qk; e++) Q[i * qk + e] = q[t * H * qk + h * qk + e]!;
+      for (let e = 0; e < dn; e++) K[i * qk + e] = kv[t * H * (dn + dv) + h * (dn + dv) + e]!;
+      for (let e = 0; e < dr; e++) K[i * qk + dn + e] = kpe[t * dr + e]!;
+      for (let e = 0; e < dv; e++) V[i * dv + e] = kv[t * H * (dn + dv) + h * (dn + dv) + dn + e]!;
+      for (let e = 0; e < dv; e++) G[i * dv + e] = dO[t * H * dv + h * dv + e]!;
+    }
+    const P = new Float64Array(S * S), dQ = new Float64Array(S * qk), dK = new Float64Array(S * qk), dV = new Float64Array(S * dv);
+    const seg = lo?.subarray(b * S, b * S + S);
+    coreForward(Q, K, V, S, qk, dv, scale, P, O, S, seg);
+    coreBackward(Q, K, V, P, G, S, qk, dv, scale, dQ, dK, dV, new Float64Array(S), seg);
+    for (let i = 0; i < S; i++) {
+      const t = b * S + i;
+      for (let e = 0; e < dv; e++) o[t * H * dv + h * dv + e] = O[i * dv + e]!;
+      for (let e = 0; e < qk; e++) dq[t * H * qk + h * qk + e] = dQ[i * qk + e]!;
+      for (let e = 0; e < dn; e++) dkv[t * H * (dn + dv) + h * (dn + dv) + e] = dK[i * qk + e]!;
+      for (let e = 0; e < dv; e++) dkv[t * H * (dn + dv) + h * (dn + dv) + dn + e] = dV[i * dv + e]!;
+      for (let e = 0; e < dr; e++) dkpe[t * dr + e] += dK[i * qk + dn + e]!;
+    }
+  }
+  return { o, dq, dkv, dkpe };
+}
+
 describe('training row kernels (every path vs the float64 reference)', () => {
+  it('attention core forward and backward on every path: key blocks, output-column blocks and their tails', () => {
+    // S 70: four whole blocks of 16 keys and a ragged fifth; qk 37 and dv 20: vector blocks and scalar tails; packed
+    // segments restart at rows 0, 23 and 41 (a segment start inside a block).
+    const B = 2, S = 70, H = 2, dn = 29, dr = 8, dv = 20, T = B * S, scale = 0.21, r = rng(15);
+    const q = randn(T * H * (dn + dr), r), kv = randn(T * H * (dn + dv), r), kpe = randn(T * dr, r), dO = randn(T * H * dv, r);
+    const lo = Int32Array.from({ length: T }, (_, t) => (t % S < 23 ? 0 : t % S < 41 ? 23 : 41));
+    for (const starts of [undefined, lo]) {
+      const want = attnRef(q, kv, kpe, dO, starts, B, S, H, dn, dr, dv, scale);
+      for (const path of nonGemmPaths()) {
+        const what = `${path}, ${starts ? 'segments' : 'whole'}`;
+        const f = withPath(path, () => nat.attnForward(q, kv, kpe, starts, B, S, H, dn, dr, dv, scale));
+        const g = withPath(path, () => nat.attnBackward(q, kv, kpe, f.probs, dO, starts, B, S, H, dn, dr, dv, scale));
+        assertClose(`o (${what})`, f.o, want.o, rel(1e-5, want.o, 1e-6));
+        assertClose(`dq (${what})`, g.dq, want.dq, rel(1e-4, want.dq, 1e-6));
+        assertClose(`dkv (${what})`, g.dkv, want.dkv, rel(1e-4, want.dkv, 1e-6));
+        assertClose(`dkpe (${what})`, g.dkpe, want.dkpe, rel(1e-4, want.dkpe, 1e-6));
+      }
+    }
+  });
+
   it('the scalar reference gives hand-checked RMSNorm and SwiGLU values', () => {
     withPath('reference', () => {
       // x = [3, 4]: mean square 12.5, r = 1/sqrt(12.5) = 0.28284271; y = [3r, 4r·2] with w = [1, 2].

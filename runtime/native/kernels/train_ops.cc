@@ -141,49 +141,45 @@ TRAIN_ISA void train_axpy(float* dst, const float* src, size_t n, float a) {
 }
 
 namespace {
+// The attention core's products run on the kernel path's row kernels (train_ops_isa.h): the running sums of a block
+// of keys (or of output columns) stay in registers across the reduction instead of a load and a store per step.
+constexpr size_t kJ = 16;
+const train::Isa& isa();
+
 TRAIN_ISA void attn_fwd_units(size_t u0, size_t u1, const float* q, const float* kv, const float* kpe, const int32_t* lo,
                               size_t S, size_t H, size_t dn, size_t dr, size_t dv, float scale, float* probs, float* o) {
   const size_t qk = dn + dr, qCols = H * qk, kvCols = H * (dn + dv), oCols = H * dv;
-  {
-    // K transposed ([qk, S]) so a query's scores are axpy loops over contiguous keys (vectorised).
-    std::vector<float> Q(S * qk), K(S * qk), Kt(qk * S), V(S * dv), O(dv);
-    for (size_t u = u0; u < u1; ++u) {
-      const size_t b = u / H, h = u % H, r0 = b * S;
-      for (size_t i = 0; i < S; ++i) {
-        const size_t t = r0 + i;
-        std::memcpy(&Q[i * qk], q + t * qCols + h * qk, qk * 4);
-        std::memcpy(&K[i * qk], kv + t * kvCols + h * (dn + dv), dn * 4);
-        std::memcpy(&K[i * qk + dn], kpe + t * dr, dr * 4);
-        std::memcpy(&V[i * dv], kv + t * kvCols + h * (dn + dv) + dn, dv * 4);
+  // Kt: keys transposed [qk, Sp] (Sp: S rounded up to whole blocks; the padding stays zero) so a query's scores are
+  // blocks of contiguous keys; Q pre-scaled (the same products as scaling inside the loop).
+  const size_t Sp = ceil_div(S, kJ) * kJ;
+  const train::Isa& I = isa();
+  std::vector<float> Q(S * qk), Kt(qk * Sp, 0.0f), V(S * dv), sc(Sp);
+  for (size_t u = u0; u < u1; ++u) {
+    const size_t b = u / H, h = u % H, r0 = b * S;
+    for (size_t i = 0; i < S; ++i) {
+      const size_t t = r0 + i;
+      const float* qi = q + t * qCols + h * qk;
+      for (size_t e = 0; e < qk; ++e) Q[i * qk + e] = qi[e] * scale;
+      const float* ki = kv + t * kvCols + h * (dn + dv);
+      for (size_t e = 0; e < dn; ++e) Kt[e * Sp + i] = ki[e];
+      for (size_t e = 0; e < dr; ++e) Kt[(dn + e) * Sp + i] = kpe[t * dr + e];
+      std::memcpy(&V[i * dv], ki + dn, dv * 4);
+    }
+    float* P = probs + u * S * S;
+    for (size_t i = 0; i < S; ++i) {
+      const size_t j0 = lo ? static_cast<size_t>(lo[r0 + i]) : 0;
+      I.dot_blocks(&Q[i * qk], Kt.data(), qk, Sp, j0 / kJ * kJ, i, sc.data());
+      float* p = P + i * S;
+      float mx = -INFINITY;
+      for (size_t j = j0; j <= i; ++j) mx = sc[j] > mx ? sc[j] : mx;
+      double z = 0;
+      for (size_t j = j0; j <= i; ++j) {
+        p[j] = std::exp(sc[j] - mx);
+        z += p[j];
       }
-      for (size_t j = 0; j < S; ++j)
-        for (size_t e = 0; e < qk; ++e) Kt[e * S + j] = K[j * qk + e];
-      float* P = probs + u * S * S;
-      for (size_t i = 0; i < S; ++i) {
-        const size_t j0 = lo ? static_cast<size_t>(lo[r0 + i]) : 0;
-        float* p = P + i * S;
-        for (size_t j = j0; j <= i; ++j) p[j] = 0;
-        for (size_t e = 0; e < qk; ++e) {
-          const float a = Q[i * qk + e] * scale;
-          const float* kt = &Kt[e * S];
-          for (size_t j = j0; j <= i; ++j) p[j] += a * kt[j];
-        }
-        float mx = -INFINITY;
-        for (size_t j = j0; j <= i; ++j) mx = p[j] > mx ? p[j] : mx;
-        double z = 0;
-        for (size_t j = j0; j <= i; ++j) {
-          p[j] = std::exp(p[j] - mx);
-          z += p[j];
-        }
-        const float iz = static_cast<float>(1.0 / z);
-        for (size_t e = 0; e < dv; ++e) O[e] = 0;
-        for (size_t j = j0; j <= i; ++j) {
-          p[j] *= iz;
-          const float pj = p[j];
-          for (size_t e = 0; e < dv; ++e) O[e] += pj * V[j * dv + e];
-        }
-        std::memcpy(o + (r0 + i) * oCols + h * dv, O.data(), dv * 4);
-      }
+      const float iz = static_cast<float>(1.0 / z);
+      for (size_t j = j0; j <= i; ++j) p[j] *= iz;
+      I.weighted_rows(p, V.data(), dv, dv, j0, i, false, o + (r0 + i) * oCols + h * dv);
     }
   }
 }
@@ -199,61 +195,55 @@ TRAIN_ISA void attn_bwd_seqs(size_t b0, size_t b1, const float* q, const float* 
                              const float* dO, const int32_t* lo, size_t S, size_t H, size_t dn, size_t dr, size_t dv,
                              float scale, float* dq, float* dkv, float* dkpe) {
   const size_t qk = dn + dr, qCols = H * qk, kvCols = H * (dn + dv), oCols = H * dv;
-  {
-    std::vector<float> Q(S * qk), K(S * qk), V(S * dv), Vt(dv * S), G(S * dv), dQ(S * qk), dK(S * qk), dV(S * dv), dp(S);
-    for (size_t b = b0; b < b1; ++b) {
-      const size_t r0 = b * S;
-      for (size_t i = 0; i < S; ++i) std::memset(dkpe + (r0 + i) * dr, 0, dr * 4);
-      for (size_t h = 0; h < H; ++h) {
-        for (size_t i = 0; i < S; ++i) {
-          const size_t t = r0 + i;
-          std::memcpy(&Q[i * qk], q + t * qCols + h * qk, qk * 4);
-          std::memcpy(&K[i * qk], kv + t * kvCols + h * (dn + dv), dn * 4);
-          std::memcpy(&K[i * qk + dn], kpe + t * dr, dr * 4);
-          std::memcpy(&V[i * dv], kv + t * kvCols + h * (dn + dv) + dn, dv * 4);
-          std::memcpy(&G[i * dv], dO + t * oCols + h * dv, dv * 4);
+  const size_t Sp = ceil_div(S, kJ) * kJ;
+  const train::Isa& I = isa();
+  std::vector<float> Q(S * qk), K(S * qk), Vt(dv * Sp, 0.0f), G(S * dv), dK(S * qk), dV(S * dv), dp(Sp), ds(S);
+  for (size_t b = b0; b < b1; ++b) {
+    const size_t r0 = b * S;
+    for (size_t i = 0; i < S; ++i) std::memset(dkpe + (r0 + i) * dr, 0, dr * 4);
+    for (size_t h = 0; h < H; ++h) {
+      for (size_t i = 0; i < S; ++i) {
+        const size_t t = r0 + i;
+        std::memcpy(&Q[i * qk], q + t * qCols + h * qk, qk * 4);
+        const float* ki = kv + t * kvCols + h * (dn + dv);
+        std::memcpy(&K[i * qk], ki, dn * 4);
+        std::memcpy(&K[i * qk + dn], kpe + t * dr, dr * 4);
+        for (size_t e = 0; e < dv; ++e) Vt[e * Sp + i] = ki[dn + e];
+        std::memcpy(&G[i * dv], dO + t * oCols + h * dv, dv * 4);
+      }
+      std::fill(dK.begin(), dK.end(), 0.0f);
+      std::fill(dV.begin(), dV.end(), 0.0f);
+      const float* P = probs + (b * H + h) * S * S;
+      for (size_t i = 0; i < S; ++i) {
+        const size_t j0 = lo ? static_cast<size_t>(lo[r0 + i]) : 0;
+        const float* p = P + i * S;
+        const float* gi = &G[i * dv];
+        I.dot_blocks(gi, Vt.data(), dv, Sp, j0 / kJ * kJ, i, dp.data());
+        double sum = 0;
+        for (size_t j = j0; j <= i; ++j) {
+          const float pj = p[j];
+          float* dvj = &dV[j * dv];
+          for (size_t e = 0; e < dv; ++e) dvj[e] += pj * gi[e];
+          sum += static_cast<double>(pj) * dp[j];
         }
-        for (size_t j = 0; j < S; ++j)
-          for (size_t e = 0; e < dv; ++e) Vt[e * S + j] = V[j * dv + e];
-        std::fill(dQ.begin(), dQ.end(), 0.0f);
-        std::fill(dK.begin(), dK.end(), 0.0f);
-        std::fill(dV.begin(), dV.end(), 0.0f);
-        const float* P = probs + (b * H + h) * S * S;
-        for (size_t i = 0; i < S; ++i) {
-          const size_t j0 = lo ? static_cast<size_t>(lo[r0 + i]) : 0;
-          const float* p = P + i * S;
-          const float* gi = &G[i * dv];
-          for (size_t j = j0; j <= i; ++j) dp[j] = 0;
-          for (size_t e = 0; e < dv; ++e) {
-            const float a = gi[e];
-            const float* vt = &Vt[e * S];
-            for (size_t j = j0; j <= i; ++j) dp[j] += a * vt[j];
-          }
-          double sum = 0;
-          for (size_t j = j0; j <= i; ++j) {
-            const float pj = p[j];
-            float* dvj = &dV[j * dv];
-            for (size_t e = 0; e < dv; ++e) dvj[e] += pj * gi[e];
-            sum += static_cast<double>(pj) * dp[j];
-          }
-          const float sm = static_cast<float>(sum);
-          for (size_t j = j0; j <= i; ++j) {
-            const float ds = p[j] * (dp[j] - sm) * scale;
-            if (ds == 0) continue;
-            for (size_t e = 0; e < qk; ++e) {
-              dQ[i * qk + e] += ds * K[j * qk + e];
-              dK[j * qk + e] += ds * Q[i * qk + e];
-            }
-          }
+        const float sm = static_cast<float>(sum);
+        for (size_t j = j0; j <= i; ++j) ds[j] = p[j] * (dp[j] - sm) * scale;
+        // dQ[i] sums over keys (in registers, straight into dq); dK[j] gathers from every query row.
+        I.weighted_rows(ds.data(), K.data(), qk, qk, j0, i, true, dq + (r0 + i) * qCols + h * qk);
+        const float* qi = &Q[i * qk];
+        for (size_t j = j0; j <= i; ++j) {
+          const float d = ds[j];
+          if (d == 0) continue;
+          float* dkj = &dK[j * qk];
+          for (size_t e = 0; e < qk; ++e) dkj[e] += d * qi[e];
         }
-        for (size_t i = 0; i < S; ++i) {
-          const size_t t = r0 + i;
-          std::memcpy(dq + t * qCols + h * qk, &dQ[i * qk], qk * 4);
-          std::memcpy(dkv + t * kvCols + h * (dn + dv), &dK[i * qk], dn * 4);
-          std::memcpy(dkv + t * kvCols + h * (dn + dv) + dn, &dV[i * dv], dv * 4);
-          float* kp = dkpe + t * dr;
-          for (size_t e = 0; e < dr; ++e) kp[e] += dK[i * qk + dn + e];
-        }
+      }
+      for (size_t i = 0; i < S; ++i) {
+        const size_t t = r0 + i;
+        std::memcpy(dkv + t * kvCols + h * (dn + dv), &dK[i * qk], dn * 4);
+        std::memcpy(dkv + t * kvCols + h * (dn + dv) + dn, &dV[i * dv], dv * 4);
+        float* kp = dkpe + t * dr;
+        for (size_t e = 0; e < dr; ++e) kp[e] += dK[i * qk + dn + e];
       }
     }
   }
@@ -306,8 +296,22 @@ void rmsnorm_dw_ref(const float* x, const float* r, const float* dy, size_t T, s
     for (size_t d = d0; d < d1; ++d) dw[d] += dy[t * D + d] * x[t * D + d] * r[t];
 }
 
+void dot_blocks_ref(const float* a, const float* Mt, size_t n, size_t ld, size_t jb0, size_t j1, float* sc) {
+  const size_t j_end = (j1 / kJ + 1) * kJ;
+  for (size_t j = jb0; j < j_end; ++j) sc[j] = 0;
+  for (size_t e = 0; e < n; ++e)
+    for (size_t j = jb0; j < j_end; ++j) sc[j] += a[e] * Mt[e * ld + j];
+}
+void weighted_rows_ref(const float* w, const float* M, size_t ld, size_t n, size_t j0, size_t j1, bool skip_zero, float* out) {
+  for (size_t e = 0; e < n; ++e) out[e] = 0;
+  for (size_t j = j0; j <= j1; ++j) {
+    if (skip_zero && w[j] == 0) continue;
+    for (size_t e = 0; e < n; ++e) out[e] += w[j] * M[j * ld + e];
+  }
+}
+
 const train::Isa& isa() {
-  static const train::Isa ref{swiglu_fwd_ref, swiglu_bwd_ref, rmsnorm_fwd_ref, rmsnorm_bwd_ref, rmsnorm_dw_ref},
+  static const train::Isa ref{swiglu_fwd_ref, swiglu_bwd_ref, rmsnorm_fwd_ref, rmsnorm_bwd_ref, rmsnorm_dw_ref, dot_blocks_ref, weighted_rows_ref},
       avx2 = train::isa_avx2(), avx512 = train::isa_avx512();
   switch (current_path()) {
     case KernelPath::Reference: return ref;

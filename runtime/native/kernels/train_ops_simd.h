@@ -107,9 +107,59 @@ static void rmsnorm_dw(const float* x, const float* r, const float* dy, size_t T
   }
 }
 
+// sc[j] = sum_e a[e] * Mt[e * ld + j] for the blocks of 16 keys from jb0 through the one holding j1 (Mt padded to
+// whole blocks), e < n: NB blocks at a time, each key's sum one FMA chain in e order.
+template <class V, size_t NB>
+static inline void dot_nb(const float* a, const float* Mt, size_t n, size_t ld, size_t jb, float* sc) {
+  constexpr size_t NV = 16 / V::W;
+  typename V::F acc[NB * NV];
+  for (size_t v = 0; v < NB * NV; ++v) acc[v] = V::zero();
+  for (size_t e = 0; e < n; ++e) {
+    const typename V::F x = V::set1(a[e]);
+    const float* m = Mt + e * ld + jb;
+    for (size_t v = 0; v < NB * NV; ++v) acc[v] = V::fma(x, V::load(m + v * V::W), acc[v]);
+  }
+  for (size_t v = 0; v < NB * NV; ++v) V::store(sc + jb + v * V::W, acc[v]);
+}
+
+template <class V>
+static void dot_blocks(const float* a, const float* Mt, size_t n, size_t ld, size_t jb0, size_t j1, float* sc) {
+  size_t jb = jb0;
+  for (; jb + 3 * 16 <= j1; jb += 4 * 16) dot_nb<V, 4>(a, Mt, n, ld, jb, sc);
+  for (; jb <= j1; jb += 16) dot_nb<V, 1>(a, Mt, n, ld, jb, sc);
+}
+
+// out[e] = sum_{j0 <= j <= j1} w[j] * M[j * ld + e] in j order, e < n (NB vectors of outputs at a time); w[j] == 0
+// skipped when skip_zero.
+template <class V, size_t NB>
+static inline void weighted_nb(const float* w, const float* M, size_t ld, size_t e, size_t j0, size_t j1, bool skip_zero, float* out) {
+  typename V::F acc[NB];
+  for (size_t v = 0; v < NB; ++v) acc[v] = V::zero();
+  for (size_t j = j0; j <= j1; ++j) {
+    if (skip_zero && w[j] == 0) continue;
+    const typename V::F x = V::set1(w[j]);
+    const float* m = M + j * ld + e;
+    for (size_t v = 0; v < NB; ++v) acc[v] = V::fma(x, V::load(m + v * V::W), acc[v]);
+  }
+  for (size_t v = 0; v < NB; ++v) V::store(out + e + v * V::W, acc[v]);
+}
+
+template <class V>
+static void weighted_rows(const float* w, const float* M, size_t ld, size_t n, size_t j0, size_t j1, bool skip_zero, float* out) {
+  size_t e = 0;
+  for (; e + 4 * V::W <= n; e += 4 * V::W) weighted_nb<V, 4>(w, M, ld, e, j0, j1, skip_zero, out);
+  for (; e + V::W <= n; e += V::W) weighted_nb<V, 1>(w, M, ld, e, j0, j1, skip_zero, out);
+  for (; e < n; ++e) {
+    float acc = 0;
+    for (size_t j = j0; j <= j1; ++j)
+      if (!(skip_zero && w[j] == 0)) acc += w[j] * M[j * ld + e];
+    out[e] = acc;
+  }
+}
+
 template <class V>
 static Isa isa() {
-  return {swiglu_fwd<V>, swiglu_bwd<V>, rmsnorm_fwd<V>, rmsnorm_bwd<V>, rmsnorm_dw<V>};
+  return {swiglu_fwd<V>, swiglu_bwd<V>, rmsnorm_fwd<V>, rmsnorm_bwd<V>, rmsnorm_dw<V>, dot_blocks<V>, weighted_rows<V>};
 }
 
 }  // namespace simd
