@@ -17,6 +17,7 @@ NAN_MODULE_INIT(Init) {
       {"bf16Gemm", Bf16Gemm},           {"fp8GemmEmulated", Fp8GemmEmulated},
       {"fp8LinearBackward", Fp8LinearBackward}, {"fp8ExpertsBackward", Fp8ExpertsBackward},
       {"quantWeightStacked", QuantWeightStacked}, {"bf16GemmF32", Bf16GemmF32},
+      {"fp8LinearForward", Fp8LinearForward},
       {"rmsnorm", RmsNorm},             {"swiglu", SwiGlu},
       {"softmax", Softmax},             {"rope", Rope},
       {"route", Route},                 {"routeBackward", RouteBackward},

@@ -25,6 +25,7 @@ NAN_METHOD(Fp8LinearBackward);
 NAN_METHOD(Fp8ExpertsBackward);
 NAN_METHOD(QuantWeightStacked);
 NAN_METHOD(Bf16GemmF32);
+NAN_METHOD(Fp8LinearForward);
 NAN_METHOD(RmsNorm);
 NAN_METHOD(SwiGlu);
 NAN_METHOD(Softmax);

@@ -216,22 +216,39 @@ void nonfinite_error(Args& a, long long at, bool in_x) {
 }
 }  // namespace
 
-// fp8LinearBackward(dy [T*out], x [T*in], T, out, in, Wq: Uint8Array [out*in], Wsi [OB*IB], dx [T*in] | null,
-// dW [out*in] | null) -> ms of process CPU time spent quantising (fp8_linear.h)
+// fp8LinearForward(x [T*in], T, in, Wq: Uint8Array [out*in], Wsi [OB*IB], out, y [T*out]) -> ms of process CPU time
+// spent quantising x (fp8_linear.h)
+NAN_METHOD(Fp8LinearForward) {
+  Args a(info, "fp8LinearForward");
+  size_t T = a.size(1, "T"), I = a.size(2, "in"), O = a.size(5, "out");
+  const float* x = a.array<float>(0, "x", a.mul(T, I, "T*in"));
+  const uint8_t* Wq = a.array<uint8_t>(3, "Wq", a.mul(O, I, "out*in"));
+  const float* Wsi = a.array<float>(4, "Wsi", a.mul(ceil_div(O, kQuantTile), ceil_div(I, kQuantTile), "OB*IB"));
+  float* y = a.array<float>(6, "y", a.mul(T, O, "T*out"));
+  if (!a.ok()) return;
+  const long long at = fp8_linear_forward(x, T, I, Wq, Wsi, O, y);
+  nonfinite_error(a, at, true);
+  if (a.ok()) info.GetReturnValue().Set(Nan::New(fp8_linear_quant_ms()));
+}
+
+// fp8LinearBackward(dy [T*out], x [T*in] | null, T, out, in, Wq: Uint8Array [out*in] | null, Wsi [OB*IB] | null,
+// dx [T*in] | null, dW [out*in] | null) -> ms of process CPU time spent quantising (fp8_linear.h)
 NAN_METHOD(Fp8LinearBackward) {
   Args a(info, "fp8LinearBackward");
   size_t T = a.size(2, "T"), O = a.size(3, "out"), I = a.size(4, "in");
   const float* dy = a.array<float>(0, "dy", a.mul(T, O, "T*out"));
-  const float* x = a.array<float>(1, "x", a.mul(T, I, "T*in"));
-  const uint8_t* Wq = a.array<uint8_t>(5, "Wq", a.mul(O, I, "out*in"));
-  const float* Wsi = a.array<float>(6, "Wsi", a.mul(ceil_div(O, kQuantTile), ceil_div(I, kQuantTile), "OB*IB"));
   float* dx = optional_f32(a, 7, "dx", a.mul(T, I, "T*in"));
   float* dW = optional_f32(a, 8, "dW", a.mul(O, I, "out*in"));
+  // x is read for dW only, W's codes for dx only: either may be null when its product is skipped.
+  const float* x = dW || !a.ok() || !info[1]->IsNull() ? a.array<float>(1, "x", a.mul(T, I, "T*in")) : nullptr;
+  const bool need_w = dx || !a.ok() || !info[5]->IsNull() || !info[6]->IsNull();
+  const uint8_t* Wq = need_w ? a.array<uint8_t>(5, "Wq", a.mul(O, I, "out*in")) : nullptr;
+  const float* Wsi = need_w ? a.array<float>(6, "Wsi", a.mul(ceil_div(O, kQuantTile), ceil_div(I, kQuantTile), "OB*IB")) : nullptr;
   if (!a.ok()) return;
   bool bad_x = false;
   const long long at = fp8_linear_backward(dy, x, T, O, I, Wq, Wsi, dx, dW, &bad_x);
   nonfinite_error(a, at, bad_x);
-  if (a.ok()) info.GetReturnValue().Set(Nan::New(fp8_backward_quant_ms()));
+  if (a.ok()) info.GetReturnValue().Set(Nan::New(fp8_linear_quant_ms()));
 }
 
 // fp8ExpertsBackward(x [R*in], in, offsets: Int32Array [E+1], dy: Float32Array[P] ([R*out] each), out,
@@ -272,7 +289,7 @@ NAN_METHOD(Fp8ExpertsBackward) {
   bool bad_x = false;
   const long long at = fp8_experts_backward(x, I, offs.data(), E, P, dy.data(), O, Wq.data(), Wsi.data(), dx, dW.data(), &bad_x);
   nonfinite_error(a, at, bad_x);
-  if (a.ok()) info.GetReturnValue().Set(Nan::New(fp8_backward_quant_ms()));
+  if (a.ok()) info.GetReturnValue().Set(Nan::New(fp8_linear_quant_ms()));
 }
 
 }  // namespace bind

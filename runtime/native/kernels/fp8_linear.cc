@@ -32,8 +32,8 @@ struct QuantTimer {
 
 // Quantised operands kept between calls on the calling thread: fresh pages per call cost as much as the small GEMMs.
 struct Scratch {
-  std::vector<uint8_t> qr, qc, xq;
-  std::vector<float> sr, sc, xs, wst, xst;
+  std::vector<uint8_t> qr, qc, xq, aq;
+  std::vector<float> sr, sc, xs, wst, xst, as;
 };
 Scratch& scratch() {
   static thread_local Scratch s;
@@ -144,7 +144,20 @@ bool fp8_grad_scale(const float* dy, size_t n, float* c) {
   return true;
 }
 
-double fp8_backward_quant_ms() { return static_cast<double>(g_quant_ns.exchange(0)) / 1e6; }
+long long fp8_linear_forward(const float* x, size_t T, size_t K, const uint8_t* Wq, const float* Wsi, size_t N, float* y) {
+  Scratch& S = scratch();
+  {
+    QuantTimer qt;
+    S.aq.resize(T * K);
+    S.as.resize(T * ceil_div(K, kQuantTile));
+    const long long at = quant_act(x, T, K, false, S.aq.data(), S.as.data());
+    if (at >= 0) return at;
+  }
+  fp8_gemm(S.aq.data(), S.as.data(), Wq, Wsi, T, N, K, OutType::F32, y);
+  return -1;
+}
+
+double fp8_linear_quant_ms() { return static_cast<double>(g_quant_ns.exchange(0)) / 1e6; }
 
 long long fp8_linear_backward(const float* dy, const float* x, size_t T, size_t out, size_t in, const uint8_t* Wq,
                               const float* Wsi, float* dx, float* dW, bool* bad_x) {

@@ -13,11 +13,16 @@
 
 namespace moe {
 
+// The forward y [T, N] = Q(x) · Q(W)ᵀ (fp8_gemm): x [T, K] quantised in 1×128 tiles into the calling thread's scratch
+// (its codes are not needed after the GEMM), W's codes Wq [N, K] and block scales Wsi given. Returns -1 or the flat
+// index of a non-finite value in x.
+long long fp8_linear_forward(const float* x, size_t T, size_t K, const uint8_t* Wq, const float* Wsi, size_t N, float* y);
+
 // c for dy [n]; false when dy holds a non-finite value.
 bool fp8_grad_scale(const float* dy, size_t n, float* c);
 
-// Process CPU time (every thread) spent quantising in the calls below since the last read, in ms; reading resets it.
-double fp8_backward_quant_ms();
+// Process CPU time (every thread) spent quantising in this file's calls since the last read, in ms; reading resets it.
+double fp8_linear_quant_ms();
 
 // One linear: dy [T, out], x [T, in] (float32), W's forward codes Wq [out, in] with block scales Wsi [OB, IB].
 // dx and dW are added to (either may be null: that product is skipped). Returns -1, or the flat index of a

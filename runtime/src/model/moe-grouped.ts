@@ -12,6 +12,10 @@ import { enter, leave, recharge, timed } from './profile.js';
 import { fp8ExpertsBackward, fp8GemmGrouped, quantizeActivations, quantizeWeightsStacked, type Fp8ExpertWeights } from '../native/index.js';
 import { swigluBackward, swigluForward } from '../native/train-ops.js';
 
+// Each projection's stacked codes, refilled by every forward (keyed by its first expert's weight): no fresh arrays
+// per step (a pipeline's next microbatch writes the same codes before this one's backward: the weights have not changed).
+const stackBuffers = new WeakMap<object, { q: Uint8Array; scaleInv: Float32Array }>();
+
 export function groupedExpertsApply(ctx: Ctx, c: RuntimeModelConfig): boolean {
   return ctx.native === true && ctx.linear.name === 'fp8-native' && c.moe_intermediate_size % 128 === 0 && c.hidden_size % 128 === 0;
 }
@@ -30,7 +34,10 @@ export function groupedExperts(ctx: Ctx, P: Params, prefix: string, c: RuntimeMo
   const fused = ctx.linear.backward !== undefined;
   enter('quant');
   const stacked = (w: string, rows: number, cols: number): Fp8ExpertWeights => {
-    const q = quantizeWeightsStacked(experts.map((_, e) => W(e, w).data as Float32Array), rows, cols);
+    const first = W(0, w).data;
+    let buf = stackBuffers.get(first);
+    if (!buf || buf.q.length !== E * rows * cols) stackBuffers.set(first, (buf = { q: new Uint8Array(E * rows * cols), scaleInv: new Float32Array(E * (rows / 128) * Math.ceil(cols / 128)) }));
+    const q = quantizeWeightsStacked(experts.map((_, e) => W(e, w).data as Float32Array), rows, cols, buf);
     const n = rows * cols, nb = (rows / 128) * Math.ceil(cols / 128);
     for (let e = 0; e < (fused ? 0 : E); e++) keepForwardWeights(W(e, w).data, { q: q.q.subarray(e * n, (e + 1) * n), scaleInv: q.scaleInv.subarray(e * nb, (e + 1) * nb), rows, cols });
     return q;

@@ -12,7 +12,7 @@ import { fakeQuant, fromBf16, toBf16 } from './fp8.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose, type Vec } from './tensor.js';
 import * as native from '../native/index.js';
 import { enter, leave, recharge, timed } from './profile.js';
-import { activationsOperand, amax as amaxNative, axpy, fp8GemmT, quantizeActivationsCols, quantizeActivationsScaled, weightsTransposed } from '../native/train-ops.js';
+import { amax as amaxNative, axpy } from '../native/train-ops.js';
 
 export type Precision = 'fp8' | 'bf16' | 'fp32';
 export const PRECISIONS: Precision[] = ['fp8', 'bf16', 'fp32'];
@@ -114,76 +114,63 @@ function accumulate(dst: Vec, src: Float32Array, inv: number): void {
 // dropped there; the weights do not change between a layer's forward and its backward (the optimizer runs after both).
 const forwardWeights = new WeakMap<Vec, native.Fp8Weights>();
 
+// Each weight's FP8 code buffers, refilled by every forward: fresh arrays each step cost page faults and collections
+// (a second forward before the backward, as a pipeline's next microbatch, writes the same codes: W has not changed).
+const weightBuffers = new WeakMap<Vec, native.Fp8Weights>();
+function weightBuffer(W: Vec, rows: number, cols: number): native.Fp8Weights {
+  let b = weightBuffers.get(W);
+  if (!b || b.rows !== rows || b.cols !== cols) {
+    b = { q: new Uint8Array(rows * cols), scaleInv: new Float32Array(Math.ceil(rows / 128) * Math.ceil(cols / 128)), rows, cols };
+    weightBuffers.set(W, b);
+  }
+  return b;
+}
+
 /** Hands fp8-native's dgrad of W the FP8 codes a grouped forward made of it (moe-grouped.ts). */
 export function keepForwardWeights(W: Vec, q: native.Fp8Weights): void {
   forwardWeights.set(W, q);
 }
 
-// A linear's backward calls wgrad and dgrad with the same dy: its gradScale is computed once (the entry is dropped at
-// its second use and by every forward, so a reused buffer never sees a stale one).
-let lastDy: Float32Array | undefined;
-let lastC = 1;
-function gradScaleOnce(dy: Float32Array): number {
-  if (dy === lastDy) {
-    lastDy = undefined;
-    return lastC;
+/**
+ * dx += dy·W and/or dW += dyᵀ·x (null skips one) in one native call (kernels/fp8_linear.h): c = gradScale(dy); (c·dy)
+ * in 1×128 tiles and W's forward codes read as Wᵀ for dgrad; (c·dy)ᵀ in tiles along T and x in 128×128 blocks read
+ * transposed for wgrad; 1/c folded into the tile scales; the operands in the addon's scratch. Its quantisation time
+ * is charged to 'quant'. A float64 destination takes the products through a float32 temporary.
+ */
+function fp8Backward(dy: Vec, x: Vec | null, W: Vec | null, T: number, outF: number, inF: number, dx: Vec | null, dW: Vec | null): void {
+  let fw: native.Fp8Weights | null = null;
+  if (dx !== null) {
+    fw = forwardWeights.get(W!) ?? timed('quant', () => native.quantizeWeights(f32(W!), outF, inF));
+    forwardWeights.delete(W!);
   }
-  lastDy = dy;
-  lastC = gradScale(dy, true);
-  return lastC;
+  const dx32 = dx === null || dx instanceof Float32Array ? dx : new Float32Array(T * inF);
+  const dW32 = dW === null || dW instanceof Float32Array ? dW : new Float32Array(outF * inF);
+  enter('gemm');
+  recharge('quant', native.fp8LinearBackward(f32(dy), x === null ? null : f32(x), T, outF, inF, fw, dx32, dW32));
+  if (dx !== null && dx !== dx32) addScaled(dx, dx32!, 1);
+  if (dW !== null && dW !== dW32) addScaled(dW, dW32!, 1);
+  leave();
 }
 
 /**
- * FP8 on the addon, the recipe's operands: forward x in 1×128 tiles, W in 128×128 blocks; dgrad (c·dy) in tiles and
- * Wᵀ in blocks (the forward's codes read transposed); wgrad (c·dy)ᵀ in tiles along T and xᵀ in blocks, quantised
- * where they lie and read transposed by the GEMM's packing (no transposed copies); c = gradScale(dy). The emulation
- * (gemmOf) builds the same operands in TypeScript.
+ * FP8 on the addon, the recipe's operands: forward x in 1×128 tiles, W in 128×128 blocks (kept for the dgrad); the
+ * backward in fp8Backward, both products in one call when the layer asks for both (a deferred wgrad gets its own).
+ * The emulation (gemmOf) builds the same operands in TypeScript.
  */
-
 const fp8Native: Gemm = {
   name: 'fp8-native',
   forward: (x, W, T, inF, outF) => {
-    enter('quant');
-    lastDy = undefined;
-    const qa = native.quantizeActivations(f32(x), T, inF), qb = native.quantizeWeights(f32(W), outF, inF);
+    const qb = timed('quant', () => native.quantizeWeights(f32(W), outF, inF, {}, weightBuffer(W, outF, inF)));
     forwardWeights.set(W, qb);
-    leave();
-    return timed('gemm', () => native.fp8Gemm(qa, qb));
-  },
-  dgrad: (dy, W, T, outF, inF, dx) => {
-    enter('quant');
-    const c = gradScaleOnce(f32(dy));
-    const fw = forwardWeights.get(W) ?? native.quantizeWeights(f32(W), outF, inF);
-    forwardWeights.delete(W);
-    const qa = activationsOperand(quantizeActivationsScaled(f32(dy), T, outF, c)), qb = weightsTransposed(fw);
-    leave();
-    // dx += dy·W straight from the GEMM (1/c folded into dy's tile scales); a float64 dx takes the product and an add.
-    if (dx instanceof Float32Array) timed('gemm', () => fp8GemmT(qa, qb, { out: dx, alpha: 1 / c }));
-    else timed('gemm', () => accumulate(dx, fp8GemmT(qa, qb), 1 / c));
-  },
-  wgrad: (dy, x, T, outF, inF, dW) => {
-    enter('quant');
-    const c = gradScaleOnce(f32(dy));
-    const qa = quantizeActivationsCols(f32(dy), T, outF, c), qb = weightsTransposed(native.quantizeWeights(f32(x), T, inF));
-    leave();
-    if (dW instanceof Float32Array) timed('gemm', () => fp8GemmT(qa, qb, { out: dW, alpha: 1 / c }));
-    else timed('gemm', () => accumulate(dW, fp8GemmT(qa, qb), 1 / c));
-  },
-  // Both products in one native call (kernels/fp8_linear.h): the same operands and bits as dgrad and wgrad above, the
-  // quantised operands in the addon's scratch instead of fresh arrays; its quantisation time is charged to 'quant'.
-  backward: (dy, x, W, T, outF, inF, dx, dW) => {
-    if (!(dx instanceof Float32Array && dW instanceof Float32Array)) {
-      fp8Native.wgrad(dy, x, T, outF, inF, dW);
-      fp8Native.dgrad(dy, W, T, outF, inF, dx);
-      return;
-    }
     enter('gemm');
-    lastDy = undefined;
-    const fw = forwardWeights.get(W) ?? native.quantizeWeights(f32(W), outF, inF);
-    forwardWeights.delete(W);
-    recharge('quant', native.fp8LinearBackward(f32(dy), f32(x), T, outF, inF, fw, dx, dW));
+    const { y, quantMs } = native.fp8LinearForward(f32(x), T, inF, qb);
+    recharge('quant', quantMs);
     leave();
+    return y;
   },
+  dgrad: (dy, W, T, outF, inF, dx) => fp8Backward(dy, null, W, T, outF, inF, dx, null),
+  wgrad: (dy, x, T, outF, inF, dW) => fp8Backward(dy, x, null, T, outF, inF, null, dW),
+  backward: (dy, x, W, T, outF, inF, dx, dW) => fp8Backward(dy, x, W, T, outF, inF, dx, dW),
 };
 
 /**

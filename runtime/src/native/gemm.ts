@@ -191,7 +191,8 @@ export async function fp8GemmEmulated(a: Fp8Activations, b: Fp8Weights, opts: Em
 }
 
 interface TrainGemmBinding {
-  fp8LinearBackward(dy: Float32Array, x: Float32Array, T: number, out: number, inF: number, Wq: Uint8Array, Wsi: Float32Array, dx: Float32Array | null, dW: Float32Array | null): number;
+  fp8LinearForward(x: Float32Array, T: number, inF: number, Wq: Uint8Array, Wsi: Float32Array, out: number, y: Float32Array): number;
+  fp8LinearBackward(dy: Float32Array, x: Float32Array | null, T: number, out: number, inF: number, Wq: Uint8Array | null, Wsi: Float32Array | null, dx: Float32Array | null, dW: Float32Array | null): number;
   fp8ExpertsBackward(x: Float32Array, inF: number, offsets: Int32Array, dy: Float32Array[], out: number, Wq: Uint8Array[], Wsi: Float32Array[], dx: Float32Array, dW: Float32Array[]): number;
 }
 const trainBinding = (): TrainGemmBinding => binding() as unknown as TrainGemmBinding;
@@ -201,13 +202,28 @@ function sameShape(fn: string, name: string, w: Fp8Weights | Fp8ExpertWeights, r
 }
 
 /**
+ * The FP8 forward y [T, out] = Q(x) · Q(W)ᵀ of a linear (kernels/fp8_linear.h): x quantised in 1×128 tiles into the
+ * addon's scratch (its codes are not kept), W's codes given; fp8Gemm's result. quantMs: the process CPU milliseconds
+ * it spent quantising.
+ */
+export function fp8LinearForward(x: Float32Array, T: number, inF: number, w: Fp8Weights): { y: Float32Array; quantMs: number } {
+  const W = checkWeights('fp8LinearForward', 'w', w);
+  if (W.cols !== inF) throw new RangeError(`fp8LinearForward: w.cols (${W.cols}) must equal in (${inF})`);
+  const y = new Float32Array(T * W.rows);
+  return { y, quantMs: trainBinding().fp8LinearForward(x, T, inF, W.q, W.scaleInv, W.rows, y) };
+}
+
+/**
  * The FP8 backward of a linear y = x·Wᵀ in one call (kernels/fp8_linear.h): dx [T, in] += dy·W and dW [out, in] +=
- * dyᵀ·x (pass null to skip either), from W's forward codes; the same bits as fp8-native's separate dgrad and wgrad.
+ * dyᵀ·x (pass null to skip either; x is needed for dW only, w for dx only), from W's forward codes.
  * Returns the process CPU milliseconds it spent quantising (the rest is GEMM), for the training breakdown.
  */
-export function fp8LinearBackward(dy: Float32Array, x: Float32Array, T: number, outF: number, inF: number, w: Fp8Weights, dx: Float32Array | null, dW: Float32Array | null): number {
-  sameShape('fp8LinearBackward', 'w', checkWeights('fp8LinearBackward', 'w', w), outF, inF);
-  return trainBinding().fp8LinearBackward(dy, x, T, outF, inF, w.q, w.scaleInv, dx, dW);
+export function fp8LinearBackward(dy: Float32Array, x: Float32Array | null, T: number, outF: number, inF: number, w: Fp8Weights | null, dx: Float32Array | null, dW: Float32Array | null): number {
+  const fn = 'fp8LinearBackward';
+  if (dx !== null && w === null) throw new TypeError(`${fn}: dx needs W's forward codes (w), got null`);
+  if (dW !== null && x === null) throw new TypeError(`${fn}: dW needs the layer's input x, got null`);
+  if (w !== null) sameShape(fn, 'w', checkWeights(fn, 'w', w), outF, inF);
+  return trainBinding().fp8LinearBackward(dy, x, T, outF, inF, w?.q ?? null, w?.scaleInv ?? null, dx, dW);
 }
 
 /**

@@ -72,8 +72,15 @@ export async function quantizeActivationsAsync(x: Float32Array, rows: number, co
   return out;
 }
 
-/** Quantises row-major w [rows, cols] per 128x128 block. Throws on NaN/inf input. */
-export function quantizeWeights(w: Float32Array, rows: number, cols: number, opts: QuantOptions = {}): Fp8Weights {
+/** Quantises row-major w [rows, cols] per 128x128 block, into `into`'s buffers when given. Throws on NaN/inf input. */
+export function quantizeWeights(w: Float32Array, rows: number, cols: number, opts: QuantOptions = {}, into?: Fp8Weights): Fp8Weights {
+  if (into) {
+    const fn = 'quantizeWeights';
+    const v = checkWeights(fn, 'into', into);
+    if (v.rows !== rows || v.cols !== cols) throw new RangeError(`${fn}: into is [${v.rows}, ${v.cols}], expected [${rows}, ${cols}]`);
+    binding().quantWeight(array(fn, 'w', w, Float32Array, rows * cols, `rows*cols = ${rows}*${cols}`), rows, cols, pow2Arg(fn, opts), v.q, v.scaleInv);
+    return v;
+  }
   const { src, out, pow2 } = weightArgs('quantizeWeights', w, rows, cols, opts);
   binding().quantWeight(src, out.rows, out.cols, pow2, out.q, out.scaleInv);
   return out;
@@ -120,11 +127,11 @@ export function dequantizeWeights(w: Fp8Weights): Float32Array {
   return out;
 }
 
-/** quantizeWeights of E matrices w[e] [rows, cols] into one stack (each its own blocks): the MoE experts' weights. */
-export function quantizeWeightsStacked(w: Float32Array[], rows: number, cols: number): { q: Uint8Array; scaleInv: Float32Array; experts: number; rows: number; cols: number } {
+/** quantizeWeights of E matrices w[e] [rows, cols] into one stack (each its own blocks; into: reused buffers): the MoE experts' weights. */
+export function quantizeWeightsStacked(w: Float32Array[], rows: number, cols: number, into?: { q: Uint8Array; scaleInv: Float32Array }): { q: Uint8Array; scaleInv: Float32Array; experts: number; rows: number; cols: number } {
   const fn = 'quantizeWeightsStacked';
   const n = dim(fn, 'rows', rows), k = dim(fn, 'cols', cols), E = w.length;
-  const q = new Uint8Array(E * n * k), scaleInv = new Float32Array(E * ceilDiv(n, QUANT_TILE) * ceilDiv(k, QUANT_TILE));
+  const q = into?.q ?? new Uint8Array(E * n * k), scaleInv = into?.scaleInv ?? new Float32Array(E * ceilDiv(n, QUANT_TILE) * ceilDiv(k, QUANT_TILE));
   (binding() as unknown as { quantWeightStacked(w: Float32Array[], n: number, k: number, pow2: boolean, q: Uint8Array, s: Float32Array): void }).quantWeightStacked(w, n, k, false, q, scaleInv);
   return { q, scaleInv, rows: n, cols: k, experts: E };
 }
