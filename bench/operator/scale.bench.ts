@@ -8,6 +8,7 @@
 //  2. 100 small jobs created at once, each to phase Running: latency p50/p95/max, reconciles/s, operator memory.
 // Timing spans (operator/kube/spans.ts) give the breakdown of each run: planning, pod creation, gate removal, queue wait, informer
 // lag (create sent → pod seen by the operator's watch), status writes and the client's own cost per request.
+// CPU seconds per cluster process in each run (cluster-cpu.ts) say where the two cores went.
 // Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run;
 // MOE_BENCH_FLEET=16k runs part 1 only, on 2048 nodes with a 16,384-GPU job of 2048 pods
 // (→ bench/results/operator-scale-16k.json); MOE_BENCH_ROUNDS (default 3; 0 runs part 2 only); MOE_BENCH_SMALL_JOBS
@@ -22,9 +23,10 @@ import { mtjMetrics } from '../../operator/controllers/mtj/metrics.js';
 import { FIELD_MANAGER } from '../../operator/api/constants.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import { spans, type SpanStats } from '../../operator/kube/spans.js';
-import type { Informer } from '../../operator/kube/informer.js';
+import { makeInformer, type Informer } from '../../operator/kube/informer.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
+import { clusterCpu, cpuSince } from './cluster-cpu.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const huge = process.env.MOE_BENCH_FLEET === '16k';
@@ -67,6 +69,30 @@ const smallJob = (name: string) => ({
 
 let podView: Informer<CachedPod> | undefined;
 
+/** When the bench's pod watch first showed each pod, and showed it bound (performance.now(); cleared per run). */
+const podSeen = new Map<string, { seen: number; bound?: number }>();
+function notePod(p: CachedPod): void {
+  const t = performance.now();
+  const e = podSeen.get(p.metadata.name) ?? { seen: t };
+  if (p.spec?.nodeName && e.bound === undefined) e.bound = t;
+  podSeen.set(p.metadata.name, e);
+}
+
+/** The run's pods as the bench's watch saw them, from `t0`: first and last pod seen, last bound, and per pod the time
+ *  from seen to bound (the scheduler's and binding's share, apart from creation). */
+function podTimeline(t0: number, prefix: (name: string) => boolean) {
+  const es = [...podSeen].filter(([n]) => prefix(n)).map(([, e]) => e);
+  if (!es.length) return null;
+  const bindLag = es.filter((e) => e.bound !== undefined).map((e) => e.bound! - e.seen);
+  const r = (x: number) => Math.round(x);
+  return {
+    firstSeenMs: r(Math.min(...es.map((e) => e.seen)) - t0),
+    lastSeenMs: r(Math.max(...es.map((e) => e.seen)) - t0),
+    lastBoundMs: r(Math.max(...es.map((e) => e.bound ?? 0)) - t0),
+    seenToBoundMs: { p50: r(pct(bindLag, 50)), p95: r(pct(bindLag, 95)), max: r(Math.max(...bindLag)) },
+  };
+}
+
 /** Waits until `want` pods with label `selector` are bound (the pod cache); with `job`, fails on a job that cannot start. */
 async function waitBound(client: KubeClient, selector: string, want: number, timeoutMs: number, job?: string): Promise<number> {
   const t0 = performance.now();
@@ -95,6 +121,7 @@ async function main(): Promise<void> {
     const client = new KubeClient(kc, FIELD_MANAGER);
     client.spanName = 'bench'; // the bench's own polling, apart from the operator's requests
     podView = await podCache(kc, client, 'bench');
+    podView.onAny(notePod);
     spans.enable();
     const heap0 = process.memoryUsage();
     const op = await startOperator(kc, { workers: WORKERS });
@@ -151,10 +178,20 @@ async function main(): Promise<void> {
     }
 
     // 2. Many small jobs at once.
+    // A watch-fed cache of the jobs (not a list every 100 ms: 100 jobs' JSON ten times a second was API-server CPU
+    // taken from the run it measured); a job's latency is taken when its Running phase arrives.
+    const latencies = new Map<string, number>();
+    const created = new Map<string, number>();
+    const jobView = makeInformer<any>(kc, client, resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench'));
+    const seen = (j: any) => {
+      if (j.status?.phase === 'Running' && !latencies.has(j.metadata.name) && created.has(j.metadata.name)) latencies.set(j.metadata.name, performance.now() - created.get(j.metadata.name)!);
+    };
+    jobView.onAny(seen);
+    await jobView.start();
     const r0 = await reconcileCount(op.metrics);
     spans.reset();
+    const cpuMany0 = clusterCpu(c.stateDir);
     const t2 = performance.now();
-    const created = new Map<string, number>();
     await Promise.all(
       Array.from({ length: SMALL_JOBS }, async (_, i) => {
         const name = `s-${i}`;
@@ -163,24 +200,26 @@ async function main(): Promise<void> {
         await client.create(smallJob(name) as any);
       }),
     );
-    const latencies = new Map<string, number>();
     const deadline = performance.now() + (small ? 60_000 : 600_000);
-    let lastLog = 0;
+    let lastLog = performance.now();
     while (latencies.size < SMALL_JOBS && performance.now() < deadline) {
-      const l = await client.list<any>(resourcePath('moe.io/v1alpha1', 'MoETrainingJob', 'bench'));
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();
+        const items = jobView.list();
         const hist: Record<string, number> = {};
-        for (const j of l.items) hist[j.status?.phase ?? 'none'] = (hist[j.status?.phase ?? 'none'] ?? 0) + 1;
-        const stuck = l.items.find((j: any) => j.status?.phase !== 'Running');
+        for (const j of items) hist[j.status?.phase ?? 'none'] = (hist[j.status?.phase ?? 'none'] ?? 0) + 1;
+        const stuck = items.find((j: any) => j.status?.phase !== 'Running');
         console.error(`[bench] small jobs: ${JSON.stringify(hist)}; e.g. ${stuck?.metadata.name}: ${JSON.stringify(stuck?.status?.conditions?.map((c: any) => `${c.type}=${c.status} ${c.reason} ${c.message}`))}`);
       }
-      for (const j of l.items) if (j.status?.phase === 'Running' && !latencies.has(j.metadata.name)) latencies.set(j.metadata.name, performance.now() - created.get(j.metadata.name)!);
-      await sleep(100); // 100 small objects: a cheap list
+      await sleep(50);
     }
+    await jobView.stop();
     const manyMs = performance.now() - t2;
+    const cpuMany = cpuSince(cpuMany0, clusterCpu(c.stateDir));
     const r1 = await reconcileCount(op.metrics);
     const manySpans = spans.snapshot();
+    // Events trail the writes (kube/events.ts sends one at a time): how many of the jobs' events were out by now.
+    const events = (await client.list<any>(resourcePath('v1', 'Event', 'bench'), { fieldSelector: 'involvedObject.kind=MoETrainingJob' })).items.length;
     const mem = process.memoryUsage();
     await op.stop();
 
@@ -199,6 +238,8 @@ async function main(): Promise<void> {
         wallMs: Math.round(manyMs),
         reconciles: r1 - r0,
         reconcilesPerSecond: Number(((r1 - r0) / (manyMs / 1000)).toFixed(1)),
+        jobEventsRecordedWhenAllRunning: events,
+        cpuSeconds: cpuMany,
         breakdown: breakdown(manySpans, 'client'),
       },
       operatorMemory: {
@@ -218,6 +259,10 @@ interface BigRun {
   createToAllBoundMs: number;
   /** CPU of this process (the operator and the bench's polling; the bare loop: the loop and the polling), ms. */
   benchProcessCpuMs: number;
+  /** Pods as the bench's own watch saw them (podTimeline). */
+  pods: ReturnType<typeof podTimeline>;
+  /** CPU seconds of each cluster process and of this one ('bench') during the run (cluster-cpu.ts). */
+  cpuSeconds: Record<string, number>;
   reconciles?: number;
   gangReleaseSeconds?: number;
   planningMs?: number;
@@ -233,13 +278,16 @@ async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, n
   const gang0 = await gangSum(op);
   spans.reset();
   const cpu0 = process.cpuUsage();
+  const cluster0 = clusterCpu(c.stateDir);
+  podSeen.clear();
   const t0 = performance.now();
   spans.mark(`job/bench/${name}`);
   await client.create(big as any);
   await waitBound(client, `moe.io/job-name=${name}`, pods, 900_000, name);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  console.error(`[bench] ${name} bound in ${Math.round(ms)} ms`);
+  const cpuSeconds = cpuSince(cluster0, clusterCpu(c.stateDir));
+  console.error(`[bench] ${name} bound in ${Math.round(ms)} ms; CPU s ${JSON.stringify(cpuSeconds)}`);
   const s = spans.snapshot();
   const planned = podsWith(podView!, `moe.io/job-name=${name}`)
     .sort((a, b) => Number(a.metadata.labels!['moe.io/pod-index']) - Number(b.metadata.labels!['moe.io/pod-index']))
@@ -247,6 +295,8 @@ async function bigThroughOperator(c: LocalCluster, client: KubeClient, op: Op, n
   const result: BigRun = {
     createToAllBoundMs: Math.round(ms),
     benchProcessCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    pods: podTimeline(t0, (n) => n.startsWith(`${name}-`)),
+    cpuSeconds,
     reconciles: (await reconcileCount(op.metrics)) - rBig0,
     gangReleaseSeconds: Number(((await gangSum(op)) - gang0).toFixed(3)),
     breakdown: breakdown(s, 'client'),
@@ -294,6 +344,8 @@ async function bigBareLoop(c: LocalCluster, client: KubeClient, podsToCreate: V1
   const pods = podsToCreate.length;
   spans.reset();
   const cpu0 = process.cpuUsage();
+  const cluster0 = clusterCpu(c.stateDir);
+  podSeen.clear();
   const t1 = performance.now();
   let next = 0;
   await Promise.all(
@@ -308,8 +360,9 @@ async function bigBareLoop(c: LocalCluster, client: KubeClient, podsToCreate: V1
   await waitBound(client, `bench=${label}`, pods, 900_000);
   const ms = performance.now() - t1;
   const cpu = process.cpuUsage(cpu0);
-  console.error(`[bench] bare loop bound in ${Math.round(ms)} ms`);
-  const result: BigRun = { createToAllBoundMs: Math.round(ms), benchProcessCpuMs: Math.round((cpu.user + cpu.system) / 1000), breakdown: breakdown(spans.snapshot(), 'bench') };
+  const cpuSeconds = cpuSince(cluster0, clusterCpu(c.stateDir));
+  console.error(`[bench] bare loop bound in ${Math.round(ms)} ms; CPU s ${JSON.stringify(cpuSeconds)}`);
+  const result: BigRun = { createToAllBoundMs: Math.round(ms), benchProcessCpuMs: Math.round((cpu.user + cpu.system) / 1000), pods: podTimeline(t1, (n) => n.startsWith(`${label}-`)), cpuSeconds, breakdown: breakdown(spans.snapshot(), 'bench') };
   await c.kubectl(['-n', 'bench', 'delete', 'pods', '-l', `bench=${label}`, '--wait=true', '--timeout=600s']);
   return result;
 }
@@ -359,6 +412,7 @@ function breakdown(s: Record<string, SpanStats>, client: string) {
     client: {
       requests,
       byMethod: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith(`${client}.request.`)).map(([k, v]) => [k.slice(`${client}.request.`.length), v.count])),
+      meanMsByMethod: Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith(`${client}.request.`)).map(([k, v]) => [k.slice(`${client}.request.`.length), v.meanMs])),
       // Time the client spends on its own (auth + serialise + parse), per request; send = on the wire and in the server.
       overheadMsPerRequest: requests ? Number((own / requests).toFixed(3)) : null,
       authMsMean: s[`${client}.auth`]?.meanMs ?? null,

@@ -108,10 +108,20 @@ export class ControllerWiring {
   /** As enqueueByLabel, with the changes of `delayMs` after the first one coalesced into one reconcile of the owner
    *  (a gang of hundreds of pods moves on every pod's create, bind and start: not a reconcile each). */
   enqueueByLabelAfter(controller: Controller, label: string, delayMs: number, ...caches: ReadonlyArray<Informer<any>>): void {
+    this.enqueue(controller, label, delayMs, false, caches);
+  }
+
+  /** As enqueueByLabelAfter, in the work queue's soon lane (the owner's children moved: an object under way is
+   *  reconciled before those not started, see workqueue.ts). */
+  enqueueByLabelSoon(controller: Controller, label: string, delayMs: number, ...caches: ReadonlyArray<Informer<any>>): void {
+    this.enqueue(controller, label, delayMs, true, caches);
+  }
+
+  private enqueue(controller: Controller, label: string, delayMs: number, soon: boolean, caches: ReadonlyArray<Informer<any>>): void {
     const nss = this.o.namespaces;
     const h = (x: { metadata?: { namespace?: string; labels?: Record<string, string> } }) => {
       const owner = x.metadata?.labels?.[label];
-      if (owner && (!nss || nss.includes(x.metadata?.namespace ?? ''))) controller.queue.addAfter(`${x.metadata?.namespace}/${owner}`, delayMs);
+      if (owner && (!nss || nss.includes(x.metadata?.namespace ?? ''))) controller.queue.addAfter(`${x.metadata?.namespace}/${owner}`, delayMs, soon);
     };
     for (const c of caches) c.onAny(h);
   }

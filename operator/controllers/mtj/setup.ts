@@ -58,7 +58,8 @@ export class MtjController extends WiredController {
 
     const q = this.controller.queue;
     this.jobs.onAny((j) => q.add(keyOf(j)));
-    w.enqueueByLabelAfter(this.controller, Labels.job, POD_EVENTS_COALESCE_MS, pods);
+    // A job's pods moved (created, bound, running): its reconcile goes before jobs not started yet (workqueue.ts).
+    w.enqueueByLabelSoon(this.controller, Labels.job, POD_EVENTS_COALESCE_MS, pods);
     w.enqueueByLabel(this.controller, Labels.job, configMaps);
     // A node or topology change can unblock an Unschedulable job or fail a running one: look at every active job.
     const all = () => {

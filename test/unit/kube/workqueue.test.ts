@@ -100,3 +100,42 @@ test('bad options are rejected with the values', () => {
   assert.throws(() => new WorkQueue({ baseDelayMs: 0 }), /baseDelayMs/);
   assert.throws(() => new WorkQueue({ baseDelayMs: 10, maxDelayMs: 5 }), /got 10 and 5/);
 });
+
+/** Hands out the next key and marks it done. */
+const take = async (q: WorkQueue): Promise<string | undefined> => {
+  const k = await q.get();
+  if (k !== undefined) q.done(k);
+  return k;
+};
+
+test('the soon lane goes first, a plain key waiting is moved there, and plain keys still get every fifth turn', async () => {
+  const q = new WorkQueue();
+  for (const k of ['p1', 'p2', 'p3']) q.add(k);
+  q.add('s1', true);
+  q.add('p2', true); // waiting in the plain lane: moves to the soon lane, not queued twice
+  assert.equal(q.len(), 4);
+  assert.deepEqual([await take(q), await take(q), await take(q), await take(q)], ['s1', 'p2', 'p1', 'p3']);
+  for (const k of ['a', 'b']) q.add(k);
+  for (const k of ['s1', 's2', 's3', 's4', 's5', 's6']) q.add(k, true);
+  const order: Array<string | undefined> = [];
+  for (let i = 0; i < 8; i++) order.push(await take(q));
+  assert.deepEqual(order, ['s1', 's2', 's3', 's4', 'a', 's5', 's6', 'b']);
+});
+
+test('a key added soon while it is processed comes back in the soon lane; addAfter keeps soon when the times merge', async () => {
+  const { timers, advance } = fakeTimers();
+  const q = new WorkQueue({ timers });
+  q.add('x');
+  assert.equal(await q.get(), 'x');
+  q.add('x', true);
+  q.add('p');
+  q.done('x');
+  assert.equal(await take(q), 'x', 'the soon lane before the plain key added earlier');
+  assert.equal(await take(q), 'p');
+  q.addAfter('y', 100, true);
+  q.addAfter('y', 50); // earlier: wins, and stays soon
+  q.add('z');
+  advance(50);
+  assert.equal(await take(q), 'y');
+  assert.equal(await take(q), 'z');
+});
