@@ -112,7 +112,8 @@ const pct = (xs: number[], p: number) => {
 };
 
 async function main(): Promise<void> {
-  const c = await startCluster({ fleet, runnerNodes: 0, timeoutMs: 300_000 });
+  // 2048 KWOK nodes took more than 5 min to become Ready at load 12-20 (1524 of 2048 by then).
+  const c = await startCluster({ fleet, runnerNodes: 0, timeoutMs: huge ? 900_000 : 300_000 });
   try {
     await installCrds(c);
     await c.kubectl(['apply', '-f', join(process.cwd(), 'examples', 'cluster-topology.yaml')]);
