@@ -4,6 +4,7 @@
 // checkpoint step all ranks agree on (or initialises weights from MOE_INIT_URI; start-point.ts), trains, checkpoints every intervalSteps and at the end, and exits 0; a lost peer makes
 // it exit 75 (EXIT_PEER_LOST) so the operator restarts the gang. Progress goes to stdout as JSON lines (rank 0).
 import '../comm/threadpool.js'; // first: sizes libuv's pool for the Gloo waits
+import './heap-flags.js'; // second: V8's collection limits, before the first tensor
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
