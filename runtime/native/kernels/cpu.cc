@@ -79,7 +79,9 @@ class Pool {
     size_t chunks = (n + grain - 1) / grain;
     size_t max_chunks = static_cast<size_t>(size_) * 4;
     if (chunks > max_chunks) chunks = max_chunks;
-    if (chunks <= 1 || size_ == 1) {
+    // A call from inside a chunk runs inline (the pool is busy with the outer call, whose lock this thread holds or
+    // waits behind): kernels can split work at the outer level, e.g. one MoE expert per chunk.
+    if (chunks <= 1 || size_ == 1 || in_chunk_) {
       fn(0, n);
       return;
     }
@@ -105,14 +107,17 @@ class Pool {
   };
 
   static void work(Job& j) {
+    in_chunk_ = true;
     for (;;) {
       size_t c = j.next.fetch_add(1);
-      if (c >= j.chunks) return;
+      if (c >= j.chunks) break;
       size_t b = j.n * c / j.chunks, e = j.n * (c + 1) / j.chunks;
       (*j.fn)(b, e);
       j.done.fetch_add(1);
     }
+    in_chunk_ = false;
   }
+  static thread_local bool in_chunk_;
   void loop() {
     size_t seen = 0;
     for (;;) {
@@ -144,6 +149,8 @@ class Pool {
   Job* job_ = nullptr;
   int active_ = 0;
 };
+
+thread_local bool Pool::in_chunk_ = false;
 
 Pool& pool() {
   static Pool* p = new Pool();  // never destroyed: workers may outlive static destruction order

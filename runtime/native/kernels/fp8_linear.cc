@@ -18,13 +18,17 @@ namespace {
 
 std::atomic<long long> g_quant_ns{0};
 
+// Inside a chunk of the experts' parallel loop each thread times only itself (the others run their own experts).
+thread_local bool t_own_clock = false;
+
 long long cpu_ns() {
   timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  clock_gettime(t_own_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
 }
 
-// Adds the process CPU time of its scope to the quantisation total (the bench's breakdown tells it from the GEMMs).
+// Adds the CPU time of its scope to the quantisation total (the bench's breakdown tells it from the GEMMs): the
+// process's (every thread: the pool's workers quantise too), or this thread's inside the experts' parallel loop.
 struct QuantTimer {
   long long t0 = cpu_ns();
   ~QuantTimer() { g_quant_ns += cpu_ns() - t0; }
@@ -179,21 +183,36 @@ long long fp8_experts_backward(const float* x, size_t in, const int32_t* off, si
                                float* dx, float* const* dW, bool* bad_x) {
   *bad_x = false;
   const size_t nb = ceil_div(out, kQuantTile) * ceil_div(in, kQuantTile);
-  Scratch& S = scratch();
-  for (size_t e = 0; e < E; ++e) {
-    const size_t r0 = static_cast<size_t>(off[e]), n = static_cast<size_t>(off[e + 1]) - r0;
-    if (!n) continue;
-    const long long at = quant_x(x + r0 * in, n, in);
-    if (at >= 0) {
-      *bad_x = true;
-      return static_cast<long long>(r0 * in) + at;
-    }
-    for (size_t p = 0; p < P; ++p) {
-      const long long bad = linear_core(dy[p] + r0 * out, n, out, in, Wq[p] + e * out * in, Wsi[p] + e * nb,
+  // One expert per chunk, its quantisations and GEMMs on that thread (the pool runs nested calls inline): experts
+  // are independent (their own rows of dx, their own dW), and a few hundred small GEMMs do not each pay the pool's
+  // wake-ups. The first error by expert order is reported.
+  std::vector<long long> bad(E, -1);
+  std::vector<char> in_x(E, 0);
+  parallel_for(E, 1, [&](size_t e0, size_t e1) {
+    t_own_clock = num_threads() > 1;
+    Scratch& S = scratch();
+    for (size_t e = e0; e < e1; ++e) {
+      const size_t r0 = static_cast<size_t>(off[e]), n = static_cast<size_t>(off[e + 1]) - r0;
+      if (!n) continue;
+      const long long at = quant_x(x + r0 * in, n, in);
+      if (at >= 0) {
+        bad[e] = static_cast<long long>(r0 * in) + at;
+        in_x[e] = 1;
+        continue;
+      }
+      for (size_t p = 0; p < P && bad[e] < 0; ++p) {
+        const long long b = linear_core(dy[p] + r0 * out, n, out, in, Wq[p] + e * out * in, Wsi[p] + e * nb,
                                         S.xq.data(), S.xs.data(), dx + r0 * in, dW[p * E + e]);
-      if (bad >= 0) return static_cast<long long>(r0 * out) + bad;
+        if (b >= 0) bad[e] = static_cast<long long>(r0 * out) + b;
+      }
     }
-  }
+    t_own_clock = false;
+  });
+  for (size_t e = 0; e < E; ++e)
+    if (bad[e] >= 0) {
+      *bad_x = in_x[e] != 0;
+      return bad[e];
+    }
   return -1;
 }
 
