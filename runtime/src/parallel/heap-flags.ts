@@ -6,7 +6,7 @@
 // sits just above the live heap, and external memory triggers one per ~64 MB allocated; the concurrent marking and
 // sweeping took about as much CPU as the ranks' main threads. Here external memory counts in V8's global limit, which
 // grows with the heap like any allocation, and the heap may grow to 4× its live size before the next full collection:
-// about one mark-compact in 4 steps per rank (dist-step bench, README).
+// with --trace-gc, 3 mark-compacts per rank in a 6-step demo launch, all during start-up (dist-step bench, README).
 import v8 from 'node:v8';
 
 export const HEAP_FLAGS = ['--external-memory-accounted-in-global-limit', '--heap-growing-percent=300'] as const;
