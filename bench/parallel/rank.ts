@@ -2,6 +2,7 @@
 // the layout; prints one JSON line: per-step seconds and losses, bytes handed to the network per operation kind, and
 // (pipelines) where each step's pipeline phase spent its time.
 import '../../runtime/src/comm/threadpool.js';
+import '../../runtime/src/parallel/heap-flags.js'; // the pod entrypoint's V8 flags (main.ts), so the ranks collect as the pods do
 import { initDistributed, distOptionsFromEnv } from '../../runtime/src/comm/init.js';
 import { readDistEnv } from '../../runtime/src/comm/pod-env.js';
 import { engineGroupList, startEngine } from '../../runtime/src/parallel/rank-engine.js';
