@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 import * as nat from '../../runtime/src/native/train-ops.js';
 import { dequantizeWeights, fp8Gemm, quantizeActivations, quantizeWeights } from '../../runtime/src/native/index.js';
-import { coreBackward, coreForward } from '../../runtime/src/model/attention-core.js';
+import { attnRef } from './attn-ref.js';
 import { rmsnorm } from '../../runtime/src/model/norm.js';
 import { crossEntropy } from '../../runtime/src/model/loss.js';
 import { alloc32, matmulN, matmulT, matmulTN, transpose } from '../../runtime/src/model/tensor.js';
@@ -40,30 +40,7 @@ describe('training ops (native vs the TypeScript reference)', () => {
     for (const starts of [undefined, lo]) {
       const f = nat.attnForward(q, kv, kpe, starts, B, S, H, dn, dr, dv, scale);
       const g = nat.attnBackward(q, kv, kpe, f.probs, dO, starts, B, S, H, dn, dr, dv, scale);
-      const wantO = new Float64Array(T * H * dv), wantDq = new Float64Array(T * H * qk), wantDkv = new Float64Array(T * H * (dn + dv)), wantDkpe = new Float64Array(T * dr);
-      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-        const Q = new Float64Array(S * qk), K = new Float64Array(S * qk), V = new Float64Array(S * dv), O = new Float64Array(S * dv), G = new Float64Array(S * dv);
-        for (let i = 0; i < S; i++) {
-          const t = b * S + i;
-          for (let e = 0; e < qk; e++) Q[i * qk + e] = q[t * H * qk + h * qk + e]!;
-          for (let e = 0; e < dn; e++) K[i * qk + e] = kv[t * H * (dn + dv) + h * (dn + dv) + e]!;
-          for (let e = 0; e < dr; e++) K[i * qk + dn + e] = kpe[t * dr + e]!;
-          for (let e = 0; e < dv; e++) V[i * dv + e] = kv[t * H * (dn + dv) + h * (dn + dv) + dn + e]!;
-          for (let e = 0; e < dv; e++) G[i * dv + e] = dO[t * H * dv + h * dv + e]!;
-        }
-        const P = new Float64Array(S * S), dQ = new Float64Array(S * qk), dK = new Float64Array(S * qk), dV = new Float64Array(S * dv);
-        const seg = starts?.subarray(b * S, b * S + S);
-        coreForward(Q, K, V, S, qk, dv, scale, P, O, S, seg);
-        coreBackward(Q, K, V, P, G, S, qk, dv, scale, dQ, dK, dV, new Float64Array(S), seg);
-        for (let i = 0; i < S; i++) {
-          const t = b * S + i;
-          for (let e = 0; e < dv; e++) wantO[t * H * dv + h * dv + e] = O[i * dv + e]!;
-          for (let e = 0; e < qk; e++) wantDq[t * H * qk + h * qk + e] = dQ[i * qk + e]!;
-          for (let e = 0; e < dn; e++) wantDkv[t * H * (dn + dv) + h * (dn + dv) + e] = dK[i * qk + e]!;
-          for (let e = 0; e < dv; e++) wantDkv[t * H * (dn + dv) + h * (dn + dv) + dn + e] = dV[i * dv + e]!;
-          for (let e = 0; e < dr; e++) wantDkpe[t * dr + e] += dK[i * qk + dn + e]!;
-        }
-      }
+      const { o: wantO, dq: wantDq, dkv: wantDkv, dkpe: wantDkpe } = attnRef(q, kv, kpe, dO, starts, B, S, H, dn, dr, dv, scale);
       const what = starts ? 'segments' : 'whole';
       assertClose(`o (${what})`, f.o, wantO, rel(1e-5, wantO));
       assertClose(`dq (${what})`, g.dq, wantDq, rel(1e-4, wantDq));

@@ -480,48 +480,20 @@ long long train_quant_act_scaled(const float* x, size_t rows, size_t cols, float
 
 void train_transpose(const float* x, size_t rows, size_t cols, float* out) { transpose_scaled(x, rows, cols, 1.0f, out); }
 
-namespace {
-// max over rows of the bit patterns of |t[r, col]| (a NaN or inf tops every finite value), per column.
-TRAIN_ISA void col_amax_bits(const float* t, size_t n, size_t cols, uint32_t* am) {
-  std::fill(am, am + cols, 0u);
-  for (size_t r = 0; r < n; ++r) {
-    const float* row = t + r * cols;
-    for (size_t col = 0; col < cols; ++col) {
-      uint32_t u;
-      std::memcpy(&u, &row[col], 4);
-      u &= 0x7fffffffu;
-      am[col] = u > am[col] ? u : am[col];
-    }
-  }
-}
-
-void encode_cols(const float* x, const float* s, uint8_t* q, size_t n, KernelPath p) {
-  if (p >= KernelPath::Avx512) return scale_encode_cols_e4m3_avx512(x, s, q, n);
-  if (p == KernelPath::Avx2)
-    for (size_t i = 0; i < n; ++i) q[i] = fp8_encode_bits<3, 7, false>(x[i] / s[i], true);
-  else
-    for (size_t i = 0; i < n; ++i) q[i] = ref_f32_to_fp8(x[i] / s[i], Fp8Format::E4M3, true);
-}
-}  // namespace
-
 long long train_quant_act_cols(const float* x, size_t rows, size_t cols, float c, uint8_t* q, float* scales) {
   const size_t RB = ceil_div(rows, kQuantTile);
-  const KernelPath p = current_path();
   std::atomic<bool> bad{false};
   parallel_for(RB, 1, [&](size_t b0, size_t b1) {
     std::vector<float> t(kQuantTile * cols), s(cols);
-    std::vector<uint32_t> am(cols);
     for (size_t rb = b0; rb < b1 && !bad; ++rb) {
       const size_t r0 = rb * kQuantTile, n = std::min<size_t>(kQuantTile, rows - r0);
       scale_copy(x + r0 * cols, n * cols, c, t.data());  // the same products as transpose_scaled's
-      col_amax_bits(t.data(), n, cols, am.data());
-      for (size_t col = 0; col < cols; ++col) {
-        if (am[col] >= 0x7F800000u) bad = true;
-        s[col] = quant_scale(bits_f32(am[col]), false);
-        scales[col * RB + rb] = s[col];
+      // quant.cc's column tile (fp8_linear.cc's wgrad operand uses the same one).
+      if (!quant_col_tile(t.data(), n, cols, q + r0 * cols, s.data())) {
+        bad = true;
+        break;
       }
-      if (bad) break;
-      for (size_t r = 0; r < n; ++r) encode_cols(t.data() + r * cols, s.data(), q + (r0 + r) * cols, cols, p);
+      for (size_t col = 0; col < cols; ++col) scales[col * RB + rb] = s[col];
     }
   });
   if (!bad) return -1;
