@@ -5,19 +5,16 @@
 #include <cmath>
 #include <cstddef>
 
+#include "serve_ops_simd.h"
+
 namespace moe {
 namespace train {
 namespace simd {
 
+// SiLU(g)·u is serving's silu_mul: one vector loop and tail for both rooms.
 template <class V>
 static void swiglu_fwd(const float* g, const float* u, size_t n, float* a) {
-  size_t i = 0;
-  const typename V::F one = V::set1(1.0f);
-  for (; i + V::W <= n; i += V::W) {
-    const typename V::F x = V::load(g + i);
-    V::store(a + i, V::mul(V::div(x, V::add(one, V::exp(V::neg(x)))), V::load(u + i)));
-  }
-  for (; i < n; ++i) a[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+  serve::simd::silu_mul<V>(g, u, n, a);
 }
 
 template <class V>
