@@ -1,4 +1,4 @@
-// The serving row kernels over a SIMD width (V: float lanes F, double lanes D; see serve_ops_avx2.cc).
+// The serving row kernels over a SIMD width (V: float lanes F, double lanes D; simd_lanes.h).
 #pragma once
 #include <cmath>
 #include <cstddef>

@@ -1,4 +1,4 @@
-// The training row kernels over a SIMD width (V: W float lanes; see train_ops_avx512.cc / train_ops_avx2.cc). Sums
+// The training row kernels over a SIMD width (V: W float lanes; simd_lanes.h). Sums
 // run in float32 lanes (four vector accumulators, then the lanes), not float64; exp is the polynomial of
 // simd_exp.h (~2 ulp). The scalar reference is train_ops.cc's.
 #pragma once
