@@ -1,5 +1,5 @@
 // The MLA primitives over a SIMD width, included by mla_avx2.cc and mla_avx512.cc with their ISA flags.
-// V: struct with `using R` (register), W (lanes), zero(), load(p), set1(x), fma(a, b, c), hsum(r).
+// V: simd_lanes.h's V8 or V16 (F the register, W lanes; zero, load, set1, fma, hsum, max, hmax, exp used here).
 // dots: 4 query rows x 1 key row per pass, fp32 accumulators across w, horizontal sum at the end.
 // mix:  4 output rows x 2 registers of k per pass, keys streamed once per pass.
 #pragma once
@@ -16,10 +16,10 @@ static inline void dots_rows(const float* Q, size_t ldq, const float* K, size_t 
   const size_t wv = w - w % W;
   for (size_t j = 0; j < N; ++j) {
     const float* k = K + j * ldk;
-    typename V::R acc[MR];
+    typename V::F acc[MR];
     for (int i = 0; i < MR; ++i) acc[i] = V::zero();
     for (size_t c = 0; c < wv; c += W) {
-      typename V::R kv = V::load(k + c);
+      typename V::F kv = V::load(k + c);
       for (int i = 0; i < MR; ++i) acc[i] = V::fma(V::load(Q + i * ldq + c), kv, acc[i]);
     }
     for (int i = 0; i < MR; ++i) {
@@ -40,14 +40,14 @@ static void dots(const float* Q, size_t ldq, size_t m, const float* K, size_t ld
 
 template <class V, int MR, int NV>
 static inline void mix_block(const float* P, size_t lds, const float* K, size_t ldk, size_t N, float* O, size_t ldo) {
-  typename V::R acc[MR][NV];
+  typename V::F acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   for (size_t j = 0; j < N; ++j) {
-    typename V::R kv[NV];
+    typename V::F kv[NV];
     for (int v = 0; v < NV; ++v) kv[v] = V::load(K + j * ldk + v * V::W);
     for (int i = 0; i < MR; ++i) {
-      typename V::R p = V::set1(P[i * lds + j]);
+      typename V::F p = V::set1(P[i * lds + j]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(p, kv[v], acc[i][v]);
     }
   }
@@ -78,14 +78,14 @@ static void mix(const float* P, size_t lds, size_t m, const float* K, size_t ldk
 
 template <class V, int MR, int NV>
 static inline void dots_t_block(const float* Q, size_t ldq, const float* KT, size_t ldkt, size_t w, float* S, size_t lds) {
-  typename V::R acc[MR][NV];
+  typename V::F acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   for (size_t c = 0; c < w; ++c) {
-    typename V::R kv[NV];
+    typename V::F kv[NV];
     for (int v = 0; v < NV; ++v) kv[v] = V::load(KT + c * ldkt + v * V::W);
     for (int i = 0; i < MR; ++i) {
-      typename V::R q = V::set1(Q[i * ldq + c]);
+      typename V::F q = V::set1(Q[i * ldq + c]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(q, kv[v], acc[i][v]);
     }
   }
@@ -116,15 +116,15 @@ static void softmax(float* p, size_t N) {
   const size_t Nv = N - N % W;
   float mx = -INFINITY;
   if (Nv > 0) {
-    typename V::R m = V::load(p);
+    typename V::F m = V::load(p);
     for (size_t j = W; j < Nv; j += W) m = V::max(m, V::load(p + j));
     mx = V::hmax(m);
   }
   for (size_t j = Nv; j < N; ++j) mx = std::max(mx, p[j]);
-  const typename V::R mv = V::set1(mx);
-  typename V::R sv = V::zero();
+  const typename V::F mv = V::set1(mx);
+  typename V::F sv = V::zero();
   for (size_t j = 0; j < Nv; j += W) {
-    typename V::R e = V::exp(V::sub(V::load(p + j), mv));
+    typename V::F e = V::exp(V::sub(V::load(p + j), mv));
     V::store(p + j, e);
     sv = V::add(sv, e);
   }
@@ -134,7 +134,7 @@ static void softmax(float* p, size_t N) {
     z += p[j];
   }
   const float inv = static_cast<float>(1.0 / z);
-  const typename V::R iv = V::set1(inv);
+  const typename V::F iv = V::set1(inv);
   for (size_t j = 0; j < Nv; j += W) V::store(p + j, V::mul(V::load(p + j), iv));
   for (size_t j = Nv; j < N; ++j) p[j] *= inv;
 }

@@ -1,6 +1,6 @@
-// The float32 (and float64) lane traits that the per-ISA row kernels are templated on (serve_ops_simd.h,
-// train_ops_simd.h): one definition per ISA, so the serving and training rooms run the same intrinsics. Include only
-// from a file built with the ISA's flags (binding.gyp: moe_avx2, moe_avx512).
+// The float32 (and float64) lane traits that the per-ISA kernels are templated on (serve_ops_simd.h, train_ops_simd.h,
+// mla_simd.h): one definition per ISA, so serving, training and MLA run the same intrinsics. Include only from a file
+// built with the ISA's flags (binding.gyp: moe_avx2, moe_avx512).
 #pragma once
 #include <immintrin.h>
 
@@ -23,6 +23,7 @@ struct V8 {
   static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
   static F set1(float x) { return _mm256_set1_ps(x); }
   static F zero() { return _mm256_setzero_ps(); }
+  static F max(F a, F b) { return _mm256_max_ps(a, b); }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
@@ -35,6 +36,11 @@ struct V8 {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
   }
+  static float hmax(F v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+  }
   static D dzero() { return _mm256_setzero_pd(); }
   static D dset1(double x) { return _mm256_set1_pd(x); }
   static D dload(const double* p) { return _mm256_loadu_pd(p); }
@@ -44,7 +50,7 @@ struct V8 {
 #endif
 
 #ifdef __AVX512F__
-// GCC 12's AVX-512 intrinsics (exp16's shifts and conversions, _mm512_reduce_add_ps, _mm512_cvtpd_ps) pass an
+// GCC 12's AVX-512 intrinsics (exp16's shifts and conversions, the reductions, _mm512_cvtpd_ps) pass an
 // undefined vector under an all-ones mask, which it flags once inlined; it checks these pragmas along the inline chain.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -57,6 +63,7 @@ struct V16 {
   static void store(float* p, F v) { _mm512_storeu_ps(p, v); }
   static F set1(float x) { return _mm512_set1_ps(x); }
   static F zero() { return _mm512_setzero_ps(); }
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
@@ -65,6 +72,7 @@ struct V16 {
   static F neg(F a) { return _mm512_sub_ps(_mm512_setzero_ps(), a); }
   static F exp(F x) { return simd_exp::exp16(x); }
   static float hsum(F v) { return _mm512_reduce_add_ps(v); }
+  static float hmax(F v) { return _mm512_reduce_max_ps(v); }
   static D dzero() { return _mm512_setzero_pd(); }
   static D dset1(double x) { return _mm512_set1_pd(x); }
   static D dload(const double* p) { return _mm512_loadu_pd(p); }
