@@ -16,6 +16,10 @@ export function machine(extra: Record<string, unknown> = {}): Record<string, unk
 
 /** Writes bench/results/<name>.json and returns its path. */
 export function writeResult(name: string, body: Record<string, unknown>, machineExtra: Record<string, unknown> = {}): string {
+  // A body's own bench/date/machine would silently replace these (and lose the CPU model): refuse it.
+  for (const k of ['bench', 'date', 'machine']) {
+    if (k in body) throw new Error(`writeResult('${name}'): the body has its own '${k}'; writeResult sets it (pass machine fields as machineExtra)`);
+  }
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${name}.json`);
   writeFileSync(file, JSON.stringify({ bench: name, date: new Date().toISOString(), machine: machine(machineExtra), ...body }, null, 2) + '\n');

@@ -6,14 +6,12 @@
 // Alternating rounds on one small local cluster, so the machine's load hits all alike: sequential GETs (latency),
 // 256 ConfigMap creates with 32 in flight (throughput), 128 gate removals with 32 in flight.
 // Writes bench/results/operator-client.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { startCluster } from '../../test/cluster/index.js';
 import { FIELD_MANAGER, SCHEDULING_GATE } from '../../operator/api/constants.js';
 import { mapLimit } from '../../operator/kube/concurrency.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import { GATE_PATCH } from '../../operator/controllers/gates.js';
+import { writeResult } from '../result-file.js';
 
 const ROUNDS = 3;
 const GETS = 200;
@@ -97,9 +95,6 @@ async function main(): Promise<void> {
     }
     const mean = (xs: number[]) => Number((xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2));
     const result = {
-      name: 'operator-client',
-      date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) },
       rounds: ROUNDS,
       sequentialGetMs: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, mean(v.getMs)])),
       createsPerSecond32InFlight: Object.fromEntries(Object.entries(res).map(([k, v]) => [k, mean(v.createsPerSecond)])),
@@ -108,9 +103,9 @@ async function main(): Promise<void> {
       gates,
       raw: res,
     };
-    mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
-    writeFileSync(join(process.cwd(), 'bench', 'results', 'operator-client.json'), JSON.stringify(result, null, 2));
+    const file = writeResult('operator-client', result);
     console.log(JSON.stringify(result, null, 2));
+    console.log(`wrote ${file}`);
   } finally {
     await c.stop();
   }

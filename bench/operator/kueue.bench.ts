@@ -4,9 +4,7 @@
 // same job without a queue label (the operator alone), in alternating rounds of one run. CPU: the Kueue process
 // (/proc/<pid>/stat) and this process (operator in-process) per round.
 // Writes bench/results/operator-kueue.json. Env: MOE_BENCH_SMALL=1 for fewer rounds.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { cpus, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster } from '../../test/cluster/index.js';
 import { startKueue } from '../../test/cluster/kueue.js';
@@ -14,6 +12,7 @@ import { DEFAULT_TOPOLOGY, installCrds, startOperator } from '../../test/integra
 import { FIELD_MANAGER } from '../../operator/api/constants.js';
 import { KubeClient, registerKinds, resourcePath } from '../../operator/kube/rest.js';
 import { podGroupName } from '../../operator/controllers/mtj/kueue.js';
+import { writeResult } from '../result-file.js';
 
 registerKinds({ Workload: 'workloads' });
 const small = process.env.MOE_BENCH_SMALL === '1';
@@ -140,9 +139,6 @@ async function main(): Promise<void> {
     const k = rounds.filter((r) => r.system === 'kueue');
     const o = rounds.filter((r) => r.system === 'operator-alone');
     const result = {
-      name: 'operator-kueue',
-      date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) },
       kueue: { version: kueue.version, startToWebhookReadyMs: kueueStartMs, integration: 'pod (plain-pod groups)' },
       fleet: { ...fleet, nodes: fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf },
       job: { pods: PODS, gpus: PODS * 8 },
@@ -160,9 +156,9 @@ async function main(): Promise<void> {
       },
       perRound: rounds,
     };
-    mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
-    writeFileSync(join(process.cwd(), 'bench', 'results', 'operator-kueue.json'), JSON.stringify(result, null, 2));
+    const file = writeResult('operator-kueue', result);
     console.log(JSON.stringify(result, null, 2));
+    console.log(`wrote ${file}`);
   } finally {
     await c.stop();
   }

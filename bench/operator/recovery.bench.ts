@@ -7,8 +7,6 @@
 // Writes bench/results/operator-recovery.json. Env: MOE_BENCH_KILLS (default 7), MOE_BENCH_SMALL=1 (16 nodes, 8 pods),
 // MOE_BENCH_SAME_POD_TAKEOVER=0: the process runs without POD_UID, so its successor waits for the lease to expire as
 // before the same-pod takeover (→ bench/results/operator-recovery-lease-expiry.json).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster, type LocalCluster } from '../../test/cluster/index.js';
@@ -18,6 +16,7 @@ import { FIELD_MANAGER, SCHEDULING_GATE } from '../../operator/api/constants.js'
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import type { Informer } from '../../operator/kube/informer.js';
 import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
+import { writeResult } from '../result-file.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const KILLS = Number(process.env.MOE_BENCH_KILLS ?? 7);
@@ -128,11 +127,7 @@ async function main(): Promise<void> {
     const ok = runs.filter((r) => r.kind === 'fault-free').map((r) => r.createToAllRunningMs);
     const killed = runs.filter((r) => r.kind === 'kill').map((r) => r.createToAllRunningMs);
     const faultFree = median(ok);
-    const model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpus()[0]?.model;
     const result = {
-      name: samePod ? 'operator-recovery' : 'operator-recovery-lease-expiry',
-      date: new Date().toISOString(),
-      machine: { cpu: model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) },
       fleet: { ...fleet, nodes: fleet.spines * fleet.leavesPerSpine * fleet.nodesPerLeaf },
       pods: PODS,
       operator: { samePodTakeover: samePod, leaseDurationSeconds: 15, restartDelayMs: op.restartDelayMs, processStarts: op.starts, warmRun: first },
@@ -143,9 +138,9 @@ async function main(): Promise<void> {
       problems: runs.flatMap((r) => r.problems),
       runs,
     };
-    mkdirSync(join(process.cwd(), 'bench', 'results'), { recursive: true });
-    writeFileSync(join(process.cwd(), 'bench', 'results', samePod ? 'operator-recovery.json' : 'operator-recovery-lease-expiry.json'), JSON.stringify(result, null, 2));
+    const file = writeResult(samePod ? 'operator-recovery' : 'operator-recovery-lease-expiry', result);
     console.log(JSON.stringify(result, null, 2));
+    console.log(`wrote ${file}`);
     if (result.problems.length) process.exitCode = 1;
   } finally {
     await op?.stop();

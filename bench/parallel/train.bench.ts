@@ -3,13 +3,13 @@
 // combine), 1F1B PP=2 and the demo's 8-rank layout (DualPipe PP=2 × EP=2 × DP=2, batch 16, examples/demo); the
 // bytes each rank handed to the network per step against the planner's traffic model (operator/plan/placement/traffic.ts)
 // for the same layout; and the parameter + optimizer bytes each rank holds, against what the replaced
-// whole-model-per-rank code allocated for the same layout. Writes bench/results/dist-train.json.
+// whole-model-per-rank code allocated for the same layout. Writes bench/results/dist-train.json (BENCH_DIST_ONLY=demo:
+// dist-overlap.json, or dist-overlap-alternating.json with BENCH_DIST_ALTERNATE=1).
 // The demo layout runs BENCH_DIST_REPEATS times (default 2) with DualPipe's paired chunks sequential and overlapped
 // (MOE_DIST_OVERLAP), alternating, and reports per run the pipeline phase's communication in flight and how much of
 // it was exposed (the event loop idle), so hidden = 1 − exposed / in flight. BENCH_DIST_ONLY=demo runs only those;
 // BENCH_DIST_ALTERNATE=1 instead switches the mode every step inside each run (results per mode in `byMode`).
 // These machines have 2 shared cores: 2 ranks compete with each other and with other work; read the numbers as such.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { modelConfig } from '../../runtime/src/model/config.js';
 import type { ParallelismSpec } from '../../operator/plan/types.js';
 import type { BenchSpec } from './rank.js';
 import { paramSpecs } from '../../runtime/src/parallel/held-params.js';
+import { writeResult } from '../result-file.js';
 
 const STEPS = Number(process.env.BENCH_DIST_STEPS ?? 4);
 const BATCH = 8, SEQ = 64;
@@ -172,11 +173,12 @@ for (const l of layouts) {
   process.stderr.write(`${JSON.stringify(row)}\n`);
 }
 const out = {
-  bench: 'dist-train', preset: 'deepseek-v3-tiny', precision: 'fp8', batch: BATCH, seqLen: SEQ, steps: STEPS,
+  preset: 'deepseek-v3-tiny', precision: 'fp8', batch: BATCH, seqLen: SEQ, steps: STEPS,
   note: 'steps/s from the median step after the first; 2 shared cores, so 2 ranks contend. Measured bytes are what each rank handed to Gloo per step (ring all-reduce counted as 2(n-1)/n of the buffer). heldBytesPerRank is measured from the allocated arrays; replacedBytesPerRank is the allocation list of the replaced whole-model-per-rank code for the same world size.',
-  wholeModelParameters: wholeCount, loadAverage: { start: loadStart, end: os.loadavg() },
+  wholeModelParameters: wholeCount,
   rows,
 };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync(ONLY === 'demo' ? `bench/results/dist-overlap${ALTERNATE ? '-alternating' : ''}.json` : 'bench/results/dist-train.json', JSON.stringify(out, null, 2));
+// machine.loadavg is the load at the end; the start's is beside it.
+const file = writeResult(ONLY === 'demo' ? `dist-overlap${ALTERNATE ? '-alternating' : ''}` : 'dist-train', out, { loadavgStart: loadStart.map((x) => +x.toFixed(2)) });
 console.log(JSON.stringify(out, null, 2));
+console.log(`wrote ${file}`);

@@ -8,7 +8,7 @@
 // them; ms per step are process CPU time (1 kernel thread), which a busy machine moves less. Writes
 // bench/results/serve-breakdown.json.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeExport } from '../../runtime/src/checkpoint/export.js';
 import { byteTokenizer } from '../../runtime/src/data/tokenizer.js';
@@ -131,4 +131,4 @@ for (const B of [1, 8]) {
   console.log(`drafting step parts, batch ${B}: plain forward ${r.plainMs} ms, verify over 2 tokens ${r.verify2Ms} ms, drafter 1 entry ${r.drafter1Ms} ms, 2 entries ${r.drafter2Ms} ms: a drafting step costs ${((verify + draft2) / plain).toFixed(2)}–${((verify + draft1) / plain).toFixed(2)}× a plain one`);
 }
 rmSync(tmp, { recursive: true, force: true });
-console.log(`wrote ${writeResult('serve-breakdown', { cpu: cpus()[0]?.model, loadAverage: +loadavg()[0].toFixed(2), kernels: kernelInfo(), threads: 1, steps, drafting })}`);
+console.log(`wrote ${writeResult('serve-breakdown', { kernels: kernelInfo(), threads: 1, steps, drafting })}`);

@@ -7,11 +7,12 @@
 // over the difference of their steps, is the CPU cost of a step without the start-up, which on 2 shared cores is
 // steadier than the wall time. Env: BENCH_DIST_ROUNDS (2), BENCH_DIST_STEPS (6; the first is warm-up). Writes
 // bench/results/dist-step.json.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch } from '../../runtime/src/comm/local-launch.js';
+import { writeResult } from '../result-file.js';
 
 const ROUNDS = Number(process.env.BENCH_DIST_ROUNDS ?? 2);
 const STEPS = Number(process.env.BENCH_DIST_STEPS ?? 6);
@@ -91,13 +92,12 @@ const summary = Object.fromEntries(builds.map((b) => {
 const perRound = builds.length > 1 ? runs.get('baseline')!.map((b, i) => b.medianStepSeconds / runs.get('current')![i].medianStepSeconds) : undefined;
 const perRoundCpu = builds.length > 1 ? runs.get('baseline')!.map((b, i) => b.cpuSecondsPerStep! / runs.get('current')![i].cpuSecondsPerStep!) : undefined;
 const result = {
-  bench: 'dist-step',
   layout: 'deepseek-v3-tiny, DualPipe PP=2 (4 micro-batches) x EP=2 x DP=2 (ZeRO-1), 8 ranks as local processes, fp8, 16 x 64 tokens per step, 1 kernel thread per rank',
-  steps: STEPS, rounds: ROUNDS, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverage: loadavg(),
+  steps: STEPS, rounds: ROUNDS,
   ...summary,
   ...(perRound ? { speedupByRound: perRound, speedupMedian: median(perRound), cpuSpeedupByRound: perRoundCpu, cpuSpeedupMedian: median(perRoundCpu!) } : {}),
   note: 'step time is rank 0\'s wall time per step (median after the first); CPU-s per step: all 8 ranks, the launch of STEPS steps minus the launch of 1, over STEPS - 1',
 };
-mkdirSync(path.join(here, '../bench/results'), { recursive: true });
-writeFileSync(path.join(here, '../bench/results/dist-step.json'), JSON.stringify(result, null, 2));
+const file = writeResult('dist-step', result);
+console.log(`wrote ${file}`);
 console.log(JSON.stringify({ ...result, current: { ...summary.current, runs: undefined }, ...(summary.baseline ? { baseline: { ...summary.baseline, runs: undefined } } : {}) }, null, 2));

@@ -23,13 +23,13 @@
 // Writes bench/results/fp8-quality.json, fp8-quality.svg (mean training and held-out loss by step, both precisions) and
 // fp8-quality-diff.svg (the paired difference by step with its interval; fp8-quality-charts.ts).
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { mean, meanInterval, pairsNeeded, sampleSd } from './paired-stats.js';
 import type { RunResult, RunSpec, Variant } from './fp8-quality-run.js';
 import { writeQualityCharts } from './fp8-quality-charts.js';
+import { resultsDir, writeResult } from '../result-file.js';
 
 const env = (k: string, d: string): string => process.env[k] ?? d;
 const STEPS = Number(env('BENCH_FP8Q_STEPS', '60'));
@@ -213,7 +213,6 @@ try {
   commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: fileURLToPath(new URL('../../../', import.meta.url)) }).trim();
 } catch { /* not a git checkout */ }
 const result = {
-  bench: 'fp8-quality',
   commit,
   design: {
     preset: 'deepseek-v3-tiny', tokenizer: 'bytes', steps: STEPS, knobs: KNOBS,
@@ -238,11 +237,10 @@ const result = {
   ablations,
   diffByStep,
   curves,
-  machine: { cpuModel: cpus()[0]?.model, cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg(), minutes: (Date.now() - started) / 60_000,
-    tokensPerSecPerRun: { fp8: mean(fp8Runs.map((r) => r.tokensPerSec)), bf16: mean(bf16Runs.map((r) => r.tokensPerSec)) } },
 };
-const dir = new URL('../../../bench/results/', import.meta.url);
-mkdirSync(dir, { recursive: true });
-writeFileSync(new URL('fp8-quality.json', dir), JSON.stringify(result, null, 2));
-writeQualityCharts(fileURLToPath(dir), { pairs: main.length, curves, diffByStep });
+// machine.loadavg is the load at the end; the start's, the wall time and the runs' speed are beside it.
+const file = writeResult('fp8-quality', result, { loadavgStart: loadStart.map((x) => +x.toFixed(2)), minutes: (Date.now() - started) / 60_000,
+  tokensPerSecPerRun: { fp8: mean(fp8Runs.map((r) => r.tokensPerSec)), bf16: mean(bf16Runs.map((r) => r.tokensPerSec)) } });
+writeQualityCharts(resultsDir, { pairs: main.length, curves, diffByStep });
+console.log(`wrote ${file} and its charts`);
 console.log(JSON.stringify({ ...result, curves: undefined, diffByStep: diffByStep.map((d) => ({ step: d.step, mean: d.mean, lo: d.lo, hi: d.hi })) }, null, 2));

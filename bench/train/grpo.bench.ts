@@ -9,10 +9,9 @@
 //  3. Reward before and after on the training prompts and on 64 unseen problems: 4 samples per problem at the
 //     training temperature, and greedy accuracy, measured with the same engine.
 // Writes bench/results/grpo.json (the per-step curve included) and bench/results/grpo.svg. Not a timed test.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { snapshot } from '../../runtime/src/train/state.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
 import { defaultTrainOptions, type TrainOptions } from '../../runtime/src/train/options.js';
@@ -26,6 +25,7 @@ import { boxedReward } from '../../runtime/src/post/rewards.js';
 import type { Params } from '../../runtime/src/model/params.js';
 import type { RuntimeModelConfig } from '../../runtime/src/model/config.js';
 import { lineChart } from '../../operator/report/svg.js';
+import { resultsDir, writeResult } from '../result-file.js';
 
 process.env.MOE_NUM_THREADS ??= '1';
 const PRETRAIN = Number(process.env.BENCH_GRPO_PRETRAIN ?? 300);
@@ -127,7 +127,6 @@ const k = Math.min(5, curve.length);
 const result = {
   task: 'two-digit addition, prompt "a+b=", boxed reward (1 when the last \\boxed{} holds a+b)',
   command: 'make build native && node dist/bench/train/grpo.bench.js',
-  cpu: cpus()[0]?.model, threads: process.env.MOE_NUM_THREADS, load: execFileSync('cat', ['/proc/loadavg']).toString().trim(),
   model: { preset: 'deepseek-v3-tiny', overrides: OVERRIDES, precision: 'fp8' },
   pretrain: { steps: PRETRAIN, batch: 8, seqLen: 32, lossFirst: preLoss[0], lossLast: preLoss[preLoss.length - 1], seconds: preSeconds },
   grpo: { steps: STEPS, groupSize: G, promptsPerStep: P, lr: LR, maxNewTokens: MAX_NEW, clipEpsilon: 0.2, klCoef: 0.04, seconds: grpoSeconds },
@@ -136,9 +135,7 @@ const result = {
   wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6,
   curve,
 };
-const resultsDir = new URL('../../../bench/results/', import.meta.url).pathname;
-mkdirSync(resultsDir, { recursive: true });
-writeFileSync(path.join(resultsDir, 'grpo.json'), JSON.stringify(result, null, 2) + '\n');
+process.stderr.write(`wrote ${writeResult('grpo', result, { threads: process.env.MOE_NUM_THREADS })}\n`);
 const avg = (i: number): number => mean(curve.slice(Math.max(0, i - 4), i + 1).map((c) => c.rewardMean));
 writeFileSync(path.join(resultsDir, 'grpo.svg'), lineChart('GRPO on two-digit addition (boxed reward)', 'GRPO step', 'reward', [
   { label: 'step reward (mean of 5 steps)', points: curve.map((c, i) => [c.step, avg(i)]) },

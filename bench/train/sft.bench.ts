@@ -10,8 +10,8 @@
 //     (train/sft.ts heldOutLoss), and greedy answers through the serving engine (post/rollout.ts, the engine's
 //     continuous batching) to the rendered prompt: the fraction that end with the end-of-sentence token within
 //     BENCH_SFT_MAX_NEW tokens, and the fraction whose text before it equals the reference answer.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { saveCheckpoint } from '../../runtime/src/checkpoint/checkpoint-dirs.js';
 import { renderChat, CHAT_TOKENS } from '../../runtime/src/data/chat-template.js';
@@ -24,6 +24,7 @@ import { defaultTrainOptions, type TrainOptions } from '../../runtime/src/train/
 import { chatLayout, heldOutLoss } from '../../runtime/src/train/sft.js';
 import { snapshot } from '../../runtime/src/train/state.js';
 import { Trainer } from '../../runtime/src/train/trainer.js';
+import { writeResult } from '../result-file.js';
 
 process.env.MOE_NUM_THREADS ??= '1';
 const PRETRAIN = Number(process.env.BENCH_SFT_PRETRAIN ?? 300);
@@ -125,9 +126,7 @@ const after = { heldOutLoss: heldOutLoss(sft, heldSamples, layout, 8), ...(await
 process.stderr.write(`after SFT: held-out assistant loss ${after.heldOutLoss.toFixed(3)}, ends with EOS ${after.endsWithEos}, exact ${after.exact}\n`);
 
 const result = {
-  bench: 'sft',
   command: 'node dist/bench/train/sft.bench.js',
-  cpu: cpus()[0]?.model, cores: cpus().length, loadAverage: loadavg().map((x) => Number(x.toFixed(1))),
   model: OVERRIDES, precision: PRECISION,
   pretrain: { steps: PRETRAIN, batch: preOpts.batch, seqLen: SEQ_PRE, lastLoss: preLoss, seconds: preSeconds },
   data: { train: TRAIN_N, heldOut: HELD_N, generator: 'runtime/src/data/grammar.ts syntheticChat (train seed 11, held-out seed 12)' },
@@ -140,6 +139,6 @@ const result = {
   curve,
   wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds(),
 };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/sft.json', JSON.stringify(result, null, 2) + '\n');
+const file = writeResult('sft', result, { threads: process.env.MOE_NUM_THREADS });
+process.stderr.write(`wrote ${file}\n`);
 process.stdout.write(JSON.stringify({ before: { heldOutLoss: before.heldOutLoss, endsWithEos: before.endsWithEos, exact: before.exact }, after: { heldOutLoss: after.heldOutLoss, endsWithEos: after.endsWithEos, exact: after.exact }, wallSeconds: result.wallSeconds }) + '\n');
