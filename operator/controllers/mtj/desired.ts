@@ -130,6 +130,21 @@ export function reportConfigMap(job: IMoETrainingJob) {
   };
 }
 
+/** Whether the gang needs the headless Service: its per-pod DNS names are how ranks in other pods reach rank 0. The
+ *  ranks of a one-pod gang meet inside their pod, at its own hostname (the kubelet's /etc/hosts names it); a Service
+ *  would cost five writes per job (it, and the controller manager's Endpoints and EndpointSlice, each created and
+ *  updated) for nothing, a quarter of a small job's API requests. */
+export function needsService(plan: Pick<TrainingPlan, 'pods'>): boolean {
+  return plan.pods > 1;
+}
+
+/** Rank 0's address: its pod's per-pod DNS name behind the headless Service, or in a one-pod gang its own hostname. */
+export function masterAddr(job: IMoETrainingJob, plan: Pick<TrainingPlan, 'pods'>): string {
+  const { name, namespace } = jobMeta(job);
+  const n = childNames(name);
+  return needsService(plan) ? `${n.pod(0)}.${n.service}.${namespace}.svc` : n.pod(0);
+}
+
 export function headlessService(job: IMoETrainingJob) {
   const { name, namespace } = jobMeta(job);
   return {
@@ -178,7 +193,7 @@ export function contractEnv(job: IMoETrainingJob, plan: TrainingPlan, pod: numbe
   const r = placement.firstRank;
   const t = plan.rankTable;
   const env: Record<string, string> = {
-    [RankEnv.masterAddr]: `${n.pod(0)}.${n.service}.${namespace}.svc`,
+    [RankEnv.masterAddr]: masterAddr(job, plan),
     [RankEnv.masterPort]: String(masterPort(job.spec.template)),
     [RankEnv.worldSize]: String(plan.worldSize),
     [RankEnv.rank]: String(r),
@@ -231,7 +246,7 @@ export function buildPod(job: IMoETrainingJob, plan: TrainingPlan, index: number
     containers,
     restartPolicy: 'Never',
     hostname: n.pod(index),
-    subdomain: n.service,
+    ...(needsService(plan) ? { subdomain: n.service } : {}),
     ...(gated ? { schedulingGates: [{ name: SCHEDULING_GATE }] } : {}),
     nodeSelector: { ...(tplSpec.nodeSelector ?? {}), ...placement.nodeSelector },
     volumes: [...(tplSpec.volumes ?? []).filter((v) => v.name !== 'moe-plan'), { name: 'moe-plan', configMap: { name: n.planConfigMap } }],

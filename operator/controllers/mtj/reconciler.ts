@@ -17,7 +17,7 @@ import { isGated, releaseGates } from '../gates.js';
 import { BIND_TIMEOUT_REASON, DEFAULT_BIND_DEADLINE_MS, gangStart, placementShort, stuckPods } from './gang-start.js';
 import { WriteBackoff } from '../children.js';
 import type { NodeLike, PackingSpec, ParallelismSpec, PlanResult, TopologySpec, TrainingPlan } from '../../plan/types.js';
-import { buildPod, headlessService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, startContext, type RunContext } from './desired.js';
+import { buildPod, headlessService, needsService, planConfigMap, planDocument, planHash, reportConfigMap, reporterRbac, startContext, type RunContext } from './desired.js';
 import { PlanConfigMap, readJobReport, type PlanDocument } from '../../contract/index.js';
 import { budgetLeft, decideFailure, podFailure, restartBackoffSeconds, type PodFailure } from './failure.js';
 import { observeGrpo, type MtjMetrics } from './metrics.js';
@@ -517,7 +517,7 @@ export class MtjReconciler {
   }
 
   private async applyChildren(job: IMoETrainingJob, doc: PlanDocument, signal: AbortSignal, beside?: (firstWave: Promise<void>) => Promise<void>, createFirst = false): Promise<void> {
-    const objs = [planConfigMap(job, doc), reportConfigMap(job), headlessService(job), ...reporterRbac(job)];
+    const objs = [planConfigMap(job, doc), reportConfigMap(job), ...(needsService(doc.plan) ? [headlessService(job)] : []), ...reporterRbac(job)];
     // Only objects this job controls are written: one of the names taken by someone else stops here (NameConflict)
     // before anything is written, so a user's Role or Service is never rewritten or adopted (and then GC'd).
     // RoleBindings go last (applyAll): the API server's escalation check reads the Role when a RoleBinding is created.

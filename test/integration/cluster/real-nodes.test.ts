@@ -1,7 +1,7 @@
 // Real nodes of the local cluster: two kubelets with containerd and runc run a pod from the project's runtime image
 // under Pod Security `restricted`, with what the kubelet provides (probes, resource limits, a ConfigMap volume, a
-// projected service-account token, cluster DNS and the `kubernetes` Service through kube-proxy, logs and exec), and
-// leave nothing behind when the cluster stops.
+// projected service-account token, cluster DNS and the `kubernetes` Service through kube-proxy, logs and exec, its own
+// hostname in /etc/hosts), and leave nothing behind when the cluster stops.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -40,6 +40,7 @@ kind: Pod
 metadata: {name: probe, namespace: ${NS}}
 spec:
   nodeName: ${node}
+  hostname: gang-0
   securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
   containers:
   - name: main
@@ -111,6 +112,21 @@ subjects: [{kind: ServiceAccount, name: default, namespace: ${NS}}]
     assert.equal(limit, String(256 * 1024 * 1024));
     // The root file system is read-only.
     await assert.rejects(c!.kubectl(['-n', NS, 'exec', 'probe', '--', 'touch', '/x']), /Read-only file system/);
+  });
+
+  test('a pod resolves its own hostname to its pod IP without a Service (the MASTER_ADDR of a one-pod gang)', async () => {
+    // A one-pod MoETrainingJob gets no headless Service (mtj/desired.ts needsService): its ranks meet at the pod's
+    // hostname, which the kubelet writes into the pod's /etc/hosts. Resolve it as a runtime would, listen there, dial it.
+    const script = `const dns = require('node:dns'); const net = require('node:net'); const os = require('node:os');
+dns.lookup(os.hostname(), { family: 4 }, (e, addr) => {
+  if (e) { console.log(JSON.stringify({ err: e.message })); process.exit(1); }
+  const s = net.createServer((k) => k.end('hi')).listen(29500, addr, () => net.connect(29500, addr).on('data', (d) => {
+    console.log(JSON.stringify({ host: os.hostname(), addr, got: String(d) })); process.exit(0);
+  }));
+});`;
+    const out = JSON.parse((await c!.kubectl(['-n', NS, 'exec', 'probe', '--', 'node', '-e', script])).trim());
+    const podIP = await c!.kubectl(['-n', NS, 'get', 'pod', 'probe', '-o', 'jsonpath={.status.podIP}']);
+    assert.deepEqual(out, { host: 'gang-0', addr: podIP, got: 'hi' });
   });
 
   test('the restricted namespace refuses a privileged pod', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildPod, contractEnv, headlessService, planDocument, reporterRbac } from '../../../operator/controllers/mtj/desired.js';
+import { buildPod, contractEnv, headlessService, needsService, planDocument, reporterRbac } from '../../../operator/controllers/mtj/desired.js';
 import { makeJob, makePlan } from './fixtures.js';
 
 const ctx = { attempt: 2, resumeStep: 300, resumeUri: 'file:///ck/team/a/step-300', gpuResource: 'nvidia.com/gpu', rdmaResource: 'rdma/ib' };
@@ -48,6 +48,19 @@ test('the contract env carries torchrun names, the rank coordinates of the pod\'
   assert.equal(env.MOE_JOB, 'team/a');
   assert.equal(env.MOE_RESTART, '2');
   assert.equal(env.MOE_RESUME_STEP, '300');
+});
+
+test('a one-pod gang has no per-pod DNS name: its ranks meet at the pod\'s own hostname, without a Service', () => {
+  const job = makeJob('a').obj();
+  const one = makePlan(1, 8);
+  assert.equal(needsService(one), false);
+  const pod = buildPod(job, one, 0, ctx, 'h');
+  assert.equal(pod.spec!.hostname, 'a-0');
+  assert.equal(pod.spec!.subdomain, undefined);
+  const env = Object.fromEntries(contractEnv(job, one, 0, ctx).map((e) => [e.name, e.value]));
+  assert.equal(env.MASTER_ADDR, 'a-0');
+  assert.equal(env.WORLD_SIZE, '8');
+  assert.equal(needsService(makePlan(2, 8)), true);
 });
 
 test('only the pod holding rank 0 gets the reporter service account; the others get no token', () => {
