@@ -24,6 +24,8 @@ import { grpoSettings, parseJudgeFlag } from './post/settings.js';
 import { RankEnv, TrainEnv, parsePlanDocument, type PodPlanDocument } from '../../operator/contract/index.js';
 import { SERVE_USAGE } from './serve/http/usage.js';
 import { EVAL_USAGE } from './eval/usage.js';
+import { launchesRanks } from './comm/pod-launch-plan.js';
+import { launchPod } from './comm/pod-launch.js';
 
 const USAGE = `usage: moe-runtime <command> [flags]
   train     --data PATH --run-dir DIR [--preset deepseek-v3-tiny] [--precision fp8|bf16|fp32] [--steps N] [--batch B]
@@ -116,6 +118,11 @@ async function train(argv: string[]): Promise<void> {
   const worldSize = process.env[RankEnv.worldSize];
   if (Number(worldSize ?? '1') > 1) {
     if (argv.length) throw new Error(`${RankEnv.worldSize}=${worldSize}: the distributed trainer takes its settings from ${TrainEnv.plan}; drop the flags ${argv.join(' ')}`);
+    // A pod of several GPUs (LOCAL_WORLD_SIZE > 1) runs one process per GPU, started here (comm/pod-launch.ts).
+    if (launchesRanks(process.env)) {
+      process.exitCode = await launchPod();
+      return;
+    }
     await import('./parallel/main.js');
     return;
   }

@@ -17,6 +17,7 @@ import { writeExport } from '../checkpoint/export.js';
 import { TrainEnv, parsePlanDocument } from '../../../operator/contract/index.js';
 import { startEngine } from './rank-engine.js';
 import { readDistEnv } from '../comm/pod-env.js';
+import { planRankTable } from '../comm/pod-launch-plan.js';
 import { gatherWeights } from './gather.js';
 import { distOptionsFromEnv, initDistributed } from '../comm/init.js';
 import { rankGroups, type RankTableLike } from './rank-groups.js';
@@ -77,9 +78,7 @@ let heldOutLoss: number | undefined;
 
 const dist = await initDistributed(env, distOptionsFromEnv());
 const par = doc.plan?.parallelism;
-const table: RankTableLike = doc.plan?.rankTable ?? {
-  pp: Array(env.worldSize).fill(0), ep: Array(env.worldSize).fill(0), dp: Array.from({ length: env.worldSize }, (_, i) => i), tp: Array(env.worldSize).fill(0),
-};
+const table: RankTableLike = planRankTable(doc, env.worldSize);
 const groups = rankGroups(table, env.rank); // validates the table (no tensor parallelism, complete pipelines)
 // Each rank builds only the parameters it holds (param-placement.ts) and the groups over their holders.
 const { trainer, engine, placement } = await dist.guard(() => startEngine(dist, {
