@@ -1,8 +1,10 @@
 // End to end on the local cluster (issue 13): post-training from `kubectl apply` to served exports, every pod a
 // container from the runtime image on two real nodes under Pod Security `restricted`. A tiny model is pre-trained over
-// 2 ranks (expert parallelism); a supervised fine-tuning job (training.mode sft) over 2 other ranks (data parallelism)
-// starts from it (checkpoint.initFrom.trainingJob, resharded on load) on chat JSONL that teaches it to answer "a+b="
-// with the digit; an InferenceDeployment serves its export and answers a chat completion. Two GRPO jobs over 2 ranks
+// 2 ranks (expert parallelism) in one pod of 2 GPUs: `moe-runtime train` there starts both ranks (the in-pod
+// launcher, runtime/src/comm/pod-launch.ts), which meet at the pod's own hostname (a one-pod gang gets no headless
+// Service). A supervised fine-tuning job (training.mode sft) over 2 other ranks (data parallelism) starts from it
+// (checkpoint.initFrom.trainingJob, resharded on load) on chat JSONL that teaches it to answer "a+b=" with the digit;
+// an InferenceDeployment serves its export and answers a chat completion. Two GRPO jobs over 2 ranks
 // (parallelism.data 2) start from the SFT job: one with a rule-based reward (exactMatch), one with a model-based reward
 // whose judge is that InferenceDeployment (the operator resolves its router URL into the plan). Both succeed with
 // status.progress.grpo filled; the judge job's calls were all answered; the rule job's export is served too.
@@ -83,7 +85,7 @@ ${extra}
 `;
 }
 
-const PRETRAIN = (): string => job('base', '{expert: 2, gpusPerPod: 1}',
+const PRETRAIN = (): string => job('base', '{expert: 2, gpusPerPod: 2}',
   `    steps: 4
     globalBatchSize: 4
     sequenceLength: ${SEQ}`,
@@ -248,7 +250,11 @@ describe('post-training on the local cluster: SFT and GRPO (rule and judge rewar
     await applyYaml(c, PRETRAIN());
     await applyYaml(c, SFT());
     await applyYaml(c, SERVE('chat-serve', 'chat'));
-    await succeeded('base');
+    const base = await succeeded('base');
+    // Both ranks in one pod (its launcher started them) and so no headless Service: MASTER_ADDR is the pod's hostname.
+    assert.equal(base.status.plan?.pods, 1, JSON.stringify(base.status.plan));
+    const services = (await c.kubectl(['-n', NS, 'get', 'services', '-o', 'name'])).split('\n').filter(Boolean);
+    assert.ok(!services.includes('service/base'), `a one-pod gang has no Service: ${services.join(', ')}`);
     const sft = await succeeded('chat');
     const log = rank0Log('chat');
     // Weights only from base's final checkpoint, written by its 2 expert-parallel ranks, resharded for DP=2.
