@@ -10,6 +10,7 @@ import { inClusterConfigMaps } from '../../kube/configmaps.js';
 import { podPath } from '../../kube/pod-path.js';
 import { Engine } from '../engine/engine.js';
 import { LAYOUT_ENV, exchangeUrls, joinReplica, replicaLayout, type ReplicaRole } from '../engine/expert-parallel-pod.js';
+import { replicaRankEnv } from '../engine/replica-env.js';
 import { decodeHandoff, encodeHandoff } from '../engine/handoff.js';
 import { MAX_SPECULATIVE_TOKENS, type EngineOptions, type SpeculativeOptions } from '../engine/types.js';
 import { OperatorSync } from './operator-sync.js';
@@ -117,7 +118,7 @@ async function serve(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       // runs DeepSeek's layout (every pod steps its own sequences, experts by all-to-all) unless the star is asked
       // for; prefill replicas keep the star (one leader URL, no forwarding of prompts).
       const layout = role === 'decode' ? replicaLayout(values['ep-layout'] ?? env[LAYOUT_ENV]) : 'star';
-      const member = await joinReplica(modelPath, { ...opts, epSize: pods }, { ...env, [RankEnv.worldSize]: String(pods), [RankEnv.rank]: String(index) }, layout);
+      const member = await joinReplica(modelPath, { ...opts, epSize: pods }, replicaRankEnv(env, pods, index), layout);
       if (!('engine' in member)) return followPod(member, role, port, host, graceMs);
       engine = member.engine;
       if (member.layout === 'alltoall') dataParallel = member;
