@@ -36,3 +36,28 @@ export function cpuSince(before: Record<string, number>, after: Record<string, n
   const d = Object.entries(after).map(([k, v]): [string, number] => [k, Number((v - (before[k] ?? 0)).toFixed(2))]);
   return Object.fromEntries(d.sort((a, b) => b[1] - a[1]));
 }
+
+/** The cores each cluster process (this one excluded) used over the next `windowMs`, and their total. */
+export async function clusterCores(stateDir: string, windowMs = 2000): Promise<{ total: number; cores: Record<string, number> }> {
+  const before = clusterCpu(stateDir);
+  await new Promise((r) => setTimeout(r, windowMs));
+  const used = cpuSince(before, clusterCpu(stateDir));
+  delete used.bench;
+  const cores = Object.fromEntries(Object.entries(used).map(([k, v]) => [k, Number((v / (windowMs / 1000)).toFixed(2))]));
+  return { total: Number(Object.values(cores).reduce((a, b) => a + b, 0).toFixed(2)), cores };
+}
+
+/**
+ * Waits until the cluster's processes use no more than `idleCores` (its own idle level: KWOK's node heartbeats grow with
+ * the fleet) + 0.15 over a 2 s window, at most `timeoutMs`: one measured run must not pay for the tail of the one
+ * before (the garbage collector deleting a job's children, KWOK and the controller manager finishing its pods'
+ * deletions). Returns the wait and the last window's use per process.
+ */
+export async function waitQuiet(stateDir: string, idleCores: number, timeoutMs = 60_000): Promise<{ waitedMs: number; cores: Record<string, number> }> {
+  const t0 = performance.now();
+  for (;;) {
+    const { total, cores } = await clusterCores(stateDir);
+    const waitedMs = Math.round(performance.now() - t0);
+    if (total <= idleCores + 0.15 || waitedMs >= timeoutMs) return { waitedMs, cores };
+  }
+}

@@ -9,6 +9,8 @@
 // Timing spans (operator/kube/spans.ts) give the breakdown of each run: planning, pod creation, gate removal, queue wait, informer
 // lag (create sent → pod seen by the operator's watch), status writes and the client's own cost per request.
 // CPU seconds per cluster process in each run (cluster-cpu.ts) say where the two cores went.
+// Every measured run starts once the cluster is back to its idle CPU use (cluster-cpu.ts waitQuiet), so none pays for
+// the deletions of the one before.
 // Writes bench/results/operator-scale.json. Env: MOE_BENCH_SMALL=1 shrinks everything for a quick run;
 // MOE_BENCH_FLEET=16k runs part 1 only, on 2048 nodes with a 16,384-GPU job of 2048 pods
 // (→ bench/results/operator-scale-16k.json); MOE_BENCH_ROUNDS (default 3; 0 runs part 2 only); MOE_BENCH_SMALL_JOBS
@@ -26,7 +28,7 @@ import { spans, type SpanStats } from '../../operator/kube/spans.js';
 import { makeInformer, type Informer } from '../../operator/kube/informer.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
-import { clusterCpu, cpuSince } from './cluster-cpu.js';
+import { clusterCores, clusterCpu, cpuSince, waitQuiet } from './cluster-cpu.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const huge = process.env.MOE_BENCH_FLEET === '16k';
@@ -132,24 +134,30 @@ async function main(): Promise<void> {
     });
     const world = BIG.stages * BIG.expert * BIG.data;
     const pods = world / 8;
-    console.error(`[bench] ${nodes} nodes ready; big job: ${pods} pods; ${ROUNDS} rounds`);
-    const rounds: Array<{ operator: BigRun; bare: BigRun; ratio: number; minimalPods: BigRun; ratioToMinimalPods: number; loadAverage: number[] }> = [];
+    // The cluster's idle CPU before any job (the least of two windows): waitQuiet's reference.
+    const idle = [await clusterCores(c.stateDir, 3000), await clusterCores(c.stateDir, 3000)].sort((a, b) => a.total - b.total)[0]!;
+    console.error(`[bench] ${nodes} nodes ready, idle at ${idle.total} cores ${JSON.stringify(idle.cores)}; big job: ${pods} pods; ${ROUNDS} rounds`);
+    // Each run starts on a quiet cluster (waitQuiet): the wait and the last window's CPU use per process are in `settled`.
+    const rounds: Array<{ operator: BigRun; bare: BigRun; ratio: number; minimalPods: BigRun; ratioToMinimalPods: number; loadAverage: number[]; settled: Record<string, Awaited<ReturnType<typeof waitQuiet>>> }> = [];
     let planned: CachedPod[] | undefined;
     for (let r = 0; r < ROUNDS; r++) {
       // The bare loop needs the nodes the plan chose: the operator goes first in round 0, then the two take turns.
       const order = r % 2 === 0 ? (['operator', 'bare'] as const) : (['bare', 'operator'] as const);
       const got: Partial<Record<'operator' | 'bare', BigRun>> = {};
+      const settled: Record<string, Awaited<ReturnType<typeof waitQuiet>>> = {};
       for (const who of order) {
+        settled[who] = await waitQuiet(c.stateDir, idle.total);
         if (who === 'operator') {
           const run = await bigThroughOperator(c, client, op, `big-${r}`, pods);
           planned = run.planned;
           got.operator = run.result;
         } else got.bare = await bigBareLoop(c, client, planned!.map((p) => peerPod(p)), `bare-${r}`);
       }
+      settled.minimalPods = await waitQuiet(c.stateDir, idle.total);
       const minimal = await bigBareLoop(c, client, planned!.map((p) => minimalPod(p)), `minimal-${r}`);
       const ratio = Number((got.operator!.createToAllBoundMs / got.bare!.createToAllBoundMs).toFixed(2));
       const ratioToMinimalPods = Number((got.operator!.createToAllBoundMs / minimal.createToAllBoundMs).toFixed(2));
-      rounds.push({ operator: got.operator!, bare: got.bare!, ratio, minimalPods: minimal, ratioToMinimalPods, loadAverage: loadavg().map((x) => Number(x.toFixed(2))) });
+      rounds.push({ operator: got.operator!, bare: got.bare!, ratio, minimalPods: minimal, ratioToMinimalPods, loadAverage: loadavg().map((x) => Number(x.toFixed(2))), settled });
       console.error(`[bench] round ${r}: operator ${got.operator!.createToAllBoundMs} ms, bare loop ${got.bare!.createToAllBoundMs} ms (${ratio}×), minimal pods ${minimal.createToAllBoundMs} ms (${ratioToMinimalPods}×)`);
     }
     const ratios = rounds.map((x) => x.ratio);
@@ -172,6 +180,7 @@ async function main(): Promise<void> {
         date: new Date().toISOString(),
         machine: machine(),
         fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
+        clusterIdleCores: idle,
         bigJob,
         operatorMemory: { note: 'operator runs in the bench process; rss and heap at the end', heapUsedMB: Number((mem.heapUsed / 2 ** 20).toFixed(1)), rssMB: Number((mem.rss / 2 ** 20).toFixed(1)) },
       });
@@ -189,6 +198,8 @@ async function main(): Promise<void> {
     };
     jobView.onAny(seen);
     await jobView.start();
+    const settledMany = await waitQuiet(c.stateDir, idle.total);
+    console.error(`[bench] small jobs after ${settledMany.waitedMs} ms for a quiet cluster: ${JSON.stringify(settledMany.cores)} cores`);
     const r0 = await reconcileCount(op.metrics);
     spans.reset();
     const cpuMany0 = clusterCpu(c.stateDir);
@@ -230,6 +241,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: machine(),
       fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
+        clusterIdleCores: idle,
       workers: WORKERS,
       bigJob,
       smallJobs: {
@@ -241,6 +253,7 @@ async function main(): Promise<void> {
         reconcilesPerSecond: Number(((r1 - r0) / (manyMs / 1000)).toFixed(1)),
         jobEventsRecordedWhenAllRunning: events,
         cpuSeconds: cpuMany,
+        settled: settledMany,
         breakdown: breakdown(manySpans, 'client'),
       },
       operatorMemory: {
