@@ -1,6 +1,7 @@
-// The internal protocol's client side (router → decode, decode → prefill) on node:http with keep-alive. One socket
-// inactivity timeout bounds every wait (the head and each later chunk), so a peer that hangs or dies never leaves the
-// caller waiting forever; the caller's AbortSignal tears the request down (the peer sees the disconnect and aborts).
+// The internal protocol's client side (router → decode, decode → prefill) on node:http with keep-alive. A connect
+// timeout bounds reaching the peer and one socket inactivity timeout every later wait (the head and each chunk), so a
+// peer that hangs or dies never leaves the caller waiting forever; the caller's AbortSignal tears the request down
+// (the peer sees the disconnect and aborts).
 import { Agent, request, type IncomingMessage } from 'node:http';
 
 export const keepAliveAgent = new Agent({ keepAlive: true, maxSockets: 1024 });
@@ -13,10 +14,16 @@ export class ConnectError extends Error {
   }
 }
 
+/** A deleted pod's IP drops SYNs: node:http's socket timeout starts only once connected, so without this limit a
+ *  request to a replica that just died waits for the kernel's SYN retries (about 2 min on Linux) before failing over. */
+export const CONNECT_TIMEOUT_MS = 5000;
+
 export interface PostOptions {
   signal?: AbortSignal;
   /** Socket inactivity limit in ms (head and body). */
   idleTimeoutMs: number;
+  /** Limit on connecting a new socket (default CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
   agent?: Agent;
 }
 
@@ -48,6 +55,13 @@ function postOnce(url: string, payload: Buffer, opts: PostOptions): Promise<Inco
       headers: { 'content-type': 'application/json', 'content-length': payload.length },
     });
     req.setTimeout(opts.idleTimeoutMs, () => req.destroy(new Error(`no answer from ${url} within ${opts.idleTimeoutMs} ms`)));
+    req.on('socket', (sock) => {
+      if (!sock.connecting) return; // a pooled keep-alive socket
+      const ms = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+      const timer = setTimeout(() => req.destroy(new Error(`no connection to ${url} within ${ms} ms`)), ms);
+      sock.once('connect', () => clearTimeout(timer));
+      sock.once('close', () => clearTimeout(timer));
+    });
     req.on('response', resolve);
     req.on('error', (e: NodeJS.ErrnoException) => {
       if (opts.signal?.aborted) return reject(e);
