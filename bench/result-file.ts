@@ -25,3 +25,11 @@ export function writeResult(name: string, body: Record<string, unknown>, machine
   writeFileSync(file, JSON.stringify({ bench: name, date: new Date().toISOString(), machine: machine(machineExtra), ...body }, null, 2) + '\n');
   return file;
 }
+
+/** writeResult, with the body and the file's path on stdout (the benches that print their whole result). */
+export function writeAndPrintResult(name: string, body: Record<string, unknown>, machineExtra: Record<string, unknown> = {}): string {
+  const file = writeResult(name, body, machineExtra);
+  console.log(JSON.stringify(body, null, 2));
+  console.log(`wrote ${file}`);
+  return file;
+}

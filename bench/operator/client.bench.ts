@@ -11,7 +11,7 @@ import { FIELD_MANAGER, SCHEDULING_GATE } from '../../operator/api/constants.js'
 import { mapLimit } from '../../operator/kube/concurrency.js';
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import { GATE_PATCH } from '../../operator/controllers/gates.js';
-import { writeResult } from '../result-file.js';
+import { writeAndPrintResult } from '../result-file.js';
 
 const ROUNDS = 3;
 const GETS = 200;
@@ -103,9 +103,7 @@ async function main(): Promise<void> {
       gates,
       raw: res,
     };
-    const file = writeResult('operator-client', result);
-    console.log(JSON.stringify(result, null, 2));
-    console.log(`wrote ${file}`);
+    writeAndPrintResult('operator-client', result);
   } finally {
     await c.stop();
   }

@@ -47,13 +47,19 @@ export async function clusterCores(stateDir: string, windowMs = 2000): Promise<{
   return { total: Number(Object.values(cores).reduce((a, b) => a + b, 0).toFixed(2)), cores };
 }
 
+/** How long waitQuiet waited, and the cores each process used in its last window. */
+export interface Quiet {
+  waitedMs: number;
+  cores: Record<string, number>;
+}
+
 /**
  * Waits until the cluster's processes use no more than `idleCores` (its own idle level: KWOK's node heartbeats grow with
  * the fleet) + 0.15 over a 2 s window, at most `timeoutMs`: one measured run must not pay for the tail of the one
  * before (the garbage collector deleting a job's children, KWOK and the controller manager finishing its pods'
  * deletions). Returns the wait and the last window's use per process.
  */
-export async function waitQuiet(stateDir: string, idleCores: number, timeoutMs = 60_000): Promise<{ waitedMs: number; cores: Record<string, number> }> {
+export async function waitQuiet(stateDir: string, idleCores: number, timeoutMs = 60_000): Promise<Quiet> {
   const t0 = performance.now();
   for (;;) {
     const { total, cores } = await clusterCores(stateDir);

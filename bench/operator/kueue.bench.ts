@@ -12,7 +12,7 @@ import { DEFAULT_TOPOLOGY, installCrds, startOperator } from '../../test/integra
 import { FIELD_MANAGER } from '../../operator/api/constants.js';
 import { KubeClient, registerKinds, resourcePath } from '../../operator/kube/rest.js';
 import { podGroupName } from '../../operator/controllers/mtj/kueue.js';
-import { writeResult } from '../result-file.js';
+import { writeAndPrintResult } from '../result-file.js';
 
 registerKinds({ Workload: 'workloads' });
 const small = process.env.MOE_BENCH_SMALL === '1';
@@ -156,9 +156,7 @@ async function main(): Promise<void> {
       },
       perRound: rounds,
     };
-    const file = writeResult('operator-kueue', result);
-    console.log(JSON.stringify(result, null, 2));
-    console.log(`wrote ${file}`);
+    writeAndPrintResult('operator-kueue', result);
   } finally {
     await c.stop();
   }

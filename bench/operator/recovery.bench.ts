@@ -16,7 +16,7 @@ import { FIELD_MANAGER, SCHEDULING_GATE } from '../../operator/api/constants.js'
 import { KubeClient, resourcePath } from '../../operator/kube/rest.js';
 import type { Informer } from '../../operator/kube/informer.js';
 import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
-import { writeResult } from '../result-file.js';
+import { writeAndPrintResult } from '../result-file.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const KILLS = Number(process.env.MOE_BENCH_KILLS ?? 7);
@@ -138,9 +138,7 @@ async function main(): Promise<void> {
       problems: runs.flatMap((r) => r.problems),
       runs,
     };
-    const file = writeResult(samePod ? 'operator-recovery' : 'operator-recovery-lease-expiry', result);
-    console.log(JSON.stringify(result, null, 2));
-    console.log(`wrote ${file}`);
+    writeAndPrintResult(samePod ? 'operator-recovery' : 'operator-recovery-lease-expiry', result);
     if (result.problems.length) process.exitCode = 1;
   } finally {
     await op?.stop();

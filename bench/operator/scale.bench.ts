@@ -27,8 +27,8 @@ import { spans, type SpanStats } from '../../operator/kube/spans.js';
 import { makeInformer, type Informer } from '../../operator/kube/informer.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import { podCache, podsWith, waitPods, type CachedPod } from './pod-cache.js';
-import { clusterCores, clusterCpu, cpuSince, waitQuiet } from './cluster-cpu.js';
-import { writeResult } from '../result-file.js';
+import { clusterCores, clusterCpu, cpuSince, waitQuiet, type Quiet } from './cluster-cpu.js';
+import { writeAndPrintResult } from '../result-file.js';
 
 const small = process.env.MOE_BENCH_SMALL === '1';
 const huge = process.env.MOE_BENCH_FLEET === '16k';
@@ -139,13 +139,13 @@ async function main(): Promise<void> {
     const idle = [await clusterCores(c.stateDir, 3000), await clusterCores(c.stateDir, 3000)].sort((a, b) => a.total - b.total)[0]!;
     console.error(`[bench] ${nodes} nodes ready, idle at ${idle.total} cores ${JSON.stringify(idle.cores)}; big job: ${pods} pods; ${ROUNDS} rounds`);
     // Each run starts on a quiet cluster (waitQuiet): the wait and the last window's CPU use per process are in `settled`.
-    const rounds: Array<{ operator: BigRun; bare: BigRun; ratio: number; minimalPods: BigRun; ratioToMinimalPods: number; loadAverage: number[]; settled: Record<string, Awaited<ReturnType<typeof waitQuiet>>> }> = [];
+    const rounds: Array<{ operator: BigRun; bare: BigRun; ratio: number; minimalPods: BigRun; ratioToMinimalPods: number; loadAverage: number[]; settled: Record<string, Quiet> }> = [];
     let planned: CachedPod[] | undefined;
     for (let r = 0; r < ROUNDS; r++) {
       // The bare loop needs the nodes the plan chose: the operator goes first in round 0, then the two take turns.
       const order = r % 2 === 0 ? (['operator', 'bare'] as const) : (['bare', 'operator'] as const);
       const got: Partial<Record<'operator' | 'bare', BigRun>> = {};
-      const settled: Record<string, Awaited<ReturnType<typeof waitQuiet>>> = {};
+      const settled: Record<string, Quiet> = {};
       for (const who of order) {
         settled[who] = await waitQuiet(c.stateDir, idle.total);
         if (who === 'operator') {
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     if (huge) {
       const mem = process.memoryUsage();
       await op.stop();
-      write('operator-scale-16k', {
+      writeAndPrintResult('operator-scale-16k', {
         fleet: { ...fleet, nodes, gpus: nodes * fleet.gpusPerNode },
         clusterIdleCores: idle,
         bigJob,
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
         rssMB: Number((mem.rss / 2 ** 20).toFixed(1)),
       },
     };
-    write('operator-scale', result);
+    writeAndPrintResult('operator-scale', result);
   } finally {
     await podView?.stop();
     await c.stop();
@@ -391,11 +391,6 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : Number(((s[m - 1]! + s[m]!) / 2).toFixed(2));
 };
 
-/** bench/results/<name>.json through the one writer (bench, date, machine), and the body on stdout. */
-function write(name: string, result: Record<string, unknown>): void {
-  console.log(JSON.stringify(result, null, 2));
-  console.log(`wrote ${writeResult(name, result)}`);
-}
 
 /** The issue's breakdown from the spans of one run; `client`: the span prefix of the client that did the writes. */
 function breakdown(s: Record<string, SpanStats>, client: string) {

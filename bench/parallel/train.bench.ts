@@ -20,7 +20,7 @@ import { modelConfig } from '../../runtime/src/model/config.js';
 import type { ParallelismSpec } from '../../operator/plan/types.js';
 import type { BenchSpec } from './rank.js';
 import { paramSpecs } from '../../runtime/src/parallel/held-params.js';
-import { writeResult } from '../result-file.js';
+import { writeAndPrintResult } from '../result-file.js';
 
 const STEPS = Number(process.env.BENCH_DIST_STEPS ?? 4);
 const BATCH = 8, SEQ = 64;
@@ -179,6 +179,4 @@ const out = {
   rows,
 };
 // machine.loadavg is the load at the end; the start's is beside it.
-const file = writeResult(ONLY === 'demo' ? `dist-overlap${ALTERNATE ? '-alternating' : ''}` : 'dist-train', out, { loadavgStart: loadStart.map((x) => +x.toFixed(2)) });
-console.log(JSON.stringify(out, null, 2));
-console.log(`wrote ${file}`);
+writeAndPrintResult(ONLY === 'demo' ? `dist-overlap${ALTERNATE ? '-alternating' : ''}` : 'dist-train', out, { loadavgStart: loadStart.map((x) => +x.toFixed(2)) });
